@@ -1,0 +1,40 @@
+// imgpipe's command line: one file per verb; this file only assembles them and maps errors
+// to exit codes.
+import { Command, CommanderError } from 'commander';
+import { createRequire } from 'node:module';
+import { UsageError } from '../config/load.js';
+import { printable } from '../ui/format.js';
+import { EXIT } from './common.js';
+import { resizeLocalCommand } from './resize-local.js';
+
+const { version } = createRequire(import.meta.url)('../../../package.json') as { version: string };
+
+export function buildProgram(): Command {
+  const program = new Command('imgpipe')
+    .description('Upload folders of images through pre-signed S3 URLs, resize them with sharp, and wait for the variants.')
+    .version(version)
+    .showHelpAfterError()
+    .exitOverride();
+  program.addCommand(resizeLocalCommand().exitOverride());
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // help and --version exit 0; anything else commander rejects is bad usage.
+      process.exitCode = err.exitCode === 0 ? EXIT.ok : EXIT.usage;
+      return;
+    }
+    if (err instanceof UsageError) {
+      process.stderr.write(`imgpipe: ${printable(err.message)}\n`);
+      process.exitCode = EXIT.usage;
+      return;
+    }
+    process.stderr.write(`imgpipe: ${printable((err as Error)?.message ?? String(err))}\n`);
+    process.exitCode = EXIT.failed;
+  }
+}

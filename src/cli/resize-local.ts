@@ -1,0 +1,23 @@
+// `imgpipe resize-local`: options → runResizeLocal.
+import { Command } from 'commander';
+import { loadConfig } from '../config/load.js';
+import { runResizeLocal } from '../jobs/resize-local.js';
+import { Reporter } from '../ui/reporter.js';
+import { EXIT, addSpecOptions, positiveInt } from './common.js';
+
+export function resizeLocalCommand(): Command {
+  const cmd = new Command('resize-local')
+    .description('run the resize Lambda\'s exact code on local files or folders, writing every variant under --out')
+    .argument('<paths...>', 'image files or folders (folders are walked recursively)')
+    .option('-o, --out <dir>', 'where variants are written, under their output keys', './imgpipe-out')
+    .option('-n, --dry-run', 'read headers only and print the plan (inputs, outputs, keys, sizes); write nothing')
+    .option('-c, --concurrency <n>', 'images processed at once (default: number of CPUs)', positiveInt)
+    .option('--json', 'print one JSON document with every input, output and error');
+  addSpecOptions(cmd);
+  return cmd.action(async (paths: string[], opts) => {
+    const { spec } = await loadConfig(opts.config, opts);
+    const reporter = new Reporter({ json: !!opts.json });
+    const result = await runResizeLocal({ paths, outDir: opts.out, dryRun: !!opts.dryRun, concurrency: opts.concurrency, spec, reporter });
+    process.exitCode = result.ok ? EXIT.ok : EXIT.failed;
+  });
+}

@@ -1,0 +1,101 @@
+// imgpipe.config.json (or --config FILE) with flags on top. The file holds the variant spec
+// and, for the pipeline verbs, where the API and buckets are. Secrets stay in the environment.
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { z } from 'zod';
+import { FITS, OUTPUT_FORMATS, SpecError, formatIssues, parseSpec, widthVariants, type Fit, type OutputFormat, type Spec } from '../core/spec.js';
+
+export const CONFIG_FILE = 'imgpipe.config.json';
+
+const pipelineSchema = z.strictObject({
+  api: z.url().optional(),
+  destBucket: z.string().min(3).max(63).optional(),
+  region: z.string().min(1).optional(),
+  endpoint: z.url().optional(),
+});
+export type PipelineConfig = z.output<typeof pipelineSchema>;
+
+const SPEC_KEYS = ['variants', 'withoutEnlargement', 'autoRotate', 'keepIccProfile', 'maxInputPixels'];
+
+export interface SpecFlags {
+  widths?: string;
+  format?: string;
+  quality?: string;
+  fit?: string;
+  maxPixels?: string;
+}
+
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+/** Read the config file: the explicit one must exist; the default one is optional. */
+export async function readConfigFile(explicit: string | undefined, cwd = process.cwd()): Promise<{ raw: Record<string, unknown>; where?: string }> {
+  const file = explicit ? path.resolve(cwd, explicit) : path.join(cwd, CONFIG_FILE);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    if (!explicit && (err as NodeJS.ErrnoException).code === 'ENOENT') return { raw: {} };
+    throw new UsageError(`cannot read config ${file}: ${(err as Error).message}`);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new UsageError(`${file}: not valid JSON: ${(err as Error).message}`);
+  }
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new UsageError(`${file}: must be a JSON object`);
+  return { raw: raw as Record<string, unknown>, where: file };
+}
+
+function pick(raw: Record<string, unknown>, keys: string[], include: boolean): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(raw).filter(([k]) => keys.includes(k) === include));
+}
+
+function intFlag(name: string, value: string): number {
+  if (!/^\d+$/.test(value.trim())) throw new UsageError(`--${name}: "${value}" is not a positive integer`);
+  return Number(value);
+}
+
+function oneOf<T extends string>(name: string, value: string, allowed: readonly T[]): T {
+  if (!allowed.includes(value as T)) throw new UsageError(`--${name}: "${value}" is not one of ${allowed.join(', ')}`);
+  return value as T;
+}
+
+export function applySpecFlags(raw: Record<string, unknown>, flags: SpecFlags): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...raw };
+  const format = flags.format !== undefined ? oneOf('format', flags.format, OUTPUT_FORMATS) : undefined;
+  const fit = flags.fit !== undefined ? oneOf<Fit>('fit', flags.fit, FITS) : undefined;
+  const quality = flags.quality !== undefined ? intFlag('quality', flags.quality) : undefined;
+  if (flags.widths !== undefined) {
+    const widths = flags.widths.split(',').map((w) => intFlag('widths', w));
+    out.variants = widthVariants(widths, format ?? 'jpeg', quality ?? 80, fit ?? 'inside');
+  } else if (format || fit || quality !== undefined) {
+    const base = Array.isArray(out.variants) ? (out.variants as Record<string, unknown>[]) : widthVariants([320, 1024, 2048]);
+    out.variants = base.map((v) => ({ ...v, ...(format && { format: format as OutputFormat }), ...(fit && { fit }), ...(quality !== undefined && { quality }) }));
+  }
+  if (flags.maxPixels !== undefined) out.maxInputPixels = intFlag('max-pixels', flags.maxPixels);
+  return out;
+}
+
+export interface LoadedConfig {
+  spec: Spec;
+  pipeline: PipelineConfig;
+  file?: string;
+}
+
+export async function loadConfig(explicit: string | undefined, flags: SpecFlags, cwd = process.cwd()): Promise<LoadedConfig> {
+  const { raw, where } = await readConfigFile(explicit, cwd);
+  const specRaw = applySpecFlags(pick(raw, SPEC_KEYS, true), flags);
+  if (specRaw.variants === undefined) specRaw.variants = widthVariants([320, 1024, 2048]);
+  try {
+    const spec = parseSpec(specRaw, where ?? 'config');
+    const pipelineResult = pipelineSchema.safeParse(pick(raw, SPEC_KEYS, false));
+    if (!pipelineResult.success) throw new SpecError(formatIssues(pipelineResult.error, where));
+    return { spec, pipeline: pipelineResult.data, file: where };
+  } catch (err) {
+    if (err instanceof SpecError) throw new UsageError(err.message);
+    throw err;
+  }
+}

@@ -1,0 +1,6 @@
+// The shared core: what the CLI, the Lambda handlers and the local stack all import.
+export * from './spec.js';
+export * from './plan.js';
+export * from './keys.js';
+export * from './validate.js';
+export * from './resize.js';

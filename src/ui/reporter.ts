@@ -1,0 +1,68 @@
+// How a batch talks to the person (or script) running it: a progress bar on a terminal, one
+// plain line per item otherwise, and with --json nothing but one JSON document at the end.
+// Errors always go to stderr, one line each.
+import cliProgress from 'cli-progress';
+import { printable } from './format.js';
+
+export interface ReporterOptions {
+  json: boolean;
+  /** Defaults to whether stderr is a terminal (and CI is not set). */
+  interactive?: boolean;
+  stdout?: NodeJS.WritableStream;
+  stderr?: NodeJS.WritableStream;
+}
+
+export class Reporter {
+  readonly json: boolean;
+  readonly interactive: boolean;
+  private readonly out: NodeJS.WritableStream;
+  private readonly err: NodeJS.WritableStream;
+  private bar?: cliProgress.SingleBar;
+
+  constructor(opts: ReporterOptions) {
+    this.json = opts.json;
+    this.out = opts.stdout ?? process.stdout;
+    this.err = opts.stderr ?? process.stderr;
+    const tty = (this.err as NodeJS.WriteStream).isTTY === true && !process.env.CI;
+    this.interactive = !this.json && (opts.interactive ?? tty);
+  }
+
+  /** Start a bar of `total` items (terminal only). */
+  start(total: number, label: string): void {
+    if (!this.interactive || total === 0) return;
+    this.bar = new cliProgress.SingleBar(
+      { format: `${label} [{bar}] {value}/{total} {percentage}% | eta {eta_formatted} | {item}`, stream: this.err, hideCursor: true, clearOnComplete: true },
+      cliProgress.Presets.shades_classic,
+    );
+    this.bar.start(total, 0, { item: '' });
+  }
+
+  /** One item done: advance the bar, or print a plain line when there is no terminal. */
+  step(line: string, item = ''): void {
+    if (this.bar) this.bar.increment(1, { item: printable(item).slice(-40) });
+    else if (!this.json) this.out.write(`${printable(line)}\n`);
+  }
+
+  /** A problem with one item: always one line on stderr, even under --json. */
+  error(line: string): void {
+    if (this.bar) this.bar.stop();
+    this.err.write(`${printable(line)}\n`);
+    if (this.bar) this.bar.start(this.bar.getTotal(), this.bar.getProgress() * this.bar.getTotal());
+  }
+
+  info(line: string): void {
+    if (this.json) return;
+    this.stop();
+    this.out.write(`${line}\n`);
+  }
+
+  stop(): void {
+    this.bar?.stop();
+    this.bar = undefined;
+  }
+
+  result(doc: unknown): void {
+    this.stop();
+    if (this.json) this.out.write(`${JSON.stringify(doc, null, 2)}\n`);
+  }
+}
