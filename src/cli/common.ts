@@ -20,3 +20,20 @@ export function addSpecOptions(cmd: Command): Command {
     .option('--fit <fit>', 'cover, contain, inside, outside or fill (default inside)')
     .option('--max-pixels <n>', 'refuse inputs over this many pixels (default 100000000)');
 }
+
+/** Where the pipeline is: the embedded local stack, or a deployed API and bucket. */
+export function addTargetOptions(cmd: Command, withApi: boolean): Command {
+  cmd.option('--local', 'use the embedded local stack (a running `imgpipe dev`, or one started for this run)');
+  if (withApi) cmd.option('--api <url>', 'presign API base URL (POST <url>/uploads); x-api-key from IMGPIPE_API_KEY');
+  return cmd
+    .option('--dest-bucket <name>', 'bucket the resized variants land in')
+    .option('--endpoint <url>', 'S3-compatible endpoint for the destination bucket (default: AWS)')
+    .option('--region <region>', 'AWS region (default: from the AWS environment or profile)')
+    .option('--data <dir>', 'data folder of the local stack', '.imgpipe/data');
+}
+
+export function seconds(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('must be a positive number of seconds');
+  return n;
+}

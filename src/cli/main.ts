@@ -5,7 +5,10 @@ import { createRequire } from 'node:module';
 import { UsageError } from '../config/load.js';
 import { printable } from '../ui/format.js';
 import { EXIT } from './common.js';
+import { devCommand } from './dev.js';
 import { resizeLocalCommand } from './resize-local.js';
+import { uploadCommand } from './upload.js';
+import { watchCommand } from './watch.js';
 
 const { version } = createRequire(import.meta.url)('../../../package.json') as { version: string };
 
@@ -15,7 +18,7 @@ export function buildProgram(): Command {
     .version(version)
     .showHelpAfterError()
     .exitOverride();
-  program.addCommand(resizeLocalCommand().exitOverride());
+  for (const cmd of [uploadCommand(), watchCommand(), resizeLocalCommand(), devCommand()]) program.addCommand(cmd.exitOverride());
   return program;
 }
 

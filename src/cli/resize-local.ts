@@ -1,7 +1,6 @@
 // `imgpipe resize-local`: options → runResizeLocal.
 import { Command } from 'commander';
 import { loadConfig } from '../config/load.js';
-import { runResizeLocal } from '../jobs/resize-local.js';
 import { Reporter } from '../ui/reporter.js';
 import { EXIT, addSpecOptions, positiveInt } from './common.js';
 
@@ -16,6 +15,7 @@ export function resizeLocalCommand(): Command {
   addSpecOptions(cmd);
   return cmd.action(async (paths: string[], opts) => {
     const { spec } = await loadConfig(opts.config, opts);
+    const { runResizeLocal } = await import('../jobs/resize-local.js');
     const reporter = new Reporter({ json: !!opts.json });
     const result = await runResizeLocal({ paths, outDir: opts.out, dryRun: !!opts.dryRun, concurrency: opts.concurrency, spec, reporter });
     process.exitCode = result.ok ? EXIT.ok : EXIT.failed;

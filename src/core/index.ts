@@ -4,3 +4,4 @@ export * from './plan.js';
 export * from './keys.js';
 export * from './validate.js';
 export * from './resize.js';
+export * from './upload-key.js';

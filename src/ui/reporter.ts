@@ -2,7 +2,8 @@
 // plain line per item otherwise, and with --json nothing but one JSON document at the end.
 // Errors always go to stderr, one line each.
 import cliProgress from 'cli-progress';
-import { printable } from './format.js';
+import ora, { type Ora } from 'ora';
+import { formatBytes, printable } from './format.js';
 
 export interface ReporterOptions {
   json: boolean;
@@ -27,20 +28,46 @@ export class Reporter {
     this.interactive = !this.json && (opts.interactive ?? tty);
   }
 
-  /** Start a bar of `total` items (terminal only). */
-  start(total: number, label: string): void {
+  private spinner?: Ora;
+
+  /** Start a bar of `total` items, or of `total` bytes (terminal only). */
+  start(total: number, label: string, unit: 'items' | 'bytes' = 'items'): void {
     if (!this.interactive || total === 0) return;
+    const counts = unit === 'bytes' ? '{done}/{size} | {files}' : '{value}/{total}';
     this.bar = new cliProgress.SingleBar(
-      { format: `${label} [{bar}] {value}/{total} {percentage}% | eta {eta_formatted} | {item}`, stream: this.err, hideCursor: true, clearOnComplete: true },
+      {
+        format: `${label} [{bar}] {percentage}% | ${counts} | eta {eta_formatted} | {item}`,
+        stream: this.err,
+        hideCursor: true,
+        clearOnComplete: true,
+        etaBuffer: 50,
+      },
       cliProgress.Presets.shades_classic,
     );
-    this.bar.start(total, 0, { item: '' });
+    this.bar.start(total, 0, { item: '', done: formatBytes(0), size: formatBytes(total), files: '' });
+  }
+
+  /** Partial progress (bytes sent): moves the bar only. */
+  advance(delta: number, payload: Record<string, string> = {}): void {
+    if (!this.bar) return;
+    const value = Math.max(0, (this.bar as unknown as { value: number }).value + delta);
+    this.bar.update(value, { ...payload, done: formatBytes(value) });
   }
 
   /** One item done: advance the bar, or print a plain line when there is no terminal. */
-  step(line: string, item = ''): void {
-    if (this.bar) this.bar.increment(1, { item: printable(item).slice(-40) });
-    else if (!this.json) this.out.write(`${printable(line)}\n`);
+  step(line: string, item = '', increment = 1): void {
+    if (this.bar) this.bar.increment(increment, { item: printable(item).slice(-40) });
+    else if (!this.json && line) this.out.write(`${printable(line)}\n`);
+  }
+
+  /** A spinner for a wait of unknown length (terminal only); returns its stop. */
+  spin(text: string): () => void {
+    if (!this.interactive) return () => {};
+    this.spinner = ora({ text, stream: this.err, discardStdin: false }).start();
+    return () => {
+      this.spinner?.stop();
+      this.spinner = undefined;
+    };
   }
 
   /** A problem with one item: always one line on stderr, even under --json. */
@@ -57,6 +84,8 @@ export class Reporter {
   }
 
   stop(): void {
+    this.spinner?.stop();
+    this.spinner = undefined;
     this.bar?.stop();
     this.bar = undefined;
   }

@@ -1,0 +1,198 @@
+// POST /uploads behind API Gateway (REST proxy integration or HTTP API payload 2.0): one request
+// presigns a batch of files. The server picks every key; each URL signs the content type,
+// length and SHA-256, so S3 refuses a body of another type, size or content.
+import { timingSafeEqual } from 'node:crypto';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { CONTENT_TYPES, type ImageFormat } from '../src/core/validate.js';
+import { uploadKey } from '../src/core/upload-key.js';
+import { createS3Client } from '../src/s3/client.js';
+
+export interface PresignConfig {
+  bucket: string;
+  s3: S3Client;
+  /** Seconds a URL stays valid. */
+  expiresIn: number;
+  maxFileBytes: number;
+  maxFiles: number;
+  maxBodyBytes: number;
+  keyPrefix: string;
+  allowedTypes: string[];
+  /** When set, requests must carry it in `x-api-key`. */
+  apiKey?: string;
+}
+
+export const PRESIGN_DEFAULTS = {
+  expiresIn: 15 * 60,
+  maxFileBytes: 50 * 1024 * 1024,
+  maxFiles: 500,
+  maxBodyBytes: 512 * 1024,
+  keyPrefix: 'uploads',
+  allowedTypes: Object.values(CONTENT_TYPES),
+};
+
+/** The parts of an API Gateway proxy event (v1 REST or v2 HTTP API) this handler reads. */
+export interface ApiEvent {
+  version?: string;
+  httpMethod?: string;
+  path?: string;
+  rawPath?: string;
+  requestContext?: { http?: { method?: string; path?: string } };
+  headers?: Record<string, string | undefined> | null;
+  body?: string | null;
+  isBase64Encoded?: boolean;
+}
+
+export interface ApiResult {
+  statusCode: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+export interface FileRequest {
+  name: string;
+  size: number;
+  contentType: string;
+  sha256: string;
+}
+
+export type UploadAnswer =
+  | { name: string; key: string; url: string; method: 'PUT'; headers: Record<string, string>; expiresAt: string }
+  | { name: string; error: { code: string; message: string } };
+
+const json = (statusCode: number, body: unknown): ApiResult => ({
+  statusCode,
+  headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
+  body: JSON.stringify(body),
+});
+
+const fail = (statusCode: number, code: string, message: string) => json(statusCode, { error: { code, message } });
+
+function header(event: ApiEvent, name: string): string | undefined {
+  for (const [k, v] of Object.entries(event.headers ?? {})) if (k.toLowerCase() === name) return v ?? undefined;
+  return undefined;
+}
+
+function sameSecret(given: string | undefined, expected: string): boolean {
+  const a = Buffer.from(given ?? '');
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+const FORMAT_OF_TYPE = Object.fromEntries(Object.entries(CONTENT_TYPES).map(([f, t]) => [t, f as ImageFormat]));
+const SHA256_BASE64 = /^[A-Za-z0-9+/]{43}=$/;
+
+/** Check one entry of `files`; a string is the reason it is refused. */
+function checkFile(entry: unknown, config: PresignConfig): FileRequest | { name: string; code: string; message: string } {
+  const e = (entry && typeof entry === 'object' && !Array.isArray(entry) ? entry : {}) as Record<string, unknown>;
+  const name = typeof e.name === 'string' ? e.name : '';
+  const refuse = (code: string, message: string) => ({ name: name.slice(0, 1024), code, message });
+  if (!name || Buffer.byteLength(name) > 1024) return refuse('InvalidName', 'name must be a string of 1 to 1024 bytes');
+  if (typeof e.size !== 'number' || !Number.isSafeInteger(e.size) || e.size < 0) return refuse('InvalidSize', 'size must be a whole number of bytes');
+  if (e.size === 0) return refuse('EmptyFile', 'the file is empty (0 bytes)');
+  if (e.size > config.maxFileBytes) return refuse('EntityTooLarge', `size ${e.size} is over the ${config.maxFileBytes}-byte limit`);
+  if (typeof e.contentType !== 'string' || !config.allowedTypes.includes(e.contentType) || !FORMAT_OF_TYPE[e.contentType]) {
+    return refuse('UnsupportedType', `content type must be one of ${config.allowedTypes.join(', ')}`);
+  }
+  if (typeof e.sha256 !== 'string' || !SHA256_BASE64.test(e.sha256)) return refuse('InvalidChecksum', 'sha256 must be the base64 SHA-256 of the file (44 characters)');
+  return { name, size: e.size, contentType: e.contentType, sha256: e.sha256 };
+}
+
+async function presignOne(file: FileRequest, config: PresignConfig, now: Date): Promise<UploadAnswer> {
+  const key = uploadKey(file.name, FORMAT_OF_TYPE[file.contentType], { prefix: config.keyPrefix, now });
+  const command = new PutObjectCommand({
+    Bucket: config.bucket,
+    Key: key,
+    ContentType: file.contentType,
+    ContentLength: file.size,
+    ChecksumSHA256: file.sha256,
+  });
+  const url = await getSignedUrl(config.s3, command, {
+    expiresIn: config.expiresIn,
+    // Sign these as headers the client must send, not as query parameters it could drop.
+    signableHeaders: new Set(['content-type', 'content-length']),
+    unhoistableHeaders: new Set(['x-amz-checksum-sha256']),
+    signingDate: now,
+  });
+  return {
+    name: file.name,
+    key,
+    url,
+    method: 'PUT',
+    headers: { 'content-type': file.contentType, 'content-length': String(file.size), 'x-amz-checksum-sha256': file.sha256 },
+    expiresAt: new Date(now.getTime() + config.expiresIn * 1000).toISOString(),
+  };
+}
+
+export function createPresignHandler(config: PresignConfig) {
+  return async function presign(event: ApiEvent): Promise<ApiResult> {
+    try {
+      const method = event.requestContext?.http?.method ?? event.httpMethod ?? '';
+      const path = event.rawPath ?? event.path ?? event.requestContext?.http?.path ?? '';
+      if (!/\/uploads\/?$/.test(path)) return fail(404, 'NotFound', 'only POST /uploads is served here');
+      if (method.toUpperCase() !== 'POST') return fail(405, 'MethodNotAllowed', 'use POST /uploads');
+      if (config.apiKey !== undefined && !sameSecret(header(event, 'x-api-key'), config.apiKey)) {
+        return fail(401, 'Unauthorized', 'missing or wrong x-api-key');
+      }
+      const raw = event.body ?? '';
+      const text = event.isBase64Encoded ? Buffer.from(raw, 'base64').toString('utf8') : raw;
+      if (Buffer.byteLength(text) > config.maxBodyBytes) return fail(413, 'BodyTooLarge', `request body over ${config.maxBodyBytes} bytes`);
+      let body: unknown;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        return fail(400, 'MalformedJSON', 'the body is not valid JSON');
+      }
+      const files = (body && typeof body === 'object' && !Array.isArray(body) ? (body as { files?: unknown }).files : undefined);
+      if (!Array.isArray(files) || files.length === 0) return fail(400, 'InvalidRequest', 'body must be {"files":[{"name","size","contentType","sha256"}, …]}');
+      if (files.length > config.maxFiles) return fail(400, 'TooManyFiles', `at most ${config.maxFiles} files per request, got ${files.length}`);
+
+      const now = new Date();
+      const uploads = await Promise.all(
+        files.map(async (entry): Promise<UploadAnswer> => {
+          const checked = checkFile(entry, config);
+          if ('code' in checked) return { name: checked.name, error: { code: checked.code, message: checked.message } };
+          return presignOne(checked, config, now);
+        }),
+      );
+      const anyOk = uploads.some((u) => 'url' in u);
+      return json(anyOk ? 200 : 400, { uploads });
+    } catch (err) {
+      // Only our own faults get here (signing, credentials): say so without details.
+      console.error(JSON.stringify({ level: 'error', msg: 'presign failed', error: (err as Error).message }));
+      return fail(500, 'InternalError', 'could not presign the request');
+    }
+  };
+}
+
+function intEnv(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const v = env[name];
+  if (v === undefined || v === '') return fallback;
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer`);
+  return n;
+}
+
+export function presignConfigFromEnv(env: NodeJS.ProcessEnv = process.env, s3: S3Client = createS3Client()): PresignConfig {
+  const bucket = env.SOURCE_BUCKET;
+  if (!bucket) throw new Error('SOURCE_BUCKET is not set');
+  return {
+    bucket,
+    s3,
+    expiresIn: intEnv(env, 'URL_EXPIRES_SECONDS', PRESIGN_DEFAULTS.expiresIn),
+    maxFileBytes: intEnv(env, 'MAX_FILE_BYTES', PRESIGN_DEFAULTS.maxFileBytes),
+    maxFiles: intEnv(env, 'MAX_FILES', PRESIGN_DEFAULTS.maxFiles),
+    maxBodyBytes: PRESIGN_DEFAULTS.maxBodyBytes,
+    keyPrefix: env.KEY_PREFIX || PRESIGN_DEFAULTS.keyPrefix,
+    allowedTypes: PRESIGN_DEFAULTS.allowedTypes,
+    apiKey: env.API_KEY || undefined,
+  };
+}
+
+let deployed: ReturnType<typeof createPresignHandler> | undefined;
+
+/** The Lambda entry point: configured from the environment on first call. */
+export async function handler(event: ApiEvent): Promise<ApiResult> {
+  deployed ??= createPresignHandler(presignConfigFromEnv());
+  return deployed(event);
+}

@@ -1,0 +1,60 @@
+// Client of the presign API (POST /uploads), retried on 5xx and network errors.
+import type { FileRequest, UploadAnswer } from '../../lambda/presign.js';
+import { DEFAULT_RETRY, backoffMs, isNetworkError, pause } from '../s3/retry.js';
+
+export class ApiError extends Error {
+  override name = 'ApiError';
+  constructor(
+    message: string,
+    readonly status?: number,
+  ) {
+    super(message);
+  }
+}
+
+export interface PresignClientOptions {
+  api: string;
+  /** Sent as x-api-key; read from IMGPIPE_API_KEY by the CLI, never printed. */
+  apiKey?: string;
+  signal?: AbortSignal;
+  onRetry?: (reason: string) => void;
+}
+
+export function uploadsUrl(api: string): string {
+  return api.replace(/\/+$/, '').replace(/\/uploads$/, '') + '/uploads';
+}
+
+export async function requestUploads(files: FileRequest[], opts: PresignClientOptions): Promise<UploadAnswer[]> {
+  const url = uploadsUrl(opts.api);
+  for (let i = 0; ; i++) {
+    try {
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(opts.apiKey ? { 'x-api-key': opts.apiKey } : {}) },
+        body: JSON.stringify({ files }),
+        signal: opts.signal ? AbortSignal.any([opts.signal, AbortSignal.timeout(30_000)]) : AbortSignal.timeout(30_000),
+      });
+      const text = await res.text();
+      let doc: { uploads?: UploadAnswer[]; error?: { code: string; message: string } } = {};
+      try {
+        doc = JSON.parse(text);
+      } catch {
+        /* not JSON: reported below */
+      }
+      if (Array.isArray(doc.uploads) && doc.uploads.length === files.length) return doc.uploads;
+      const detail = doc.error ? `${doc.error.code}: ${doc.error.message}` : text.slice(0, 200);
+      if (res.status >= 500 || res.status === 429) throw new ApiError(`presign API ${res.status}: ${detail}`, res.status);
+      throw Object.assign(new ApiError(`presign API refused the request (${res.status}): ${detail}`, res.status), { final: true });
+    } catch (err) {
+      const final = (err as { final?: boolean }).final || opts.signal?.aborted;
+      const retryable = !final && (err instanceof ApiError || isNetworkError(err));
+      if (!retryable || i + 1 >= DEFAULT_RETRY.attempts) {
+        if (err instanceof ApiError) throw err;
+        const cause = (err as { cause?: { code?: string } }).cause?.code;
+        throw new ApiError(`cannot reach the presign API at ${url}: ${cause ?? (err as Error).message}`);
+      }
+      opts.onRetry?.((err as Error).message);
+      await pause(backoffMs(i), opts.signal);
+    }
+  }
+}

@@ -1,0 +1,72 @@
+// `imgpipe upload`: options → runUpload (→ runWatch with --wait).
+import { Command } from 'commander';
+import { loadConfig, UsageError } from '../config/load.js';
+import { DEFAULT_MANIFEST } from '../files/manifest.js';
+import { Reporter } from '../ui/reporter.js';
+import { EXIT, addSpecOptions, addTargetOptions, positiveInt, seconds } from './common.js';
+import { abortOnSignals } from './signals.js';
+
+export function uploadCommand(): Command {
+  const cmd = new Command('upload')
+    .description('upload images through pre-signed URLs; --wait for the resized variants, --download them')
+    .argument('<paths...>', 'image files or folders (folders are walked recursively)')
+    .option('-c, --concurrency <n>', 'uploads in flight at once (default: 8 per CPU, at least 8)', positiveInt)
+    .option('--manifest <file>', 'where the record of this upload is kept', DEFAULT_MANIFEST)
+    .option('--wait', 'then wait until every variant exists in the destination bucket')
+    .option('--download <dir>', 'with --wait: then download every variant into DIR')
+    .option('--timeout <seconds>', 'with --wait: give up after this long', seconds, 300)
+    .option('--json', 'print one JSON document with every file, key and error');
+  addTargetOptions(cmd, true);
+  addSpecOptions(cmd);
+  return cmd.action(async (paths: string[], opts) => {
+    if (opts.download && !opts.wait) throw new UsageError('--download needs --wait');
+    const { spec, pipeline } = await loadConfig(opts.config, opts);
+    // Loaded here, not at the top: only the verb that runs pays for the AWS SDK and sharp.
+    const [{ resolveTarget }, { runUpload }, { runWatch }] = await Promise.all([import('../jobs/target.js'), import('../jobs/upload.js'), import('../jobs/watch.js')]);
+    const reporter = new Reporter({ json: !!opts.json });
+    const signals = abortOnSignals();
+    const resizeErrors: string[] = [];
+    const target = await resolveTarget(opts, pipeline, spec, {
+      needApi: true,
+      log: (line) => {
+        if (line.level === 'error') resizeErrors.push(`${line.key}: ${line.error}`);
+      },
+    });
+    try {
+      reporter.info(`imgpipe: uploading to ${target.description}`);
+      const upload = await runUpload({
+        paths,
+        api: target.api!,
+        apiKey: target.apiKey,
+        concurrency: opts.concurrency,
+        manifestPath: opts.manifest,
+        destination: { destBucket: target.destBucket, endpoint: target.endpoint, region: target.region, local: target.local },
+        reporter,
+        signal: signals.signal,
+      });
+      let wait;
+      if (opts.wait && !signals.signal.aborted && upload.keys.length) {
+        wait = await runWatch({
+          sourceKeys: upload.keys,
+          spec,
+          s3: target.s3,
+          bucket: target.destBucket,
+          timeoutMs: opts.timeout * 1000,
+          downloadDir: opts.download,
+          reporter,
+          signal: signals.signal,
+          failedSource: target.failedSource,
+        }).catch((err) => {
+          if (signals.signal.aborted) return undefined;
+          throw err;
+        });
+      }
+      reporter.result({ ...upload, ok: upload.ok && (!opts.wait || !!wait?.ok || upload.keys.length === 0), wait });
+      const ok = upload.ok && (!opts.wait || upload.keys.length === 0 || !!wait?.ok);
+      process.exitCode = signals.exitCode() ?? (ok ? EXIT.ok : EXIT.failed);
+    } finally {
+      signals.dispose();
+      await target.close();
+    }
+  });
+}

@@ -1,0 +1,52 @@
+// `imgpipe watch`: options → runWatch.
+import { Command } from 'commander';
+import { loadConfig, UsageError } from '../config/load.js';
+import { DEFAULT_MANIFEST, readManifest } from '../files/manifest.js';
+import { Reporter } from '../ui/reporter.js';
+import { EXIT, addSpecOptions, addTargetOptions, seconds } from './common.js';
+import { abortOnSignals } from './signals.js';
+
+export function watchCommand(): Command {
+  const cmd = new Command('watch')
+    .description('wait until every variant of the given source keys (default: the last upload) exists; exit 1 listing what is missing')
+    .argument('[keys...]', 'source keys (default: every key of the manifest)')
+    .option('--manifest <file>', 'manifest to take keys and bucket from', DEFAULT_MANIFEST)
+    .option('--timeout <seconds>', 'give up after this long', seconds, 300)
+    .option('--download <dir>', 'then download every variant into DIR')
+    .option('--json', 'print one JSON document');
+  addTargetOptions(cmd, false);
+  addSpecOptions(cmd);
+  return cmd.action(async (keys: string[], opts) => {
+    const { spec, pipeline } = await loadConfig(opts.config, opts);
+    const [{ resolveTarget }, { runWatch }] = await Promise.all([import('../jobs/target.js'), import('../jobs/watch.js')]);
+    const manifest = await readManifest(opts.manifest).catch((err) => {
+      throw new UsageError((err as Error).message);
+    });
+    const sourceKeys = keys.length ? keys : (manifest?.files ?? []).filter((f) => f.status === 'uploaded' && f.key).map((f) => f.key!);
+    if (!sourceKeys.length) throw new UsageError(manifest ? `${opts.manifest} lists no uploaded keys` : `no keys given and no manifest at ${opts.manifest}`);
+    const reporter = new Reporter({ json: !!opts.json });
+    const signals = abortOnSignals();
+    const target = await resolveTarget(opts, pipeline, spec, { needApi: false, manifest });
+    try {
+      const result = await runWatch({
+        sourceKeys,
+        spec,
+        s3: target.s3,
+        bucket: target.destBucket,
+        timeoutMs: opts.timeout * 1000,
+        downloadDir: opts.download,
+        reporter,
+        signal: signals.signal,
+        failedSource: target.failedSource,
+      });
+      reporter.result(result);
+      process.exitCode = signals.exitCode() ?? (result.ok ? EXIT.ok : EXIT.failed);
+    } catch (err) {
+      if (!signals.signal.aborted) throw err;
+      process.exitCode = signals.exitCode();
+    } finally {
+      signals.dispose();
+      await target.close();
+    }
+  });
+}

@@ -1,0 +1,78 @@
+// The upload manifest: what was uploaded where, so a re-run skips it and `watch` knows what to
+// wait for. Always written whole to a temporary file and renamed: never torn, even on SIGKILL.
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+
+export const DEFAULT_MANIFEST = '.imgpipe/last-upload.json';
+
+export interface ManifestFile {
+  path: string;
+  relPath: string;
+  size: number;
+  sha256: string;
+  contentType?: string;
+  key?: string;
+  status: 'uploaded' | 'failed' | 'pending';
+  error?: string;
+  uploadedAt?: string;
+}
+
+export interface Manifest {
+  version: 1;
+  api?: string;
+  /** Where the variants land, so `watch` works with no flags after an upload. */
+  destBucket?: string;
+  endpoint?: string;
+  region?: string;
+  local?: boolean;
+  updatedAt: string;
+  files: ManifestFile[];
+}
+
+export async function readManifest(file: string): Promise<Manifest | undefined> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  const doc = JSON.parse(text) as Manifest;
+  if (doc.version !== 1 || !Array.isArray(doc.files)) throw new Error(`${file}: not an imgpipe manifest`);
+  return doc;
+}
+
+let sequence = 0;
+
+export async function writeManifest(file: string, manifest: Manifest): Promise<void> {
+  await mkdir(path.dirname(path.resolve(file)), { recursive: true });
+  const tmp = `${file}.${process.pid}.${sequence++}.tmp`;
+  try {
+    await writeFile(tmp, `${JSON.stringify({ ...manifest, updatedAt: new Date().toISOString() }, null, 2)}\n`);
+    await rename(tmp, file);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
+  }
+}
+
+/** Serialises writes and coalesces bursts: at most one write in flight, the last state wins. */
+export class ManifestWriter {
+  private pending = false;
+  private running: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly file: string,
+    private readonly snapshot: () => Manifest,
+  ) {}
+
+  save(): Promise<void> {
+    if (this.pending) return this.running;
+    this.pending = true;
+    this.running = this.running.then(async () => {
+      this.pending = false;
+      await writeManifest(this.file, this.snapshot());
+    });
+    return this.running;
+  }
+}

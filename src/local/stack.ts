@@ -1,0 +1,183 @@
+// The embedded pipeline: a real S3-protocol server on loopback with the two buckets, the presign
+// Lambda served over HTTP in API Gateway's event shape, and the resize Lambda invoked with
+// S3-shaped ObjectCreated records whenever an object lands in the source bucket.
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { availableParallelism } from 'node:os';
+import pLimit from 'p-limit';
+import { createPresignHandler, PRESIGN_DEFAULTS, type ApiEvent } from '../../lambda/presign.js';
+import { createResizeHandler, type RecordOutcome, type S3EventRecord } from '../../lambda/resize.js';
+import type { Spec } from '../core/spec.js';
+import { createS3Client } from '../s3/client.js';
+import { startLocalS3, type ObjectCreatedEvent } from './s3-server.js';
+
+export const LOCAL_BUCKETS = { source: 'imgpipe-source', dest: 'imgpipe-dest' } as const;
+
+export interface LocalStackOptions {
+  dataDir: string;
+  spec: Spec;
+  s3Port?: number;
+  apiPort?: number;
+  apiKey?: string;
+  /** Seconds pre-signed URLs stay valid. */
+  urlExpiresIn?: number;
+  /** Structured log lines from the handlers (one JSON object each). */
+  log?: (line: Record<string, unknown>) => void;
+}
+
+export interface LocalStack {
+  apiUrl: string;
+  s3Endpoint: string;
+  region: string;
+  credentials: { accessKeyId: string; secretAccessKey: string };
+  sourceBucket: string;
+  destBucket: string;
+  /** Outcome of the last resize of each source key. */
+  outcomes: Map<string, RecordOutcome>;
+  /** Resolves when no resize is queued or running. */
+  idle(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** S3 URL-encodes keys in event records the way HTML forms do: '+' for a space, '/' kept. */
+export function encodeEventKey(key: string): string {
+  return encodeURIComponent(key).replace(/%2F/g, '/').replace(/%20/g, '+');
+}
+
+export function objectCreatedRecord(ev: ObjectCreatedEvent, region: string): S3EventRecord & Record<string, unknown> {
+  return {
+    eventVersion: '2.1',
+    eventSource: 'aws:s3',
+    awsRegion: region,
+    eventTime: ev.eventTime,
+    eventName: ev.eventName,
+    userIdentity: { principalId: 'imgpipe-local' },
+    requestParameters: { sourceIPAddress: '127.0.0.1' },
+    responseElements: { 'x-amz-request-id': 'local', 'x-amz-id-2': 'local' },
+    s3: {
+      s3SchemaVersion: '1.0',
+      configurationId: 'imgpipe-local-resize',
+      bucket: { name: ev.bucket, ownerIdentity: { principalId: 'imgpipe-local' }, arn: `arn:aws:s3:::${ev.bucket}` },
+      object: { key: encodeEventKey(ev.key), size: ev.size, eTag: ev.eTag, sequencer: Date.now().toString(16).toUpperCase() },
+    },
+  };
+}
+
+async function readRequestBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of req) {
+    total += chunk.length;
+    if (total > limit) return undefined;
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+/** API Gateway REST proxy event (payload 1.0), as it would reach the Lambda. */
+function apiGatewayEvent(req: IncomingMessage, body: Buffer): ApiEvent & Record<string, unknown> {
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(',') : v;
+  return {
+    resource: '/uploads',
+    path: url.pathname,
+    httpMethod: req.method ?? 'GET',
+    headers,
+    queryStringParameters: url.searchParams.size ? Object.fromEntries(url.searchParams) : null,
+    requestContext: { stage: 'local', requestId: `local-${Date.now()}`, identity: { sourceIp: req.socket.remoteAddress } } as never,
+    body: body.toString('utf8'),
+    isBase64Encoded: false,
+  };
+}
+
+function listen(server: Server, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve((server.address() as AddressInfo).port));
+  });
+}
+
+export async function startLocalStack(opts: LocalStackOptions): Promise<LocalStack> {
+  const log = opts.log ?? (() => {});
+  const s3server = await startLocalS3({ dataDir: opts.dataDir, port: opts.s3Port ?? 0, buckets: [LOCAL_BUCKETS.source, LOCAL_BUCKETS.dest], silent: true });
+  const s3 = createS3Client({ endpoint: s3server.endpoint, region: s3server.region, credentials: s3server.credentials });
+
+  const presign = createPresignHandler({
+    ...PRESIGN_DEFAULTS,
+    bucket: LOCAL_BUCKETS.source,
+    s3,
+    expiresIn: opts.urlExpiresIn ?? PRESIGN_DEFAULTS.expiresIn,
+    apiKey: opts.apiKey,
+  });
+  const resize = createResizeHandler({ s3, destBucket: LOCAL_BUCKETS.dest, spec: opts.spec, cacheControl: 'public, max-age=31536000, immutable', log });
+
+  const api = createServer(async (req, res) => {
+    try {
+      if (req.method === 'GET' && (req.url === '/health' || req.url === '/')) {
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ok: true, service: 'imgpipe-local' }));
+        return;
+      }
+      const body = await readRequestBody(req, PRESIGN_DEFAULTS.maxBodyBytes + 1);
+      // API Gateway itself refuses payloads over its limit before the Lambda sees them.
+      if (!body) {
+        res.writeHead(413, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'BodyTooLarge', message: 'request body too large' } }));
+        return;
+      }
+      const result = await presign(apiGatewayEvent(req, body));
+      res.writeHead(result.statusCode, result.headers).end(result.body);
+    } catch (err) {
+      log({ level: 'error', msg: 'local API failure', error: (err as Error).message });
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: { code: 'InternalError', message: 'local API failure' } }));
+    }
+  });
+  const apiPort = await listen(api, opts.apiPort ?? 0);
+
+  // Lambda runs invocations side by side; one per core keeps sharp busy without thrashing.
+  const limit = pLimit(availableParallelism());
+  const outcomes = new Map<string, RecordOutcome>();
+  let inflight = 0;
+  let idleWaiters: (() => void)[] = [];
+  const unsubscribe = s3server.onObjectCreated((ev) => {
+    if (ev.bucket !== LOCAL_BUCKETS.source) return; // the trigger is on the source bucket only
+    inflight++;
+    void limit(async () => {
+      try {
+        const { outcomes: done } = await resize({ Records: [objectCreatedRecord(ev, s3server.region)] }).catch((err: Error) => ({
+          // A direct invocation throws on transient failure; Lambda would retry, we record it.
+          outcomes: [{ bucket: ev.bucket, key: ev.key, status: 'failed', retry: true, error: err.message } as RecordOutcome],
+        }));
+        for (const o of done) outcomes.set(o.key, o);
+      } finally {
+        inflight--;
+        if (inflight === 0) {
+          const waiters = idleWaiters;
+          idleWaiters = [];
+          for (const w of waiters) w();
+        }
+      }
+    });
+  });
+
+  const idle = () => (inflight === 0 ? Promise.resolve() : new Promise<void>((resolve) => idleWaiters.push(resolve)));
+
+  return {
+    apiUrl: `http://127.0.0.1:${apiPort}`,
+    s3Endpoint: s3server.endpoint,
+    region: s3server.region,
+    credentials: s3server.credentials,
+    sourceBucket: LOCAL_BUCKETS.source,
+    destBucket: LOCAL_BUCKETS.dest,
+    outcomes,
+    idle,
+    async close() {
+      unsubscribe();
+      api.closeAllConnections();
+      await new Promise<void>((resolve) => api.close(() => resolve()));
+      await idle();
+      await s3server.close();
+      s3.destroy();
+    },
+  };
+}

@@ -1,0 +1,58 @@
+// A running `imgpipe dev` leaves its endpoints in .imgpipe/dev.json so that `upload --local`
+// and `watch --local` in another terminal use it instead of starting their own.
+import { readFile, rm } from 'node:fs/promises';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+
+export const STATE_FILE = '.imgpipe/dev.json';
+export const DEFAULT_DATA_DIR = '.imgpipe/data';
+
+export interface DevState {
+  pid: number;
+  apiUrl: string;
+  s3Endpoint: string;
+  region: string;
+  sourceBucket: string;
+  destBucket: string;
+  dataDir: string;
+  /** The local server's fixed development pair: not an AWS credential. */
+  credentials: { accessKeyId: string; secretAccessKey: string };
+}
+
+
+export async function writeDevState(state: DevState, file = STATE_FILE): Promise<void> {
+  await mkdir(path.dirname(path.resolve(file)), { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  await writeFile(tmp, JSON.stringify(state, null, 2), { mode: 0o600 });
+  await rename(tmp, file);
+}
+
+export async function clearDevState(file = STATE_FILE): Promise<void> {
+  await rm(file, { force: true });
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** The running dev stack, if its state file is there, its process alive and its API answering. */
+export async function findRunningStack(file = STATE_FILE): Promise<DevState | undefined> {
+  let state: DevState;
+  try {
+    state = JSON.parse(await readFile(file, 'utf8')) as DevState;
+  } catch {
+    return undefined;
+  }
+  if (!alive(state.pid)) return undefined;
+  try {
+    const res = await fetch(`${state.apiUrl}/health`, { signal: AbortSignal.timeout(1_000) });
+    return res.ok ? state : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,28 @@
+// One S3 client factory for the CLI, the handlers and the local stack.
+import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+
+export interface S3Target {
+  region?: string;
+  /** Any S3-compatible endpoint (the local stack, MinIO…); path-style addressing is used with it. */
+  endpoint?: string;
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  maxAttempts?: number;
+}
+
+export function createS3Client(target: S3Target = {}): S3Client {
+  const config: S3ClientConfig = {
+    region: target.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
+    // The SDK's default ('WHEN_SUPPORTED') adds a CRC32 of an *empty* body to every pre-signed
+    // URL, which S3 then holds against the real upload; and it frames streamed bodies as
+    // aws-chunked, which S3-compatible stores handle badly. We send SHA-256 ourselves.
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+    maxAttempts: target.maxAttempts ?? 3,
+  };
+  if (target.endpoint) {
+    config.endpoint = target.endpoint;
+    config.forcePathStyle = true;
+  }
+  if (target.credentials) config.credentials = target.credentials;
+  return new S3Client(config);
+}

@@ -1,0 +1,104 @@
+// Helpers for tests that talk to the embedded local S3 server with real AWS SDK v3 clients.
+import { createHash } from 'node:crypto';
+import { Transform } from 'node:stream';
+import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+
+export interface S3Target {
+  endpoint: string;
+  region: string;
+  credentials: { accessKeyId: string; secretAccessKey: string };
+}
+
+/** A client configured the way the project configures its own. */
+export function s3Client(target: S3Target, overrides: Partial<S3ClientConfig> = {}): S3Client {
+  return new S3Client({
+    endpoint: target.endpoint,
+    region: target.region,
+    credentials: target.credentials,
+    forcePathStyle: true,
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+    maxAttempts: 1,
+    ...overrides,
+  });
+}
+
+export const md5Hex = (b: Buffer | string): string => createHash('md5').update(b).digest('hex');
+export const sha256B64 = (b: Buffer | string): string => createHash('sha256').update(b).digest('base64');
+
+/** The <Code> of an S3 XML error body. */
+export function xmlCode(xml: string): string | undefined {
+  return /<Code>([^<]*)<\/Code>/.exec(xml)?.[1];
+}
+
+export interface SdkFailure {
+  status: number | undefined;
+  /** The error code the SDK parsed out of the XML body (or NotFound etc. for HEAD). */
+  code: string;
+  message: string;
+}
+
+/** Await an SDK call that must fail; returns the HTTP status and the S3 error code. */
+export async function sdkFailure(p: Promise<unknown>): Promise<SdkFailure> {
+  try {
+    await p;
+  } catch (err) {
+    const e = err as { name?: string; Code?: string; message?: string; $metadata?: { httpStatusCode?: number } };
+    return { status: e.$metadata?.httpStatusCode, code: e.Code ?? e.name ?? 'Unknown', message: e.message ?? '' };
+  }
+  throw new Error('expected the S3 call to fail, it succeeded');
+}
+
+/**
+ * Rewrite the request body on the wire AFTER the SDK has signed it (a bit flip in transit).
+ * `rewrite` sees the whole encoded body, so it can also corrupt an aws-chunked trailer.
+ */
+export function tamperBodyAfterSigning(client: S3Client, rewrite: (body: Buffer) => Buffer): void {
+  client.middlewareStack.addRelativeTo(
+    (next: (args: { request: unknown }) => Promise<unknown>) => async (args: { request: unknown }) => {
+      const request = args.request as { body?: unknown; headers: Record<string, string> };
+      const chunks: Buffer[] = [];
+      const body = request.body;
+      if (Buffer.isBuffer(body) || body instanceof Uint8Array) chunks.push(Buffer.from(body));
+      else if (typeof body === 'string') chunks.push(Buffer.from(body));
+      else if (body && typeof (body as AsyncIterable<Buffer>)[Symbol.asyncIterator] === 'function') {
+        for await (const c of body as AsyncIterable<Buffer>) chunks.push(Buffer.from(c));
+      }
+      const rewritten = rewrite(Buffer.concat(chunks));
+      const out = new Transform({ transform: (c, _e, cb) => cb(null, c) });
+      out.end(rewritten);
+      request.body = out;
+      return next(args);
+    },
+    { relation: 'after', toMiddleware: 'httpSigningMiddleware', name: 'tamperBodyAfterSigning' },
+  );
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Wait until `check` stops throwing (events are delivered asynchronously). */
+export async function eventually(check: () => void, timeoutMs = 3000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      check();
+      return;
+    } catch (err) {
+      if (Date.now() > until) throw err;
+      await sleep(20);
+    }
+  }
+}
+
+/** Record the headers of every request the client puts on the wire (after signing). */
+export function captureRequestHeaders(client: S3Client): Array<Record<string, string>> {
+  const seen: Array<Record<string, string>> = [];
+  client.middlewareStack.addRelativeTo(
+    (next: (args: { request: unknown }) => Promise<unknown>) => async (args: { request: unknown }) => {
+      seen.push({ ...(args.request as { headers: Record<string, string> }).headers });
+      return next(args);
+    },
+    { relation: 'after', toMiddleware: 'httpSigningMiddleware', name: 'captureRequestHeaders' },
+  );
+  return seen;
+}

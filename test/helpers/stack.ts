@@ -1,0 +1,53 @@
+// Start the embedded stack for a test, and make it the "running `imgpipe dev`" of a folder.
+import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { DEFAULT_SPEC, type Spec } from '../../src/core/spec.js';
+import { startLocalStack, type LocalStack, type LocalStackOptions } from '../../src/local/stack.js';
+import { createS3Client } from '../../src/s3/client.js';
+import { tempDir } from './images.js';
+
+export interface TestStack extends LocalStack {
+  s3: S3Client;
+  dir: string;
+  /** Write `.imgpipe/dev.json` in `cwd` so the CLI's `--local` finds this stack. */
+  adopt(cwd: string): Promise<void>;
+  list(bucket: string): Promise<string[]>;
+  get(bucket: string, key: string): Promise<Buffer>;
+  stop(): Promise<void>;
+}
+
+export async function startTestStack(opts: Partial<LocalStackOptions> & { spec?: Spec } = {}): Promise<TestStack> {
+  const dir = await tempDir('imgpipe-stack-');
+  const stack = await startLocalStack({ dataDir: path.join(dir, 'data'), spec: opts.spec ?? DEFAULT_SPEC, ...opts });
+  const s3 = createS3Client({ endpoint: stack.s3Endpoint, region: stack.region, credentials: stack.credentials });
+  return Object.assign(stack, {
+    s3,
+    dir,
+    async adopt(cwd: string) {
+      await mkdir(path.join(cwd, '.imgpipe'), { recursive: true });
+      await writeFile(
+        path.join(cwd, '.imgpipe/dev.json'),
+        JSON.stringify({ pid: process.pid, apiUrl: stack.apiUrl, s3Endpoint: stack.s3Endpoint, region: stack.region, sourceBucket: stack.sourceBucket, destBucket: stack.destBucket, dataDir: dir, credentials: stack.credentials }),
+      );
+    },
+    async list(bucket: string) {
+      const keys: string[] = [];
+      let token: string | undefined;
+      do {
+        const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, ContinuationToken: token }));
+        keys.push(...(page.Contents ?? []).map((o) => o.Key!));
+        token = page.NextContinuationToken;
+      } while (token);
+      return keys.sort();
+    },
+    async get(bucket: string, key: string) {
+      const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      return Buffer.from(await res.Body!.transformToByteArray());
+    },
+    async stop() {
+      s3.destroy();
+      await stack.close();
+    },
+  });
+}

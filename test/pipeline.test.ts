@@ -1,0 +1,117 @@
+// The whole pipeline on the embedded stack: real HTTP to the presign API, real S3 protocol,
+// real sharp in the resize handler, and the CLI as a separate process.
+import { createHash } from 'node:crypto';
+import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_SPEC, outputKeys, planImage } from '../src/core/index.js';
+import { runCli } from './helpers/cli.js';
+import * as img from './helpers/images.js';
+import { startTestStack, type TestStack } from './helpers/stack.js';
+
+const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('base64');
+
+describe('upload → resize → watch on the local stack', () => {
+  let stack: TestStack;
+  let cwd: string;
+  let photos: string;
+  const names: string[] = [];
+
+  beforeAll(async () => {
+    stack = await startTestStack();
+    cwd = await img.tempDir('imgpipe-e2e-');
+    await stack.adopt(cwd);
+    photos = path.join(cwd, 'photos');
+    await mkdir(path.join(photos, 'nested/deeper'), { recursive: true });
+    for (const f of ['mate-Aqua.jpg', 'plasma-Grey.jpg', 'lomiri16-Wine_by_Jakkub_Mede.jpg']) {
+      await copyFile(img.corpusFile(f), path.join(photos, f));
+      names.push(f);
+    }
+    const small = await sharp(img.corpusFile('plasma-Kite.jpg')).resize(1200).jpeg().toBuffer();
+    for (const odd of ['with space.jpg', 'ünïcødé 写真.jpg', 'plus+sign.jpg', 'per%25cent.jpg', 'nested/deeper/hash#and?.jpg']) {
+      await writeFile(path.join(photos, odd), small);
+      names.push(odd);
+    }
+    await writeFile(path.join(photos, 'nested/alpha.png'), await img.alphaPng());
+    names.push('nested/alpha.png');
+  });
+
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  it('uploads a folder, every variant appears with the right size and format, and downloads them', async () => {
+    const r = await runCli(['upload', photos, '--local', '--wait', '--download', 'out', '--json'], { cwd });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    expect(doc).toMatchObject({ ok: true, files: names.length, uploaded: names.length, skipped: 0, failed: 0 });
+    expect(doc.wait).toMatchObject({ ok: true, expected: names.length * 3, found: names.length * 3, missing: [] });
+    expect(doc.wait.downloads).toMatchObject({ files: names.length * 3, errors: [] });
+
+    const sources = await stack.list(stack.sourceBucket);
+    expect(sources).toHaveLength(names.length);
+    const dest = await stack.list(stack.destBucket);
+    expect(dest).toEqual(sources.flatMap((k) => outputKeys(k, DEFAULT_SPEC).map((o) => o.key)).sort());
+
+    for (const u of doc.uploads) {
+      // The stored object is the file, byte for byte; the key ends with the file's own name.
+      const local = await readFile(u.path);
+      expect(sha256(await stack.get(stack.sourceBucket, u.key))).toBe(sha256(local));
+      expect(u.key.endsWith(`/${u.relPath.split('/').pop()}`)).toBe(true);
+      const plan = await planImage(u.path, DEFAULT_SPEC);
+      for (const [i, o] of outputKeys(u.key, DEFAULT_SPEC).entries()) {
+        const bytes = await stack.get(stack.destBucket, o.key);
+        const m = await sharp(bytes).metadata();
+        expect([o.key, m.format, m.width, m.height]).toEqual([o.key, 'jpeg', plan.outputs[i].width, plan.outputs[i].height]);
+        expect(sha256(await readFile(path.join(cwd, 'out', ...o.key.split('/'))))).toBe(sha256(bytes));
+      }
+    }
+    // The manifest records what went where, as valid JSON.
+    const manifest = JSON.parse(await readFile(path.join(cwd, '.imgpipe/last-upload.json'), 'utf8'));
+    expect(manifest.files.map((f: { status: string }) => f.status)).toEqual(Array(names.length).fill('uploaded'));
+  });
+
+  it('a re-run uploads nothing and says so', async () => {
+    const before = await stack.list(stack.sourceBucket);
+    const r = await runCli(['upload', photos, '--local'], { cwd });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(new RegExp(`0 uploaded, ${names.length} already there, 0 failed`));
+    expect(r.stdout).toContain('skip with space.jpg: already uploaded as uploads/');
+    expect(await stack.list(stack.sourceBucket)).toEqual(before);
+  });
+
+  it('watch with no arguments waits for the last upload\'s variants', async () => {
+    const r = await runCli(['watch', '--json'], { cwd });
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ ok: true, expected: names.length * 3, found: names.length * 3 });
+  });
+
+  it('watch --timeout exits 1 listing exactly the missing variants', async () => {
+    const r = await runCli(['watch', 'uploads/never/there.jpg', '--local', '--timeout', '1', '--json'], { cwd });
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.stdout)).toMatchObject({ ok: false, timedOut: true, found: 0, missing: ['320/uploads/never/there.jpg', '1024/uploads/never/there.jpg', '2048/uploads/never/there.jpg'] });
+    expect(r.stderr).toContain('missing 2048/uploads/never/there.jpg');
+  });
+
+  it('bad files get one line each, the rest goes up, exit 1', async () => {
+    const bad = path.join(cwd, 'bad');
+    await mkdir(bad);
+    await copyFile(img.corpusFile('mate-Wood.jpg'), path.join(bad, 'good.jpg'));
+    await writeFile(path.join(bad, 'text.jpg'), 'hello');
+    await writeFile(path.join(bad, 'empty.png'), Buffer.alloc(0));
+    await writeFile(path.join(bad, 'page.png'), '<!DOCTYPE html><html><body>hi</body></html>');
+    const r = await runCli(['upload', bad, '--local', '--manifest', 'bad.json', '--json'], { cwd });
+    expect(r.code).toBe(1);
+    const lines = r.stderr.trim().split('\n').sort();
+    expect(lines).toEqual([
+      expect.stringMatching(/^error .*bad\/empty\.png: empty file \(0 bytes\)$/),
+      expect.stringMatching(/^error .*bad\/page\.png: an HTML document, not an image$/),
+      expect.stringMatching(/^error .*bad\/text\.jpg: a text file, not an image$/),
+    ]);
+    const doc = JSON.parse(r.stdout);
+    expect(doc).toMatchObject({ ok: false, uploaded: 1, failed: 3 });
+  });
+});

@@ -1,0 +1,100 @@
+// The resize Lambda against the real local S3 server, with S3-shaped event records.
+import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { readFileSync } from 'node:fs';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createResizeHandler, decodeEventKey } from '../lambda/resize.js';
+import { DEFAULT_SPEC, outputKeys } from '../src/core/index.js';
+import { encodeEventKey } from '../src/local/stack.js';
+import * as img from './helpers/images.js';
+import { startTestStack, type TestStack } from './helpers/stack.js';
+
+const record = (bucket: string, key: string) => ({ eventSource: 'aws:s3', eventName: 'ObjectCreated:Put', s3: { bucket: { name: bucket }, object: { key: encodeEventKey(key) } } });
+
+describe('resize handler', () => {
+  let stack: TestStack;
+  let logs: Record<string, unknown>[];
+  let handler: ReturnType<typeof createResizeHandler>;
+  const SRC = 'imgpipe-source';
+
+  beforeAll(async () => {
+    // No trigger here: the test invokes the handler itself, as Lambda would.
+    stack = await startTestStack();
+    logs = [];
+    handler = createResizeHandler({ s3: stack.s3, destBucket: stack.destBucket, spec: DEFAULT_SPEC, cacheControl: 'public, max-age=60', log: (l) => logs.push(l) });
+  });
+  afterAll(async () => stack?.stop());
+
+
+  it('decodes keys as S3 encodes them', () => {
+    expect(encodeEventKey('uploads/a b+c%.jpg')).toBe('uploads/a+b%2Bc%25.jpg');
+    expect(decodeEventKey('uploads/a+b%2Bc%25.jpg')).toBe('uploads/a b+c%.jpg');
+    expect(decodeEventKey(encodeEventKey('ünï/写真 (1).jpg'))).toBe('ünï/写真 (1).jpg');
+  });
+
+  it('resizes a URL-encoded key into every variant, with content type and cache control', async () => {
+    const key = 'manual/a b+c% 写真.jpg';
+    await stack.s3.send(new PutObjectCommand({ Bucket: SRC, Key: key, Body: readFileSync(img.corpusFile('mate-Aqua.jpg')) }));
+    await stack.idle();
+    const result = await handler({ Records: [record(SRC, key)] });
+    expect(result.outcomes).toEqual([expect.objectContaining({ key, status: 'ok' })]);
+    for (const o of outputKeys(key, DEFAULT_SPEC)) {
+      const head = await stack.s3.send(new HeadObjectCommand({ Bucket: stack.destBucket, Key: o.key }));
+      expect([head.ContentType, head.CacheControl]).toEqual(['image/jpeg', 'public, max-age=60']);
+    }
+    const m = await sharp(await stack.get(stack.destBucket, `320/${key}`)).metadata();
+    expect([m.width, m.height]).toEqual([320, 200]);
+  });
+
+  it('gives the same outputs for a duplicate event', async () => {
+    const key = 'manual/dup.jpg';
+    await stack.s3.send(new PutObjectCommand({ Bucket: SRC, Key: key, Body: readFileSync(img.corpusFile('plasma-Grey.jpg')) }));
+    await stack.idle();
+    await handler({ Records: [record(SRC, key)] });
+    const first = await stack.get(stack.destBucket, `1024/${key}`);
+    const again = await handler({ Records: [record(SRC, key), record(SRC, key)] });
+    expect(again.outcomes.map((o) => o.status)).toEqual(['ok', 'ok']);
+    expect((await stack.get(stack.destBucket, `1024/${key}`)).equals(first)).toBe(true);
+  });
+
+  it('refuses to write into the bucket that triggered it', async () => {
+    logs.length = 0;
+    const before = await stack.list(stack.destBucket);
+    const result = await handler({ Records: [record(stack.destBucket, '320/manual/dup.jpg')] });
+    expect(result.outcomes[0]).toMatchObject({ status: 'skipped', retry: false, error: expect.stringMatching(/recursive trigger/) });
+    expect(logs).toEqual([expect.objectContaining({ level: 'error', msg: 'recursion guard' })]);
+    expect(await stack.list(stack.destBucket)).toEqual(before);
+  });
+
+  it('one bad record does not stop the others; each failure is one JSON log line', async () => {
+    logs.length = 0;
+    await stack.s3.send(new PutObjectCommand({ Bucket: SRC, Key: 'manual/corrupt.jpg', Body: img.truncatedJpeg() }));
+    await stack.s3.send(new PutObjectCommand({ Bucket: SRC, Key: 'manual/fine.jpg', Body: readFileSync(img.corpusFile('mate-Garden.jpg')) }));
+    await stack.idle();
+    const result = await handler({ Records: [record(SRC, 'manual/corrupt.jpg'), record(SRC, 'manual/gone.jpg'), record(SRC, 'manual/fine.jpg')] });
+    expect(result.outcomes.map((o) => [o.key, o.status, o.retry])).toEqual([
+      ['manual/corrupt.jpg', 'failed', false],
+      ['manual/gone.jpg', 'failed', false],
+      ['manual/fine.jpg', 'ok', false],
+    ]);
+    const errors = logs.filter((l) => l.level === 'error');
+    expect(errors.map((l) => [l.key, l.error])).toEqual([
+      ['manual/corrupt.jpg', expect.stringMatching(/corrupt or truncated/)],
+      ['manual/gone.jpg', 'object no longer exists (deleted before processing)'],
+    ]);
+    const dest = await stack.list(stack.destBucket);
+    expect(dest.filter((k) => k.includes('corrupt'))).toEqual([]);
+    expect(dest.filter((k) => k.includes('fine'))).toHaveLength(3);
+  });
+
+  it('reports only failed SQS messages for retry', async () => {
+    const body = (key: string) => JSON.stringify({ Records: [record(SRC, key)] });
+    const result = await handler({ Records: [
+      { eventSource: 'aws:sqs', messageId: 'm1', body: body('manual/fine.jpg') },
+      { eventSource: 'aws:sqs', messageId: 'm2', body: body('manual/corrupt.jpg') },
+    ] });
+    // A corrupt image will never succeed: not retried. Nothing transient here.
+    expect(result.batchItemFailures).toEqual([]);
+    expect(result.outcomes.map((o) => o.status)).toEqual(['ok', 'failed']);
+  });
+});
