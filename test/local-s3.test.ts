@@ -30,6 +30,7 @@ import {
   type SigV4Request,
 } from '../src/local/s3-guard.js';
 import {
+  captureRequestHeaders,
   eventually,
   md5Hex,
   s3Client,
@@ -440,5 +441,146 @@ describe('pre-signed PUT', () => {
     res = await withHeader(body);
     expect(res.status).toBe(200);
     expect(await getBytes(client, 'presign/checksum-header.png')).toEqual(body);
+  });
+});
+
+describe('body checks on SDK uploads', () => {
+  const random = (n: number, seed: number): Buffer => {
+    const b = Buffer.alloc(n);
+    let x = seed;
+    for (let i = 0; i < n; i++) {
+      x = (x * 1103515245 + 12345) & 0x7fffffff;
+      b[i] = x >>> 16;
+    }
+    return b;
+  };
+
+  it('stores the exact bytes of a stream Body sent with ContentLength and ChecksumSHA256 (memory and file spool)', async () => {
+    for (const size of [0, 1, 70_000, 3 * 1024 * 1024 + 17]) {
+      const body = random(size, size + 1);
+      const pieces = [body.subarray(0, Math.floor(size / 3)), body.subarray(Math.floor(size / 3))];
+      const key = `body/stream-${size}.bin`;
+      const out = await client.send(
+        new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: Readable.from(pieces), ContentLength: size, ChecksumSHA256: sha256B64(body) }),
+      );
+      expect(out.ETag).toBe(`"${md5Hex(body)}"`);
+      expect(out.ChecksumSHA256).toBe(sha256B64(body));
+      expect(await getBytes(client, key)).toEqual(body);
+    }
+  });
+
+  it('refuses a wrong ChecksumSHA256: 400 BadDigest, nothing stored', async () => {
+    const f = await sdkFailure(
+      client.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'body/bad-sha.bin', Body: 'hello', ChecksumSHA256: sha256B64('hellO') })),
+    );
+    expect([f.status, f.code]).toEqual([400, 'BadDigest']);
+    await expectAbsent('body/bad-sha.bin');
+  });
+
+  it('refuses a malformed checksum value and several checksums at once: 400 InvalidRequest', async () => {
+    let f = await sdkFailure(client.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'body/x.bin', Body: 'x', ChecksumSHA256: 'not-base64!' })));
+    expect([f.status, f.code]).toEqual([400, 'InvalidRequest']);
+    f = await sdkFailure(
+      client.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'body/x.bin', Body: 'x', ChecksumSHA256: sha256B64('x'), ChecksumCRC32: checksumOf('CRC32', Buffer.from('x')) })),
+    );
+    expect([f.status, f.code]).toEqual([400, 'InvalidRequest']);
+    await expectAbsent('body/x.bin');
+  });
+
+  it('refuses a stream of unknown length: 411 MissingContentLength, like S3', async () => {
+    const f = await sdkFailure(
+      client.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'body/no-length.bin', Body: Readable.from([Buffer.from('abc')]), ChecksumSHA256: sha256B64('abc') })),
+    );
+    expect([f.status, f.code]).toEqual([411, 'MissingContentLength']);
+    await expectAbsent('body/no-length.bin');
+  });
+
+  it('refuses a wrong or malformed Content-MD5: 400 BadDigest / InvalidDigest', async () => {
+    const md5b64 = (s: string) => Buffer.from(md5Hex(s), 'hex').toString('base64');
+    let f = await sdkFailure(client.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'body/md5.bin', Body: 'abc', ContentMD5: md5b64('abd') })));
+    expect([f.status, f.code]).toEqual([400, 'BadDigest']);
+    f = await sdkFailure(client.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'body/md5.bin', Body: 'abc', ContentMD5: 'short' })));
+    expect([f.status, f.code]).toEqual([400, 'InvalidDigest']);
+    await expectAbsent('body/md5.bin');
+    await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'body/md5.bin', Body: 'abc', ContentMD5: md5b64('abc') }));
+    expect((await getBytes(client, 'body/md5.bin')).toString()).toBe('abc');
+  });
+
+  it('refuses a body changed in transit after signing: 400 XAmzContentSHA256Mismatch', async () => {
+    const c = s3Client(s3);
+    tamperBodyAfterSigning(c, (b) => Buffer.from(b.toString().replace('cat', 'cot')));
+    const f = await sdkFailure(c.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'body/in-transit.txt', Body: 'the cat sat' })));
+    expect([f.status, f.code]).toEqual([400, 'XAmzContentSHA256Mismatch']);
+    await expectAbsent('body/in-transit.txt');
+    c.destroy();
+  });
+
+  it('DeleteObjects (checksum required, computed by the SDK) is verified and works', async () => {
+    await put('body/del-1', '1');
+    await put('body/del 2+', '2');
+    const out = await client.send(
+      new DeleteObjectsCommand({ Bucket: BUCKET, Delete: { Objects: [{ Key: 'body/del-1' }, { Key: 'body/del 2+' }] } }),
+    );
+    expect(out.$metadata.httpStatusCode).toBe(200);
+    await expectAbsent('body/del-1');
+    await expectAbsent('body/del 2+');
+    await put('body/del-3', '3');
+    const c = s3Client(s3);
+    tamperBodyAfterSigning(c, (b) => Buffer.from(b.toString().replace('del-3', 'del-4')));
+    const f = await sdkFailure(c.send(new DeleteObjectsCommand({ Bucket: BUCKET, Delete: { Objects: [{ Key: 'body/del-3' }] } })));
+    expect(f.status).toBe(400);
+    expect(['BadDigest', 'XAmzContentSHA256Mismatch']).toContain(f.code);
+    expect((await getBytes(client, 'body/del-3')).toString()).toBe('3');
+    c.destroy();
+  });
+});
+
+describe('aws-chunked uploads (flexible checksums in a trailer)', () => {
+  const algorithms = ['CRC32', 'CRC32C', 'CRC64NVME', 'SHA1', 'SHA256'] as const;
+
+  it.each(algorithms)('stores the exact bytes of a %s-trailed streaming upload', async (alg) => {
+    const c = s3Client(s3, { requestChecksumCalculation: 'WHEN_SUPPORTED' });
+    const sent = captureRequestHeaders(c);
+    const body = Buffer.concat([Buffer.alloc(9000, 'a'), Buffer.from(' ünï '), Buffer.alloc(70_001, 7)]);
+    const key = `chunked/${alg} file.bin`;
+    await c.send(
+      new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: Readable.from([body.subarray(0, 5), body.subarray(5, 9100), body.subarray(9100)]), ContentLength: body.length, ChecksumAlgorithm: alg }),
+    );
+    expect(sent.at(-1)!['x-amz-content-sha256']).toBe('STREAMING-UNSIGNED-PAYLOAD-TRAILER');
+    expect(sent.at(-1)!['x-amz-trailer']).toBe(`x-amz-checksum-${alg.toLowerCase()}`);
+    expect(await getBytes(client, key)).toEqual(body);
+    const head = await client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key }));
+    expect(head.ContentLength).toBe(body.length);
+    expect(head.ContentEncoding).toBeUndefined(); // aws-chunked is framing, not stored
+    c.destroy();
+  });
+
+  it('refuses a corrupted trailer checksum or corrupted data: 400 BadDigest, nothing stored', async () => {
+    const body = Buffer.from('chunky bacon '.repeat(1000));
+    for (const [what, rewrite] of [
+      ['trailer', (b: Buffer) => Buffer.from(b.toString('latin1').replace(/(x-amz-checksum-crc32c:)[^\r]+/, '$1AAAAAA=='), 'latin1')],
+      ['data', (b: Buffer) => Buffer.from(b.toString('latin1').replace('bacon', 'bacoN'), 'latin1')],
+    ] as const) {
+      const c = s3Client(s3, { requestChecksumCalculation: 'WHEN_SUPPORTED' });
+      tamperBodyAfterSigning(c, rewrite);
+      const f = await sdkFailure(
+        c.send(new PutObjectCommand({ Bucket: BUCKET, Key: `chunked/corrupt-${what}.txt`, Body: Readable.from([body]), ContentLength: body.length, ChecksumAlgorithm: 'CRC32C' })),
+      );
+      expect({ what, status: f.status, code: f.code }).toEqual({ what, status: 400, code: 'BadDigest' });
+      await expectAbsent(`chunked/corrupt-${what}.txt`);
+      c.destroy();
+    }
+  });
+
+  it('refuses a truncated aws-chunked body: 400 IncompleteBody, nothing stored', async () => {
+    const c = s3Client(s3, { requestChecksumCalculation: 'WHEN_SUPPORTED' });
+    tamperBodyAfterSigning(c, (b) => b.subarray(0, b.indexOf('\r\n0\r\n') + 2));
+    const body = Buffer.from('truncated '.repeat(100));
+    const f = await sdkFailure(
+      c.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'chunked/truncated.txt', Body: Readable.from([body]), ContentLength: body.length, ChecksumAlgorithm: 'CRC32' })),
+    );
+    expect([f.status, f.code]).toEqual([400, 'IncompleteBody']);
+    await expectAbsent('chunked/truncated.txt');
+    c.destroy();
   });
 });

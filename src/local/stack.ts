@@ -21,6 +21,8 @@ export interface LocalStackOptions {
   apiKey?: string;
   /** Seconds pre-signed URLs stay valid. */
   urlExpiresIn?: number;
+  /** Fire the resize handler on uploads (default true); off measures the upload path alone. */
+  trigger?: boolean;
   /** Structured log lines from the handlers (one JSON object each). */
   log?: (line: Record<string, unknown>) => void;
 }
@@ -140,7 +142,7 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
   let inflight = 0;
   let idleWaiters: (() => void)[] = [];
   const unsubscribe = s3server.onObjectCreated((ev) => {
-    if (ev.bucket !== LOCAL_BUCKETS.source) return; // the trigger is on the source bucket only
+    if (ev.bucket !== LOCAL_BUCKETS.source || opts.trigger === false) return; // the trigger is on the source bucket only
     inflight++;
     void limit(async () => {
       try {
