@@ -9,6 +9,8 @@
 // usage: npm run bench [-- FOLDER]      (default ../shared/corpus when present, else examples/photos)
 // env:   REPS (3)   TOOLS (space list, default all)   IMGPIPE_ARGS (extra resize-local flags, e.g.
 //        "--concurrency 1")   KEEP_OUT (dir: keep each tool's rep-1 outputs)
+//        BENCH=resize|upload|all (default all: this resize bench, then bench/upload.mjs, the upload
+//        bench, as its own process; its settings are the UPLOAD_* variables, see bench/README.md)
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -17,6 +19,15 @@ import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+// Which benches: the resize one (below), the upload one (bench/upload.mjs), or both in turn.
+const BENCH = (process.env.BENCH ?? 'all').trim().toLowerCase() || 'all';
+if (!['resize', 'upload', 'all'].includes(BENCH)) {
+  console.error(`bench: BENCH must be resize, upload or all (got ${process.env.BENCH})`);
+  process.exit(2);
+}
+const runUploadBench = () => spawnSync(process.execPath, [path.join(ROOT, 'bench/upload.mjs')], { cwd: ROOT, stdio: 'inherit' }).status ?? 1;
+if (BENCH === 'upload') process.exit(runUploadBench());
 const PEERS = path.resolve(ROOT, '../shared/bench');
 const WIDTHS = [320, 1024, 2048];
 const Q = 80;
@@ -338,3 +349,10 @@ if (runs.imgpipe?.length && Number.isFinite(baseS)) {
     `memory ${rss.toFixed(0)} MB largest process (<= 300: ${ok(rss <= 300)}), ${tree.toFixed(0)} MB whole tree (<= 300: ${ok(tree <= 300)})`);
 }
 if (!runs.imgpipe?.length && tools.includes('imgpipe')) process.exitCode = 1;
+
+if (BENCH === 'all') {
+  console.log();
+  cleanup(); // the resize bench's temp files, before the upload bench starts
+  const status = runUploadBench();
+  if (status) process.exitCode = status;
+}

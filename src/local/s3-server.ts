@@ -682,8 +682,33 @@ export async function startLocalS3(opts: LocalS3Options): Promise<LocalS3> {
   };
 
   const server = http.createServer();
+  // Outlive the SDK's idle keep-alive sockets so a client never reuses one we are closing.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 70_000;
   server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => void handle(req, res, false));
   server.on('checkContinue', (req: http.IncomingMessage, res: http.ServerResponse) => void handle(req, res, true));
+  // Unparseable HTTP, or a connection that ends inside a body: answer in S3's format where the
+  // socket still allows it (node would send a bare 400), then drop the connection.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: import('node:stream').Duplex) => {
+    const inflight = (socket as unknown as { _httpMessage?: http.ServerResponse })._httpMessage;
+    if (err.code !== 'ECONNRESET' && socket.writable && !inflight?.headersSent) {
+      const e =
+        err.code === 'HPE_INVALID_EOF_STATE'
+          ? new S3Error('IncompleteBody', 'The request body terminated unexpectedly')
+          : err.code === 'HPE_HEADER_OVERFLOW'
+            ? new S3Error('RequestHeaderSectionTooLarge', 'Your request header section exceeds the maximum allowed size.', {}, 400)
+            : new S3Error('BadRequest', 'An error occurred when parsing the HTTP request.', {}, 400);
+      const body = errorXml(e, randomRequestId(), hostId);
+      socket.end(
+        `HTTP/1.1 ${e.status} ${http.STATUS_CODES[e.status]}\r\nContent-Type: application/xml\r\n` +
+          `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+        () => socket.destroy(),
+      );
+      log('-', '(unparseable request)', e.status, e.code);
+      return;
+    }
+    socket.destroy();
+  });
 
   try {
     await new Promise<void>((resolve, reject) => {

@@ -1,0 +1,96 @@
+// `imgpipe deploy-lambda`: options → runDeploy (src/deploy/run.ts).
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { loadConfig, UsageError } from '../config/load.js';
+import { ARCHES, HANDLERS, RUNTIMES } from '../deploy/targets.js';
+import { printable } from '../ui/format.js';
+import { EXIT, addSpecOptions } from './common.js';
+
+function intIn(min: number, max: number, unit: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value) || n < min || n > max) throw new InvalidArgumentError(`must be ${min}-${max} ${unit}`);
+    return n;
+  };
+}
+
+function envPair(value: string, previous: Record<string, string>): Record<string, string> {
+  const eq = value.indexOf('=');
+  if (eq < 1) throw new InvalidArgumentError('must be KEY=VALUE');
+  return { ...previous, [value.slice(0, eq)]: value.slice(eq + 1) };
+}
+
+export function deployLambdaCommand(): Command {
+  const cmd = new Command('deploy-lambda')
+    .description('bundle a handler with sharp\'s Linux binaries into a deterministic zip; publish it (create or update, wait, version, alias) and wire the S3 trigger')
+    .addOption(new Option('--handler <name>', 'which handler').choices(HANDLERS).default('resize'))
+    .addOption(new Option('--arch <arch>', 'Lambda architecture (sharp\'s binaries for it are staged from npm)').choices(ARCHES).default('x86_64'))
+    .addOption(new Option('--runtime <runtime>', 'Lambda runtime').choices(RUNTIMES).default('nodejs22.x'))
+    .option('--out <file.zip>', 'also write the zip to this file')
+    .option('--dry-run', 'build and report the package and the calls a publish would make; touch nothing remote')
+    .option('--function <name>', 'publish to this function: update its code, or create it with --create')
+    .option('--create', 'create the function when it does not exist (needs --role)')
+    .option('--role <arn>', 'with --create: the execution role the function runs as')
+    .option('--alias <name>', 'alias moved to the published version', 'live')
+    .option('--memory <mb>', 'memory (default: resize 1769 = one vCPU, presign 256)', intIn(128, 10240, 'MB'))
+    .option('--timeout <seconds>', 'timeout (default: resize 60, presign 10)', intIn(1, 900, 'seconds'))
+    .option('--source-bucket <name>', 'SOURCE_BUCKET; with --handler resize also wires its s3:ObjectCreated:* trigger')
+    .option('--dest-bucket <name>', 'DEST_BUCKET, where resize writes the variants (default: destBucket of the config)')
+    .option('--prefix <prefix>', 'trigger only for keys under this prefix')
+    .option('--env <KEY=VALUE>', 'one more environment variable, e.g. API_KEY or CACHE_CONTROL (repeatable)', envPair, {})
+    .option('--code-bucket <name>', 'stage zips over Lambda\'s 50 MB direct-upload limit in this S3 bucket')
+    .option('--region <region>', 'AWS region (default: from the AWS environment or profile)')
+    .option('--endpoint <url>', 'S3-compatible endpoint for the S3 calls (default: AWS)')
+    .option('--json', 'print one JSON document: package, calls, version, alias, trigger');
+  addSpecOptions(cmd);
+  cmd.addHelpText(
+    'after',
+    `
+The variant spec (--config, --widths, …) becomes the resize function's IMGPIPE_SPEC, so it
+writes exactly the keys \`imgpipe watch\` waits for. Credentials come from the standard AWS chain.
+See docs/deploy.md.`,
+  );
+  return cmd.action(async (opts) => {
+    const { spec, pipeline } = await loadConfig(opts.config, opts);
+    // Loaded here, not at the top: only this verb pays for esbuild and the Lambda client.
+    const [{ runDeploy }, { Steps }, { formatSummary }] = await Promise.all([import('../deploy/run.js'), import('../deploy/steps.js'), import('../deploy/report.js')]);
+    const steps = new Steps({ json: !!opts.json });
+    const resizeFunction = opts.function && opts.handler === 'resize';
+    try {
+      const summary = await runDeploy(
+        {
+          handler: opts.handler,
+          arch: opts.arch,
+          runtime: opts.runtime,
+          out: opts.out,
+          dryRun: !!opts.dryRun,
+          functionName: opts.function,
+          create: !!opts.create,
+          role: opts.role,
+          alias: opts.alias,
+          memory: opts.memory,
+          timeout: opts.timeout,
+          sourceBucket: opts.sourceBucket,
+          destBucket: opts.destBucket ?? (resizeFunction ? pipeline.destBucket : undefined),
+          prefix: opts.prefix,
+          codeBucket: opts.codeBucket,
+          region: opts.region ?? pipeline.region,
+          endpoint: opts.endpoint,
+          env: opts.env,
+          spec,
+        },
+        steps,
+      );
+      process.stdout.write(opts.json ? `${JSON.stringify(summary, null, 2)}\n` : `${formatSummary(summary)}\n`);
+      process.exitCode = EXIT.ok;
+    } catch (err) {
+      if (err instanceof UsageError) throw err;
+      const e = err as Error & { code?: string };
+      if (opts.json) {
+        const doc = { ok: false, error: { code: e.code ?? e.name, message: e.message }, steps: steps.records };
+        process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
+      }
+      process.stderr.write(`imgpipe deploy-lambda: ${printable(e.message)}\n`);
+      process.exitCode = EXIT.failed;
+    }
+  });
+}

@@ -1,0 +1,101 @@
+// The function configuration deploy-lambda asks for: runtime, handler, memory, timeout, and the
+// environment each handler reads (lambda/*.ts's *ConfigFromEnv), merged over what the function
+// already has so variables set elsewhere (API_KEY, CACHE_CONTROL…) survive a deploy.
+import type { Spec } from '../core/spec.js';
+import { DeployError } from './errors.js';
+import { LIMITS } from './limits.js';
+import { LAMBDA_HANDLER, type HandlerName, type LambdaArch, type LambdaRuntime } from './targets.js';
+
+/** resize: 1,769 MB is where Lambda gives one full vCPU, and sharp is CPU-bound. */
+export const FUNCTION_DEFAULTS: Record<HandlerName, { memory: number; timeout: number }> = {
+  resize: { memory: 1769, timeout: 60 },
+  presign: { memory: 256, timeout: 10 },
+};
+
+/** Variables a handler cannot start without. */
+export const REQUIRED_VARIABLES: Record<HandlerName, string[]> = { resize: ['DEST_BUCKET'], presign: ['SOURCE_BUCKET'] };
+
+export interface SettingsInput {
+  handler: HandlerName;
+  runtime: LambdaRuntime;
+  arch: LambdaArch;
+  memory?: number;
+  timeout?: number;
+  sourceBucket?: string;
+  destBucket?: string;
+  /** resize: the variant spec, so the function writes exactly the keys `imgpipe watch` expects. */
+  spec?: Spec;
+  /** Extra variables (--env KEY=VALUE). */
+  env?: Record<string, string>;
+}
+
+export interface FunctionSettings {
+  Runtime: LambdaRuntime;
+  Handler: string;
+  MemorySize: number;
+  Timeout: number;
+  Architectures: [LambdaArch];
+  /** The variables deploy-lambda sets; others already on the function are kept. */
+  variables: Record<string, string>;
+  required: string[];
+}
+
+export function functionSettings(input: SettingsInput): FunctionSettings {
+  const defaults = FUNCTION_DEFAULTS[input.handler];
+  const variables: Record<string, string> = {
+    // The SDK is bundled; on nodejs20.x it would warn at every cold start that Node 22 is coming.
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+  };
+  if (input.handler === 'resize') {
+    // glibc gives each libvips thread its own malloc arena and fragments them (bench/README.md).
+    variables.MALLOC_ARENA_MAX = '1';
+    if (input.spec) variables.IMGPIPE_SPEC = JSON.stringify(input.spec);
+    if (input.destBucket) variables.DEST_BUCKET = input.destBucket;
+  }
+  if (input.sourceBucket) variables.SOURCE_BUCKET = input.sourceBucket;
+  Object.assign(variables, input.env);
+  return {
+    Runtime: input.runtime,
+    Handler: LAMBDA_HANDLER,
+    MemorySize: input.memory ?? defaults.memory,
+    Timeout: input.timeout ?? defaults.timeout,
+    Architectures: [input.arch],
+    variables,
+    required: REQUIRED_VARIABLES[input.handler],
+  };
+}
+
+export function mergeVariables(existing: Record<string, string> | undefined, ours: Record<string, string>): Record<string, string> {
+  return { ...(existing ?? {}), ...ours };
+}
+
+/** Lambda counts every name and value against one 4 KB quota. */
+export const environmentBytes = (vars: Record<string, string>): number =>
+  Object.entries(vars).reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v), 0);
+
+/** Refuse an environment the handler cannot start with, or Lambda would refuse. */
+export function checkVariables(vars: Record<string, string>, settings: FunctionSettings, functionName: string): void {
+  const missing = settings.required.filter((k) => !vars[k]);
+  if (missing.length) {
+    const flags = missing.map((k) => (k === 'DEST_BUCKET' ? '--dest-bucket' : k === 'SOURCE_BUCKET' ? '--source-bucket' : `--env ${k}=…`));
+    throw new DeployError(`${functionName} would have no ${missing.join(', ')}: pass ${flags.join(' and ')}`, 'MissingSetting');
+  }
+  if (vars.SOURCE_BUCKET && vars.SOURCE_BUCKET === vars.DEST_BUCKET) {
+    throw new DeployError('SOURCE_BUCKET and DEST_BUCKET must differ: writing variants into the source bucket would trigger the function forever', 'RecursiveTrigger');
+  }
+  const bytes = environmentBytes(vars);
+  if (bytes > LIMITS.environmentBytes) {
+    throw new DeployError(`the environment of ${functionName} is ${bytes} bytes, over Lambda's ${LIMITS.environmentBytes}-byte limit (a smaller variant spec?)`, 'EnvironmentTooLarge');
+  }
+}
+
+/** Whether the function's configuration already matches; then there is nothing to update. */
+export function configurationMatches(
+  current: { Runtime?: string; Handler?: string; MemorySize?: number; Timeout?: number; Environment?: { Variables?: Record<string, string> } },
+  settings: FunctionSettings,
+  variables: Record<string, string>,
+): boolean {
+  const have = current.Environment?.Variables ?? {};
+  const sameVars = Object.keys(have).length === Object.keys(variables).length && Object.entries(variables).every(([k, v]) => have[k] === v);
+  return current.Runtime === settings.Runtime && current.Handler === settings.Handler && current.MemorySize === settings.MemorySize && current.Timeout === settings.Timeout && sameVars;
+}

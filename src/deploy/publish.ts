@@ -1,0 +1,278 @@
+// Publish a package to one Lambda function: create it or update its code (skipped when the
+// deployed CodeSha256 is already ours), wait with the SDK's waiters until Lambda is done, bring
+// the configuration in line, publish a version and point the alias at it.
+import {
+  CreateAliasCommand,
+  CreateFunctionCommand,
+  GetAliasCommand,
+  GetFunctionCommand,
+  PublishVersionCommand,
+  UpdateAliasCommand,
+  UpdateFunctionCodeCommand,
+  UpdateFunctionConfigurationCommand,
+  waitForFunctionActive,
+  waitForFunctionUpdated,
+  waitForPublishedVersionActive,
+  type FunctionCode,
+  type FunctionConfiguration,
+  type LambdaClient,
+} from '@aws-sdk/client-lambda';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { formatBytes } from '../ui/format.js';
+import { DeployError, explainAwsError, isAwsError, isRoleNotAssumable } from './errors.js';
+import { checkVariables, configurationMatches, mergeVariables, type FunctionSettings } from './function-config.js';
+import { LIMITS, needsS3Staging } from './limits.js';
+import type { LambdaPackage } from './package.js';
+import type { Steps } from './steps.js';
+
+export type PublishablePackage = Pick<LambdaPackage, 'zip' | 'sha256' | 'codeSha256' | 'bytes' | 'handler'>;
+
+export interface WaiterTiming {
+  /** Seconds. */
+  minDelay: number;
+  maxDelay: number;
+  maxWaitTime: number;
+}
+
+export interface PublishOptions {
+  functionName: string;
+  /** Create the function when it does not exist (needs `role`). */
+  create: boolean;
+  role?: string;
+  alias: string;
+  settings: FunctionSettings;
+  /** Where a zip over the direct-upload limit is staged. */
+  codeBucket?: string;
+  directUploadLimit?: number;
+  waiter?: WaiterTiming;
+  /** A role created moments ago is not yet assumable by Lambda: retry CreateFunction. */
+  roleRetry?: { attempts: number; delayMs: number };
+}
+
+export interface PublishClients {
+  lambda: LambdaClient;
+  s3: S3Client;
+}
+
+export interface PublishResult {
+  functionName: string;
+  functionArn: string;
+  code: { status: 'created' | 'updated' | 'unchanged'; codeSha256: string; previousCodeSha256?: string; stagedAt?: string };
+  configuration: { status: 'created' | 'updated' | 'unchanged' };
+  version: string;
+  alias: { name: string; arn: string; version: string; status: 'created' | 'moved' | 'unchanged'; previousVersion?: string };
+}
+
+export const DEFAULT_WAITER: WaiterTiming = { minDelay: 1, maxDelay: 10, maxWaitTime: 300 };
+const DEFAULT_ROLE_RETRY = { attempts: 6, delayMs: 5000 };
+
+/** Lambda's Description field: which handler and which build. */
+export const versionDescription = (pkg: PublishablePackage): string => `imgpipe ${pkg.handler} ${pkg.sha256.slice(0, 12)}`;
+
+/** The S3 key a staged zip goes under: content-addressed, so a re-run reuses it. */
+export const stagingKey = (functionName: string, pkg: PublishablePackage): string => `imgpipe-deploy/${functionName}/${pkg.sha256}.zip`;
+
+async function call<T>(action: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw explainAwsError(err, action);
+  }
+}
+
+type WaitResult = { state: unknown; reason?: unknown };
+
+/** Interpret an SDK waiter's outcome; a Failed update carries Lambda's reason. */
+function checkWait(result: WaitResult, what: string, timing: WaiterTiming): void {
+  const state = String(result.state);
+  if (state === 'SUCCESS') return;
+  const reason = result.reason as FunctionConfiguration & { name?: string; message?: string };
+  if (state === 'FAILURE') {
+    const why = reason?.LastUpdateStatusReason ?? reason?.StateReason ?? 'no reason given';
+    throw new DeployError(`${what} failed: ${why}`, reason?.LastUpdateStatusReasonCode ?? reason?.StateReasonCode ?? 'UpdateFailed');
+  }
+  if (reason && reason.name && reason.message) throw explainAwsError(reason, what);
+  throw new DeployError(`${what}: not finished after ${timing.maxWaitTime} s`, 'WaitTimeout');
+}
+
+export async function publishFunction(pkg: PublishablePackage, opts: PublishOptions, clients: PublishClients, steps: Steps): Promise<PublishResult> {
+  const { lambda, s3 } = clients;
+  const name = opts.functionName;
+  const timing = opts.waiter ?? DEFAULT_WAITER;
+  const waiter = { client: lambda, ...timing };
+  const settings = opts.settings;
+  const overLimit = needsS3Staging(pkg.bytes, opts.directUploadLimit ?? LIMITS.directUploadBytes);
+  if (overLimit && !opts.codeBucket) {
+    throw new DeployError(
+      `the zip is ${formatBytes(pkg.bytes)}, over Lambda's ${formatBytes(opts.directUploadLimit ?? LIMITS.directUploadBytes)} direct-upload limit: pass --code-bucket BUCKET to stage it in S3`,
+      'NeedsCodeBucket',
+    );
+  }
+
+  const existing = await steps.run(
+    `Looking up function ${name}`,
+    () =>
+      call(`lambda:GetFunction on ${name}`, async () => {
+        try {
+          return (await lambda.send(new GetFunctionCommand({ FunctionName: name }))).Configuration;
+        } catch (err) {
+          if (isAwsError(err, 'ResourceNotFoundException')) return undefined;
+          throw err;
+        }
+      }),
+    (c) => (c ? `exists (${c.Architectures?.[0] ?? 'x86_64'}, ${c.Runtime}, code ${c.CodeSha256})` : 'does not exist'),
+  );
+
+  /** The zip, in the request or staged in S3 first when it is too big for the request. */
+  const code = async (): Promise<{ code: FunctionCode; stagedAt?: string }> => {
+    if (!overLimit) return { code: { ZipFile: pkg.zip } };
+    const Key = stagingKey(name, pkg);
+    await steps.run(`Staging the zip in s3://${opts.codeBucket}/${Key}`, () =>
+      call(`s3:PutObject on ${opts.codeBucket}`, () =>
+        s3.send(new PutObjectCommand({ Bucket: opts.codeBucket, Key, Body: pkg.zip, ContentType: 'application/zip', ChecksumSHA256: pkg.codeSha256 })),
+      ),
+    );
+    return { code: { S3Bucket: opts.codeBucket, S3Key: Key }, stagedAt: `s3://${opts.codeBucket}/${Key}` };
+  };
+
+  let functionArn: string;
+  let codeResult: PublishResult['code'];
+  let configStatus: PublishResult['configuration']['status'];
+
+  if (!existing) {
+    if (!opts.create) throw new DeployError(`function ${name} does not exist: pass --create --role ARN to create it`, 'FunctionNotFound');
+    if (!opts.role) throw new DeployError('--create needs --role ARN (the execution role the function runs as)', 'MissingRole');
+    const variables = mergeVariables(undefined, settings.variables);
+    checkVariables(variables, settings, name);
+    const { code: Code, stagedAt } = await code();
+    const retry = opts.roleRetry ?? DEFAULT_ROLE_RETRY;
+    const created = await steps.run(
+      `Creating function ${name}`,
+      () =>
+        call(`lambda:CreateFunction ${name}`, async () => {
+          for (let attempt = 1; ; attempt++) {
+            try {
+              return await lambda.send(
+                new CreateFunctionCommand({
+                  FunctionName: name,
+                  Role: opts.role,
+                  Runtime: settings.Runtime,
+                  Handler: settings.Handler,
+                  Architectures: settings.Architectures,
+                  MemorySize: settings.MemorySize,
+                  Timeout: settings.Timeout,
+                  Environment: { Variables: variables },
+                  Code,
+                  Description: versionDescription(pkg),
+                  Publish: false,
+                }),
+              );
+            } catch (err) {
+              if (!isRoleNotAssumable(err)) throw err;
+              if (attempt >= retry.attempts) {
+                throw new DeployError(
+                  `role ${opts.role} cannot be assumed by Lambda: check that it exists and that its trust policy lets lambda.amazonaws.com call sts:AssumeRole`,
+                  'RoleNotAssumable',
+                );
+              }
+              await new Promise((r) => setTimeout(r, retry.delayMs));
+            }
+          }
+        }),
+      (c) => c.FunctionArn,
+    );
+    functionArn = created.FunctionArn!;
+    await steps.run(`Waiting for ${name} to become active`, async () =>
+      checkWait(await waitForFunctionActive(waiter, { FunctionName: name }), `activating ${name}`, timing),
+    );
+    codeResult = { status: 'created', codeSha256: pkg.codeSha256, ...(stagedAt && { stagedAt }) };
+    configStatus = 'created';
+  } else {
+    functionArn = existing.FunctionArn!;
+    if (existing.LastUpdateStatus === 'InProgress' || existing.State === 'Pending') {
+      await steps.run(`Waiting for an earlier update of ${name} to finish`, async () =>
+        checkWait(await waitForFunctionUpdated(waiter, { FunctionName: name }), `earlier update of ${name}`, timing),
+      );
+    }
+    const variables = mergeVariables(existing.Environment?.Variables, settings.variables);
+    checkVariables(variables, settings, name);
+    const sameArch = (existing.Architectures?.[0] ?? 'x86_64') === settings.Architectures[0];
+    if (existing.CodeSha256 === pkg.codeSha256 && sameArch) {
+      steps.skip('Uploading code', `unchanged (deployed CodeSha256 ${pkg.codeSha256} is this package's): upload skipped`);
+      codeResult = { status: 'unchanged', codeSha256: pkg.codeSha256 };
+    } else {
+      const { code: Code, stagedAt } = await code();
+      await steps.run(`Uploading code (${formatBytes(pkg.bytes)})`, () =>
+        call(`lambda:UpdateFunctionCode on ${name}`, () =>
+          lambda.send(new UpdateFunctionCodeCommand({ FunctionName: name, ...Code, Architectures: settings.Architectures, Publish: false })),
+        ),
+      );
+      await steps.run(`Waiting for the code update of ${name}`, async () =>
+        checkWait(await waitForFunctionUpdated(waiter, { FunctionName: name }), `code update of ${name}`, timing),
+      );
+      codeResult = { status: 'updated', codeSha256: pkg.codeSha256, previousCodeSha256: existing.CodeSha256, ...(stagedAt && { stagedAt }) };
+    }
+    if (configurationMatches(existing, settings, variables)) {
+      steps.skip('Updating configuration', 'unchanged');
+      configStatus = 'unchanged';
+    } else {
+      await steps.run(`Updating configuration (${settings.MemorySize} MB, ${settings.Timeout} s, ${Object.keys(variables).length} variables)`, () =>
+        call(`lambda:UpdateFunctionConfiguration on ${name}`, () =>
+          lambda.send(
+            new UpdateFunctionConfigurationCommand({
+              FunctionName: name,
+              Runtime: settings.Runtime,
+              Handler: settings.Handler,
+              MemorySize: settings.MemorySize,
+              Timeout: settings.Timeout,
+              Environment: { Variables: variables },
+            }),
+          ),
+        ),
+      );
+      await steps.run(`Waiting for the configuration update of ${name}`, async () =>
+        checkWait(await waitForFunctionUpdated(waiter, { FunctionName: name }), `configuration update of ${name}`, timing),
+      );
+      configStatus = 'updated';
+    }
+  }
+
+  const published = await steps.run(
+    'Publishing a version',
+    () =>
+      call(`lambda:PublishVersion on ${name}`, () =>
+        // CodeSha256 makes Lambda refuse if someone else changed the code in between.
+        lambda.send(new PublishVersionCommand({ FunctionName: name, CodeSha256: pkg.codeSha256, Description: versionDescription(pkg) })),
+      ),
+    (v) => `version ${v.Version}`,
+  );
+  const version = published.Version!;
+  if (published.State && published.State !== 'Active') {
+    await steps.run(`Waiting for version ${version} to become active`, async () =>
+      checkWait(await waitForPublishedVersionActive(waiter, { FunctionName: name, Qualifier: version }), `activating version ${version}`, timing),
+    );
+  }
+
+  const alias = await steps.run(
+    `Pointing alias ${opts.alias} at version ${version}`,
+    () =>
+      call(`lambda alias ${opts.alias} of ${name}`, async () => {
+        let current;
+        try {
+          current = await lambda.send(new GetAliasCommand({ FunctionName: name, Name: opts.alias }));
+        } catch (err) {
+          if (!isAwsError(err, 'ResourceNotFoundException')) throw err;
+        }
+        if (!current) {
+          const made = await lambda.send(new CreateAliasCommand({ FunctionName: name, Name: opts.alias, FunctionVersion: version }));
+          return { name: opts.alias, arn: made.AliasArn!, version, status: 'created' as const };
+        }
+        if (current.FunctionVersion === version) return { name: opts.alias, arn: current.AliasArn!, version, status: 'unchanged' as const };
+        const moved = await lambda.send(new UpdateAliasCommand({ FunctionName: name, Name: opts.alias, FunctionVersion: version }));
+        return { name: opts.alias, arn: moved.AliasArn!, version, status: 'moved' as const, previousVersion: current.FunctionVersion };
+      }),
+    (a) => (a.status === 'created' ? 'created' : a.status === 'moved' ? `moved from version ${a.previousVersion}` : 'already there'),
+  );
+
+  return { functionName: name, functionArn, code: codeResult, configuration: { status: configStatus }, version, alias };
+}
