@@ -334,7 +334,7 @@ describe('pre-signed PUT', () => {
   }
 
   async function putWithFetch(url: string, body: Buffer | string, headers: Record<string, string> = { 'content-type': 'image/png' }) {
-    const res = await fetch(url, { method: 'PUT', body, headers });
+    const res = await fetch(url, { method: 'PUT', body: typeof body === 'string' ? body : new Uint8Array(body), headers });
     return { status: res.status, text: await res.text(), headers: res.headers };
   }
 

@@ -13,7 +13,7 @@ function intIn(min: number, max: number, unit: string) {
   };
 }
 
-function envPair(value: string, previous: Record<string, string>): Record<string, string> {
+function envPair(value: string, previous: Record<string, string> = {}): Record<string, string> {
   const eq = value.indexOf('=');
   if (eq < 1) throw new InvalidArgumentError('must be KEY=VALUE');
   return { ...previous, [value.slice(0, eq)]: value.slice(eq + 1) };
@@ -36,7 +36,7 @@ export function deployLambdaCommand(): Command {
     .option('--source-bucket <name>', 'SOURCE_BUCKET; with --handler resize also wires its s3:ObjectCreated:* trigger')
     .option('--dest-bucket <name>', 'DEST_BUCKET, where resize writes the variants (default: destBucket of the config)')
     .option('--prefix <prefix>', 'trigger only for keys under this prefix')
-    .option('--env <KEY=VALUE>', 'one more environment variable, e.g. API_KEY or CACHE_CONTROL (repeatable)', envPair, {})
+    .option('--env <KEY=VALUE>', 'one more environment variable, e.g. API_KEY or CACHE_CONTROL (repeatable)', envPair)
     .option('--code-bucket <name>', 'stage zips over Lambda\'s 50 MB direct-upload limit in this S3 bucket')
     .option('--region <region>', 'AWS region (default: from the AWS environment or profile)')
     .option('--endpoint <url>', 'S3-compatible endpoint for the S3 calls (default: AWS)')
@@ -75,7 +75,7 @@ See docs/deploy.md.`,
           codeBucket: opts.codeBucket,
           region: opts.region ?? pipeline.region,
           endpoint: opts.endpoint,
-          env: opts.env,
+          env: opts.env ?? {},
           spec,
         },
         steps,

@@ -15,7 +15,7 @@ export function formatSummary(s: DeploySummary): string {
   if (p.needsS3Staging) lines.push(`  over Lambda's ${formatBytes(s.limits.directUploadBytes)} direct-upload limit: staged through --code-bucket`);
   if (s.plan) {
     lines.push('dry run: nothing was sent; a publish would call');
-    for (const c of s.plan) lines.push(`  ${c.call} ${JSON.stringify(c.params)}${c.when ? `\n      when ${c.when}` : ''}`);
+    for (const c of s.plan) lines.push(`  ${c.call} ${JSON.stringify(c.params)}${c.when ? `\n      (${c.when})` : ''}`);
   }
   const f = s.function;
   if (f) {

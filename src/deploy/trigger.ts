@@ -60,7 +60,7 @@ export function permissionInput(opts: TriggerOptions) {
 export function notificationFor(opts: TriggerOptions): LambdaFunctionConfiguration {
   const { name } = parseFunctionArn(opts.functionArn);
   return {
-    Id: `imgpipe-${name}`,
+    Id: `imgpipe-trigger-${name}`,
     LambdaFunctionArn: `${opts.functionArn}:${opts.alias}`,
     Events: TRIGGER_EVENTS,
     ...(opts.prefix && { Filter: { Key: { FilterRules: [{ Name: 'prefix', Value: opts.prefix }] } } }),

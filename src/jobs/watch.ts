@@ -41,7 +41,10 @@ export async function runWatch(opts: WatchOptions): Promise<WatchResult> {
   const started = Date.now();
   const { reporter } = opts;
   const expected = expectedOutputs(opts.sourceKeys, opts.spec);
-  reporter.start(expected.length, 'waiting for variants');
+  // Progress per source image (all its variants there), not per variant: a third of the lines.
+  const perSource = opts.spec.variants.length;
+  const seen = new Map<string, number>();
+  reporter.start(opts.sourceKeys.length, 'waiting for variants');
   const waited = await waitForObjects({
     s3: opts.s3,
     bucket: opts.bucket,
@@ -49,7 +52,11 @@ export async function runWatch(opts: WatchOptions): Promise<WatchResult> {
     timeoutMs: opts.timeoutMs,
     signal: opts.signal,
     failedSource: opts.failedSource,
-    onFound: (o) => reporter.step(`ready ${o.key}`, o.key),
+    onFound: (o) => {
+      const n = (seen.get(o.sourceKey) ?? 0) + 1;
+      seen.set(o.sourceKey, n);
+      if (n === perSource) reporter.step(`ready ${o.sourceKey} (${n} variants)`, o.sourceKey);
+    },
   });
   reporter.stop();
   for (const f of waited.failed) reporter.error(`error ${f.sourceKey}: resize failed: ${f.error}`);
@@ -80,7 +87,7 @@ export async function runWatch(opts: WatchOptions): Promise<WatchResult> {
             const { bytes } = await downloadObject(opts.s3, opts.bucket, o.key, opts.downloadDir!, opts.signal);
             downloads.files++;
             downloads.bytes += bytes;
-            reporter.step(`downloaded ${o.key}`, o.key);
+            reporter.step('', o.key);
           } catch (err) {
             downloads.errors.push({ key: o.key, error: (err as Error).message });
             reporter.error(`error downloading ${o.key}: ${(err as Error).message}`);

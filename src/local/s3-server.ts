@@ -383,7 +383,13 @@ export async function startLocalS3(opts: LocalS3Options): Promise<LocalS3> {
     }
   });
 
-  const internal = await s3rver.run();
+  let internal: { port: number };
+  try {
+    internal = await s3rver.run();
+  } catch (err) {
+    await fsp.rm(spoolDir, { recursive: true, force: true });
+    throw err;
+  }
   const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
 
   // ---- forwarding
@@ -685,8 +691,11 @@ export async function startLocalS3(opts: LocalS3Options): Promise<LocalS3> {
   // Outlive the SDK's idle keep-alive sockets so a client never reuses one we are closing.
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 70_000;
-  server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => void handle(req, res, false));
-  server.on('checkContinue', (req: http.IncomingMessage, res: http.ServerResponse) => void handle(req, res, true));
+  const serve = (expectsContinue: boolean) => (req: http.IncomingMessage, res: http.ServerResponse) => {
+    handle(req, res, expectsContinue).catch(() => res.destroy());
+  };
+  server.on('request', serve(false));
+  server.on('checkContinue', serve(true));
   // Unparseable HTTP, or a connection that ends inside a body: answer in S3's format where the
   // socket still allows it (node would send a bare 400), then drop the connection.
   server.on('clientError', (err: NodeJS.ErrnoException, socket: import('node:stream').Duplex) => {

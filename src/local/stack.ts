@@ -21,6 +21,11 @@ export interface LocalStackOptions {
   apiKey?: string;
   /** Seconds pre-signed URLs stay valid. */
   urlExpiresIn?: number;
+  /**
+   * The S3 endpoint written into pre-signed URLs (default: the server's own). Tests put a
+   * fault-injecting proxy there; it must forward the Host header unchanged, as it is signed.
+   */
+  urlEndpoint?: string;
   /** Fire the resize handler on uploads (default true); off measures the upload path alone. */
   trigger?: boolean;
   /** Structured log lines from the handlers (one JSON object each). */
@@ -105,10 +110,11 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
   const s3server = await startLocalS3({ dataDir: opts.dataDir, port: opts.s3Port ?? 0, buckets: [LOCAL_BUCKETS.source, LOCAL_BUCKETS.dest], silent: true });
   const s3 = createS3Client({ endpoint: s3server.endpoint, region: s3server.region, credentials: s3server.credentials });
 
+  const urlSigner = opts.urlEndpoint ? createS3Client({ endpoint: opts.urlEndpoint, region: s3server.region, credentials: s3server.credentials }) : s3;
   const presign = createPresignHandler({
     ...PRESIGN_DEFAULTS,
     bucket: LOCAL_BUCKETS.source,
-    s3,
+    s3: urlSigner,
     expiresIn: opts.urlExpiresIn ?? PRESIGN_DEFAULTS.expiresIn,
     apiKey: opts.apiKey,
   });

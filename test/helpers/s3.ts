@@ -23,6 +23,11 @@ export function s3Client(target: S3Target, overrides: Partial<S3ClientConfig> = 
   });
 }
 
+type Middleware = Parameters<S3Client['middlewareStack']['addRelativeTo']>[0];
+type Next = (args: { request: unknown }) => Promise<unknown>;
+/** A finalizeRequest-step middleware, typed loosely (the request is smithy's HttpRequest). */
+const middleware = (fn: (next: Next) => Next): Middleware => fn as unknown as Middleware;
+
 export const md5Hex = (b: Buffer | string): string => createHash('md5').update(b).digest('hex');
 export const sha256B64 = (b: Buffer | string): string => createHash('sha256').update(b).digest('base64');
 
@@ -55,7 +60,7 @@ export async function sdkFailure(p: Promise<unknown>): Promise<SdkFailure> {
  */
 export function tamperBodyAfterSigning(client: S3Client, rewrite: (body: Buffer) => Buffer): void {
   client.middlewareStack.addRelativeTo(
-    (next: (args: { request: unknown }) => Promise<unknown>) => async (args: { request: unknown }) => {
+    middleware((next) => async (args) => {
       const request = args.request as { body?: unknown; headers: Record<string, string> };
       const chunks: Buffer[] = [];
       const body = request.body;
@@ -69,7 +74,7 @@ export function tamperBodyAfterSigning(client: S3Client, rewrite: (body: Buffer)
       out.end(rewritten);
       request.body = out;
       return next(args);
-    },
+    }),
     { relation: 'after', toMiddleware: 'httpSigningMiddleware', name: 'tamperBodyAfterSigning' },
   );
 }
@@ -94,10 +99,10 @@ export async function eventually(check: () => void, timeoutMs = 3000): Promise<v
 export function captureRequestHeaders(client: S3Client): Array<Record<string, string>> {
   const seen: Array<Record<string, string>> = [];
   client.middlewareStack.addRelativeTo(
-    (next: (args: { request: unknown }) => Promise<unknown>) => async (args: { request: unknown }) => {
+    middleware((next) => async (args) => {
       seen.push({ ...(args.request as { headers: Record<string, string> }).headers });
       return next(args);
-    },
+    }),
     { relation: 'after', toMiddleware: 'httpSigningMiddleware', name: 'captureRequestHeaders' },
   );
   return seen;
