@@ -15,6 +15,7 @@ export function uploadCommand(): Command {
     .option('--wait', 'then wait until every variant exists in the destination bucket')
     .option('--download <dir>', 'with --wait: then download every variant into DIR')
     .option('--timeout <seconds>', 'with --wait: give up after this long', seconds, 300)
+    .option('--request-timeout <seconds>', 'abandon and retry a request that makes no progress for this long', seconds, Number(process.env.IMGPIPE_REQUEST_TIMEOUT_MS ?? 60_000) / 1000)
     .option('--json', 'print one JSON document with every file, key and error');
   addTargetOptions(cmd, true);
   addSpecOptions(cmd);
@@ -36,6 +37,7 @@ export function uploadCommand(): Command {
       reporter.info(`imgpipe: uploading to ${target.description}`);
       const upload = await runUpload({
         paths,
+        spec,
         api: target.api!,
         apiKey: target.apiKey,
         concurrency: opts.concurrency,
@@ -43,6 +45,7 @@ export function uploadCommand(): Command {
         destination: { destBucket: target.destBucket, endpoint: target.endpoint, region: target.region, local: target.local },
         reporter,
         signal: signals.signal,
+        timeoutMs: opts.requestTimeout * 1000,
       });
       let wait;
       if (opts.wait && !signals.signal.aborted && upload.keys.length) {

@@ -5,3 +5,4 @@ export * from './keys.js';
 export * from './validate.js';
 export * from './resize.js';
 export * from './upload-key.js';
+export * from './integrity.js';

@@ -52,6 +52,9 @@ export class ImageError extends Error {
   }
 }
 
+/** Most frames an animated input may have (only the first is used, but all are parsed). */
+export const MAX_FRAMES = 1000;
+
 /** Largest compressed input accepted from a stream (streams are buffered: we decode twice). */
 export const MAX_STREAM_BYTES = 256 * 1024 * 1024;
 
@@ -121,6 +124,15 @@ async function prepare(input: ResizeInput, spec: Spec): Promise<{ source: string
       'too-large',
     );
   }
+  const pages = meta.pages ?? 1;
+  // Only the first page is resized: a multi-page TIFF would silently lose the rest.
+  if (sniffed.format === 'tiff' && pages > 1) {
+    throw new ImageError(`multi-page TIFF (${pages} pages): only single images are accepted; split it first`, 'unsupported');
+  }
+  // An animation is cheap on disk and huge in frames: bound frames and pixels over all frames.
+  if (pages > MAX_FRAMES || pixels * pages > spec.maxInputPixels * 10) {
+    throw new ImageError(`animation of ${pages} frames (${((pixels * pages) / 1e6).toFixed(0)} MP in all) is over the limit of ${MAX_FRAMES} frames`, 'too-large');
+  }
   const orientation = meta.orientation ?? 1;
   const oriented = orientedSize({ width: meta.width, height: meta.height }, orientation, spec.autoRotate);
   return {
@@ -130,7 +142,7 @@ async function prepare(input: ResizeInput, spec: Spec): Promise<{ source: string
       contentType: sniffed.contentType,
       ...oriented,
       orientation,
-      pages: meta.pages ?? 1,
+      pages,
       hasAlpha: meta.hasAlpha ?? false,
       hasProfile: !!meta.icc,
       space: meta.space ?? 'srgb',
@@ -162,6 +174,18 @@ function encode(pipeline: Sharp, format: PlannedOutput['format'], variant: Varia
       return pipeline.avif({ quality: variant.quality });
     case 'png':
       return pipeline.png(); // lossless: quality has no meaning here
+  }
+}
+
+/**
+ * Decode the whole input, as small as shrink-on-load allows, and throw if it is damaged: the
+ * arbiter when a cheap structural check is only suspicious.
+ */
+export async function checkDecodes(input: string | Buffer, spec: Spec): Promise<void> {
+  try {
+    await sharp(input, decodeOptions(spec)).resize(64, 64, { fit: 'inside' }).raw().toBuffer();
+  } catch (err) {
+    throw describeSharpError(err);
   }
 }
 

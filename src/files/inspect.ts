@@ -1,37 +1,81 @@
-// One streaming read per file before upload: magic bytes (is it an image?) and SHA-256 (signed
-// into the URL, so S3 refuses any other body). Never the whole file in memory.
+// One streaming read per file before upload: magic bytes (is it an image?), SHA-256 (signed into
+// the URL, so S3 refuses any other body) and structural integrity (truncated, damaged); then the
+// header (dimensions, frames) against the spec's limits. Never the whole file in memory.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
+import { integrityCheck, type IntegrityCheck } from '../core/integrity.js';
+import { checkDecodes, planImage } from '../core/resize.js';
+import type { Spec } from '../core/spec.js';
 import { SNIFF_BYTES, sniff } from '../core/validate.js';
 
 export type Inspected =
   | { ok: true; size: number; sha256: string; contentType: string; mtimeMs: number }
   | { ok: false; reason: string };
 
-export async function inspectFile(path: string): Promise<Inspected> {
+function fsReason(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return 'file disappeared before upload';
+  if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
+  if (code === 'EISDIR') return 'is a directory';
+  return (err as Error).message;
+}
+
+export async function inspectFile(path: string, spec: Spec): Promise<Inspected> {
   let before;
   try {
     before = await stat(path);
   } catch (err) {
-    return { ok: false, reason: (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'file disappeared before upload' : (err as Error).message };
+    return { ok: false, reason: fsReason(err) };
   }
+  if (before.size === 0) return { ok: false, reason: 'empty file (0 bytes)' };
   const hash = createHash('sha256');
-  let head = Buffer.alloc(0);
   let size = 0;
+  // Chunks seen before the magic bytes are complete; then the integrity check takes over.
+  let pending: Buffer[] = [];
+  let check: IntegrityCheck | undefined;
+  let contentType = '';
+  const decide = (): string | undefined => {
+    const sniffed = sniff(Buffer.concat(pending).subarray(0, SNIFF_BYTES));
+    if (!sniffed.ok) return sniffed.reason;
+    contentType = sniffed.contentType;
+    check = integrityCheck(sniffed.format);
+    for (const c of pending) check.update(c);
+    pending = [];
+    return undefined;
+  };
   try {
     for await (const chunk of createReadStream(path, { highWaterMark: 256 * 1024 })) {
       const buf = chunk as Buffer;
-      if (head.length < SNIFF_BYTES) head = Buffer.concat([head, buf.subarray(0, SNIFF_BYTES - head.length)]);
       hash.update(buf);
       size += buf.length;
+      if (check) check.update(buf);
+      else {
+        pending.push(buf);
+        if (size >= SNIFF_BYTES) {
+          const refused = decide();
+          if (refused) return { ok: false, reason: refused };
+        }
+      }
     }
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    return { ok: false, reason: code === 'EACCES' ? 'permission denied' : code === 'ENOENT' ? 'file disappeared before upload' : (err as Error).message };
+    return { ok: false, reason: fsReason(err) };
   }
-  const sniffed = sniff(head);
-  if (!sniffed.ok) return { ok: false, reason: sniffed.reason };
+  if (!check) {
+    const refused = decide(); // a file shorter than the sniff window
+    if (refused) return { ok: false, reason: refused };
+  }
   if (size !== before.size) return { ok: false, reason: 'file changed while it was being read' };
-  return { ok: true, size, sha256: hash.digest('base64'), contentType: sniffed.contentType, mtimeMs: before.mtimeMs };
+
+  const integrity = check?.finish() ?? { ok: true };
+  try {
+    if (!integrity.ok) {
+      if (integrity.definite) return { ok: false, reason: integrity.reason };
+      await checkDecodes(path, spec); // only suspicious files pay for a decode
+    }
+    await planImage(path, spec); // header: dimensions, frames, pixel limit
+  } catch (err) {
+    return { ok: false, reason: (err as Error).message };
+  }
+  return { ok: true, size, sha256: hash.digest('base64'), contentType, mtimeMs: before.mtimeMs };
 }

@@ -12,9 +12,12 @@ import { putWithRetry, type SignedPut } from '../s3/put.js';
 import { pause } from '../s3/retry.js';
 import { formatBytes, formatSeconds } from '../ui/format.js';
 import type { Reporter } from '../ui/reporter.js';
+import type { Spec } from '../core/spec.js';
 
 export interface UploadOptions {
   paths: string[];
+  /** Limits checked before upload (pixel limit, frames), the same the resize applies. */
+  spec: Spec;
   api: string;
   apiKey?: string;
   concurrency?: number;
@@ -108,7 +111,7 @@ export async function runUpload(opts: UploadOptions): Promise<UploadResult> {
     // Do not run ahead of the uploads: URLs are short-lived and each batch holds memory.
     while (putLimit.pendingCount > batchSize && !signal.aborted) await pause(50);
     const batch = scan.files.slice(i, i + batchSize);
-    const checks = await Promise.all(batch.map(async (file) => ({ file, inspected: await inspectFile(file.path) })));
+    const checks = await Promise.all(batch.map(async (file) => ({ file, inspected: await inspectFile(file.path, opts.spec) })));
     const requests: { file: (typeof batch)[number]; request: FileRequest; entry: ManifestFile }[] = [];
     for (const { file, inspected } of checks) {
       if (!inspected.ok) {

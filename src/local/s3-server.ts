@@ -71,7 +71,7 @@ export const LOCAL_S3_REGION = 'us-east-1';
 /** S3's single-PUT limit. */
 const MAX_BODY_BYTES = 5 * 1024 ** 3;
 /** Bodies up to this size are held in memory while verified; larger ones are spooled to a temp file. */
-const MEMORY_SPOOL_BYTES = 1024 * 1024;
+const MEMORY_SPOOL_BYTES = 8 * 1024 * 1024;
 const INTERNAL_TOKEN_HEADER = 'x-imgpipe-local-s3-token';
 const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 const BUCKET_SUBRESOURCES = new Set([

@@ -47,6 +47,8 @@ async function attempt(target: SignedPut, opts: PutOptions): Promise<void> {
     timer = setTimeout(() => timeout.abort(new DOMException('request made no progress', 'TimeoutError')), opts.timeoutMs ?? 60_000);
   };
   const file = createReadStream(opts.path);
+  let fileError: NodeJS.ErrnoException | undefined;
+  file.on('error', (err) => (fileError = err));
   let sent = 0;
   file.on('data', (chunk) => {
     sent += chunk.length;
@@ -66,11 +68,19 @@ async function attempt(target: SignedPut, opts: PutOptions): Promise<void> {
     if (res.ok) return;
     const { code, message } = parseS3Error(text);
     const expired = res.status === 403 && /expired/i.test(message);
+    if (/BadDigest|ChecksumMismatch|IncompleteBody/i.test(code)) {
+      throw new PutError(`file changed during upload: refused by S3 (${code}: ${message})`, res.status, code);
+    }
     throw new PutError(`${res.status} ${code}: ${message}`, res.status, code, expired);
   } catch (err) {
     // Give back what this attempt counted, so a retry does not count the bytes twice.
     if (sent) opts.onBytes?.(-sent);
     if (err instanceof PutError) throw err;
+    // The file itself failed (deleted, unreadable): no retry will help.
+    if (fileError) {
+      const why = fileError.code === 'ENOENT' ? 'file deleted during upload' : `cannot read the file: ${fileError.message}`;
+      throw new PutError(why, undefined, 'FileError');
+    }
     if (timeout.signal.aborted && !opts.signal?.aborted) throw new PutError('timed out (no progress)', undefined, 'Timeout');
     throw err;
   } finally {
