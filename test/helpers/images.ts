@@ -77,3 +77,29 @@ export function jpegWithMetadata(): Promise<Buffer> {
     .jpeg()
     .toBuffer();
 }
+
+/** An animated GIF of `frames` distinct 8×8 frames (a frame bomb when there are thousands). */
+export function manyFrameGif(frames: number): Promise<Buffer> {
+  const side = 8;
+  const raw = Buffer.alloc(side * side * 3 * frames);
+  for (let i = 0; i < frames; i++) {
+    // A different pixel lit per frame, so the encoder cannot merge frames.
+    raw.fill(255, (i * side * side + (i % 64)) * 3, (i * side * side + (i % 64)) * 3 + 3);
+    raw[(i * side * side + ((i >> 6) % 64)) * 3 + 1] = 200;
+  }
+  return sharp(raw, { raw: { width: side, height: side * frames, channels: 3, pageHeight: side } }).gif().toBuffer();
+}
+
+export async function multiPageTiff(pages = 3): Promise<Buffer> {
+  const frame = (c: string) => sharp({ create: { width: 16, height: 16, channels: 3, background: c } }).png().toBuffer();
+  const frames = await Promise.all(['#ff0000', '#00ff00', '#0000ff', '#ffffff'].slice(0, pages).map(frame));
+  return sharp(frames, { join: { animated: true } }).tiff().toBuffer();
+}
+
+/** A real PNG with one byte of its image data flipped: its IDAT CRC no longer matches. */
+export async function badCrcPng(): Promise<Buffer> {
+  const png = Buffer.from(await sharp(corpusFile('mate-Aqua.jpg')).resize(200).png().toBuffer());
+  const idat = png.indexOf(Buffer.from('IDAT'));
+  png[idat + 40] ^= 0xff;
+  return png;
+}
