@@ -87,6 +87,21 @@ describe('resize handler', () => {
     expect(dest.filter((k) => k.includes('fine'))).toHaveLength(3);
   });
 
+  it('refuses a decompression bomb by its header, without the memory to decode it', async () => {
+    logs.length = 0;
+    await stack.s3.send(new PutObjectCommand({ Bucket: SRC, Key: 'manual/bomb.png', Body: img.bombPng(50000, 50000) }));
+    await stack.idle();
+    const before = process.memoryUsage().rss;
+    let peak = before;
+    const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 5);
+    const result = await handler({ Records: [record(SRC, 'manual/bomb.png')] });
+    clearInterval(sampler);
+    expect(result.outcomes[0]).toMatchObject({ status: 'failed', retry: false, error: expect.stringMatching(/50000×50000 .* over the 100 MP limit/) });
+    // Decoding it would need 7.5 GB; refusing it from the header needs next to nothing.
+    expect(peak - before).toBeLessThan(64 * 1024 * 1024);
+    expect((await stack.list(stack.destBucket)).filter((k) => k.includes('bomb'))).toEqual([]);
+  });
+
   it('reports only failed SQS messages for retry', async () => {
     const body = (key: string) => JSON.stringify({ Records: [record(SRC, key)] });
     const result = await handler({ Records: [
