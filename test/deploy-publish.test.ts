@@ -1,7 +1,7 @@
 // The publish flow against a local endpoint that speaks the Lambda and S3 control APIs: the
 // exact calls, in order, with their parameters; the waiters; the unchanged-code skip; the alias;
 // the notification merge; and the errors a user meets first.
-import { GetBucketNotificationConfigurationCommand } from '@aws-sdk/client-s3';
+import { GetBucketNotificationConfigurationCommand, type Event as S3Event, type FilterRule } from '@aws-sdk/client-s3';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_SPEC } from '../src/core/spec.js';
@@ -318,8 +318,10 @@ describe('deploy-lambda publish', () => {
 
   it('overlap follows S3\'s rule: same event type and overlapping prefix and suffix', () => {
     const ours = { Id: 'ours', LambdaFunctionArn: `${ARN}:live`, Events: ['s3:ObjectCreated:*' as const], Filter: { Key: { FilterRules: [{ Name: 'prefix' as const, Value: 'uploads/' }] } } };
+    // S3 answers with capitalised rule names, whatever was sent.
+    const rule = (Name: string, Value: string) => ({ Name, Value }) as FilterRule;
     const queue = (event: string, prefix = '', suffix = '') => ({
-      QueueConfigurations: [{ Id: 'q', QueueArn: 'arn:aws:sqs:us-east-1:1:q', Events: [event as 's3:ObjectCreated:*'], Filter: { Key: { FilterRules: [{ Name: 'Prefix' as const, Value: prefix }, { Name: 'Suffix' as const, Value: suffix }] } } }],
+      QueueConfigurations: [{ Id: 'q', QueueArn: 'arn:aws:sqs:us-east-1:1:q', Events: [event as S3Event], Filter: { Key: { FilterRules: [rule('Prefix', prefix), rule('Suffix', suffix)] } } }],
     });
     expect(() => mergeNotification(queue('s3:ObjectCreated:Put', 'uploads/a/'), ours, ARN)).toThrow(/overlapping/);
     expect(() => mergeNotification(queue('s3:ObjectCreated:*', ''), ours, ARN)).toThrow(/overlapping/);

@@ -83,6 +83,7 @@ export async function runUpload(opts: UploadOptions): Promise<UploadResult> {
 
   const sizes = await Promise.all(scan.files.map((f) => stat(f.path).then((s) => s.size, () => 0)));
   const totalBytes = sizes.reduce((a, b) => a + b, 0);
+  const sizeOf = new Map(scan.files.map((f, i) => [f.path, sizes[i]]));
   reporter.start(totalBytes, 'uploading', 'bytes');
   let filesDone = 0;
   const fileCount = () => ({ files: `${filesDone}/${scan.files.length} files` });
@@ -95,7 +96,10 @@ export async function runUpload(opts: UploadOptions): Promise<UploadResult> {
   const finish = (record: UploadRecord, entry: ManifestFile | undefined, line: string) => {
     filesDone++;
     records.push(record);
-    if (record.status === 'failed') reporter.error(line);
+    if (record.status === 'failed') {
+      reporter.error(line);
+      reporter.advance(sizeOf.get(record.path) ?? 0); // the bar still ends at 100 %
+    }
     reporter.step(record.status === 'failed' ? '' : line, record.relPath, 0);
     reporter.advance(0, fileCount());
     if (entry) void writer.save();
@@ -116,7 +120,6 @@ export async function runUpload(opts: UploadOptions): Promise<UploadResult> {
     for (const { file, inspected } of checks) {
       if (!inspected.ok) {
         finish({ path: file.path, relPath: file.relPath, status: 'failed', error: inspected.reason }, undefined, `error ${file.path}: ${inspected.reason}`);
-        reporter.advance(0);
         continue;
       }
       const prior = done.get(file.path);

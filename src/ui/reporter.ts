@@ -63,6 +63,11 @@ export class Reporter {
   /** A spinner for a wait of unknown length (terminal only); returns its stop. */
   spin(text: string): () => void {
     if (!this.interactive) return () => {};
+    // Two widgets redrawing one line fight forever: with a bar up, the bar shows the text.
+    if (this.bar) {
+      this.bar.update({ item: text });
+      return () => {};
+    }
     this.spinner = ora({ text, stream: this.err, discardStdin: false }).start();
     return () => {
       this.spinner?.stop();
@@ -72,9 +77,8 @@ export class Reporter {
 
   /** A problem with one item: always one line on stderr, even under --json. */
   error(line: string): void {
-    if (this.bar) this.bar.stop();
-    this.err.write(`${printable(line)}\n`);
-    if (this.bar) this.bar.start(this.bar.getTotal(), this.bar.getProgress() * this.bar.getTotal());
+    // Over a bar: clear its line, print, and let the bar redraw itself below on its next tick.
+    this.err.write(`${this.bar ? '\r\x1b[2K' : ''}${printable(line)}\n`);
   }
 
   info(line: string): void {

@@ -1,0 +1,143 @@
+// infra/template.yaml: it parses as CloudFormation reads it, every reference resolves, the
+// buckets are locked, the trigger and the API are wired to the right functions, and the roles
+// grant exactly what the pipeline needs and nothing more.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import YAML from 'yaml';
+import { projectRoot } from '../src/deploy/paths.js';
+
+type Node = Record<string, any>;
+
+// CloudFormation's short forms, read as their long forms.
+const TAGS = ['Ref', 'Sub', 'GetAtt', 'Join', 'If', 'Select', 'Split', 'Equals', 'Not'].map((t) => ({
+  tag: `!${t}`,
+  resolve: (value: unknown) => ({ [t === 'Ref' ? 'Ref' : `Fn::${t}`]: t === 'GetAtt' && typeof value === 'string' ? value.split('.') : value }),
+}));
+const PSEUDO = ['AWS::AccountId', 'AWS::Partition', 'AWS::Region', 'AWS::StackName', 'AWS::URLSuffix', 'AWS::StackId', 'AWS::NoValue'];
+
+function walk(v: unknown, visit: (o: Node) => void): void {
+  if (v && typeof v === 'object') {
+    visit(v as Node);
+    for (const x of Object.values(v)) walk(x, visit);
+  }
+}
+
+/** Every Allow statement of a role, with its actions sorted. */
+function allows(role: Node): { actions: string[]; resource: unknown }[] {
+  return (role.Properties.Policies as Node[]).flatMap((p) =>
+    (p.PolicyDocument.Statement as Node[]).map((s) => {
+      expect(s.Effect).toBe('Allow');
+      return { actions: [s.Action].flat().sort(), resource: s.Resource };
+    }),
+  );
+}
+
+describe('infra/template.yaml', () => {
+  let t: Node;
+  let r: Node;
+  const roleOf = (fn: string) => r[(r[fn].Properties.Role['Fn::GetAtt'] as string[])[0]];
+
+  beforeAll(() => {
+    t = YAML.parse(readFileSync(path.join(projectRoot(), 'infra/template.yaml'), 'utf8'), { customTags: TAGS });
+    r = t.Resources;
+  });
+
+  it('parses, and every Ref, GetAtt and ${} in a Sub names a parameter, a resource or a pseudo parameter', () => {
+    expect(t.AWSTemplateFormatVersion).toBe('2010-09-09');
+    const known = new Set([...Object.keys(t.Parameters), ...Object.keys(r), ...PSEUDO]);
+    const used: string[] = [];
+    walk([r, t.Outputs], (o) => {
+      if (typeof o.Ref === 'string') used.push(o.Ref);
+      if (Array.isArray(o['Fn::GetAtt'])) used.push(o['Fn::GetAtt'][0]);
+      if (typeof o['Fn::Sub'] === 'string') for (const m of o['Fn::Sub'].matchAll(/\$\{([^}!]+)\}/g)) used.push(m[1].split('.')[0]);
+      for (const dep of [o.DependsOn].flat()) if (typeof dep === 'string' && o.Type) used.push(dep);
+    });
+    expect(used.filter((u) => !known.has(u))).toEqual([]);
+    expect(used.length).toBeGreaterThan(20);
+  });
+
+  it('both buckets block public access and encrypt; their policies only deny plain HTTP', () => {
+    for (const b of ['SourceBucket', 'DestBucket']) {
+      const p = r[b].Properties;
+      expect(p.PublicAccessBlockConfiguration).toEqual({ BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true });
+      expect(p.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault.SSEAlgorithm).toBe('AES256');
+      const policy = Object.values(r).find((x: Node) => x.Type === 'AWS::S3::BucketPolicy' && x.Properties.Bucket.Ref === b) as Node;
+      expect(policy.Properties.PolicyDocument.Statement).toEqual([expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]);
+    }
+    expect(Object.values(r).filter((x: Node) => x.Type === 'AWS::S3::BucketPolicy')).toHaveLength(2);
+  });
+
+  it('the source bucket sends s3:ObjectCreated:* under the upload prefix to the resize function, which S3 may invoke', () => {
+    const src = r.SourceBucket;
+    expect(src.Properties.NotificationConfiguration.LambdaConfigurations).toEqual([
+      { Event: 's3:ObjectCreated:*', Function: { 'Fn::GetAtt': ['ResizeFunction', 'Arn'] }, Filter: { S3Key: { Rules: [{ Name: 'prefix', Value: { 'Fn::Sub': '${KeyPrefix}/' } }] } } },
+    ]);
+    expect(src.DependsOn).toBe('ResizeInvokePermission');
+    expect(r.ResizeInvokePermission.Properties).toEqual({
+      FunctionName: { 'Fn::GetAtt': ['ResizeFunction', 'Arn'] },
+      Action: 'lambda:InvokeFunction',
+      Principal: 's3.amazonaws.com',
+      SourceArn: { 'Fn::Sub': 'arn:${AWS::Partition}:s3:::${SourceBucketName}' },
+      SourceAccount: { Ref: 'AWS::AccountId' },
+    });
+    expect(r.DestBucket.Properties.NotificationConfiguration).toBeUndefined();
+  });
+
+  it('the functions run the deploy-lambda zips and set only variables the handlers read', () => {
+    const source = (f: string) => readFileSync(path.join(projectRoot(), 'lambda', f), 'utf8');
+    const reads = (text: string) => new Set([...text.matchAll(/env\.([A-Z_]+)|intEnv\(env, '([A-Z_]+)'/g)].map((m) => m[1] ?? m[2]));
+    const runtimeOnly = ['MALLOC_ARENA_MAX', 'AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'];
+    for (const [fn, file, codeKey, required] of [
+      ['ResizeFunction', 'resize.ts', 'ResizeCodeKey', ['DEST_BUCKET', 'SOURCE_BUCKET', 'IMGPIPE_SPEC', 'MALLOC_ARENA_MAX']],
+      ['PresignFunction', 'presign.ts', 'PresignCodeKey', ['SOURCE_BUCKET', 'KEY_PREFIX', 'API_KEY']],
+    ] as const) {
+      const p = r[fn].Properties;
+      expect(p).toMatchObject({ Handler: 'index.handler', Runtime: { Ref: 'Runtime' }, Architectures: [{ Ref: 'Architecture' }], Code: { S3Bucket: { Ref: 'CodeBucket' }, S3Key: { Ref: codeKey } } });
+      const vars = Object.keys(p.Environment.Variables);
+      expect(vars).toEqual(expect.arrayContaining([...required]));
+      const handlerReads = reads(source(file));
+      expect(vars.filter((v) => !handlerReads.has(v) && !runtimeOnly.includes(v))).toEqual([]);
+    }
+    expect(r.ResizeFunction.Properties.Environment.Variables.MALLOC_ARENA_MAX).toBe('1');
+    expect(r.ResizeFunction.Properties.Environment.Variables.DEST_BUCKET).not.toEqual(r.ResizeFunction.Properties.Environment.Variables.SOURCE_BUCKET);
+    expect(t.Parameters.ResizeMemory.Default).toBe(1769);
+  });
+
+  it('POST /uploads on the HTTP API reaches the presign function, which only this route may invoke', () => {
+    expect(r.HttpApi.Properties.ProtocolType).toBe('HTTP');
+    expect(r.UploadsRoute.Properties).toEqual({ ApiId: { Ref: 'HttpApi' }, RouteKey: 'POST /uploads', Target: { 'Fn::Sub': 'integrations/${PresignIntegration}' } });
+    expect(r.PresignIntegration.Properties).toEqual({ ApiId: { Ref: 'HttpApi' }, IntegrationType: 'AWS_PROXY', IntegrationUri: { 'Fn::GetAtt': ['PresignFunction', 'Arn'] }, PayloadFormatVersion: '2.0' });
+    expect(r.PresignInvokePermission.Properties).toEqual({
+      FunctionName: { 'Fn::GetAtt': ['PresignFunction', 'Arn'] },
+      Action: 'lambda:InvokeFunction',
+      Principal: 'apigateway.amazonaws.com',
+      SourceArn: { 'Fn::Sub': 'arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${HttpApi}/*/POST/uploads' },
+    });
+    expect(Object.values(r).filter((x: Node) => x.Type === 'AWS::ApiGatewayV2::Route')).toHaveLength(1);
+  });
+
+  it('least privilege: presign may only put uploads; resize may only read sources and write variants; each logs to its own group', () => {
+    const iam = Object.entries(r).filter(([, x]: [string, Node]) => x.Type.startsWith('AWS::IAM::'));
+    expect(iam.map(([name, x]: [string, Node]) => `${name} ${x.Type}`).sort()).toEqual(['PresignRole AWS::IAM::Role', 'ResizeRole AWS::IAM::Role']);
+    expect(Object.values(r).filter((x: Node) => x.Type === 'AWS::Lambda::Permission')).toHaveLength(2);
+    for (const [, role] of iam as [string, Node][]) {
+      expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+      expect(role.Properties.AssumeRolePolicyDocument.Statement).toEqual([{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }]);
+    }
+    const logs = (group: string) => ({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resource: { 'Fn::GetAtt': [group, 'Arn'] } });
+    expect(allows(roleOf('PresignFunction'))).toEqual([
+      { actions: ['s3:PutObject'], resource: { 'Fn::Sub': 'arn:${AWS::Partition}:s3:::${SourceBucketName}/${KeyPrefix}/*' } },
+      logs('PresignLogGroup'),
+    ]);
+    expect(allows(roleOf('ResizeFunction'))).toEqual([
+      { actions: ['s3:GetObject'], resource: { 'Fn::Sub': 'arn:${AWS::Partition}:s3:::${SourceBucketName}/*' } },
+      { actions: ['s3:PutObject'], resource: { 'Fn::Sub': 'arn:${AWS::Partition}:s3:::${DestBucketName}/*' } },
+      logs('ResizeLogGroup'),
+    ]);
+    expect(r.ResizeLogGroup.Properties.LogGroupName).toEqual({ 'Fn::Sub': '/aws/lambda/${AWS::StackName}-resize' });
+    expect(r.ResizeFunction.Properties.FunctionName).toEqual({ 'Fn::Sub': '${AWS::StackName}-resize' });
+    expect(r.PresignLogGroup.Properties.LogGroupName).toEqual({ 'Fn::Sub': '/aws/lambda/${AWS::StackName}-presign' });
+    expect(r.PresignFunction.Properties.FunctionName).toEqual({ 'Fn::Sub': '${AWS::StackName}-presign' });
+  });
+});
