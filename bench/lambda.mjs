@@ -143,7 +143,7 @@ const resize = { photo: path.basename(PHOTO), width: meta.width, height: meta.he
 const fastest = { coldMs: Math.round(Math.min(...runs.map((r) => r.coldMs))), warmMs: Math.round(Math.min(...runs.map((r) => r.warmMs))) };
 Object.assign(resize, { fastestColdMs: fastest.coldMs, fastestWarmMs: fastest.warmMs });
 log(`${resize.photo} ${resize.width}×${resize.height} (${resize.megapixels} MP) → 320/1024/2048 JPEG, ${resize.pinned}, median of ${REPS}: first invocation ${resize.coldMs} ms, second ${resize.warmMs} ms; fastest ${fastest.coldMs} / ${fastest.warmMs} ms (S3 get + resize + 3 puts)`);
-log(`load average while measuring: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} on ${os.availableParallelism()} CPUs (other work on the machine inflates every figure)`);
+log(`load average while measuring: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} on ${os.cpus().length} CPUs (other work on the machine inflates every figure)`);
 
 if (JSON_OUT) {
   for (const p of Object.values(packages)) delete p.zip;

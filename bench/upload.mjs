@@ -102,6 +102,17 @@ const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const m = s.le
 const pct = (xs, p) => { if (!xs.length) return NaN; const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.max(0, Math.ceil(p * s.length) - 1))]; };
 const fx = (v, d = 2) => (Number.isFinite(v) ? v.toFixed(d) : 'n/a');
 const AWS_VERSION = fs.existsSync(AWS) ? out1(AWS, ['--version']) : null;
+// Machine-wide busy CPU seconds (all cores, /proc/stat): what the rest of the machine used during
+// a run is this minus the tool's and the stack's own CPU ("bg CPU s": other work skewing the run).
+const CLK_TCK = Number(out1('getconf', ['CLK_TCK'])) || 100;
+const busyCpu = () => {
+  try {
+    const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    return (f.reduce((a, b) => a + b, 0) - f[3] - (f[4] ?? 0)) / CLK_TCK; // all but idle and iowait
+  } catch {
+    return NaN;
+  }
+};
 const pkgVersion = (name) => { try { return JSON.parse(fs.readFileSync(path.join(ROOT, 'node_modules', name, 'package.json'), 'utf8')).version; } catch { return '?'; } };
 
 // A folder of SCALE×N files (SCALE sub-folders of symlinks to the set) for the memory check.
@@ -184,12 +195,16 @@ async function runOnce(name, mode, dir, expectFiles, expectBytes, tag) {
   const cwd = fs.mkdtempSync(path.join(WORK, 'cwd-'));
   const resized = new Map(); // source key -> ms when its last variant was stored
   const resizeErrors = [];
+  const resizeMs = []; // each resize's own time (GET, decode, 3 encodes, 3 PUTs), without its wait in the queue
   const stack = await startLocalStack({
     dataDir,
     spec: DEFAULT_SPEC,
     trigger: mode === 'on',
     log: (line) => {
-      if (line.msg === 'resized') resized.set(line.key, Date.now());
+      if (line.msg === 'resized') {
+        resized.set(line.key, Date.now());
+        resizeMs.push(line.ms);
+      }
       else if (line.level === 'error') resizeErrors.push(`${line.key}: ${line.error}`);
     },
   });
@@ -208,6 +223,7 @@ async function runOnce(name, mode, dir, expectFiles, expectBytes, tag) {
     let stderr = '';
     let partial = '';
     const cpu0 = process.cpuUsage();
+    const busy0 = busyCpu();
     const t0 = Date.now();
     const h0 = process.hrtime.bigint();
     const code = await new Promise((resolve) => {
@@ -283,9 +299,11 @@ async function runOnce(name, mode, dir, expectFiles, expectBytes, tag) {
       r.fromPut = keys.filter((k) => resized.has(k) && putDone.has(k)).map((k) => (resized.get(k) - putDone.get(k)) / 1000);
       r.fromStart = keys.filter((k) => resized.has(k)).map((k) => (resized.get(k) - t0) / 1000);
       r.resized = doneTimes.length;
+      r.resizeS = resizeMs.filter(Number.isFinite).map((ms) => ms / 1000);
       if (resizeErrors.length) r.problems.push(`${resizeErrors.length} resize errors, e.g. ${resizeErrors[0]}`);
     }
     r.stackCpu = (() => { const u = process.cpuUsage(cpu0); return (u.user + u.system) / 1e6; })();
+    r.bgCpu = Math.max(0, busyCpu() - busy0 - r.stackCpu - (Number.isFinite(cpu) ? cpu : 0));
     const puts = [...putDone.values()];
     r.upload = puts.length === expectFiles ? (Math.max(...puts) - t0) / 1000 : NaN; // start → last PUT done
 
@@ -323,7 +341,7 @@ console.log(`# imgpipe upload bench  ${new Date().toISOString()}  host: nproc ${
 console.log(`# server: the local stack (startLocalStack: SigV4 + checksum guard in front of @20minutes/s3rver ${pkgVersion('@20minutes/s3rver')}), ` +
   `in this process, fresh per run | node ${process.version} | client-s3 ${pkgVersion('@aws-sdk/client-s3')} | ${AWS_VERSION ? AWS_VERSION.split(' ').slice(0, 2).join(' ') : `no ${AWS}`}`);
 console.log(`# files ${setDir}: ${N} files, ${(BYTES / MIB).toFixed(1)} MiB (${(BYTES / N / MIB).toFixed(2)} MiB each on average); ` +
-  `reps: ${REPS} trigger off (median), ${PIPE_REPS} trigger on${IMGPIPE_ARGS.length ? `; imgpipe extra args: ${IMGPIPE_ARGS.join(' ')}` : ''}`);
+  `runs per tool: ${[MODES.includes('off') ? `${REPS} trigger off (median)` : '', MODES.includes('on') ? `${PIPE_REPS} trigger on` : ''].filter(Boolean).join(', ')}${IMGPIPE_ARGS.length ? `; imgpipe extra args: ${IMGPIPE_ARGS.join(' ')}` : ''}`);
 if (!HAVE_TIME) console.log('# /usr/bin/time missing (apt-get install time): peak RSS and client CPU are n/a');
 if (load[0] > 0.5) console.log(`# note: load average ${load[0].toFixed(2)} before the start: other work on this machine skews these numbers`);
 if (KEEP_LOGS) fs.mkdirSync(KEEP_LOGS, { recursive: true });
@@ -350,9 +368,18 @@ for (const t of new Set([...offTools, ...onTools])) {
 }
 
 const report = (r, rep) => console.error(`# ${r.mode === 'on' ? 'trigger on ' : 'trigger off'} rep ${rep} ${r.name.padEnd(11)} ${fx(r.wall)} s` +
-  `  rss ${fx(r.rssMB, 0)} MiB  cpu ${fx(r.cpu)} s  stack cpu ${fx(r.stackCpu)} s` +
+  `  rss ${fx(r.rssMB, 0)} MiB  cpu ${fx(r.cpu)} s  stack cpu ${fx(r.stackCpu)} s  bg cpu ${fx(r.bgCpu)} s` +
   (r.mode === 'on' ? `  upload ${fx(r.upload)} s  pipeline ${fx(r.pipeline)} s  variants ${r.variants}/${r.variantsExpected}` : '') +
   (r.ok ? '' : `  FAILED: ${r.problems.join('; ')}`));
+
+// Other work on the machine during the runs, as a share of what the machine had (cores × wall).
+function skewNote(runs) {
+  const bg = runs.reduce((a, r) => a + (Number.isFinite(r.bgCpu) ? r.bgCpu : 0), 0);
+  const avail = runs.reduce((a, r) => a + os.availableParallelism() * (r.mode === 'on' && Number.isFinite(r.pipeline) ? Math.max(r.wall, r.pipeline) : r.wall), 0);
+  if (avail && bg / avail > 0.1) {
+    console.log(`# !! other work on this machine used ${(100 * bg / avail).toFixed(0)} % of its CPU during these runs: the times above are skewed (slower, noisier)`);
+  }
+}
 
 const line = (cols, widths, r) => `| ${r.map((v, i) => (i === 0 || i === r.length - 1 ? String(v).padEnd(widths[i]) : String(v).padStart(widths[i]))).join(' | ')} |`;
 function table(cols, rows) {
@@ -376,10 +403,10 @@ if (offTools.length) {
   const secs = (t) => (off[t]?.length ? med(t, 'wall') : NaN);
   const awsS = secs('aws-cli');
   const sdkS = secs('sdk-c16');
-  const cols = ['tool', 'seconds', 'files/s', 'MiB/s', 'peak RSS MiB', 'CPU s', 'stack CPU s', 'vs aws-cli', 'vs sdk-c16', 'runs (s)'];
+  const cols = ['tool', 'seconds', 'files/s', 'MiB/s', 'peak RSS MiB', 'CPU s', 'stack CPU s', 'bg CPU s', 'vs aws-cli', 'vs sdk-c16', 'runs (s)'];
   const rows = offTools.filter((t) => off[t].length).map((t) => {
     const s = secs(t);
-    return [t, s.toFixed(2), (N / s).toFixed(1), (BYTES / MIB / s).toFixed(1), fx(med(t, 'rssMB'), 0), fx(med(t, 'cpu')), fx(med(t, 'stackCpu')),
+    return [t, s.toFixed(2), (N / s).toFixed(1), (BYTES / MIB / s).toFixed(1), fx(med(t, 'rssMB'), 0), fx(med(t, 'cpu')), fx(med(t, 'stackCpu')), fx(med(t, 'bgCpu')),
       Number.isFinite(awsS) ? `${(awsS / s).toFixed(2)}x` : 'n/a', Number.isFinite(sdkS) ? `${(sdkS / s).toFixed(2)}x` : 'n/a',
       off[t].map((r) => r.wall.toFixed(2)).join(' ')];
   });
@@ -389,7 +416,9 @@ if (offTools.length) {
   for (const t of offTools) if (!off[t].length) console.log(`# !! ${t}: every run failed`);
   console.log(`# seconds: wall time of the tool's process from spawn to exit (start-up included), fresh stack per run;`);
   console.log(`# peak RSS: GNU time's max RSS of the tool's process; CPU s: its user+sys; stack CPU s: the local stack's (this process's) user+sys during the run;`);
+  console.log(`# bg CPU s: CPU the rest of the machine used meanwhile (/proc/stat), of ${os.availableParallelism()} x seconds available: well above 0, other work skewed the run.`);
   console.log(`# vs X: throughput relative to X (X's seconds / tool's seconds; >1 = faster). MiB = 2^20 bytes.`);
+  skewNote(Object.values(off).flat());
 
   // Memory against the number of files: imgpipe once more on MEM_SCALE × the set.
   let scaled;
@@ -427,14 +456,15 @@ if (onTools.length) {
     }
   }
   const cols = ['tool', 'tool s', 'upload s', 'files/s up', 'peak RSS MiB', 'pipeline s', 'files/s e2e', 'p50 from PUT', 'p95 from PUT',
-    'p50 from start', 'p95 from start', 'CPU s', 'stack CPU s', 'variants'];
+    'p50 from start', 'p95 from start', 'resize p50', 'resize p95', 'CPU s', 'stack CPU s', 'bg CPU s', 'variants'];
   const rows = onTools.filter((t) => on[t].length).map((t) => {
     const rs = on[t];
     const m = (k) => median(rs.map((r) => r[k]));
     const all = (k) => rs.flatMap((r) => r[k] ?? []);
     return [t, fx(m('wall')), fx(m('upload')), fx(N / m('upload'), 1), fx(m('rssMB'), 0), fx(m('pipeline')), fx(N / m('pipeline'), 1),
       fx(pct(all('fromPut'), 0.5)), fx(pct(all('fromPut'), 0.95)), fx(pct(all('fromStart'), 0.5)), fx(pct(all('fromStart'), 0.95)),
-      fx(m('cpu')), fx(m('stackCpu')), rs.map((r) => `${r.variants}/${r.variantsExpected}${r.ok ? '' : ' !!'}`).join(' ')];
+      fx(pct(all('resizeS'), 0.5)), fx(pct(all('resizeS'), 0.95)),
+      fx(m('cpu')), fx(m('stackCpu')), fx(m('bgCpu')), rs.map((r) => `${r.variants}/${r.variantsExpected}${r.ok ? '' : ' !!'}`).join(' ')];
   });
   console.log();
   console.log(`## trigger on: the whole pipeline (upload → resize to ${DEFAULT_SPEC.variants.map((v) => v.name).join('/')} → variants in imgpipe-dest), ` +
@@ -443,7 +473,8 @@ if (onTools.length) {
   console.log(`# tool s: the tool's process, spawn to exit (imgpipe: with --wait, so until it saw every variant); upload s: start → last PUT completed;`);
   console.log(`# pipeline s: start → last variant stored (the resize handler's log, after its last variant PUT); latency per file, seconds:`);
   console.log(`# "from PUT" = its PUT completed (imgpipe: manifest uploadedAt; aws-cli: its "upload:" line; SDK: the loop's record) → its 3 variants stored;`);
-  console.log(`# "from start" = tool spawned → its 3 variants stored. Resizes run in the stack (this process), ${os.availableParallelism()} at a time.`);
+  console.log(`# "from start" = tool spawned → its 3 variants stored; resize = one resize's own time (GET, decode, 3 encodes, 3 PUTs), the rest`);
+  console.log(`# of a latency is waiting in the queue. Resizes run in the stack (this process), ${os.availableParallelism()} at a time.`);
   for (const r of on.imgpipe ?? []) {
     if (r.json?.wait) {
       console.log(`# imgpipe --wait --json: upload ${r.json.seconds.toFixed(2)} s (${r.json.filesPerSecond.toFixed(1)} files/s), ` +
@@ -452,6 +483,7 @@ if (onTools.length) {
     }
   }
   for (const t of onTools) for (const r of on[t]) if (!r.ok) console.log(`# !! ${t}: ${r.problems.join('; ')}`);
+  skewNote(Object.values(on).flat());
 }
 
 if ((offTools.includes('imgpipe') && !off.imgpipe.length) || (onTools.includes('imgpipe') && !on.imgpipe.length)) process.exitCode = 1;

@@ -59,6 +59,7 @@ describe('imgpipe deploy-lambda (CLI)', () => {
     [['--function', 'f', '--env', 'AWS_REGION=eu-west-1'], /AWS_REGION is reserved by Lambda/],
     [['--function', 'f', '--memory', '64'], /must be 128-10240 MB/],
     [['--function', 'f', '--alias', '42'], /not an alias name/],
+    [['--function', 'f', '--role', 'arn:aws:iam::1:role/r'], /--role is only used with --create/],
   ])('usage error %j exits 2 before building anything', async (args, message) => {
     const r = await runCli(['deploy-lambda', ...args], { cwd, env });
     expect(r.stderr).toMatch(message);

@@ -5,6 +5,7 @@ import { GetBucketNotificationConfigurationCommand, type Event as S3Event, type 
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_SPEC } from '../src/core/spec.js';
+import { explainAwsError } from '../src/deploy/errors.js';
 import { functionSettings } from '../src/deploy/function-config.js';
 import { publishFunction, stagingKey, type PublishablePackage, type PublishOptions } from '../src/deploy/publish.js';
 import { runDeploy } from '../src/deploy/run.js';
@@ -220,6 +221,30 @@ describe('deploy-lambda publish', () => {
     await expect(publish(await pkg())).rejects.toMatchObject({
       code: 'AccessDenied',
       message: expect.stringMatching(/^access denied: lambda:GetFunction on imgpipe-resize is not allowed for these credentials \(User: .*ci is not authorized/),
+    });
+  });
+
+  it('refuses, before any write, a function its handler could not start with', async () => {
+    fake.addFunction(NAME, { zip: (await pkg('old')).zip, env: { SOURCE_BUCKET: 'imgpipe-source' } });
+    const noDest = functionSettings({ handler: 'resize', runtime: 'nodejs22.x', arch: 'arm64', spec: DEFAULT_SPEC });
+    await expect(publish(await pkg(), { settings: noDest })).rejects.toMatchObject({ code: 'MissingSetting', message: 'imgpipe-resize would have no DEST_BUCKET: pass --dest-bucket' });
+    const loop = functionSettings({ handler: 'resize', runtime: 'nodejs22.x', arch: 'arm64', destBucket: 'imgpipe-source' });
+    await expect(publish(await pkg(), { settings: loop })).rejects.toMatchObject({ code: 'RecursiveTrigger' });
+    const huge = functionSettings({ handler: 'resize', runtime: 'nodejs22.x', arch: 'arm64', destBucket: 'd', env: { NOTES: 'x'.repeat(4000) } });
+    await expect(publish(await pkg(), { settings: huge })).rejects.toMatchObject({ code: 'EnvironmentTooLarge', message: expect.stringMatching(/over Lambda's 4096-byte limit/) });
+    expect(fake.ops()).toEqual(['lambda:GetFunction', 'lambda:GetFunction', 'lambda:GetFunction']);
+  });
+
+  it('maps the other AWS failures to one clear line each', () => {
+    expect(explainAwsError(Object.assign(new Error('Region is missing'), { name: 'Error' }), 'x')).toMatchObject({ code: 'NoRegion', message: 'no AWS region: pass --region or set AWS_REGION' });
+    expect(explainAwsError(Object.assign(new Error('The security token included in the request is invalid.'), { name: 'UnrecognizedClientException' }), 'lambda:GetFunction on f')).toMatchObject({
+      code: 'InvalidCredentials',
+      message: 'AWS rejected the credentials during lambda:GetFunction on f: The security token included in the request is invalid.',
+    });
+    expect(explainAwsError(Object.assign(new Error('expired'), { name: 'ExpiredTokenException' }), 'x')).toMatchObject({ code: 'ExpiredCredentials' });
+    expect(explainAwsError(Object.assign(new Error('boom'), { name: 'ServiceException', $metadata: { httpStatusCode: 500 } }), 'lambda:PublishVersion on f')).toMatchObject({
+      code: 'ServiceException',
+      message: 'lambda:PublishVersion on f failed: ServiceException: boom',
     });
   });
 

@@ -3,6 +3,8 @@
 // runs as a separate process; the bucket, the manifest and the proxy's counts are checked after.
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BIN } from './helpers/cli.js';
@@ -80,6 +82,56 @@ async function expectObjects(stack: TestStack, uploads: { path: string; key?: st
 
 const SOURCE_PATH = (bucket: string, key: string) => `PUT /${bucket}/${key}`;
 
+describe('the fault proxy', () => {
+  it('injects the same faults for the same seed, answers S3-shaped errors, and forwards Host unchanged', async () => {
+    let hosts: string[] = [];
+    const upstream = http.createServer((req, res) => {
+      hosts.push(req.headers.host ?? '');
+      req.resume();
+      req.on('end', () => res.end('stored'));
+    });
+    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+    const target = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
+    const rates = { status500: 0.15, status503: 0.15, resetRequest: 0.15, resetResponse: 0.15 };
+    const drive = async (seed: number) => {
+      const proxy = await startFaultProxy({ target, flavor: 's3', seed, rates });
+      hosts = [];
+      const outcomes: string[] = [];
+      for (let i = 0; i < 40; i++) {
+        try {
+          const res = await fetch(`${proxy.url}/bucket/key-${i}?X-Amz-Signature=x`, { method: 'PUT', body: Buffer.alloc(10_000, i) });
+          const text = await res.text();
+          outcomes.push(res.status === 200 ? 'none' : `${res.status} ${/<Code>(\w+)<\/Code>/.exec(text)?.[1]}`);
+        } catch {
+          outcomes.push('reset');
+        }
+      }
+      await proxy.close();
+      return { proxy, outcomes, hosts };
+    };
+    try {
+      const a = await drive(42);
+      const b = await drive(42);
+      const c = await drive(43);
+      const faults = (p: FaultProxy) => p.decisions.map((d) => d.fault);
+      expect(faults(b.proxy)).toEqual(faults(a.proxy));
+      expect(faults(c.proxy)).not.toEqual(faults(a.proxy));
+      for (const kind of ['status500', 'status503', 'resetRequest', 'resetResponse', 'none'] as const) expect(faults(a.proxy)).toContain(kind);
+      // What the client saw is what was decided.
+      const seen = { none: 'none', status500: '500 InternalError', status503: '503 SlowDown', resetRequest: 'reset', resetResponse: 'reset' } as Record<string, string>;
+      expect(a.outcomes).toEqual(faults(a.proxy).map((f) => seen[f]));
+      // Upstream only ever saw the Host the client sent the proxy (what a pre-signed URL signs).
+      expect(new Set(a.hosts)).toEqual(new Set([new URL(a.proxy.url).host]));
+      expect(a.hosts.length).toBeGreaterThanOrEqual(faults(a.proxy).filter((f) => f === 'none' || f === 'resetResponse').length);
+      expect(a.proxy.total(a.proxy.requests, 'PUT')).toBe(40);
+      expect(a.proxy.total(a.proxy.upstreamOk, 'PUT')).toBe(faults(a.proxy).filter((f) => f === 'none' || f === 'resetResponse').length);
+      expect(a.proxy.upstreamCut).toBe(a.proxy.faults.resetRequest);
+    } finally {
+      await new Promise<void>((resolve) => upstream.close(() => resolve()));
+    }
+  });
+});
+
 describe('upload through injected faults', () => {
   it('300 files through 10 % 5xx and 5 % resets on S3 and the API: every object once, byte-equal, retries counted', async () => {
     const rates = { status500: 0.05, status503: 0.05, resetRequest: 0.025, resetResponse: 0.025 };
@@ -150,7 +202,7 @@ describe('upload through injected faults', () => {
 
     const lines = r.stderr.trim().split('\n');
     expect(lines).toHaveLength(12);
-    const reason = /: (500 InternalError: We encountered an internal error\. Please try again\.|503 SlowDown: Please reduce your request rate\.|network error: [A-Z][A-Z_]+)$/;
+    const reason = /: (500 InternalError: We encountered an internal error\. Please try again\. \(after 6 attempts\)|503 SlowDown: Please reduce your request rate\. \(after 6 attempts\)|(connection reset by the server|network error) \([A-Z][A-Z_]+\) after 6 attempts)$/;
     for (const f of files) {
       const line = lines.find((l) => l.startsWith(`error ${f}: `));
       expect(line, f).toBeDefined();

@@ -88,15 +88,20 @@ async function quiesce(r: Rig): Promise<string[]> {
   const stored = [...storedKeys(r.s3, r.stack.sourceBucket).keys()].sort();
   // Everything S3 stored was answered to the client, which records it in the manifest.
   expect(r.s3.total(r.s3.delivered, 'PUT')).toBe(stored.length);
+  await waitForManifest(r.cwd, (m) => uploadedKeys(m).length === stored.length);
+  return stored;
+}
+
+/** Poll the manifest until `ok` holds; every version read must parse. */
+async function waitForManifest(cwd: string, ok: (m: ManifestDoc) => boolean): Promise<void> {
   for (;;) {
-    const m = await readManifest(r.cwd).catch((err: NodeJS.ErrnoException) => {
+    const m = await readManifest(cwd).catch((err: NodeJS.ErrnoException) => {
       if (err.code === 'ENOENT') return undefined;
       throw err;
     });
-    if (m && uploadedKeys(m).length === stored.length) break;
-    await new Promise((res) => setTimeout(res, 25));
+    if (m && ok(m)) return;
+    await new Promise((res) => setTimeout(res, 20));
   }
-  return stored;
 }
 
 /** The re-run uploads only what is missing; then every file is stored exactly once, byte-equal. */
@@ -175,8 +180,11 @@ describe('interrupting an upload', () => {
   it('SIGKILL while PUTs complete: the manifest parses, never claims an object S3 did not store, and the re-run completes', async () => {
     const r = await rig();
     const run = spawnCli(BIN, ['upload', r.photos, '--local', '--json', '-c', String(CONCURRENCY)], { cwd: r.cwd });
-    // No hold: the kill lands wherever the client is, manifest writes included.
-    await r.s3.waitFor(() => r.s3.total(r.s3.delivered, 'PUT') >= 10, '10 PUTs delivered');
+    // No hold: the kill lands wherever the client is, manifest writes included; only once the
+    // manifest records a few uploads (so the check below cannot pass on an empty one).
+    await waitForManifest(r.cwd, (m) => uploadedKeys(m).length >= 5);
+    const delivered = r.s3.total(r.s3.delivered, 'PUT');
+    await r.s3.waitFor(() => r.s3.total(r.s3.delivered, 'PUT') >= delivered + 3, 'three more PUTs delivered');
     run.child.kill('SIGKILL');
     expect((await run.done).signal).toBe('SIGKILL');
     await r.s3.waitFor(() => r.s3.active === 0, 'the proxy to see every connection end');

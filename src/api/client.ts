@@ -17,6 +17,8 @@ export interface PresignClientOptions {
   /** Sent as x-api-key; read from IMGPIPE_API_KEY by the CLI, never printed. */
   apiKey?: string;
   signal?: AbortSignal;
+  /** Give up on (and retry) a call that has not answered in this long. */
+  timeoutMs?: number;
   onRetry?: (reason: string) => void;
 }
 
@@ -32,7 +34,7 @@ export async function requestUploads(files: FileRequest[], opts: PresignClientOp
         method: 'POST',
         headers: { 'content-type': 'application/json', ...(opts.apiKey ? { 'x-api-key': opts.apiKey } : {}) },
         body: JSON.stringify({ files }),
-        signal: opts.signal ? AbortSignal.any([opts.signal, AbortSignal.timeout(30_000)]) : AbortSignal.timeout(30_000),
+        signal: opts.signal ? AbortSignal.any([opts.signal, AbortSignal.timeout(opts.timeoutMs ?? 30_000)]) : AbortSignal.timeout(opts.timeoutMs ?? 30_000),
       });
       const text = await res.text();
       let doc: { uploads?: UploadAnswer[]; error?: { code: string; message: string } } = {};

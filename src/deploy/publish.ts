@@ -64,7 +64,8 @@ export interface PublishResult {
 }
 
 export const DEFAULT_WAITER: WaiterTiming = { minDelay: 1, maxDelay: 10, maxWaitTime: 300 };
-const DEFAULT_ROLE_RETRY = { attempts: 6, delayMs: 5000 };
+/** IAM usually makes a new role assumable within ~10 s. */
+const DEFAULT_ROLE_RETRY = { attempts: 4, delayMs: 4000 };
 
 /** Lambda's Description field: which handler and which build. */
 export const versionDescription = (pkg: PublishablePackage): string => `imgpipe ${pkg.handler} ${pkg.sha256.slice(0, 12)}`;

@@ -96,8 +96,9 @@ export function validateRequest(r: DeployRequest): void {
 }
 
 /** Record every call a client makes, by service and operation, for the summary. */
-function recordCalls(client: { middlewareStack: LambdaClient['middlewareStack'] }, service: string, calls: string[]): void {
-  client.middlewareStack.add(
+function recordCalls(client: LambdaClient | S3Client, service: string, calls: string[]): void {
+  // Both stacks take the same middleware; their types differ only in the clients' I/O types.
+  (client.middlewareStack as LambdaClient['middlewareStack']).add(
     (next, context) => async (args) => {
       calls.push(`${service}:${String((context as { commandName?: string }).commandName ?? '?').replace(/Command$/, '')}`);
       return next(args);
@@ -118,7 +119,7 @@ async function defaultClients(r: DeployRequest): Promise<PublishClients> {
     throw explainAwsError(err, 'resolving the AWS region');
   }
   // S3 notifications can only target a function in the bucket's region: talk to S3 there too.
-  return { lambda, s3: createS3Client({ region, endpoint: r.endpoint, maxAttempts: 6 }) as S3Client };
+  return { lambda, s3: createS3Client({ region, endpoint: r.endpoint, maxAttempts: 6 }) };
 }
 
 export async function runDeploy(r: DeployRequest, steps: Steps, deps: DeployDeps = {}): Promise<DeploySummary> {
@@ -149,7 +150,7 @@ export async function runDeploy(r: DeployRequest, steps: Steps, deps: DeployDeps
   const owned = !deps.clients;
   const clients = deps.clients ?? (await defaultClients(r));
   recordCalls(clients.lambda, 'lambda', summary.calls);
-  recordCalls(clients.s3 as unknown as LambdaClient, 's3', summary.calls);
+  recordCalls(clients.s3, 's3', summary.calls);
   try {
     summary.function = await publishFunction(
       built,

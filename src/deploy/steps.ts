@@ -28,7 +28,9 @@ export class Steps {
     this.json = !!opts.json;
     this.out = opts.stdout ?? process.stdout;
     this.err = opts.stderr ?? process.stderr;
-    const tty = (this.err as NodeJS.WriteStream).isTTY === true && !process.env.CI;
+    const err = this.err as NodeJS.WriteStream;
+    // A terminal that reports no width (a bare pty) would make ora redraw forever.
+    const tty = err.isTTY === true && (err.columns ?? 0) > 0 && !process.env.CI;
     this.interactive = !this.json && (opts.interactive ?? tty);
   }
 
@@ -54,7 +56,7 @@ export class Steps {
   skip(label: string, why: string): void {
     this.records.push({ step: label, status: 'skipped', detail: why });
     const line = `${label}: ${why}`;
-    if (this.interactive) ora({ stream: this.err }).info(printable(line));
+    if (this.interactive) ora({ stream: this.err, discardStdin: false }).info(printable(line));
     else if (!this.json) this.out.write(`- ${printable(line)}\n`);
   }
 }

@@ -1,6 +1,6 @@
 // The upload manifest: what was uploaded where, so a re-run skips it and `watch` knows what to
 // wait for. Always written whole to a temporary file and renamed: never torn, even on SIGKILL.
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 export const DEFAULT_MANIFEST = '.imgpipe/last-upload.json';
@@ -44,6 +44,18 @@ export async function readManifest(file: string): Promise<Manifest | undefined> 
 
 let sequence = 0;
 
+/** A process killed mid-write leaves its temporary file: remove other processes' leftovers. */
+async function removeStaleTemps(file: string): Promise<void> {
+  const dir = path.dirname(path.resolve(file));
+  const base = `${path.basename(file)}.`;
+  const names = await readdir(dir).catch(() => [] as string[]);
+  await Promise.all(
+    names
+      .filter((n) => n.startsWith(base) && n.endsWith('.tmp') && !n.startsWith(`${base}${process.pid}.`))
+      .map((n) => rm(path.join(dir, n), { force: true })),
+  );
+}
+
 export async function writeManifest(file: string, manifest: Manifest): Promise<void> {
   await mkdir(path.dirname(path.resolve(file)), { recursive: true });
   const tmp = `${file}.${process.pid}.${sequence++}.tmp`;
@@ -59,12 +71,14 @@ export async function writeManifest(file: string, manifest: Manifest): Promise<v
 /** Serialises writes and coalesces bursts: at most one write in flight, the last state wins. */
 export class ManifestWriter {
   private pending = false;
-  private running: Promise<void> = Promise.resolve();
+  private running: Promise<void>;
 
   constructor(
     private readonly file: string,
     private readonly snapshot: () => Manifest,
-  ) {}
+  ) {
+    this.running = removeStaleTemps(file);
+  }
 
   save(): Promise<void> {
     if (this.pending) return this.running;

@@ -106,7 +106,7 @@ export async function runUpload(opts: UploadOptions): Promise<UploadResult> {
   };
 
   async function signOne(file: FileRequest): Promise<SignedPut & { key: string }> {
-    const [answer] = await requestUploads([file], { api: opts.api, apiKey: opts.apiKey, signal });
+    const [answer] = await requestUploads([file], { api: opts.api, apiKey: opts.apiKey, signal, timeoutMs: opts.timeoutMs, onRetry: () => retries++ });
     if ('error' in answer) throw new Error(`${answer.error.code}: ${answer.error.message}`);
     return { url: answer.url, headers: answer.headers, key: answer.key };
   }
@@ -140,7 +140,7 @@ export async function runUpload(opts: UploadOptions): Promise<UploadResult> {
     const stopSpin = reporter.spin(`presigning ${requests.length} files`);
     let answers: UploadAnswer[];
     try {
-      answers = await requestUploads(requests.map((r) => r.request), { api: opts.api, apiKey: opts.apiKey, signal, onRetry: () => retries++ });
+      answers = await requestUploads(requests.map((r) => r.request), { api: opts.api, apiKey: opts.apiKey, signal, timeoutMs: opts.timeoutMs, onRetry: () => retries++ });
     } catch (err) {
       stopSpin();
       if (signal.aborted) break;
@@ -195,6 +195,8 @@ export async function runUpload(opts: UploadOptions): Promise<UploadResult> {
         }),
       );
     });
+    // Keys are on disk before their PUTs start: after a crash they show what may be in the bucket.
+    void writer.save();
   }
   await Promise.all(puts);
   await writer.save();

@@ -107,9 +107,11 @@ export async function putWithRetry(opts: PutOptions): Promise<number> {
         (put?.status !== undefined && (put.status >= 500 || put.status === 429)) ||
         (!put && isNetworkError(err));
       if (!transient || i + 1 >= policy.attempts) {
+        if (put && transient) throw new PutError(`${put.message} (after ${i + 1} attempts)`, put.status, put.code);
         if (put) throw put;
         const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-        throw new PutError(`network error: ${cause?.code ?? cause?.message ?? (err as Error).message}`, undefined, 'NetworkError');
+        const what = cause?.code === 'UND_ERR_SOCKET' || cause?.code === 'ECONNRESET' ? 'connection reset by the server' : 'network error';
+        throw new PutError(`${what} (${cause?.code ?? cause?.message ?? (err as Error).message}) after ${i + 1} attempts`, undefined, 'NetworkError');
       }
       retries++;
       opts.onRetry?.(put ? put.message : `network error: ${(err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message}`);

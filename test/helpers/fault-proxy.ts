@@ -21,7 +21,8 @@
 // `hold()` makes every request keep back the last byte of its body (so upstream cannot complete
 // it) and resolves once no request is between "body complete" and "answer delivered": after it,
 // what upstream has stored is exactly what the client has been told, which lets a test signal a
-// child mid-batch without a race.
+// child mid-batch without a race. (A request without a body is held whole: do not hold() a proxy
+// that must keep answering, e.g. the API's health check.)
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter, once } from 'node:events';
 import { readFileSync } from 'node:fs';
@@ -87,7 +88,7 @@ export interface FaultProxy {
   stallsExpired: number;
   /** Requests keeping back their last byte because of hold(). */
   readonly held: number;
-  /** Requests whose handling has not finished. */
+  /** Requests not finished on both sides (client connection, and the upstream request if any). */
   readonly active: number;
   /** Sum of a per-path map's counts for one method. */
   total(map: Map<string, number>, method: string): number;
@@ -130,10 +131,13 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
   const changes = new EventEmitter();
   changes.setMaxListeners(0);
   const changed = () => changes.emit('change');
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+  // A fresh upstream connection per request: a reused idle one could be closed by the server just
+  // as a request goes out, and that failure would look like a fault nobody injected.
+  const agent = new http.Agent({ keepAlive: false, maxSockets: Infinity });
   let seq = 0;
   let scripted = 0;
   let frozen = false;
+  let closed = false;
   let held = 0;
   let completing = 0;
   let active = 0;
@@ -210,6 +214,13 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     const requestId = `FP${seq}`;
     let clientGone = false;
     let done = false;
+    let upstreamSettled = true;
+    const settle = () => {
+      if (done || !clientGone || !upstreamSettled) return;
+      done = true;
+      active--;
+      changed();
+    };
     let injected = false; // the proxy itself ends this exchange early (reset/stall): not a client abort
     let isCompleting = false;
     let upstreamReq: http.ClientRequest | undefined;
@@ -234,10 +245,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
       }
       if (ures && !ures.complete) ures.destroy();
       setCompleting(false);
-      if (!done) {
-        done = true;
-        active--;
-      }
+      settle();
       changed();
     });
     const reset = () => {
@@ -282,6 +290,11 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     const length = req.headers['content-length'] !== undefined ? Number(req.headers['content-length']) : undefined;
     upstreamReq = http.request({ host: t.hostname, port: t.port, method, path: req.url, headers, agent });
     const up = upstreamReq;
+    upstreamSettled = false;
+    up.on('close', () => {
+      upstreamSettled = true;
+      settle();
+    });
     up.on('error', () => {
       if (injected || bodyComplete && clientGone) return;
       if (!clientGone && !res.headersSent) {
@@ -338,8 +351,8 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
       // Past here upstream can complete the request: wait out hold(), then count it as completing
       // in the same tick (so hold() never misses a request that slipped through).
       const pass = async () => {
-        while (frozen && !clientGone) await gate(() => clientGone);
-        if (clientGone) throw new Error('client gone');
+        while (frozen && !clientGone && !closed) await gate(() => clientGone || closed);
+        if (clientGone || closed) throw new Error('client gone');
         setCompleting(true);
       };
       const write = async (b: Buffer) => {
@@ -395,13 +408,26 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
   });
   proxy.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
-  return Object.assign(proxy, {
-    get held() {
-      return held;
-    },
-    get active() {
-      return active;
-    },
+  const describe = () =>
+    JSON.stringify({
+      held,
+      completing,
+      active,
+      frozen,
+      requests: [...proxy.requests.values()].reduce((a, b) => a + b, 0),
+      upstreamOk: [...proxy.upstreamOk.values()].reduce((a, b) => a + b, 0),
+      delivered: [...proxy.delivered.values()].reduce((a, b) => a + b, 0),
+      faults: Object.fromEntries(Object.entries(proxy.faults).filter(([, n]) => n)),
+      clientAborts: proxy.clientAborts,
+      upstreamCut: proxy.upstreamCut,
+    });
+
+  // (Getters by defineProperties: Object.assign would copy their values once.)
+  Object.defineProperties(proxy, {
+    held: { get: () => held, enumerable: true },
+    active: { get: () => active, enumerable: true },
+  });
+  return Object.assign(proxy as typeof proxy & { readonly held: number; readonly active: number }, {
     total(map: Map<string, number>, m: string) {
       let n = 0;
       for (const [k, v] of map) if (k.startsWith(`${m} `)) n += v;
@@ -419,7 +445,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
         if (predicate()) return resolve();
         const timer = setTimeout(() => {
           changes.off('change', check);
-          reject(new Error(`fault proxy: gave up waiting for ${what}`));
+          reject(new Error(`fault proxy: gave up waiting for ${what}; ${describe()}`));
         }, timeoutMs);
         const check = () => {
           if (!predicate()) return;
@@ -448,7 +474,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
       changed();
     },
     async close() {
-      frozen = false;
+      closed = true; // held requests are cut, never completed
       changed();
       for (const t of stallTimers) clearTimeout(t);
       server.closeAllConnections();
