@@ -25,6 +25,7 @@
 //        UPLOAD_PIPE_TOOLS ("imgpipe aws-cli sdk-c16")  UPLOAD_IMGPIPE_ARGS (extra upload flags)
 //        UPLOAD_MEM_SCALE (4: one more imgpipe run on 4×FILES files for peak memory; 0 = none)
 //        UPLOAD_AWS (/usr/bin/aws)  UPLOAD_KEEP_LOGS (dir: keep each run's stdout/stderr/time)
+//        UPLOAD_IDLE_WAIT (90: seconds a run may wait for the rest of the machine to be quiet; 0 = don't)
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -188,9 +189,26 @@ async function listAll(s3, bucket, prefix) {
   return objects;
 }
 
+// On a shared machine, start a run when the rest of the machine is quiet: up to IDLE_WAIT seconds
+// for a 1 s window in which other processes used under a quarter of a core.
+const IDLE_WAIT = Math.max(0, num(env.UPLOAD_IDLE_WAIT, 90));
+const sleep = (ms) => new Promise((res) => setTimeout(res, ms));
+async function waitQuiet() {
+  const until = Date.now() + IDLE_WAIT * 1000;
+  for (;;) {
+    const b0 = busyCpu();
+    const c0 = process.cpuUsage();
+    await sleep(1000);
+    const own = (({ user, system }) => (user + system) / 1e6)(process.cpuUsage(c0));
+    const other = busyCpu() - b0 - own;
+    if (!(other > 0.25) || Date.now() >= until) return other;
+  }
+}
+
 // ---- one run ----------------------------------------------------------------------------------
 async function runOnce(name, mode, dir, expectFiles, expectBytes, tag) {
   const tool = toolOf(name);
+  const busyBefore = tag.startsWith('warm') ? 0 : await waitQuiet();
   const dataDir = fs.mkdtempSync(path.join(WORK, 'data-'));
   const cwd = fs.mkdtempSync(path.join(WORK, 'cwd-'));
   const resized = new Map(); // source key -> ms when its last variant was stored
@@ -258,7 +276,7 @@ async function runOnce(name, mode, dir, expectFiles, expectBytes, tag) {
       fs.writeFileSync(path.join(KEEP_LOGS, `${tag}.stdout`), stdout);
       fs.writeFileSync(path.join(KEEP_LOGS, `${tag}.stderr`), stderr);
     }
-    const r = { name, mode, ok: code === 0, wall, rssMB, cpu, t0, problems: [] };
+    const r = { name, mode, ok: code === 0, wall, rssMB, cpu, t0, busyBefore, problems: [] };
     if (code !== 0) r.problems.push(`exit ${code}: ${stderr.trim().split('\n').slice(-3).join(' / ')}`);
 
     // Which source keys this run created, and when each PUT completed.
@@ -370,6 +388,7 @@ for (const t of new Set([...offTools, ...onTools])) {
 const report = (r, rep) => console.error(`# ${r.mode === 'on' ? 'trigger on ' : 'trigger off'} rep ${rep} ${r.name.padEnd(11)} ${fx(r.wall)} s` +
   `  rss ${fx(r.rssMB, 0)} MiB  cpu ${fx(r.cpu)} s  stack cpu ${fx(r.stackCpu)} s  bg cpu ${fx(r.bgCpu)} s` +
   (r.mode === 'on' ? `  upload ${fx(r.upload)} s  pipeline ${fx(r.pipeline)} s  variants ${r.variants}/${r.variantsExpected}` : '') +
+  (r.busyBefore > 0.25 ? `  (started busy: ${r.busyBefore.toFixed(1)} cores in use elsewhere)` : '') +
   (r.ok ? '' : `  FAILED: ${r.problems.join('; ')}`));
 
 // Other work on the machine during the runs, as a share of what the machine had (cores × wall).

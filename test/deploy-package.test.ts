@@ -81,16 +81,18 @@ describe('deploy-lambda package', () => {
   describe('the unzipped resize handler, in a fresh Node process', () => {
     let s3server: LocalS3;
     let dir: string;
+    let dataDir: string;
 
     beforeAll(async () => {
-      s3server = await startLocalS3({ dataDir: await tempDir('imgpipe-deploy-s3-'), port: 0, buckets: [SOURCE, DEST] });
+      dataDir = await tempDir('imgpipe-deploy-s3-');
+      s3server = await startLocalS3({ dataDir, port: 0, buckets: [SOURCE, DEST] });
       dir = await tempDir('imgpipe-lambda-task-');
       await extractZip(x64.zip, dir);
       await writeFile(path.join(dir, 'runner.mjs'), RUNNER);
     });
     afterAll(async () => {
       await s3server?.close();
-      if (dir) await rm(dir, { recursive: true, force: true });
+      for (const d of [dir, dataDir]) if (d) await rm(d, { recursive: true, force: true });
     });
 
     it('resizes a photo from an S3 ObjectCreated event into every variant of the configured spec', async () => {

@@ -24,7 +24,9 @@ export class Reporter {
     this.json = opts.json;
     this.out = opts.stdout ?? process.stdout;
     this.err = opts.stderr ?? process.stderr;
-    const tty = (this.err as NodeJS.WriteStream).isTTY === true && !process.env.CI;
+    const ws = this.err as NodeJS.WriteStream;
+    // A pty that reports 0 columns makes the widgets redraw forever: treat it as no terminal.
+    const tty = ws.isTTY === true && (ws.columns ?? 0) > 0 && !process.env.CI;
     this.interactive = !this.json && (opts.interactive ?? tty);
   }
 
