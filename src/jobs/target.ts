@@ -33,22 +33,10 @@ export interface PipelineTarget {
   close(): Promise<void>;
 }
 
-async function localTarget(spec: Spec, dataDir: string, log?: (line: Record<string, unknown>) => void): Promise<PipelineTarget> {
-  const running = await findRunningStack();
-  if (running) {
-    const s3 = createS3Client({ endpoint: running.s3Endpoint, region: running.region, credentials: running.credentials });
-    return {
-      api: running.apiUrl,
-      s3,
-      destBucket: running.destBucket,
-      endpoint: running.s3Endpoint,
-      region: running.region,
-      local: true,
-      description: `local stack of \`imgpipe dev\` (pid ${running.pid}) at ${running.apiUrl}`,
-      close: async () => s3.destroy(),
-    };
-  }
-  const stack: LocalStack = await startLocalStack({ dataDir, spec, log });
+/** What a running `imgpipe dev` and an in-process stack both provide. */
+type StackEndpoints = Pick<LocalStack, 'apiUrl' | 's3Endpoint' | 'region' | 'credentials' | 'destBucket'>;
+
+function stackTarget(stack: StackEndpoints, description: string, extra: Partial<PipelineTarget> = {}, stop = async () => {}): PipelineTarget {
   const s3 = createS3Client({ endpoint: stack.s3Endpoint, region: stack.region, credentials: stack.credentials });
   return {
     api: stack.apiUrl,
@@ -57,16 +45,24 @@ async function localTarget(spec: Spec, dataDir: string, log?: (line: Record<stri
     endpoint: stack.s3Endpoint,
     region: stack.region,
     local: true,
-    failedSource: (key) => {
-      const o = stack.outcomes.get(key);
-      return o && o.status !== 'ok' ? (o.error ?? 'failed') : undefined;
-    },
-    description: `embedded local stack started for this run (data in ${dataDir})`,
+    description,
+    ...extra,
     close: async () => {
       s3.destroy();
-      await stack.close();
+      await stop();
     },
   };
+}
+
+async function localTarget(spec: Spec, dataDir: string, log?: (line: Record<string, unknown>) => void): Promise<PipelineTarget> {
+  const running = await findRunningStack();
+  if (running) return stackTarget(running, `local stack of \`imgpipe dev\` (pid ${running.pid}) at ${running.apiUrl}`);
+  const stack = await startLocalStack({ dataDir, spec, log });
+  const failedSource = (key: string) => {
+    const o = stack.outcomes.get(key);
+    return o && o.status !== 'ok' ? (o.error ?? 'failed') : undefined;
+  };
+  return stackTarget(stack, `embedded local stack started for this run (data in ${dataDir})`, { failedSource }, () => stack.close());
 }
 
 export async function resolveTarget(
