@@ -361,7 +361,12 @@ console.log(`# server: the local stack (startLocalStack: SigV4 + checksum guard 
 console.log(`# files ${setDir}: ${N} files, ${(BYTES / MIB).toFixed(1)} MiB (${(BYTES / N / MIB).toFixed(2)} MiB each on average); ` +
   `runs per tool: ${[MODES.includes('off') ? `${REPS} trigger off (median)` : '', MODES.includes('on') ? `${PIPE_REPS} trigger on` : ''].filter(Boolean).join(', ')}${IMGPIPE_ARGS.length ? `; imgpipe extra args: ${IMGPIPE_ARGS.join(' ')}` : ''}`);
 if (!HAVE_TIME) console.log('# /usr/bin/time missing (apt-get install time): peak RSS and client CPU are n/a');
-if (load[0] > 0.5) console.log(`# note: load average ${load[0].toFixed(2)} before the start: other work on this machine skews these numbers`);
+{
+  const b0 = busyCpu();
+  await new Promise((res) => setTimeout(res, 1000));
+  const other = busyCpu() - b0;
+  if (other > 0.25) console.log(`# note: other processes use ${other.toFixed(1)} cores at the start: runs wait up to ${IDLE_WAIT} s for quiet, bg CPU s shows what remains`);
+}
 if (KEEP_LOGS) fs.mkdirSync(KEEP_LOGS, { recursive: true });
 
 const noted = new Set();

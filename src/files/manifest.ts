@@ -76,6 +76,7 @@ export class ManifestWriter {
   constructor(
     private readonly file: string,
     private readonly snapshot: () => Manifest,
+    private readonly coalesceMs = 200,
   ) {
     this.running = removeStaleTemps(file);
   }
@@ -84,6 +85,8 @@ export class ManifestWriter {
     if (this.pending) return this.running;
     this.pending = true;
     this.running = this.running.then(async () => {
+      // Coalesce: completions in the next moment ride on this write (it rewrites the whole file).
+      await new Promise((resolve) => setTimeout(resolve, this.coalesceMs));
       this.pending = false;
       await writeManifest(this.file, this.snapshot());
     });

@@ -23,7 +23,7 @@ export function isNetworkError(err: unknown): boolean {
   const code = e?.cause?.code ?? e?.code ?? '';
   return (
     e?.name === 'TypeError' ||
-    /^(ECONNRESET|ECONNREFUSED|EPIPE|ETIMEDOUT|ENOTFOUND|EAI_AGAIN|UND_ERR_\w+)$/.test(code) ||
+    /^(ECONNRESET|ECONNREFUSED|ECONNABORTED|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN|ERR_STREAM_PREMATURE_CLOSE|UND_ERR_\w+)$/.test(code) ||
     e?.cause?.name === 'SocketError'
   );
 }
