@@ -162,10 +162,11 @@ const TOOLS = {
     cmd: (dir, _list, out) => ['node', SHARP_JS, dir, out],
     env: { SHARP_DIR: ROOT },
   },
-  // imgpipe as a user runs it. Explicit spec flags so a stray imgpipe.config.json cannot change the job.
+  // imgpipe as a user runs it (`npx imgpipe` executes the bin, whose sh line sets MALLOC_ARENA_MAX).
+  // Explicit spec flags so a stray imgpipe.config.json cannot change the job.
   imgpipe: {
     missing: null,
-    cmd: (dir, _list, out) => ['node', path.join(ROOT, 'bin/imgpipe.js'), 'resize-local', dir, '--out', out, '--json',
+    cmd: (dir, _list, out) => [path.join(ROOT, 'bin/imgpipe.js'), 'resize-local', dir, '--out', out, '--json',
       '--widths', WIDTHS.join(','), '--format', 'jpeg', '--quality', String(Q), ...IMGPIPE_ARGS],
   },
   vipsthumbnail: {
