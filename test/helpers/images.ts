@@ -1,13 +1,20 @@
 // Odd inputs, generated with real sharp (or by hand, byte for byte) inside the tests.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
 import sharp from 'sharp';
 
-export const CORPUS = path.resolve(__dirname, '../../../shared/corpus');
-export const corpusFile = (name: string) => path.join(CORPUS, name);
+// The shared corpus when it sits beside the checkout; else the copies the repository carries
+// (a CI clone may have no ../shared).
+const ROOT = path.resolve(__dirname, '../..');
+const CORPUS_DIRS = [path.resolve(ROOT, '../shared/corpus'), path.join(ROOT, 'test/fixtures/corpus'), path.join(ROOT, 'examples/photos')];
+export const corpusFile = (name: string): string => {
+  const found = CORPUS_DIRS.map((d) => path.join(d, name)).find((p) => existsSync(p));
+  if (!found) throw new Error(`test photo ${name} is in none of ${CORPUS_DIRS.join(', ')}`);
+  return found;
+};
 
 export const tempDir = (prefix = 'imgpipe-test-') => mkdtemp(path.join(tmpdir(), prefix));
 
