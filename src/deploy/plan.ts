@@ -2,9 +2,8 @@
 // with the zip shown by size and hash, and when each conditional call would happen. Nothing
 // here talks to AWS, so what depends on the function's current state is stated as a condition.
 import { formatBytes } from '../ui/format.js';
-import type { FunctionSettings } from './function-config.js';
 import { LIMITS, needsS3Staging } from './limits.js';
-import { stagingKey, versionDescription, type PublishablePackage } from './publish.js';
+import { stagingKey, versionDescription, type PublishablePackage, type PublishOptions } from './publish.js';
 import { notificationFor, permissionInput } from './trigger.js';
 
 export interface PlannedCall {
@@ -13,16 +12,11 @@ export interface PlannedCall {
   when?: string;
 }
 
-export interface PlanOptions {
-  functionName: string;
-  create: boolean;
-  role?: string;
-  alias: string;
-  settings: FunctionSettings;
-  codeBucket?: string;
+/** What a publish would be given, plus where the trigger goes. */
+export type PlanOptions = Pick<PublishOptions, 'functionName' | 'create' | 'role' | 'alias' | 'settings' | 'codeBucket'> & {
   region?: string;
   trigger?: { sourceBucket: string; prefix?: string };
-}
+};
 
 export function planCalls(pkg: PublishablePackage, opts: PlanOptions): PlannedCall[] {
   const name = opts.functionName;
