@@ -8,6 +8,8 @@ export interface FoundFile {
   path: string;
   /** Path relative to the folder it was found in ('/'-separated), or the bare name. */
   relPath: string;
+  /** Size when scanned (for progress totals; the upload re-checks it when it reads the file). */
+  size: number;
 }
 
 export interface ScanProblem {
@@ -46,10 +48,10 @@ export async function scanPaths(inputs: string[]): Promise<ScanResult> {
   const seenDirs = new Set<string>();
   const seenFiles = new Set<string>();
 
-  const addFile = (abs: string, relPath: string) => {
+  const addFile = (abs: string, relPath: string, size: number) => {
     if (seenFiles.has(abs)) return;
     seenFiles.add(abs);
-    result.files.push({ path: abs, relPath });
+    result.files.push({ path: abs, relPath, size });
   };
 
   async function walk(dir: string, rel: string): Promise<void> {
@@ -83,7 +85,7 @@ export async function scanPaths(inputs: string[]): Promise<ScanResult> {
       }
       if (st.isDirectory()) await walk(abs, childRel);
       else if (st.isFile()) {
-        if (looksLikeImage(entry.name)) addFile(abs, childRel);
+        if (looksLikeImage(entry.name)) addFile(abs, childRel, st.size);
         else result.skipped.push(abs);
       }
     }
@@ -99,7 +101,7 @@ export async function scanPaths(inputs: string[]): Promise<ScanResult> {
       continue;
     }
     if (st.isDirectory()) await walk(abs, '');
-    else if (st.isFile()) addFile(abs, path.basename(abs));
+    else if (st.isFile()) addFile(abs, path.basename(abs), st.size);
     else result.problems.push({ path: input, reason: 'not a regular file or folder' });
   }
   return result;

@@ -1,6 +1,6 @@
 // resize-local: run the Lambda's resize code over local files, writing each variant under
 // the output key the Lambda would use, or (dry run) only reporting the plan.
-import { mkdir, rename, stat, writeFile, rm } from 'node:fs/promises';
+import { mkdir, rename, writeFile, rm } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import pLimit from 'p-limit';
@@ -79,10 +79,9 @@ export async function runResizeLocal(opts: ResizeLocalOptions): Promise<ResizeLo
   const inputs = await Promise.all(
     scan.files.map((file) =>
       limit(async (): Promise<InputRecord> => {
-        const record: InputRecord = { path: file.path, relPath: file.relPath, status: 'ok', bytes: 0, outputs: [] };
+        const record: InputRecord = { path: file.path, relPath: file.relPath, status: 'ok', bytes: file.size, outputs: [] };
         try {
-          record.bytes = (await stat(file.path)).size;
-          const result = opts.dryRun ? await planImage(file.path, spec) : await resizeImage(file.path, spec);
+                    const result = opts.dryRun ? await planImage(file.path, spec) : await resizeImage(file.path, spec);
           const { format, width, height, orientation, pages } = result.source;
           record.source = { format, width, height, orientation, pages };
           for (const out of result.outputs) {

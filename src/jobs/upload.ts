@@ -1,6 +1,5 @@
 // upload: find images, check and hash each in one streaming read, ask the API for pre-signed
 // URLs a batch at a time, PUT them concurrently with retries, and keep the manifest current.
-import { stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import pLimit from 'p-limit';
 import type { FileRequest, UploadAnswer } from '../../lambda/presign.js';
@@ -81,10 +80,8 @@ export async function runUpload(opts: UploadOptions): Promise<UploadResult> {
   const manifest = (): Manifest => ({ version: 1, api: opts.api, ...opts.destination, updatedAt: '', files: entries });
   const writer = new ManifestWriter(opts.manifestPath, manifest);
 
-  const sizes = await Promise.all(scan.files.map((f) => stat(f.path).then((s) => s.size, () => 0)));
-  const totalBytes = sizes.reduce((a, b) => a + b, 0);
-  const sizeOf = new Map(scan.files.map((f, i) => [f.path, sizes[i]]));
-  reporter.start(totalBytes, 'uploading', 'bytes');
+  const sizeOf = new Map(scan.files.map((f) => [f.path, f.size]));
+  reporter.start(scan.files.reduce((n, f) => n + f.size, 0), 'uploading', 'bytes');
   let filesDone = 0;
   const fileCount = () => ({ files: `${filesDone}/${scan.files.length} files` });
 
@@ -207,9 +204,13 @@ export async function runUpload(opts: UploadOptions): Promise<UploadResult> {
   reporter.stop();
 
   // Files never reached (interrupted) are listed as pending.
-  const seen = new Set(records.map((r) => r.path));
-  for (const e of entries) if (!seen.has(e.path)) records.push({ path: e.path, relPath: e.relPath, status: 'pending', key: e.key, size: e.size });
-  for (const f of scan.files) if (!seen.has(f.path) && !entries.some((e) => e.path === f.path)) records.push({ path: f.path, relPath: f.relPath, status: 'pending' });
+  const listed = new Set(records.map((r) => r.path));
+  const entryOf = new Map(entries.map((e) => [e.path, e]));
+  for (const f of scan.files) {
+    if (listed.has(f.path)) continue;
+    const e = entryOf.get(f.path);
+    records.push({ path: f.path, relPath: f.relPath, status: 'pending', key: e?.key, size: f.size });
+  }
 
   const seconds = (Date.now() - started) / 1000;
   const count = (s: UploadRecord['status']) => records.filter((r) => r.status === s).length;
