@@ -1,7 +1,8 @@
 // The upload manifest: what was uploaded where, so a re-run skips it and `watch` knows what to
 // wait for. Always written whole to a temporary file and renamed: never torn, even on SIGKILL.
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { writeFileAtomic } from './atomic.js';
 
 export const DEFAULT_MANIFEST = '.imgpipe/last-upload.json';
 
@@ -42,8 +43,6 @@ export async function readManifest(file: string): Promise<Manifest | undefined> 
   return doc;
 }
 
-let sequence = 0;
-
 /** A process killed mid-write leaves its temporary file: remove other processes' leftovers. */
 async function removeStaleTemps(file: string): Promise<void> {
   const dir = path.dirname(path.resolve(file));
@@ -57,15 +56,7 @@ async function removeStaleTemps(file: string): Promise<void> {
 }
 
 export async function writeManifest(file: string, manifest: Manifest): Promise<void> {
-  await mkdir(path.dirname(path.resolve(file)), { recursive: true });
-  const tmp = `${file}.${process.pid}.${sequence++}.tmp`;
-  try {
-    await writeFile(tmp, `${JSON.stringify({ ...manifest, updatedAt: new Date().toISOString() }, null, 2)}\n`);
-    await rename(tmp, file);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
+  await writeFileAtomic(file, `${JSON.stringify({ ...manifest, updatedAt: new Date().toISOString() }, null, 2)}\n`);
 }
 
 /** Serialises writes and coalesces bursts: at most one write in flight, the last state wins. */

@@ -1,12 +1,12 @@
 // resize-local: run the Lambda's resize code over local files, writing each variant under
 // the output key the Lambda would use, or (dry run) only reporting the plan.
-import { mkdir, rename, writeFile, rm } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import pLimit from 'p-limit';
 import { outputKey } from '../core/keys.js';
 import { planImage, resizeImage, type PlannedOutput, type RenderedOutput, type SourceInfo } from '../core/resize.js';
 import type { Spec } from '../core/spec.js';
+import { writeFileAtomic } from '../files/atomic.js';
 import { scanPaths } from '../files/scan.js';
 import { formatBytes, formatSeconds } from '../ui/format.js';
 import type { Reporter } from '../ui/reporter.js';
@@ -52,19 +52,6 @@ export interface ResizeLocalResult {
   errors: { path: string; error: string }[];
 }
 
-/** Write via a temporary name and rename, so an interrupted run never leaves half a file. */
-async function writeAtomic(file: string, data: Buffer): Promise<void> {
-  await mkdir(path.dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
-  try {
-    await writeFile(tmp, data);
-    await rename(tmp, file);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
-}
-
 export async function runResizeLocal(opts: ResizeLocalOptions): Promise<ResizeLocalResult> {
   const started = Date.now();
   const { reporter, spec } = opts;
@@ -91,7 +78,7 @@ export async function runResizeLocal(opts: ResizeLocalOptions): Promise<ResizeLo
             const rec: OutputRecord = { variant, format: f, contentType, width: w, height: h, key, path: target };
             if ('data' in out) {
               const data = (out as RenderedOutput).data;
-              await writeAtomic(target, data);
+              await writeFileAtomic(target, data);
               rec.bytes = data.length;
             }
             record.outputs.push(rec);

@@ -1,8 +1,7 @@
 // A running `imgpipe dev` leaves its endpoints in .imgpipe/dev.json so that `upload --local`
 // and `watch --local` in another terminal use it instead of starting their own.
 import { readFile, rm } from 'node:fs/promises';
-import { mkdir, rename, writeFile } from 'node:fs/promises';
-import path from 'node:path';
+import { writeFileAtomic } from '../files/atomic.js';
 
 export const STATE_FILE = '.imgpipe/dev.json';
 export const DEFAULT_DATA_DIR = '.imgpipe/data';
@@ -21,10 +20,7 @@ export interface DevState {
 
 
 export async function writeDevState(state: DevState, file = STATE_FILE): Promise<void> {
-  await mkdir(path.dirname(path.resolve(file)), { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
-  await writeFile(tmp, JSON.stringify(state, null, 2), { mode: 0o600 });
-  await rename(tmp, file);
+  await writeFileAtomic(file, JSON.stringify(state, null, 2), 0o600);
 }
 
 export async function clearDevState(file = STATE_FILE): Promise<void> {
