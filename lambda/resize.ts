@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Readable } from 'node:stream';
 import { outputKey } from '../src/core/keys.js';
-import { ImageError, MAX_STREAM_BYTES, resizeImage } from '../src/core/resize.js';
+import { collect, ImageError, resizeImage } from '../src/core/resize.js';
 import { DEFAULT_SPEC, parseSpec, type Spec } from '../src/core/spec.js';
 import { createS3Client } from '../src/s3/client.js';
 
@@ -46,17 +46,6 @@ export function decodeEventKey(key: string): string {
 
 const defaultLog = (line: Record<string, unknown>) => console.log(JSON.stringify(line));
 
-async function readBody(body: unknown): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of body as Readable) {
-    total += chunk.length;
-    if (total > MAX_STREAM_BYTES) throw new ImageError(`object larger than ${MAX_STREAM_BYTES} bytes`, 'too-large');
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
-}
-
 function isTransient(err: unknown): boolean {
   if (err instanceof ImageError) return false;
   const e = err as { name?: string; $metadata?: { httpStatusCode?: number }; code?: string };
@@ -80,7 +69,7 @@ export function createResizeHandler(config: ResizeConfig) {
     }
     try {
       const object = await config.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-      const input = await readBody(object.Body);
+      const input = await collect(object.Body as Readable);
       const { outputs } = await resizeImage(input, config.spec);
       const written = [];
       for (const out of outputs) {

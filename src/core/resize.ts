@@ -69,7 +69,8 @@ async function readHead(input: string | Buffer): Promise<Buffer> {
   }
 }
 
-async function collect(stream: Readable, limit = MAX_STREAM_BYTES): Promise<Buffer> {
+/** Read a stream whole, refusing more than `limit` bytes (objects, uploads: never unbounded). */
+export async function collect(stream: AsyncIterable<Uint8Array>, limit = MAX_STREAM_BYTES): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let total = 0;
   for await (const chunk of stream) {
