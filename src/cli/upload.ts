@@ -52,20 +52,18 @@ export function uploadCommand(): Command {
         wait = await runWatch({
           sourceKeys: upload.keys,
           spec,
-          s3: target.s3,
-          bucket: target.destBucket,
+          target,
           timeoutMs: opts.timeout * 1000,
           downloadDir: opts.download,
           reporter,
           signal: signals.signal,
-          failedSource: target.failedSource,
         }).catch((err) => {
           if (signals.signal.aborted) return undefined;
           throw err;
         });
       }
-      reporter.result({ ...upload, ok: upload.ok && (!opts.wait || !!wait?.ok || upload.keys.length === 0), wait });
       const ok = upload.ok && (!opts.wait || upload.keys.length === 0 || !!wait?.ok);
+      reporter.result({ ...upload, ok, wait });
       process.exitCode = signals.exitCode() ?? (ok ? EXIT.ok : EXIT.failed);
     } finally {
       signals.dispose();

@@ -31,13 +31,11 @@ export function watchCommand(): Command {
       const result = await runWatch({
         sourceKeys,
         spec,
-        s3: target.s3,
-        bucket: target.destBucket,
+        target,
         timeoutMs: opts.timeout * 1000,
         downloadDir: opts.download,
         reporter,
         signal: signals.signal,
-        failedSource: target.failedSource,
       });
       reporter.result(result);
       process.exitCode = signals.exitCode() ?? (result.ok ? EXIT.ok : EXIT.failed);

@@ -1,6 +1,5 @@
 // watch: wait until every variant of the given source keys exists in the destination bucket,
 // then optionally download them all.
-import type { S3Client } from '@aws-sdk/client-s3';
 import pLimit from 'p-limit';
 import { outputKeys } from '../core/keys.js';
 import type { Spec } from '../core/spec.js';
@@ -8,17 +7,17 @@ import { downloadObject } from '../s3/download.js';
 import { waitForObjects, type ExpectedObject } from '../s3/wait.js';
 import { formatBytes, formatSeconds } from '../ui/format.js';
 import type { Reporter } from '../ui/reporter.js';
+import type { PipelineTarget } from './target.js';
 
 export interface WatchOptions {
   sourceKeys: string[];
   spec: Spec;
-  s3: S3Client;
-  bucket: string;
+  /** Where the variants land (and, for an in-process stack, which resizes already failed). */
+  target: Pick<PipelineTarget, 's3' | 'destBucket' | 'failedSource'>;
   timeoutMs: number;
   downloadDir?: string;
   reporter: Reporter;
   signal: AbortSignal;
-  failedSource?: (sourceKey: string) => string | undefined;
 }
 
 export interface WatchResult {
@@ -46,12 +45,12 @@ export async function runWatch(opts: WatchOptions): Promise<WatchResult> {
   const seen = new Map<string, number>();
   reporter.start(opts.sourceKeys.length, 'waiting for variants');
   const waited = await waitForObjects({
-    s3: opts.s3,
-    bucket: opts.bucket,
+    s3: opts.target.s3,
+    bucket: opts.target.destBucket,
     expected,
     timeoutMs: opts.timeoutMs,
     signal: opts.signal,
-    failedSource: opts.failedSource,
+    failedSource: opts.target.failedSource,
     onFound: (o) => {
       const n = (seen.get(o.sourceKey) ?? 0) + 1;
       seen.set(o.sourceKey, n);
@@ -67,7 +66,7 @@ export async function runWatch(opts: WatchOptions): Promise<WatchResult> {
 
   const result: WatchResult = {
     ok: waited.missing.length === 0 && waited.failed.length === 0,
-    bucket: opts.bucket,
+    bucket: opts.target.destBucket,
     expected: expected.length,
     found: waited.found.length,
     missing: waited.missing.map((m) => m.key),
@@ -84,7 +83,7 @@ export async function runWatch(opts: WatchOptions): Promise<WatchResult> {
       waited.found.map((o) =>
         limit(async () => {
           try {
-            const { bytes } = await downloadObject(opts.s3, opts.bucket, o.key, opts.downloadDir!, opts.signal);
+            const { bytes } = await downloadObject(opts.target.s3, opts.target.destBucket, o.key, opts.downloadDir!, opts.signal);
             downloads.files++;
             downloads.bytes += bytes;
             reporter.step('', o.key);
@@ -101,7 +100,7 @@ export async function runWatch(opts: WatchOptions): Promise<WatchResult> {
   }
 
   reporter.info(
-    `${result.found}/${result.expected} variants present in ${opts.bucket} after ${formatSeconds(result.seconds * 1000)}` +
+    `${result.found}/${result.expected} variants present in ${opts.target.destBucket} after ${formatSeconds(result.seconds * 1000)}` +
       (result.downloads ? `; ${result.downloads.files} downloaded to ${result.downloads.dir} (${formatBytes(result.downloads.bytes)})` : ''),
   );
   return result;
