@@ -11,6 +11,7 @@ import { BIN } from './helpers/cli.js';
 import { adoptVia, spawnCli, startFaultProxy, writeNoiseJpegs, type FaultProxy, type FaultProxyOptions } from './helpers/fault-proxy.js';
 import { tempDir } from './helpers/images.js';
 import { startTestStack, type TestStack } from './helpers/stack.js';
+import type { UploadResult } from '../src/jobs/upload.js';
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('base64');
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -24,17 +25,8 @@ interface Rig {
   files: string[];
 }
 
-interface UploadDoc {
-  ok: boolean;
-  interrupted: boolean;
-  files: number;
-  uploaded: number;
-  skipped: number;
-  failed: number;
-  retries: number;
-  uploads: { path: string; relPath: string; status: string; key?: string; retries?: number; error?: string }[];
-  keys: string[];
-}
+/** What `upload --json` prints. */
+type UploadDoc = UploadResult;
 
 interface ManifestDoc {
   version: number;

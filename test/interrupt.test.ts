@@ -12,6 +12,7 @@ import { BIN, runCli } from './helpers/cli.js';
 import { spawnCli, startFaultProxy, writeNoiseJpegs, type FaultProxy } from './helpers/fault-proxy.js';
 import { tempDir } from './helpers/images.js';
 import { startTestStack, type TestStack } from './helpers/stack.js';
+import type { UploadResult } from '../src/jobs/upload.js';
 
 const FILES = 48;
 const CONCURRENCY = 4;
@@ -21,15 +22,8 @@ const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('base64');
 interface ManifestDoc {
   files: { path: string; status: string; key?: string; sha256: string }[];
 }
-interface UploadDoc {
-  ok: boolean;
-  interrupted: boolean;
-  files: number;
-  uploaded: number;
-  skipped: number;
-  failed: number;
-  uploads: { path: string; status: string; key?: string }[];
-}
+/** What `upload --json` prints. */
+type UploadDoc = UploadResult;
 
 interface Rig {
   stack: TestStack;
