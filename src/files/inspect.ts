@@ -10,7 +10,7 @@ import type { Spec } from '../core/spec.js';
 import { SNIFF_BYTES, sniff } from '../core/validate.js';
 
 export type Inspected =
-  | { ok: true; size: number; sha256: string; contentType: string; mtimeMs: number }
+  | { ok: true; size: number; sha256: string; contentType: string }
   | { ok: false; reason: string };
 
 function fsReason(err: unknown): string {
@@ -77,5 +77,5 @@ export async function inspectFile(path: string, spec: Spec): Promise<Inspected> 
   } catch (err) {
     return { ok: false, reason: (err as Error).message };
   }
-  return { ok: true, size, sha256: hash.digest('base64'), contentType, mtimeMs: before.mtimeMs };
+  return { ok: true, size, sha256: hash.digest('base64'), contentType };
 }
