@@ -37,6 +37,12 @@ describe('README quick start', () => {
     expect(r.stdout).toMatch(/4 uploaded, 0 already there, 0 failed of 4 files/);
     expect(r.stdout).toMatch(/12\/12 variants present in imgpipe-dest .*; 12 downloaded to \.\/resized/);
 
+    // Run again, as a user would: the stack started for each run gets a new API port, and the
+    // files must still be recognised as uploaded.
+    const again = await runCli(main.replace(/^npx imgpipe /, '').split(' '), { cwd });
+    expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(/0 uploaded, 4 already there, 0 failed of 4 files/);
+
     const files = (await walk(path.join(cwd, 'resized'))).map((f) => path.relative(path.join(cwd, 'resized'), f)).sort();
     expect(files).toHaveLength(12);
     for (const f of files) {

@@ -1,5 +1,6 @@
 // `imgpipe dev`: run the embedded local stack until Ctrl-C.
 import { Command } from 'commander';
+import path from 'node:path';
 import { loadConfig } from '../config/load.js';
 import { clearDevState, DEFAULT_DATA_DIR, writeDevState } from '../local/state.js';
 import { addSpecOptions, positiveInt } from './common.js';
@@ -35,7 +36,7 @@ export function devCommand(): Command {
       region: stack.region,
       sourceBucket: stack.sourceBucket,
       destBucket: stack.destBucket,
-      dataDir: opts.data,
+      dataDir: path.resolve(opts.data),
       credentials: stack.credentials,
     });
     const endpoints = { api: `${stack.apiUrl}/uploads`, s3: stack.s3Endpoint, sourceBucket: stack.sourceBucket, destBucket: stack.destBucket, data: opts.data };

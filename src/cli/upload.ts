@@ -42,7 +42,7 @@ export function uploadCommand(): Command {
         apiKey: target.apiKey,
         concurrency: opts.concurrency,
         manifestPath: opts.manifest,
-        destination: { destBucket: target.destBucket, endpoint: target.endpoint, region: target.region, local: target.local },
+        destination: { destBucket: target.destBucket, endpoint: target.endpoint, region: target.region, local: target.local, target: target.identity },
         reporter,
         signal: signals.signal,
         timeoutMs: opts.requestTimeout * 1000,

@@ -26,6 +26,11 @@ export interface Manifest {
   endpoint?: string;
   region?: string;
   local?: boolean;
+  /**
+   * Which pipeline the keys live in: the API URL, or `local:<data dir>` for the local stack
+   * (whose API port changes from run to run). A re-run skips files only for the same one.
+   */
+  target?: string;
   updatedAt: string;
   files: ManifestFile[];
 }

@@ -1,6 +1,7 @@
 // Where a pipeline run goes: the embedded local stack (a running `imgpipe dev`, or one started
 // in this process for the run), or a deployed API and bucket on AWS or any S3-compatible store.
 import type { S3Client } from '@aws-sdk/client-s3';
+import path from 'node:path';
 import type { PipelineConfig } from '../config/load.js';
 import { UsageError } from '../config/load.js';
 import type { Spec } from '../core/spec.js';
@@ -28,6 +29,8 @@ export interface PipelineTarget {
   local: boolean;
   /** Only for a stack started in this process: its resize outcomes, to stop waiting early. */
   failedSource?: (sourceKey: string) => string | undefined;
+  /** Which pipeline this is, stable across runs (see Manifest.target). */
+  identity: string;
   /** How the run reached the local stack, for the user. */
   description: string;
   close(): Promise<void>;
@@ -36,7 +39,7 @@ export interface PipelineTarget {
 /** What a running `imgpipe dev` and an in-process stack both provide. */
 type StackEndpoints = Pick<LocalStack, 'apiUrl' | 's3Endpoint' | 'region' | 'credentials' | 'destBucket'>;
 
-function stackTarget(stack: StackEndpoints, description: string, extra: Partial<PipelineTarget> = {}, stop = async () => {}): PipelineTarget {
+function stackTarget(stack: StackEndpoints, dataDir: string, description: string, extra: Partial<PipelineTarget> = {}, stop = async () => {}): PipelineTarget {
   const s3 = createS3Client({ endpoint: stack.s3Endpoint, region: stack.region, credentials: stack.credentials });
   return {
     api: stack.apiUrl,
@@ -45,6 +48,7 @@ function stackTarget(stack: StackEndpoints, description: string, extra: Partial<
     endpoint: stack.s3Endpoint,
     region: stack.region,
     local: true,
+    identity: `local:${path.resolve(dataDir)}`,
     description,
     ...extra,
     close: async () => {
@@ -56,13 +60,13 @@ function stackTarget(stack: StackEndpoints, description: string, extra: Partial<
 
 async function localTarget(spec: Spec, dataDir: string, log?: (line: Record<string, unknown>) => void): Promise<PipelineTarget> {
   const running = await findRunningStack();
-  if (running) return stackTarget(running, `local stack of \`imgpipe dev\` (pid ${running.pid}) at ${running.apiUrl}`);
+  if (running) return stackTarget(running, running.dataDir, `local stack of \`imgpipe dev\` (pid ${running.pid}) at ${running.apiUrl}`);
   const stack = await startLocalStack({ dataDir, spec, log });
   const failedSource = (key: string) => {
     const o = stack.outcomes.get(key);
     return o && o.status !== 'ok' ? (o.error ?? 'failed') : undefined;
   };
-  return stackTarget(stack, `embedded local stack started for this run (data in ${dataDir})`, { failedSource }, () => stack.close());
+  return stackTarget(stack, dataDir, `embedded local stack started for this run (data in ${dataDir})`, { failedSource }, () => stack.close());
 }
 
 export async function resolveTarget(
@@ -90,6 +94,7 @@ export async function resolveTarget(
     endpoint,
     region,
     local: false,
+    identity: `${api ?? ''} → s3://${destBucket}${endpoint ? ` at ${endpoint}` : ''}`,
     description: `${api ?? ''} → s3://${destBucket}`,
     close: async () => s3.destroy(),
   };

@@ -23,7 +23,7 @@ export interface UploadOptions {
   batchSize?: number;
   manifestPath: string;
   /** Recorded in the manifest so `watch` can find the outputs later. */
-  destination: Pick<Manifest, 'destBucket' | 'endpoint' | 'region' | 'local'>;
+  destination: Pick<Manifest, 'destBucket' | 'endpoint' | 'region' | 'local' | 'target'>;
   reporter: Reporter;
   signal: AbortSignal;
   timeoutMs?: number;
@@ -73,7 +73,8 @@ export async function runUpload(opts: UploadOptions): Promise<UploadResult> {
 
   const previous = await readManifest(opts.manifestPath).catch(() => undefined);
   const done = new Map<string, ManifestFile>();
-  if (previous && previous.api === opts.api) for (const f of previous.files) if (f.status === 'uploaded' && f.key) done.set(f.path, f);
+  const sameTarget = (m: Manifest) => (m.target ?? m.api) === (opts.destination.target ?? opts.api);
+  if (previous && sameTarget(previous)) for (const f of previous.files) if (f.status === 'uploaded' && f.key) done.set(f.path, f);
 
   // The manifest lists this run's files; each entry is updated in place as it progresses.
   const entries: ManifestFile[] = [];
