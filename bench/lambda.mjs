@@ -40,7 +40,7 @@ if (!HOST_ARCH) {
 }
 const { buildPackage } = await import('../dist/src/deploy/package.js');
 const { functionSettings } = await import('../dist/src/deploy/function-config.js');
-const { startLocalS3 } = await import('../dist/src/local/s3-server.js');
+const { startLocalS3 } = await import('@imgpipe/local-s3');
 const { objectCreatedRecord } = await import('../dist/src/local/stack.js');
 const { createS3Client } = await import('../dist/src/s3/client.js');
 const { DEFAULT_SPEC } = await import('../dist/src/core/spec.js');

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Readable } from 'node:stream';
 import { outputKey } from '../src/core/keys.js';
-import { collect, ImageError, resizeImage } from '../src/core/resize.js';
+import { collect, ImageError, resizeImage, type RenderedOutput } from '../src/core/resize.js';
 import { DEFAULT_SPEC, parseSpec, type Spec } from '../src/core/spec.js';
 import { createS3Client } from '../src/s3/client.js';
 
@@ -54,6 +54,27 @@ function isTransient(err: unknown): boolean {
   return true; // 5xx, throttling, network: worth another attempt
 }
 
+/** Put each rendered variant under its output key; sequential, in the spec's order. */
+async function putVariants(config: ResizeConfig, key: string, outputs: RenderedOutput[]): Promise<NonNullable<RecordOutcome['outputs']>> {
+  const written = [];
+  for (const out of outputs) {
+    const variant = config.spec.variants.find((v) => v.name === out.variant)!;
+    const destKey = outputKey(key, variant);
+    await config.s3.send(
+      new PutObjectCommand({
+        Bucket: config.destBucket,
+        Key: destKey,
+        Body: out.data,
+        ContentType: out.contentType,
+        CacheControl: config.cacheControl,
+        ChecksumSHA256: createHash('sha256').update(out.data).digest('base64'),
+      }),
+    );
+    written.push({ variant: out.variant, key: destKey, width: out.width, height: out.height, bytes: out.bytes });
+  }
+  return written;
+}
+
 export function createResizeHandler(config: ResizeConfig) {
   const log = config.log ?? defaultLog;
 
@@ -71,22 +92,7 @@ export function createResizeHandler(config: ResizeConfig) {
       const object = await config.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
       const input = await collect(object.Body as Readable);
       const { outputs } = await resizeImage(input, config.spec);
-      const written = [];
-      for (const out of outputs) {
-        const variant = config.spec.variants.find((v) => v.name === out.variant)!;
-        const destKey = outputKey(key, variant);
-        await config.s3.send(
-          new PutObjectCommand({
-            Bucket: config.destBucket,
-            Key: destKey,
-            Body: out.data,
-            ContentType: out.contentType,
-            CacheControl: config.cacheControl,
-            ChecksumSHA256: createHash('sha256').update(out.data).digest('base64'),
-          }),
-        );
-        written.push({ variant: out.variant, key: destKey, width: out.width, height: out.height, bytes: out.bytes });
-      }
+      const written = await putVariants(config, key, outputs);
       log({ level: 'info', msg: 'resized', bucket, key, outputs: written, ms: Date.now() - started });
       return { bucket, key, status: 'ok', retry: false, outputs: written };
     } catch (err) {

@@ -17,7 +17,7 @@ import { projectRoot } from '../src/deploy/paths.js';
 import { isRuntimeFile, pinnedSharpSpecs, stageSharp } from '../src/deploy/sharp-stage.js';
 import { deterministicZip } from '../src/deploy/zip.js';
 import { objectCreatedRecord } from '../src/local/stack.js';
-import { startLocalS3, type LocalS3 } from '../src/local/s3-server.js';
+import { startLocalS3, type LocalS3 } from '@imgpipe/local-s3';
 import { createS3Client } from '../src/s3/client.js';
 import { extractZip, readZip, type ZipFileEntry } from './helpers/deploy-zip.js';
 import { corpusFile, tempDir } from './helpers/images.js';

@@ -1,8 +1,7 @@
 // The embedded local S3 server: a REAL server on loopback, driven by real AWS SDK v3 clients
 // (path-style, checksums only when required, as the project configures them) and plain fetch.
-import { createRequire } from 'node:module';
 import net from 'node:net';
-import { mkdtemp, rm, readdir } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, readdir, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -22,14 +21,14 @@ import {
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 
-import { startLocalS3, type LocalS3, type ObjectCreatedEvent } from '../src/local/s3-server.js';
+import { folderCredentials, readFolderCredentials, startLocalS3, type LocalS3, type ObjectCreatedEvent } from '@imgpipe/local-s3';
 import {
   BodyVerifier,
   checksumOf,
   planBody,
   verifySigV4,
   type SigV4Request,
-} from '../src/local/s3-guard.js';
+} from '@imgpipe/local-s3';
 import {
   captureRequestHeaders,
   eventually,
@@ -78,11 +77,23 @@ async function put(key: string, body: Buffer | string, extra: Partial<Constructo
 }
 
 describe('basics', () => {
-  it('starts on loopback with a random port and the fixed local credentials', () => {
+  it('starts on loopback with a random port and the data folder\'s own random credentials (mode 0600)', async () => {
     expect(s3.endpoint).toBe(`http://127.0.0.1:${s3.port}`);
     expect(s3.port).toBeGreaterThan(0);
     expect(s3.region).toBe('us-east-1');
-    expect(s3.credentials).toEqual({ accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' });
+    expect(s3.credentials.accessKeyId).toMatch(/^LOCAL[0-9A-F]{15}$/);
+    expect(s3.credentials.secretAccessKey.length).toBeGreaterThanOrEqual(40);
+    expect(JSON.parse(await readFile(path.join(dataDir, 'credentials.json'), 'utf8'))).toEqual(s3.credentials);
+    expect((await stat(path.join(dataDir, 'credentials.json'))).mode & 0o777).toBe(0o600);
+    const other = await mkdtemp(path.join(os.tmpdir(), 'imgpipe-creds-'));
+    try {
+      expect((await readFolderCredentials(other))).toBeUndefined();
+      const made = await folderCredentials(other);
+      expect(made.accessKeyId).not.toBe(s3.credentials.accessKeyId);
+      expect(await folderCredentials(other)).toEqual(made);
+    } finally {
+      await rm(other, { recursive: true, force: true });
+    }
   });
 
   it('put/get/head round-trips odd keys byte for byte', async () => {
@@ -497,7 +508,7 @@ describe('body checks on SDK uploads', () => {
     let f = await sdkFailure(client.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'body/x.bin', Body: 'x', ChecksumSHA256: 'not-base64!' })));
     expect([f.status, f.code]).toEqual([400, 'InvalidRequest']);
     f = await sdkFailure(
-      client.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'body/x.bin', Body: 'x', ChecksumSHA256: sha256B64('x'), ChecksumCRC32: checksumOf('CRC32', Buffer.from('x')) })),
+      client.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'body/x.bin', Body: 'x', ChecksumSHA256: sha256B64('x'), ChecksumCRC32: await checksumOf('CRC32', Buffer.from('x')) })),
     );
     expect([f.status, f.code]).toEqual([400, 'InvalidRequest']);
     await expectAbsent('body/x.bin');
@@ -741,7 +752,7 @@ describe('refusals that protect the on-disk store', () => {
       expect({ key, status: f.status, code: f.code }).toEqual({ key, status: 400, code: 'InvalidArgument' });
     }
     const entries = await readdir(dataDir);
-    expect(entries.sort()).toEqual([BUCKET, OTHER].sort());
+    expect(entries.sort()).toEqual(['blobs', 'credentials.json', 'journal.jsonl']);
   });
 
   it('refuses keys over 1024 UTF-8 bytes: 400 KeyTooLongError', async () => {
@@ -816,22 +827,22 @@ describe('lifecycle', () => {
 // The guard against the worked examples in the S3 SigV4 documentation (sig-v4-header-based-auth,
 // sigv4-query-string-auth, sigv4-streaming, sigv4-streaming-trailers): an oracle independent of
 // both the SDK and this implementation.
-describe('SigV4 verification against the AWS documentation examples', () => {
+describe('SigV4 verification against the AWS documentation examples', async () => {
   const DOC = { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY', region: 'us-east-1' };
   const T0 = Date.UTC(2013, 4, 24, 0, 0, 0);
   const h = (o: Record<string, string>): Record<string, string[]> => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, [v]]));
   const auth = (signed: string, sig: string) =>
     `AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request,SignedHeaders=${signed},Signature=${sig}`;
-  const code = (f: () => unknown): string | undefined => {
+  const code = async (f: () => unknown): Promise<string | undefined> => {
     try {
-      f();
+      await f();
     } catch (err) {
       return (err as { code?: string }).code;
     }
     return undefined;
   };
 
-  it('GET Object with a Range header (Authorization header)', () => {
+  it('GET Object with a Range header (Authorization header)', async () => {
     const req: SigV4Request = {
       method: 'GET',
       rawPath: '/test.txt',
@@ -845,11 +856,11 @@ describe('SigV4 verification against the AWS documentation examples', () => {
       }),
     };
     expect(verifySigV4(req, { ...DOC, now: T0 + 60_000 })?.mode).toBe('header');
-    expect(code(() => verifySigV4({ ...req, headers: { ...req.headers, range: ['bytes=0-10'] } }, { ...DOC, now: T0 }))).toBe('SignatureDoesNotMatch');
-    expect(code(() => verifySigV4(req, { ...DOC, now: T0 + 16 * 60_000 }))).toBe('RequestTimeTooSkewed');
+    expect(await code(() => verifySigV4({ ...req, headers: { ...req.headers, range: ['bytes=0-10'] } }, { ...DOC, now: T0 }))).toBe('SignatureDoesNotMatch');
+    expect(await code(() => verifySigV4(req, { ...DOC, now: T0 + 16 * 60_000 }))).toBe('RequestTimeTooSkewed');
   });
 
-  it('pre-signed GET Object (query string), including expiry', () => {
+  it('pre-signed GET Object (query string), including expiry', async () => {
     const req: SigV4Request = {
       method: 'GET',
       rawPath: '/test.txt',
@@ -858,8 +869,8 @@ describe('SigV4 verification against the AWS documentation examples', () => {
       headers: h({ host: 'examplebucket.s3.amazonaws.com' }),
     };
     expect(verifySigV4(req, { ...DOC, now: T0 + 3600_000 })?.mode).toBe('presigned');
-    expect(code(() => verifySigV4(req, { ...DOC, now: T0 + 86_401_000 }))).toBe('AccessDenied');
-    expect(code(() => verifySigV4({ ...req, rawPath: '/test2.txt' }, { ...DOC, now: T0 }))).toBe('SignatureDoesNotMatch');
+    expect(await code(() => verifySigV4(req, { ...DOC, now: T0 + 86_401_000 }))).toBe('AccessDenied');
+    expect(await code(() => verifySigV4({ ...req, rawPath: '/test2.txt' }, { ...DOC, now: T0 }))).toBe('SignatureDoesNotMatch');
   });
 
   function chunkedExample(trailer: boolean) {
@@ -908,7 +919,7 @@ describe('SigV4 verification against the AWS documentation examples', () => {
     return { req: { method: 'PUT', rawPath: '/examplebucket/chunkObject.txt', rawQuery: '', headers: h(headers) } as SigV4Request, body, headers };
   }
 
-  function runChunked(trailer: boolean, mutate?: (b: Buffer) => void, pieceSize = 1000) {
+  async function runChunked(trailer: boolean, mutate?: (b: Buffer) => void, pieceSize = 1000) {
     const { req, body, headers } = chunkedExample(trailer);
     mutate?.(body);
     const ctx = verifySigV4(req, { ...DOC, now: T0 })!;
@@ -916,79 +927,35 @@ describe('SigV4 verification against the AWS documentation examples', () => {
     const v = new BodyVerifier(plan, ctx, 1 << 30);
     const out: Buffer[] = [];
     for (let i = 0; i < body.length; i += pieceSize) out.push(...v.push(body.subarray(i, i + pieceSize)));
-    return { result: v.finish(), data: Buffer.concat(out) };
+    return { result: await v.finish(), data: Buffer.concat(out) };
   }
 
-  it.each([false, true])('PUT with signed aws-chunked payload (trailer: %s) decodes and verifies', (trailer) => {
+  it.each([false, true])('PUT with signed aws-chunked payload (trailer: %s) decodes and verifies', async (trailer) => {
     for (const pieceSize of [1, 7, 1000, 70_000]) {
-      const { result, data } = runChunked(trailer, undefined, pieceSize);
+      const { result, data } = await runChunked(trailer, undefined, pieceSize);
       expect(data.equals(Buffer.alloc(66560, 'a'))).toBe(true);
       expect(result.length).toBe(66560);
       if (trailer) expect(result.checksum).toEqual({ header: 'x-amz-checksum-crc32c', value: 'sOO8/Q==' });
     }
     const dataFlip = (b: Buffer) => (b[b.indexOf('\r\n') + 2 + 70] = 'b'.charCodeAt(0));
-    expect(code(() => runChunked(trailer, dataFlip))).toBe('SignatureDoesNotMatch');
+    expect(await code(() => runChunked(trailer, dataFlip))).toBe('SignatureDoesNotMatch');
   });
 
-  it('checks the trailer signature and the trailing checksum', () => {
+  it('checks the trailer signature and the trailing checksum', async () => {
     const sigFlip = (b: Buffer) => {
       const at = b.indexOf('x-amz-trailer-signature:') + 'x-amz-trailer-signature:'.length;
       b[at] = b[at] === 0x30 ? 0x31 : 0x30;
     };
-    expect(code(() => runChunked(true, sigFlip))).toBe('SignatureDoesNotMatch');
+    expect(await code(() => runChunked(true, sigFlip))).toBe('SignatureDoesNotMatch');
     const crcFlip = (b: Buffer) => b.write('sOO8/A==', b.indexOf('sOO8/Q=='));
-    expect(code(() => runChunked(true, crcFlip))).toBe('SignatureDoesNotMatch'); // the trailer is signed too
+    expect(await code(() => runChunked(true, crcFlip))).toBe('SignatureDoesNotMatch'); // the trailer is signed too
   });
 
-  it('computes the CRC check values of "123456789"', () => {
+  it('computes the CRC check values of "123456789"', async () => {
     const nine = Buffer.from('123456789');
-    const hex = (alg: Parameters<typeof checksumOf>[0]) => Buffer.from(checksumOf(alg, nine), 'base64').toString('hex');
-    expect(hex('CRC32')).toBe('cbf43926');
-    expect(hex('CRC32C')).toBe('e3069283');
-    expect(hex('CRC64NVME')).toBe('ae8b14860a799888');
-  });
-});
-
-// Why the front exists: what bare @20minutes/s3rver 4.0.4 does with the same SDK requests.
-describe('bare s3rver 4.0.4 (characterisation)', () => {
-  type Bare = { run(): Promise<{ port: number }>; close(): Promise<void> };
-  const S3rver = createRequire(import.meta.url)('@20minutes/s3rver') as new (o: object) => Bare;
-  let bare: Bare;
-  let bareClient: S3Client;
-  let dir: string;
-  let endpoint: string;
-
-  beforeAll(async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), 'imgpipe-bare-s3rver-'));
-    bare = new S3rver({ port: 0, address: '127.0.0.1', directory: dir, silent: true, configureBuckets: [{ name: 'bare' }] });
-    const { port } = await bare.run();
-    endpoint = `http://127.0.0.1:${port}`;
-    bareClient = s3Client({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
-  });
-  afterAll(async () => {
-    bareClient?.destroy();
-    await bare?.close();
-    await rm(dir, { recursive: true, force: true });
-  });
-
-  it('refuses every SDK ListObjectsV2 (it checks /bucket where the SDK signed /bucket/)', async () => {
-    const f = await sdkFailure(bareClient.send(new ListObjectsV2Command({ Bucket: 'bare' })));
-    expect([f.status, f.code]).toEqual([403, 'SignatureDoesNotMatch']);
-  });
-
-  it('accepts a body that contradicts x-amz-checksum-sha256', async () => {
-    await bareClient.send(new PutObjectCommand({ Bucket: 'bare', Key: 'k', Body: 'hello', ChecksumSHA256: sha256B64('world') }));
-    expect((await getBytes(bareClient, 'k', 'bare')).toString()).toBe('hello');
-  });
-
-  it('does catch a changed Content-Type when content-type is a signed header', async () => {
-    const url = await getSignedUrl(bareClient, new PutObjectCommand({ Bucket: 'bare', Key: 'typed', ContentType: 'image/png' }), {
-      expiresIn: 60,
-      signableHeaders: new Set(['content-type']),
-    });
-    const bad = await fetch(url, { method: 'PUT', body: 'x', headers: { 'content-type': 'text/html' } });
-    expect([bad.status, xmlCode(await bad.text())]).toEqual([403, 'SignatureDoesNotMatch']);
-    const good = await fetch(url, { method: 'PUT', body: 'x', headers: { 'content-type': 'image/png' } });
-    expect(good.status).toBe(200);
+    const hex = async (alg: Parameters<typeof checksumOf>[0]) => Buffer.from(await checksumOf(alg, nine), 'base64').toString('hex');
+    expect(await hex('CRC32')).toBe('cbf43926');
+    expect(await hex('CRC32C')).toBe('e3069283');
+    expect(await hex('CRC64NVME')).toBe('ae8b14860a799888');
   });
 });

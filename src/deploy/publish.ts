@@ -13,6 +13,7 @@ import {
   waitForFunctionActive,
   waitForFunctionUpdated,
   waitForPublishedVersionActive,
+  type CreateFunctionCommandInput,
   type FunctionCode,
   type FunctionConfiguration,
   type LambdaClient,
@@ -96,21 +97,56 @@ function checkWait(result: WaitResult, what: string, timing: WaiterTiming): void
   throw new DeployError(`${what}: not finished after ${timing.maxWaitTime} s`, 'WaitTimeout');
 }
 
+/** What every step of one publish needs. */
+interface Publish {
+  pkg: PublishablePackage;
+  opts: PublishOptions;
+  lambda: LambdaClient;
+  s3: S3Client;
+  steps: Steps;
+  name: string;
+  timing: WaiterTiming;
+  waiter: { client: LambdaClient } & WaiterTiming;
+  /** The zip is too big for the request: it goes through S3 (opts.codeBucket). */
+  overLimit: boolean;
+}
+
+/** The function's side of a publish, whether it was created or updated. */
+interface FunctionOutcome {
+  functionArn: string;
+  code: PublishResult['code'];
+  configStatus: PublishResult['configuration']['status'];
+}
+
 export async function publishFunction(pkg: PublishablePackage, opts: PublishOptions, clients: PublishClients, steps: Steps): Promise<PublishResult> {
-  const { lambda, s3 } = clients;
-  const name = opts.functionName;
   const timing = opts.waiter ?? DEFAULT_WAITER;
-  const waiter = { client: lambda, ...timing };
-  const settings = opts.settings;
-  const overLimit = needsS3Staging(pkg.bytes, opts.directUploadLimit ?? LIMITS.directUploadBytes);
-  if (overLimit && !opts.codeBucket) {
+  const p: Publish = {
+    pkg,
+    opts,
+    lambda: clients.lambda,
+    s3: clients.s3,
+    steps,
+    name: opts.functionName,
+    timing,
+    waiter: { client: clients.lambda, ...timing },
+    overLimit: needsS3Staging(pkg.bytes, opts.directUploadLimit ?? LIMITS.directUploadBytes),
+  };
+  if (p.overLimit && !opts.codeBucket) {
     throw new DeployError(
       `the zip is ${formatBytes(pkg.bytes)}, over Lambda's ${formatBytes(opts.directUploadLimit ?? LIMITS.directUploadBytes)} direct-upload limit: pass --code-bucket BUCKET to stage it in S3`,
       'NeedsCodeBucket',
     );
   }
 
-  const existing = await steps.run(
+  const existing = await lookUpFunction(p);
+  const { functionArn, code, configStatus } = existing ? await updateFunction(p, existing) : await createFunction(p);
+  const version = await publishVersion(p);
+  const alias = await pointAlias(p, version);
+  return { functionName: p.name, functionArn, code, configuration: { status: configStatus }, version, alias };
+}
+
+async function lookUpFunction({ lambda, name, steps }: Publish): Promise<FunctionConfiguration | undefined> {
+  return steps.run(
     `Looking up function ${name}`,
     () =>
       call(`lambda:GetFunction on ${name}`, async () => {
@@ -123,121 +159,145 @@ export async function publishFunction(pkg: PublishablePackage, opts: PublishOpti
       }),
     (c) => (c ? `exists (${c.Architectures?.[0] ?? 'x86_64'}, ${c.Runtime}, code ${c.CodeSha256})` : 'does not exist'),
   );
+}
 
-  /** The zip, in the request or staged in S3 first when it is too big for the request. */
-  const code = async (): Promise<{ code: FunctionCode; stagedAt?: string }> => {
-    if (!overLimit) return { code: { ZipFile: pkg.zip } };
-    const Key = stagingKey(name, pkg);
-    await steps.run(`Staging the zip in s3://${opts.codeBucket}/${Key}`, () =>
-      call(`s3:PutObject on ${opts.codeBucket}`, () =>
-        s3.send(new PutObjectCommand({ Bucket: opts.codeBucket, Key, Body: pkg.zip, ContentType: 'application/zip', ChecksumSHA256: pkg.codeSha256 })),
-      ),
-    );
-    return { code: { S3Bucket: opts.codeBucket, S3Key: Key }, stagedAt: `s3://${opts.codeBucket}/${Key}` };
-  };
+/** The zip, in the request or staged in S3 first when it is too big for the request. */
+async function codeFor({ pkg, opts, s3, steps, name, overLimit }: Publish): Promise<{ code: FunctionCode; stagedAt?: string }> {
+  if (!overLimit) return { code: { ZipFile: pkg.zip } };
+  const Key = stagingKey(name, pkg);
+  await steps.run(`Staging the zip in s3://${opts.codeBucket}/${Key}`, () =>
+    call(`s3:PutObject on ${opts.codeBucket}`, () =>
+      s3.send(new PutObjectCommand({ Bucket: opts.codeBucket, Key, Body: pkg.zip, ContentType: 'application/zip', ChecksumSHA256: pkg.codeSha256 })),
+    ),
+  );
+  return { code: { S3Bucket: opts.codeBucket, S3Key: Key }, stagedAt: `s3://${opts.codeBucket}/${Key}` };
+}
 
-  let functionArn: string;
-  let codeResult: PublishResult['code'];
-  let configStatus: PublishResult['configuration']['status'];
-
-  if (!existing) {
-    if (!opts.create) throw new DeployError(`function ${name} does not exist: pass --create --role ARN to create it`, 'FunctionNotFound');
-    if (!opts.role) throw new DeployError('--create needs --role ARN (the execution role the function runs as)', 'MissingRole');
-    const variables = mergeVariables(undefined, settings.variables);
-    checkVariables(variables, settings, name);
-    const { code: Code, stagedAt } = await code();
-    const retry = opts.roleRetry ?? DEFAULT_ROLE_RETRY;
-    const created = await steps.run(
-      `Creating function ${name}`,
-      () =>
-        call(`lambda:CreateFunction ${name}`, async () => {
-          for (let attempt = 1; ; attempt++) {
-            try {
-              return await lambda.send(
-                new CreateFunctionCommand({
-                  FunctionName: name,
-                  Role: opts.role,
-                  Runtime: settings.Runtime,
-                  Handler: settings.Handler,
-                  Architectures: settings.Architectures,
-                  MemorySize: settings.MemorySize,
-                  Timeout: settings.Timeout,
-                  Environment: { Variables: variables },
-                  Code,
-                  Description: versionDescription(pkg),
-                  Publish: false,
-                }),
-              );
-            } catch (err) {
-              if (!isRoleNotAssumable(err)) throw err;
-              if (attempt >= retry.attempts) {
-                throw new DeployError(
-                  `role ${opts.role} cannot be assumed by Lambda: check that it exists and that its trust policy lets lambda.amazonaws.com call sts:AssumeRole`,
-                  'RoleNotAssumable',
-                );
-              }
-              await new Promise((r) => setTimeout(r, retry.delayMs));
-            }
-          }
+async function createFunction(p: Publish): Promise<FunctionOutcome> {
+  const { pkg, opts, steps, name, timing } = p;
+  const settings = opts.settings;
+  if (!opts.create) throw new DeployError(`function ${name} does not exist: pass --create --role ARN to create it`, 'FunctionNotFound');
+  if (!opts.role) throw new DeployError('--create needs --role ARN (the execution role the function runs as)', 'MissingRole');
+  const variables = mergeVariables(undefined, settings.variables);
+  checkVariables(variables, settings, name);
+  const { code: Code, stagedAt } = await codeFor(p);
+  const created = await steps.run(
+    `Creating function ${name}`,
+    () =>
+      call(`lambda:CreateFunction ${name}`, () =>
+        createWhenRoleAssumable(p, {
+          FunctionName: name,
+          Role: opts.role,
+          Runtime: settings.Runtime,
+          Handler: settings.Handler,
+          Architectures: settings.Architectures,
+          MemorySize: settings.MemorySize,
+          Timeout: settings.Timeout,
+          Environment: { Variables: variables },
+          Code,
+          Description: versionDescription(pkg),
+          Publish: false,
         }),
-      (c) => c.FunctionArn,
-    );
-    functionArn = created.FunctionArn!;
-    await steps.run(`Waiting for ${name} to become active`, async () =>
-      checkWait(await waitForFunctionActive(waiter, { FunctionName: name }), `activating ${name}`, timing),
-    );
-    codeResult = { status: 'created', codeSha256: pkg.codeSha256, ...(stagedAt && { stagedAt }) };
-    configStatus = 'created';
-  } else {
-    functionArn = existing.FunctionArn!;
-    if (existing.LastUpdateStatus === 'InProgress' || existing.State === 'Pending') {
-      await steps.run(`Waiting for an earlier update of ${name} to finish`, async () =>
-        checkWait(await waitForFunctionUpdated(waiter, { FunctionName: name }), `earlier update of ${name}`, timing),
-      );
-    }
-    const variables = mergeVariables(existing.Environment?.Variables, settings.variables);
-    checkVariables(variables, settings, name);
-    const sameArch = (existing.Architectures?.[0] ?? 'x86_64') === settings.Architectures[0];
-    if (existing.CodeSha256 === pkg.codeSha256 && sameArch) {
-      steps.skip('Uploading code', `unchanged (deployed CodeSha256 ${pkg.codeSha256} is this package's): upload skipped`);
-      codeResult = { status: 'unchanged', codeSha256: pkg.codeSha256 };
-    } else {
-      const { code: Code, stagedAt } = await code();
-      await steps.run(`Uploading code (${formatBytes(pkg.bytes)})`, () =>
-        call(`lambda:UpdateFunctionCode on ${name}`, () =>
-          lambda.send(new UpdateFunctionCodeCommand({ FunctionName: name, ...Code, Architectures: settings.Architectures, Publish: false })),
-        ),
-      );
-      await steps.run(`Waiting for the code update of ${name}`, async () =>
-        checkWait(await waitForFunctionUpdated(waiter, { FunctionName: name }), `code update of ${name}`, timing),
-      );
-      codeResult = { status: 'updated', codeSha256: pkg.codeSha256, previousCodeSha256: existing.CodeSha256, ...(stagedAt && { stagedAt }) };
-    }
-    if (configurationMatches(existing, settings, variables)) {
-      steps.skip('Updating configuration', 'unchanged');
-      configStatus = 'unchanged';
-    } else {
-      await steps.run(`Updating configuration (${settings.MemorySize} MB, ${settings.Timeout} s, ${Object.keys(variables).length} variables)`, () =>
-        call(`lambda:UpdateFunctionConfiguration on ${name}`, () =>
-          lambda.send(
-            new UpdateFunctionConfigurationCommand({
-              FunctionName: name,
-              Runtime: settings.Runtime,
-              Handler: settings.Handler,
-              MemorySize: settings.MemorySize,
-              Timeout: settings.Timeout,
-              Environment: { Variables: variables },
-            }),
-          ),
-        ),
-      );
-      await steps.run(`Waiting for the configuration update of ${name}`, async () =>
-        checkWait(await waitForFunctionUpdated(waiter, { FunctionName: name }), `configuration update of ${name}`, timing),
-      );
-      configStatus = 'updated';
+      ),
+    (c) => c.FunctionArn,
+  );
+  await steps.run(`Waiting for ${name} to become active`, async () =>
+    checkWait(await waitForFunctionActive(p.waiter, { FunctionName: name }), `activating ${name}`, timing),
+  );
+  return {
+    functionArn: created.FunctionArn!,
+    code: { status: 'created', codeSha256: pkg.codeSha256, ...(stagedAt && { stagedAt }) },
+    configStatus: 'created',
+  };
+}
+
+/** CreateFunction, retried while IAM has not yet made a new role assumable by Lambda. */
+async function createWhenRoleAssumable({ lambda, opts }: Publish, input: CreateFunctionCommandInput) {
+  const retry = opts.roleRetry ?? DEFAULT_ROLE_RETRY;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await lambda.send(new CreateFunctionCommand(input));
+    } catch (err) {
+      if (!isRoleNotAssumable(err)) throw err;
+      if (attempt >= retry.attempts) {
+        throw new DeployError(
+          `role ${opts.role} cannot be assumed by Lambda: check that it exists and that its trust policy lets lambda.amazonaws.com call sts:AssumeRole`,
+          'RoleNotAssumable',
+        );
+      }
+      await new Promise((r) => setTimeout(r, retry.delayMs));
     }
   }
+}
 
+async function updateFunction(p: Publish, existing: FunctionConfiguration): Promise<FunctionOutcome> {
+  const { opts, steps, name, timing } = p;
+  const functionArn = existing.FunctionArn!;
+  if (existing.LastUpdateStatus === 'InProgress' || existing.State === 'Pending') {
+    await steps.run(`Waiting for an earlier update of ${name} to finish`, async () =>
+      checkWait(await waitForFunctionUpdated(p.waiter, { FunctionName: name }), `earlier update of ${name}`, timing),
+    );
+  }
+  const variables = mergeVariables(existing.Environment?.Variables, opts.settings.variables);
+  checkVariables(variables, opts.settings, name);
+  const code = await updateCode(p, existing);
+  const configStatus = await updateConfiguration(p, existing, variables);
+  return { functionArn, code, configStatus };
+}
+
+/** Upload the code unless the deployed CodeSha256 (for the same architecture) is already this package's. */
+async function updateCode(p: Publish, existing: FunctionConfiguration): Promise<PublishResult['code']> {
+  const { pkg, opts, lambda, steps, name, timing } = p;
+  const settings = opts.settings;
+  const sameArch = (existing.Architectures?.[0] ?? 'x86_64') === settings.Architectures[0];
+  if (existing.CodeSha256 === pkg.codeSha256 && sameArch) {
+    steps.skip('Uploading code', `unchanged (deployed CodeSha256 ${pkg.codeSha256} is this package's): upload skipped`);
+    return { status: 'unchanged', codeSha256: pkg.codeSha256 };
+  }
+  const { code: Code, stagedAt } = await codeFor(p);
+  await steps.run(`Uploading code (${formatBytes(pkg.bytes)})`, () =>
+    call(`lambda:UpdateFunctionCode on ${name}`, () =>
+      lambda.send(new UpdateFunctionCodeCommand({ FunctionName: name, ...Code, Architectures: settings.Architectures, Publish: false })),
+    ),
+  );
+  await steps.run(`Waiting for the code update of ${name}`, async () =>
+    checkWait(await waitForFunctionUpdated(p.waiter, { FunctionName: name }), `code update of ${name}`, timing),
+  );
+  return { status: 'updated', codeSha256: pkg.codeSha256, previousCodeSha256: existing.CodeSha256, ...(stagedAt && { stagedAt }) };
+}
+
+async function updateConfiguration(
+  p: Publish,
+  existing: FunctionConfiguration,
+  variables: Record<string, string>,
+): Promise<PublishResult['configuration']['status']> {
+  const { opts, lambda, steps, name, timing } = p;
+  const settings = opts.settings;
+  if (configurationMatches(existing, settings, variables)) {
+    steps.skip('Updating configuration', 'unchanged');
+    return 'unchanged';
+  }
+  await steps.run(`Updating configuration (${settings.MemorySize} MB, ${settings.Timeout} s, ${Object.keys(variables).length} variables)`, () =>
+    call(`lambda:UpdateFunctionConfiguration on ${name}`, () =>
+      lambda.send(
+        new UpdateFunctionConfigurationCommand({
+          FunctionName: name,
+          Runtime: settings.Runtime,
+          Handler: settings.Handler,
+          MemorySize: settings.MemorySize,
+          Timeout: settings.Timeout,
+          Environment: { Variables: variables },
+        }),
+      ),
+    ),
+  );
+  await steps.run(`Waiting for the configuration update of ${name}`, async () =>
+    checkWait(await waitForFunctionUpdated(p.waiter, { FunctionName: name }), `configuration update of ${name}`, timing),
+  );
+  return 'updated';
+}
+
+async function publishVersion({ pkg, lambda, steps, name, waiter, timing }: Publish): Promise<string> {
   const published = await steps.run(
     'Publishing a version',
     () =>
@@ -253,8 +313,11 @@ export async function publishFunction(pkg: PublishablePackage, opts: PublishOpti
       checkWait(await waitForPublishedVersionActive(waiter, { FunctionName: name, Qualifier: version }), `activating version ${version}`, timing),
     );
   }
+  return version;
+}
 
-  const alias = await steps.run(
+async function pointAlias({ opts, lambda, steps, name }: Publish, version: string): Promise<PublishResult['alias']> {
+  return steps.run(
     `Pointing alias ${opts.alias} at version ${version}`,
     () =>
       call(`lambda alias ${opts.alias} of ${name}`, async () => {
@@ -274,6 +337,4 @@ export async function publishFunction(pkg: PublishablePackage, opts: PublishOpti
       }),
     (a) => (a.status === 'created' ? 'created' : a.status === 'moved' ? `moved from version ${a.previousVersion}` : 'already there'),
   );
-
-  return { functionName: name, functionArn, code: codeResult, configuration: { status: configStatus }, version, alias };
 }

@@ -4,9 +4,9 @@ import { availableParallelism } from 'node:os';
 import pLimit from 'p-limit';
 import type { FileRequest, UploadAnswer } from '../../lambda/presign.js';
 import { requestUploads } from '../api/client.js';
-import { inspectFile } from '../files/inspect.js';
+import { inspectFile, type Inspected } from '../files/inspect.js';
 import { ManifestWriter, readManifest, type Manifest, type ManifestFile } from '../files/manifest.js';
-import { scanPaths } from '../files/scan.js';
+import { scanPaths, type FoundFile, type ScanResult } from '../files/scan.js';
 import { putWithRetry, type SignedPut } from '../s3/put.js';
 import { pause } from '../s3/retry.js';
 import { formatBytes, formatSeconds } from '../ui/format.js';
@@ -58,6 +58,21 @@ export interface UploadResult {
   keys: string[];
 }
 
+/** One run's shared state: what its steps read (options) and update (counters, the finished files). */
+interface UploadRun {
+  opts: UploadOptions;
+  stats: { retries: number; bytes: number };
+  /** Every file ends here exactly once, whatever its status. */
+  finish: (record: UploadRecord, entry: ManifestFile | undefined, line: string) => void;
+}
+
+/** A file that passed inspection and is not in the bucket yet: it needs a URL and a PUT. */
+interface PendingPut {
+  file: FoundFile;
+  request: FileRequest;
+  entry: ManifestFile;
+}
+
 export async function runUpload(opts: UploadOptions): Promise<UploadResult> {
   const started = Date.now();
   const { reporter, signal } = opts;
@@ -71,43 +86,17 @@ export async function runUpload(opts: UploadOptions): Promise<UploadResult> {
     reporter.error(`error ${p.path}: ${p.reason}`);
   }
 
-  const previous = await readManifest(opts.manifestPath).catch(() => undefined);
-  const done = new Map<string, ManifestFile>();
-  const sameTarget = (m: Manifest) => (m.target ?? m.api) === (opts.destination.target ?? opts.api);
-  if (previous && sameTarget(previous)) for (const f of previous.files) if (f.status === 'uploaded' && f.key) done.set(f.path, f);
+  const done = await previousUploads(opts);
 
   // The manifest lists this run's files; each entry is updated in place as it progresses.
   const entries: ManifestFile[] = [];
   const manifest = (): Manifest => ({ version: 1, api: opts.api, ...opts.destination, updatedAt: '', files: entries });
   const writer = new ManifestWriter(opts.manifestPath, manifest);
 
-  const sizeOf = new Map(scan.files.map((f) => [f.path, f.size]));
   reporter.start(scan.files.reduce((n, f) => n + f.size, 0), 'uploading', 'bytes');
-  let filesDone = 0;
-  const fileCount = () => ({ files: `${filesDone}/${scan.files.length} files` });
-
   const putLimit = pLimit(concurrency);
   const puts: Promise<void>[] = [];
-  let retries = 0;
-  let bytes = 0;
-
-  const finish = (record: UploadRecord, entry: ManifestFile | undefined, line: string) => {
-    filesDone++;
-    records.push(record);
-    if (record.status === 'failed') {
-      reporter.error(line);
-      reporter.advance(sizeOf.get(record.path) ?? 0); // the bar still ends at 100 %
-    }
-    reporter.step(record.status === 'failed' ? '' : line, record.relPath, 0);
-    reporter.advance(0, fileCount());
-    if (entry) void writer.save();
-  };
-
-  async function signOne(file: FileRequest): Promise<SignedPut & { key: string }> {
-    const [answer] = await requestUploads([file], { api: opts.api, apiKey: opts.apiKey, signal, timeoutMs: opts.timeoutMs, onRetry: () => retries++ });
-    if ('error' in answer) throw new Error(`${answer.error.code}: ${answer.error.message}`);
-    return { url: answer.url, headers: answer.headers, key: answer.key };
-  }
+  const run: UploadRun = { opts, stats: { retries: 0, bytes: 0 }, finish: finisher(reporter, scan.files, records, writer) };
 
   // Reading and hashing a few files at a time keeps memory flat (all 100 of a batch at once
   // peaked 75 MB higher, no faster).
@@ -118,84 +107,22 @@ export async function runUpload(opts: UploadOptions): Promise<UploadResult> {
     while (putLimit.pendingCount > batchSize && !signal.aborted) await pause(50);
     const batch = scan.files.slice(i, i + size);
     const checks = await Promise.all(batch.map((file) => inspectLimit(async () => ({ file, inspected: await inspectFile(file.path, opts.spec) }))));
-    const requests: { file: (typeof batch)[number]; request: FileRequest; entry: ManifestFile }[] = [];
-    for (const { file, inspected } of checks) {
-      if (!inspected.ok) {
-        finish({ path: file.path, relPath: file.relPath, status: 'failed', error: inspected.reason }, undefined, `error ${file.path}: ${inspected.reason}`);
-        continue;
-      }
-      const prior = done.get(file.path);
-      if (prior && prior.sha256 === inspected.sha256 && prior.key) {
-        const entry: ManifestFile = { ...prior, relPath: file.relPath };
-        entries.push(entry);
-        reporter.advance(inspected.size);
-        finish({ path: file.path, relPath: file.relPath, status: 'skipped', key: prior.key, size: inspected.size }, entry, `skip ${file.relPath}: already uploaded as ${prior.key}`);
-        continue;
-      }
-      const entry: ManifestFile = { path: file.path, relPath: file.relPath, size: inspected.size, sha256: inspected.sha256, contentType: inspected.contentType, status: 'pending' };
-      entries.push(entry);
-      const name = file.relPath.split('/').pop()!;
-      requests.push({ file, entry, request: { name, size: inspected.size, contentType: inspected.contentType, sha256: inspected.sha256 } });
-    }
+    const requests = filesToPresign(run, checks, done, entries);
     if (!requests.length) continue;
 
-    const stopSpin = reporter.spin(`presigning ${requests.length} files`);
-    let answers: UploadAnswer[];
-    try {
-      answers = await requestUploads(requests.map((r) => r.request), { api: opts.api, apiKey: opts.apiKey, signal, timeoutMs: opts.timeoutMs, onRetry: () => retries++ });
-    } catch (err) {
-      stopSpin();
+    const answers = await presignBatch(run, requests);
+    if (!answers) {
       if (signal.aborted) break;
-      for (const r of requests) {
-        r.entry.status = 'failed';
-        r.entry.error = (err as Error).message;
-        finish({ path: r.file.path, relPath: r.file.relPath, status: 'failed', error: r.entry.error }, r.entry, `error ${r.file.path}: ${r.entry.error}`);
-      }
       continue;
     }
-    stopSpin();
-
     requests.forEach((r, j) => {
       const answer = answers[j];
       if ('error' in answer) {
-        r.entry.status = 'failed';
-        r.entry.error = `refused by the API: ${answer.error.code}: ${answer.error.message}`;
-        finish({ path: r.file.path, relPath: r.file.relPath, status: 'failed', error: r.entry.error }, r.entry, `error ${r.file.path}: ${r.entry.error}`);
+        failPending(run, r, `refused by the API: ${answer.error.code}: ${answer.error.message}`);
         return;
       }
       r.entry.key = answer.key;
-      puts.push(
-        putLimit(async () => {
-          if (signal.aborted) return;
-          let fileRetries = 0;
-          try {
-            fileRetries = await putWithRetry({
-              path: r.file.path,
-              size: r.request.size,
-              signal,
-              timeoutMs: opts.timeoutMs,
-              // The batch's URL first; when it has expired, a fresh one (under a new key).
-              sign: async (fresh) => {
-                if (!fresh) return { url: answer.url, headers: answer.headers };
-                const signed = await signOne(r.request);
-                r.entry.key = signed.key;
-                return signed;
-              },
-              onRetry: () => retries++,
-              onBytes: (n) => reporter.advance(n),
-            });
-            r.entry.status = 'uploaded';
-            r.entry.uploadedAt = new Date().toISOString();
-            bytes += r.request.size;
-            finish({ path: r.file.path, relPath: r.file.relPath, status: 'uploaded', key: r.entry.key, size: r.request.size, retries: fileRetries }, r.entry, `ok ${r.file.relPath} → ${r.entry.key}${fileRetries ? ` (${fileRetries} retries)` : ''}`);
-          } catch (err) {
-            if (signal.aborted) return; // stays 'pending': the re-run uploads it
-            r.entry.status = 'failed';
-            r.entry.error = (err as Error).message;
-            finish({ path: r.file.path, relPath: r.file.relPath, status: 'failed', error: r.entry.error, retries: fileRetries }, r.entry, `error ${r.file.path}: ${r.entry.error}`);
-          }
-        }),
-      );
+      puts.push(putLimit(() => putOne(run, r, answer)));
     });
     // Keys are on disk before their PUTs start: after a crash they show what may be in the bucket.
     void writer.save();
@@ -204,20 +131,153 @@ export async function runUpload(opts: UploadOptions): Promise<UploadResult> {
   await writer.save();
   reporter.stop();
 
-  // Files never reached (interrupted) are listed as pending.
+  addNeverReached(scan.files, records, entries);
+  const result = uploadResult(opts, scan, records, entries, run.stats, started);
+  reporter.info(summaryLine(result));
+  return result;
+}
+
+/** Records a finished file (any status), reports it, advances the progress bar and saves the manifest. */
+function finisher(reporter: Reporter, files: FoundFile[], records: UploadRecord[], writer: ManifestWriter): UploadRun['finish'] {
+  const sizeOf = new Map(files.map((f) => [f.path, f.size]));
+  let filesDone = 0;
+  const fileCount = () => ({ files: `${filesDone}/${files.length} files` });
+  return (record, entry, line) => {
+    filesDone++;
+    records.push(record);
+    if (record.status === 'failed') {
+      reporter.error(line);
+      reporter.advance(sizeOf.get(record.path) ?? 0); // the bar still ends at 100 %
+    }
+    reporter.step(record.status === 'failed' ? '' : line, record.relPath, 0);
+    reporter.advance(0, fileCount());
+    if (entry) void writer.save();
+  };
+}
+
+/** Files the last run to the same target uploaded, by path: skipped when their content is unchanged. */
+async function previousUploads(opts: UploadOptions): Promise<Map<string, ManifestFile>> {
+  const previous = await readManifest(opts.manifestPath).catch(() => undefined);
+  const done = new Map<string, ManifestFile>();
+  const sameTarget = (m: Manifest) => (m.target ?? m.api) === (opts.destination.target ?? opts.api);
+  if (previous && sameTarget(previous)) for (const f of previous.files) if (f.status === 'uploaded' && f.key) done.set(f.path, f);
+  return done;
+}
+
+/** Finish the files that failed inspection or are already uploaded; return the rest, to be presigned. */
+function filesToPresign(
+  run: UploadRun,
+  checks: { file: FoundFile; inspected: Inspected }[],
+  done: Map<string, ManifestFile>,
+  entries: ManifestFile[],
+): PendingPut[] {
+  const requests: PendingPut[] = [];
+  for (const { file, inspected } of checks) {
+    if (!inspected.ok) {
+      run.finish({ path: file.path, relPath: file.relPath, status: 'failed', error: inspected.reason }, undefined, `error ${file.path}: ${inspected.reason}`);
+      continue;
+    }
+    const prior = done.get(file.path);
+    if (prior && prior.sha256 === inspected.sha256 && prior.key) {
+      const entry: ManifestFile = { ...prior, relPath: file.relPath };
+      entries.push(entry);
+      run.opts.reporter.advance(inspected.size);
+      run.finish({ path: file.path, relPath: file.relPath, status: 'skipped', key: prior.key, size: inspected.size }, entry, `skip ${file.relPath}: already uploaded as ${prior.key}`);
+      continue;
+    }
+    const entry: ManifestFile = { path: file.path, relPath: file.relPath, size: inspected.size, sha256: inspected.sha256, contentType: inspected.contentType, status: 'pending' };
+    entries.push(entry);
+    const name = file.relPath.split('/').pop()!;
+    requests.push({ file, entry, request: { name, size: inspected.size, contentType: inspected.contentType, sha256: inspected.sha256 } });
+  }
+  return requests;
+}
+
+/** URLs for a batch, or undefined when the call failed (its files are then finished as failed, unless interrupted). */
+async function presignBatch(run: UploadRun, requests: PendingPut[]): Promise<UploadAnswer[] | undefined> {
+  const { opts } = run;
+  const stopSpin = opts.reporter.spin(`presigning ${requests.length} files`);
+  let answers: UploadAnswer[];
+  try {
+    answers = await requestUploads(requests.map((r) => r.request), { api: opts.api, apiKey: opts.apiKey, signal: opts.signal, timeoutMs: opts.timeoutMs, onRetry: () => run.stats.retries++ });
+  } catch (err) {
+    stopSpin();
+    if (opts.signal.aborted) return undefined;
+    for (const r of requests) failPending(run, r, (err as Error).message);
+    return undefined;
+  }
+  stopSpin();
+  return answers;
+}
+
+async function signOne(run: UploadRun, file: FileRequest): Promise<SignedPut & { key: string }> {
+  const { opts } = run;
+  const [answer] = await requestUploads([file], { api: opts.api, apiKey: opts.apiKey, signal: opts.signal, timeoutMs: opts.timeoutMs, onRetry: () => run.stats.retries++ });
+  if ('error' in answer) throw new Error(`${answer.error.code}: ${answer.error.message}`);
+  return { url: answer.url, headers: answer.headers, key: answer.key };
+}
+
+/** One file's PUT (with retries), run under the concurrency limit. */
+async function putOne(run: UploadRun, r: PendingPut, answer: SignedPut): Promise<void> {
+  const { opts } = run;
+  if (opts.signal.aborted) return;
+  let fileRetries = 0;
+  try {
+    fileRetries = await putWithRetry({
+      path: r.file.path,
+      size: r.request.size,
+      signal: opts.signal,
+      timeoutMs: opts.timeoutMs,
+      // The batch's URL first; when it has expired, a fresh one (under a new key).
+      sign: async (fresh) => {
+        if (!fresh) return { url: answer.url, headers: answer.headers };
+        const signed = await signOne(run, r.request);
+        r.entry.key = signed.key;
+        return signed;
+      },
+      onRetry: () => run.stats.retries++,
+      onBytes: (n) => opts.reporter.advance(n),
+    });
+    r.entry.status = 'uploaded';
+    r.entry.uploadedAt = new Date().toISOString();
+    run.stats.bytes += r.request.size;
+    run.finish({ path: r.file.path, relPath: r.file.relPath, status: 'uploaded', key: r.entry.key, size: r.request.size, retries: fileRetries }, r.entry, `ok ${r.file.relPath} → ${r.entry.key}${fileRetries ? ` (${fileRetries} retries)` : ''}`);
+  } catch (err) {
+    if (opts.signal.aborted) return; // stays 'pending': the re-run uploads it
+    failPending(run, r, (err as Error).message, { retries: fileRetries });
+  }
+}
+
+function failPending(run: UploadRun, r: PendingPut, error: string, extra: Pick<UploadRecord, 'retries'> = {}): void {
+  r.entry.status = 'failed';
+  r.entry.error = error;
+  run.finish({ path: r.file.path, relPath: r.file.relPath, status: 'failed', error, ...extra }, r.entry, `error ${r.file.path}: ${error}`);
+}
+
+/** Files never reached (interrupted) are listed as pending. */
+function addNeverReached(files: FoundFile[], records: UploadRecord[], entries: ManifestFile[]): void {
   const listed = new Set(records.map((r) => r.path));
   const entryOf = new Map(entries.map((e) => [e.path, e]));
-  for (const f of scan.files) {
+  for (const f of files) {
     if (listed.has(f.path)) continue;
     const e = entryOf.get(f.path);
     records.push({ path: f.path, relPath: f.relPath, status: 'pending', key: e?.key, size: f.size });
   }
+}
 
+function uploadResult(
+  opts: UploadOptions,
+  scan: ScanResult,
+  records: UploadRecord[],
+  entries: ManifestFile[],
+  { retries, bytes }: UploadRun['stats'],
+  started: number,
+): UploadResult {
   const seconds = (Date.now() - started) / 1000;
   const count = (s: UploadRecord['status']) => records.filter((r) => r.status === s).length;
-  const result: UploadResult = {
-    ok: !signal.aborted && count('failed') === 0 && count('pending') === 0,
-    interrupted: signal.aborted,
+  return {
+    ok: !opts.signal.aborted && count('failed') === 0 && count('pending') === 0,
+    interrupted: opts.signal.aborted,
     api: opts.api,
     files: scan.files.length + scan.problems.length,
     uploaded: count('uploaded'),
@@ -232,13 +292,16 @@ export async function runUpload(opts: UploadOptions): Promise<UploadResult> {
     uploads: records,
     keys: entries.filter((e) => e.status === 'uploaded' && e.key).map((e) => e.key!),
   };
-  reporter.info(
+}
+
+function summaryLine(result: UploadResult): string {
+  const pending = result.uploads.filter((r) => r.status === 'pending').length;
+  return (
     `${result.uploaded} uploaded, ${result.skipped} already there, ${result.failed} failed` +
-      (signal.aborted ? `, ${count('pending')} not done (interrupted)` : '') +
-      ` of ${result.files} files; ${formatBytes(bytes)} in ${formatSeconds(seconds * 1000)}` +
-      (result.uploaded ? ` (${result.filesPerSecond.toFixed(1)} files/s, ${result.megabytesPerSecond.toFixed(1)} MB/s)` : '') +
-      (retries ? `; ${retries} retries` : '') +
-      `; manifest ${opts.manifestPath}`,
+    (result.interrupted ? `, ${pending} not done (interrupted)` : '') +
+    ` of ${result.files} files; ${formatBytes(result.bytes)} in ${formatSeconds(result.seconds * 1000)}` +
+    (result.uploaded ? ` (${result.filesPerSecond.toFixed(1)} files/s, ${result.megabytesPerSecond.toFixed(1)} MB/s)` : '') +
+    (result.retries ? `; ${result.retries} retries` : '') +
+    `; manifest ${result.manifest}`
   );
-  return result;
 }

@@ -1,15 +1,15 @@
 // The embedded pipeline: a real S3-protocol server on loopback with the two buckets, the presign
 // Lambda served over HTTP in API Gateway's event shape, and the resize Lambda invoked with
-// S3-shaped ObjectCreated records whenever an object lands in the source bucket.
+// S3-shaped ObjectCreated records from the server's durable queue whenever an object lands in the
+// source bucket: as Lambda does, a transient failure is retried with backoff, up to a bound.
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { availableParallelism } from 'node:os';
-import pLimit from 'p-limit';
-import { createPresignHandler, PRESIGN_DEFAULTS, type ApiEvent } from '../../lambda/presign.js';
+import { createPresignHandler, PRESIGN_DEFAULTS, type ApiEvent, type ApiResult } from '../../lambda/presign.js';
 import { createResizeHandler, type RecordOutcome, type S3EventRecord } from '../../lambda/resize.js';
 import type { Spec } from '../core/spec.js';
 import { createS3Client } from '../s3/client.js';
-import { startLocalS3, type ObjectCreatedEvent } from './s3-server.js';
+import { startLocalS3, type ObjectCreatedEvent } from '@imgpipe/local-s3';
 
 export const LOCAL_BUCKETS = { source: 'imgpipe-source', dest: 'imgpipe-dest' } as const;
 
@@ -98,29 +98,9 @@ function apiGatewayEvent(req: IncomingMessage, body: Buffer): ApiEvent & Record<
   };
 }
 
-function listen(server: Server, port: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve((server.address() as AddressInfo).port));
-  });
-}
-
-export async function startLocalStack(opts: LocalStackOptions): Promise<LocalStack> {
-  const log = opts.log ?? (() => {});
-  const s3server = await startLocalS3({ dataDir: opts.dataDir, port: opts.s3Port ?? 0, buckets: [LOCAL_BUCKETS.source, LOCAL_BUCKETS.dest], silent: true });
-  const s3 = createS3Client({ endpoint: s3server.endpoint, region: s3server.region, credentials: s3server.credentials });
-
-  const urlSigner = opts.urlEndpoint ? createS3Client({ endpoint: opts.urlEndpoint, region: s3server.region, credentials: s3server.credentials }) : s3;
-  const presign = createPresignHandler({
-    ...PRESIGN_DEFAULTS,
-    bucket: LOCAL_BUCKETS.source,
-    s3: urlSigner,
-    expiresIn: opts.urlExpiresIn ?? PRESIGN_DEFAULTS.expiresIn,
-    apiKey: opts.apiKey,
-  });
-  const resize = createResizeHandler({ s3, destBucket: LOCAL_BUCKETS.dest, spec: opts.spec, cacheControl: 'public, max-age=31536000, immutable', log });
-
-  const api = createServer(async (req, res) => {
+/** The presign Lambda behind a plain HTTP server, as API Gateway would put it. */
+function createApiServer(presign: (ev: ApiEvent) => Promise<ApiResult>, log: (line: Record<string, unknown>) => void): Server {
+  return createServer(async (req, res) => {
     try {
       if (req.method === 'GET' && (req.url === '/health' || req.url === '/')) {
         res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ok: true, service: 'imgpipe-local' }));
@@ -140,35 +120,61 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
       res.end(JSON.stringify({ error: { code: 'InternalError', message: 'local API failure' } }));
     }
   });
+}
+
+function listen(server: Server, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve((server.address() as AddressInfo).port));
+  });
+}
+
+/** Lambda's own retry policy for asynchronous invocations: the first try and two retries. */
+const RESIZE_ATTEMPTS = 3;
+
+export async function startLocalStack(opts: LocalStackOptions): Promise<LocalStack> {
+  const log = opts.log ?? (() => {});
+  const s3server = await startLocalS3({
+    dataDir: opts.dataDir,
+    port: opts.s3Port ?? 0,
+    buckets: [LOCAL_BUCKETS.source, LOCAL_BUCKETS.dest],
+    notify: opts.trigger === false ? [] : [LOCAL_BUCKETS.source], // the trigger is on the source bucket only
+    allowedHosts: opts.urlEndpoint ? [new URL(opts.urlEndpoint).host] : [],
+    silent: true,
+  });
+  const s3 = createS3Client({ endpoint: s3server.endpoint, region: s3server.region, credentials: s3server.credentials });
+
+  const urlSigner = opts.urlEndpoint ? createS3Client({ endpoint: opts.urlEndpoint, region: s3server.region, credentials: s3server.credentials }) : s3;
+  const presign = createPresignHandler({
+    ...PRESIGN_DEFAULTS,
+    bucket: LOCAL_BUCKETS.source,
+    s3: urlSigner,
+    expiresIn: opts.urlExpiresIn ?? PRESIGN_DEFAULTS.expiresIn,
+    apiKey: opts.apiKey,
+  });
+  const resize = createResizeHandler({ s3, destBucket: LOCAL_BUCKETS.dest, spec: opts.spec, cacheControl: 'public, max-age=31536000, immutable', log });
+  const api = createApiServer(presign, log);
   const apiPort = await listen(api, opts.apiPort ?? 0);
 
-  // Lambda runs invocations side by side; one per core keeps sharp busy without thrashing.
-  const limit = pLimit(availableParallelism());
   const outcomes = new Map<string, RecordOutcome>();
-  let inflight = 0;
-  let idleWaiters: (() => void)[] = [];
-  const unsubscribe = s3server.onObjectCreated((ev) => {
-    if (ev.bucket !== LOCAL_BUCKETS.source || opts.trigger === false) return; // the trigger is on the source bucket only
-    inflight++;
-    void limit(async () => {
-      try {
-        const { outcomes: done } = await resize({ Records: [objectCreatedRecord(ev, s3server.region)] }).catch((err: Error) => ({
-          // A direct invocation throws on transient failure; Lambda would retry, we record it.
-          outcomes: [{ bucket: ev.bucket, key: ev.key, status: 'failed', retry: true, error: err.message } as RecordOutcome],
-        }));
-        for (const o of done) outcomes.set(o.key, o);
-      } finally {
-        inflight--;
-        if (inflight === 0) {
-          const waiters = idleWaiters;
-          idleWaiters = [];
-          for (const w of waiters) w();
-        }
-      }
-    });
-  });
-
-  const idle = () => (inflight === 0 ? Promise.resolve() : new Promise<void>((resolve) => idleWaiters.push(resolve)));
+  // Lambda runs invocations side by side; one per core keeps sharp busy without thrashing.
+  const delivery = s3server.consumeEvents(
+    async (ev) => {
+      // A direct invocation throws on a transient failure; the queue retries it later.
+      const { outcomes: done } = await resize({ Records: [objectCreatedRecord(ev, s3server.region)] });
+      for (const o of done) outcomes.set(o.key, o);
+    },
+    {
+      concurrency: availableParallelism(),
+      maxAttempts: RESIZE_ATTEMPTS,
+      backoffMs: (n) => Math.min(5_000, 200 * 2 ** (n - 1)),
+      onGiveUp: (ev, err) => {
+        const error = `gave up after ${RESIZE_ATTEMPTS} attempts: ${(err as Error).message}`;
+        outcomes.set(ev.key, { bucket: ev.bucket, key: ev.key, status: 'failed', retry: false, error });
+        log({ level: 'error', msg: 'resize failed', bucket: ev.bucket, key: ev.key, error, retry: false });
+      },
+    },
+  );
 
   return {
     apiUrl: `http://127.0.0.1:${apiPort}`,
@@ -178,12 +184,11 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     sourceBucket: LOCAL_BUCKETS.source,
     destBucket: LOCAL_BUCKETS.dest,
     outcomes,
-    idle,
+    idle: () => delivery.idle(),
     async close() {
-      unsubscribe();
       api.closeAllConnections();
       await new Promise<void>((resolve) => api.close(() => resolve()));
-      await idle();
+      await delivery.close();
       await s3server.close();
       s3.destroy();
     },

@@ -1,6 +1,6 @@
 // PUT one file to a pre-signed URL, streamed from disk, retried on what is worth retrying.
-import { createReadStream } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import type { ReadStream } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
 import { DEFAULT_RETRY, backoffMs, isNetworkError, pause, type RetryPolicy } from './retry.js';
@@ -26,6 +26,7 @@ export interface PutOptions {
   /** Gets a URL; called again with `fresh` when the last one expired. */
   sign: (fresh: boolean) => Promise<SignedPut>;
   path: string;
+  /** The size that was checked and signed (Content-Length): exactly this many bytes are sent. */
   size: number;
   signal?: AbortSignal;
   retry?: RetryPolicy;
@@ -52,14 +53,68 @@ const agents = {
   'https:': new https.Agent({ keepAlive: true, maxSockets: 256 }),
 };
 
-function attempt(target: SignedPut, opts: PutOptions): Promise<void> {
+/** The file on disk no longer has the size that was checked and signed: no retry will help. */
+const changed = (detail: string) => new PutError(`file changed during upload: ${detail}`, undefined, 'FileError');
+
+/** The file itself failed (deleted, unreadable): no retry will help. */
+function fileFailure(err: unknown): PutError {
+  if (err instanceof PutError) return err;
+  const e = err as NodeJS.ErrnoException;
+  return new PutError(e.code === 'ENOENT' ? 'file deleted during upload' : `cannot read the file: ${e.message}`, undefined, 'FileError');
+}
+
+/** Opens the file and checks that it still has the signed size (fstat on the handle that is read). */
+async function openSigned(opts: PutOptions): Promise<FileHandle> {
+  const fh = await open(opts.path, 'r').catch((err) => Promise.reject(fileFailure(err)));
+  try {
+    const { size } = await fh.stat();
+    if (size !== opts.size) throw changed(`it has ${size} bytes, ${opts.size} were signed`);
+    return fh;
+  } catch (err) {
+    await fh.close().catch(() => {});
+    throw fileFailure(err);
+  }
+}
+
+/** Reads exactly `size` bytes, and looks one byte further to see that the file ends there. */
+async function readSigned(fh: FileHandle, size: number): Promise<Buffer> {
+  const buf = Buffer.allocUnsafe(size + 1);
+  let n = 0;
+  for (;;) {
+    const { bytesRead } = await fh.read(buf, n, buf.length - n, n);
+    if (!bytesRead) break;
+    n += bytesRead;
+    if (n > size) throw changed(`it grew past the ${size} bytes signed`);
+  }
+  if (n < size) throw changed(`it ended after ${n} of the ${size} bytes signed`);
+  return buf.subarray(0, size);
+}
+
+// The body is exactly the signed length (Content-Length), never more: bytes past it would be read
+// by the server as the start of the next request on the keep-alive connection. A file that grew or
+// shrank since it was checked fails at once, before its last signed byte is sent, so S3 stores
+// nothing; a request whose body was cut closes its connection rather than returning it to the pool.
+async function attempt(target: SignedPut, opts: PutOptions): Promise<void> {
+  const fh = await openSigned(opts);
+  try {
+    // One read, one write: a body of a few MB costs less CPU whole than streamed in chunks.
+    const body = opts.size <= SMALL_FILE_BYTES ? await readSigned(fh, opts.size).catch((err) => Promise.reject(fileFailure(err))) : fh;
+    await send(target, opts, body);
+  } finally {
+    await fh.close().catch(() => {});
+  }
+}
+
+function send(target: SignedPut, opts: PutOptions, body: Buffer | FileHandle): Promise<void> {
   return new Promise((resolve, reject) => {
     const url = new URL(target.url);
     const request = url.protocol === 'https:' ? https.request : http.request;
+    const size = opts.size;
     let sent = 0;
+    /** The whole body has been handed to the request. */
+    let ended = false;
     let settled = false;
-    let fileError: NodeJS.ErrnoException | undefined;
-    let file: ReturnType<typeof createReadStream> | undefined;
+    let file: ReadStream | undefined;
     const req = request(url, { method: 'PUT', headers: target.headers, agent: agents[url.protocol as 'http:' | 'https:'], signal: opts.signal });
 
     const fail = (err: unknown) => {
@@ -68,43 +123,53 @@ function attempt(target: SignedPut, opts: PutOptions): Promise<void> {
       // Give back what this attempt counted, so a retry does not count the bytes twice.
       if (sent) opts.onBytes?.(-sent);
       file?.destroy();
-      req.destroy();
-      if (fileError) {
-        // The file itself failed (deleted, unreadable): no retry will help.
-        const why = fileError.code === 'ENOENT' ? 'file deleted during upload' : `cannot read the file: ${fileError.message}`;
-        reject(new PutError(why, undefined, 'FileError'));
-      } else reject(err);
+      // Destroys the socket too: after a cut body (or an error answer) it is not reused.
+      req.destroy(err instanceof Error ? err : undefined);
+      reject(err);
     };
 
     // Socket inactivity, not total time: a large file on a slow link is fine while it moves.
     req.setTimeout(opts.timeoutMs ?? 60_000, () => fail(new PutError('timed out (no progress)', undefined, 'Timeout')));
     req.on('error', fail);
-    if (opts.size <= SMALL_FILE_BYTES) {
-      // One read, one write: a body of a few MB costs less CPU whole than streamed in chunks.
-      readFile(opts.path).then(
-        (body) => {
-          if (settled) return;
-          req.end(body, () => {
-            sent = body.length;
-            opts.onBytes?.(body.length);
-          });
-        },
-        (err: NodeJS.ErrnoException) => {
-          fileError = err;
-          fail(err);
-        },
-      );
-    } else {
-      file = createReadStream(opts.path, { highWaterMark: 1024 * 1024 });
-      file.on('error', (err) => {
-        fileError = err;
-        fail(err);
+    if (Buffer.isBuffer(body)) {
+      ended = true;
+      req.end(body, () => {
+        sent = body.length;
+        opts.onBytes?.(body.length);
       });
-      file.on('data', (chunk) => {
+    } else {
+      // Bytes 0..size inclusive: one past the signed end, to see that the file ends there. That
+      // byte is never sent, and the last signed chunk waits for EOF: a file that grew is cut
+      // before the server has a whole body.
+      const stream = body.createReadStream({ start: 0, end: size, highWaterMark: 1024 * 1024, autoClose: false });
+      file = stream;
+      let read = 0;
+      let last: Buffer | undefined;
+      const write = (chunk: Buffer, end: boolean) => {
         sent += chunk.length;
         opts.onBytes?.(chunk.length);
+        if (end) {
+          ended = true;
+          req.end(chunk);
+        } else if (!req.write(chunk)) {
+          stream.pause();
+          req.once('drain', () => stream.resume());
+        }
+      };
+      stream.on('error', (err) => fail(fileFailure(err)));
+      stream.on('data', (data: Buffer | string) => {
+        const chunk = data as Buffer; // no encoding set: always a Buffer
+        if (settled) return;
+        if (last || read + chunk.length > size) return fail(changed(`it grew past the ${size} bytes signed`));
+        read += chunk.length;
+        if (read === size) last = chunk;
+        else write(chunk, false);
       });
-      file.pipe(req);
+      stream.on('end', () => {
+        if (settled) return;
+        if (!last) return fail(changed(`it ended after ${read} of the ${size} bytes signed`));
+        write(last, true);
+      });
     }
     req.on('response', (res) => {
       const chunks: Buffer[] = [];
@@ -114,6 +179,11 @@ function attempt(target: SignedPut, opts: PutOptions): Promise<void> {
         const status = res.statusCode ?? 0;
         if (status >= 200 && status < 300) {
           settled = true;
+          // Answered before the whole body went out: stop reading, and do not reuse the connection.
+          if (!ended) {
+            file?.destroy();
+            req.destroy();
+          }
           resolve();
           return;
         }

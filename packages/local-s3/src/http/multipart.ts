@@ -1,0 +1,105 @@
+// Multipart uploads. Upload ids are the server's own (random, 32 hex) and checked on every call;
+// part numbers are integers 1–10,000; parts are blobs like any object, never paths.
+import { createHash } from 'node:crypto';
+import { S3Error, xmlEscape } from '../errors.js';
+import { isBlobId } from '../storage/blobs.js';
+import type { ObjectMeta } from '../storage/records.js';
+import type { Upload } from '../storage/store.js';
+import { plan, receive, receiveSmall, requireBucket, sendEmpty, sendXml, type RequestContext } from './context.js';
+import { describedBy } from './object-meta.js';
+import { commitObject, writeBlob } from './objects.js';
+import { parseCompleteRequest } from './xml.js';
+
+const MIN_PART_BYTES = 5 * 1024 * 1024;
+const MAX_PART_NUMBER = 10_000;
+
+function theUpload(ctx: RequestContext, bucket: string): { id: string; upload: Upload } {
+  const id = ctx.params.get('uploadId') ?? '';
+  const upload = isBlobId(id) ? ctx.server.store.upload(id) : undefined;
+  if (!upload || upload.bucket !== bucket || upload.key !== ctx.target.key) {
+    throw new S3Error('NoSuchUpload', 'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.', { UploadId: id });
+  }
+  return { id, upload };
+}
+
+function partNumber(raw: string | undefined): number {
+  if (raw === undefined || !/^\d{1,5}$/.test(raw) || Number(raw) < 1 || Number(raw) > MAX_PART_NUMBER) {
+    throw new S3Error('InvalidArgument', `Part number must be an integer between 1 and ${MAX_PART_NUMBER}, inclusive`, { ArgumentName: 'partNumber', ArgumentValue: raw ?? '' });
+  }
+  return Number(raw);
+}
+
+export async function createUpload(ctx: RequestContext): Promise<void> {
+  const bucket = requireBucket(ctx);
+  const key = ctx.target.key!;
+  const bodyPlan = plan(ctx, false);
+  await receive(ctx, bodyPlan, () => undefined);
+  const id = await ctx.server.store.createUpload({ bucket, key, init: describedBy(ctx.headers, bodyPlan.contentEncoding), initiated: Date.now() });
+  sendXml(ctx, `<InitiateMultipartUploadResult><Bucket>${xmlEscape(bucket)}</Bucket><Key>${xmlEscape(key)}</Key><UploadId>${id}</UploadId></InitiateMultipartUploadResult>`);
+}
+
+export async function uploadPart(ctx: RequestContext): Promise<void> {
+  const bucket = requireBucket(ctx);
+  const n = partNumber(ctx.params.get('partNumber'));
+  const { id } = theUpload(ctx, bucket);
+  if (ctx.headers.has('x-amz-copy-source')) throw new S3Error('NotImplemented', 'UploadPartCopy is not supported by the local S3 server.');
+  const { blob, md5, checksum } = await writeBlob(ctx);
+  if (!ctx.server.store.upload(id)) {
+    ctx.server.store.blobs.remove(blob.id); // aborted or completed while the part was arriving
+    theUpload(ctx, bucket);
+  }
+  await ctx.server.store.putPart(id, n, { blob: blob.id, size: blob.size, etag: md5 });
+  sendEmpty(ctx, 200, { etag: `"${md5}"`, ...(checksum ? { [checksum.header]: checksum.value } : {}) });
+}
+
+/** The parts named by a Complete request, checked the way S3 checks them. */
+function chosenParts(upload: Upload, requested: Array<{ partNumber: number; etag: string }>) {
+  return requested.map((r, i) => {
+    if (i > 0 && r.partNumber <= requested[i - 1].partNumber) throw new S3Error('InvalidPartOrder', 'The list of parts was not in ascending order. The parts list must be specified in order by part number.');
+    const part = upload.parts.get(r.partNumber);
+    if (!part || part.etag !== r.etag) {
+      throw new S3Error('InvalidPart', 'One or more of the specified parts could not be found. The part might not have been uploaded, or the specified entity tag might not have matched the part\'s entity tag.', { PartNumber: r.partNumber, ETag: r.etag });
+    }
+    if (i < requested.length - 1 && part.size < MIN_PART_BYTES) {
+      throw new S3Error('EntityTooSmall', 'Your proposed upload is smaller than the minimum allowed object size.', { PartNumber: r.partNumber, ProposedSize: part.size, MinSizeAllowed: MIN_PART_BYTES });
+    }
+    return part;
+  });
+}
+
+export async function completeUpload(ctx: RequestContext): Promise<void> {
+  const bucket = requireBucket(ctx);
+  const key = ctx.target.key!;
+  const { id, upload } = theUpload(ctx, bucket);
+  const parts = chosenParts(upload, parseCompleteRequest(await receiveSmall(ctx)));
+  const store = ctx.server.store;
+  const blob = await store.blobs.create();
+  const md5s = createHash('md5');
+  try {
+    for (const part of parts) {
+      for await (const chunk of store.blobs.read(part.blob)) await blob.write(chunk as Buffer);
+      md5s.update(Buffer.from(part.etag, 'hex'));
+    }
+    await blob.commit();
+  } catch (err) {
+    await blob.discard();
+    throw err;
+  }
+  const etag = `${md5s.digest('hex')}-${parts.length}`;
+  const meta: ObjectMeta = { blob: blob.id, size: blob.size, etag, ...upload.init, lastModified: Date.now() };
+  await commitObject(ctx, bucket, key, meta, 'ObjectCreated:CompleteMultipartUpload');
+  await store.endUpload(id);
+  sendXml(
+    ctx,
+    `<CompleteMultipartUploadResult><Location>/${xmlEscape(bucket)}/${xmlEscape(key)}</Location><Bucket>${xmlEscape(bucket)}</Bucket>` +
+      `<Key>${xmlEscape(key)}</Key><ETag>"${etag}"</ETag></CompleteMultipartUploadResult>`,
+  );
+}
+
+export async function abortUpload(ctx: RequestContext): Promise<void> {
+  const bucket = requireBucket(ctx);
+  const { id } = theUpload(ctx, bucket);
+  await receive(ctx, plan(ctx, false), () => undefined);
+  await ctx.server.store.endUpload(id);
+  sendEmpty(ctx, 204);
+}

@@ -1,0 +1,170 @@
+// GetObject, HeadObject, PutObject, CopyObject, DeleteObject.
+import { createHash } from 'node:crypto';
+import { pipeline } from 'node:stream/promises';
+import { S3Error, xmlEscape } from '../errors.js';
+import { validateBucketName, validateKey } from '../keys.js';
+import type { ObjectMeta } from '../storage/records.js';
+import type { BlobWriter } from '../storage/blobs.js';
+import { plan, receive, requireBucket, sendEmpty, sendXml, type RequestContext } from './context.js';
+import { describedBy, parseRange, responseHeaders } from './object-meta.js';
+
+function noSuchKey(key: string): S3Error {
+  return new S3Error('NoSuchKey', 'The specified key does not exist.', { Key: key });
+}
+
+/** If-Match / If-None-Match / If-(Un)Modified-Since, as S3 evaluates them. */
+function checkConditions(ctx: RequestContext, meta: ObjectMeta): void {
+  const h = ctx.headers;
+  const etag = `"${meta.etag}"`;
+  const matches = (list: string) => list.split(',').some((t) => t.trim() === '*' || t.trim() === etag || t.trim() === meta.etag);
+  const seconds = Math.floor(meta.lastModified / 1000) * 1000;
+  const ifMatch = h.get('if-match');
+  if (ifMatch !== undefined && !matches(ifMatch)) throw new S3Error('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', { Condition: 'If-Match' });
+  const unmodified = Date.parse(h.get('if-unmodified-since') ?? '');
+  if (ifMatch === undefined && !Number.isNaN(unmodified) && seconds > unmodified) {
+    throw new S3Error('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', { Condition: 'If-Unmodified-Since' });
+  }
+  const ifNoneMatch = h.get('if-none-match');
+  const modified = Date.parse(h.get('if-modified-since') ?? '');
+  if ((ifNoneMatch !== undefined && matches(ifNoneMatch)) || (ifNoneMatch === undefined && !Number.isNaN(modified) && seconds <= modified)) {
+    throw new S3Error('NotModified', 'Not Modified', {}, 304);
+  }
+}
+
+export async function getObject(ctx: RequestContext): Promise<void> {
+  const bucket = requireBucket(ctx);
+  const key = ctx.target.key!;
+  await receive(ctx, plan(ctx, false), () => undefined);
+  const store = ctx.server.store;
+  const meta = store.get(bucket, key);
+  if (!meta) throw noSuchKey(key);
+  const unpin = store.blobs.pin(meta.blob); // taken in the same tick as the lookup: an overwrite cannot delete it now
+  try {
+    checkConditions(ctx, meta);
+    const headers = responseHeaders(meta, ctx.params);
+    const range = parseRange(ctx.headers.get('range'), meta.size);
+    if (range === 'unsatisfiable') {
+      throw new S3Error('InvalidRange', 'The requested range is not satisfiable', { ActualObjectSize: meta.size, RangeRequested: ctx.headers.get('range') ?? '' });
+    }
+    if (!range && meta.checksum && ctx.headers.get('x-amz-checksum-mode')?.toUpperCase() === 'ENABLED') {
+      headers[`x-amz-checksum-${meta.checksum.algorithm.toLowerCase()}`] = meta.checksum.value;
+    }
+    const status = range ? 206 : 200;
+    headers['content-length'] = range ? range.end - range.start + 1 : meta.size;
+    if (range) headers['content-range'] = `bytes ${range.start}-${range.end}/${meta.size}`;
+    ctx.res.writeHead(status, headers);
+    if (ctx.method === 'HEAD' || meta.size === 0) {
+      ctx.res.end();
+      return;
+    }
+    await pipeline(store.blobs.read(meta.blob, range), ctx.res);
+  } finally {
+    unpin();
+  }
+}
+
+/** Write a verified body into a new blob: committed (fsynced) on success, deleted on any failure. */
+async function writeBlob(ctx: RequestContext, requireLength = true): Promise<{ blob: BlobWriter; md5: string; checksum?: { algorithm: string; header: string; value: string } }> {
+  const bodyPlan = plan(ctx, requireLength);
+  const blob = await ctx.server.store.blobs.create();
+  try {
+    const md5 = createHash('md5');
+    const verified = await receive(ctx, bodyPlan, async (piece) => {
+      md5.update(piece);
+      await blob.write(piece);
+    });
+    await blob.commit();
+    const checksum = verified.checksum && bodyPlan.checksum ? { algorithm: bodyPlan.checksum.algorithm, ...verified.checksum } : undefined;
+    return { blob, md5: md5.digest('hex'), checksum };
+  } catch (err) {
+    await blob.discard();
+    throw err;
+  }
+}
+
+/** Index `meta` as bucket/key; on failure its bytes go. Then announce it. */
+export async function commitObject(ctx: RequestContext, bucket: string, key: string, meta: ObjectMeta, eventName: string): Promise<void> {
+  const store = ctx.server.store;
+  let ev;
+  try {
+    ev = await store.put(bucket, key, meta, ctx.server.notifies(bucket) ? eventName : undefined);
+  } catch (err) {
+    store.blobs.remove(meta.blob);
+    throw err;
+  }
+  ctx.server.created(ev ?? { seq: 0, bucket, key, size: meta.size, eTag: meta.etag, eventName, eventTime: new Date(meta.lastModified).toISOString() });
+}
+
+export async function putObject(ctx: RequestContext): Promise<void> {
+  const bucket = requireBucket(ctx);
+  const key = ctx.target.key!;
+  if (ctx.headers.has('x-amz-copy-source')) return copyObject(ctx, bucket, key);
+  const { blob, md5, checksum } = await writeBlob(ctx);
+  const described = describedBy(ctx.headers, plan(ctx, true).contentEncoding);
+  const meta: ObjectMeta = {
+    blob: blob.id,
+    size: blob.size,
+    etag: md5,
+    ...described,
+    lastModified: Date.now(),
+    checksum: checksum ? { algorithm: checksum.algorithm, value: checksum.value } : undefined,
+  };
+  await commitObject(ctx, bucket, key, meta, 'ObjectCreated:Put');
+  sendEmpty(ctx, 200, { etag: `"${md5}"`, ...(checksum ? { [checksum.header]: checksum.value } : {}) });
+}
+
+function parseCopySource(value: string): { bucket: string; key: string } {
+  let s = value.trim();
+  const q = s.indexOf('?');
+  if (q !== -1) s = s.slice(0, q); // ?versionId=: no versioning here
+  try {
+    s = decodeURIComponent(s);
+  } catch {
+    throw new S3Error('InvalidArgument', 'Invalid copy source encoding', { ArgumentName: 'x-amz-copy-source', ArgumentValue: value });
+  }
+  if (s.startsWith('/')) s = s.slice(1);
+  const slash = s.indexOf('/');
+  if (slash <= 0 || slash === s.length - 1) {
+    throw new S3Error('InvalidArgument', 'Copy Source must mention the source bucket and key: sourcebucket/sourcekey', {
+      ArgumentName: 'x-amz-copy-source',
+      ArgumentValue: value,
+    });
+  }
+  const bucket = s.slice(0, slash);
+  const key = s.slice(slash + 1);
+  validateBucketName(bucket);
+  validateKey(key);
+  return { bucket, key };
+}
+
+async function copyObject(ctx: RequestContext, bucket: string, key: string): Promise<void> {
+  const src = parseCopySource(ctx.headers.get('x-amz-copy-source')!);
+  await receive(ctx, plan(ctx, false), () => undefined);
+  const store = ctx.server.store;
+  const from = store.get(src.bucket, src.key);
+  if (!from) throw noSuchKey(src.key);
+  const replace = ctx.headers.get('x-amz-metadata-directive')?.toUpperCase() === 'REPLACE';
+  if (!replace && src.bucket === bucket && src.key === key) {
+    throw new S3Error('InvalidRequest', 'This copy request is illegal because it is trying to copy an object to itself without changing the object\'s metadata.');
+  }
+  const unpin = store.blobs.pin(from.blob);
+  let blob: string;
+  try {
+    blob = await store.blobs.duplicate(from.blob);
+  } finally {
+    unpin();
+  }
+  const described = replace ? describedBy(ctx.headers, undefined) : { contentType: from.contentType, headers: from.headers, userMeta: from.userMeta };
+  const meta: ObjectMeta = { ...from, ...described, blob, lastModified: Date.now() };
+  await commitObject(ctx, bucket, key, meta, 'ObjectCreated:Copy');
+  sendXml(ctx, `<CopyObjectResult><LastModified>${new Date(meta.lastModified).toISOString()}</LastModified><ETag>"${xmlEscape(meta.etag)}"</ETag></CopyObjectResult>`);
+}
+
+export async function deleteObject(ctx: RequestContext): Promise<void> {
+  const bucket = requireBucket(ctx);
+  await receive(ctx, plan(ctx, false), () => undefined);
+  await ctx.server.store.delete(bucket, ctx.target.key!);
+  sendEmpty(ctx, 204);
+}
+
+export { writeBlob };

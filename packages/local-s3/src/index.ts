@@ -1,0 +1,145 @@
+// An S3-protocol server for loopback: SigV4 and checksum verification in front, atomic storage that
+// no client string can steer behind, and a durable ObjectCreated queue. See ../README.md.
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { folderCredentials, type Credentials } from './credentials.js';
+import { EventDelivery, type ConsumeOptions, type EventHandler, type ObjectCreatedEvent } from './events.js';
+import { validateBucketName } from './keys.js';
+import { createFront } from './server.js';
+import { Store } from './storage/store.js';
+
+export { folderCredentials, readFolderCredentials, CREDENTIALS_FILE, type Credentials } from './credentials.js';
+export type { ObjectCreatedEvent, ConsumeOptions, EventHandler } from './events.js';
+export type { EventDelivery } from './events.js';
+export { S3Error, errorXml, xmlEscape } from './errors.js';
+export * from './sigv4.js';
+export * from './checksums.js';
+export { AwsChunkedDecoder } from './chunked.js';
+export { planBody, BodyVerifier } from './body.js';
+export { uriEncode, uriDecode, parseQuery } from './uri.js';
+
+export const LOCAL_S3_REGION = 'us-east-1';
+
+export interface LocalS3Options {
+  /** Where objects live; created if missing; reused across restarts. */
+  dataDir: string;
+  /** 0 (default) = a random free port. */
+  port?: number;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Created on start if missing. */
+  buckets: string[];
+  /** Default: the data folder's own random pair (created on first start). */
+  credentials?: Credentials;
+  /** Buckets whose ObjectCreated events are queued durably for `consumeEvents` (default: all). */
+  notify?: string[];
+  /** More Host header values to accept, e.g. a proxy's "127.0.0.1:PORT" that pre-signed URLs name. */
+  allowedHosts?: string[];
+  /** Default true: nothing is logged. false: one line per request on stderr. */
+  silent?: boolean;
+}
+
+export interface LocalS3 {
+  /** e.g. http://127.0.0.1:PORT */
+  endpoint: string;
+  port: number;
+  credentials: Credentials;
+  region: string;
+  /** In-process tap: called once per stored object, after it is readable. Not durable. */
+  onObjectCreated(listener: (ev: ObjectCreatedEvent) => void): () => void;
+  /** Durable delivery: pending events from earlier runs first, then new ones, each until handled. */
+  consumeEvents(handler: EventHandler, opts?: ConsumeOptions): EventDelivery;
+  close(): Promise<void>;
+}
+
+function loopbackNames(host: string, port: number): string[] {
+  const names = [host.includes(':') ? `[${host}]` : host];
+  if (host === '127.0.0.1' || host === '::1') names.push('localhost', '127.0.0.1', '[::1]');
+  return names.map((n) => `${n}:${port}`.toLowerCase());
+}
+
+export async function startLocalS3(opts: LocalS3Options): Promise<LocalS3> {
+  const host = opts.host ?? '127.0.0.1';
+  const log = opts.silent === false ? (l: string) => process.stderr.write(`[local-s3] ${l}\n`) : () => {};
+  for (const b of opts.buckets) {
+    try {
+      validateBucketName(b);
+    } catch {
+      throw new Error(`startLocalS3: invalid bucket name ${JSON.stringify(b)}`);
+    }
+  }
+  const dataDir = path.resolve(opts.dataDir);
+  const store = await Store.open(dataDir);
+  const credentials = { ...(opts.credentials ?? (await folderCredentials(dataDir))) };
+  if (!credentials.accessKeyId || !credentials.secretAccessKey) throw new Error('startLocalS3: empty credentials');
+  for (const b of opts.buckets) await store.createBucket(b);
+
+  const listeners = new Set<(ev: ObjectCreatedEvent) => void>();
+  const deliveries = new Set<EventDelivery>();
+  const notify = opts.notify ? new Set(opts.notify) : undefined;
+  const created = (ev: ObjectCreatedEvent): void => {
+    for (const d of deliveries) if (ev.seq) d.push(ev);
+    for (const l of [...listeners]) {
+      // Later tick: a listener never runs inside the request, and a throwing one harms nothing.
+      setImmediate(() => {
+        try {
+          l(ev);
+        } catch (err) {
+          process.stderr.write(`[local-s3] onObjectCreated listener failed: ${err instanceof Error ? err.stack : String(err)}\n`);
+        }
+      });
+    }
+  };
+  let allowed = new Set<string>();
+  const server = createFront({
+    server: { store, region: LOCAL_S3_REGION, hostId: randomBytes(24).toString('base64'), notifies: (b) => !notify || notify.has(b), created },
+    credentials,
+    allowedHosts: () => allowed,
+    log,
+  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(opts.port ?? 0, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+  const port = (server.address() as AddressInfo).port;
+  allowed = new Set([...loopbackNames(host, port), ...(opts.allowedHosts ?? []).map((h) => h.toLowerCase())]);
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> =>
+    (closing ??= (async () => {
+      for (const d of deliveries) await d.close(); // running handlers may still need the server
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const timer = setTimeout(() => server.closeAllConnections(), 5000);
+      await closed;
+      clearTimeout(timer);
+      listeners.clear();
+      await store.close();
+    })());
+
+  return {
+    endpoint: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    port,
+    credentials,
+    region: LOCAL_S3_REGION,
+    onObjectCreated(listener) {
+      listeners.add(listener);
+      return () => void listeners.delete(listener);
+    },
+    consumeEvents(handler, consumeOpts) {
+      const d = new EventDelivery(store, handler, consumeOpts);
+      deliveries.add(d);
+      return d;
+    },
+    close,
+  };
+}

@@ -1,0 +1,130 @@
+// The HTTP front: Host check, SigV4, effective headers, dispatch, and errors in S3's format.
+import { randomBytes } from 'node:crypto';
+import http from 'node:http';
+import type { Duplex } from 'node:stream';
+import { errorXml, S3Error } from './errors.js';
+import type { ServerContext } from './http/context.js';
+import { route } from './http/router.js';
+import { parseTarget, validateBucketName, validateKey } from './keys.js';
+import { verifySigV4, type SigV4Config } from './sigv4.js';
+import { parseQuery } from './uri.js';
+
+export interface FrontOptions {
+  server: ServerContext;
+  credentials: Omit<SigV4Config, 'now' | 'region'>;
+  /** Host header values accepted (host:port, lower case). Anything else is refused: DNS rebinding. */
+  allowedHosts: () => Set<string>;
+  log: (line: string) => void;
+}
+
+function randomRequestId(): string {
+  return randomBytes(8).toString('hex').toUpperCase();
+}
+
+function sendError(req: http.IncomingMessage, res: http.ServerResponse, err: unknown, requestId: string, hostId: string, log: (l: string) => void): S3Error {
+  const e = err instanceof S3Error ? err : new S3Error('InternalError', 'We encountered an internal error. Please try again.', {}, 500);
+  if (!(err instanceof S3Error)) log(`internal error: ${err instanceof Error ? err.stack : String(err)}`);
+  if (res.headersSent || res.destroyed) {
+    res.destroy();
+    return e;
+  }
+  const body = req.method === 'HEAD' || e.status === 304 ? '' : errorXml(e, requestId, hostId);
+  const headers: http.OutgoingHttpHeaders = { 'x-amz-request-id': requestId, 'x-amz-id-2': hostId, 'content-length': Buffer.byteLength(body) };
+  if (body) headers['content-type'] = 'application/xml';
+  // A client waiting for 100-continue never sent its body: don't leave the connection mid-request.
+  if (!req.complete && req.headers.expect?.toLowerCase() === '100-continue') headers.connection = 'close';
+  res.writeHead(e.status, headers);
+  res.end(body);
+  if (!req.complete) req.resume();
+  return e;
+}
+
+function toHeaderMap(req: http.IncomingMessage): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const [k, v] of Object.entries(req.headersDistinct)) if (v) out[k.toLowerCase()] = v;
+  return out;
+}
+
+async function handle(o: FrontOptions, req: http.IncomingMessage, res: http.ServerResponse, expectsContinue: boolean): Promise<void> {
+  const { server } = o;
+  const method = (req.method ?? 'GET').toUpperCase();
+  const url = req.url ?? '/';
+  if (!url.startsWith('/')) throw new S3Error('InvalidURI', "Couldn't parse the specified URI.", { URI: url });
+  const host = (req.headers.host ?? '').toLowerCase();
+  if (!o.allowedHosts().has(host)) {
+    throw new S3Error('AccessDenied', `Host "${host}" is not this server's address; requests must name it (a guard against DNS rebinding).`);
+  }
+  if (method === 'OPTIONS') throw new S3Error('AccessDenied', 'CORSResponse: CORS is not enabled on the local S3 server.', {}, 403);
+  const qi = url.indexOf('?');
+  const rawPath = qi === -1 ? url : url.slice(0, qi);
+  const rawQuery = qi === -1 ? '' : url.slice(qi + 1);
+  const target = parseTarget(rawPath);
+  const params = new Map(parseQuery(rawQuery));
+  // Browser form uploads come unsigned: say what is wrong rather than "access denied".
+  if (method === 'POST' && target.bucket !== undefined && target.key === undefined && !params.has('delete')) {
+    throw new S3Error('NotImplemented', 'Browser-based POST uploads are not supported by the local S3 server; use a pre-signed PUT.');
+  }
+  const auth = verifySigV4({ method, rawPath, rawQuery, headers: toHeaderMap(req) }, { ...o.credentials, region: server.region, now: Date.now() });
+  if (!auth) throw new S3Error('AccessDenied', 'Access Denied');
+  if (target.bucket !== undefined) validateBucketName(target.bucket);
+  if (target.key !== undefined) validateKey(target.key);
+  // Effective request headers: what was sent plus, for pre-signed URLs, the hoisted x-amz-* params.
+  const headers = new Map<string, string>();
+  for (const [k, v] of Object.entries(req.headersDistinct)) if (v) headers.set(k.toLowerCase(), v.join(','));
+  for (const [k, v] of auth.hoistedHeaders) {
+    if (headers.has(k) && headers.get(k) !== v) throw new S3Error('InvalidRequest', `${k} is given both as a header and as a query parameter, with different values.`);
+    headers.set(k, v);
+  }
+  const ctx = { req, res, method, target, params, headers, auth, expectsContinue, server };
+  await route(ctx)(ctx);
+}
+
+function answerClientError(err: NodeJS.ErrnoException, socket: Duplex, hostId: string): string | undefined {
+  const inflight = (socket as unknown as { _httpMessage?: http.ServerResponse })._httpMessage;
+  if (err.code === 'ECONNRESET' || !socket.writable || inflight?.headersSent) {
+    socket.destroy();
+    return undefined;
+  }
+  const e =
+    err.code === 'HPE_INVALID_EOF_STATE'
+      ? new S3Error('IncompleteBody', 'The request body terminated unexpectedly')
+      : err.code === 'HPE_HEADER_OVERFLOW'
+        ? new S3Error('RequestHeaderSectionTooLarge', 'Your request header section exceeds the maximum allowed size.', {}, 400)
+        : new S3Error('BadRequest', 'An error occurred when parsing the HTTP request.', {}, 400);
+  const body = errorXml(e, randomRequestId(), hostId);
+  socket.end(
+    `HTTP/1.1 ${e.status} ${http.STATUS_CODES[e.status]}\r\nContent-Type: application/xml\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    () => socket.destroy(),
+  );
+  return e.code;
+}
+
+export function createFront(o: FrontOptions): http.Server {
+  const hostId = o.server.hostId;
+  const serve = (expectsContinue: boolean) => (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const requestId = randomRequestId();
+    res.setHeader('x-amz-request-id', requestId);
+    res.setHeader('x-amz-id-2', hostId);
+    handle(o, req, res, expectsContinue).then(
+      () => o.log(`${req.method} ${req.url} ${res.statusCode}`),
+      (err: unknown) => {
+        const e = sendError(req, res, err, requestId, hostId, o.log);
+        o.log(`${req.method} ${req.url} ${e.status} ${e.code}`);
+      },
+    ).catch(() => res.destroy());
+  };
+  const server = http.createServer();
+  // Outlive the SDK's idle keep-alive sockets so a client never reuses one we are closing.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 70_000;
+  server.on('request', serve(false));
+  server.on('checkContinue', serve(true));
+  // Unparseable HTTP, or a connection that ends inside a body: answer in S3's format where the
+  // socket still allows it (node would send a bare 400), then drop the connection.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+    const code = answerClientError(err, socket, hostId);
+    if (code) o.log(`- (unparseable request) ${code}`);
+  });
+  return server;
+}

@@ -1,0 +1,125 @@
+// Object bytes, one file per version, named by a server-issued random id: no client string ever
+// becomes a path. A file is written in full and fsynced before the journal names it, so a reader
+// (who only finds files through the journal) never sees a partial one. Files nobody names after a
+// crash are swept on start.
+import { randomBytes } from 'node:crypto';
+import { createReadStream, promises as fsp, type ReadStream } from 'node:fs';
+import path from 'node:path';
+
+const BLOB_ID = /^[0-9a-f]{32}$/;
+
+export function newId(): string {
+  return randomBytes(16).toString('hex');
+}
+
+export function isBlobId(id: unknown): id is string {
+  return typeof id === 'string' && BLOB_ID.test(id);
+}
+
+export interface BlobWriter {
+  readonly id: string;
+  size: number;
+  write(data: Buffer): Promise<void>;
+  /** fsync and close: the bytes are durable and the id can be journaled. */
+  commit(): Promise<void>;
+  /** Close and delete: nothing of this write remains. */
+  discard(): Promise<void>;
+}
+
+export class BlobStore {
+  private readonly pins = new Map<string, number>();
+  private readonly doomed = new Set<string>();
+
+  constructor(readonly dir: string) {}
+
+  async init(): Promise<void> {
+    await fsp.mkdir(this.dir, { recursive: true, mode: 0o700 });
+  }
+
+  private file(id: string): string {
+    if (!isBlobId(id)) throw new Error(`not a blob id: ${JSON.stringify(id)}`);
+    return path.join(this.dir, id);
+  }
+
+  async create(): Promise<BlobWriter> {
+    const id = newId();
+    const file = this.file(id);
+    const fh = await fsp.open(file, 'wx', 0o600);
+    let closed = false;
+    const close = async () => {
+      if (!closed) {
+        closed = true;
+        await fh.close();
+      }
+    };
+    const writer: BlobWriter = {
+      id,
+      size: 0,
+      async write(data) {
+        for (let off = 0; off < data.length; ) off += (await fh.write(data, off, data.length - off)).bytesWritten;
+        writer.size += data.length;
+      },
+      async commit() {
+        await fh.datasync();
+        await close();
+      },
+      async discard() {
+        await close().catch(() => undefined);
+        await fsp.rm(file, { force: true });
+      },
+    };
+    return writer;
+  }
+
+  /** A second name for an immutable blob (CopyObject): a hard link, or a copy where links fail. */
+  async duplicate(id: string): Promise<string> {
+    const copy = newId();
+    try {
+      await fsp.link(this.file(id), this.file(copy));
+    } catch {
+      await fsp.copyFile(this.file(id), this.file(copy));
+    }
+    return copy;
+  }
+
+  /** Keep `id` on disk until unpinned: taken synchronously when a reader looks the object up. */
+  pin(id: string): () => void {
+    this.pins.set(id, (this.pins.get(id) ?? 0) + 1);
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      const n = (this.pins.get(id) ?? 1) - 1;
+      if (n > 0) this.pins.set(id, n);
+      else {
+        this.pins.delete(id);
+        if (this.doomed.delete(id)) void this.unlink(id);
+      }
+    };
+  }
+
+  read(id: string, range?: { start: number; end: number }): ReadStream {
+    return createReadStream(this.file(id), range ? { start: range.start, end: range.end } : {});
+  }
+
+  /** Delete once no reader holds it. */
+  remove(id: string): void {
+    if (this.pins.has(id)) this.doomed.add(id);
+    else void this.unlink(id);
+  }
+
+  private async unlink(id: string): Promise<void> {
+    await fsp.rm(this.file(id), { force: true }).catch(() => undefined);
+  }
+
+  /** Delete every file the index does not name (left by a crash between write and journal). */
+  async sweep(keep: Set<string>): Promise<number> {
+    let removed = 0;
+    for (const name of await fsp.readdir(this.dir)) {
+      if (keep.has(name)) continue;
+      await fsp.rm(path.join(this.dir, name), { force: true, recursive: true });
+      removed++;
+    }
+    return removed;
+  }
+}

@@ -1,0 +1,221 @@
+// The storage behind the S3 front: buckets and objects indexed in memory from the journal, bytes in
+// the blob store. Order of every change: bytes written and fsynced, journal record fsynced, index
+// updated, old bytes deleted. A crash at any point leaves the old object or the new one, never a
+// torn one; the ObjectCreated event is in the same journal record as the object it announces.
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import { BlobStore, newId } from './blobs.js';
+import { Journal } from './journal.js';
+import type { JournalRecord, ObjectMeta, PartMeta, StoredEvent, UploadMeta } from './records.js';
+import { SortedKeys } from './sorted-keys.js';
+
+interface Bucket {
+  created: number;
+  objects: Map<string, ObjectMeta>;
+  keys: SortedKeys;
+}
+
+export interface Upload extends UploadMeta {
+  parts: Map<number, PartMeta>;
+}
+
+export class Store {
+  readonly blobs: BlobStore;
+  private readonly buckets = new Map<string, Bucket>();
+  private readonly uploads = new Map<string, Upload>();
+  private readonly events = new Map<number, StoredEvent>();
+  private seq = 0;
+
+  private constructor(
+    private readonly journal: Journal<JournalRecord>,
+    blobDir: string,
+  ) {
+    this.blobs = new BlobStore(blobDir);
+  }
+
+  static async open(dataDir: string): Promise<Store> {
+    await fsp.mkdir(dataDir, { recursive: true, mode: 0o700 });
+    const { journal, records } = await Journal.open<JournalRecord>(path.join(dataDir, 'journal.jsonl'));
+    const store = new Store(journal, path.join(dataDir, 'blobs'));
+    await store.blobs.init();
+    for (const r of records) store.apply(r, true);
+    for (const b of store.buckets.values()) b.keys = new SortedKeys(b.objects.keys());
+    await store.blobs.sweep(store.liveBlobs());
+    const live = store.liveRecords();
+    if (journal.lines > live.length * 2 + 1000) await journal.rewrite(live);
+    return store;
+  }
+
+  /** Apply one journal record to the in-memory index (replay and live changes alike);
+   *  returns the version it replaced or deleted. While replaying, sorted keys are built once at the end. */
+  private apply(r: JournalRecord, replaying = false): ObjectMeta | undefined {
+    switch (r.t) {
+      case 'bucket':
+        if (!this.buckets.has(r.b)) this.buckets.set(r.b, { created: r.at, objects: new Map(), keys: new SortedKeys() });
+        return undefined;
+      case 'unbucket':
+        this.buckets.delete(r.b);
+        return undefined;
+      case 'put': {
+        const b = this.buckets.get(r.b);
+        if (!b) return undefined;
+        const old = b.objects.get(r.k);
+        b.objects.set(r.k, r.o);
+        if (!replaying) b.keys.insert(r.k);
+        if (r.ev) {
+          this.events.set(r.ev.seq, r.ev);
+          this.seq = Math.max(this.seq, r.ev.seq);
+        }
+        return old;
+      }
+      case 'del': {
+        const b = this.buckets.get(r.b);
+        const old = b?.objects.get(r.k);
+        if (b && old) {
+          b.objects.delete(r.k);
+          if (!replaying) b.keys.remove(r.k);
+        }
+        return old;
+      }
+      case 'ack':
+        this.events.delete(r.seq);
+        return undefined;
+      case 'mpu':
+        this.uploads.set(r.id, { ...r.u, parts: new Map() });
+        return undefined;
+      case 'part':
+        this.uploads.get(r.id)?.parts.set(r.n, r.p);
+        return undefined;
+      case 'mpu-end':
+        this.uploads.delete(r.id);
+        return undefined;
+    }
+  }
+
+  private liveBlobs(): Set<string> {
+    const keep = new Set<string>();
+    for (const b of this.buckets.values()) for (const o of b.objects.values()) keep.add(o.blob);
+    for (const u of this.uploads.values()) for (const p of u.parts.values()) keep.add(p.blob);
+    return keep;
+  }
+
+  /** The shortest journal that rebuilds today's state (compaction). */
+  private liveRecords(): JournalRecord[] {
+    const out: JournalRecord[] = [];
+    for (const [name, b] of this.buckets) {
+      out.push({ t: 'bucket', b: name, at: b.created });
+      for (const [k, o] of b.objects) out.push({ t: 'put', b: name, k, o });
+    }
+    for (const ev of this.events.values()) {
+      // An event whose object is gone still replays: its consumer learns the object was deleted.
+      out.push({ t: 'put', b: ev.bucket, k: ev.key, o: this.buckets.get(ev.bucket)?.objects.get(ev.key) ?? ghost(ev), ev });
+      if (!this.buckets.get(ev.bucket)?.objects.has(ev.key)) out.push({ t: 'del', b: ev.bucket, k: ev.key });
+    }
+    for (const [id, u] of this.uploads) {
+      out.push({ t: 'mpu', id, u: { bucket: u.bucket, key: u.key, init: u.init, initiated: u.initiated } });
+      for (const [n, p] of u.parts) out.push({ t: 'part', id, n, p });
+    }
+    return out;
+  }
+
+  private async commit(r: JournalRecord, durable = true): Promise<ObjectMeta | undefined> {
+    await this.journal.append(r, durable);
+    return this.apply(r);
+  }
+
+  // ---- buckets
+
+  bucketNames(): Array<{ name: string; created: number }> {
+    return [...this.buckets].map(([name, b]) => ({ name, created: b.created })).sort((a, b) => (a.name < b.name ? -1 : 1));
+  }
+
+  hasBucket(name: string): boolean {
+    return this.buckets.has(name);
+  }
+
+  async createBucket(name: string): Promise<boolean> {
+    if (this.buckets.has(name)) return false;
+    await this.commit({ t: 'bucket', b: name, at: Date.now() });
+    return true;
+  }
+
+  isEmpty(name: string): boolean {
+    return (this.buckets.get(name)?.objects.size ?? 0) === 0;
+  }
+
+  async deleteBucket(name: string): Promise<void> {
+    await this.commit({ t: 'unbucket', b: name });
+  }
+
+  keys(bucket: string): SortedKeys | undefined {
+    return this.buckets.get(bucket)?.keys;
+  }
+
+  // ---- objects
+
+  get(bucket: string, key: string): ObjectMeta | undefined {
+    return this.buckets.get(bucket)?.objects.get(key);
+  }
+
+  /** Make `meta` (whose blob is already durable) the object at bucket/key. */
+  async put(bucket: string, key: string, meta: ObjectMeta, eventName?: string): Promise<StoredEvent | undefined> {
+    const ev = eventName
+      ? { seq: ++this.seq, bucket, key, size: meta.size, eTag: meta.etag, eventName, eventTime: new Date(meta.lastModified).toISOString() }
+      : undefined;
+    const old = await this.commit({ t: 'put', b: bucket, k: key, o: meta, ev });
+    if (old && old.blob !== meta.blob) this.blobs.remove(old.blob);
+    return ev;
+  }
+
+  async delete(bucket: string, key: string): Promise<void> {
+    if (!this.get(bucket, key)) return;
+    const old = await this.commit({ t: 'del', b: bucket, k: key });
+    if (old) this.blobs.remove(old.blob);
+  }
+
+  // ---- events
+
+  pendingEvents(): StoredEvent[] {
+    return [...this.events.values()].sort((a, b) => a.seq - b.seq);
+  }
+
+  /** Not fsynced: a lost acknowledgement only means the event is delivered again (at least once). */
+  async ack(seq: number): Promise<void> {
+    if (this.events.has(seq)) await this.commit({ t: 'ack', seq }, false);
+  }
+
+  // ---- multipart
+
+  async createUpload(u: UploadMeta): Promise<string> {
+    const id = newId();
+    await this.commit({ t: 'mpu', id, u });
+    return id;
+  }
+
+  upload(id: string): Upload | undefined {
+    return this.uploads.get(id);
+  }
+
+  async putPart(id: string, n: number, p: PartMeta): Promise<void> {
+    const old = this.uploads.get(id)?.parts.get(n);
+    await this.commit({ t: 'part', id, n, p });
+    if (old) this.blobs.remove(old.blob);
+  }
+
+  /** Forget an upload and delete its parts' bytes (Complete has copied them into the object). */
+  async endUpload(id: string): Promise<void> {
+    const u = this.uploads.get(id);
+    if (!u) return;
+    await this.commit({ t: 'mpu-end', id });
+    for (const p of u.parts.values()) this.blobs.remove(p.blob);
+  }
+
+  async close(): Promise<void> {
+    await this.journal.close();
+  }
+}
+
+/** Metadata of an object that no longer exists, for an event replayed after compaction. */
+function ghost(ev: StoredEvent): ObjectMeta {
+  return { blob: '', size: ev.size, etag: ev.eTag, contentType: '', headers: {}, userMeta: {}, lastModified: Date.parse(ev.eventTime) };
+}

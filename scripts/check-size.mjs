@@ -1,0 +1,173 @@
+#!/usr/bin/env node
+// Code-size bars, run in CI: no source file over 400 lines, no function over 80.
+//
+//   node scripts/check-size.mjs [--root DIR] [--top N]
+//
+// Scans every .ts file under src/, lambda/ and packages/*/src/ of the root
+// (default: the repository), skipping dist, node_modules and .d.ts files.
+// A function's size is its own span, first line to last; nested functions
+// count inside their parent and are also measured on their own.
+// Exits 1 on any violation, 0 otherwise.
+
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
+
+const MAX_FILE_LINES = 400;
+const MAX_FUNCTION_LINES = 80;
+const SKIP_DIRS = new Set(['dist', 'node_modules']);
+
+function usage(message) {
+  console.error(`check-size: ${message}`);
+  console.error('usage: node scripts/check-size.mjs [--root DIR] [--top N]');
+  process.exit(2);
+}
+
+function parseArgs(argv) {
+  const opts = { root: resolve(dirname(fileURLToPath(import.meta.url)), '..'), top: 0 };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const [flag, inline] = arg.startsWith('--') && arg.includes('=') ? arg.split(/=(.*)/s, 2) : [arg, undefined];
+    const value = () => {
+      const v = inline ?? argv[++i];
+      if (v === undefined) usage(`${flag} needs a value`);
+      return v;
+    };
+    if (flag === '--root') opts.root = resolve(value());
+    else if (flag === '--top') {
+      const n = Number(value());
+      if (!Number.isInteger(n) || n < 0) usage('--top takes a non-negative integer');
+      opts.top = n;
+    } else usage(`unknown argument ${arg}`);
+  }
+  return opts;
+}
+
+function isDir(path) {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+function walk(dir, out) {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) {
+      if (!SKIP_DIRS.has(entry.name)) walk(path, out);
+    } else if (entry.isFile() && entry.name.endsWith('.ts') && !entry.name.endsWith('.d.ts')) {
+      out.push(path);
+    }
+  }
+  return out;
+}
+
+function sourceDirs(root) {
+  const dirs = [join(root, 'src'), join(root, 'lambda')];
+  const packages = join(root, 'packages');
+  if (isDir(packages)) {
+    for (const entry of readdirSync(packages, { withFileTypes: true })) {
+      if (entry.isDirectory() && !SKIP_DIRS.has(entry.name)) dirs.push(join(packages, entry.name, 'src'));
+    }
+  }
+  return dirs.filter(isDir);
+}
+
+function propertyName(name, sf) {
+  if (!name) return undefined;
+  if (ts.isIdentifier(name) || ts.isPrivateIdentifier(name)) return name.text;
+  if (ts.isStringLiteral(name) || ts.isNumericLiteral(name)) return name.text;
+  return name.getText(sf);
+}
+
+// Anonymous functions take the name of what they are bound to, if anything.
+function functionName(node, sf) {
+  const className = () => {
+    const cls = node.parent;
+    return cls && (ts.isClassDeclaration(cls) || ts.isClassExpression(cls)) && cls.name ? cls.name.text : '<class>';
+  };
+  if (ts.isConstructorDeclaration(node)) return `${className()}.constructor`;
+  if (ts.isMethodDeclaration(node) || ts.isGetAccessorDeclaration(node) || ts.isSetAccessorDeclaration(node)) {
+    const prefix = ts.isGetAccessorDeclaration(node) ? 'get ' : ts.isSetAccessorDeclaration(node) ? 'set ' : '';
+    const name = propertyName(node.name, sf);
+    const parent = node.parent;
+    const owner = parent && (ts.isClassDeclaration(parent) || ts.isClassExpression(parent)) ? `${className()}.` : '';
+    return `${prefix}${owner}${name}`;
+  }
+  if (node.name) return propertyName(node.name, sf);
+  const parent = node.parent;
+  if (parent) {
+    if (ts.isVariableDeclaration(parent) || ts.isPropertyDeclaration(parent) || ts.isPropertyAssignment(parent)) {
+      return propertyName(parent.name, sf);
+    }
+    if (ts.isBinaryExpression(parent) && parent.right === node) return parent.left.getText(sf);
+    if (ts.isCallExpression(parent)) return `<${ts.isArrowFunction(node) ? 'arrow' : 'function'} in ${parent.expression.getText(sf).slice(0, 40)}(…)>`;
+  }
+  return ts.isArrowFunction(node) ? '<arrow>' : '<function>';
+}
+
+function isFunctionNode(node) {
+  return (
+    ts.isFunctionDeclaration(node) ||
+    ts.isFunctionExpression(node) ||
+    ts.isArrowFunction(node) ||
+    ts.isMethodDeclaration(node) ||
+    ts.isConstructorDeclaration(node) ||
+    ts.isGetAccessorDeclaration(node) ||
+    ts.isSetAccessorDeclaration(node)
+  );
+}
+
+function measureFile(path, root) {
+  const text = readFileSync(path, 'utf8');
+  const sf = ts.createSourceFile(path, text, ts.ScriptTarget.Latest, true, ts.ScriptKind.TS);
+  const rel = relative(root, path).split('\\').join('/');
+  // A trailing newline ends the last line; it does not start another.
+  const lines = text.length === 0 ? 0 : text.split('\n').length - (text.endsWith('\n') ? 1 : 0);
+  const functions = [];
+  const visit = (node) => {
+    // Overload signatures and abstract methods have no body to measure.
+    if (isFunctionNode(node) && node.body) {
+      const first = sf.getLineAndCharacterOfPosition(node.getStart(sf)).line;
+      const last = sf.getLineAndCharacterOfPosition(node.getEnd()).line;
+      functions.push({ path: rel, line: first + 1, name: functionName(node, sf), lines: last - first + 1 });
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(sf);
+  return { path: rel, lines, functions };
+}
+
+function main() {
+  const { root, top } = parseArgs(process.argv.slice(2));
+  const files = sourceDirs(root)
+    .flatMap((dir) => walk(dir, []))
+    .sort()
+    .map((path) => measureFile(path, root));
+  const functions = files.flatMap((f) => f.functions);
+  const longFiles = files.filter((f) => f.lines > MAX_FILE_LINES);
+  const longFunctions = functions.filter((f) => f.lines > MAX_FUNCTION_LINES);
+
+  for (const f of longFiles) console.log(`${f.path}:1  (file)  ${f.lines} lines`);
+  for (const f of longFunctions) console.log(`${f.path}:${f.line}  ${f.name}  ${f.lines} lines`);
+
+  const violations = longFiles.length + longFunctions.length;
+  console.log(
+    `check-size: ${files.length} files, ${functions.length} functions scanned; ` +
+      `${longFiles.length} file(s) over ${MAX_FILE_LINES} lines, ` +
+      `${longFunctions.length} function(s) over ${MAX_FUNCTION_LINES} lines` +
+      (violations === 0 ? ' — OK' : ''),
+  );
+
+  if (top > 0) {
+    const longest = [...functions].sort((a, b) => b.lines - a.lines || a.path.localeCompare(b.path) || a.line - b.line);
+    console.log(`\nlongest ${Math.min(top, longest.length)} function(s):`);
+    for (const f of longest.slice(0, top)) console.log(`${f.path}:${f.line}  ${f.name}  ${f.lines} lines`);
+  }
+
+  process.exitCode = violations > 0 ? 1 : 0;
+}
+
+main();
