@@ -82,6 +82,15 @@ function propertyName(name, sf) {
   return name.getText(sf);
 }
 
+// `a.b(x => …).c` for a callback passed to c: the chain without its arguments.
+function calleeLabel(expr, sf) {
+  if (ts.isIdentifier(expr) || ts.isPrivateIdentifier(expr) || expr.kind === ts.SyntaxKind.ThisKeyword) return expr.getText(sf);
+  if (ts.isPropertyAccessExpression(expr)) return `${calleeLabel(expr.expression, sf)}.${expr.name.text}`;
+  if (ts.isCallExpression(expr)) return `${calleeLabel(expr.expression, sf)}(…)`;
+  if (ts.isNonNullExpression(expr) || ts.isParenthesizedExpression(expr)) return calleeLabel(expr.expression, sf);
+  return '…';
+}
+
 // Anonymous functions take the name of what they are bound to, if anything.
 function functionName(node, sf) {
   const className = () => {
@@ -103,7 +112,10 @@ function functionName(node, sf) {
       return propertyName(parent.name, sf);
     }
     if (ts.isBinaryExpression(parent) && parent.right === node) return parent.left.getText(sf);
-    if (ts.isCallExpression(parent)) return `<${ts.isArrowFunction(node) ? 'arrow' : 'function'} in ${parent.expression.getText(sf).slice(0, 40)}(…)>`;
+    if (ts.isCallExpression(parent) || ts.isNewExpression(parent)) {
+      const callee = `${ts.isNewExpression(parent) ? 'new ' : ''}${calleeLabel(parent.expression, sf)}(…)`;
+      return `<${ts.isArrowFunction(node) ? 'arrow' : 'function'} in ${callee}>`;
+    }
   }
   return ts.isArrowFunction(node) ? '<arrow>' : '<function>';
 }
@@ -142,7 +154,10 @@ function measureFile(path, root) {
 
 function main() {
   const { root, top } = parseArgs(process.argv.slice(2));
-  const files = sourceDirs(root)
+  const dirs = sourceDirs(root);
+  // A mistyped --root must not pass by checking nothing.
+  if (dirs.length === 0) usage(`no src/, lambda/ or packages/*/src/ under ${root}`);
+  const files = dirs
     .flatMap((dir) => walk(dir, []))
     .sort()
     .map((path) => measureFile(path, root));

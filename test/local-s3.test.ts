@@ -959,3 +959,66 @@ describe('SigV4 verification against the AWS documentation examples', async () =
     expect(await hex('CRC64NVME')).toBe('ae8b14860a799888');
   });
 });
+
+describe('durable ObjectCreated queue', () => {
+  it('keeps unhandled events across a restart, retries a failing handler with backoff, and forgets handled ones', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'imgpipe-queue-'));
+    const open = () => startLocalS3({ dataDir: dir, buckets: ['queue-src', 'queue-other'], notify: ['queue-src'] });
+    try {
+      let server = await open();
+      let c = s3Client({ endpoint: server.endpoint, region: server.region, credentials: server.credentials });
+      for (const k of ['a.jpg', 'b.jpg', 'c.jpg']) await c.send(new PutObjectCommand({ Bucket: 'queue-src', Key: `q/${k}`, Body: k }));
+      await c.send(new PutObjectCommand({ Bucket: 'queue-other', Key: 'not-notified', Body: 'x' }));
+      c.destroy();
+      await server.close(); // nobody consumed: the three events wait in the journal
+
+      server = await open();
+      const seen: string[] = [];
+      const attempts = new Map<string, number>();
+      const delivery = server.consumeEvents(
+        async (ev, attempt) => {
+          attempts.set(ev.key, attempt);
+          if (ev.key === 'q/b.jpg' && attempt < 3) throw new Error('transient');
+          seen.push(`${ev.eventName} ${ev.key} ${ev.size}`);
+        },
+        { backoffMs: () => 10 },
+      );
+      await delivery.idle();
+      expect(seen.sort()).toEqual(['ObjectCreated:Put q/a.jpg 5', 'ObjectCreated:Put q/b.jpg 5', 'ObjectCreated:Put q/c.jpg 5']);
+      expect(attempts.get('q/b.jpg')).toBe(3);
+      await server.close();
+
+      server = await open();
+      const again: string[] = [];
+      const d2 = server.consumeEvents(async (ev) => void again.push(ev.key));
+      await d2.idle();
+      await sleep(50);
+      expect(again).toEqual([]); // handled once, acknowledged, not delivered again
+      await server.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('gives up after maxAttempts and hands the event to onGiveUp', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'imgpipe-queue-'));
+    const server = await startLocalS3({ dataDir: dir, buckets: ['queue-src'] });
+    try {
+      const given: string[] = [];
+      const d = server.consumeEvents(
+        async () => {
+          throw new Error('always');
+        },
+        { maxAttempts: 2, backoffMs: () => 5, onGiveUp: (ev, err) => void given.push(`${ev.key}: ${(err as Error).message}`) },
+      );
+      const c = s3Client({ endpoint: server.endpoint, region: server.region, credentials: server.credentials });
+      await c.send(new PutObjectCommand({ Bucket: 'queue-src', Key: 'doomed.jpg', Body: 'x' }));
+      c.destroy();
+      await eventually(() => expect(given).toEqual(['doomed.jpg: always']), 5000);
+      await d.idle();
+    } finally {
+      await server.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,5 +1,5 @@
-// The whole pipeline on the embedded stack: real HTTP to the presign API, real S3 protocol,
-// real sharp in the resize handler, and the CLI as a separate process.
+// The whole pipeline on the embedded stack as a user runs it: `imgpipe dev` in one process (with
+// an API key), the CLI in others; real HTTP to the presign API, real S3 protocol, real sharp.
 import { createHash } from 'node:crypto';
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
@@ -9,20 +9,19 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_SPEC, outputKeys, planImage } from '../src/core/index.js';
 import { runCli } from './helpers/cli.js';
 import * as img from './helpers/images.js';
-import { startTestStack, type TestStack } from './helpers/stack.js';
+import { startDev, type DevProcess } from './helpers/dev.js';
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('base64');
 
 describe('upload → resize → watch on the local stack', () => {
-  let stack: TestStack;
+  let dev: DevProcess;
   let cwd: string;
   let photos: string;
   const names: string[] = [];
 
   beforeAll(async () => {
-    stack = await startTestStack();
     cwd = await img.tempDir('imgpipe-e2e-');
-    await stack.adopt(cwd);
+    dev = await startDev(cwd, { env: { IMGPIPE_API_KEY: 'e2e-secret-key' } });
     photos = path.join(cwd, 'photos');
     await mkdir(path.join(photos, 'nested/deeper'), { recursive: true });
     for (const f of ['mate-Aqua.jpg', 'plasma-Grey.jpg', 'lomiri16-Wine_by_Jakkub_Mede.jpg']) {
@@ -39,11 +38,18 @@ describe('upload → resize → watch on the local stack', () => {
   });
 
   afterAll(async () => {
-    await stack?.stop();
+    expect(await dev?.stop()).toBe(0);
+    expect(existsSync(path.join(cwd, '.imgpipe/dev.json'))).toBe(false);
+  });
+
+  it('dev requires its API key, and upload --local sends it from the state file', async () => {
+    const denied = await fetch(`${dev.state.apiUrl}/uploads`, { method: 'POST', body: '{"files":[]}', headers: { 'content-type': 'application/json' } });
+    expect(denied.status).toBe(401);
+    expect(dev.state.apiKey).toBe('e2e-secret-key');
   });
 
   it('uploads a folder, every variant appears with the right size and format, and downloads them', async () => {
-    const r = await runCli(['upload', photos, '--local', '--wait', '--download', 'out', '--json'], { cwd });
+    const r = await runCli(['upload', photos, '--local', '--wait', '--download', 'out', '--json'], { cwd, env: { IMGPIPE_API_KEY: '' } });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const doc = JSON.parse(r.stdout);
@@ -51,19 +57,19 @@ describe('upload → resize → watch on the local stack', () => {
     expect(doc.wait).toMatchObject({ ok: true, expected: names.length * 3, found: names.length * 3, missing: [] });
     expect(doc.wait.downloads).toMatchObject({ files: names.length * 3, errors: [] });
 
-    const sources = await stack.list(stack.sourceBucket);
+    const sources = await dev.list(dev.state.sourceBucket);
     expect(sources).toHaveLength(names.length);
-    const dest = await stack.list(stack.destBucket);
+    const dest = await dev.list(dev.state.destBucket);
     expect(dest).toEqual(sources.flatMap((k) => outputKeys(k, DEFAULT_SPEC).map((o) => o.key)).sort());
 
     for (const u of doc.uploads) {
       // The stored object is the file, byte for byte; the key ends with the file's own name.
       const local = await readFile(u.path);
-      expect(sha256(await stack.get(stack.sourceBucket, u.key))).toBe(sha256(local));
+      expect(sha256(await dev.get(dev.state.sourceBucket, u.key))).toBe(sha256(local));
       expect(u.key.endsWith(`/${u.relPath.split('/').pop()}`)).toBe(true);
       const plan = await planImage(u.path, DEFAULT_SPEC);
       for (const [i, o] of outputKeys(u.key, DEFAULT_SPEC).entries()) {
-        const bytes = await stack.get(stack.destBucket, o.key);
+        const bytes = await dev.get(dev.state.destBucket, o.key);
         const m = await sharp(bytes).metadata();
         expect([o.key, m.format, m.width, m.height]).toEqual([o.key, 'jpeg', plan.outputs[i].width, plan.outputs[i].height]);
         expect(sha256(await readFile(path.join(cwd, 'out', ...o.key.split('/'))))).toBe(sha256(bytes));
@@ -75,12 +81,12 @@ describe('upload → resize → watch on the local stack', () => {
   });
 
   it('a re-run uploads nothing and says so', async () => {
-    const before = await stack.list(stack.sourceBucket);
+    const before = await dev.list(dev.state.sourceBucket);
     const r = await runCli(['upload', photos, '--local'], { cwd });
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(new RegExp(`0 uploaded, ${names.length} already there, 0 failed`));
     expect(r.stdout).toContain('skip with space.jpg: already uploaded as uploads/');
-    expect(await stack.list(stack.sourceBucket)).toEqual(before);
+    expect(await dev.list(dev.state.sourceBucket)).toEqual(before);
   });
 
   it('watch with no arguments waits for the last upload\'s variants', async () => {

@@ -4,6 +4,13 @@ import { InvalidArgumentError, type Command } from 'commander';
 /** 0: all work succeeded. 1: some work failed. 2: bad usage (flags, config). 130/143: interrupted. */
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 
+/** A TCP port; 0 asks the system for a free one. */
+export function port(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n > 65535) throw new InvalidArgumentError('must be a port number (0–65535; 0 picks a free one)');
+  return n;
+}
+
 export function positiveInt(value: string): number {
   const n = Number(value);
   if (!/^\d+$/.test(value) || n < 1) throw new InvalidArgumentError('must be a positive integer');

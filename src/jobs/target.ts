@@ -60,7 +60,9 @@ function stackTarget(stack: StackEndpoints, dataDir: string, description: string
 
 async function localTarget(spec: Spec, dataDir: string, log?: (line: Record<string, unknown>) => void): Promise<PipelineTarget> {
   const running = await findRunningStack();
-  if (running) return stackTarget(running, running.dataDir, `local stack of \`imgpipe dev\` (pid ${running.pid}) at ${running.apiUrl}`);
+  if (running) {
+    return stackTarget(running, running.dataDir, `local stack of \`imgpipe dev\` (pid ${running.pid}) at ${running.apiUrl}`, { apiKey: running.apiKey });
+  }
   const stack = await startLocalStack({ dataDir, spec, log });
   const failedSource = (key: string) => {
     const o = stack.outcomes.get(key);

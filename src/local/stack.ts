@@ -26,6 +26,8 @@ export interface LocalStackOptions {
    * fault-injecting proxy there; it must forward the Host header unchanged, as it is signed.
    */
   urlEndpoint?: string;
+  /** The S3 endpoint the resize handler talks to (default: the server's own); tests put a fault proxy there. */
+  handlerEndpoint?: string;
   /** Fire the resize handler on uploads (default true); off measures the upload path alone. */
   trigger?: boolean;
   /** Structured log lines from the handlers (one JSON object each). */
@@ -139,7 +141,7 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     port: opts.s3Port ?? 0,
     buckets: [LOCAL_BUCKETS.source, LOCAL_BUCKETS.dest],
     notify: opts.trigger === false ? [] : [LOCAL_BUCKETS.source], // the trigger is on the source bucket only
-    allowedHosts: opts.urlEndpoint ? [new URL(opts.urlEndpoint).host] : [],
+    allowedHosts: [opts.urlEndpoint, opts.handlerEndpoint].filter((u): u is string => !!u).map((u) => new URL(u).host),
     silent: true,
   });
   const s3 = createS3Client({ endpoint: s3server.endpoint, region: s3server.region, credentials: s3server.credentials });
@@ -152,7 +154,8 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     expiresIn: opts.urlExpiresIn ?? PRESIGN_DEFAULTS.expiresIn,
     apiKey: opts.apiKey,
   });
-  const resize = createResizeHandler({ s3, destBucket: LOCAL_BUCKETS.dest, spec: opts.spec, cacheControl: 'public, max-age=31536000, immutable', log });
+  const handlerS3 = opts.handlerEndpoint ? createS3Client({ endpoint: opts.handlerEndpoint, region: s3server.region, credentials: s3server.credentials }) : s3;
+  const resize = createResizeHandler({ s3: handlerS3, destBucket: LOCAL_BUCKETS.dest, spec: opts.spec, cacheControl: 'public, max-age=31536000, immutable', log });
   const api = createApiServer(presign, log);
   const apiPort = await listen(api, opts.apiPort ?? 0);
 
@@ -191,6 +194,7 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
       await delivery.close();
       await s3server.close();
       s3.destroy();
+      handlerS3.destroy();
     },
   };
 }

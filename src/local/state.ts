@@ -14,8 +14,10 @@ export interface DevState {
   sourceBucket: string;
   destBucket: string;
   dataDir: string;
-  /** The local server's fixed development pair: not an AWS credential. */
+  /** The data folder's own random pair (not an AWS credential); this file is mode 0600. */
   credentials: { accessKeyId: string; secretAccessKey: string };
+  /** The API key `dev` requires, if any, so `upload --local` can send it. */
+  apiKey?: string;
 }
 
 

@@ -105,11 +105,72 @@ async function attempt(target: SignedPut, opts: PutOptions): Promise<void> {
   }
 }
 
+interface BodyHooks {
+  /** Bytes handed to the request (progress). */
+  count(n: number): void;
+  fail(err: unknown): void;
+  settled(): boolean;
+  /** The last signed byte has been handed over. */
+  ended(): void;
+}
+
+/**
+ * Stream bytes 0..size inclusive: one past the signed end, to see that the file ends there. That
+ * byte is never sent, and the last signed chunk waits for EOF: a file that grew is cut before the
+ * server has a whole body.
+ */
+function streamExactly(fh: FileHandle, size: number, req: http.ClientRequest, hooks: BodyHooks): ReadStream {
+  const stream = fh.createReadStream({ start: 0, end: size, highWaterMark: 1024 * 1024, autoClose: false });
+  let read = 0;
+  let last: Buffer | undefined;
+  const write = (chunk: Buffer, end: boolean) => {
+    hooks.count(chunk.length);
+    if (end) {
+      hooks.ended();
+      req.end(chunk);
+    } else if (!req.write(chunk)) {
+      stream.pause();
+      req.once('drain', () => stream.resume());
+    }
+  };
+  stream.on('error', (err) => hooks.fail(fileFailure(err)));
+  stream.on('data', (data: Buffer | string) => {
+    const chunk = data as Buffer; // no encoding set: always a Buffer
+    if (hooks.settled()) return;
+    if (last || read + chunk.length > size) return hooks.fail(changed(`it grew past the ${size} bytes signed`));
+    read += chunk.length;
+    if (read === size) last = chunk;
+    else write(chunk, false);
+  });
+  stream.on('end', () => {
+    if (hooks.settled()) return;
+    if (!last) return hooks.fail(changed(`it ended after ${read} of the ${size} bytes signed`));
+    write(last, true);
+  });
+  return stream;
+}
+
+/** S3's answer: success, or the failure it names (a changed file, an expired URL, anything else). */
+function readAnswer(res: http.IncomingMessage, ok: () => void, fail: (err: unknown) => void): void {
+  const chunks: Buffer[] = [];
+  res.on('data', (c: Buffer) => chunks.push(c));
+  res.on('error', fail);
+  res.on('end', () => {
+    const status = res.statusCode ?? 0;
+    if (status >= 200 && status < 300) return ok();
+    const { code, message } = parseS3Error(Buffer.concat(chunks).toString('utf8'));
+    if (/BadDigest|ChecksumMismatch|IncompleteBody/i.test(code)) {
+      fail(new PutError(`file changed during upload: refused by S3 (${code}: ${message})`, status, code));
+    } else {
+      fail(new PutError(`${status} ${code}: ${message}`, status, code, status === 403 && /expired/i.test(message)));
+    }
+  });
+}
+
 function send(target: SignedPut, opts: PutOptions, body: Buffer | FileHandle): Promise<void> {
   return new Promise((resolve, reject) => {
     const url = new URL(target.url);
     const request = url.protocol === 'https:' ? https.request : http.request;
-    const size = opts.size;
     let sent = 0;
     /** The whole body has been handed to the request. */
     let ended = false;
@@ -127,74 +188,30 @@ function send(target: SignedPut, opts: PutOptions, body: Buffer | FileHandle): P
       req.destroy(err instanceof Error ? err : undefined);
       reject(err);
     };
+    const count = (n: number) => {
+      sent += n;
+      opts.onBytes?.(n);
+    };
 
     // Socket inactivity, not total time: a large file on a slow link is fine while it moves.
     req.setTimeout(opts.timeoutMs ?? 60_000, () => fail(new PutError('timed out (no progress)', undefined, 'Timeout')));
     req.on('error', fail);
     if (Buffer.isBuffer(body)) {
       ended = true;
-      req.end(body, () => {
-        sent = body.length;
-        opts.onBytes?.(body.length);
-      });
+      req.end(body, () => count(body.length));
     } else {
-      // Bytes 0..size inclusive: one past the signed end, to see that the file ends there. That
-      // byte is never sent, and the last signed chunk waits for EOF: a file that grew is cut
-      // before the server has a whole body.
-      const stream = body.createReadStream({ start: 0, end: size, highWaterMark: 1024 * 1024, autoClose: false });
-      file = stream;
-      let read = 0;
-      let last: Buffer | undefined;
-      const write = (chunk: Buffer, end: boolean) => {
-        sent += chunk.length;
-        opts.onBytes?.(chunk.length);
-        if (end) {
-          ended = true;
-          req.end(chunk);
-        } else if (!req.write(chunk)) {
-          stream.pause();
-          req.once('drain', () => stream.resume());
-        }
-      };
-      stream.on('error', (err) => fail(fileFailure(err)));
-      stream.on('data', (data: Buffer | string) => {
-        const chunk = data as Buffer; // no encoding set: always a Buffer
-        if (settled) return;
-        if (last || read + chunk.length > size) return fail(changed(`it grew past the ${size} bytes signed`));
-        read += chunk.length;
-        if (read === size) last = chunk;
-        else write(chunk, false);
-      });
-      stream.on('end', () => {
-        if (settled) return;
-        if (!last) return fail(changed(`it ended after ${read} of the ${size} bytes signed`));
-        write(last, true);
-      });
+      file = streamExactly(body, opts.size, req, { count, fail, settled: () => settled, ended: () => void (ended = true) });
     }
-    req.on('response', (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('error', fail);
-      res.on('end', () => {
-        const status = res.statusCode ?? 0;
-        if (status >= 200 && status < 300) {
-          settled = true;
-          // Answered before the whole body went out: stop reading, and do not reuse the connection.
-          if (!ended) {
-            file?.destroy();
-            req.destroy();
-          }
-          resolve();
-          return;
-        }
-        const { code, message } = parseS3Error(Buffer.concat(chunks).toString('utf8'));
-        if (/BadDigest|ChecksumMismatch|IncompleteBody/i.test(code)) {
-          fail(new PutError(`file changed during upload: refused by S3 (${code}: ${message})`, status, code));
-        } else {
-          fail(new PutError(`${status} ${code}: ${message}`, status, code, status === 403 && /expired/i.test(message)));
-        }
-      });
-    });
+    const ok = () => {
+      settled = true;
+      // Answered before the whole body went out: stop reading, and do not reuse the connection.
+      if (!ended) {
+        file?.destroy();
+        req.destroy();
+      }
+      resolve();
+    };
+    req.on('response', (res) => readAnswer(res, ok, fail));
   });
 }
 

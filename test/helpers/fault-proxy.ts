@@ -32,6 +32,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import sharp from 'sharp';
+import { STATE_FILE, writeDevState } from '../../src/local/state.js';
 
 export const FAILING_FAULTS = ['status500', 'status503', 'resetRequest', 'resetResponse', 'stall', 'stallResponse'] as const;
 export type FailingFault = (typeof FAILING_FAULTS)[number];
@@ -514,10 +515,9 @@ export async function adoptVia(
   cwd: string,
   apiUrl: string,
 ): Promise<void> {
-  await mkdir(path.join(cwd, '.imgpipe'), { recursive: true });
-  await writeFile(
-    path.join(cwd, '.imgpipe/dev.json'),
-    JSON.stringify({ pid: process.pid, apiUrl, s3Endpoint: stack.s3Endpoint, region: stack.region, sourceBucket: stack.sourceBucket, destBucket: stack.destBucket, dataDir: stack.dir, credentials: stack.credentials }),
+  await writeDevState(
+    { pid: process.pid, apiUrl, s3Endpoint: stack.s3Endpoint, region: stack.region, sourceBucket: stack.sourceBucket, destBucket: stack.destBucket, dataDir: stack.dir, credentials: stack.credentials },
+    path.join(cwd, STATE_FILE),
   );
 }
 

@@ -82,11 +82,12 @@ export function tamperBodyAfterSigning(client: S3Client, rewrite: (body: Buffer)
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Wait until `check` stops throwing (events are delivered asynchronously). */
-export async function eventually(check: () => void, timeoutMs = 3000): Promise<void> {
+/** Retry `check` (sync or async) until it passes; its last failure is the test's after `timeoutMs`. */
+export async function eventually(check: () => void | Promise<void>, timeoutMs = 3000): Promise<void> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     try {
-      check();
+      await check();
       return;
     } catch (err) {
       if (Date.now() > until) throw err;

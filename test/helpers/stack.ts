@@ -1,16 +1,16 @@
 // Start the embedded stack for a test, and make it the "running `imgpipe dev`" of a folder.
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
-import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { DEFAULT_SPEC, type Spec } from '../../src/core/spec.js';
 import { startLocalStack, type LocalStack, type LocalStackOptions } from '../../src/local/stack.js';
+import { STATE_FILE, writeDevState } from '../../src/local/state.js';
 import { createS3Client } from '../../src/s3/client.js';
 import { tempDir } from './images.js';
 
 export interface TestStack extends LocalStack {
   s3: S3Client;
   dir: string;
-  /** Write `.imgpipe/dev.json` in `cwd` so the CLI's `--local` finds this stack. */
+  /** Make this in-process stack the running `imgpipe dev` of `cwd`, with the product's own state writer. */
   adopt(cwd: string): Promise<void>;
   list(bucket: string): Promise<string[]>;
   get(bucket: string, key: string): Promise<Buffer>;
@@ -25,10 +25,9 @@ export async function startTestStack(opts: Partial<LocalStackOptions> & { spec?:
     s3,
     dir,
     async adopt(cwd: string) {
-      await mkdir(path.join(cwd, '.imgpipe'), { recursive: true });
-      await writeFile(
-        path.join(cwd, '.imgpipe/dev.json'),
-        JSON.stringify({ pid: process.pid, apiUrl: stack.apiUrl, s3Endpoint: stack.s3Endpoint, region: stack.region, sourceBucket: stack.sourceBucket, destBucket: stack.destBucket, dataDir: dir, credentials: stack.credentials }),
+      await writeDevState(
+        { pid: process.pid, apiUrl: stack.apiUrl, s3Endpoint: stack.s3Endpoint, region: stack.region, sourceBucket: stack.sourceBucket, destBucket: stack.destBucket, dataDir: dir, credentials: stack.credentials },
+        path.join(cwd, STATE_FILE),
       );
     },
     async list(bucket: string) {

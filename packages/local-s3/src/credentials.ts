@@ -26,6 +26,7 @@ function valid(c: unknown): c is Credentials {
 /** The folder's credentials, created atomically (exclusive create) the first time. */
 export async function folderCredentials(dataDir: string): Promise<Credentials> {
   const file = path.join(dataDir, CREDENTIALS_FILE);
+  await fsp.mkdir(dataDir, { recursive: true, mode: 0o700 });
   try {
     const c = JSON.parse(await fsp.readFile(file, 'utf8')) as unknown;
     if (valid(c)) return c;

@@ -2,6 +2,7 @@
 // no client string can steer behind, and a durable ObjectCreated queue. See ../README.md.
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { folderCredentials, type Credentials } from './credentials.js';
 import { EventDelivery, type ConsumeOptions, type EventHandler, type ObjectCreatedEvent } from './events.js';
@@ -59,6 +60,33 @@ function loopbackNames(host: string, port: number): string[] {
   return names.map((n) => `${n}:${port}`.toLowerCase());
 }
 
+/** What happens when an object is committed: durable consumers get it, then in-process listeners. */
+function announcer(listeners: Set<(ev: ObjectCreatedEvent) => void>, deliveries: Set<EventDelivery>): (ev: ObjectCreatedEvent) => void {
+  return (ev) => {
+    for (const d of deliveries) if (ev.seq) d.push(ev);
+    for (const l of [...listeners]) {
+      // Later tick: a listener never runs inside the request, and a throwing one harms nothing.
+      setImmediate(() => {
+        try {
+          l(ev);
+        } catch (err) {
+          process.stderr.write(`[local-s3] onObjectCreated listener failed: ${err instanceof Error ? err.stack : String(err)}\n`);
+        }
+      });
+    }
+  };
+}
+
+function listen(server: Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
 export async function startLocalS3(opts: LocalS3Options): Promise<LocalS3> {
   const host = opts.host ?? '127.0.0.1';
   const log = opts.silent === false ? (l: string) => process.stderr.write(`[local-s3] ${l}\n`) : () => {};
@@ -78,19 +106,7 @@ export async function startLocalS3(opts: LocalS3Options): Promise<LocalS3> {
   const listeners = new Set<(ev: ObjectCreatedEvent) => void>();
   const deliveries = new Set<EventDelivery>();
   const notify = opts.notify ? new Set(opts.notify) : undefined;
-  const created = (ev: ObjectCreatedEvent): void => {
-    for (const d of deliveries) if (ev.seq) d.push(ev);
-    for (const l of [...listeners]) {
-      // Later tick: a listener never runs inside the request, and a throwing one harms nothing.
-      setImmediate(() => {
-        try {
-          l(ev);
-        } catch (err) {
-          process.stderr.write(`[local-s3] onObjectCreated listener failed: ${err instanceof Error ? err.stack : String(err)}\n`);
-        }
-      });
-    }
-  };
+  const created = announcer(listeners, deliveries);
   let allowed = new Set<string>();
   const server = createFront({
     server: { store, region: LOCAL_S3_REGION, hostId: randomBytes(24).toString('base64'), notifies: (b) => !notify || notify.has(b), created },
@@ -98,19 +114,10 @@ export async function startLocalS3(opts: LocalS3Options): Promise<LocalS3> {
     allowedHosts: () => allowed,
     log,
   });
-  try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(opts.port ?? 0, host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-  } catch (err) {
+  const port = await listen(server, opts.port ?? 0, host).catch(async (err: unknown) => {
     await store.close();
     throw err;
-  }
-  const port = (server.address() as AddressInfo).port;
+  });
   allowed = new Set([...loopbackNames(host, port), ...(opts.allowedHosts ?? []).map((h) => h.toLowerCase())]);
 
   let closing: Promise<void> | undefined;

@@ -1,0 +1,78 @@
+// `imgpipe dev` as a user runs it: a separate process, found by the CLI's own reader of the state
+// file it writes, stopped with Ctrl-C (SIGINT) or killed outright.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import path from 'node:path';
+import { findRunningStack, STATE_FILE, type DevState } from '../../src/local/state.js';
+import { createS3Client } from '../../src/s3/client.js';
+import { BIN } from './cli.js';
+
+export interface DevProcess {
+  child: ChildProcess;
+  state: DevState;
+  s3: S3Client;
+  output(): { stdout: string; stderr: string };
+  list(bucket: string): Promise<string[]>;
+  get(bucket: string, key: string): Promise<Buffer>;
+  /** Ctrl-C: resolves with the exit code once it has stopped. */
+  stop(): Promise<number | null>;
+  /** kill -9: no chance to clean up. */
+  kill(): Promise<void>;
+}
+
+/** Start `imgpipe dev --json` in `cwd` on free ports and wait until it says it is ready. */
+export async function startDev(cwd: string, opts: { args?: string[]; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<DevProcess> {
+  const child = spawn(process.execPath, [BIN, 'dev', '--s3-port', '0', '--api-port', '0', '--json', ...(opts.args ?? [])], {
+    cwd,
+    env: { ...process.env, CI: 'true', ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stderr!.on('data', (d) => (stderr += d));
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`imgpipe dev not ready after ${opts.timeoutMs ?? 30_000} ms: ${stderr}`)), opts.timeoutMs ?? 30_000);
+    child.stdout!.on('data', (d) => {
+      stdout += d;
+      if (/"msg":"ready"/.test(stdout)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    void exited.then((code) => reject(new Error(`imgpipe dev exited with ${code} before it was ready: ${stderr}`)));
+  });
+  const state = await findRunningStack(path.join(cwd, STATE_FILE));
+  if (!state) throw new Error('imgpipe dev said ready but its state file does not lead to it');
+  const s3 = createS3Client({ endpoint: state.s3Endpoint, region: state.region, credentials: state.credentials });
+  return {
+    child,
+    state,
+    s3,
+    output: () => ({ stdout, stderr }),
+    async list(bucket) {
+      const keys: string[] = [];
+      let token: string | undefined;
+      do {
+        const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, ContinuationToken: token }));
+        keys.push(...(page.Contents ?? []).map((o) => o.Key!));
+        token = page.NextContinuationToken;
+      } while (token);
+      return keys.sort();
+    },
+    async get(bucket, key) {
+      const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      return Buffer.from(await res.Body!.transformToByteArray());
+    },
+    async stop() {
+      s3.destroy();
+      child.kill('SIGINT');
+      return exited;
+    },
+    async kill() {
+      s3.destroy();
+      child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
