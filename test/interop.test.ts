@@ -1,12 +1,15 @@
 // Interop: Debian's AWS CLI (installed by .ci/run) lists and copies from the local stack.
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import * as img from './helpers/images.js';
 import { startTestStack, type TestStack } from './helpers/stack.js';
+import { runCli } from './helpers/cli.js';
+import { startDev } from './helpers/dev.js';
 
 const AWS = '/usr/bin/aws';
 const have = existsSync(AWS);
@@ -55,5 +58,47 @@ describe.skipIf(!have)('AWS CLI against the local stack', () => {
     const down = await aws('s3', 'cp', 's3://imgpipe-source/interop/grey photo.jpg', local);
     expect(down.status, down.stderr).toBe(0);
     expect((await readFile(local)).equals(await readFile(img.corpusFile('plasma-Grey.jpg')))).toBe(true);
+  });
+
+  it('copies a 20 MiB file up and down through multipart upload, byte for byte', async () => {
+    const big = path.join(stack.dir, 'big.bin');
+    const bytes = randomBytes(20 * 1024 * 1024 + 3);
+    await writeFile(big, bytes);
+    const up = await aws('s3', 'cp', big, 's3://imgpipe-source/interop/big.bin');
+    expect(up.status, up.stderr).toBe(0);
+    const head = await aws('s3api', 'head-object', '--bucket', 'imgpipe-source', '--key', 'interop/big.bin');
+    expect(JSON.parse(head.stdout).ETag).toMatch(/-3"$/); // three 8 MiB parts, S3's multipart ETag
+    const down = await aws('s3', 'cp', 's3://imgpipe-source/interop/big.bin', `${big}.back`);
+    expect(down.status, down.stderr).toBe(0);
+    expect((await readFile(`${big}.back`)).equals(bytes)).toBe(true);
+  });
+});
+
+describe.skipIf(!have)('README: aws-cli with the credentials `imgpipe dev --show-credentials` prints', () => {
+  it('lists the running dev stack with them; the old fixed pair is refused', async () => {
+    const cwd = await img.tempDir('imgpipe-creds-');
+    const dev = await startDev(cwd);
+    try {
+      await dev.s3.send(new PutObjectCommand({ Bucket: dev.state.destBucket, Key: '320/uploads/y/b.jpg', Body: 'jpeg bytes' }));
+      const shown = await runCli(['dev', '--show-credentials'], { cwd });
+      expect(shown.code).toBe(0);
+      const vars = Object.fromEntries(shown.stdout.trim().split('\n').map((l) => l.split(/=(.*)/s).slice(0, 2)));
+      expect(Object.keys(vars).sort()).toEqual(['AWS_ACCESS_KEY_ID', 'AWS_ENDPOINT_URL', 'AWS_REGION', 'AWS_SECRET_ACCESS_KEY']);
+      expect(vars.AWS_ENDPOINT_URL).toBe(dev.state.s3Endpoint);
+      const ls = (extra: NodeJS.ProcessEnv) =>
+        new Promise<{ code: number; out: string }>((resolve) =>
+          execFile(AWS, ['s3', 'ls', '--recursive', 's3://imgpipe-dest', '--endpoint-url', vars.AWS_ENDPOINT_URL], { env: { PATH: process.env.PATH, HOME: cwd, ...vars, ...extra }, encoding: 'utf8' }, (err, stdout, stderr) =>
+            resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, out: stdout + stderr }),
+          ),
+        );
+      const ok = await ls({});
+      expect(ok.code, ok.out).toBe(0);
+      expect(ok.out).toContain('320/uploads/y/b.jpg');
+      const old = await ls({ AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' });
+      expect(old.code).not.toBe(0);
+      expect(old.out).toContain('InvalidAccessKeyId');
+    } finally {
+      await dev.stop();
+    }
   });
 });
