@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // bench/upload.mjs — upload benchmark: imgpipe vs aws-cli and a bare AWS SDK PutObject loop,
-// all against the project's own local stack (the guarded @20minutes/s3rver that verifies SigV4
-// and checksums, the presign API, and with the trigger on the resize handler).
+// all against the project's own local stack (packages/local-s3, which verifies SigV4 and
+// checksums and fsyncs every object, the presign API, and with the trigger on the resize handler).
 //
 // For each run this process starts a fresh local stack in-process (startLocalStack from dist/),
 // writes .imgpipe/dev.json into a fresh working folder (so `imgpipe upload --local` finds the
@@ -26,6 +26,7 @@
 //        UPLOAD_MEM_SCALE (4: one more imgpipe run on 4×FILES files for peak memory; 0 = none)
 //        UPLOAD_AWS (/usr/bin/aws)  UPLOAD_KEEP_LOGS (dir: keep each run's stdout/stderr/time)
 //        UPLOAD_IDLE_WAIT (90: seconds a run may wait for the rest of the machine to be quiet; 0 = don't)
+//        UPLOAD_FSYNC (1; 0 = the local S3 skips fdatasync: what durability costs per PUT)
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -218,6 +219,7 @@ async function runOnce(name, mode, dir, expectFiles, expectBytes, tag) {
     dataDir,
     spec: DEFAULT_SPEC,
     trigger: mode === 'on',
+    fsync: env.UPLOAD_FSYNC !== '0',
     log: (line) => {
       if (line.msg === 'resized') {
         resized.set(line.key, Date.now());
@@ -356,7 +358,7 @@ async function runOnce(name, mode, dir, expectFiles, expectBytes, tag) {
 const load = os.loadavg();
 console.log(`# imgpipe upload bench  ${new Date().toISOString()}  host: nproc ${os.availableParallelism()}, ` +
   `${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.release()}, load ${load.map((l) => l.toFixed(2)).join(' ')}`);
-console.log(`# server: the local stack (startLocalStack: SigV4 + checksum guard in front of @20minutes/s3rver ${pkgVersion('@20minutes/s3rver')}), ` +
+console.log(`# server: the local stack (startLocalStack: packages/local-s3, SigV4 + checksums, fsync ${env.UPLOAD_FSYNC === '0' ? 'off' : 'on'}), ` +
   `in this process, fresh per run | node ${process.version} | client-s3 ${pkgVersion('@aws-sdk/client-s3')} | ${AWS_VERSION ? AWS_VERSION.split(' ').slice(0, 2).join(' ') : `no ${AWS}`}`);
 console.log(`# files ${setDir}: ${N} files, ${(BYTES / MIB).toFixed(1)} MiB (${(BYTES / N / MIB).toFixed(2)} MiB each on average); ` +
   `runs per tool: ${[MODES.includes('off') ? `${REPS} trigger off (median)` : '', MODES.includes('on') ? `${PIPE_REPS} trigger on` : ''].filter(Boolean).join(', ')}${IMGPIPE_ARGS.length ? `; imgpipe extra args: ${IMGPIPE_ARGS.join(' ')}` : ''}`);

@@ -28,6 +28,8 @@ export interface LocalStackOptions {
   urlEndpoint?: string;
   /** The S3 endpoint the resize handler talks to (default: the server's own); tests put a fault proxy there. */
   handlerEndpoint?: string;
+  /** fdatasync every stored object (default true); false measures what durability costs. */
+  fsync?: boolean;
   /** Fire the resize handler on uploads (default true); off measures the upload path alone. */
   trigger?: boolean;
   /** Structured log lines from the handlers (one JSON object each). */
@@ -143,6 +145,7 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     notify: opts.trigger === false ? [] : [LOCAL_BUCKETS.source], // the trigger is on the source bucket only
     allowedHosts: [opts.urlEndpoint, opts.handlerEndpoint].filter((u): u is string => !!u).map((u) => new URL(u).host),
     silent: true,
+    fsync: opts.fsync,
   });
   const s3 = createS3Client({ endpoint: s3server.endpoint, region: s3server.region, credentials: s3server.credentials });
 

@@ -39,6 +39,11 @@ export interface LocalS3Options {
   allowedHosts?: string[];
   /** Default true: nothing is logged. false: one line per request on stderr. */
   silent?: boolean;
+  /**
+   * Default true: bytes and index are fdatasync'ed before a write is acknowledged (survives power
+   * loss). false: only a process crash is survived; for measuring what fsync costs.
+   */
+  fsync?: boolean;
 }
 
 export interface LocalS3 {
@@ -98,7 +103,7 @@ export async function startLocalS3(opts: LocalS3Options): Promise<LocalS3> {
     }
   }
   const dataDir = path.resolve(opts.dataDir);
-  const store = await Store.open(dataDir);
+  const store = await Store.open(dataDir, opts.fsync ?? true);
   const credentials = { ...(opts.credentials ?? (await folderCredentials(dataDir))) };
   if (!credentials.accessKeyId || !credentials.secretAccessKey) throw new Error('startLocalS3: empty credentials');
   for (const b of opts.buckets) await store.createBucket(b);

@@ -21,10 +21,11 @@ export class Journal<R> {
   private constructor(
     private readonly file: string,
     private fh: fsp.FileHandle,
+    private readonly fsync: boolean,
   ) {}
 
   /** Open (creating if needed) and replay; a torn last line is cut off the file. */
-  static async open<R>(file: string): Promise<{ journal: Journal<R>; records: R[] }> {
+  static async open<R>(file: string, fsync = true): Promise<{ journal: Journal<R>; records: R[] }> {
     await fsp.mkdir(path.dirname(file), { recursive: true });
     const text = await fsp.readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
       if (err.code === 'ENOENT') return '';
@@ -45,7 +46,7 @@ export class Journal<R> {
     }
     const fh = await fsp.open(file, 'a+', 0o600);
     if ((await fh.stat()).size !== good) await fh.truncate(good);
-    const journal = new Journal<R>(file, fh);
+    const journal = new Journal<R>(file, fh, fsync);
     journal.lines = records.length;
     return { journal, records };
   }
@@ -65,7 +66,7 @@ export class Journal<R> {
       this.queue = [];
       try {
         await this.fh.write(batch.map((p) => p.line).join(''));
-        if (batch.some((p) => p.durable)) await this.fh.datasync();
+        if (this.fsync && batch.some((p) => p.durable)) await this.fh.datasync();
         this.lines += batch.length;
         for (const p of batch) p.resolve();
       } catch (err) {

@@ -29,14 +29,16 @@ export class Store {
   private constructor(
     private readonly journal: Journal<JournalRecord>,
     blobDir: string,
+    fsync: boolean,
   ) {
-    this.blobs = new BlobStore(blobDir);
+    this.blobs = new BlobStore(blobDir, fsync);
   }
 
-  static async open(dataDir: string): Promise<Store> {
+  /** fsync: false skips fdatasync of bytes and journal (measurement only; see LocalS3Options.fsync). */
+  static async open(dataDir: string, fsync = true): Promise<Store> {
     await fsp.mkdir(dataDir, { recursive: true, mode: 0o700 });
-    const { journal, records } = await Journal.open<JournalRecord>(path.join(dataDir, 'journal.jsonl'));
-    const store = new Store(journal, path.join(dataDir, 'blobs'));
+    const { journal, records } = await Journal.open<JournalRecord>(path.join(dataDir, 'journal.jsonl'), fsync);
+    const store = new Store(journal, path.join(dataDir, 'blobs'), fsync);
     await store.blobs.init();
     for (const r of records) store.apply(r, true);
     for (const b of store.buckets.values()) b.keys = new SortedKeys(b.objects.keys());
