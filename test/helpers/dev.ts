@@ -1,11 +1,12 @@
 // `imgpipe dev` as a user runs it: a separate process, found by the CLI's own reader of the state
 // file it writes, stopped with Ctrl-C (SIGINT) or killed outright.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import path from 'node:path';
 import { findRunningStack, STATE_FILE, type DevState } from '../../src/local/state.js';
 import { createS3Client } from '../../src/s3/client.js';
 import { BIN } from './cli.js';
+import { getObjectBytes, listAll } from './s3.js';
 
 export interface DevProcess {
   child: ChildProcess;
@@ -50,20 +51,8 @@ export async function startDev(cwd: string, opts: { args?: string[]; env?: NodeJ
     state,
     s3,
     output: () => ({ stdout, stderr }),
-    async list(bucket) {
-      const keys: string[] = [];
-      let token: string | undefined;
-      do {
-        const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, ContinuationToken: token }));
-        keys.push(...(page.Contents ?? []).map((o) => o.Key!));
-        token = page.NextContinuationToken;
-      } while (token);
-      return keys.sort();
-    },
-    async get(bucket, key) {
-      const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-      return Buffer.from(await res.Body!.transformToByteArray());
-    },
+    list: (bucket: string) => listAll(s3, bucket),
+    get: (bucket: string, key: string) => getObjectBytes(s3, bucket, key),
     async stop() {
       s3.destroy();
       child.kill('SIGINT');

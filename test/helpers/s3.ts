@@ -1,7 +1,7 @@
 // Helpers for tests that talk to the embedded local S3 server with real AWS SDK v3 clients.
 import { createHash } from 'node:crypto';
 import { Transform } from 'node:stream';
-import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 
 export interface S3Target {
   endpoint: string;
@@ -107,4 +107,21 @@ export function captureRequestHeaders(client: S3Client): Array<Record<string, st
     { relation: 'after', toMiddleware: 'httpSigningMiddleware', name: 'captureRequestHeaders' },
   );
   return seen;
+}
+
+/** Every key of a bucket, page by page, sorted. */
+export async function listAll(client: S3Client, bucket: string): Promise<string[]> {
+  const keys: string[] = [];
+  let token: string | undefined;
+  do {
+    const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, ContinuationToken: token }));
+    keys.push(...(page.Contents ?? []).map((o) => o.Key!));
+    token = page.NextContinuationToken;
+  } while (token);
+  return keys.sort();
+}
+
+export async function getObjectBytes(client: S3Client, bucket: string, key: string): Promise<Buffer> {
+  const res = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  return Buffer.from(await res.Body!.transformToByteArray());
 }

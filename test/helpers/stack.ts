@@ -1,11 +1,12 @@
 // Start the embedded stack for a test, and make it the "running `imgpipe dev`" of a folder.
-import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import path from 'node:path';
 import { DEFAULT_SPEC, type Spec } from '../../src/core/spec.js';
 import { startLocalStack, type LocalStack, type LocalStackOptions } from '../../src/local/stack.js';
 import { STATE_FILE, writeDevState } from '../../src/local/state.js';
 import { createS3Client } from '../../src/s3/client.js';
 import { tempDir } from './images.js';
+import { getObjectBytes, listAll } from './s3.js';
 
 export interface TestStack extends LocalStack {
   s3: S3Client;
@@ -30,20 +31,8 @@ export async function startTestStack(opts: Partial<LocalStackOptions> & { spec?:
         path.join(cwd, STATE_FILE),
       );
     },
-    async list(bucket: string) {
-      const keys: string[] = [];
-      let token: string | undefined;
-      do {
-        const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, ContinuationToken: token }));
-        keys.push(...(page.Contents ?? []).map((o) => o.Key!));
-        token = page.NextContinuationToken;
-      } while (token);
-      return keys.sort();
-    },
-    async get(bucket: string, key: string) {
-      const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-      return Buffer.from(await res.Body!.transformToByteArray());
-    },
+    list: (bucket: string) => listAll(s3, bucket),
+    get: (bucket: string, key: string) => getObjectBytes(s3, bucket, key),
     async stop() {
       s3.destroy();
       await stack.close();
