@@ -54,8 +54,11 @@ export async function uploadPart(ctx: RequestContext): Promise<void> {
 
 /** The parts named by a Complete request, checked the way S3 checks them. */
 function chosenParts(upload: Upload, requested: Array<{ partNumber: number; etag: string }>) {
+  // The order of the whole list first: a later out-of-order entry is InvalidPartOrder, not whatever an earlier part fails.
+  if (requested.some((r, i) => i > 0 && r.partNumber <= requested[i - 1].partNumber)) {
+    throw new S3Error('InvalidPartOrder', 'The list of parts was not in ascending order. The parts list must be specified in order by part number.');
+  }
   return requested.map((r, i) => {
-    if (i > 0 && r.partNumber <= requested[i - 1].partNumber) throw new S3Error('InvalidPartOrder', 'The list of parts was not in ascending order. The parts list must be specified in order by part number.');
     const part = upload.parts.get(r.partNumber);
     if (!part || part.etag !== r.etag) {
       throw new S3Error('InvalidPart', 'One or more of the specified parts could not be found. The part might not have been uploaded, or the specified entity tag might not have matched the part\'s entity tag.', { PartNumber: r.partNumber, ETag: r.etag });

@@ -8,6 +8,9 @@ const parser = new XMLParser({
   parseTagValue: false,
   trimValues: false,
   processEntities: true,
+  // Decode numeric character references (the SDK writes \n as &#x0A;); without this they stay literal and
+  // a key names another object. Named entities beyond XML's five never get here (checkCharacters).
+  htmlEntities: true,
   ignoreDeclaration: true,
   isArray: (name) => name === 'Object' || name === 'Part',
 });
@@ -16,9 +19,31 @@ function malformed(): S3Error {
   return new S3Error('MalformedXML', 'The XML you provided was not well-formed or did not validate against our published schema');
 }
 
+/** XML 1.0's Char production. */
+function isXmlChar(cp: number): boolean {
+  return cp === 0x9 || cp === 0xa || cp === 0xd || (cp >= 0x20 && cp <= 0xd7ff) || (cp >= 0xe000 && cp <= 0xfffd) || (cp >= 0x10000 && cp <= 0x10ffff);
+}
+
+const REFERENCE = /&(?:(amp|lt|gt|quot|apos)|#([0-9]{1,7})|#x([0-9a-fA-F]{1,6}));/y;
+
+/**
+ * Refuse what an XML parser must refuse but the parser here would silently drop (&#0;) or keep
+ * literally (&bogus;): either way a key would name a different object than the client meant.
+ */
+function checkCharacters(text: string): void {
+  if (/[\0-\x08\x0B\x0C\x0E-\x1F\uFFFE\uFFFF]/.test(text)) throw malformed();
+  const outside = text.replace(/<!\[CDATA\[[\s\S]*?\]\]>|<!--[\s\S]*?-->/g, '');
+  for (let i = outside.indexOf('&'); i !== -1; i = outside.indexOf('&', i + 1)) {
+    REFERENCE.lastIndex = i;
+    const m = REFERENCE.exec(outside);
+    if (!m || (!m[1] && !isXmlChar(m[2] !== undefined ? parseInt(m[2], 10) : parseInt(m[3], 16)))) throw malformed();
+  }
+}
+
 export function parseXml(body: Buffer): Record<string, unknown> {
   const text = body.toString('utf8');
   if (/<!DOCTYPE|<!ENTITY/i.test(text)) throw malformed();
+  checkCharacters(text);
   try {
     return parser.parse(text, true) as Record<string, unknown>;
   } catch {
