@@ -1,9 +1,11 @@
 // S3 ObjectCreated → resize with the shared core → every variant into the destination bucket,
-// under the keys core's key naming gives (the keys `imgpipe watch` waits for).
+// under the keys core's key naming gives, then one record per image (done, or failed for good)
+// at the key `imgpipe watch` waits for.
 import { createHash } from 'node:crypto';
-import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Readable } from 'node:stream';
-import { outputKey } from '../src/core/keys.js';
+import { failureKey, outputKey, recordKey } from '../src/core/keys.js';
+import { doneRecord, failedRecord, type ImageRecord } from '../src/core/record.js';
 import { collect, ImageError, resizeImage, type RenderedOutput } from '../src/core/resize.js';
 import { DEFAULT_SPEC, parseSpec, type Spec } from '../src/core/spec.js';
 import { createS3Client } from '../src/s3/client.js';
@@ -37,6 +39,8 @@ export interface RecordOutcome {
   retry: boolean;
   outputs?: { variant: string; key: string; width: number; height: number; bytes: number }[];
   error?: string;
+  /** Why it failed for good (ImageError codes, 'deleted'); a failure record says the same. */
+  code?: string;
 }
 
 /** S3 URL-encodes keys in event records, with '+' for a space. */
@@ -75,34 +79,82 @@ async function putVariants(config: ResizeConfig, key: string, outputs: RenderedO
   return written;
 }
 
-export function createResizeHandler(config: ResizeConfig) {
-  const log = config.log ?? defaultLog;
+/** Records change as an image is re-uploaded: never cached. */
+async function putRecord(config: ResizeConfig, key: string, record: ImageRecord): Promise<void> {
+  const body = JSON.stringify(record);
+  await config.s3.send(
+    new PutObjectCommand({
+      Bucket: config.destBucket,
+      Key: key,
+      Body: body,
+      ContentType: 'application/json',
+      CacheControl: 'no-cache',
+      ChecksumSHA256: createHash('sha256').update(body).digest('base64'),
+    }),
+  );
+}
 
-  async function processRecord(record: S3EventRecord): Promise<RecordOutcome> {
-    const bucket = record.s3.bucket.name;
-    const key = decodeEventKey(record.s3.object.key);
-    const started = Date.now();
-    if (bucket === config.destBucket) {
-      // Writing variants into the bucket that triggers us would trigger us again, forever.
-      const error = `refusing to process "${bucket}": it is the destination bucket (recursive trigger)`;
-      log({ level: 'error', msg: 'recursion guard', bucket, key, error });
-      return { bucket, key, status: 'skipped', retry: false, error };
-    }
+/** The image is given up for good: say so where `watch` looks (also used by the local stack after its last retry). */
+export async function writeFailureRecord(config: ResizeConfig, sourceKey: string, code: string, reason: string): Promise<void> {
+  await putRecord(config, failureKey(sourceKey), failedRecord(sourceKey, code, reason, config.spec));
+}
+
+function failureCode(err: unknown): string {
+  if (err instanceof ImageError) return err.code;
+  const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+  if (e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404) return 'deleted';
+  return e.$metadata?.httpStatusCode === 403 ? 'denied' : 'failed';
+}
+
+type Log = (line: Record<string, unknown>) => void;
+
+/** Transient: report it for a retry, write nothing. Permanent: write the failure record (retried if that write fails). */
+async function failed(config: ResizeConfig, log: Log, bucket: string, key: string, err: unknown, started: number): Promise<RecordOutcome> {
+  let retry = isTransient(err);
+  const e = err as Error;
+  const code = failureCode(err);
+  const error = code === 'deleted' ? 'object no longer exists (deleted before processing)' : e.message;
+  if (!retry) {
     try {
-      const object = await config.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-      const input = await collect(object.Body as Readable);
-      const { outputs } = await resizeImage(input, config.spec);
-      const written = await putVariants(config, key, outputs);
-      log({ level: 'info', msg: 'resized', bucket, key, outputs: written, ms: Date.now() - started });
-      return { bucket, key, status: 'ok', retry: false, outputs: written };
-    } catch (err) {
-      const retry = isTransient(err);
-      const e = err as Error;
-      const error = e.name === 'NoSuchKey' ? 'object no longer exists (deleted before processing)' : e.message;
-      log({ level: 'error', msg: 'resize failed', bucket, key, error, retry, ms: Date.now() - started });
-      return { bucket, key, status: 'failed', retry, error };
+      await writeFailureRecord(config, key, code, error);
+    } catch (recordErr) {
+      retry = true;
+      log({ level: 'error', msg: 'failure record not written', bucket, key, error: (recordErr as Error).message });
     }
   }
+  log({ level: 'error', msg: 'resize failed', bucket, key, error, code, retry, ms: Date.now() - started });
+  return { bucket, key, status: 'failed', retry, error, code };
+}
+
+async function processRecord(config: ResizeConfig, log: Log, record: S3EventRecord): Promise<RecordOutcome> {
+  const bucket = record.s3.bucket.name;
+  const key = decodeEventKey(record.s3.object.key);
+  const started = Date.now();
+  if (bucket === config.destBucket) {
+    // Writing variants into the bucket that triggers us would trigger us again, forever.
+    const error = `refusing to process "${bucket}": it is the destination bucket (recursive trigger)`;
+    log({ level: 'error', msg: 'recursion guard', bucket, key, error });
+    return { bucket, key, status: 'skipped', retry: false, error };
+  }
+  try {
+    const object = await config.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    const input = await collect(object.Body as Readable);
+    const { source, outputs, exif } = await resizeImage(input, config.spec);
+    const written = await putVariants(config, key, outputs);
+    const sha256 = createHash('sha256').update(input).digest('base64');
+    // After the last variant: the record's presence means "all variants are there".
+    await putRecord(config, recordKey(key), await doneRecord({ key, sha256, bytes: input.length, source, outputs, exif, spec: config.spec }));
+    await config.s3.send(new DeleteObjectCommand({ Bucket: config.destBucket, Key: failureKey(key) })); // a re-upload that now works is done
+    log({ level: 'info', msg: 'resized', bucket, key, outputs: written, ms: Date.now() - started });
+    return { bucket, key, status: 'ok', retry: false, outputs: written };
+  } catch (err) {
+    return failed(config, log, bucket, key, err, started);
+  }
+}
+
+export function createResizeHandler(config: ResizeConfig) {
+  const log = config.log ?? defaultLog;
+  const one = (record: S3EventRecord) => processRecord(config, log, record);
 
   return async function resize(event: ResizeEvent): Promise<{ outcomes: RecordOutcome[]; batchItemFailures: { itemIdentifier: string }[] }> {
     const outcomes: RecordOutcome[] = [];
@@ -121,13 +173,13 @@ export function createResizeHandler(config: ResizeConfig) {
         }
         let failed = false;
         for (const r of inner) {
-          const o = await processRecord(r);
+          const o = await one(r);
           outcomes.push(o);
           failed ||= o.retry;
         }
         if (failed) batchItemFailures.push({ itemIdentifier: sqs.messageId });
       } else {
-        const o = await processRecord(record as S3EventRecord);
+        const o = await one(record as S3EventRecord);
         outcomes.push(o);
         directRetry ||= o.retry;
       }

@@ -117,7 +117,7 @@ describe('infra/template.yaml', () => {
     expect(Object.values(r).filter((x: Node) => x.Type === 'AWS::ApiGatewayV2::Route')).toHaveLength(1);
   });
 
-  it('least privilege: presign may only put uploads; resize may only read sources and write variants; each logs to its own group', () => {
+  it('least privilege: presign may only put uploads; resize may only read sources, write variants and records, and clear failure records; each logs to its own group', () => {
     const iam = Object.entries(r).filter(([, x]: [string, Node]) => x.Type.startsWith('AWS::IAM::'));
     expect(iam.map(([name, x]: [string, Node]) => `${name} ${x.Type}`).sort()).toEqual(['PresignRole AWS::IAM::Role', 'ResizeRole AWS::IAM::Role']);
     expect(Object.values(r).filter((x: Node) => x.Type === 'AWS::Lambda::Permission')).toHaveLength(2);
@@ -133,6 +133,7 @@ describe('infra/template.yaml', () => {
     expect(allows(roleOf('ResizeFunction'))).toEqual([
       { actions: ['s3:GetObject'], resource: { 'Fn::Sub': 'arn:${AWS::Partition}:s3:::${SourceBucketName}/*' } },
       { actions: ['s3:PutObject'], resource: { 'Fn::Sub': 'arn:${AWS::Partition}:s3:::${DestBucketName}/*' } },
+      { actions: ['s3:DeleteObject'], resource: { 'Fn::Sub': 'arn:${AWS::Partition}:s3:::${DestBucketName}/_imgpipe/failed/*' } },
       logs('ResizeLogGroup'),
     ]);
     expect(r.ResizeLogGroup.Properties.LogGroupName).toEqual({ 'Fn::Sub': '/aws/lambda/${AWS::StackName}-resize' });

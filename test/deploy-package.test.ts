@@ -9,7 +9,7 @@ import path from 'node:path';
 import { ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { outputKeys, parseSpec, widthVariants } from '../src/core/index.js';
+import { outputKeys, parseSpec, recordKey, widthVariants } from '../src/core/index.js';
 import { functionSettings } from '../src/deploy/function-config.js';
 import { assertWithinLimits, LIMITS, needsS3Staging, PackageTooLargeError } from '../src/deploy/limits.js';
 import { buildPackage, elfMachine, type LambdaPackage } from '../src/deploy/package.js';
@@ -126,7 +126,7 @@ describe('deploy-lambda package', () => {
 
       const listed = await s3.send(new ListObjectsV2Command({ Bucket: DEST }));
       const expected = outputKeys(key, spec).map((o) => o.key);
-      expect((listed.Contents ?? []).map((o) => o.Key).sort()).toEqual([...expected].sort());
+      expect((listed.Contents ?? []).map((o) => o.Key).sort()).toEqual([...expected, recordKey(key)].sort());
       const large = await s3.send(new (await import('@aws-sdk/client-s3')).GetObjectCommand({ Bucket: DEST, Key: expected[1] }));
       const meta = await sharp(Buffer.from(await large.Body!.transformToByteArray())).metadata();
       expect([meta.format, meta.width, meta.height]).toEqual(['webp', 640, 400]);

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DEFAULT_SPEC, outputKeys } from '../src/core/index.js';
+import { DEFAULT_SPEC, outputKeys, recordKey } from '../src/core/index.js';
 import { runCli } from './helpers/cli.js';
 import { startDev, type DevProcess } from './helpers/dev.js';
 import { spawnCli, startFaultProxy, writeNoiseJpegs } from './helpers/fault-proxy.js';
@@ -19,7 +19,7 @@ const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 async function missingVariants(dev: Pick<DevProcess, 'list' | 'state'>): Promise<string[]> {
   const dest = new Set(await dev.list(dev.state.destBucket));
   const sources = await dev.list(dev.state.sourceBucket);
-  return sources.flatMap((k) => outputKeys(k, DEFAULT_SPEC).map((o) => o.key)).filter((k) => !dest.has(k));
+  return sources.flatMap((k) => [...outputKeys(k, DEFAULT_SPEC).map((o) => o.key), recordKey(k)]).filter((k) => !dest.has(k));
 }
 
 describe('imgpipe dev killed with SIGKILL mid-upload', () => {
@@ -66,7 +66,7 @@ describe('a transient S3 failure during a resize', () => {
       const { PutObjectCommand } = await import('@aws-sdk/client-s3');
       await stack.s3.send(new PutObjectCommand({ Bucket: stack.sourceBucket, Key: key, Body: await readFile(img.corpusFile('mate-Aqua.jpg')) }));
       await eventually(async () => expect(stack.outcomes.get(key)?.status).toBe('ok'), 60_000);
-      expect(await stack.list(stack.destBucket)).toEqual(outputKeys(key, DEFAULT_SPEC).map((o) => o.key).sort());
+      expect(await stack.list(stack.destBucket)).toEqual([...outputKeys(key, DEFAULT_SPEC).map((o) => o.key), recordKey(key)].sort());
       expect(proxy.failures()).toBe(4);
       expect(lines.filter((l) => l.level === 'error' && l.retry === true)).toHaveLength(1); // one transient failure, then success
     } finally {

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createResizeHandler, decodeEventKey } from '../lambda/resize.js';
-import { DEFAULT_SPEC, outputKeys } from '../src/core/index.js';
+import { DEFAULT_SPEC, failureKey, outputKeys, recordKey, type DoneRecord, type FailedRecord } from '../src/core/index.js';
 import { encodeEventKey } from '../src/local/stack.js';
 import * as img from './helpers/images.js';
 import { startTestStack, type TestStack } from './helpers/stack.js';
@@ -18,8 +18,9 @@ describe('resize handler', () => {
   const SRC = 'imgpipe-source';
 
   beforeAll(async () => {
-    // No trigger here: the test invokes the handler itself, as Lambda would.
-    stack = await startTestStack();
+    // No trigger here: the test invokes the handler itself, as Lambda would (with the trigger on,
+    // the stack's own handler would write the outputs and these checks could not fail).
+    stack = await startTestStack({ trigger: false });
     logs = [];
     handler = createResizeHandler({ s3: stack.s3, destBucket: stack.destBucket, spec: DEFAULT_SPEC, cacheControl: 'public, max-age=60', log: (l) => logs.push(l) });
   });
@@ -44,6 +45,29 @@ describe('resize handler', () => {
     }
     const m = await sharp(await stack.get(stack.destBucket, `320/${key}`)).metadata();
     expect([m.width, m.height]).toEqual([320, 200]);
+    // The record, written after the last variant, says what each one is.
+    const rec = JSON.parse((await stack.get(stack.destBucket, recordKey(key))).toString()) as DoneRecord;
+    expect(rec).toMatchObject({ status: 'done', source: { key, format: 'jpeg', width: 2560, height: 1600 } });
+    for (const v of rec.variants) {
+      const bytes = await stack.get(stack.destBucket, v.key);
+      const vm = await sharp(bytes).metadata();
+      expect([v.key, v.bytes, v.width, v.height, v.format]).toEqual([v.key, bytes.length, vm.width, vm.height, vm.format]);
+    }
+  });
+
+  it('writes a failure record for an image it gives up on, and replaces it once a good image is there', async () => {
+    const key = 'manual/fixed-later.jpg';
+    await stack.s3.send(new PutObjectCommand({ Bucket: SRC, Key: key, Body: img.truncatedJpeg() }));
+    await handler({ Records: [record(SRC, key)] });
+    const failed = JSON.parse((await stack.get(stack.destBucket, failureKey(key))).toString()) as FailedRecord;
+    expect(failed).toMatchObject({ status: 'failed', code: 'corrupt', source: { key }, reason: expect.stringMatching(/corrupt or truncated/) });
+    expect(await stack.list(stack.destBucket)).not.toContain(recordKey(key));
+
+    await stack.s3.send(new PutObjectCommand({ Bucket: SRC, Key: key, Body: readFileSync(img.corpusFile('plasma-Grey.jpg')) }));
+    await handler({ Records: [record(SRC, key)] });
+    const dest = await stack.list(stack.destBucket);
+    expect(dest).toContain(recordKey(key));
+    expect(dest).not.toContain(failureKey(key));
   });
 
   it('gives the same outputs for a duplicate event', async () => {
@@ -83,8 +107,9 @@ describe('resize handler', () => {
       ['manual/gone.jpg', 'object no longer exists (deleted before processing)'],
     ]);
     const dest = await stack.list(stack.destBucket);
-    expect(dest.filter((k) => k.includes('corrupt'))).toEqual([]);
-    expect(dest.filter((k) => k.includes('fine'))).toHaveLength(3);
+    expect(dest.filter((k) => k.includes('corrupt'))).toEqual([failureKey('manual/corrupt.jpg')]);
+    expect(dest.filter((k) => k.includes('gone'))).toEqual([failureKey('manual/gone.jpg')]);
+    expect(dest.filter((k) => k.includes('fine'))).toHaveLength(4); // three variants and the record
   });
 
   it('refuses a decompression bomb by its header, without the memory to decode it', async () => {
@@ -99,7 +124,7 @@ describe('resize handler', () => {
     expect(result.outcomes[0]).toMatchObject({ status: 'failed', retry: false, error: expect.stringMatching(/50000×50000 .* over the 100 MP limit/) });
     // Decoding it would need 7.5 GB; refusing it from the header needs next to nothing.
     expect(peak - before).toBeLessThan(64 * 1024 * 1024);
-    expect((await stack.list(stack.destBucket)).filter((k) => k.includes('bomb'))).toEqual([]);
+    expect((await stack.list(stack.destBucket)).filter((k) => k.includes('bomb'))).toEqual([failureKey('manual/bomb.png')]);
   });
 
   it('reports only failed SQS messages for retry', async () => {

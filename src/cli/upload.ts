@@ -55,6 +55,7 @@ export function uploadCommand(): Command {
           target,
           timeoutMs: opts.timeout * 1000,
           downloadDir: opts.download,
+          details: !!opts.json,
           reporter,
           signal: signals.signal,
         }).catch((err) => {

@@ -8,11 +8,12 @@ import { abortOnSignals } from './signals.js';
 
 export function watchCommand(): Command {
   const cmd = new Command('watch')
-    .description('wait until every variant of the given source keys (default: the last upload) exists; exit 1 listing what is missing')
+    .description("wait until every image of the given source keys (default: the last upload) has its record, done or failed; exit 1 listing failures and what is missing")
     .argument('[keys...]', 'source keys (default: every key of the manifest)')
     .option('--manifest <file>', 'manifest to take keys and bucket from', DEFAULT_MANIFEST)
     .option('--timeout <seconds>', 'give up after this long', seconds, 300)
     .option('--download <dir>', 'then download every variant into DIR')
+    .option('--html <file>', 'then write one self-contained HTML page of the batch: thumbnails, sizes, <picture> snippets, failures')
     .option('--json', 'print one JSON document');
   addTargetOptions(cmd, false);
   addSpecOptions(cmd);
@@ -34,9 +35,15 @@ export function watchCommand(): Command {
         target,
         timeoutMs: opts.timeout * 1000,
         downloadDir: opts.download,
+        details: !!(opts.json || opts.html),
         reporter,
         signal: signals.signal,
       });
+      if (opts.html) {
+        const { writeReport } = await import('../jobs/report.js');
+        await writeReport(opts.html, result, target, signals.signal);
+        reporter.info(`wrote ${opts.html}`);
+      }
       reporter.result(result);
       process.exitCode = signals.exitCode() ?? (result.ok ? EXIT.ok : EXIT.failed);
     } catch (err) {

@@ -6,3 +6,4 @@ export * from './validate.js';
 export * from './resize.js';
 export * from './upload-key.js';
 export * from './integrity.js';
+export * from './record.js';

@@ -38,3 +38,19 @@ export function outputKeys(sourceKey: string, spec: Pick<Spec, 'variants'>): Exp
 export function isOutputKey(key: string, spec: Pick<Spec, 'variants'>): boolean {
   return spec.variants.some((v) => key.startsWith(`${v.name}/`));
 }
+
+/**
+ * Where the resize handler writes its answer for one source image, beside the variants: a record
+ * once every variant is written, or a failure record when it gives up on the image for good.
+ * `_imgpipe/` cannot be a variant's prefix (variant names start with a letter or digit).
+ */
+export const RECORD_PREFIX = '_imgpipe/done/';
+export const FAILURE_PREFIX = '_imgpipe/failed/';
+
+export function recordKey(sourceKey: string): string {
+  return `${RECORD_PREFIX}${sourceKey}.json`;
+}
+
+export function failureKey(sourceKey: string): string {
+  return `${FAILURE_PREFIX}${sourceKey}.json`;
+}

@@ -103,7 +103,7 @@ function describeSharpError(err: unknown): ImageError {
   return new ImageError(`corrupt or truncated image: ${first.trim()}`, 'corrupt');
 }
 
-async function prepare(input: ResizeInput, spec: Spec): Promise<{ source: string | Buffer; info: SourceInfo }> {
+async function prepare(input: ResizeInput, spec: Spec): Promise<{ source: string | Buffer; info: SourceInfo; exif?: Buffer }> {
   const source = typeof input === 'string' || Buffer.isBuffer(input) ? input : await collect(input);
   const head = await readHead(source);
   const sniffed = sniff(head);
@@ -138,6 +138,7 @@ async function prepare(input: ResizeInput, spec: Spec): Promise<{ source: string
   const oriented = orientedSize({ width: meta.width, height: meta.height }, orientation, spec.autoRotate);
   return {
     source,
+    exif: meta.exif,
     info: {
       format: sniffed.format,
       contentType: sniffed.contentType,
@@ -190,9 +191,9 @@ export async function checkDecodes(input: string | Buffer, spec: Spec): Promise<
   }
 }
 
-/** Decode the input once and render every variant of the spec. */
-export async function resizeImage(input: ResizeInput, spec: Spec): Promise<{ source: SourceInfo; outputs: RenderedOutput[] }> {
-  const { source, info } = await prepare(input, spec);
+/** Decode the input once and render every variant of the spec; `exif` is the input's raw EXIF block, if any. */
+export async function resizeImage(input: ResizeInput, spec: Spec): Promise<{ source: SourceInfo; outputs: RenderedOutput[]; exif?: Buffer }> {
+  const { source, info, exif } = await prepare(input, spec);
   const planned = planOutputs(info, spec);
   // Keep an RGB/grey profile as it is; CMYK is converted to sRGB, so its profile no longer applies.
   const keepIcc = spec.keepIccProfile && info.hasProfile && info.space !== 'cmyk';
@@ -237,7 +238,7 @@ export async function resizeImage(input: ResizeInput, spec: Spec): Promise<{ sou
         return { ...plan, width: outInfo.width, height: outInfo.height, bytes: out.length, data: out };
       }),
     );
-    return { source: info, outputs };
+    return { source: info, outputs, exif };
   } catch (err) {
     if (err instanceof ImageError) throw err;
     throw describeSharpError(err);

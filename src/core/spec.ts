@@ -1,5 +1,6 @@
 // The variant spec: which outputs every source image gets. One schema, read by the CLI
 // (config file + flags) and by the resize Lambda (env), so both produce the same outputs.
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 
 export const FITS = ['cover', 'contain', 'inside', 'outside', 'fill'] as const;
@@ -66,4 +67,11 @@ export function parseSpec(input: unknown, where?: string): Spec {
   const result = specSchema.safeParse(input);
   if (!result.success) throw new SpecError(formatIssues(result.error, where));
   return result.data;
+}
+
+/** A short, stable name for a spec (sorted-key JSON, SHA-256, 16 hex): records carry it so a client can tell which spec made them. */
+export function specHash(spec: Spec): string {
+  const sorted = (v: unknown): unknown =>
+    Array.isArray(v) ? v.map(sorted) : v && typeof v === 'object' ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, sorted((v as Record<string, unknown>)[k])])) : v;
+  return createHash('sha256').update(JSON.stringify(sorted(spec))).digest('hex').slice(0, 16);
 }

@@ -27,8 +27,6 @@ export interface PipelineTarget {
   endpoint?: string;
   region?: string;
   local: boolean;
-  /** Only for a stack started in this process: its resize outcomes, to stop waiting early. */
-  failedSource?: (sourceKey: string) => string | undefined;
   /** Which pipeline this is, stable across runs (see Manifest.target). */
   identity: string;
   /** How the run reached the local stack, for the user. */
@@ -64,11 +62,7 @@ async function localTarget(spec: Spec, dataDir: string, log?: (line: Record<stri
     return stackTarget(running, running.dataDir, `local stack of \`imgpipe dev\` (pid ${running.pid}) at ${running.apiUrl}`, { apiKey: running.apiKey });
   }
   const stack = await startLocalStack({ dataDir, spec, log });
-  const failedSource = (key: string) => {
-    const o = stack.outcomes.get(key);
-    return o && o.status !== 'ok' ? (o.error ?? 'failed') : undefined;
-  };
-  return stackTarget(stack, dataDir, `embedded local stack started for this run (data in ${dataDir})`, { failedSource }, () => stack.close());
+  return stackTarget(stack, dataDir, `embedded local stack started for this run (data in ${dataDir})`, {}, () => stack.close());
 }
 
 export async function resolveTarget(

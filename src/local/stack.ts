@@ -6,7 +6,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { createPresignHandler, PRESIGN_DEFAULTS, type ApiEvent, type ApiResult } from '../../lambda/presign.js';
-import { createResizeHandler, type RecordOutcome, type S3EventRecord } from '../../lambda/resize.js';
+import { createResizeHandler, writeFailureRecord, type RecordOutcome, type ResizeConfig, type S3EventRecord } from '../../lambda/resize.js';
 import type { Spec } from '../core/spec.js';
 import { createS3Client } from '../s3/client.js';
 import { startLocalS3, type ObjectCreatedEvent } from '@imgpipe/local-s3';
@@ -158,7 +158,8 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     apiKey: opts.apiKey,
   });
   const handlerS3 = opts.handlerEndpoint ? createS3Client({ endpoint: opts.handlerEndpoint, region: s3server.region, credentials: s3server.credentials }) : s3;
-  const resize = createResizeHandler({ s3: handlerS3, destBucket: LOCAL_BUCKETS.dest, spec: opts.spec, cacheControl: 'public, max-age=31536000, immutable', log });
+  const resizeConfig: ResizeConfig = { s3: handlerS3, destBucket: LOCAL_BUCKETS.dest, spec: opts.spec, cacheControl: 'public, max-age=31536000, immutable', log };
+  const resize = createResizeHandler(resizeConfig);
   const api = createApiServer(presign, log);
   const apiPort = await listen(api, opts.apiPort ?? 0);
 
@@ -174,10 +175,12 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
       concurrency: availableParallelism(),
       maxAttempts: RESIZE_ATTEMPTS,
       backoffMs: (n) => Math.min(5_000, 200 * 2 ** (n - 1)),
-      onGiveUp: (ev, err) => {
+      onGiveUp: async (ev, err) => {
         const error = `gave up after ${RESIZE_ATTEMPTS} attempts: ${(err as Error).message}`;
-        outcomes.set(ev.key, { bucket: ev.bucket, key: ev.key, status: 'failed', retry: false, error });
+        outcomes.set(ev.key, { bucket: ev.bucket, key: ev.key, status: 'failed', retry: false, error, code: 'gave-up' });
         log({ level: 'error', msg: 'resize failed', bucket: ev.bucket, key: ev.key, error, retry: false });
+        // As a dead-letter queue would: the image is given up, and watch learns it at once.
+        await writeFailureRecord(resizeConfig, ev.key, 'gave-up', error).catch(() => undefined);
       },
     },
   );

@@ -1,31 +1,41 @@
-// Wait until every expected object exists: ListObjectsV2 under the keys' common prefix for
-// batches, HeadObject for a few stragglers, with backoff between rounds.
-import { HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+// Wait until every source image has its record (done, or failed for good) in the destination
+// bucket: one object per image. ListObjectsV2 under the records' common prefix finds a batch,
+// GET for a few stragglers; each record found is read once. Backoff between rounds.
+import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import pLimit from 'p-limit';
+import { FAILURE_PREFIX, failureKey, RECORD_PREFIX, recordKey } from '../core/keys.js';
+import type { ImageRecord } from '../core/record.js';
 import { pause } from './retry.js';
-
-export interface ExpectedObject {
-  sourceKey: string;
-  variant: string;
-  key: string;
-}
 
 export interface WaitOptions {
   s3: S3Client;
   bucket: string;
-  expected: ExpectedObject[];
+  sourceKeys: string[];
   timeoutMs: number;
   signal?: AbortSignal;
-  onFound?: (obj: ExpectedObject) => void;
-  /** Known failure of a source (e.g. the local stack's resize failed): stop waiting for it. */
-  failedSource?: (sourceKey: string) => string | undefined;
+  /**
+   * Read done records too (default true). false: a listed done record counts without a GET, one
+   * request per image saved; failure records are always read, for their reason.
+   */
+  readDone?: boolean;
+  /** Called once per image, as soon as its record is known. */
+  onRecord?: (record: ImageRecord | DoneMark) => void;
+}
+
+/** A done record seen in a listing but not read (readDone: false). */
+export interface DoneMark {
+  status: 'done';
+  source: { key: string };
+  variants?: undefined;
 }
 
 export interface WaitResult {
-  found: ExpectedObject[];
-  missing: ExpectedObject[];
-  failed: { sourceKey: string; error: string }[];
+  /** In the order of `sourceKeys`, for the images that have one. */
+  records: Array<ImageRecord | DoneMark>;
+  missing: string[];
   timedOut: boolean;
+  /** S3 requests made (list pages and GETs), for the curious and the benchmark. */
+  requests: number;
 }
 
 function commonPrefix(keys: string[]): string {
@@ -34,81 +44,88 @@ function commonPrefix(keys: string[]): string {
   return prefix;
 }
 
-async function listPresent(s3: S3Client, bucket: string, prefix: string, wanted: Set<string>, signal?: AbortSignal): Promise<Set<string>> {
+interface Poller {
+  s3: S3Client;
+  bucket: string;
+  signal?: AbortSignal;
+  requests: number;
+  readDone: boolean;
+}
+
+async function listKeys(p: Poller, prefix: string, wanted: Set<string>): Promise<Set<string>> {
   const present = new Set<string>();
   let token: string | undefined;
   do {
-    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }), { abortSignal: signal });
+    p.requests++;
+    const page = await p.s3.send(new ListObjectsV2Command({ Bucket: p.bucket, Prefix: prefix, ContinuationToken: token }), { abortSignal: p.signal });
     for (const o of page.Contents ?? []) if (o.Key && wanted.has(o.Key)) present.add(o.Key);
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (token && present.size < wanted.size);
   return present;
 }
 
-async function headPresent(s3: S3Client, bucket: string, keys: string[], signal?: AbortSignal): Promise<Set<string>> {
+/** The record at `key`, or undefined when there is none (yet). */
+async function readRecord(p: Poller, key: string): Promise<ImageRecord | undefined> {
+  p.requests++;
+  try {
+    const res = await p.s3.send(new GetObjectCommand({ Bucket: p.bucket, Key: key }), { abortSignal: p.signal });
+    return JSON.parse(await res.Body!.transformToString()) as ImageRecord;
+  } catch (err) {
+    const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+    if (status === 404 || status === 403) return undefined;
+    throw err;
+  }
+}
+
+/** One round: which of `pending` have a record now. A done record wins over a failed one. */
+async function poll(p: Poller, pending: string[]): Promise<Map<string, ImageRecord | DoneMark>> {
   const limit = pLimit(16);
-  const present = new Set<string>();
+  const found = new Map<string, ImageRecord | DoneMark>();
+  let candidates: Array<{ source: string; key: string }>;
+  if (pending.length <= 8) {
+    candidates = pending.flatMap((s) => [{ source: s, key: recordKey(s) }, { source: s, key: failureKey(s) }]);
+  } else {
+    const prefix = commonPrefix(pending);
+    const done = await listKeys(p, RECORD_PREFIX + prefix, new Set(pending.map(recordKey)));
+    const failed = await listKeys(p, FAILURE_PREFIX + prefix, new Set(pending.map(failureKey)));
+    candidates = pending.flatMap((s) => (done.has(recordKey(s)) ? [{ source: s, key: recordKey(s) }] : failed.has(failureKey(s)) ? [{ source: s, key: failureKey(s) }] : []));
+    if (!p.readDone) {
+      for (const c of candidates) if (c.key === recordKey(c.source)) found.set(c.source, { status: 'done', source: { key: c.source } });
+      candidates = candidates.filter((c) => !found.has(c.source));
+    }
+  }
   await Promise.all(
-    keys.map((key) =>
+    candidates.map((c) =>
       limit(async () => {
-        try {
-          await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal });
-          present.add(key);
-        } catch (err) {
-          const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-          if (status !== 404 && status !== 403) throw err;
-        }
+        const record = await readRecord(p, c.key);
+        if (record && (!found.has(c.source) || record.status === 'done')) found.set(c.source, record);
       }),
     ),
   );
-  return present;
+  return found;
 }
 
-export async function waitForObjects(opts: WaitOptions): Promise<WaitResult> {
+export async function waitForRecords(opts: WaitOptions): Promise<WaitResult> {
   const deadline = Date.now() + opts.timeoutMs;
-  let missing = [...opts.expected];
-  const found: ExpectedObject[] = [];
-  const failed = new Map<string, string>();
-  for (let round = 0; ; round++) {
-    const byVariant = new Map<string, ExpectedObject[]>();
-    for (const o of missing) byVariant.set(o.variant, [...(byVariant.get(o.variant) ?? []), o]);
-    const present = new Set<string>();
+  const p: Poller = { s3: opts.s3, bucket: opts.bucket, signal: opts.signal, requests: 0, readDone: opts.readDone ?? true };
+  const records = new Map<string, ImageRecord | DoneMark>();
+  let pending = [...new Set(opts.sourceKeys)];
+  for (let round = 0; pending.length; round++) {
     try {
-      for (const group of byVariant.values()) {
-        const keys = group.map((o) => o.key);
-        const hits = keys.length <= 8
-          ? await headPresent(opts.s3, opts.bucket, keys, opts.signal)
-          : await listPresent(opts.s3, opts.bucket, commonPrefix(keys), new Set(keys), opts.signal);
-        for (const k of hits) present.add(k);
+      for (const [source, record] of await poll(p, pending)) {
+        records.set(source, record);
+        opts.onRecord?.(record);
       }
     } catch (err) {
       if (opts.signal?.aborted) throw err;
       // A failed poll is not a verdict: try again next round, until the deadline.
     }
-    const still: ExpectedObject[] = [];
-    for (const o of missing) {
-      if (present.has(o.key)) {
-        found.push(o);
-        opts.onFound?.(o);
-        continue;
-      }
-      const error = opts.failedSource?.(o.sourceKey);
-      if (error) failed.set(o.sourceKey, error);
-      else still.push(o);
-    }
-    missing = still;
-    if (missing.length === 0) break;
+    pending = pending.filter((s) => !records.has(s));
+    if (!pending.length) break;
     const wait = Math.min(2_000, 100 * 1.5 ** round);
-    if (Date.now() + wait > deadline) {
-      return { found, missing, failed: [...failed].map(([sourceKey, error]) => ({ sourceKey, error })), timedOut: true };
-    }
+    if (Date.now() + wait > deadline) break;
     await pause(wait, opts.signal);
   }
-  const failedSources = new Set(failed.keys());
-  return {
-    found,
-    missing: opts.expected.filter((o) => failedSources.has(o.sourceKey) && !found.includes(o)),
-    failed: [...failed].map(([sourceKey, error]) => ({ sourceKey, error })),
-    timedOut: false,
-  };
+  const ordered = [...new Set(opts.sourceKeys)].filter((s) => records.has(s)).map((s) => records.get(s)!);
+  return { records: ordered, missing: pending, timedOut: pending.length > 0, requests: p.requests };
 }

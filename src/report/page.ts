@@ -1,0 +1,87 @@
+// One self-contained HTML page for a batch: every image as its smallest variant (embedded) over
+// its placeholder, its sizes and bytes, a <picture> snippet to copy, and the failures with their
+// reasons. Pure: records and image bytes in, a string out; opens from disk with no server.
+import { thumbHashToDataURL } from 'thumbhash';
+import type { DoneRecord, ImageRecord } from '../core/record.js';
+import { formatBytes } from '../ui/format.js';
+
+export interface ReportInput {
+  title: string;
+  records: ImageRecord[];
+  missing: string[];
+  /** The smallest variant's bytes per source key, embedded as data URLs. */
+  thumbnails: Map<string, { contentType: string; data: Buffer }>;
+  generatedAt: Date;
+}
+
+const esc = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+const keyUrl = (key: string): string => key.split('/').map(encodeURIComponent).join('/');
+
+/** The markup a web page would use for this image: one <source> per extra format, widths as srcset. */
+export function pictureSnippet(r: DoneRecord): string {
+  const byFormat = new Map<string, DoneRecord['variants']>();
+  for (const v of r.variants) byFormat.set(v.contentType, [...(byFormat.get(v.contentType) ?? []), v]);
+  const srcset = (vs: DoneRecord['variants']) => vs.map((v) => `${keyUrl(v.key)} ${v.width}w`).join(', ');
+  const [fallbackType, fallback] = [...byFormat].find(([t]) => t === 'image/jpeg' || t === 'image/png') ?? [...byFormat][0];
+  const largest = fallback.reduce((a, b) => (b.width > a.width ? b : a));
+  const smallest = fallback.reduce((a, b) => (b.width < a.width ? b : a));
+  const sources = [...byFormat].filter(([t]) => t !== fallbackType).map(([t, vs]) => `  <source type="${t}" srcset="${srcset(vs)}" sizes="(max-width: ${largest.width}px) 100vw, ${largest.width}px">\n`);
+  return (
+    `<picture>\n${sources.join('')}` +
+    `  <img src="${keyUrl(smallest.key)}" srcset="${srcset(fallback)}" sizes="(max-width: ${largest.width}px) 100vw, ${largest.width}px"\n` +
+    `       width="${largest.width}" height="${largest.height}" alt="" loading="lazy" decoding="async" style="background:${r.color}">\n</picture>`
+  );
+}
+
+function doneCard(r: DoneRecord, thumb: ReportInput['thumbnails'] extends Map<string, infer T> ? T | undefined : never): string {
+  const placeholder = thumbHashToDataURL(Buffer.from(r.placeholder, 'base64'));
+  const smallest = r.variants.reduce((a, b) => (b.width * b.height < a.width * a.height ? b : a));
+  const img = thumb ? `<img src="data:${thumb.contentType};base64,${thumb.data.toString('base64')}" width="${smallest.width}" height="${smallest.height}" alt="${esc(r.source.key)}">` : '';
+  const rows = r.variants.map((v) => `<tr><td>${esc(v.name)}</td><td>${v.width}×${v.height}</td><td>${esc(v.format)}</td><td>${formatBytes(v.bytes)}</td></tr>`).join('');
+  const taken = r.taken ? `<p class="meta">${esc([r.taken.camera, r.taken.at?.slice(0, 10)].filter(Boolean).join(' · '))}</p>` : '';
+  return `<article class="card">
+  <div class="frame" style="aspect-ratio:${smallest.width}/${smallest.height};background-color:${r.color};background-image:url(${placeholder})">${img}</div>
+  <h2 title="${esc(r.source.key)}">${esc(r.source.key.split('/').pop() ?? r.source.key)}</h2>
+  <p class="meta">${r.source.width}×${r.source.height} ${esc(r.source.format)}, ${formatBytes(r.source.bytes)} · <span class="swatch" style="background:${r.color}"></span>${r.color}</p>${taken}
+  <table><thead><tr><th>variant</th><th>size</th><th>format</th><th>bytes</th></tr></thead><tbody>${rows}</tbody></table>
+  <details><summary>&lt;picture&gt; snippet</summary><pre><code>${esc(pictureSnippet(r))}</code></pre></details>
+</article>`;
+}
+
+const STYLE = `
+:root{color-scheme:light dark;font:15px/1.4 system-ui,sans-serif}
+body{margin:0 auto;padding:1.5rem;max-width:80rem}
+h1{font-size:1.4rem;margin:0 0 .25rem} .summary{margin:0 0 1.5rem;color:GrayText}
+.grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(17rem,1fr));gap:1rem}
+.card{border:1px solid #8884;border-radius:.5rem;padding:.75rem;min-width:0}
+.frame{width:100%;background-size:cover;border-radius:.25rem;overflow:hidden}
+.frame img{display:block;width:100%;height:100%;object-fit:cover}
+.card h2{font-size:1rem;margin:.5rem 0 0;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
+.meta{margin:.15rem 0;color:GrayText;font-size:.85rem}
+.swatch{display:inline-block;width:.8em;height:.8em;border-radius:50%;vertical-align:-.1em;margin-right:.25em;border:1px solid #8886}
+table{width:100%;border-collapse:collapse;font-size:.85rem;margin:.4rem 0}
+td,th{text-align:left;padding:.1rem .3rem;border-bottom:1px solid #8882;white-space:nowrap} th{font-weight:600}
+pre{overflow:auto;font-size:.75rem;background:#8881;padding:.5rem;border-radius:.25rem}
+.failed li,.missing li{margin:.25rem 0} .failed code{font-weight:600}
+`;
+
+export function renderReport(input: ReportInput): string {
+  const done = input.records.filter((r): r is DoneRecord => r.status === 'done');
+  const failed = input.records.filter((r) => r.status === 'failed');
+  const failures = failed.length
+    ? `<section class="failed"><h2>Failed (${failed.length})</h2><ul>${failed
+        .map((r) => (r.status === 'failed' ? `<li><strong>${esc(r.source.key)}</strong>: ${esc(r.reason)} <code>${esc(r.code)}</code></li>` : ''))
+        .join('')}</ul></section>`
+    : '';
+  const missing = input.missing.length
+    ? `<section class="missing"><h2>No record yet (${input.missing.length})</h2><ul>${input.missing.map((k) => `<li>${esc(k)}</li>`).join('')}</ul></section>`
+    : '';
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>${esc(input.title)}</title><style>${STYLE}</style></head>
+<body><h1>${esc(input.title)}</h1>
+<p class="summary">${done.length} done, ${failed.length} failed, ${input.missing.length} without a record · ${esc(input.generatedAt.toISOString())}</p>
+${failures}${missing}<section class="grid">${done.map((r) => doneCard(r, input.thumbnails.get(r.source.key))).join('\n')}</section>
+</body></html>
+`;
+}
