@@ -1,12 +1,19 @@
 // POST /uploads behind API Gateway (REST proxy integration or HTTP API payload 2.0): one request
-// presigns a batch of files. The server picks every key; each URL signs the content type,
-// length and SHA-256, so S3 refuses a body of another type, size or content.
+// presigns a batch of files. The server picks every key, from the content (src/core/upload-key);
+// each URL signs the content type, length and SHA-256, so S3 refuses a body of another type, size
+// or content. With dedupe on, a file whose bytes the source bucket already holds is answered
+// "exists" with its key instead of a URL: one ListObjectsV2 per file, the batch looked up in parallel.
 import { timingSafeEqual } from 'node:crypto';
-import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import pLimit from 'p-limit';
+import type { FileRequest, UploadAnswer } from '../src/api/contract.js';
+import { DEFAULT_SPEC, parseSpec, specHash, type Spec } from '../src/core/spec.js';
 import { CONTENT_TYPES, type ImageFormat } from '../src/core/validate.js';
-import { uploadKey } from '../src/core/upload-key.js';
+import { contentFolder, uploadKey } from '../src/core/upload-key.js';
 import { createS3Client } from '../src/s3/client.js';
+
+export type { FileRequest, UploadAnswer } from '../src/api/contract.js';
 
 export interface PresignConfig {
   bucket: string;
@@ -20,6 +27,14 @@ export interface PresignConfig {
   allowedTypes: string[];
   /** When set, requests must carry it in `x-api-key`. */
   apiKey?: string;
+  /** The spec the resize runs (served at GET /spec); undefined: the route answers 404. */
+  spec?: Spec;
+  /**
+   * Answer "exists" for content already in the bucket (default true). Costs one ListObjectsV2 per
+   * file (IAM: s3:ListBucket on the key prefix); reveals to a caller with the API key whether
+   * some exact bytes were uploaded.
+   */
+  dedupe?: boolean;
 }
 
 export const PRESIGN_DEFAULTS = {
@@ -49,17 +64,6 @@ export interface ApiResult {
   body: string;
 }
 
-export interface FileRequest {
-  name: string;
-  size: number;
-  contentType: string;
-  sha256: string;
-}
-
-export type UploadAnswer =
-  | { name: string; key: string; url: string; method: 'PUT'; headers: Record<string, string>; expiresAt: string }
-  | { name: string; error: { code: string; message: string } };
-
 const json = (statusCode: number, body: unknown): ApiResult => ({
   statusCode,
   headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
@@ -88,6 +92,8 @@ function checkFile(entry: unknown, config: PresignConfig): FileRequest | { name:
   const name = typeof e.name === 'string' ? e.name : '';
   const refuse = (code: string, message: string) => ({ name: name.slice(0, 1024), code, message });
   if (!name || Buffer.byteLength(name) > 1024) return refuse('InvalidName', 'name must be a string of 1 to 1024 bytes');
+  // A lone UTF-16 surrogate ("\ud800" in the JSON) has no UTF-8 form: it cannot be part of a key.
+  if (!(name as string & { isWellFormed(): boolean }).isWellFormed()) return { name: name.replace(/[\ud800-\udfff]/g, '\ufffd'), code: 'InvalidName', message: 'name holds a lone UTF-16 surrogate: not valid Unicode' };
   if (typeof e.size !== 'number' || !Number.isSafeInteger(e.size) || e.size < 0) return refuse('InvalidSize', 'size must be a whole number of bytes');
   if (e.size === 0) return refuse('EmptyFile', 'the file is empty (0 bytes)');
   if (e.size > config.maxFileBytes) return refuse('EntityTooLarge', `size ${e.size} is over the ${config.maxFileBytes}-byte limit`);
@@ -98,8 +104,18 @@ function checkFile(entry: unknown, config: PresignConfig): FileRequest | { name:
   return { name, size: e.size, contentType: e.contentType, sha256: e.sha256 };
 }
 
+/** The key already holding these bytes, if any: any object in the content's folder. */
+async function existingKey(file: FileRequest, config: PresignConfig): Promise<string | undefined> {
+  const listed = await config.s3.send(new ListObjectsV2Command({ Bucket: config.bucket, Prefix: contentFolder(file.sha256, config.keyPrefix), MaxKeys: 1 }));
+  return listed.Contents?.[0]?.Key;
+}
+
 async function presignOne(file: FileRequest, config: PresignConfig, now: Date): Promise<UploadAnswer> {
-  const key = uploadKey(file.name, FORMAT_OF_TYPE[file.contentType], { prefix: config.keyPrefix, now });
+  if (config.dedupe !== false) {
+    const key = await existingKey(file, config);
+    if (key) return { name: file.name, key, exists: true };
+  }
+  const key = uploadKey(file.name, FORMAT_OF_TYPE[file.contentType], file.sha256, { prefix: config.keyPrefix });
   const command = new PutObjectCommand({
     Bucket: config.bucket,
     Key: key,
@@ -124,12 +140,19 @@ async function presignOne(file: FileRequest, config: PresignConfig, now: Date): 
   };
 }
 
+/** A file we could not look up or sign: its own error, never the batch's 500. */
+function lookupFailed(file: FileRequest, err: Error): UploadAnswer {
+  console.error(JSON.stringify({ level: 'error', msg: 'presign failed for one file', error: err.message }));
+  return { name: file.name, error: { code: 'ServiceUnavailable', message: 'could not check or sign this file; try again' } };
+}
+
 export function createPresignHandler(config: PresignConfig) {
   return async function presign(event: ApiEvent): Promise<ApiResult> {
     try {
       const method = event.requestContext?.http?.method ?? event.httpMethod ?? '';
       const path = event.rawPath ?? event.path ?? event.requestContext?.http?.path ?? '';
-      if (!/\/uploads\/?$/.test(path)) return fail(404, 'NotFound', 'only POST /uploads is served here');
+      if (/\/spec\/?$/.test(path) && method.toUpperCase() === 'GET' && config.spec) return json(200, { specHash: specHash(config.spec), spec: config.spec });
+      if (!/\/uploads\/?$/.test(path)) return fail(404, 'NotFound', 'only POST /uploads and GET /spec are served here');
       if (method.toUpperCase() !== 'POST') return fail(405, 'MethodNotAllowed', 'use POST /uploads');
       if (config.apiKey !== undefined && !sameSecret(header(event, 'x-api-key'), config.apiKey)) {
         return fail(401, 'Unauthorized', 'missing or wrong x-api-key');
@@ -148,14 +171,17 @@ export function createPresignHandler(config: PresignConfig) {
       if (files.length > config.maxFiles) return fail(400, 'TooManyFiles', `at most ${config.maxFiles} files per request, got ${files.length}`);
 
       const now = new Date();
+      const limit = pLimit(16); // the lookups of a batch side by side, not one after another
       const uploads = await Promise.all(
-        files.map(async (entry): Promise<UploadAnswer> => {
+        files.map((entry): Promise<UploadAnswer> => {
           const checked = checkFile(entry, config);
-          if ('code' in checked) return { name: checked.name, error: { code: checked.code, message: checked.message } };
-          return presignOne(checked, config, now);
+          if ('code' in checked) return Promise.resolve({ name: checked.name, error: { code: checked.code, message: checked.message } });
+          return limit(() => presignOne(checked, config, now).catch((err: Error) => lookupFailed(checked, err)));
         }),
       );
-      const anyOk = uploads.some((u) => 'url' in u);
+      // Every file failed on our side (S3 unreachable): a 503 the client retries as a whole.
+      if (uploads.every((u) => 'error' in u && u.error.code === 'ServiceUnavailable')) return fail(503, 'ServiceUnavailable', 'the source bucket could not be reached; try again');
+      const anyOk = uploads.some((u) => !('error' in u));
       return json(anyOk ? 200 : 400, { uploads });
     } catch (err) {
       // Only our own faults get here (signing, credentials): say so without details.
@@ -186,6 +212,8 @@ export function presignConfigFromEnv(env: NodeJS.ProcessEnv = process.env, s3: S
     keyPrefix: env.KEY_PREFIX || PRESIGN_DEFAULTS.keyPrefix,
     allowedTypes: PRESIGN_DEFAULTS.allowedTypes,
     apiKey: env.API_KEY || undefined,
+    dedupe: env.DEDUPE !== 'false',
+    spec: env.IMGPIPE_SPEC ? parseSpec(JSON.parse(env.IMGPIPE_SPEC), 'IMGPIPE_SPEC') : DEFAULT_SPEC,
   };
 }
 

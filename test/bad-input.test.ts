@@ -2,6 +2,7 @@
 // goes on, exit 1, and nothing partial or wrong in either bucket.
 import { copyFile, mkdir, symlink, writeFile, readFile, unlink } from 'node:fs/promises';
 import path from 'node:path';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_SPEC } from '../src/core/spec.js';
 import { inspectFile } from '../src/files/inspect.js';
@@ -50,7 +51,8 @@ describe('bad input through `imgpipe upload`', () => {
   it.each(CASES)('%s: one clear line, the rest uploaded, exit 1, nothing wrong stored', async (label, make, reason) => {
     const dir = path.join(cwd, label.replace(/\W+/g, '-'));
     await mkdir(dir);
-    await copyFile(img.corpusFile('mate-Aqua.jpg'), path.join(dir, 'good.jpg'));
+    // A good photo of its own per case: the same bytes twice would be "already there" (dedupe).
+    await writeFile(path.join(dir, 'good.jpg'), await sharp(img.corpusFile('mate-Aqua.jpg')).resize(640).jpeg({ quality: 60 + CASES.findIndex(([l]) => l === label) }).toBuffer());
     const bad = await make(dir);
     const before = await stack.list(stack.sourceBucket);
     const r = await runCli(['upload', dir, '--local', '--manifest', `${label}.json`, '--json'], { cwd });
@@ -111,12 +113,12 @@ describe('bad input through `imgpipe upload`', () => {
   it('a file deleted or changed during upload is refused and reported, nothing stored', async () => {
     const dir = await img.tempDir();
     const p = path.join(dir, 'moving.jpg');
-    await copyFile(img.corpusFile('mate-Aqua.jpg'), p);
+    await writeFile(p, await sharp(img.corpusFile('mate-Aqua.jpg')).resize(700).jpeg().toBuffer()); // bytes the bucket has not seen
     const inspected = await inspectFile(p, DEFAULT_SPEC);
     if (!inspected.ok) throw new Error(inspected.reason);
     const before = await stack.list(stack.sourceBucket);
     const [answer] = await requestUploads([{ name: 'moving.jpg', size: inspected.size, contentType: inspected.contentType, sha256: inspected.sha256 }], { api: stack.apiUrl });
-    if ('error' in answer) throw new Error(answer.error.message);
+    if (!('url' in answer)) throw new Error(JSON.stringify(answer));
     // Same size, other bytes: S3 refuses the body against the signed SHA-256.
     const changed = await readFile(p);
     changed[changed.length - 100] ^= 0xff;

@@ -1,6 +1,7 @@
 // infra/template.yaml: it parses as CloudFormation reads it, every reference resolves, the
 // buckets are locked, the trigger and the API are wired to the right functions, and the roles
 // grant exactly what the pipeline needs and nothing more.
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -10,10 +11,10 @@ import { projectRoot } from '../src/deploy/paths.js';
 type Node = Record<string, any>;
 
 // CloudFormation's short forms, read as their long forms.
-const TAGS = ['Ref', 'Sub', 'GetAtt', 'Join', 'If', 'Select', 'Split', 'Equals', 'Not'].map((t) => ({
-  tag: `!${t}`,
-  resolve: (value: unknown) => ({ [t === 'Ref' ? 'Ref' : `Fn::${t}`]: t === 'GetAtt' && typeof value === 'string' ? value.split('.') : value }),
-}));
+const TAGS = ['Ref', 'Sub', 'GetAtt', 'Join', 'If', 'Select', 'Split', 'Equals', 'Not'].flatMap((t) => [
+  { tag: `!${t}`, resolve: (value: unknown) => ({ [t === 'Ref' ? 'Ref' : `Fn::${t}`]: t === 'GetAtt' && typeof value === 'string' ? value.split('.') : value }) },
+  { tag: `!${t}`, collection: 'seq' as const, resolve: (seq: { toJSON(): unknown }) => ({ [`Fn::${t}`]: seq.toJSON() }) },
+]);
 const PSEUDO = ['AWS::AccountId', 'AWS::Partition', 'AWS::Region', 'AWS::StackName', 'AWS::URLSuffix', 'AWS::StackId', 'AWS::NoValue'];
 
 function walk(v: unknown, visit: (o: Node) => void): void {
@@ -23,12 +24,13 @@ function walk(v: unknown, visit: (o: Node) => void): void {
   }
 }
 
-/** Every Allow statement of a role, with its actions sorted. */
-function allows(role: Node): { actions: string[]; resource: unknown }[] {
+/** Every Allow statement of a role, with its actions sorted; `!If [cond, a, b]` read as a (the defaults hold every condition true). */
+function allows(role: Node): { actions: string[]; resource: unknown; condition?: unknown }[] {
   return (role.Properties.Policies as Node[]).flatMap((p) =>
-    (p.PolicyDocument.Statement as Node[]).map((s) => {
+    (p.PolicyDocument.Statement as Node[]).map((raw) => {
+      const s = raw['Fn::If'] ? raw['Fn::If'][1] : raw;
       expect(s.Effect).toBe('Allow');
-      return { actions: [s.Action].flat().sort(), resource: s.Resource };
+      return { actions: [s.Action].flat().sort(), resource: s.Resource, ...(s.Condition ? { condition: s.Condition } : {}) };
     }),
   );
 }
@@ -90,7 +92,7 @@ describe('infra/template.yaml', () => {
     const runtimeOnly = ['MALLOC_ARENA_MAX', 'AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'];
     for (const [fn, file, codeKey, required] of [
       ['ResizeFunction', 'resize.ts', 'ResizeCodeKey', ['DEST_BUCKET', 'SOURCE_BUCKET', 'IMGPIPE_SPEC', 'MALLOC_ARENA_MAX']],
-      ['PresignFunction', 'presign.ts', 'PresignCodeKey', ['SOURCE_BUCKET', 'KEY_PREFIX', 'API_KEY']],
+      ['PresignFunction', 'presign.ts', 'PresignCodeKey', ['SOURCE_BUCKET', 'KEY_PREFIX', 'API_KEY', 'DEDUPE', 'IMGPIPE_SPEC']],
     ] as const) {
       const p = r[fn].Properties;
       expect(p).toMatchObject({ Handler: 'index.handler', Runtime: { Ref: 'Runtime' }, Architectures: [{ Ref: 'Architecture' }], Code: { S3Bucket: { Ref: 'CodeBucket' }, S3Key: { Ref: codeKey } } });
@@ -104,7 +106,7 @@ describe('infra/template.yaml', () => {
     expect(t.Parameters.ResizeMemory.Default).toBe(1769);
   });
 
-  it('POST /uploads on the HTTP API reaches the presign function, which only this route may invoke', () => {
+  it('POST /uploads and GET /spec on the HTTP API reach the presign function, which only these routes may invoke', () => {
     expect(r.HttpApi.Properties.ProtocolType).toBe('HTTP');
     expect(r.UploadsRoute.Properties).toEqual({ ApiId: { Ref: 'HttpApi' }, RouteKey: 'POST /uploads', Target: { 'Fn::Sub': 'integrations/${PresignIntegration}' } });
     expect(r.PresignIntegration.Properties).toEqual({ ApiId: { Ref: 'HttpApi' }, IntegrationType: 'AWS_PROXY', IntegrationUri: { 'Fn::GetAtt': ['PresignFunction', 'Arn'] }, PayloadFormatVersion: '2.0' });
@@ -114,13 +116,15 @@ describe('infra/template.yaml', () => {
       Principal: 'apigateway.amazonaws.com',
       SourceArn: { 'Fn::Sub': 'arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${HttpApi}/*/POST/uploads' },
     });
-    expect(Object.values(r).filter((x: Node) => x.Type === 'AWS::ApiGatewayV2::Route')).toHaveLength(1);
+    expect(r.SpecRoute.Properties).toEqual({ ApiId: { Ref: 'HttpApi' }, RouteKey: 'GET /spec', Target: { 'Fn::Sub': 'integrations/${PresignIntegration}' } });
+    expect(r.PresignSpecInvokePermission.Properties.SourceArn).toEqual({ 'Fn::Sub': 'arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${HttpApi}/*/GET/spec' });
+    expect(Object.values(r).filter((x: Node) => x.Type === 'AWS::ApiGatewayV2::Route')).toHaveLength(2);
   });
 
-  it('least privilege: presign may only put uploads; resize may only read sources, write variants and records, and clear failure records; each logs to its own group', () => {
+  it('least privilege: presign may only put uploads (and list their prefix for dedupe); resize may only read sources, write variants and records, and clear failure records; each logs to its own group', () => {
     const iam = Object.entries(r).filter(([, x]: [string, Node]) => x.Type.startsWith('AWS::IAM::'));
     expect(iam.map(([name, x]: [string, Node]) => `${name} ${x.Type}`).sort()).toEqual(['PresignRole AWS::IAM::Role', 'ResizeRole AWS::IAM::Role']);
-    expect(Object.values(r).filter((x: Node) => x.Type === 'AWS::Lambda::Permission')).toHaveLength(2);
+    expect(Object.values(r).filter((x: Node) => x.Type === 'AWS::Lambda::Permission')).toHaveLength(3);
     for (const [, role] of iam as [string, Node][]) {
       expect(role.Properties.ManagedPolicyArns).toBeUndefined();
       expect(role.Properties.AssumeRolePolicyDocument.Statement).toEqual([{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }]);
@@ -128,8 +132,15 @@ describe('infra/template.yaml', () => {
     const logs = (group: string) => ({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resource: { 'Fn::GetAtt': [group, 'Arn'] } });
     expect(allows(roleOf('PresignFunction'))).toEqual([
       { actions: ['s3:PutObject'], resource: { 'Fn::Sub': 'arn:${AWS::Partition}:s3:::${SourceBucketName}/${KeyPrefix}/*' } },
+      // Dedupe's lookup: list the source bucket, under the upload prefix only, and only when it is on.
+      { actions: ['s3:ListBucket'], resource: { 'Fn::Sub': 'arn:${AWS::Partition}:s3:::${SourceBucketName}' }, condition: { StringLike: { 's3:prefix': { 'Fn::Sub': '${KeyPrefix}/*' } } } },
       logs('PresignLogGroup'),
     ]);
+    const presignStatements = r.PresignRole.Properties.Policies[0].PolicyDocument.Statement as Node[];
+    expect(presignStatements[1]['Fn::If'][0]).toBe('DedupeOn');
+    expect(presignStatements[1]['Fn::If'][2]).toEqual({ Ref: 'AWS::NoValue' });
+    expect(t.Conditions.DedupeOn).toEqual({ 'Fn::Equals': [{ Ref: 'Dedupe' }, 'true'] });
+    expect(r.PresignFunction.Properties.Environment.Variables.DEDUPE).toEqual({ Ref: 'Dedupe' });
     expect(allows(roleOf('ResizeFunction'))).toEqual([
       { actions: ['s3:GetObject'], resource: { 'Fn::Sub': 'arn:${AWS::Partition}:s3:::${SourceBucketName}/*' } },
       { actions: ['s3:PutObject'], resource: { 'Fn::Sub': 'arn:${AWS::Partition}:s3:::${DestBucketName}/*' } },
@@ -140,5 +151,15 @@ describe('infra/template.yaml', () => {
     expect(r.ResizeFunction.Properties.FunctionName).toEqual({ 'Fn::Sub': '${AWS::StackName}-resize' });
     expect(r.PresignLogGroup.Properties.LogGroupName).toEqual({ 'Fn::Sub': '/aws/lambda/${AWS::StackName}-presign' });
     expect(r.PresignFunction.Properties.FunctionName).toEqual({ 'Fn::Sub': '${AWS::StackName}-presign' });
+  });
+});
+
+// AWS's own linter for CloudFormation, where the machine has it (.ci/run says whether it does).
+const CFN_LINT = spawnSync('cfn-lint', ['--version'], { encoding: 'utf8' }).status === 0;
+describe.skipIf(!CFN_LINT)('cfn-lint (skipped where cfn-lint is not installed)', () => {
+  it('finds no error and no warning in infra/template.yaml', () => {
+    const r = spawnSync('cfn-lint', [path.join(projectRoot(), 'infra/template.yaml')], { encoding: 'utf8' });
+    expect(r.stdout + r.stderr).toBe('');
+    expect(r.status).toBe(0);
   });
 });

@@ -70,11 +70,11 @@ describe('deploy-lambda package', () => {
 
   beforeAll(async () => {
     [x64, arm, presign] = await Promise.all([
-      buildPackage({ handler: 'resize', arch: 'x86_64', runtime: 'nodejs20.x' }),
-      buildPackage({ handler: 'resize', arch: 'arm64', runtime: 'nodejs20.x' }),
-      buildPackage({ handler: 'presign', arch: 'x86_64', runtime: 'nodejs20.x' }),
+      buildPackage({ handler: 'resize', arch: 'x86_64', runtime: 'nodejs22.x' }),
+      buildPackage({ handler: 'resize', arch: 'arm64', runtime: 'nodejs22.x' }),
+      buildPackage({ handler: 'presign', arch: 'x86_64', runtime: 'nodejs22.x' }),
     ]);
-    x64Again = await buildPackage({ handler: 'resize', arch: 'x86_64', runtime: 'nodejs20.x' });
+    x64Again = await buildPackage({ handler: 'resize', arch: 'x86_64', runtime: 'nodejs22.x' });
     [x64Entries, armEntries] = await Promise.all([readZip(x64.zip), readZip(arm.zip)]);
   }, 180_000);
 
@@ -106,7 +106,7 @@ describe('deploy-lambda package', () => {
 
       // The environment deploy-lambda gives the function, plus what the Lambda sandbox adds.
       const spec = parseSpec({ variants: widthVariants([200, 640], 'webp', 70) });
-      const { variables } = functionSettings({ handler: 'resize', runtime: 'nodejs20.x', arch: 'x86_64', destBucket: DEST, sourceBucket: SOURCE, spec });
+      const { variables } = functionSettings({ handler: 'resize', runtime: 'nodejs22.x', arch: 'x86_64', destBucket: DEST, sourceBucket: SOURCE, spec });
       const env = sandboxEnv(dir, {
         ...variables,
         // The SDK's own endpoint setting: the handler's code is exactly what runs on AWS.
@@ -143,8 +143,8 @@ describe('deploy-lambda package', () => {
         const sha256 = createHash('sha256').update('x').digest('base64');
         const event = { version: '2.0', rawPath: '/uploads', requestContext: { http: { method: 'POST', path: '/uploads' } }, headers: {}, body: JSON.stringify({ files: [{ name: 'a.jpg', size: 1, contentType: 'image/jpeg', sha256 }] }) };
         await writeFile(path.join(pdir, 'event.json'), JSON.stringify(event));
-        const { variables } = functionSettings({ handler: 'presign', runtime: 'nodejs20.x', arch: 'x86_64', sourceBucket: SOURCE });
-        const env = sandboxEnv(pdir, { ...variables, AWS_ENDPOINT_URL_S3: s3server.endpoint, AWS_ACCESS_KEY_ID: 'AKID', AWS_SECRET_ACCESS_KEY: 'secret' });
+        const { variables } = functionSettings({ handler: 'presign', runtime: 'nodejs22.x', arch: 'x86_64', sourceBucket: SOURCE });
+        const env = sandboxEnv(pdir, { ...variables, AWS_ENDPOINT_URL_S3: s3server.endpoint, AWS_ACCESS_KEY_ID: s3server.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: s3server.credentials.secretAccessKey });
         const run = await node('runner.mjs', pdir, env, ['event.json', 'result.json']);
         expect(run.stderr).toBe('');
         const { result } = JSON.parse(await readFile(path.join(pdir, 'result.json'), 'utf8'));

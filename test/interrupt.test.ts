@@ -171,7 +171,7 @@ describe('interrupting an upload', () => {
     await rerunAndCheck(r, stored);
   });
 
-  it('SIGKILL while PUTs complete: the manifest parses, never claims an object S3 did not store, and the re-run completes', async () => {
+  it('SIGKILL while PUTs complete: the manifest parses, never claims an object S3 did not store, and the re-run sends nothing twice', async () => {
     const r = await rig();
     const run = spawnCli(BIN, ['upload', r.photos, '--local', '--json', '-c', String(CONCURRENCY)], { cwd: r.cwd });
     // No hold: the kill lands wherever the client is, manifest writes included; only once the
@@ -188,20 +188,22 @@ describe('interrupting an upload', () => {
     const claimed = uploadedKeys(manifest);
     expect(claimed.length).toBeGreaterThan(0);
     for (const k of claimed) expect(stored.has(k), k).toBe(true);
-    // Stored by S3 but not (yet) recorded when the process died: the re-run cannot know, and
-    // uploads those files again under new keys, leaving these objects behind.
+    // Stored by S3 but not (yet) recorded when the process died: the API finds them by their
+    // content, so the re-run sends none of them again and nothing is left behind.
     const unrecorded = [...stored.keys()].filter((k) => !claimed.includes(k)).sort();
 
     r.s3.configure({ rates: {} });
+    const putsBefore = r.s3.total(r.s3.requests, 'PUT');
     const again = await runCli(['upload', r.photos, '--local', '--json'], { cwd: r.cwd });
     expect(again.code).toBe(0);
     const doc = JSON.parse(again.stdout) as UploadDoc;
-    expect(doc).toMatchObject({ ok: true, uploaded: FILES - claimed.length, skipped: claimed.length, failed: 0 });
+    expect(doc).toMatchObject({ ok: true, uploaded: FILES - stored.size, skipped: stored.size, failed: 0 });
+    expect(r.s3.total(r.s3.requests, 'PUT') - putsBefore).toBe(FILES - stored.size);
     const final = await readManifest(r.cwd);
     const keys = uploadedKeys(final);
     expect(keys).toHaveLength(FILES);
     const listed = await r.stack.list(r.stack.sourceBucket);
-    expect(listed).toEqual([...keys, ...unrecorded].sort());
+    expect(listed).toEqual([...keys].sort()); // one object per file: no duplicate, no orphan
     for (const f of final.files) expect(sha256(await r.stack.get(r.stack.sourceBucket, f.key!)), f.path).toBe(sha256(await readFile(f.path)));
     console.log(`sigkill report: ${JSON.stringify({ files: FILES, storedBeforeKill: stored.size, recordedInManifest: claimed.length, storedButUnrecorded: unrecorded.length })}`);
   });

@@ -2,12 +2,13 @@
 // network, so the S3 client points at an address nothing listens on.
 import { describe, expect, it } from 'vitest';
 import { createPresignHandler, PRESIGN_DEFAULTS, type ApiEvent, type ApiResult } from '../lambda/presign.js';
-import { sanitiseName, uploadKey } from '../src/core/upload-key.js';
+import { contentFolder, sanitiseName, uploadKey } from '../src/core/upload-key.js';
 import { createS3Client } from '../src/s3/client.js';
 
 const s3 = createS3Client({ endpoint: 'http://127.0.0.1:9', region: 'us-east-1', credentials: { accessKeyId: 'AKIDLOCAL', secretAccessKey: 'local-secret-not-printed' } });
-const handler = createPresignHandler({ ...PRESIGN_DEFAULTS, bucket: 'src-bucket', s3, maxFiles: 5, apiKey: undefined });
-const withKey = createPresignHandler({ ...PRESIGN_DEFAULTS, bucket: 'src-bucket', s3, apiKey: 'sekret-key' });
+// Dedupe off: its lookups need a bucket (tested against the local stack in dedupe.test.ts).
+const handler = createPresignHandler({ ...PRESIGN_DEFAULTS, bucket: 'src-bucket', s3, maxFiles: 5, apiKey: undefined, dedupe: false });
+const withKey = createPresignHandler({ ...PRESIGN_DEFAULTS, bucket: 'src-bucket', s3, apiKey: 'sekret-key', dedupe: false });
 
 const sha = Buffer.alloc(32, 7).toString('base64');
 const file = (over: object = {}) => ({ name: 'a.jpg', size: 1234, contentType: 'image/jpeg', sha256: sha, ...over });
@@ -17,15 +18,18 @@ const parse = (r: ApiResult) => JSON.parse(r.body);
 
 describe('presign API handler', () => {
   it('presigns a batch: server-picked keys, short-lived URLs signing type, length and checksum', async () => {
-    const r = await handler(rest({ files: [file(), file({ name: '../../etc/passwd.png', contentType: 'image/png' })] }));
+    const other = Buffer.alloc(32, 9).toString('base64');
+    const r = await handler(rest({ files: [file(), file({ name: '../../etc/passwd.png', contentType: 'image/png', sha256: other })] }));
     expect(r.statusCode).toBe(200);
     expect(r.headers['content-type']).toBe('application/json');
     const { uploads } = parse(r);
     expect(uploads).toHaveLength(2);
     const [a, b] = uploads;
-    expect(a.key).toMatch(/^uploads\/\d{4}\/\d{2}\/\d{2}\/[a-z2-7]{16}\/a\.jpg$/);
-    expect(b.key).toMatch(/^uploads\/\d{4}\/\d{2}\/\d{2}\/[a-z2-7]{16}\/passwd\.png$/);
-    expect(a.key.split('/')[4]).not.toBe(b.key.split('/')[4]);
+    // The content decides the folder (its SHA-256 in base32), the name stays readable.
+    expect(a.key).toBe(`${contentFolder(sha)}a.jpg`);
+    expect(a.key).toMatch(/^uploads\/[a-z2-7]{52}\/a\.jpg$/);
+    expect(b.key).toBe(`${contentFolder(other)}passwd.png`);
+    expect(a.key.split('/')[1]).not.toBe(b.key.split('/')[1]);
     expect(a).toMatchObject({ name: 'a.jpg', method: 'PUT', headers: { 'content-type': 'image/jpeg', 'content-length': '1234', 'x-amz-checksum-sha256': sha } });
     const url = new URL(a.url);
     expect(url.pathname).toBe(`/src-bucket/${a.key}`);
@@ -88,6 +92,8 @@ describe('upload keys', () => {
     const long = sanitiseName('写'.repeat(300) + '.jpg', 'jpeg');
     expect(Buffer.byteLength(long)).toBeLessThanOrEqual(200);
     expect(long.endsWith('写.jpg')).toBe(true);
-    expect(uploadKey('a.jpg', 'jpeg', { now: new Date('2026-01-02T03:04:05Z'), id: 'abc' })).toBe('uploads/2026/01/02/abc/a.jpg');
+    const digest = Buffer.from('9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08', 'hex').toString('base64'); // sha256("test")
+    expect(uploadKey('a.jpg', 'jpeg', digest)).toBe('uploads/t6dnbamijr6wlgrp5kqmkwwqcwr36ty3fmfyelgrlvwblmhqbiea/a.jpg');
+    expect(uploadKey('a.jpg', 'jpeg', digest, { prefix: '/in/' })).toBe('in/t6dnbamijr6wlgrp5kqmkwwqcwr36ty3fmfyelgrlvwblmhqbiea/a.jpg');
   });
 });

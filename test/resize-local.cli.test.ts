@@ -1,8 +1,11 @@
-import { copyFile, mkdir, readdir, symlink, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { copyFile, mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { resizeImage } from '../src/core/resize.js';
+import { DEFAULT_SPEC } from '../src/core/spec.js';
 import { runCli } from './helpers/cli.js';
 import * as img from './helpers/images.js';
 
@@ -118,5 +121,146 @@ describe('imgpipe resize-local', () => {
     expect(r.code).toBe(0);
     const m = await sharp(path.join(dir, 'o/sq/aqua.png')).metadata();
     expect([m.format, m.width, m.height]).toEqual(['png', 64, 64]);
+  });
+});
+
+// Outputs are keyed by each file's path relative to the folder given, so A/x.jpg and B/x.jpg both
+// plan <out>/320/x.jpg. Such inputs are refused before anything is written; the rest carries on.
+describe('imgpipe resize-local: two inputs, one output path', () => {
+  const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+  const WIDTHS = ['320', '1024', '2048'];
+  // What the default spec writes for one input, variant by variant: the bytes a correct run leaves.
+  const expected = async (file: string) => new Map((await resizeImage(file, DEFAULT_SPEC)).outputs.map((o) => [o.variant, o.data]));
+  const clash = (file: string, output: string, others: string[]) =>
+    `error ${file}: its output ${output} would overwrite the output of ${others.join(', ')}; ` +
+    `${others.length === 1 ? 'neither is' : 'none of them is'} written: resize them in separate runs, each with its own --out, or rename one`;
+
+  let work: string;
+  let A: string;
+  let B: string;
+  beforeAll(async () => {
+    work = await img.tempDir();
+    A = path.join(work, 'A');
+    B = path.join(work, 'B');
+    await mkdir(A);
+    await mkdir(path.join(B, 'sub'), { recursive: true });
+    await copyFile(img.corpusFile('mate-Aqua.jpg'), path.join(A, 'x.jpg')); // 2560×1600
+    await copyFile(img.corpusFile('plasma-Kite.jpg'), path.join(B, 'x.jpg')); // a different picture, same name
+    await copyFile(img.corpusFile('mate-Wood.jpg'), path.join(A, 'wood.jpg'));
+    await copyFile(img.corpusFile('plasma-Grey.jpg'), path.join(B, 'sub/x.jpg')); // key sub/x.jpg: no clash
+  });
+
+  it('A/x.jpg and B/x.jpg: both refused, one line each naming the other, the rest written, exit 1', async () => {
+    const out = path.join(work, 'out-ab');
+    const r = await runCli(['resize-local', A, B, '--out', out, '--json']);
+    expect(r.code).toBe(1);
+    const ax = path.join(A, 'x.jpg');
+    const bx = path.join(B, 'x.jpg');
+    expect(r.stderr.split('\n')).toEqual([clash(ax, path.join(out, '320/x.jpg'), [bx]), clash(bx, path.join(out, '320/x.jpg'), [ax]), '']);
+    const doc = JSON.parse(r.stdout);
+    expect(doc).toMatchObject({ ok: false, files: 4, succeeded: 2, failed: 2, outputs: 6 });
+    expect(doc.errors.map((e: { path: string }) => e.path)).toEqual([ax, bx]);
+    const refused = doc.inputs.filter((i: { status: string }) => i.status === 'error');
+    expect(refused.map((i: { path: string; outputs: unknown[]; clashesWith: string[] }) => [i.path, i.outputs, i.clashesWith])).toEqual([
+      [ax, [], [bx]],
+      [bx, [], [ax]],
+    ]);
+    // On disk: exactly the six outputs counted, nothing of either x.jpg, each the resize of its own input.
+    expect(await listFiles(out)).toEqual(WIDTHS.flatMap((w) => [`${w}/sub/x.jpg`, `${w}/wood.jpg`]).sort());
+    let bytesOnDisk = 0;
+    for (const [input, rel] of [[path.join(A, 'wood.jpg'), 'wood.jpg'], [path.join(B, 'sub/x.jpg'), 'sub/x.jpg']]) {
+      const want = await expected(input);
+      for (const w of WIDTHS) {
+        const got = await readFile(path.join(out, w, rel));
+        expect(sha(got), `${w}/${rel}`).toBe(sha(want.get(w)!));
+        bytesOnDisk += got.length;
+      }
+    }
+    expect(doc.bytesOut).toBe(bytesOnDisk);
+    const wood = await sharp(path.join(out, '1024/wood.jpg')).metadata();
+    expect(wood.width).toBe(1024);
+  });
+
+  it('the text summary counts what was written', async () => {
+    const out = path.join(work, 'out-ab-text');
+    const r = await runCli(['resize-local', A, B, '--out', out]);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split('\n')).toHaveLength(2);
+    expect(r.stdout).toMatch(new RegExp(`^2/4 files, 6 outputs written to ${out.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}; .*; 2 failed$`, 'm'));
+    expect(r.stdout).not.toMatch(/^ok x\.jpg/m);
+    expect(await listFiles(out)).toHaveLength(6);
+  });
+
+  it('photo.jpg beside photo.jpeg clash as jpeg outputs, not with --format same', async () => {
+    const dir = path.join(work, 'jpeg-pair');
+    await mkdir(dir);
+    await copyFile(img.corpusFile('mate-Aqua.jpg'), path.join(dir, 'photo.jpeg'));
+    await copyFile(img.corpusFile('plasma-Kite.jpg'), path.join(dir, 'photo.jpg'));
+    const out = path.join(work, 'out-pair');
+    const r = await runCli(['resize-local', dir, '--out', out, '--json', '--widths', '100']);
+    expect(r.code).toBe(1);
+    const [jpeg, jpg] = [path.join(dir, 'photo.jpeg'), path.join(dir, 'photo.jpg')];
+    expect(r.stderr).toBe(`${clash(jpeg, path.join(out, '100/photo.jpg'), [jpg])}\n${clash(jpg, path.join(out, '100/photo.jpg'), [jpeg])}\n`);
+    expect(JSON.parse(r.stdout)).toMatchObject({ ok: false, files: 2, succeeded: 0, failed: 2, outputs: 0, bytesOut: 0 });
+    expect(existsSync(out)).toBe(false);
+
+    const same = await runCli(['resize-local', dir, '--out', out, '--json', '--widths', '100', '--format', 'same']);
+    expect(same.stderr).toBe('');
+    expect(same.code).toBe(0);
+    expect(JSON.parse(same.stdout)).toMatchObject({ ok: true, files: 2, succeeded: 2, outputs: 2 });
+    expect(await listFiles(out)).toEqual(['100/photo.jpeg', '100/photo.jpg']);
+  });
+
+  it('--dry-run reports the same clashes (three-way here) and writes nothing', async () => {
+    const C = path.join(work, 'C');
+    await mkdir(C);
+    await writeFile(path.join(C, 'x.jpg'), await img.rotatedJpeg());
+    const out = path.join(work, 'out-dry');
+    const r = await runCli(['resize-local', A, B, C, '--out', out, '--json', '--dry-run']);
+    expect(r.code).toBe(1);
+    const [ax, bx, cx] = [A, B, C].map((d) => path.join(d, 'x.jpg'));
+    const at = path.join(out, '320/x.jpg');
+    expect(r.stderr.split('\n')).toEqual([clash(ax, at, [bx, cx]), clash(bx, at, [ax, cx]), clash(cx, at, [ax, bx]), '']);
+    expect(JSON.parse(r.stdout)).toMatchObject({ ok: false, dryRun: true, files: 5, succeeded: 2, failed: 3, outputs: 6 });
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('outputs left by an earlier run are no clash: a re-run overwrites its own outputs', async () => {
+    const dir = path.join(work, 'rerun');
+    await mkdir(dir);
+    const x = path.join(dir, 'x.jpg');
+    await copyFile(img.corpusFile('mate-Aqua.jpg'), x);
+    const out = path.join(work, 'out-rerun');
+    const args = ['resize-local', dir, '--out', out, '--json'];
+    const first = await runCli(args);
+    expect([first.code, first.stderr]).toEqual([0, '']);
+    const again = await runCli(args);
+    expect([again.code, again.stderr]).toEqual([0, '']);
+    expect(JSON.parse(again.stdout)).toMatchObject({ ok: true, files: 1, succeeded: 1, failed: 0, outputs: 3 });
+    // The input changes between runs: its outputs are replaced by the new picture's.
+    await copyFile(img.corpusFile('plasma-Kite.jpg'), x);
+    const changed = await runCli(args);
+    expect([changed.code, changed.stderr]).toEqual([0, '']);
+    expect(await listFiles(out)).toEqual(WIDTHS.map((w) => `${w}/x.jpg`).sort());
+    const want = await expected(x);
+    for (const w of WIDTHS) expect(sha(await readFile(path.join(out, w, 'x.jpg'))), w).toBe(sha(want.get(w)!));
+  });
+
+  it('a write that fails part-way: the summary counts only the files written', async () => {
+    const dir = path.join(work, 'partial');
+    await mkdir(dir);
+    const x = path.join(dir, 'x.jpg');
+    await copyFile(img.corpusFile('mate-Aqua.jpg'), x);
+    const out = path.join(work, 'out-partial');
+    await mkdir(out);
+    await writeFile(path.join(out, '1024'), 'a file where the 1024 folder would go');
+    const r = await runCli(['resize-local', dir, '--out', out, '--json']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(new RegExp(`^error ${x.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: .*1024.*\\n$`));
+    const doc = JSON.parse(r.stdout);
+    const written = await readFile(path.join(out, '320/x.jpg'));
+    expect(doc).toMatchObject({ ok: false, files: 1, succeeded: 0, failed: 1, outputs: 1, bytesOut: written.length });
+    expect(doc.inputs[0].outputs.map((o: { key: string; bytes: number }) => [o.key, o.bytes])).toEqual([['320/x.jpg', written.length]]);
+    expect(await listFiles(out)).toEqual(['1024', '320/x.jpg']);
   });
 });

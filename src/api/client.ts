@@ -1,5 +1,5 @@
 // Client of the presign API (POST /uploads), retried on 5xx and network errors.
-import type { FileRequest, UploadAnswer } from '../../lambda/presign.js';
+import type { FileRequest, SpecResponse, UploadAnswer } from './contract.js';
 import { DEFAULT_RETRY, backoffMs, isNetworkError, pause } from '../s3/retry.js';
 
 export class ApiError extends Error {
@@ -59,4 +59,16 @@ export async function requestUploads(files: FileRequest[], opts: PresignClientOp
       await pause(backoffMs(i), opts.signal);
     }
   }
+}
+
+/** The spec the pipeline runs (GET /spec), or undefined when the API does not say (an older deployment). */
+export async function fetchSpec(opts: Pick<PresignClientOptions, 'api' | 'apiKey' | 'signal' | 'timeoutMs'>): Promise<SpecResponse | undefined> {
+  const url = uploadsUrl(opts.api).replace(/\/uploads$/, '/spec');
+  const res = await fetch(url, {
+    headers: opts.apiKey ? { 'x-api-key': opts.apiKey } : {},
+    signal: opts.signal ? AbortSignal.any([opts.signal, AbortSignal.timeout(opts.timeoutMs ?? 30_000)]) : AbortSignal.timeout(opts.timeoutMs ?? 30_000),
+  }).catch(() => undefined);
+  if (!res?.ok) return undefined;
+  const doc = (await res.json().catch(() => undefined)) as SpecResponse | undefined;
+  return typeof doc?.specHash === 'string' ? doc : undefined;
 }

@@ -45,8 +45,8 @@ export function deployLambdaCommand(): Command {
   cmd.addHelpText(
     'after',
     `
-The variant spec (--config, --widths, …) becomes the resize function's IMGPIPE_SPEC, so it
-writes exactly the keys \`imgpipe watch\` waits for. Credentials come from the standard AWS chain.
+The variant spec (--config, --widths, …) becomes IMGPIPE_SPEC of both functions: the resize makes it
+and the presign API serves it at GET /spec, so uploads can check it. Credentials come from the standard AWS chain.
 See docs/deploy.md.`,
   );
   return cmd.action(async (opts) => {

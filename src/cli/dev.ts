@@ -11,6 +11,7 @@ interface DevOptions extends SpecFlags {
   apiPort: number;
   json?: boolean;
   showCredentials?: boolean;
+  dedupe: boolean;
   config?: string;
 }
 
@@ -41,6 +42,7 @@ async function runDev(opts: DevOptions): Promise<void> {
     s3Port: opts.s3Port,
     apiPort: opts.apiPort,
     apiKey,
+    dedupe: opts.dedupe,
     log: (line) => {
       if (json) process.stdout.write(`${JSON.stringify(line)}\n`);
       else if (line.level === 'error') process.stderr.write(`resize failed: ${String(line.key)}: ${String(line.error)}\n`);
@@ -82,6 +84,7 @@ export function devCommand(): Command {
     .option('--data <dir>', 'where objects, the event queue and the S3 credentials are kept (across restarts)', DEFAULT_DATA_DIR)
     .option('--s3-port <port>', 'S3 server port, 0 for any free one', port, 4566)
     .option('--api-port <port>', 'presign API port, 0 for any free one', port, 4567)
+    .option('--no-dedupe', 'presign every file, even content the source bucket already holds')
     .option('--show-credentials', "print the data folder's S3 access key, secret, region and endpoint as shell lines (eval them for aws-cli), then exit")
     .option('--json', 'log one JSON object per line');
   addSpecOptions(cmd);

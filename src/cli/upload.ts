@@ -21,19 +21,21 @@ export function uploadCommand(): Command {
   addSpecOptions(cmd);
   return cmd.action(async (paths: string[], opts) => {
     if (opts.download && !opts.wait) throw new UsageError('--download needs --wait');
-    const { spec, pipeline } = await loadConfig(opts.config, opts);
+    const { spec: asked, specGiven, pipeline } = await loadConfig(opts.config, opts);
     // Loaded here, not at the top: only the verb that runs pays for the AWS SDK and sharp.
     const [{ resolveTarget }, { runUpload }, { runWatch }] = await Promise.all([import('../jobs/target.js'), import('../jobs/upload.js'), import('../jobs/watch.js')]);
     const reporter = new Reporter({ json: !!opts.json });
     const signals = abortOnSignals();
     const resizeErrors: string[] = [];
-    const target = await resolveTarget(opts, pipeline, spec, {
+    const target = await resolveTarget(opts, pipeline, asked, {
       needApi: true,
       log: (line) => {
         if (line.level === 'error') resizeErrors.push(`${line.key}: ${line.error}`);
       },
     });
     try {
+      const { agreeOnSpec } = await import('../jobs/spec-check.js');
+      const spec = await agreeOnSpec({ api: target.api, apiKey: target.apiKey, spec: asked, specGiven, signal: signals.signal });
       reporter.info(`imgpipe: uploading to ${target.description}`);
       const upload = await runUpload({
         paths,

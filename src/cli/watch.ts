@@ -18,7 +18,7 @@ export function watchCommand(): Command {
   addTargetOptions(cmd, false);
   addSpecOptions(cmd);
   return cmd.action(async (keys: string[], opts) => {
-    const { spec, pipeline } = await loadConfig(opts.config, opts);
+    const { spec: asked, specGiven, pipeline } = await loadConfig(opts.config, opts);
     const [{ resolveTarget }, { runWatch }] = await Promise.all([import('../jobs/target.js'), import('../jobs/watch.js')]);
     const manifest = await readManifest(opts.manifest).catch((err) => {
       throw new UsageError((err as Error).message);
@@ -27,8 +27,10 @@ export function watchCommand(): Command {
     if (!sourceKeys.length) throw new UsageError(manifest ? `${opts.manifest} lists no uploaded keys` : `no keys given and no manifest at ${opts.manifest}`);
     const reporter = new Reporter({ json: !!opts.json });
     const signals = abortOnSignals();
-    const target = await resolveTarget(opts, pipeline, spec, { needApi: false, manifest });
+    const target = await resolveTarget(opts, pipeline, asked, { needApi: false, manifest });
     try {
+      const { agreeOnSpec } = await import('../jobs/spec-check.js');
+      const spec = await agreeOnSpec({ api: target.api, apiKey: target.apiKey, spec: asked, specGiven, signal: signals.signal });
       const result = await runWatch({
         sourceKeys,
         spec,

@@ -17,6 +17,8 @@ export type PipelineConfig = z.output<typeof pipelineSchema>;
 
 const SPEC_KEYS = ['variants', 'withoutEnlargement', 'autoRotate', 'keepIccProfile', 'maxInputPixels'];
 
+const SPEC_FLAGS = ['widths', 'format', 'quality', 'fit', 'maxPixels'] as const;
+
 export interface SpecFlags {
   widths?: string;
   format?: string;
@@ -81,6 +83,8 @@ export function applySpecFlags(raw: Record<string, unknown>, flags: SpecFlags): 
 
 export interface LoadedConfig {
   spec: Spec;
+  /** Whether the user chose the spec (config file or flags), rather than taking the default. */
+  specGiven: boolean;
   pipeline: PipelineConfig;
   file?: string;
 }
@@ -93,7 +97,8 @@ export async function loadConfig(explicit: string | undefined, flags: SpecFlags,
     const spec = parseSpec(specRaw, where ?? 'config');
     const pipelineResult = pipelineSchema.safeParse(pick(raw, SPEC_KEYS, false));
     if (!pipelineResult.success) throw new SpecError(formatIssues(pipelineResult.error, where));
-    return { spec, pipeline: pipelineResult.data, file: where };
+    const specGiven = SPEC_KEYS.some((k) => k in raw) || SPEC_FLAGS.some((k) => flags[k] !== undefined);
+    return { spec, specGiven, pipeline: pipelineResult.data, file: where };
   } catch (err) {
     if (err instanceof SpecError) throw new UsageError(err.message);
     throw err;

@@ -1,6 +1,7 @@
-// The key a new upload gets. The server picks it, never the client: a prefix, the date, a random
-// id (so two uploads of "a.jpg" never overwrite each other) and the client's name made safe.
-import { randomBytes } from 'node:crypto';
+// The key an upload gets. The server picks it, never the client, from the content: a prefix, the
+// SHA-256 of the bytes (so the same bytes always land under one folder, whoever sends them and from
+// wherever, and two different files named "a.jpg" never overwrite each other) and the client's
+// name made safe, so keys stay readable.
 import type { ImageFormat } from './validate.js';
 
 const EXTENSIONS: Record<ImageFormat, string[]> = {
@@ -44,27 +45,31 @@ export function sanitiseName(name: string, format: ImageFormat): string {
   return `${stem}${finalExt}`;
 }
 
-export function newUploadId(): string {
-  // 80 random bits, base32 (lower-case, no padding): unguessable and key-safe.
-  const alphabet = 'abcdefghijklmnopqrstuvwxyz234567';
-  const bytes = randomBytes(10);
+const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567';
+
+/** Lower-case base32 of bytes, no padding: key-safe and case-proof. */
+function base32(bytes: Buffer): string {
   let bits = 0;
   let value = 0;
   let out = '';
   for (const b of bytes) {
-    value = (value << 8) | b;
+    value = ((value << 8) | b) & 0xffff;
     bits += 8;
     while (bits >= 5) {
-      out += alphabet[(value >>> (bits - 5)) & 31];
+      out += BASE32[(value >>> (bits - 5)) & 31];
       bits -= 5;
     }
   }
-  return out;
+  return bits ? out + BASE32[(value << (5 - bits)) & 31] : out;
 }
 
-export function uploadKey(name: string, format: ImageFormat, opts: { prefix?: string; now?: Date; id?: string } = {}): string {
-  const now = opts.now ?? new Date();
-  const date = now.toISOString().slice(0, 10).replace(/-/g, '/');
-  const prefix = (opts.prefix ?? 'uploads').replace(/^\/+|\/+$/g, '');
-  return `${prefix}/${date}/${opts.id ?? newUploadId()}/${sanitiseName(name, format)}`;
+/** The folder a content's key lives in: the prefix and the whole SHA-256 in base32 (52 characters). */
+export function contentFolder(sha256Base64: string, prefix = 'uploads'): string {
+  const digest = Buffer.from(sha256Base64, 'base64');
+  if (digest.length !== 32) throw new Error('sha256 must be 32 bytes, base64');
+  return `${prefix.replace(/^\/+|\/+$/g, '')}/${base32(digest)}/`;
+}
+
+export function uploadKey(name: string, format: ImageFormat, sha256Base64: string, opts: { prefix?: string } = {}): string {
+  return `${contentFolder(sha256Base64, opts.prefix ?? 'uploads')}${sanitiseName(name, format)}`;
 }

@@ -43,16 +43,17 @@ export interface FunctionSettings {
 export function functionSettings(input: SettingsInput): FunctionSettings {
   const defaults = FUNCTION_DEFAULTS[input.handler];
   const variables: Record<string, string> = {
-    // The SDK is bundled; on nodejs20.x it would warn at every cold start that Node 22 is coming.
+    // The SDK is bundled and pinned; its notice about future Node versions is noise at every cold start.
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
   };
   if (input.handler === 'resize') {
     // glibc gives each libvips thread its own malloc arena and fragments them (bench/README.md).
     variables.MALLOC_ARENA_MAX = '1';
-    if (input.spec) variables.IMGPIPE_SPEC = JSON.stringify(input.spec);
     if (input.destBucket) variables.DEST_BUCKET = input.destBucket;
   }
   if (input.sourceBucket) variables.SOURCE_BUCKET = input.sourceBucket;
+  // Both read it: the resize makes these variants, the presign API tells clients so (GET /spec).
+  if (input.spec) variables.IMGPIPE_SPEC = JSON.stringify(input.spec);
   Object.assign(variables, input.env);
   return {
     Runtime: input.runtime,

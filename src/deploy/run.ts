@@ -140,7 +140,7 @@ export async function runDeploy(r: DeployRequest, steps: Steps, deps: DeployDeps
   };
   if (!r.functionName) return summary;
 
-  const settings = functionSettings({ ...r, spec: r.handler === 'resize' ? r.spec : undefined });
+  const settings = functionSettings(r); // both handlers get the spec: the resize runs it, the presign API serves it
   const trigger = r.handler === 'resize' && r.sourceBucket ? { sourceBucket: r.sourceBucket, prefix: r.prefix } : undefined;
   if (r.dryRun) {
     summary.plan = planCalls(built, { functionName: r.functionName, create: r.create, role: r.role, alias: r.alias, settings, codeBucket: r.codeBucket, region: r.region, trigger });

@@ -1,7 +1,8 @@
 // What can be packaged: which handler, for which Lambda architecture and Node runtime.
 export const HANDLERS = ['resize', 'presign'] as const;
 export const ARCHES = ['x86_64', 'arm64'] as const;
-export const RUNTIMES = ['nodejs20.x', 'nodejs22.x'] as const;
+// nodejs20.x is gone: Lambda stopped creating functions on it on 2026-06-01.
+export const RUNTIMES = ['nodejs22.x', 'nodejs24.x'] as const;
 
 export type HandlerName = (typeof HANDLERS)[number];
 export type LambdaArch = (typeof ARCHES)[number];
@@ -14,7 +15,7 @@ export const NPM_CPU: Record<LambdaArch, 'x64' | 'arm64'> = { x86_64: 'x64', arm
 export const ELF_MACHINE: Record<LambdaArch, number> = { x86_64: 62, arm64: 183 };
 
 /** esbuild's syntax target for each runtime. */
-export const NODE_TARGET: Record<LambdaRuntime, string> = { 'nodejs20.x': 'node20', 'nodejs22.x': 'node22' };
+export const NODE_TARGET: Record<LambdaRuntime, string> = { 'nodejs22.x': 'node22', 'nodejs24.x': 'node24' };
 
 /** The bundle is index.mjs exporting `handler`. */
 export const LAMBDA_HANDLER = 'index.handler';

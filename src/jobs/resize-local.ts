@@ -1,5 +1,12 @@
 // resize-local: run the Lambda's resize code over local files, writing each variant under
 // the output key the Lambda would use, or (dry run) only reporting the plan.
+//
+// Output keys come from each file's path relative to the folder it was given in (see scan.ts and
+// keys.ts), so `resize-local A B` with A/x.jpg and B/x.jpg plans both at <out>/320/x.jpg, and
+// photo.jpg beside photo.jpeg does too (both become .jpg). Every output path is planned before
+// anything is read or written: inputs whose outputs would land on the same path are all refused,
+// one error line each, and the rest of the batch goes on. Files already on disk from an earlier
+// run are not clashes: a re-run overwrites its own outputs.
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import pLimit from 'p-limit';
@@ -7,7 +14,7 @@ import { outputKey } from '../core/keys.js';
 import { planImage, resizeImage, type PlannedOutput, type RenderedOutput, type SourceInfo } from '../core/resize.js';
 import type { Spec } from '../core/spec.js';
 import { writeFileAtomic } from '../files/atomic.js';
-import { scanPaths } from '../files/scan.js';
+import { scanPaths, type FoundFile } from '../files/scan.js';
 import { formatBytes, formatSeconds } from '../ui/format.js';
 import type { Reporter } from '../ui/reporter.js';
 
@@ -32,8 +39,11 @@ export interface InputRecord {
   status: 'ok' | 'error';
   bytes: number;
   source?: Pick<SourceInfo, 'format' | 'width' | 'height' | 'orientation' | 'pages'>;
+  /** Outputs written (or, in a dry run, planned); for a failed input, those written before it failed. */
   outputs: OutputRecord[];
   error?: string;
+  /** The other inputs whose output paths this one shares; set when it was refused for that. */
+  clashesWith?: string[];
 }
 
 export interface ResizeLocalResult {
@@ -43,6 +53,7 @@ export interface ResizeLocalResult {
   files: number;
   succeeded: number;
   failed: number;
+  /** Files written (planned, in a dry run). */
   outputs: number;
   bytesIn: number;
   bytesOut: number;
@@ -52,77 +63,134 @@ export interface ResizeLocalResult {
   errors: { path: string; error: string }[];
 }
 
+/** Where one input's variants go: variant name → key and path under the output folder. */
+type Targets = Map<string, { key: string; path: string }>;
+
+function planTargets(file: FoundFile, spec: Spec, outDir: string): Targets {
+  const targets: Targets = new Map();
+  for (const v of spec.variants) {
+    const key = outputKey(file.relPath, v);
+    targets.set(v.name, { key, path: path.join(outDir, ...key.split('/')) });
+  }
+  return targets;
+}
+
+/**
+ * Inputs sharing an output path with another input, by index: each with its first shared path
+ * (in variant order) and the other inputs involved (in scan order).
+ */
+function findClashes(files: FoundFile[], targets: Targets[]): Map<number, { output: string; others: string[] }> {
+  const owners = new Map<string, number[]>(); // output path → the inputs planning it
+  targets.forEach((t, i) => {
+    for (const { path: p } of t.values()) owners.set(p, owners.get(p) ?? []).get(p)!.push(i);
+  });
+  const clashes = new Map<number, { output: string; others: string[] }>();
+  targets.forEach((t, i) => {
+    const shared = [...t.values()].map((o) => o.path).filter((p) => owners.get(p)!.length > 1);
+    if (shared.length === 0) return;
+    const others = new Set(shared.flatMap((p) => owners.get(p)!).filter((j) => j !== i));
+    clashes.set(i, { output: shared[0], others: [...others].sort((a, b) => a - b).map((j) => files[j].path) });
+  });
+  return clashes;
+}
+
+function clashMessage(output: string, others: string[]): string {
+  const none = others.length === 1 ? 'neither is' : 'none of them is';
+  return `its output ${output} would overwrite the output of ${others.join(', ')}; ${none} written: resize them in separate runs, each with its own --out, or rename one`;
+}
+
+async function processFile(file: FoundFile, targets: Targets, opts: ResizeLocalOptions, errors: ResizeLocalResult['errors']): Promise<InputRecord> {
+  const { reporter, spec } = opts;
+  const record: InputRecord = { path: file.path, relPath: file.relPath, status: 'ok', bytes: file.size, outputs: [] };
+  try {
+    const result = opts.dryRun ? await planImage(file.path, spec) : await resizeImage(file.path, spec);
+    const { format, width, height, orientation, pages } = result.source;
+    record.source = { format, width, height, orientation, pages };
+    for (const out of result.outputs) {
+      const { key, path: target } = targets.get(out.variant)!;
+      const { variant, format: f, contentType, width: w, height: h } = out;
+      const rec: OutputRecord = { variant, format: f, contentType, width: w, height: h, key, path: target };
+      if ('data' in out) {
+        const data = (out as RenderedOutput).data;
+        await writeFileAtomic(target, data);
+        rec.bytes = data.length;
+      }
+      record.outputs.push(rec);
+    }
+    const sizes = record.outputs.map((o) => `${o.key} ${o.width}×${o.height} ${o.format}${o.bytes !== undefined ? ` ${formatBytes(o.bytes)}` : ''}`);
+    reporter.step(`${opts.dryRun ? 'plan' : 'ok'} ${file.relPath} (${format} ${width}×${height}) → ${sizes.join(', ')}`, file.relPath);
+  } catch (err) {
+    // Outputs already written stay listed (they are on disk); in a dry run there are none.
+    record.status = 'error';
+    record.error = (err as Error).message;
+    errors.push({ path: file.path, error: record.error });
+    reporter.error(`error ${file.path}: ${record.error}`);
+    reporter.step('', file.relPath);
+  }
+  return record;
+}
+
 export async function runResizeLocal(opts: ResizeLocalOptions): Promise<ResizeLocalResult> {
   const started = Date.now();
-  const { reporter, spec } = opts;
+  const { reporter } = opts;
   const outDir = path.resolve(opts.outDir);
   const scan = await scanPaths(opts.paths);
   const errors = scan.problems.map((p) => ({ path: p.path, error: p.reason }));
   for (const e of errors) reporter.error(`error ${e.path}: ${e.error}`);
 
-  const limit = pLimit(Math.max(1, opts.concurrency ?? availableParallelism()));
-  reporter.start(scan.files.length, opts.dryRun ? 'planning' : 'resizing');
+  // Plan every output path first: clashing inputs are refused before anything is written.
+  const targets = scan.files.map((file) => planTargets(file, opts.spec, outDir));
+  const clashes = findClashes(scan.files, targets);
+  const refused = new Map<number, InputRecord>();
+  for (const [i, { output, others }] of clashes) {
+    const file = scan.files[i];
+    const error = clashMessage(output, others);
+    refused.set(i, { path: file.path, relPath: file.relPath, status: 'error', bytes: file.size, outputs: [], error, clashesWith: others });
+    errors.push({ path: file.path, error });
+    reporter.error(`error ${file.path}: ${error}`);
+  }
 
+  const limit = pLimit(Math.max(1, opts.concurrency ?? availableParallelism()));
+  reporter.start(scan.files.length - refused.size, opts.dryRun ? 'planning' : 'resizing');
   const inputs = await Promise.all(
-    scan.files.map((file) =>
-      limit(async (): Promise<InputRecord> => {
-        const record: InputRecord = { path: file.path, relPath: file.relPath, status: 'ok', bytes: file.size, outputs: [] };
-        try {
-                    const result = opts.dryRun ? await planImage(file.path, spec) : await resizeImage(file.path, spec);
-          const { format, width, height, orientation, pages } = result.source;
-          record.source = { format, width, height, orientation, pages };
-          for (const out of result.outputs) {
-            const key = outputKey(file.relPath, spec.variants.find((v) => v.name === out.variant)!);
-            const target = path.join(outDir, ...key.split('/'));
-            const { variant, format: f, contentType, width: w, height: h } = out;
-            const rec: OutputRecord = { variant, format: f, contentType, width: w, height: h, key, path: target };
-            if ('data' in out) {
-              const data = (out as RenderedOutput).data;
-              await writeFileAtomic(target, data);
-              rec.bytes = data.length;
-            }
-            record.outputs.push(rec);
-          }
-          const sizes = record.outputs.map((o) => `${o.key} ${o.width}×${o.height} ${o.format}${o.bytes !== undefined ? ` ${formatBytes(o.bytes)}` : ''}`);
-          reporter.step(`${opts.dryRun ? 'plan' : 'ok'} ${file.relPath} (${format} ${width}×${height}) → ${sizes.join(', ')}`, file.relPath);
-        } catch (err) {
-          record.status = 'error';
-          record.error = (err as Error).message;
-          record.outputs = [];
-          errors.push({ path: file.path, error: record.error });
-          reporter.error(`error ${file.path}: ${record.error}`);
-          reporter.step('', file.relPath);
-        }
-        return record;
-      }),
-    ),
+    scan.files.map((file, i) => refused.get(i) ?? limit(() => processFile(file, targets[i], opts, errors))),
   );
   reporter.stop();
+  return summarize(opts, outDir, started, scan, inputs, errors);
+}
 
-  const ok = inputs.filter((i) => i.status === 'ok');
+function summarize(
+  opts: ResizeLocalOptions,
+  outDir: string,
+  started: number,
+  scan: { skipped: string[] },
+  inputs: InputRecord[],
+  errors: ResizeLocalResult['errors'],
+): ResizeLocalResult {
+  const outputs = inputs.flatMap((i) => i.outputs);
   const result: ResizeLocalResult = {
     ok: errors.length === 0,
     dryRun: opts.dryRun,
     outDir,
     files: inputs.length,
-    succeeded: ok.length,
+    succeeded: inputs.filter((i) => i.status === 'ok').length,
     failed: errors.length,
-    outputs: ok.reduce((n, i) => n + i.outputs.length, 0),
+    outputs: outputs.length,
     bytesIn: inputs.reduce((n, i) => n + i.bytes, 0),
-    bytesOut: ok.reduce((n, i) => n + i.outputs.reduce((m, o) => m + (o.bytes ?? 0), 0), 0),
+    bytesOut: outputs.reduce((n, o) => n + (o.bytes ?? 0), 0),
     seconds: (Date.now() - started) / 1000,
     skipped: scan.skipped,
     inputs,
     errors,
   };
   const verb = opts.dryRun ? 'planned (dry run, nothing written)' : `written to ${outDir}`;
-  reporter.info(
+  opts.reporter.info(
     `${result.succeeded}/${result.files} files, ${result.outputs} outputs ${verb}; ` +
       `${formatBytes(result.bytesIn)} in${opts.dryRun ? '' : `, ${formatBytes(result.bytesOut)} out`}; ` +
       `${formatSeconds(Date.now() - started)}` +
       (result.failed ? `; ${result.failed} failed` : '') +
       (scan.skipped.length ? `; ${scan.skipped.length} non-image files skipped` : ''),
   );
-  reporter.result(result);
+  opts.reporter.result(result);
   return result;
 }

@@ -2,7 +2,7 @@
 // URLs a batch at a time, PUT them concurrently with retries, and keep the manifest current.
 import { availableParallelism } from 'node:os';
 import pLimit from 'p-limit';
-import type { FileRequest, UploadAnswer } from '../../lambda/presign.js';
+import type { FileRequest, UploadAnswer } from '../api/contract.js';
 import { requestUploads } from '../api/client.js';
 import { inspectFile, type Inspected } from '../files/inspect.js';
 import { ManifestWriter, readManifest, type Manifest, type ManifestFile } from '../files/manifest.js';
@@ -122,6 +122,7 @@ export async function runUpload(opts: UploadOptions): Promise<UploadResult> {
         return;
       }
       r.entry.key = answer.key;
+      if ('exists' in answer) return alreadyThere(run, r);
       puts.push(putLimit(() => putOne(run, r, answer)));
     });
     // Keys are on disk before their PUTs start: after a crash they show what may be in the bucket.
@@ -210,10 +211,22 @@ async function presignBatch(run: UploadRun, requests: PendingPut[]): Promise<Upl
   return answers;
 }
 
+/** The API holds these bytes already (from any folder, machine or earlier, interrupted run): nothing to send. */
+function alreadyThere(run: UploadRun, r: PendingPut): void {
+  r.entry.status = 'uploaded';
+  r.entry.uploadedAt ??= new Date().toISOString();
+  run.opts.reporter.advance(r.request.size);
+  run.finish({ path: r.file.path, relPath: r.file.relPath, status: 'skipped', key: r.entry.key, size: r.request.size }, r.entry, `skip ${r.file.relPath}: already there as ${r.entry.key}`);
+}
+
+/** Thrown out of a PUT's retries when a fresh presign says the bytes have arrived meanwhile. */
+class AlreadyThere extends Error {}
+
 async function signOne(run: UploadRun, file: FileRequest): Promise<SignedPut & { key: string }> {
   const { opts } = run;
   const [answer] = await requestUploads([file], { api: opts.api, apiKey: opts.apiKey, signal: opts.signal, timeoutMs: opts.timeoutMs, onRetry: () => run.stats.retries++ });
   if ('error' in answer) throw new Error(`${answer.error.code}: ${answer.error.message}`);
+  if ('exists' in answer) throw Object.assign(new AlreadyThere(answer.key), { key: answer.key });
   return { url: answer.url, headers: answer.headers, key: answer.key };
 }
 
@@ -228,7 +241,7 @@ async function putOne(run: UploadRun, r: PendingPut, answer: SignedPut): Promise
       size: r.request.size,
       signal: opts.signal,
       timeoutMs: opts.timeoutMs,
-      // The batch's URL first; when it has expired, a fresh one (under a new key).
+      // The batch's URL first; when it has expired, a fresh one (the same key: it comes from the content).
       sign: async (fresh) => {
         if (!fresh) return { url: answer.url, headers: answer.headers };
         const signed = await signOne(run, r.request);
@@ -244,6 +257,10 @@ async function putOne(run: UploadRun, r: PendingPut, answer: SignedPut): Promise
     run.finish({ path: r.file.path, relPath: r.file.relPath, status: 'uploaded', key: r.entry.key, size: r.request.size, retries: fileRetries }, r.entry, `ok ${r.file.relPath} → ${r.entry.key}${fileRetries ? ` (${fileRetries} retries)` : ''}`);
   } catch (err) {
     if (opts.signal.aborted) return; // stays 'pending': the re-run uploads it
+    if (err instanceof AlreadyThere) {
+      r.entry.key = err.message;
+      return alreadyThere(run, r);
+    }
     failPending(run, r, (err as Error).message, { retries: fileRetries });
   }
 }

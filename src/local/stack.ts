@@ -28,6 +28,8 @@ export interface LocalStackOptions {
   urlEndpoint?: string;
   /** The S3 endpoint the resize handler talks to (default: the server's own); tests put a fault proxy there. */
   handlerEndpoint?: string;
+  /** Answer "exists" for content the source bucket already holds (default true). */
+  dedupe?: boolean;
   /** fdatasync every stored object (default true); false measures what durability costs. */
   fsync?: boolean;
   /** Fire the resize handler on uploads (default true); off measures the upload path alone. */
@@ -156,6 +158,8 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     s3: urlSigner,
     expiresIn: opts.urlExpiresIn ?? PRESIGN_DEFAULTS.expiresIn,
     apiKey: opts.apiKey,
+    dedupe: opts.dedupe,
+    spec: opts.spec,
   });
   const handlerS3 = opts.handlerEndpoint ? createS3Client({ endpoint: opts.handlerEndpoint, region: s3server.region, credentials: s3server.credentials }) : s3;
   const resizeConfig: ResizeConfig = { s3: handlerS3, destBucket: LOCAL_BUCKETS.dest, spec: opts.spec, cacheControl: 'public, max-age=31536000, immutable', log };

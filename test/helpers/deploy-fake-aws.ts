@@ -99,7 +99,7 @@ export async function startFakeAws(): Promise<FakeAws> {
       config: {
         FunctionName: name,
         FunctionArn: arnOf(name),
-        Runtime: 'nodejs20.x',
+        Runtime: 'nodejs22.x',
         Role: `arn:aws:iam::${ACCOUNT}:role/imgpipe`,
         Handler: 'index.handler',
         CodeSize: zip?.length ?? 0,

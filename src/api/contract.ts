@@ -1,0 +1,44 @@
+// The presign API's wire types, in one module that the handler, the CLI's client and the web page
+// import: POST /uploads, body {"files": FileRequest[]}, answer {"uploads": UploadAnswer[]}.
+
+/** One file the client wants to upload. `sha256` is the base64 SHA-256 of its bytes. */
+export interface FileRequest {
+  name: string;
+  size: number;
+  contentType: string;
+  sha256: string;
+}
+
+/** A pre-signed PUT: send exactly these headers and the file's bytes to `url` before `expiresAt`. */
+export interface UploadGranted {
+  name: string;
+  key: string;
+  url: string;
+  method: 'PUT';
+  headers: Record<string, string>;
+  expiresAt: string;
+}
+
+/** The source bucket already holds these exact bytes, at `key`: nothing to send. */
+export interface UploadExists {
+  name: string;
+  key: string;
+  exists: true;
+}
+
+export interface UploadRefused {
+  name: string;
+  error: { code: string; message: string };
+}
+
+export type UploadAnswer = UploadGranted | UploadExists | UploadRefused;
+
+export interface UploadsResponse {
+  uploads: UploadAnswer[];
+}
+
+/** GET /spec: the variant spec the pipeline's resize runs, so a client can wait for what it makes. */
+export interface SpecResponse {
+  specHash: string;
+  spec: unknown;
+}
