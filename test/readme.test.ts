@@ -43,8 +43,13 @@ describe('README quick start', () => {
     expect(again.code).toBe(0);
     expect(again.stdout).toMatch(/0 uploaded, 4 already there, 0 failed of 4 files/);
 
-    const files = (await walk(path.join(cwd, 'resized'))).map((f) => path.relative(path.join(cwd, 'resized'), f)).sort();
+    const files = (await walk(path.join(cwd, 'resized'))).map((f) => path.relative(path.join(cwd, 'resized'), f)).filter((f) => f !== 'index.json').sort();
     expect(files).toHaveLength(12);
+    // Each photo's variants under its own name: resized/<width>/<name>.jpg
+    const photos = (await readdir(path.join(cwd, 'examples/photos'))).filter((f) => f.endsWith('.jpg')).sort();
+    expect(files).toEqual(['1024', '2048', '320'].flatMap((w) => photos.map((p) => path.join(w, p))).sort());
+    const index = JSON.parse(await readFile(path.join(cwd, 'resized', 'index.json'), 'utf8'));
+    expect(index.files.map((f: { file: string }) => f.file).sort()).toEqual(photos);
     for (const f of files) {
       const [variant] = f.split(path.sep);
       const m = await sharp(path.join(cwd, 'resized', f)).metadata();

@@ -13,17 +13,17 @@ export function uploadCommand(): Command {
     .option('-c, --concurrency <n>', 'uploads in flight at once (default: 8 per CPU, at least 8)', positiveInt)
     .option('--manifest <file>', 'where the record of this upload is kept', DEFAULT_MANIFEST)
     .option('--wait', 'then wait until every variant exists in the destination bucket')
-    .option('--download <dir>', 'with --wait: then download every variant into DIR')
+    .option('--download <dir>', 'wait, then download every variant into DIR/<variant>/<file> (implies --wait)')
     .option('--timeout <seconds>', 'with --wait: give up after this long', seconds, 300)
     .option('--request-timeout <seconds>', 'abandon and retry a request that makes no progress for this long', seconds, Number(process.env.IMGPIPE_REQUEST_TIMEOUT_MS ?? 60_000) / 1000)
     .option('--json', 'print one JSON document with every file, key and error');
   addTargetOptions(cmd, true);
   addSpecOptions(cmd);
   return cmd.action(async (paths: string[], opts) => {
-    if (opts.download && !opts.wait) throw new UsageError('--download needs --wait');
+    if (opts.download) opts.wait = true; // downloading the variants means waiting for them
     const { spec: asked, specGiven, pipeline } = await loadConfig(opts.config, opts);
     // Loaded here, not at the top: only the verb that runs pays for the AWS SDK and sharp.
-    const [{ resolveTarget }, { runUpload }, { runWatch }] = await Promise.all([import('../jobs/target.js'), import('../jobs/upload.js'), import('../jobs/watch.js')]);
+    const [{ resolveTarget }, { runUpload }, { runWatch, localNamesOf }] = await Promise.all([import('../jobs/target.js'), import('../jobs/upload.js'), import('../jobs/watch.js')]);
     const reporter = new Reporter({ json: !!opts.json });
     const signals = abortOnSignals();
     const resizeErrors: string[] = [];
@@ -57,6 +57,7 @@ export function uploadCommand(): Command {
           target,
           timeoutMs: opts.timeout * 1000,
           downloadDir: opts.download,
+          localNames: localNamesOf(upload.uploads),
           details: !!opts.json,
           reporter,
           signal: signals.signal,

@@ -19,7 +19,7 @@ export function watchCommand(): Command {
   addSpecOptions(cmd);
   return cmd.action(async (keys: string[], opts) => {
     const { spec: asked, specGiven, pipeline } = await loadConfig(opts.config, opts);
-    const [{ resolveTarget }, { runWatch }] = await Promise.all([import('../jobs/target.js'), import('../jobs/watch.js')]);
+    const [{ resolveTarget }, { runWatch, localNamesOf }] = await Promise.all([import('../jobs/target.js'), import('../jobs/watch.js')]);
     const manifest = await readManifest(opts.manifest).catch((err) => {
       throw new UsageError((err as Error).message);
     });
@@ -37,6 +37,7 @@ export function watchCommand(): Command {
         target,
         timeoutMs: opts.timeout * 1000,
         downloadDir: opts.download,
+        localNames: keys.length ? undefined : localNamesOf(manifest?.files ?? []),
         details: !!(opts.json || opts.html),
         reporter,
         signal: signals.signal,

@@ -1,9 +1,10 @@
 // One streaming read per file before upload: magic bytes (is it an image?), SHA-256 (signed into
 // the URL, so S3 refuses any other body) and structural integrity (truncated, damaged); then the
 // header (dimensions, frames) against the spec's limits. Never the whole file in memory.
+// The path is a string, or bytes for a name that is not valid UTF-8 (see FoundFile.fsPath).
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import { integrityCheck, type IntegrityCheck } from '../core/integrity.js';
 import { checkDecodes, planImage } from '../core/resize.js';
 import type { Spec } from '../core/spec.js';
@@ -21,7 +22,24 @@ function fsReason(err: unknown): string {
   return (err as Error).message;
 }
 
-export async function inspectFile(path: string, spec: Spec): Promise<Inspected> {
+/**
+ * sharp takes a file by a name string only: a Buffer is the image's bytes to it. A path held as
+ * bytes is opened here and handed over as /proc/self/fd/N, the same file through its descriptor
+ * (Linux, where such names occur); with no /proc, the file's bytes are read instead.
+ */
+export async function withImageInput<T>(path: string | Buffer, use: (input: string | Buffer) => Promise<T>): Promise<T> {
+  if (typeof path === 'string') return use(path);
+  const fh = await open(path, 'r');
+  try {
+    const byFd = `/proc/self/fd/${fh.fd}`;
+    const hasProc = await stat(byFd).then(() => true, () => false);
+    return await use(hasProc ? byFd : await fh.readFile());
+  } finally {
+    await fh.close();
+  }
+}
+
+export async function inspectFile(path: string | Buffer, spec: Spec): Promise<Inspected> {
   let before;
   try {
     before = await stat(path);
@@ -69,11 +87,11 @@ export async function inspectFile(path: string, spec: Spec): Promise<Inspected> 
 
   const integrity = check?.finish() ?? { ok: true };
   try {
-    if (!integrity.ok) {
-      if (integrity.definite) return { ok: false, reason: integrity.reason };
-      await checkDecodes(path, spec); // only suspicious files pay for a decode
-    }
-    await planImage(path, spec); // header: dimensions, frames, pixel limit
+    if (!integrity.ok && integrity.definite) return { ok: false, reason: integrity.reason };
+    await withImageInput(path, async (input) => {
+      if (!integrity.ok) await checkDecodes(input, spec); // only suspicious files pay for a decode
+      await planImage(input, spec); // header: dimensions, frames, pixel limit
+    });
   } catch (err) {
     return { ok: false, reason: (err as Error).message };
   }

@@ -84,7 +84,10 @@ export class ManifestWriter {
       // Coalesce: completions in the next moment ride on this write (it rewrites the whole file).
       await new Promise((resolve) => setTimeout(resolve, this.coalesceMs));
       this.pending = false;
-      await writeManifest(this.file, this.snapshot());
+      // A run that put no key anywhere (a typo, every file refused) leaves the last good manifest,
+      // so `watch` with no arguments still means the last run that uploaded something.
+      const manifest = this.snapshot();
+      if (manifest.files.some((f) => f.key)) await writeManifest(this.file, manifest);
     });
     return this.running;
   }

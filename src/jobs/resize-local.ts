@@ -14,7 +14,8 @@ import { outputKey } from '../core/keys.js';
 import { planImage, resizeImage, type PlannedOutput, type RenderedOutput, type SourceInfo } from '../core/resize.js';
 import type { Spec } from '../core/spec.js';
 import { writeFileAtomic } from '../files/atomic.js';
-import { scanPaths, type FoundFile } from '../files/scan.js';
+import { withImageInput } from '../files/inspect.js';
+import { diskPath, scanPaths, type FoundFile } from '../files/scan.js';
 import { formatBytes, formatSeconds } from '../ui/format.js';
 import type { Reporter } from '../ui/reporter.js';
 
@@ -103,7 +104,7 @@ async function processFile(file: FoundFile, targets: Targets, opts: ResizeLocalO
   const { reporter, spec } = opts;
   const record: InputRecord = { path: file.path, relPath: file.relPath, status: 'ok', bytes: file.size, outputs: [] };
   try {
-    const result = opts.dryRun ? await planImage(file.path, spec) : await resizeImage(file.path, spec);
+    const result = await withImageInput(diskPath(file), (input) => (opts.dryRun ? planImage(input, spec) : resizeImage(input, spec)));
     const { format, width, height, orientation, pages } = result.source;
     record.source = { format, width, height, orientation, pages };
     for (const out of result.outputs) {

@@ -4,9 +4,11 @@ import { availableParallelism } from 'node:os';
 import pLimit from 'p-limit';
 import type { FileRequest, UploadAnswer } from '../api/contract.js';
 import { requestUploads } from '../api/client.js';
+import { stat } from 'node:fs/promises';
 import { inspectFile, type Inspected } from '../files/inspect.js';
-import { ManifestWriter, readManifest, type Manifest, type ManifestFile } from '../files/manifest.js';
-import { scanPaths, type FoundFile, type ScanResult } from '../files/scan.js';
+import { DEFAULT_LEDGER, Ledger } from '../files/ledger.js';
+import { ManifestWriter, type Manifest, type ManifestFile } from '../files/manifest.js';
+import { diskPath, scanPaths, type FoundFile, type ScanResult } from '../files/scan.js';
 import { putWithRetry, type SignedPut } from '../s3/put.js';
 import { pause } from '../s3/retry.js';
 import { formatBytes, formatSeconds } from '../ui/format.js';
@@ -22,6 +24,8 @@ export interface UploadOptions {
   concurrency?: number;
   batchSize?: number;
   manifestPath: string;
+  /** Every upload of this working folder, across runs (default .imgpipe/ledger.jsonl). */
+  ledgerPath?: string;
   /** Recorded in the manifest so `watch` can find the outputs later. */
   destination: Pick<Manifest, 'destBucket' | 'endpoint' | 'region' | 'local' | 'target'>;
   reporter: Reporter;
@@ -61,16 +65,29 @@ export interface UploadResult {
 /** One run's shared state: what its steps read (options) and update (counters, the finished files). */
 interface UploadRun {
   opts: UploadOptions;
+  ledger: Ledger;
+  /** The first file of this run with each SHA-256: the only one of its content that is sent. */
+  firstOf: Map<string, PendingPut>;
   stats: { retries: number; bytes: number };
   /** Every file ends here exactly once, whatever its status. */
   finish: (record: UploadRecord, entry: ManifestFile | undefined, line: string) => void;
 }
 
-/** A file that passed inspection and is not in the bucket yet: it needs a URL and a PUT. */
+/** A file that passed inspection (or that the ledger knows unchanged): it needs a URL and a PUT, or the API's "exists". */
 interface PendingPut {
   file: FoundFile;
   request: FileRequest;
   entry: ManifestFile;
+  mtimeMs: number;
+  /** Files of this run with the same bytes: they take this one's key when it is in the bucket. */
+  twins: PendingPut[];
+}
+
+/** What a file is, from the ledger when its size and mtime are unchanged (no read), else from one read. */
+interface Checked {
+  file: FoundFile;
+  inspected: Inspected;
+  mtimeMs: number;
 }
 
 export async function runUpload(opts: UploadOptions): Promise<UploadResult> {
@@ -86,7 +103,7 @@ export async function runUpload(opts: UploadOptions): Promise<UploadResult> {
     reporter.error(`error ${p.path}: ${p.reason}`);
   }
 
-  const done = await previousUploads(opts);
+  const ledger = await Ledger.open(opts.ledgerPath ?? DEFAULT_LEDGER);
 
   // The manifest lists this run's files; each entry is updated in place as it progresses.
   const entries: ManifestFile[] = [];
@@ -96,7 +113,7 @@ export async function runUpload(opts: UploadOptions): Promise<UploadResult> {
   reporter.start(scan.files.reduce((n, f) => n + f.size, 0), 'uploading', 'bytes');
   const putLimit = pLimit(concurrency);
   const puts: Promise<void>[] = [];
-  const run: UploadRun = { opts, stats: { retries: 0, bytes: 0 }, finish: finisher(reporter, scan.files, records, writer) };
+  const run: UploadRun = { opts, ledger, firstOf: new Map(), stats: { retries: 0, bytes: 0 }, finish: finisher(reporter, scan.files, records, writer) };
 
   // Reading and hashing a few files at a time keeps memory flat (all 100 of a batch at once
   // peaked 75 MB higher, no faster).
@@ -106,8 +123,8 @@ export async function runUpload(opts: UploadOptions): Promise<UploadResult> {
     // Do not run ahead of the uploads: URLs are short-lived and each batch holds memory.
     while (putLimit.pendingCount > batchSize && !signal.aborted) await pause(50);
     const batch = scan.files.slice(i, i + size);
-    const checks = await Promise.all(batch.map((file) => inspectLimit(async () => ({ file, inspected: await inspectFile(file.path, opts.spec) }))));
-    const requests = filesToPresign(run, checks, done, entries);
+    const checks = await Promise.all(batch.map((file) => inspectLimit(() => checkFile(run, file))));
+    const requests = filesToPresign(run, checks, entries);
     if (!requests.length) continue;
 
     const answers = await presignBatch(run, requests);
@@ -130,6 +147,7 @@ export async function runUpload(opts: UploadOptions): Promise<UploadResult> {
   }
   await Promise.all(puts);
   await writer.save();
+  await ledger.append([]).catch(() => undefined); // every remembered upload is on disk (a failure was reported)
   reporter.stop();
 
   addNeverReached(scan.files, records, entries);
@@ -156,42 +174,53 @@ function finisher(reporter: Reporter, files: FoundFile[], records: UploadRecord[
   };
 }
 
-/** Files the last run to the same target uploaded, by path: skipped when their content is unchanged. */
-async function previousUploads(opts: UploadOptions): Promise<Map<string, ManifestFile>> {
-  const previous = await readManifest(opts.manifestPath).catch(() => undefined);
-  const done = new Map<string, ManifestFile>();
-  const sameTarget = (m: Manifest) => (m.target ?? m.api) === (opts.destination.target ?? opts.api);
-  if (previous && sameTarget(previous)) for (const f of previous.files) if (f.status === 'uploaded' && f.key) done.set(f.path, f);
-  return done;
+/**
+ * A file the ledger has seen for this pipeline, with the same size and mtime, is not read again:
+ * its recorded SHA-256 goes to the API, which still decides ("exists", or a URL if the bucket lost it).
+ */
+async function checkFile(run: UploadRun, file: FoundFile): Promise<Checked> {
+  const mtimeMs = await stat(diskPath(file)).then((s) => s.mtimeMs, () => NaN);
+  // A name that is not UTF-8 shows U+FFFD, which another file's name may show too: not looked up.
+  const known = file.fsPath ? undefined : run.ledger.lookup(run.opts.destination.target ?? run.opts.api, file.path);
+  // Milliseconds, as most tools that restore a time (cp -p, tar, utimes with a Date) keep them.
+  if (known && known.size === file.size && Math.round(known.mtimeMs) === Math.round(mtimeMs)) {
+    return { file, mtimeMs, inspected: { ok: true, size: known.size, sha256: known.sha256, contentType: known.contentType } };
+  }
+  return { file, mtimeMs, inspected: await inspectFile(diskPath(file), run.opts.spec) };
 }
 
-/** Finish the files that failed inspection or are already uploaded; return the rest, to be presigned. */
-function filesToPresign(
-  run: UploadRun,
-  checks: { file: FoundFile; inspected: Inspected }[],
-  done: Map<string, ManifestFile>,
-  entries: ManifestFile[],
-): PendingPut[] {
+/** Finish the files that failed inspection; return the rest, to be presigned. */
+function filesToPresign(run: UploadRun, checks: Checked[], entries: ManifestFile[]): PendingPut[] {
   const requests: PendingPut[] = [];
-  for (const { file, inspected } of checks) {
+  for (const { file, inspected, mtimeMs } of checks) {
     if (!inspected.ok) {
       run.finish({ path: file.path, relPath: file.relPath, status: 'failed', error: inspected.reason }, undefined, `error ${file.path}: ${inspected.reason}`);
-      continue;
-    }
-    const prior = done.get(file.path);
-    if (prior && prior.sha256 === inspected.sha256 && prior.key) {
-      const entry: ManifestFile = { ...prior, relPath: file.relPath };
-      entries.push(entry);
-      run.opts.reporter.advance(inspected.size);
-      run.finish({ path: file.path, relPath: file.relPath, status: 'skipped', key: prior.key, size: inspected.size }, entry, `skip ${file.relPath}: already uploaded as ${prior.key}`);
       continue;
     }
     const entry: ManifestFile = { path: file.path, relPath: file.relPath, size: inspected.size, sha256: inspected.sha256, contentType: inspected.contentType, status: 'pending' };
     entries.push(entry);
     const name = file.relPath.split('/').pop()!;
-    requests.push({ file, entry, request: { name, size: inspected.size, contentType: inspected.contentType, sha256: inspected.sha256 } });
+    const pending: PendingPut = { file, entry, mtimeMs, twins: [], request: { name, size: inspected.size, contentType: inspected.contentType, sha256: inspected.sha256 } };
+    const first = run.firstOf.get(inspected.sha256);
+    if (first) {
+      // The same bytes twice in one run (a copy in another folder): sent once, both recorded.
+      if (first.entry.status === 'uploaded') alreadyThere(run, { ...pending, entry: Object.assign(entry, { key: first.entry.key }) }, first);
+      else first.twins.push(pending);
+      continue;
+    }
+    run.firstOf.set(inspected.sha256, pending);
+    requests.push(pending);
   }
   return requests;
+}
+
+/** The file is in the bucket under `r.entry.key`: remember it for the next run. */
+function remember(run: UploadRun, r: PendingPut): void {
+  const { request, entry } = r;
+  if (r.file.fsPath) return; // its shown path (U+FFFD for bytes that are not UTF-8) may be another file's too
+  void run.ledger
+    .append([{ pipeline: run.opts.destination.target ?? run.opts.api, path: r.file.path, size: request.size, mtimeMs: r.mtimeMs, sha256: request.sha256, contentType: request.contentType, key: entry.key!, at: new Date().toISOString() }])
+    .catch((err: Error) => run.opts.reporter.error(`warning: could not write the ledger ${run.ledger.file}: ${err.message}`));
 }
 
 /** URLs for a batch, or undefined when the call failed (its files are then finished as failed, unless interrupted). */
@@ -211,12 +240,24 @@ async function presignBatch(run: UploadRun, requests: PendingPut[]): Promise<Upl
   return answers;
 }
 
-/** The API holds these bytes already (from any folder, machine or earlier, interrupted run): nothing to send. */
-function alreadyThere(run: UploadRun, r: PendingPut): void {
+/** The bucket holds these bytes already (from any folder, machine, earlier or interrupted run, or a twin of this run): nothing to send. */
+function alreadyThere(run: UploadRun, r: PendingPut, twinOf?: PendingPut): void {
   r.entry.status = 'uploaded';
   r.entry.uploadedAt ??= new Date().toISOString();
+  remember(run, r);
   run.opts.reporter.advance(r.request.size);
-  run.finish({ path: r.file.path, relPath: r.file.relPath, status: 'skipped', key: r.entry.key, size: r.request.size }, r.entry, `skip ${r.file.relPath}: already there as ${r.entry.key}`);
+  const why = twinOf ? `same bytes as ${twinOf.file.relPath}, stored as ${r.entry.key}` : `already there as ${r.entry.key}`;
+  run.finish({ path: r.file.path, relPath: r.file.relPath, status: 'skipped', key: r.entry.key, size: r.request.size }, r.entry, `skip ${r.file.relPath}: ${why}`);
+  settleTwins(run, r);
+}
+
+/** A file is done: its twins are in the bucket too, or fail with it. */
+function settleTwins(run: UploadRun, r: PendingPut): void {
+  const twins = r.twins.splice(0);
+  for (const t of twins) {
+    if (r.entry.status === 'uploaded') alreadyThere(run, { ...t, entry: Object.assign(t.entry, { key: r.entry.key }) }, r);
+    else failPending(run, t, `same bytes as ${r.file.relPath}, which failed: ${r.entry.error ?? 'not uploaded'}`);
+  }
 }
 
 /** Thrown out of a PUT's retries when a fresh presign says the bytes have arrived meanwhile. */
@@ -237,7 +278,7 @@ async function putOne(run: UploadRun, r: PendingPut, answer: SignedPut): Promise
   let fileRetries = 0;
   try {
     fileRetries = await putWithRetry({
-      path: r.file.path,
+      path: diskPath(r.file),
       size: r.request.size,
       signal: opts.signal,
       timeoutMs: opts.timeoutMs,
@@ -253,8 +294,10 @@ async function putOne(run: UploadRun, r: PendingPut, answer: SignedPut): Promise
     });
     r.entry.status = 'uploaded';
     r.entry.uploadedAt = new Date().toISOString();
+    remember(run, r);
     run.stats.bytes += r.request.size;
     run.finish({ path: r.file.path, relPath: r.file.relPath, status: 'uploaded', key: r.entry.key, size: r.request.size, retries: fileRetries }, r.entry, `ok ${r.file.relPath} → ${r.entry.key}${fileRetries ? ` (${fileRetries} retries)` : ''}`);
+    settleTwins(run, r);
   } catch (err) {
     if (opts.signal.aborted) return; // stays 'pending': the re-run uploads it
     if (err instanceof AlreadyThere) {
@@ -269,6 +312,7 @@ function failPending(run: UploadRun, r: PendingPut, error: string, extra: Pick<U
   r.entry.status = 'failed';
   r.entry.error = error;
   run.finish({ path: r.file.path, relPath: r.file.relPath, status: 'failed', error, ...extra }, r.entry, `error ${r.file.path}: ${error}`);
+  settleTwins(run, r);
 }
 
 /** Files never reached (interrupted) are listed as pending. */

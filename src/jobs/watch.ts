@@ -1,13 +1,14 @@
 // watch: wait until every source image has its record (done or failed), report each failure the
 // moment its record appears, then optionally download the variants and write an HTML page.
-import pLimit from 'p-limit';
 import type { DoneRecord, ImageRecord } from '../core/record.js';
 import type { Spec } from '../core/spec.js';
-import { downloadObject } from '../s3/download.js';
+import { downloadBatch, planDownloads, type Downloads } from './download.js';
 import { waitForRecords, type DoneMark } from '../s3/wait.js';
 import { formatBytes, formatSeconds } from '../ui/format.js';
 import type { Reporter } from '../ui/reporter.js';
 import type { PipelineTarget } from './target.js';
+
+export type { Downloads } from './download.js';
 
 export interface WatchOptions {
   sourceKeys: string[];
@@ -16,17 +17,12 @@ export interface WatchOptions {
   target: Pick<PipelineTarget, 's3' | 'destBucket'>;
   timeoutMs: number;
   downloadDir?: string;
+  /** Source key → the local files (relative paths) that hold its bytes, for the download layout. */
+  localNames?: Map<string, string[]>;
   /** Read every done record (for --json, --html, --download); otherwise a listed one is enough. */
   details?: boolean;
   reporter: Reporter;
   signal: AbortSignal;
-}
-
-export interface Downloads {
-  dir: string;
-  files: number;
-  bytes: number;
-  errors: { key: string; error: string }[];
 }
 
 export interface WatchResult {
@@ -50,33 +46,17 @@ export interface WatchResult {
   downloads?: Downloads;
 }
 
-async function downloadVariants(opts: WatchOptions, done: DoneRecord[]): Promise<Downloads> {
-  const { reporter } = opts;
-  const keys = done.flatMap((r) => r.variants.map((v) => v.key));
-  const limit = pLimit(8);
-  const downloads: Downloads = { dir: opts.downloadDir!, files: 0, bytes: 0, errors: [] };
-  reporter.start(keys.length, 'downloading');
-  await Promise.all(
-    keys.map((key) =>
-      limit(async () => {
-        try {
-          const { bytes } = await downloadObject(opts.target.s3, opts.target.destBucket, key, opts.downloadDir!, opts.signal);
-          downloads.files++;
-          downloads.bytes += bytes;
-          reporter.step('', key);
-        } catch (err) {
-          downloads.errors.push({ key, error: (err as Error).message });
-          reporter.error(`error downloading ${key}: ${(err as Error).message}`);
-        }
-      }),
-    ),
-  );
-  reporter.stop();
-  return downloads;
+/** Source key → local relative paths, from a run's per-file records. */
+export function localNamesOf(files: Array<{ key?: string; relPath: string; status: string }>): Map<string, string[]> {
+  const names = new Map<string, string[]>();
+  for (const f of files) if (f.key && f.status !== 'failed') names.set(f.key, [...(names.get(f.key) ?? []), f.relPath]);
+  return names;
 }
 
-export async function runWatch(opts: WatchOptions): Promise<WatchResult> {
+export async function runWatch(options: WatchOptions): Promise<WatchResult> {
   const started = Date.now();
+  // Files with the same bytes share one key: one image to wait for.
+  const opts = { ...options, sourceKeys: [...new Set(options.sourceKeys)] };
   const { reporter } = opts;
   reporter.start(opts.sourceKeys.length, 'waiting for records');
   const waited = await waitForRecords({
@@ -117,7 +97,8 @@ export async function runWatch(opts: WatchOptions): Promise<WatchResult> {
     records: waited.records,
   };
   if (opts.downloadDir && done.length) {
-    result.downloads = await downloadVariants(opts, done.filter((r): r is DoneRecord => !!r.variants));
+    const plans = planDownloads(done.filter((r): r is DoneRecord => !!r.variants), opts.localNames);
+    result.downloads = await downloadBatch(opts.target, plans, opts.downloadDir, reporter, opts.signal);
     if (result.downloads.errors.length) result.ok = false;
   }
   reporter.info(

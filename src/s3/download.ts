@@ -15,8 +15,9 @@ export function localPathFor(dir: string, key: string): string {
   return path.join(path.resolve(dir), ...parts);
 }
 
-export async function downloadObject(s3: S3Client, bucket: string, key: string, dir: string, signal?: AbortSignal): Promise<{ path: string; bytes: number }> {
-  const target = localPathFor(dir, key);
+/** Download `key` to `dir/<rel>` (default: the key itself as the path). */
+export async function downloadObject(s3: S3Client, bucket: string, key: string, dir: string, signal?: AbortSignal, rel = key): Promise<{ path: string; bytes: number }> {
+  const target = localPathFor(dir, rel);
   await mkdir(path.dirname(target), { recursive: true });
   const tmp = `${target}.${process.pid}.download`;
   try {

@@ -25,7 +25,8 @@ export class PutError extends Error {
 export interface PutOptions {
   /** Gets a URL; called again with `fresh` when the last one expired. */
   sign: (fresh: boolean) => Promise<SignedPut>;
-  path: string;
+  /** A string, or the path's bytes when a name in it is not valid UTF-8 (FoundFile.fsPath). */
+  path: string | Buffer;
   /** The size that was checked and signed (Content-Length): exactly this many bytes are sent. */
   size: number;
   signal?: AbortSignal;
