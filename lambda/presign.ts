@@ -7,7 +7,9 @@ import { timingSafeEqual } from 'node:crypto';
 import { ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import pLimit from 'p-limit';
-import type { FileRequest, UploadAnswer } from '../src/api/contract.js';
+import { MAX_VARIANT_KEYS, type FileRequest, type UploadAnswer } from '../src/api/contract.js';
+import { answerVariants } from '../src/api/variants.js';
+import { PAGE_CSP, PAGE_HTML } from '../src/web/page.generated.js';
 import { DEFAULT_SPEC, parseSpec, specHash, type Spec } from '../src/core/spec.js';
 import { CONTENT_TYPES, type ImageFormat } from '../src/core/validate.js';
 import { contentFolder, uploadKey } from '../src/core/upload-key.js';
@@ -29,6 +31,10 @@ export interface PresignConfig {
   apiKey?: string;
   /** The spec the resize runs (served at GET /spec); undefined: the route answers 404. */
   spec?: Spec;
+  /** Where the variants and records are: enables POST /variants (the read side). */
+  destBucket?: string;
+  /** Serve the upload page at GET / (default false). */
+  page?: boolean;
   /**
    * Answer "exists" for content already in the bucket (default true). Costs one ListObjectsV2 per
    * file (IAM: s3:ListBucket on the key prefix); reveals to a caller with the API key whether
@@ -146,43 +152,71 @@ function lookupFailed(file: FileRequest, err: Error): UploadAnswer {
   return { name: file.name, error: { code: 'ServiceUnavailable', message: 'could not check or sign this file; try again' } };
 }
 
+/** The JSON body of a POST, or the 4xx answer that refuses it. */
+function jsonBody(event: ApiEvent, config: PresignConfig): { body: unknown } | ApiResult {
+  const raw = event.body ?? '';
+  const text = event.isBase64Encoded ? Buffer.from(raw, 'base64').toString('utf8') : raw;
+  if (Buffer.byteLength(text) > config.maxBodyBytes) return fail(413, 'BodyTooLarge', `request body over ${config.maxBodyBytes} bytes`);
+  try {
+    return { body: JSON.parse(text) };
+  } catch {
+    return fail(400, 'MalformedJSON', 'the body is not valid JSON');
+  }
+}
+
+const field = (body: unknown, name: string): unknown => (body && typeof body === 'object' && !Array.isArray(body) ? (body as Record<string, unknown>)[name] : undefined);
+
+async function postUploads(body: unknown, config: PresignConfig): Promise<ApiResult> {
+  const files = field(body, 'files');
+  if (!Array.isArray(files) || files.length === 0) return fail(400, 'InvalidRequest', 'body must be {"files":[{"name","size","contentType","sha256"}, …]}');
+  if (files.length > config.maxFiles) return fail(400, 'TooManyFiles', `at most ${config.maxFiles} files per request, got ${files.length}`);
+  const now = new Date();
+  const limit = pLimit(16); // the lookups of a batch side by side, not one after another
+  const uploads = await Promise.all(
+    files.map((entry): Promise<UploadAnswer> => {
+      const checked = checkFile(entry, config);
+      if ('code' in checked) return Promise.resolve({ name: checked.name, error: { code: checked.code, message: checked.message } });
+      return limit(() => presignOne(checked, config, now).catch((err: Error) => lookupFailed(checked, err)));
+    }),
+  );
+  // Every file failed on our side (S3 unreachable): a 503 the client retries as a whole.
+  if (uploads.every((u) => 'error' in u && u.error.code === 'ServiceUnavailable')) return fail(503, 'ServiceUnavailable', 'the source bucket could not be reached; try again');
+  return json(uploads.some((u) => !('error' in u)) ? 200 : 400, { uploads });
+}
+
+async function postVariants(body: unknown, config: PresignConfig & { destBucket: string }): Promise<ApiResult> {
+  const keys = field(body, 'keys');
+  if (!Array.isArray(keys) || keys.length === 0) return fail(400, 'InvalidRequest', 'body must be {"keys":["uploads/…", …]}');
+  if (keys.length > MAX_VARIANT_KEYS) return fail(400, 'TooManyKeys', `at most ${MAX_VARIANT_KEYS} keys per request, got ${keys.length}`);
+  const variants = await answerVariants({ s3: config.s3, destBucket: config.destBucket, keyPrefix: config.keyPrefix, expiresIn: config.expiresIn }, keys);
+  return json(200, { variants });
+}
+
+function getSpec(config: PresignConfig): ApiResult {
+  const limits = { maxFileBytes: config.maxFileBytes, maxFiles: config.maxFiles, allowedTypes: config.allowedTypes };
+  return json(200, { specHash: specHash(config.spec!), spec: config.spec, limits });
+}
+
+/** The upload page: public (it holds no secret; the API key, if any, is typed into it). */
+function getPage(): ApiResult {
+  return { statusCode: 200, headers: { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-cache', 'content-security-policy': PAGE_CSP, 'x-content-type-options': 'nosniff' }, body: PAGE_HTML };
+}
+
 export function createPresignHandler(config: PresignConfig) {
   return async function presign(event: ApiEvent): Promise<ApiResult> {
     try {
-      const method = event.requestContext?.http?.method ?? event.httpMethod ?? '';
-      const path = event.rawPath ?? event.path ?? event.requestContext?.http?.path ?? '';
-      if (/\/spec\/?$/.test(path) && method.toUpperCase() === 'GET' && config.spec) return json(200, { specHash: specHash(config.spec), spec: config.spec });
-      if (!/\/uploads\/?$/.test(path)) return fail(404, 'NotFound', 'only POST /uploads and GET /spec are served here');
-      if (method.toUpperCase() !== 'POST') return fail(405, 'MethodNotAllowed', 'use POST /uploads');
-      if (config.apiKey !== undefined && !sameSecret(header(event, 'x-api-key'), config.apiKey)) {
-        return fail(401, 'Unauthorized', 'missing or wrong x-api-key');
-      }
-      const raw = event.body ?? '';
-      const text = event.isBase64Encoded ? Buffer.from(raw, 'base64').toString('utf8') : raw;
-      if (Buffer.byteLength(text) > config.maxBodyBytes) return fail(413, 'BodyTooLarge', `request body over ${config.maxBodyBytes} bytes`);
-      let body: unknown;
-      try {
-        body = JSON.parse(text);
-      } catch {
-        return fail(400, 'MalformedJSON', 'the body is not valid JSON');
-      }
-      const files = (body && typeof body === 'object' && !Array.isArray(body) ? (body as { files?: unknown }).files : undefined);
-      if (!Array.isArray(files) || files.length === 0) return fail(400, 'InvalidRequest', 'body must be {"files":[{"name","size","contentType","sha256"}, …]}');
-      if (files.length > config.maxFiles) return fail(400, 'TooManyFiles', `at most ${config.maxFiles} files per request, got ${files.length}`);
-
-      const now = new Date();
-      const limit = pLimit(16); // the lookups of a batch side by side, not one after another
-      const uploads = await Promise.all(
-        files.map((entry): Promise<UploadAnswer> => {
-          const checked = checkFile(entry, config);
-          if ('code' in checked) return Promise.resolve({ name: checked.name, error: { code: checked.code, message: checked.message } });
-          return limit(() => presignOne(checked, config, now).catch((err: Error) => lookupFailed(checked, err)));
-        }),
-      );
-      // Every file failed on our side (S3 unreachable): a 503 the client retries as a whole.
-      if (uploads.every((u) => 'error' in u && u.error.code === 'ServiceUnavailable')) return fail(503, 'ServiceUnavailable', 'the source bucket could not be reached; try again');
-      const anyOk = uploads.some((u) => !('error' in u));
-      return json(anyOk ? 200 : 400, { uploads });
+      const method = (event.requestContext?.http?.method ?? event.httpMethod ?? '').toUpperCase();
+      const path = (event.rawPath ?? event.path ?? event.requestContext?.http?.path ?? '').replace(/\/+$/, '');
+      const route = path.split('/').pop() ?? '';
+      if (method === 'GET' && (route === '' || path === '') && config.page) return getPage();
+      if (method === 'GET' && route === 'spec' && config.spec) return getSpec(config);
+      const posts = ['uploads', ...(config.destBucket ? ['variants'] : [])];
+      if (!posts.includes(route)) return fail(404, 'NotFound', `served here: ${config.page ? 'GET /, ' : ''}GET /spec, ${posts.map((p) => `POST /${p}`).join(', ')}`);
+      if (method !== 'POST') return fail(405, 'MethodNotAllowed', `use POST /${route}`);
+      if (config.apiKey !== undefined && !sameSecret(header(event, 'x-api-key'), config.apiKey)) return fail(401, 'Unauthorized', 'missing or wrong x-api-key');
+      const parsed = jsonBody(event, config);
+      if ('statusCode' in parsed) return parsed;
+      return route === 'variants' ? await postVariants(parsed.body, config as PresignConfig & { destBucket: string }) : await postUploads(parsed.body, config);
     } catch (err) {
       // Only our own faults get here (signing, credentials): say so without details.
       console.error(JSON.stringify({ level: 'error', msg: 'presign failed', error: (err as Error).message }));
@@ -214,6 +248,8 @@ export function presignConfigFromEnv(env: NodeJS.ProcessEnv = process.env, s3: S
     apiKey: env.API_KEY || undefined,
     dedupe: env.DEDUPE !== 'false',
     spec: env.IMGPIPE_SPEC ? parseSpec(JSON.parse(env.IMGPIPE_SPEC), 'IMGPIPE_SPEC') : DEFAULT_SPEC,
+    destBucket: env.DEST_BUCKET || undefined,
+    page: env.SERVE_PAGE !== 'false',
   };
 }
 

@@ -70,6 +70,28 @@ describe('infra/template.yaml', () => {
     expect(Object.values(r).filter((x: Node) => x.Type === 'AWS::S3::BucketPolicy')).toHaveLength(2);
   });
 
+  it("CORS: the page's origin (the HTTP API itself) may PUT to the source bucket and GET/HEAD the destination, nothing more", () => {
+    const page = { 'Fn::Sub': 'https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}' };
+    expect(t.Outputs.ApiUrl.Value).toEqual(page);
+    expect(r.SourceBucket.Properties.CorsConfiguration).toEqual({
+      CorsRules: [
+        { Id: 'upload-page-put', AllowedOrigins: [page], AllowedMethods: ['PUT'], AllowedHeaders: ['content-type', 'x-amz-checksum-sha256'], ExposedHeaders: ['ETag'], MaxAge: 600 },
+      ],
+    });
+    expect(r.DestBucket.Properties.CorsConfiguration).toEqual({
+      CorsRules: [{ Id: 'upload-page-get', AllowedOrigins: [page], AllowedMethods: ['GET', 'HEAD'], MaxAge: 600 }],
+    });
+    // The buckets now depend on the API: the API must depend on nothing (else a cycle could form).
+    const apiRefs: string[] = [];
+    walk(r.HttpApi, (o) => {
+      if (typeof o.Ref === 'string') apiRefs.push(o.Ref);
+      if (o['Fn::GetAtt'] || o.DependsOn) apiRefs.push(JSON.stringify(o));
+      if (typeof o['Fn::Sub'] === 'string') for (const m of o['Fn::Sub'].matchAll(/\$\{([^}!]+)\}/g)) apiRefs.push(m[1]);
+    });
+    expect(apiRefs.filter((x) => !x.startsWith('AWS::'))).toEqual([]);
+    expect(r.HttpApi.DependsOn).toBeUndefined();
+  });
+
   it('the source bucket sends s3:ObjectCreated:* under the upload prefix to the resize function, which S3 may invoke', () => {
     const src = r.SourceBucket;
     expect(src.Properties.NotificationConfiguration.LambdaConfigurations).toEqual([
@@ -92,7 +114,7 @@ describe('infra/template.yaml', () => {
     const runtimeOnly = ['MALLOC_ARENA_MAX', 'AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'];
     for (const [fn, file, codeKey, required] of [
       ['ResizeFunction', 'resize.ts', 'ResizeCodeKey', ['DEST_BUCKET', 'SOURCE_BUCKET', 'IMGPIPE_SPEC', 'MALLOC_ARENA_MAX']],
-      ['PresignFunction', 'presign.ts', 'PresignCodeKey', ['SOURCE_BUCKET', 'KEY_PREFIX', 'API_KEY', 'DEDUPE', 'IMGPIPE_SPEC']],
+      ['PresignFunction', 'presign.ts', 'PresignCodeKey', ['SOURCE_BUCKET', 'KEY_PREFIX', 'API_KEY', 'DEDUPE', 'IMGPIPE_SPEC', 'DEST_BUCKET']],
     ] as const) {
       const p = r[fn].Properties;
       expect(p).toMatchObject({ Handler: 'index.handler', Runtime: { Ref: 'Runtime' }, Architectures: [{ Ref: 'Architecture' }], Code: { S3Bucket: { Ref: 'CodeBucket' }, S3Key: { Ref: codeKey } } });
@@ -118,13 +140,17 @@ describe('infra/template.yaml', () => {
     });
     expect(r.SpecRoute.Properties).toEqual({ ApiId: { Ref: 'HttpApi' }, RouteKey: 'GET /spec', Target: { 'Fn::Sub': 'integrations/${PresignIntegration}' } });
     expect(r.PresignSpecInvokePermission.Properties.SourceArn).toEqual({ 'Fn::Sub': 'arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${HttpApi}/*/GET/spec' });
-    expect(Object.values(r).filter((x: Node) => x.Type === 'AWS::ApiGatewayV2::Route')).toHaveLength(2);
+    expect(r.VariantsRoute.Properties.RouteKey).toBe('POST /variants');
+    expect(r.PageRoute.Properties.RouteKey).toBe('GET /');
+    expect(r.PresignVariantsInvokePermission.Properties.SourceArn).toEqual({ 'Fn::Sub': 'arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${HttpApi}/*/POST/variants' });
+    expect(r.PresignPageInvokePermission.Properties.SourceArn).toEqual({ 'Fn::Sub': 'arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${HttpApi}/*/GET/' });
+    expect(Object.values(r).filter((x: Node) => x.Type === 'AWS::ApiGatewayV2::Route')).toHaveLength(4);
   });
 
   it('least privilege: presign may only put uploads (and list their prefix for dedupe); resize may only read sources, write variants and records, and clear failure records; each logs to its own group', () => {
     const iam = Object.entries(r).filter(([, x]: [string, Node]) => x.Type.startsWith('AWS::IAM::'));
     expect(iam.map(([name, x]: [string, Node]) => `${name} ${x.Type}`).sort()).toEqual(['PresignRole AWS::IAM::Role', 'ResizeRole AWS::IAM::Role']);
-    expect(Object.values(r).filter((x: Node) => x.Type === 'AWS::Lambda::Permission')).toHaveLength(3);
+    expect(Object.values(r).filter((x: Node) => x.Type === 'AWS::Lambda::Permission')).toHaveLength(5);
     for (const [, role] of iam as [string, Node][]) {
       expect(role.Properties.ManagedPolicyArns).toBeUndefined();
       expect(role.Properties.AssumeRolePolicyDocument.Statement).toEqual([{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }]);
@@ -132,13 +158,15 @@ describe('infra/template.yaml', () => {
     const logs = (group: string) => ({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resource: { 'Fn::GetAtt': [group, 'Arn'] } });
     expect(allows(roleOf('PresignFunction'))).toEqual([
       { actions: ['s3:PutObject'], resource: { 'Fn::Sub': 'arn:${AWS::Partition}:s3:::${SourceBucketName}/${KeyPrefix}/*' } },
+      // The read side: records and pre-signed GETs of the variants, nothing in the source bucket.
+      { actions: ['s3:GetObject'], resource: { 'Fn::Sub': 'arn:${AWS::Partition}:s3:::${DestBucketName}/*' } },
       // Dedupe's lookup: list the source bucket, under the upload prefix only, and only when it is on.
       { actions: ['s3:ListBucket'], resource: { 'Fn::Sub': 'arn:${AWS::Partition}:s3:::${SourceBucketName}' }, condition: { StringLike: { 's3:prefix': { 'Fn::Sub': '${KeyPrefix}/*' } } } },
       logs('PresignLogGroup'),
     ]);
     const presignStatements = r.PresignRole.Properties.Policies[0].PolicyDocument.Statement as Node[];
-    expect(presignStatements[1]['Fn::If'][0]).toBe('DedupeOn');
-    expect(presignStatements[1]['Fn::If'][2]).toEqual({ Ref: 'AWS::NoValue' });
+    expect(presignStatements[2]['Fn::If'][0]).toBe('DedupeOn');
+    expect(presignStatements[2]['Fn::If'][2]).toEqual({ Ref: 'AWS::NoValue' });
     expect(t.Conditions.DedupeOn).toEqual({ 'Fn::Equals': [{ Ref: 'Dedupe' }, 'true'] });
     expect(r.PresignFunction.Properties.Environment.Variables.DEDUPE).toEqual({ Ref: 'Dedupe' });
     expect(allows(roleOf('ResizeFunction'))).toEqual([

@@ -26,7 +26,11 @@ describe('the spec the pipeline runs', () => {
   it('GET /spec says which spec the pipeline runs', async () => {
     const res = await fetch(`${dev.state.apiUrl}/spec`);
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ specHash: specHash(DEFAULT_SPEC), spec: JSON.parse(JSON.stringify(DEFAULT_SPEC)) });
+    expect(await res.json()).toEqual({
+      specHash: specHash(DEFAULT_SPEC),
+      spec: JSON.parse(JSON.stringify(DEFAULT_SPEC)),
+      limits: { maxFileBytes: 50 * 1024 * 1024, maxFiles: 500, allowedTypes: ['image/jpeg', 'image/png', 'image/webp', 'image/avif', 'image/gif', 'image/tiff'] },
+    });
   });
 
   it('upload --widths 400 against a 320/1024/2048 pipeline fails at once naming both, and sends nothing', async () => {

@@ -37,8 +37,36 @@ export interface UploadsResponse {
   uploads: UploadAnswer[];
 }
 
-/** GET /spec: the variant spec the pipeline's resize runs, so a client can wait for what it makes. */
+/** GET /spec: the variant spec the pipeline's resize runs, so a client can wait for what it makes, and the API's limits. */
 export interface SpecResponse {
   specHash: string;
   spec: unknown;
+  limits?: { maxFileBytes: number; maxFiles: number; allowedTypes: string[] };
+}
+
+/** POST /variants: what exists for keys the API handed out (at most MAX_VARIANT_KEYS per request). */
+export interface VariantsRequest {
+  keys: string[];
+}
+
+export const MAX_VARIANT_KEYS = 100;
+
+/** A variant the caller may fetch without S3 credentials, until `expiresAt`. */
+export interface VariantLink {
+  name: string;
+  width: number;
+  height: number;
+  format: string;
+  bytes: number;
+  url: string;
+}
+
+export type VariantsAnswer =
+  | { key: string; status: 'done'; variants: VariantLink[]; placeholder: string; color: string; expiresAt: string }
+  | { key: string; status: 'failed'; error: { code: string; message: string } }
+  | { key: string; status: 'pending' }
+  | { key: string; status: 'refused'; error: { code: string; message: string } };
+
+export interface VariantsResponse {
+  variants: VariantsAnswer[];
 }

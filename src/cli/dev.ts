@@ -60,11 +60,11 @@ async function runDev(opts: DevOptions): Promise<void> {
     credentials: stack.credentials,
     apiKey,
   });
-  const endpoints = { api: `${stack.apiUrl}/uploads`, s3: stack.s3Endpoint, sourceBucket: stack.sourceBucket, destBucket: stack.destBucket, data: opts.data };
+  const endpoints = { page: `${stack.apiUrl}/`, api: `${stack.apiUrl}/uploads`, s3: stack.s3Endpoint, sourceBucket: stack.sourceBucket, destBucket: stack.destBucket, data: opts.data };
   if (json) process.stdout.write(`${JSON.stringify({ level: 'info', msg: 'ready', ...endpoints })}\n`);
   else {
     process.stdout.write(
-      `imgpipe dev: ready\n  presign API  POST ${endpoints.api}${apiKey ? ' (x-api-key required)' : ''}\n` +
+      `imgpipe dev: ready\n  upload page  ${stack.apiUrl}/\n  presign API  POST ${endpoints.api}${apiKey ? ' (x-api-key required)' : ''}\n` +
         `  S3 endpoint  ${endpoints.s3} (buckets ${endpoints.sourceBucket} → ${endpoints.destBucket}; credentials: imgpipe dev --show-credentials)\n` +
         `  data         ${opts.data}\nIn another terminal: imgpipe upload PHOTOS --local --wait. Ctrl-C stops.\n`,
     );

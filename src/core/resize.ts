@@ -9,7 +9,7 @@ import type { Readable } from 'node:stream';
 import sharp, { type Metadata, type Sharp, type SharpOptions } from 'sharp';
 import { intermediateSize, orientedSize, variantGeometry, type Size } from './plan.js';
 import type { OutputFormat, Spec, Variant } from './spec.js';
-import { CONTENT_TYPES, SNIFF_BYTES, sniff, type ImageFormat } from './validate.js';
+import { CONTENT_TYPES, SNIFF_BYTES, pixelLimitReason, sniff, type ImageFormat } from './validate.js';
 
 // The pixel cache only helps when the same file is processed twice; it costs memory otherwise.
 sharp.cache(false);
@@ -119,12 +119,8 @@ async function prepare(input: ResizeInput, spec: Spec): Promise<{ source: string
   if (!meta.width || !meta.height) throw new ImageError('image header has no dimensions', 'corrupt');
   // Check the header before decoding a pixel: a 50000×50000 PNG is a few KB on disk.
   const pixels = meta.width * meta.height;
-  if (pixels > spec.maxInputPixels) {
-    throw new ImageError(
-      `image is ${meta.width}×${meta.height} (${(pixels / 1e6).toFixed(1)} MP), over the ${(spec.maxInputPixels / 1e6).toFixed(0)} MP limit (decompression bomb guard)`,
-      'too-large',
-    );
-  }
+  const tooLarge = pixelLimitReason(meta.width, meta.height, spec.maxInputPixels);
+  if (tooLarge) throw new ImageError(tooLarge, 'too-large');
   const pages = meta.pages ?? 1;
   // Only the first page is resized: a multi-page TIFF would silently lose the rest.
   if (sniffed.format === 'tiff' && pages > 1) {

@@ -64,3 +64,24 @@ export function sniff(head: Uint8Array): Sniffed {
   if (startsWith(head, [0x42, 0x4d])) return refuse('BMP is not supported; convert it to PNG or JPEG');
   return refuse(describeText(head) ?? 'not a supported image (JPEG, PNG, WebP, AVIF, GIF or TIFF) by its magic bytes');
 }
+
+/** The decompression-bomb guard, from the header's size alone (the CLI, the Lambda and the page say the same). */
+export function pixelLimitReason(width: number, height: number, maxInputPixels: number): string | undefined {
+  const pixels = width * height;
+  if (pixels <= maxInputPixels) return undefined;
+  return `image is ${width}×${height} (${(pixels / 1e6).toFixed(1)} MP), over the ${(maxInputPixels / 1e6).toFixed(0)} MP limit (decompression bomb guard)`;
+}
+
+/**
+ * The page's end-marker check (the CLI decodes to settle a missing marker; a browser cannot be
+ * trusted to refuse a truncated image, it paints what it has). `tail`: the file's last bytes;
+ * a JPEG passes when its end-of-image marker is in them (writers may append a trailer after it).
+ */
+export function endMarkerReason(format: ImageFormat, tail: Uint8Array): string | undefined {
+  if (format === 'jpeg') {
+    for (let i = tail.length - 2; i >= 0; i--) if (tail[i] === 0xff && tail[i + 1] === 0xd9) return undefined;
+    return 'corrupt or truncated image: JPEG does not end with its end marker';
+  }
+  if (format === 'gif' && tail[tail.length - 1] !== 0x3b) return 'corrupt or truncated image: GIF does not end with its end marker';
+  return undefined;
+}

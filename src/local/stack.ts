@@ -108,7 +108,7 @@ function apiGatewayEvent(req: IncomingMessage, body: Buffer): ApiEvent & Record<
 function createApiServer(presign: (ev: ApiEvent) => Promise<ApiResult>, log: (line: Record<string, unknown>) => void): Server {
   return createServer(async (req, res) => {
     try {
-      if (req.method === 'GET' && (req.url === '/health' || req.url === '/')) {
+      if (req.method === 'GET' && req.url === '/health') {
         res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ok: true, service: 'imgpipe-local' }));
         return;
       }
@@ -140,7 +140,10 @@ const RESIZE_ATTEMPTS = 3;
 
 export async function startLocalStack(opts: LocalStackOptions): Promise<LocalStack> {
   const log = opts.log ?? (() => {});
+  // The upload page is served by the API (another port): the S3 server lets that origin PUT and GET.
+  let pageOrigins: string[] = [];
   const s3server = await startLocalS3({
+    cors: { origins: () => pageOrigins },
     dataDir: opts.dataDir,
     port: opts.s3Port ?? 0,
     buckets: [LOCAL_BUCKETS.source, LOCAL_BUCKETS.dest],
@@ -160,12 +163,15 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     apiKey: opts.apiKey,
     dedupe: opts.dedupe,
     spec: opts.spec,
+    destBucket: LOCAL_BUCKETS.dest,
+    page: true,
   });
   const handlerS3 = opts.handlerEndpoint ? createS3Client({ endpoint: opts.handlerEndpoint, region: s3server.region, credentials: s3server.credentials }) : s3;
   const resizeConfig: ResizeConfig = { s3: handlerS3, destBucket: LOCAL_BUCKETS.dest, spec: opts.spec, cacheControl: 'public, max-age=31536000, immutable', log };
   const resize = createResizeHandler(resizeConfig);
   const api = createApiServer(presign, log);
   const apiPort = await listen(api, opts.apiPort ?? 0);
+  pageOrigins = [`http://127.0.0.1:${apiPort}`, `http://localhost:${apiPort}`];
 
   const outcomes = new Map<string, RecordOutcome>();
   // Lambda runs invocations side by side; one per core keeps sharp busy without thrashing.

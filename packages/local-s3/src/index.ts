@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { folderCredentials, type Credentials } from './credentials.js';
 import { EventDelivery, type ConsumeOptions, type EventHandler, type ObjectCreatedEvent } from './events.js';
 import { validateBucketName } from './keys.js';
+import { corsRule, type CorsOptions } from './http/cors.js';
 import { createFront } from './server.js';
 import { Store } from './storage/store.js';
 
@@ -19,6 +20,7 @@ export * from './checksums.js';
 export { AwsChunkedDecoder } from './chunked.js';
 export { planBody, BodyVerifier } from './body.js';
 export { uriEncode, uriDecode, parseQuery } from './uri.js';
+export { CORS_DEFAULTS, type CorsOptions } from './http/cors.js';
 
 export const LOCAL_S3_REGION = 'us-east-1';
 
@@ -37,6 +39,12 @@ export interface LocalS3Options {
   notify?: string[];
   /** More Host header values to accept, e.g. a proxy's "127.0.0.1:PORT" that pre-signed URLs name. */
   allowedHosts?: string[];
+  /**
+   * Let web pages at these origins use the server from a browser (pre-signed PUTs, GETs). `origins`
+   * may be a function, re-read on every request (a page's port is often known only later).
+   * Default: no CORS; OPTIONS is refused with 403 and no Access-Control-* header is sent.
+   */
+  cors?: CorsOptions;
   /** Default true: nothing is logged. false: one line per request on stderr. */
   silent?: boolean;
   /**
@@ -102,6 +110,7 @@ export async function startLocalS3(opts: LocalS3Options): Promise<LocalS3> {
       throw new Error(`startLocalS3: invalid bucket name ${JSON.stringify(b)}`);
     }
   }
+  const cors = opts.cors ? corsRule(opts.cors) : undefined;
   const dataDir = path.resolve(opts.dataDir);
   const store = await Store.open(dataDir, opts.fsync ?? true);
   const credentials = { ...(opts.credentials ?? (await folderCredentials(dataDir))) };
@@ -117,6 +126,7 @@ export async function startLocalS3(opts: LocalS3Options): Promise<LocalS3> {
     server: { store, region: LOCAL_S3_REGION, hostId: randomBytes(24).toString('base64'), notifies: (b) => !notify || notify.has(b), created },
     credentials,
     allowedHosts: () => allowed,
+    cors,
     log,
   });
   const port = await listen(server, opts.port ?? 0, host).catch(async (err: unknown) => {

@@ -4,6 +4,7 @@ import http from 'node:http';
 import type { Duplex } from 'node:stream';
 import { errorXml, S3Error } from './errors.js';
 import type { ServerContext } from './http/context.js';
+import { answerPreflight, applyCors, type CorsRule } from './http/cors.js';
 import { route } from './http/router.js';
 import { parseTarget, validateBucketName, validateKey } from './keys.js';
 import { verifySigV4, type SigV4Config } from './sigv4.js';
@@ -14,6 +15,8 @@ export interface FrontOptions {
   credentials: Omit<SigV4Config, 'now' | 'region'>;
   /** Host header values accepted (host:port, lower case). Anything else is refused: DNS rebinding. */
   allowedHosts: () => Set<string>;
+  /** Absent: no CORS (OPTIONS is refused, no Access-Control-* headers). */
+  cors?: CorsRule;
   log: (line: string) => void;
 }
 
@@ -54,10 +57,15 @@ async function handle(o: FrontOptions, req: http.IncomingMessage, res: http.Serv
   if (!o.allowedHosts().has(host)) {
     throw new S3Error('AccessDenied', `Host "${host}" is not this server's address; requests must name it (a guard against DNS rebinding).`);
   }
-  if (method === 'OPTIONS') throw new S3Error('AccessDenied', 'CORSResponse: CORS is not enabled on the local S3 server.', {}, 403);
   const qi = url.indexOf('?');
   const rawPath = qi === -1 ? url : url.slice(0, qi);
   const rawQuery = qi === -1 ? '' : url.slice(qi + 1);
+  // CORS after the Host check (a rebinding page learns nothing), before SigV4 (preflights are unsigned).
+  if (method === 'OPTIONS') {
+    if (!o.cors) throw new S3Error('AccessDenied', 'CORSResponse: CORS is not enabled on the local S3 server.', {}, 403);
+    return answerPreflight(o.cors, req, res, rawPath);
+  }
+  if (o.cors) applyCors(o.cors, req, res, method);
   const target = parseTarget(rawPath);
   const params = new Map(parseQuery(rawQuery));
   // Browser form uploads come unsigned: say what is wrong rather than "access denied".

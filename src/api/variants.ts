@@ -1,0 +1,68 @@
+// The API's read side (POST /variants): for keys the API hands out, whether the image is done,
+// failed or still pending, and a short-lived pre-signed GET URL per variant. It lets a browser
+// (or a client without S3 credentials) show the results; it reads only the per-image records.
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import pLimit from 'p-limit';
+import { failureKey, recordKey } from '../core/keys.js';
+import type { DoneRecord, FailedRecord } from '../core/record.js';
+import type { VariantsAnswer } from './contract.js';
+
+export interface ReadSideConfig {
+  s3: S3Client;
+  destBucket: string;
+  keyPrefix: string;
+  expiresIn: number;
+}
+
+/** Only keys of the shape the API hands out: `<prefix>/<SHA-256 in base32>/<name>`. */
+export function isHandedOutKey(key: unknown, prefix: string): key is string {
+  if (typeof key !== 'string' || Buffer.byteLength(key) > 1024) return false;
+  const rest = key.startsWith(`${prefix}/`) ? key.slice(prefix.length + 1) : '';
+  return /^[a-z2-7]{52}\/[^/]+$/.test(rest) && rest.split('/')[1] !== '..' && rest.split('/')[1] !== '.';
+}
+
+async function readJson<T>(config: ReadSideConfig, key: string): Promise<T | undefined> {
+  try {
+    const res = await config.s3.send(new GetObjectCommand({ Bucket: config.destBucket, Key: key }));
+    return JSON.parse(await res.Body!.transformToString()) as T;
+  } catch (err) {
+    const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+    if (status === 404 || status === 403) return undefined;
+    throw err;
+  }
+}
+
+async function answerOne(config: ReadSideConfig, key: string, now: Date): Promise<VariantsAnswer> {
+  const done = await readJson<DoneRecord>(config, recordKey(key));
+  if (done) {
+    const variants = await Promise.all(
+      done.variants.map(async (v) => ({
+        name: v.name,
+        width: v.width,
+        height: v.height,
+        format: v.format,
+        bytes: v.bytes,
+        url: await getSignedUrl(config.s3, new GetObjectCommand({ Bucket: config.destBucket, Key: v.key }), { expiresIn: config.expiresIn, signingDate: now }),
+      })),
+    );
+    const expiresAt = new Date(now.getTime() + config.expiresIn * 1000).toISOString();
+    return { key, status: 'done', variants, placeholder: done.placeholder, color: done.color, expiresAt };
+  }
+  const failed = await readJson<FailedRecord>(config, failureKey(key));
+  if (failed) return { key, status: 'failed', error: { code: failed.code, message: failed.reason } };
+  return { key, status: 'pending' };
+}
+
+/** One answer per key, in order; the lookups side by side. */
+export async function answerVariants(config: ReadSideConfig, keys: unknown[]): Promise<VariantsAnswer[]> {
+  const limit = pLimit(16);
+  const now = new Date();
+  return Promise.all(
+    keys.map((key) =>
+      isHandedOutKey(key, config.keyPrefix)
+        ? limit(() => answerOne(config, key, now))
+        : Promise.resolve<VariantsAnswer>({ key: typeof key === 'string' ? key.slice(0, 1024) : '', status: 'refused', error: { code: 'InvalidKey', message: 'not a key this API hands out' } }),
+    ),
+  );
+}
