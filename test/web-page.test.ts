@@ -71,6 +71,46 @@ describe.skipIf(!existsSync(CHROMIUM))(`the upload page in Chromium (skipped wit
   });
 });
 
+describe.skipIf(!existsSync(CHROMIUM))('the upload page through S3 faults (Chromium)', () => {
+  it('with 10 % 5xx and 5 % resets on the PUTs, every photo still ends done, each stored once', async () => {
+    const { startTestStack } = await import('./helpers/stack.js');
+    const { startFaultProxy } = await import('./helpers/fault-proxy.js');
+    let target = '';
+    const proxy = await startFaultProxy({ target: () => target, flavor: 's3', seed: 11, match: (r) => r.method === 'PUT', script: ['status500', 'resetResponse', 'none', 'status503', 'resetRequest'], rates: { status500: 0.05, status503: 0.05, resetRequest: 0.025, resetResponse: 0.025 } });
+    const stack = await startTestStack({ urlEndpoint: proxy.url });
+    target = stack.s3Endpoint;
+    const { chromium } = await import('playwright-core');
+    const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+    try {
+      const dir = await img.tempDir('imgpipe-web-faults-');
+      const names = ['lomiri16-Bridge_by_Sander_Klootwijk.jpg', 'mate-Wood.jpg', 'plasma-Grey.jpg', 'plasma-Kite.jpg', 'mate-Aqua.jpg', 'mate-Garden.jpg'];
+      const files: string[] = [];
+      for (const [i, n] of names.entries()) {
+        // Twelve distinct photos (two sizes of each), so the faults have enough PUTs to land on.
+        for (const w of [900, 1400]) {
+          const f = path.join(dir, `${i}-${w}-${n}`);
+          await writeFile(f, await (await import('sharp')).default(img.corpusFile(n)).resize(w).jpeg().toBuffer());
+          files.push(f);
+        }
+      }
+      const page = await browser.newPage();
+      await page.goto(`${stack.apiUrl}/`);
+      await page.setInputFiles('#files', files);
+      await page.waitForFunction((n) => document.querySelectorAll('.row.done').length === n, files.length, { timeout: 120_000 });
+      expect(proxy.failures()).toBeGreaterThanOrEqual(4); // every kind of fault landed at least once
+      const stored = await stack.list(stack.sourceBucket);
+      expect(stored).toHaveLength(files.length); // each once: a retried PUT goes to the same key
+      const local = new Set(await Promise.all(files.map(async (f) => sha256(await readFile(f)))));
+      for (const k of stored) expect(local.has(sha256(await stack.get(stack.sourceBucket, k)))).toBe(true);
+      process.stdout.write(`web page faults: ${JSON.stringify(proxy.faults)}\n`);
+    } finally {
+      await browser.close();
+      await stack.stop();
+      await proxy.close();
+    }
+  });
+});
+
 describe('the read side and the page, without a browser', () => {
   it('POST /variants answers per key: refused for keys the API does not hand out, pending, then done with GET URLs', async () => {
     const { startTestStack } = await import('./helpers/stack.js');
