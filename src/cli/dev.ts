@@ -1,9 +1,24 @@
 // `imgpipe dev`: run the embedded local stack until Ctrl-C; `--show-credentials` prints how to reach it.
 import { Command } from 'commander';
+import { createServer } from 'node:net';
 import path from 'node:path';
 import { loadConfig, type SpecFlags } from '../config/load.js';
-import { clearDevState, DEFAULT_DATA_DIR, findRunningStack, writeDevState } from '../local/state.js';
-import { addSpecOptions, port } from './common.js';
+import {
+  clearDevState,
+  clearDevStateSync,
+  DEFAULT_DATA_DIR,
+  findConflictingStack,
+  findRunningStack,
+  STATE_FILE,
+  userStateFile,
+  writeDevState,
+  type DevState,
+} from '../local/state.js';
+import { addSpecOptions, EXIT, port } from './common.js';
+
+/** Ports no well-known local tool takes by default (LocalStack 4566, s3rver 4568, moto 5000, MinIO 9000/9001, Azurite 10000-10002). */
+export const DEFAULT_S3_PORT = 9466;
+export const DEFAULT_API_PORT = 9467;
 
 interface DevOptions extends SpecFlags {
   data: string;
@@ -19,7 +34,7 @@ interface DevOptions extends SpecFlags {
 async function showCredentials(opts: DevOptions): Promise<void> {
   const { folderCredentials, LOCAL_S3_REGION } = await import('@imgpipe/local-s3');
   const creds = await folderCredentials(path.resolve(opts.data));
-  const running = await findRunningStack();
+  const running = (await findRunningStack()) ?? (await findRunningStack(userStateFile(opts.data)));
   const endpoint = running && path.resolve(running.dataDir) === path.resolve(opts.data) ? running.s3Endpoint : undefined;
   if (opts.json) {
     process.stdout.write(`${JSON.stringify({ ...creds, region: LOCAL_S3_REGION, endpoint: endpoint ?? null, data: opts.data })}\n`);
@@ -31,8 +46,41 @@ async function showCredentials(opts: DevOptions): Promise<void> {
   );
 }
 
+/** Whether something already listens on 127.0.0.1:port (0: never). */
+function portBusy(p: number): Promise<boolean> {
+  if (p === 0) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.once('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'EADDRINUSE' || err.code === 'EACCES'));
+    probe.listen(p, '127.0.0.1', () => probe.close(() => resolve(false)));
+  });
+}
+
+function portInUse(p: number, opts: DevOptions): string {
+  const flag = p === opts.s3Port ? '--s3-port' : '--api-port';
+  return `imgpipe dev: port ${p} is in use by another program: pass ${flag} PORT to choose another (0 picks a free one)\n`;
+}
+
+function alreadyRunning(other: DevState): string {
+  return `imgpipe dev: already running (pid ${other.pid}): upload page ${other.apiUrl}/, S3 ${other.s3Endpoint} (data in ${other.dataDir})\n`;
+}
+
+/** Another `dev` on this data folder or these ports, or a port taken by another program: say so, exit 1. */
+async function refuseToStart(opts: DevOptions): Promise<boolean> {
+  const other = await findConflictingStack(opts.data, [opts.s3Port, opts.apiPort]);
+  const busy = other ? undefined : [opts.s3Port, opts.apiPort].find((p, i, all) => all.indexOf(p) !== i && p !== 0);
+  const taken = other || busy !== undefined ? undefined : (await portBusy(opts.s3Port)) ? opts.s3Port : (await portBusy(opts.apiPort)) ? opts.apiPort : undefined;
+  if (other) process.stderr.write(alreadyRunning(other));
+  else if (busy !== undefined) process.stderr.write(`imgpipe dev: --s3-port and --api-port are both ${busy}: give them different ports\n`);
+  else if (taken !== undefined) process.stderr.write(portInUse(taken, opts));
+  else return false;
+  process.exitCode = EXIT.failed;
+  return true;
+}
+
 async function runDev(opts: DevOptions): Promise<void> {
   const { spec } = await loadConfig(opts.config, opts);
+  if (await refuseToStart(opts)) return;
   const { startLocalStack } = await import('../local/stack.js');
   const json = !!opts.json;
   const apiKey = process.env.IMGPIPE_API_KEY || undefined;
@@ -48,8 +96,14 @@ async function runDev(opts: DevOptions): Promise<void> {
       else if (line.level === 'error') process.stderr.write(`resize failed: ${String(line.key)}: ${String(line.error)}\n`);
       else process.stdout.write(`resized ${String(line.key)} → ${(line.outputs as unknown[])?.length ?? 0} variants (${String(line.ms)} ms)\n`);
     },
+  }).catch((err: NodeJS.ErrnoException) => {
+    // Taken between the check and now: a half-started stack may hold the other port, so exit here.
+    if (err.code !== 'EADDRINUSE') throw err;
+    process.stderr.write(portInUse((err as { port?: number }).port ?? opts.s3Port, opts));
+    process.exit(EXIT.failed);
   });
-  await writeDevState({
+  const stateFiles = [STATE_FILE, userStateFile(opts.data)];
+  const state: DevState = {
     pid: process.pid,
     apiUrl: stack.apiUrl,
     s3Endpoint: stack.s3Endpoint,
@@ -59,7 +113,10 @@ async function runDev(opts: DevOptions): Promise<void> {
     dataDir: path.resolve(opts.data),
     credentials: stack.credentials,
     apiKey,
-  });
+    startedAt: Date.now(),
+  };
+  process.once('exit', () => clearDevStateSync(stateFiles));
+  for (const f of stateFiles) await writeDevState(state, f);
   const endpoints = { page: `${stack.apiUrl}/`, api: `${stack.apiUrl}/uploads`, s3: stack.s3Endpoint, sourceBucket: stack.sourceBucket, destBucket: stack.destBucket, data: opts.data };
   if (json) process.stdout.write(`${JSON.stringify({ level: 'info', msg: 'ready', ...endpoints })}\n`);
   else {
@@ -73,7 +130,7 @@ async function runDev(opts: DevOptions): Promise<void> {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
-  await clearDevState();
+  for (const f of stateFiles) await clearDevState(f);
   await stack.close();
   if (!json) process.stdout.write('imgpipe dev: stopped\n');
 }
@@ -82,8 +139,8 @@ export function devCommand(): Command {
   const cmd = new Command('dev')
     .description('run the pipeline on this machine: an S3-protocol server with both buckets, the presign API, and the resize handler on every upload')
     .option('--data <dir>', 'where objects, the event queue and the S3 credentials are kept (across restarts)', DEFAULT_DATA_DIR)
-    .option('--s3-port <port>', 'S3 server port, 0 for any free one', port, 4566)
-    .option('--api-port <port>', 'presign API port, 0 for any free one', port, 4567)
+    .option('--s3-port <port>', 'S3 server port, 0 for any free one', port, DEFAULT_S3_PORT)
+    .option('--api-port <port>', 'presign API port, 0 for any free one', port, DEFAULT_API_PORT)
     .option('--no-dedupe', 'presign every file, even content the source bucket already holds')
     .option('--show-credentials', "print the data folder's S3 access key, secret, region and endpoint as shell lines (eval them for aws-cli), then exit")
     .option('--json', 'log one JSON object per line');

@@ -23,7 +23,33 @@ export function buildProgram(): Command {
   return program;
 }
 
+let pipeHandled = false;
+
+/**
+ * `imgpipe … | head -1`: once the reader has gone, there is no one to tell anything to. End quietly
+ * with what the run has decided so far (0 by default), never with an EPIPE stack trace.
+ */
+function quietOnClosedPipe(): void {
+  if (pipeHandled) return;
+  pipeHandled = true;
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE' || err.code === 'ERR_STREAM_DESTROYED') process.exit(typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok);
+      throw err;
+    });
+  }
+}
+
+/** One `imgpipe: ` line per line of the message, each made printable on its own. */
+function errorLines(message: string): string {
+  return message
+    .split('\n')
+    .map((line) => `imgpipe: ${printable(line)}\n`)
+    .join('');
+}
+
 export async function main(argv: string[]): Promise<void> {
+  quietOnClosedPipe();
   const program = buildProgram();
   try {
     await program.parseAsync(argv);
@@ -34,7 +60,7 @@ export async function main(argv: string[]): Promise<void> {
       return;
     }
     if (err instanceof UsageError) {
-      process.stderr.write(`imgpipe: ${printable(err.message)}\n`);
+      process.stderr.write(errorLines(err.message));
       process.exitCode = EXIT.usage;
       return;
     }

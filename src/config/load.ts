@@ -3,7 +3,20 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
-import { FITS, OUTPUT_FORMATS, SpecError, formatIssues, parseSpec, widthVariants, type Fit, type OutputFormat, type Spec } from '../core/spec.js';
+import {
+  FITS,
+  OUTPUT_FORMATS,
+  SPEC_KEYS,
+  SpecError,
+  formatIssues,
+  formatProblem,
+  normalizeFormat,
+  parseSpec,
+  widthVariants,
+  type Fit,
+  type OutputFormat,
+  type Spec,
+} from '../core/spec.js';
 
 export const CONFIG_FILE = 'imgpipe.config.json';
 
@@ -15,7 +28,8 @@ const pipelineSchema = z.strictObject({
 });
 export type PipelineConfig = z.output<typeof pipelineSchema>;
 
-const SPEC_KEYS = ['variants', 'withoutEnlargement', 'autoRotate', 'keepIccProfile', 'maxInputPixels'];
+/** Every top-level field of the config file, for "did you mean". */
+const TOP_KEYS = [...SPEC_KEYS, ...Object.keys(pipelineSchema.shape)];
 
 const SPEC_FLAGS = ['widths', 'format', 'quality', 'fit', 'maxPixels'] as const;
 
@@ -45,13 +59,52 @@ export async function readConfigFile(explicit: string | undefined, cwd = process
   try {
     raw = JSON.parse(text);
   } catch (err) {
-    throw new UsageError(`${file}: not valid JSON: ${(err as Error).message}`);
+    throw new UsageError(jsonProblem(file, text, (err as Error).message));
   }
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new UsageError(`${file}: must be a JSON object`);
   return { raw: raw as Record<string, unknown>, where: file };
 }
 
-function pick(raw: Record<string, unknown>, keys: string[], include: boolean): Record<string, unknown> {
+/** Offset → 1-based line and column. */
+function lineColumn(text: string, offset: number): string {
+  const before = text.slice(0, offset).split('\n');
+  return `${before.length}:${before[before.length - 1].length + 1}`;
+}
+
+/** Where JSON.parse stopped: from its message (Node 20: `at position N`), else by a scan of our own. */
+function jsonErrorOffset(text: string, message: string): number {
+  const at = /at position (\d+)/.exec(message);
+  if (at) return Number(at[1]);
+  const token = /^Unexpected token '(.+?)'/.exec(message);
+  if (token) {
+    // Node's message quotes the text but not where: the first place parsing up to that token fails.
+    for (let i = text.indexOf(token[1]); i >= 0; i = text.indexOf(token[1], i + 1)) {
+      if (!validPrefix(text.slice(0, i + token[1].length))) return i;
+    }
+  }
+  return text.trimEnd().length;
+}
+
+/** Whether some completion of this text could still be valid JSON (JSON.parse says "end of input"). */
+function validPrefix(prefix: string): boolean {
+  try {
+    JSON.parse(prefix);
+    return true;
+  } catch (err) {
+    return /end of JSON input/.test((err as Error).message);
+  }
+}
+
+/** `FILE:LINE:COL: not valid JSON: what`, the way editors and compilers point at a place. */
+function jsonProblem(file: string, text: string, message: string): string {
+  const what = message
+    .replace(/,? ".*" is not valid JSON$/s, '')
+    .replace(/ in JSON at position \d+.*$/s, '')
+    .replace(/ at position \d+.*$/s, '');
+  return `${file}:${lineColumn(text, jsonErrorOffset(text, message))}: not valid JSON: ${what}`;
+}
+
+function pick(raw: Record<string, unknown>, keys: readonly string[], include: boolean): Record<string, unknown> {
   return Object.fromEntries(Object.entries(raw).filter(([k]) => keys.includes(k) === include));
 }
 
@@ -65,9 +118,16 @@ function oneOf<T extends string>(name: string, value: string, allowed: readonly 
   return value as T;
 }
 
+/** `--format jpg` is `jpeg`; `--format tiff` is refused with the formats there are. */
+function formatFlag(value: string): OutputFormat {
+  const f = normalizeFormat(value);
+  if (!OUTPUT_FORMATS.includes(f as OutputFormat)) throw new UsageError(`--format: ${formatProblem(value)}`);
+  return f as OutputFormat;
+}
+
 export function applySpecFlags(raw: Record<string, unknown>, flags: SpecFlags): Record<string, unknown> {
   const out: Record<string, unknown> = { ...raw };
-  const format = flags.format !== undefined ? oneOf('format', flags.format, OUTPUT_FORMATS) : undefined;
+  const format = flags.format !== undefined ? formatFlag(flags.format) : undefined;
   const fit = flags.fit !== undefined ? oneOf<Fit>('fit', flags.fit, FITS) : undefined;
   const quality = flags.quality !== undefined ? intFlag('quality', flags.quality) : undefined;
   if (flags.widths !== undefined) {
@@ -93,14 +153,18 @@ export async function loadConfig(explicit: string | undefined, flags: SpecFlags,
   const { raw, where } = await readConfigFile(explicit, cwd);
   const specRaw = applySpecFlags(pick(raw, SPEC_KEYS, true), flags);
   if (specRaw.variants === undefined) specRaw.variants = widthVariants([320, 1024, 2048]);
+  // Every problem of the file at once, one per line: the spec's, then the pipeline fields'.
+  const problems: string[] = [];
+  let spec: Spec | undefined;
   try {
-    const spec = parseSpec(specRaw, where ?? 'config');
-    const pipelineResult = pipelineSchema.safeParse(pick(raw, SPEC_KEYS, false));
-    if (!pipelineResult.success) throw new SpecError(formatIssues(pipelineResult.error, where));
-    const specGiven = SPEC_KEYS.some((k) => k in raw) || SPEC_FLAGS.some((k) => flags[k] !== undefined);
-    return { spec, specGiven, pipeline: pipelineResult.data, file: where };
+    spec = parseSpec(specRaw, where ?? 'config');
   } catch (err) {
-    if (err instanceof SpecError) throw new UsageError(err.message);
-    throw err;
+    if (!(err instanceof SpecError)) throw err;
+    problems.push(err.message);
   }
+  const pipelineResult = pipelineSchema.safeParse(pick(raw, SPEC_KEYS, false));
+  if (!pipelineResult.success) problems.push(formatIssues(pipelineResult.error, where ?? 'config', (p) => (p.length === 0 ? TOP_KEYS : [])));
+  if (problems.length || !spec || !pipelineResult.success) throw new UsageError(problems.join('\n'));
+  const specGiven = SPEC_KEYS.some((k) => k in raw) || SPEC_FLAGS.some((k) => flags[k] !== undefined);
+  return { spec, specGiven, pipeline: pipelineResult.data, file: where };
 }

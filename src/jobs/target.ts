@@ -7,7 +7,7 @@ import { UsageError } from '../config/load.js';
 import type { Spec } from '../core/spec.js';
 import type { Manifest } from '../files/manifest.js';
 import { startLocalStack, type LocalStack } from '../local/stack.js';
-import { DEFAULT_DATA_DIR, findRunningStack } from '../local/state.js';
+import { DEFAULT_DATA_DIR, findAnyRunningStack } from '../local/state.js';
 import { createS3Client } from '../s3/client.js';
 
 export interface TargetFlags {
@@ -57,9 +57,12 @@ function stackTarget(stack: StackEndpoints, dataDir: string, description: string
 }
 
 async function localTarget(spec: Spec, dataDir: string, log?: (line: Record<string, unknown>) => void): Promise<PipelineTarget> {
-  const running = await findRunningStack();
-  if (running) {
-    return stackTarget(running, running.dataDir, `local stack of \`imgpipe dev\` (pid ${running.pid}) at ${running.apiUrl}`, { apiKey: running.apiKey });
+  // ./.imgpipe/dev.json first, then the user state directory: a `dev` running in another folder.
+  const found = await findAnyRunningStack(dataDir);
+  if (found) {
+    const { state: running } = found;
+    const description = `local stack of \`imgpipe dev\` (pid ${running.pid}) at ${running.apiUrl} (data in ${running.dataDir})`;
+    return stackTarget(running, running.dataDir, description, { apiKey: running.apiKey });
   }
   const stack = await startLocalStack({ dataDir, spec, log });
   return stackTarget(stack, dataDir, `embedded local stack started for this run (data in ${dataDir})`, {}, () => stack.close());

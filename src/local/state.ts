@@ -1,6 +1,11 @@
-// A running `imgpipe dev` leaves its endpoints in .imgpipe/dev.json so that `upload --local`
-// and `watch --local` in another terminal use it instead of starting their own.
-import { readFile, rm } from 'node:fs/promises';
+// A running `imgpipe dev` leaves its endpoints in .imgpipe/dev.json (in the folder it runs in) and
+// in the user's state directory (one file per data folder), so that `upload --local` and
+// `watch --local` in another terminal, from any folder, use it instead of starting their own.
+import { createHash } from 'node:crypto';
+import { readFileSync, rmSync } from 'node:fs';
+import { readdir, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { writeFileAtomic } from '../files/atomic.js';
 
 export const STATE_FILE = '.imgpipe/dev.json';
@@ -18,15 +23,51 @@ export interface DevState {
   credentials: { accessKeyId: string; secretAccessKey: string };
   /** The API key `dev` requires, if any, so `upload --local` can send it. */
   apiKey?: string;
+  /** When it started (ms since the epoch): with several running, the newest is taken. */
+  startedAt?: number;
 }
 
+/** `$XDG_STATE_HOME/imgpipe`, or `~/.local/state/imgpipe`. */
+export function userStateDir(env: NodeJS.ProcessEnv = process.env): string {
+  const base = env.XDG_STATE_HOME && path.isAbsolute(env.XDG_STATE_HOME) ? env.XDG_STATE_HOME : path.join(os.homedir(), '.local', 'state');
+  return path.join(base, 'imgpipe');
+}
+
+/** The user-wide state file of the `dev` running on this data folder: keyed by a hash of its absolute path. */
+export function userStateFile(dataDir: string, env: NodeJS.ProcessEnv = process.env): string {
+  const hash = createHash('sha256').update(path.resolve(dataDir)).digest('hex').slice(0, 16);
+  return path.join(userStateDir(env), `dev-${hash}.json`);
+}
 
 export async function writeDevState(state: DevState, file = STATE_FILE): Promise<void> {
   await writeFileAtomic(file, JSON.stringify(state, null, 2), 0o600);
 }
 
-export async function clearDevState(file = STATE_FILE): Promise<void> {
-  await rm(file, { force: true });
+async function readState(file: string): Promise<DevState | undefined> {
+  try {
+    const state = JSON.parse(await readFile(file, 'utf8')) as DevState;
+    return state && typeof state.pid === 'number' && typeof state.apiUrl === 'string' ? state : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Remove the state file, but only if it is this process's (another `dev` may have taken it over). */
+export async function clearDevState(file = STATE_FILE, pid = process.pid): Promise<void> {
+  const state = await readState(file);
+  if (!state || state.pid === pid) await rm(file, { force: true });
+}
+
+/** The same, synchronously, for a process that is exiting. */
+export function clearDevStateSync(files: string[], pid = process.pid): void {
+  for (const f of files) {
+    try {
+      if ((JSON.parse(readFileSync(f, 'utf8')) as DevState).pid !== pid) continue;
+    } catch {
+      // unreadable or gone: nothing of another process's to keep
+    }
+    rmSync(f, { force: true });
+  }
 }
 
 function alive(pid: number): boolean {
@@ -38,19 +79,54 @@ function alive(pid: number): boolean {
   }
 }
 
-/** The running dev stack, if its state file is there, its process alive and its API answering. */
-export async function findRunningStack(file = STATE_FILE): Promise<DevState | undefined> {
-  let state: DevState;
-  try {
-    state = JSON.parse(await readFile(file, 'utf8')) as DevState;
-  } catch {
-    return undefined;
-  }
-  if (!alive(state.pid)) return undefined;
+async function answering(state: DevState): Promise<boolean> {
+  if (!alive(state.pid)) return false;
   try {
     const res = await fetch(`${state.apiUrl}/health`, { signal: AbortSignal.timeout(1_000) });
-    return res.ok ? state : undefined;
+    return res.ok;
   } catch {
-    return undefined;
+    return false;
   }
+}
+
+/** The running dev stack, if its state file is there, its process alive and its API answering. */
+export async function findRunningStack(file = STATE_FILE): Promise<DevState | undefined> {
+  const state = await readState(file);
+  return state && (await answering(state)) ? state : undefined;
+}
+
+/** Every running `dev` of this user, from the user state directory (stale files are skipped). */
+export async function runningStacks(env: NodeJS.ProcessEnv = process.env): Promise<DevState[]> {
+  const dir = userStateDir(env);
+  let names: string[];
+  try {
+    names = (await readdir(dir)).filter((n) => /^dev-[0-9a-f]+\.json$/.test(n));
+  } catch {
+    return [];
+  }
+  const states = await Promise.all(names.map((n) => findRunningStack(path.join(dir, n))));
+  return states.filter((s): s is DevState => !!s).sort((a, b) => (b.startedAt ?? 0) - (a.startedAt ?? 0));
+}
+
+/**
+ * The stack `--local` uses: `./.imgpipe/dev.json` first, then the user state directory — the
+ * `dev` on `dataDir` if one runs, else the newest running one.
+ */
+export async function findAnyRunningStack(dataDir: string = DEFAULT_DATA_DIR): Promise<{ state: DevState; via: string } | undefined> {
+  const here = await findRunningStack();
+  if (here) return { state: here, via: STATE_FILE };
+  const own = await findRunningStack(userStateFile(dataDir));
+  if (own) return { state: own, via: userStateFile(dataDir) };
+  const [newest] = await runningStacks();
+  return newest ? { state: newest, via: userStateFile(newest.dataDir) } : undefined;
+}
+
+/** The running `dev` on this data folder, or holding one of these ports, if any. */
+export async function findConflictingStack(dataDir: string, ports: number[]): Promise<DevState | undefined> {
+  const abs = path.resolve(dataDir);
+  const candidates = [await findRunningStack(), await findRunningStack(userStateFile(abs)), ...(await runningStacks())];
+  const portOf = (url: string) => Number(new URL(url).port);
+  return candidates.find(
+    (s) => s && (path.resolve(s.dataDir) === abs || ports.some((p) => p !== 0 && (portOf(s.apiUrl) === p || portOf(s.s3Endpoint) === p))),
+  );
 }

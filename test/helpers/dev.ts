@@ -2,6 +2,8 @@
 // file it writes, stopped with Ctrl-C (SIGINT) or killed outright.
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { S3Client } from '@aws-sdk/client-s3';
+import { mkdtemp } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { findRunningStack, STATE_FILE, type DevState } from '../../src/local/state.js';
 import { createS3Client } from '../../src/s3/client.js';
@@ -23,9 +25,12 @@ export interface DevProcess {
 
 /** Start `imgpipe dev --json` in `cwd` on free ports and wait until it says it is ready. */
 export async function startDev(cwd: string, opts: { args?: string[]; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<DevProcess> {
+  // A state directory of its own unless the test gives one: a test's `dev` never reaches the user's
+  // (nor another test's `upload --local`) through ~/.local/state/imgpipe.
+  const stateHome = opts.env?.XDG_STATE_HOME ?? (await mkdtemp(path.join(os.tmpdir(), 'imgpipe-state-')));
   const child = spawn(process.execPath, [BIN, 'dev', '--s3-port', '0', '--api-port', '0', '--json', ...(opts.args ?? [])], {
     cwd,
-    env: { ...process.env, CI: 'true', ...opts.env },
+    env: { ...process.env, CI: 'true', XDG_STATE_HOME: stateHome, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
