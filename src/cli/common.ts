@@ -35,8 +35,21 @@ export function addTargetOptions(cmd: Command, withApi: boolean): Command {
   return cmd
     .option('--dest-bucket <name>', 'bucket the resized variants land in')
     .option('--endpoint <url>', 'S3-compatible endpoint for the destination bucket (default: AWS)')
+    .option('--endpoint-url <url>', 'the same as --endpoint (the name aws-cli uses)')
     .option('--region <region>', 'AWS region (default: from the AWS environment or profile)')
-    .option('--data <dir>', 'data folder of the local stack', '.imgpipe/data');
+    .option('--profile <name>', 'AWS named profile for credentials and region (sets AWS_PROFILE)')
+    .option('--data <dir>', 'data folder of the local stack', '.imgpipe/data')
+    .hook('preAction', (_cmd, action) => applyAwsAliases(action));
+}
+
+/** --endpoint-url becomes --endpoint, and --profile is in the environment before any AWS client exists. */
+function applyAwsAliases(cmd: Command): void {
+  const opts = cmd.opts();
+  if (opts.endpointUrl !== undefined) {
+    if (opts.endpoint !== undefined && opts.endpoint !== opts.endpointUrl) cmd.error('error: --endpoint and --endpoint-url name different endpoints; give one', { exitCode: EXIT.usage });
+    cmd.setOptionValue('endpoint', opts.endpointUrl);
+  }
+  if (opts.profile !== undefined) process.env.AWS_PROFILE = opts.profile;
 }
 
 export function seconds(value: string): number {

@@ -35,6 +35,68 @@ export interface ScanResult {
   problems: ScanProblem[];
   /** Files in folders skipped because their extension is not an image's. */
   skipped: string[];
+  /** Hidden entries of walked folders (names starting with '.': files and folders), not looked at. */
+  hidden: string[];
+  /** Files left out by --exclude/--include, with the pattern that decided. */
+  excluded: { path: string; relPath: string; pattern: string }[];
+}
+
+/** An --exclude or --include, in command-line order: the last one that matches a path decides. */
+export interface PathFilter {
+  kind: 'exclude' | 'include';
+  pattern: string;
+}
+
+export interface ScanOptions {
+  filters?: PathFilter[];
+  /** An argument that names nothing but has `*`, `?` or `[` in it is expanded as a glob. */
+  expandGlobs?: boolean;
+}
+
+/**
+ * A glob as a RegExp: `?` one character, `*` any run, `[abc]`/`[!a-z]` a class, `**` any run.
+ * `pathAware` (the shell's rules): `*`, `?` and classes stop at '/', and only `**` crosses it.
+ * Otherwise (aws s3's --exclude/--include, fnmatch): `*` crosses '/' too.
+ */
+export function globToRegExp(glob: string, pathAware = false): RegExp {
+  const one = pathAware ? '[^/]' : '.';
+  let re = '';
+  for (let i = 0; i < glob.length; i++) {
+    const c = glob[i];
+    if (c === '*' && glob[i + 1] === '*') {
+      i++;
+      // `a/**/b` also matches `a/b`.
+      if (pathAware && glob[i + 1] === '/' && (i === 1 || glob[i - 2] === '/')) (re += '(?:.*/)?'), i++;
+      else re += '.*';
+    } else if (c === '*') re += `${one}*`;
+    else if (c === '?') re += one;
+    else if (c === '[' && glob.indexOf(']', i + 2) > i) {
+      const end = glob.indexOf(']', i + 2);
+      let body = glob.slice(i + 1, end);
+      const negate = body[0] === '!' || body[0] === '^';
+      if (negate) body = body.slice(1);
+      body = body.replace(/[\\\]^]/g, '\\$&');
+      re += negate ? `[^${pathAware ? '/' : ''}${body}]` : `[${body}]`;
+      i = end;
+    } else re += c.replace(/[.+^${}()|[\]\\/]/g, '\\$&');
+  }
+  return new RegExp(`^${re}$`, 's');
+}
+
+export const hasGlob = (arg: string): boolean => /[*?[]/.test(arg);
+
+/** The pattern that leaves `relPath` out, or undefined when it is in (everything is, by default). */
+export function excludedBy(relPath: string, filters: PathFilter[] = []): string | undefined {
+  let by: string | undefined;
+  for (const f of filters) if (globToRegExp(f.pattern).test(relPath)) by = f.kind === 'exclude' ? f.pattern : undefined;
+  return by;
+}
+
+/** The kind a skipped entry is counted as: its extension as written, or a hidden name itself. */
+export function skipKind(shown: string): string {
+  const name = path.basename(shown);
+  if (name.startsWith('.')) return name;
+  return path.extname(name) || '(no extension)';
 }
 
 // In folders, only files that look like images are picked up (so a README or .DS_Store in a
@@ -84,14 +146,66 @@ async function namesIn(dir: string | Buffer): Promise<Buffer[]> {
     .map((n) => n.bytes);
 }
 
-export async function scanPaths(inputs: string[]): Promise<ScanResult> {
-  const result: ScanResult = { files: [], problems: [], skipped: [] };
+/**
+ * What a glob argument names, as the shell would have expanded it (sorted; hidden names only when
+ * the pattern spells the dot). The walk starts at the pattern's literal folder and goes no deeper
+ * than its segments, unless it has `**`.
+ */
+export async function expandGlob(pattern: string): Promise<string[]> {
+  const parts = pattern.split('/');
+  const literal = parts.findIndex(hasGlob);
+  const base = parts.slice(0, literal).join('/');
+  const rest = parts.slice(literal);
+  const depth = rest.includes('**') ? Infinity : rest.length;
+  const re = globToRegExp(rest.join('/'), true);
+  const found: string[] = [];
+  async function walk(dir: string, rel: string, level: number): Promise<void> {
+    const entries = await readdir(path.resolve(dir || '.'), { withFileTypes: true }).catch(() => []);
+    for (const e of entries) {
+      const childRel = rel ? `${rel}/${e.name}` : e.name;
+      const segment = rest[Math.min(level, rest.length - 1)];
+      if (e.name.startsWith('.') && !segment.startsWith('.')) continue;
+      const child = dir ? path.join(dir, e.name) : e.name;
+      if (re.test(childRel)) found.push(base || pattern.startsWith('/') ? `${base}/${childRel}` : childRel); // as the shell spells it
+      const isDir = e.isDirectory() || (e.isSymbolicLink() && (await stat(child).then((st) => st.isDirectory(), () => false)));
+      if (isDir && level + 1 < depth) await walk(child, childRel, level + 1);
+    }
+  }
+  await walk(base || (pattern.startsWith('/') ? '/' : ''), '', 0);
+  return found.sort();
+}
+
+/** What a folder walk passed over (not images, hidden), counted by kind, most frequent first. */
+export interface WalkSkips {
+  total: number;
+  kinds: Record<string, number>;
+  paths: string[];
+}
+
+export function walkSkips(scan: ScanResult): WalkSkips {
+  const paths = [...scan.skipped, ...scan.hidden];
+  const counts = new Map<string, number>();
+  for (const p of paths) counts.set(skipKind(p), (counts.get(skipKind(p)) ?? 0) + 1);
+  const sorted = [...counts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+  return { total: paths.length, kinds: Object.fromEntries(sorted), paths };
+}
+
+/** `skipped 12: 9 .xmp, 2 .CR2, 1 .DS_Store`, or '' when nothing was. */
+export function walkSkipsText(s: WalkSkips): string {
+  if (!s.total) return '';
+  return `skipped ${s.total}: ${Object.entries(s.kinds).map(([kind, n]) => `${n} ${kind}`).join(', ')}`;
+}
+
+export async function scanPaths(inputs: string[], opts: ScanOptions = {}): Promise<ScanResult> {
+  const result: ScanResult = { files: [], problems: [], skipped: [], hidden: [], excluded: [] };
   const seenDirs = new Set<string>();
   const seenFiles = new Set<string>();
 
   const addFile = (at: Place, relPath: string, size: number) => {
     const id = identity(at.disk);
     if (seenFiles.has(id)) return;
+    const pattern = excludedBy(relPath, opts.filters);
+    if (pattern !== undefined) return void result.excluded.push({ path: at.shown, relPath, pattern });
     seenFiles.add(id);
     result.files.push(typeof at.disk === 'string' ? { path: at.shown, relPath, size } : { path: at.shown, fsPath: at.disk, relPath, size });
   };
@@ -115,7 +229,10 @@ export async function scanPaths(inputs: string[]): Promise<ScanResult> {
     }
     for (const bytes of names) {
       const entry = childOf(dir, bytes);
-      if (entry.name.startsWith('.')) continue;
+      if (entry.name.startsWith('.')) {
+        result.hidden.push(entry.shown);
+        continue;
+      }
       const childRel = rel ? `${rel}/${entry.name}` : entry.name;
       let st;
       try {
@@ -132,7 +249,7 @@ export async function scanPaths(inputs: string[]): Promise<ScanResult> {
     }
   }
 
-  for (const input of inputs) {
+  for (const input of await expandArgs(inputs, !!opts.expandGlobs, result.problems)) {
     const abs = path.resolve(input);
     let st;
     try {
@@ -146,4 +263,20 @@ export async function scanPaths(inputs: string[]): Promise<ScanResult> {
     else result.problems.push({ path: input, reason: 'not a regular file or folder' });
   }
   return result;
+}
+
+/** The arguments, each glob that names no path (the shell left it quoted) replaced by its matches. */
+async function expandArgs(inputs: string[], expand: boolean, problems: ScanProblem[]): Promise<string[]> {
+  if (!expand) return inputs;
+  const out: string[] = [];
+  for (const input of inputs) {
+    const exists = await stat(input).then(() => true, () => false);
+    if (exists || !hasGlob(input)) out.push(input);
+    else {
+      const matches = await expandGlob(input);
+      if (matches.length) out.push(...matches);
+      else problems.push({ path: input, reason: 'no such file or directory, and no file matches it as a pattern' });
+    }
+  }
+  return out;
 }

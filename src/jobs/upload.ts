@@ -3,12 +3,12 @@
 import { availableParallelism } from 'node:os';
 import pLimit from 'p-limit';
 import type { FileRequest, UploadAnswer } from '../api/contract.js';
-import { requestUploads } from '../api/client.js';
+import { requestUploads, uploadsUrl } from '../api/client.js';
 import { stat } from 'node:fs/promises';
 import { inspectFile, type Inspected } from '../files/inspect.js';
-import { DEFAULT_LEDGER, Ledger } from '../files/ledger.js';
+import { DEFAULT_LEDGER, Ledger, type LedgerEntry } from '../files/ledger.js';
 import { ManifestWriter, type Manifest, type ManifestFile } from '../files/manifest.js';
-import { diskPath, scanPaths, type FoundFile, type ScanResult } from '../files/scan.js';
+import { diskPath, scanPaths, walkSkips, walkSkipsText, type FoundFile, type PathFilter, type ScanResult, type WalkSkips } from '../files/scan.js';
 import { putWithRetry, type SignedPut } from '../s3/put.js';
 import { pause } from '../s3/retry.js';
 import { formatBytes, formatSeconds } from '../ui/format.js';
@@ -31,6 +31,8 @@ export interface UploadOptions {
   reporter: Reporter;
   signal: AbortSignal;
   timeoutMs?: number;
+  /** --exclude/--include in order, matched against each file's relPath. */
+  filters?: PathFilter[];
 }
 
 export interface UploadRecord {
@@ -60,6 +62,10 @@ export interface UploadResult {
   uploads: UploadRecord[];
   /** Every key that is in the bucket for this run (uploaded now or before). */
   keys: string[];
+  /** Entries of the folders walked that were not images (or hidden), by kind. */
+  walkSkipped: WalkSkips;
+  /** Files left out by --exclude/--include. */
+  excluded: number;
 }
 
 /** One run's shared state: what its steps read (options) and update (counters, the finished files). */
@@ -96,12 +102,13 @@ export async function runUpload(opts: UploadOptions): Promise<UploadResult> {
   const concurrency = opts.concurrency ?? Math.max(8, availableParallelism() * 8);
   const batchSize = opts.batchSize ?? 100;
 
-  const scan = await scanPaths(opts.paths);
+  const scan = await scanPaths(opts.paths, { filters: opts.filters, expandGlobs: true });
   const records: UploadRecord[] = [];
   for (const p of scan.problems) {
     records.push({ path: p.path, relPath: p.path, status: 'failed', error: p.reason });
     reporter.error(`error ${p.path}: ${p.reason}`);
   }
+  reportScanSkips(reporter, scan);
 
   const ledger = await Ledger.open(opts.ledgerPath ?? DEFAULT_LEDGER);
 
@@ -152,8 +159,14 @@ export async function runUpload(opts: UploadOptions): Promise<UploadResult> {
 
   addNeverReached(scan.files, records, entries);
   const result = uploadResult(opts, scan, records, entries, run.stats, started);
-  reporter.info(summaryLine(result));
+  reporter.summary(summaryLine(result));
   return result;
+}
+
+/** -v lists what the walk passed over and what the filters left out (dry runs too). */
+export function reportScanSkips(reporter: Reporter, scan: ScanResult): void {
+  for (const p of [...scan.skipped, ...scan.hidden].sort()) reporter.verbose(`skip ${p}: ${scan.hidden.includes(p) ? 'hidden' : 'not an image (by its extension)'}`);
+  for (const e of scan.excluded) reporter.verbose(`skip ${e.relPath}: excluded by --exclude ${e.pattern}`);
 }
 
 /** Records a finished file (any status), reports it, advances the progress bar and saves the manifest. */
@@ -180,13 +193,19 @@ function finisher(reporter: Reporter, files: FoundFile[], records: UploadRecord[
  */
 async function checkFile(run: UploadRun, file: FoundFile): Promise<Checked> {
   const mtimeMs = await stat(diskPath(file)).then((s) => s.mtimeMs, () => NaN);
-  // A name that is not UTF-8 shows U+FFFD, which another file's name may show too: not looked up.
-  const known = file.fsPath ? undefined : run.ledger.lookup(run.opts.destination.target ?? run.opts.api, file.path);
-  // Milliseconds, as most tools that restore a time (cp -p, tar, utimes with a Date) keep them.
-  if (known && known.size === file.size && Math.round(known.mtimeMs) === Math.round(mtimeMs)) {
+  const known = unchangedUpload(run.ledger, run.opts.destination.target ?? run.opts.api, file, mtimeMs);
+  if (known) {
     return { file, mtimeMs, inspected: { ok: true, size: known.size, sha256: known.sha256, contentType: known.contentType } };
   }
   return { file, mtimeMs, inspected: await inspectFile(diskPath(file), run.opts.spec) };
+}
+
+/** The ledger's entry for a file whose size and mtime are those of its upload (dry runs ask too). */
+export function unchangedUpload(ledger: Ledger, pipeline: string, file: FoundFile, mtimeMs: number): LedgerEntry | undefined {
+  // A name that is not UTF-8 shows U+FFFD, which another file's name may show too: not looked up.
+  const known = file.fsPath ? undefined : ledger.lookup(pipeline, file.path);
+  // Milliseconds, as most tools that restore a time (cp -p, tar, utimes with a Date) keep them.
+  return known && known.size === file.size && Math.round(known.mtimeMs) === Math.round(mtimeMs) ? known : undefined;
 }
 
 /** Finish the files that failed inspection; return the rest, to be presigned. */
@@ -229,7 +248,8 @@ async function presignBatch(run: UploadRun, requests: PendingPut[]): Promise<Upl
   const stopSpin = opts.reporter.spin(`presigning ${requests.length} files`);
   let answers: UploadAnswer[];
   try {
-    answers = await requestUploads(requests.map((r) => r.request), { api: opts.api, apiKey: opts.apiKey, signal: opts.signal, timeoutMs: opts.timeoutMs, onRetry: () => run.stats.retries++ });
+    opts.reporter.verbose(`request POST ${uploadsUrl(opts.api)} (${requests.length} files)`);
+    answers = await requestUploads(requests.map((r) => r.request), { api: opts.api, apiKey: opts.apiKey, signal: opts.signal, timeoutMs: opts.timeoutMs, onRetry: retried(run, 'POST /uploads') });
   } catch (err) {
     stopSpin();
     if (opts.signal.aborted) return undefined;
@@ -265,7 +285,8 @@ class AlreadyThere extends Error {}
 
 async function signOne(run: UploadRun, file: FileRequest): Promise<SignedPut & { key: string }> {
   const { opts } = run;
-  const [answer] = await requestUploads([file], { api: opts.api, apiKey: opts.apiKey, signal: opts.signal, timeoutMs: opts.timeoutMs, onRetry: () => run.stats.retries++ });
+  opts.reporter.verbose(`request POST ${uploadsUrl(opts.api)} (1 file, a fresh URL for ${file.name})`);
+  const [answer] = await requestUploads([file], { api: opts.api, apiKey: opts.apiKey, signal: opts.signal, timeoutMs: opts.timeoutMs, onRetry: retried(run, 'POST /uploads') });
   if ('error' in answer) throw new Error(`${answer.error.code}: ${answer.error.message}`);
   if ('exists' in answer) throw Object.assign(new AlreadyThere(answer.key), { key: answer.key });
   return { url: answer.url, headers: answer.headers, key: answer.key };
@@ -276,6 +297,7 @@ async function putOne(run: UploadRun, r: PendingPut, answer: SignedPut): Promise
   const { opts } = run;
   if (opts.signal.aborted) return;
   let fileRetries = 0;
+  opts.reporter.verbose(`request PUT ${r.file.relPath} → ${r.entry.key} (${formatBytes(r.request.size)})`);
   try {
     fileRetries = await putWithRetry({
       path: diskPath(r.file),
@@ -289,7 +311,7 @@ async function putOne(run: UploadRun, r: PendingPut, answer: SignedPut): Promise
         r.entry.key = signed.key;
         return signed;
       },
-      onRetry: () => run.stats.retries++,
+      onRetry: retried(run, `PUT ${r.file.relPath}`),
       onBytes: (n) => opts.reporter.advance(n),
     });
     r.entry.status = 'uploaded';
@@ -307,6 +329,12 @@ async function putOne(run: UploadRun, r: PendingPut, answer: SignedPut): Promise
     failPending(run, r, (err as Error).message, { retries: fileRetries });
   }
 }
+
+/** Counts a retry, and says it with -v. */
+const retried = (run: UploadRun, what: string) => (reason: string) => {
+  run.stats.retries++;
+  run.opts.reporter.verbose(`retry ${what}: ${reason}`);
+};
 
 function failPending(run: UploadRun, r: PendingPut, error: string, extra: Pick<UploadRecord, 'retries'> = {}): void {
   r.entry.status = 'failed';
@@ -352,6 +380,8 @@ function uploadResult(
     manifest: opts.manifestPath,
     uploads: records,
     keys: entries.filter((e) => e.status === 'uploaded' && e.key).map((e) => e.key!),
+    walkSkipped: walkSkips(scan),
+    excluded: scan.excluded.length,
   };
 }
 
@@ -363,6 +393,8 @@ function summaryLine(result: UploadResult): string {
     ` of ${result.files} files; ${formatBytes(result.bytes)} in ${formatSeconds(result.seconds * 1000)}` +
     (result.uploaded ? ` (${result.filesPerSecond.toFixed(1)} files/s, ${result.megabytesPerSecond.toFixed(1)} MB/s)` : '') +
     (result.retries ? `; ${result.retries} retries` : '') +
+    (result.walkSkipped.total ? `; ${walkSkipsText(result.walkSkipped)}` : '') +
+    (result.excluded ? `; ${result.excluded} excluded by filters` : '') +
     `; manifest ${result.manifest}`
   );
 }

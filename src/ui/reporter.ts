@@ -11,11 +11,17 @@ export interface ReporterOptions {
   interactive?: boolean;
   stdout?: NodeJS.WritableStream;
   stderr?: NodeJS.WritableStream;
+  /** -q: nothing but errors and the final summary line. */
+  quiet?: boolean;
+  /** -v: one line per request and retry, and every skipped entry (stderr). */
+  verbose?: boolean;
 }
 
 export class Reporter {
   readonly json: boolean;
   readonly interactive: boolean;
+  readonly quiet: boolean;
+  readonly isVerbose: boolean;
   private readonly out: NodeJS.WritableStream;
   private readonly err: NodeJS.WritableStream;
   private bar?: cliProgress.SingleBar;
@@ -27,7 +33,9 @@ export class Reporter {
     const ws = this.err as NodeJS.WriteStream;
     // A pty that reports 0 columns makes the widgets redraw forever: treat it as no terminal.
     const tty = ws.isTTY === true && (ws.columns ?? 0) > 0 && !process.env.CI;
-    this.interactive = !this.json && (opts.interactive ?? tty);
+    this.quiet = !!opts.quiet;
+    this.isVerbose = !!opts.verbose;
+    this.interactive = !this.json && !this.quiet && (opts.interactive ?? tty);
   }
 
   private spinner?: Ora;
@@ -59,7 +67,7 @@ export class Reporter {
   /** One item done: advance the bar, or print a plain line when there is no terminal. */
   step(line: string, item = '', increment = 1): void {
     if (this.bar) this.bar.increment(increment, { item: printable(item).slice(-40) });
-    else if (!this.json && line) this.out.write(`${printable(line)}\n`);
+    else if (!this.json && !this.quiet && line) this.out.write(`${printable(line)}\n`);
   }
 
   /** A spinner for a wait of unknown length (terminal only); returns its stop. */
@@ -84,9 +92,21 @@ export class Reporter {
   }
 
   info(line: string): void {
+    if (this.json || this.quiet) return;
+    this.stop();
+    this.out.write(`${line}\n`);
+  }
+
+  /** The run's last line: printed even with -q (not with --json, whose document says it all). */
+  summary(line: string): void {
     if (this.json) return;
     this.stop();
     this.out.write(`${line}\n`);
+  }
+
+  /** A detail for -v (each request, retry, skipped entry): stderr, so stdout stays the result. */
+  verbose(line: string): void {
+    if (this.isVerbose) this.error(line);
   }
 
   stop(): void {

@@ -1,0 +1,178 @@
+// The flags users of `aws s3 cp/sync`, s5cmd and rclone reach for: --dry-run, -q, --no-progress,
+// -v, --exclude/--include, quoted globs, --endpoint-url, --profile, and the count of what a folder
+// walk skipped. The built CLI against a real local stack; PUTs counted through a proxy.
+import { access, mkdir, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { excludedBy, globToRegExp } from '../src/files/scan.js';
+import { runCli } from './helpers/cli.js';
+import { startFaultProxy, writeNoiseJpegs, type FaultProxy } from './helpers/fault-proxy.js';
+import * as img from './helpers/images.js';
+import { startTestStack, type TestStack } from './helpers/stack.js';
+
+const lines = (text: string) => text.split('\n').filter(Boolean);
+const exists = (p: string) => access(p).then(() => true, () => false);
+
+describe('glob matching', () => {
+  // picomatch is in node_modules for vitest only: the reference here, not a runtime dependency.
+  const picomatch = createRequire(import.meta.url)('picomatch') as (glob: string) => (p: string) => boolean;
+  const paths = ['a.jpg', 'b.JPG', 'sub/a.jpg', 'sub/deep/c.png', 'x?.jpg', 'img-001.jpg', 'img-1x.jpg', 'a/b', 'ab'];
+  const globs = ['*.jpg', '**/*.jpg', 'sub/*', 'sub/**', '**', '?.jpg', 'img-00[0-9].jpg', 'sub/**/c.png', 'a*', '*/*'];
+
+  it.each(globs)('%s matches (with the shell\'s rules) what picomatch matches', (glob) => {
+    const ours = globToRegExp(glob, true);
+    for (const p of paths) expect(ours.test(p), `${glob} against ${p}`).toBe(picomatch(glob)(p));
+  });
+
+  it('[!…] is a negated class, as in the shell (picomatch reads it otherwise)', () => {
+    expect(globToRegExp('img-[!0]*.jpg', true).test('img-001.jpg')).toBe(false);
+    expect(globToRegExp('img-[!0]*.jpg', true).test('img-1x.jpg')).toBe(true);
+    expect(globToRegExp('[!a]', true).test('/')).toBe(false);
+  });
+
+  it('--exclude/--include follow aws s3: * crosses folders, later filters take precedence', () => {
+    expect(excludedBy('sub/deep/a.jpg', [{ kind: 'exclude', pattern: '*.jpg' }])).toBe('*.jpg');
+    expect(excludedBy('a.png', [{ kind: 'exclude', pattern: '*.jpg' }])).toBeUndefined();
+    const f = [{ kind: 'exclude', pattern: '*' }, { kind: 'include', pattern: 'keep/*' }] as const;
+    expect(excludedBy('keep/x/a.jpg', [...f])).toBeUndefined();
+    expect(excludedBy('other/a.jpg', [...f])).toBe('*');
+    expect(excludedBy('keep/a.jpg', [...f, { kind: 'exclude', pattern: 'keep/a*' }])).toBe('keep/a*');
+  });
+});
+
+describe('upload flags from aws s3 / s5cmd / rclone', () => {
+  let stack: TestStack;
+  let proxy: FaultProxy;
+  let root: string;
+  const puts = () => proxy.total(proxy.requests, 'PUT');
+
+  beforeAll(async () => {
+    proxy = await startFaultProxy({ target: () => stack.s3Endpoint, flavor: 's3' });
+    stack = await startTestStack({ trigger: false, urlEndpoint: proxy.url });
+    root = await img.tempDir('imgpipe-flags-');
+  });
+  afterAll(async () => {
+    await stack?.stop();
+    await proxy?.close();
+  });
+
+  /** A working folder adopting the stack, with photos/: 3 photos, sidecars, a raw, a .DS_Store, sub/ with 2 more. */
+  async function workdir(name: string): Promise<string> {
+    const cwd = path.join(root, name);
+    await mkdir(cwd);
+    await stack.adopt(cwd);
+    const photos = path.join(cwd, 'photos');
+    await writeNoiseJpegs(photos, 3);
+    await writeNoiseJpegs(path.join(photos, 'sub'), 2);
+    // Different bytes in every work folder: dedupe by content must not hide what a test sends.
+    for (const f of ['img-000.jpg', 'img-001.jpg', 'img-002.jpg', 'sub/img-000.jpg', 'sub/img-001.jpg']) {
+      await writeFile(path.join(photos, f), Buffer.concat([await import('node:fs/promises').then((fs) => fs.readFile(path.join(photos, f))), Buffer.from(name)]));
+    }
+    for (const f of ['img-000.xmp', 'img-001.xmp', 'RAW.CR2', '.DS_Store']) await writeFile(path.join(photos, f), 'x');
+    return cwd;
+  }
+
+  it('--dry-run lists what would be sent and what skipped, sends nothing and writes no manifest or ledger', async () => {
+    const cwd = await workdir('dry');
+    const before = puts();
+    const r = await runCli(['upload', 'photos', '--local', '--dry-run'], { cwd });
+    expect(r.code, r.stderr).toBe(0);
+    expect(lines(r.stdout)).toEqual([
+      '(dryrun) upload img-000.jpg',
+      '(dryrun) upload img-001.jpg',
+      '(dryrun) upload img-002.jpg',
+      '(dryrun) upload sub/img-000.jpg',
+      '(dryrun) upload sub/img-001.jpg',
+      expect.stringMatching(/^\(dryrun\) 5 to upload \(\d+(\.\d+)? KB\), 0 skipped, 0 failed of 5 files; skipped 4: 2 \.xmp, 1 \.CR2, 1 \.DS_Store; nothing sent$/),
+    ]);
+    expect(r.stderr).toBe('');
+    expect(puts() - before).toBe(0);
+    expect(await exists(path.join(cwd, '.imgpipe', 'last-upload.json'))).toBe(false);
+    expect(await exists(path.join(cwd, '.imgpipe', 'ledger.jsonl'))).toBe(false);
+
+    // After the real upload, the ledger knows them unchanged: skipped, with their keys.
+    const up = await runCli(['upload', 'photos', '--local', '--json'], { cwd });
+    expect(up.code, up.stderr).toBe(0);
+    const keys = Object.fromEntries((JSON.parse(up.stdout).uploads as { relPath: string; key: string }[]).map((u) => [u.relPath, u.key]));
+    const again = await runCli(['upload', 'photos', '--local', '--dry-run', '--json'], { cwd });
+    const doc = JSON.parse(again.stdout);
+    expect(doc).toMatchObject({ dryRun: true, ok: true, files: 5, toUpload: 0, skipped: 5, failed: 0, bytes: 0, walkSkipped: { total: 4, kinds: { '.xmp': 2, '.CR2': 1, '.DS_Store': 1 } } });
+    expect(doc.uploads[0]).toMatchObject({ relPath: 'img-000.jpg', action: 'skip', reason: `unchanged since its upload as ${keys['img-000.jpg']}` });
+  });
+
+  it('--dry-run makes no request at all: an unreachable API is never asked', async () => {
+    const cwd = await workdir('dry-remote');
+    await writeFile(path.join(cwd, 'photos', 'broken.jpg'), 'not a photo');
+    const r = await runCli(['upload', 'photos', '--api', 'http://127.0.0.1:9/nothing-here', '--dest-bucket', 'b', '--dry-run', '-q'], { cwd });
+    expect(r.code).toBe(1); // a local check failed
+    expect(lines(r.stderr)).toEqual([`error ${path.join(cwd, 'photos', 'broken.jpg')}: a text file, not an image`]);
+    expect(lines(r.stdout)).toEqual([expect.stringMatching(/^\(dryrun\) 5 to upload \(.+\), 0 skipped, 1 failed of 6 files; skipped 4: .*; nothing sent$/)]);
+  });
+
+  it('the upload summary counts what the walk skipped by kind; -v lists them with every request', async () => {
+    const cwd = await workdir('verbose');
+    const before = puts();
+    const r = await runCli(['upload', 'photos', '--local', '-v'], { cwd });
+    expect(r.code, r.stderr).toBe(0);
+    expect(puts() - before).toBe(5);
+    expect(lines(r.stdout).at(-1)).toMatch(/^5 uploaded, 0 already there, 0 failed of 5 files; .*; skipped 4: 2 \.xmp, 1 \.CR2, 1 \.DS_Store; manifest \.imgpipe\/last-upload\.json$/);
+    const err = lines(r.stderr);
+    const photos = path.join(cwd, 'photos');
+    expect(err.filter((l) => l.startsWith('skip '))).toEqual([
+      `skip ${photos}/.DS_Store: hidden`,
+      `skip ${photos}/RAW.CR2: not an image (by its extension)`,
+      `skip ${photos}/img-000.xmp: not an image (by its extension)`,
+      `skip ${photos}/img-001.xmp: not an image (by its extension)`,
+    ]);
+    expect(err.filter((l) => l.startsWith('request POST ')).length).toBeGreaterThanOrEqual(1);
+    expect(err.filter((l) => l.startsWith('request PUT ')).sort()).toEqual(
+      ['img-000.jpg', 'img-001.jpg', 'img-002.jpg', 'sub/img-000.jpg', 'sub/img-001.jpg'].map((f) => expect.stringMatching(new RegExp(`^request PUT ${f.replace('.', '\\.')} → uploads/\\S+ \\(.+\\)$`))),
+    );
+  });
+
+  it('-q prints the summary line only; --no-progress is accepted', async () => {
+    const cwd = await workdir('quiet');
+    const r = await runCli(['upload', 'photos', '--local', '-q', '--no-progress'], { cwd });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toBe('');
+    expect(lines(r.stdout)).toEqual([expect.stringMatching(/^5 uploaded, 0 already there, 0 failed of 5 files/)]);
+  });
+
+  it('--exclude/--include in order decide what is sent', async () => {
+    const cwd = await workdir('filters');
+    const before = puts();
+    const r = await runCli(['upload', 'photos', '--local', '--json', '--exclude', 'sub/*', '--include', 'sub/img-001*', '--exclude', 'img-002.jpg'], { cwd });
+    expect(r.code, r.stderr).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    expect(doc.uploads.map((u: { relPath: string }) => u.relPath).sort()).toEqual(['img-000.jpg', 'img-001.jpg', 'sub/img-001.jpg']);
+    expect(doc).toMatchObject({ uploaded: 3, excluded: 2 });
+    expect(puts() - before).toBe(3);
+  });
+
+  it('a quoted glob is expanded by imgpipe; one that matches nothing is the usual one-line error', async () => {
+    const cwd = await workdir('globs');
+    const before = puts();
+    const r = await runCli(['upload', 'photos/img-00[02].jpg', 'photos/**/img-001.jpg', '--local', '--json'], { cwd });
+    expect(r.code, r.stderr).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    expect(doc.uploads.map((u: { path: string }) => path.relative(cwd, u.path)).sort()).toEqual(['photos/img-000.jpg', 'photos/img-001.jpg', 'photos/img-002.jpg', 'photos/sub/img-001.jpg']);
+    expect(puts() - before).toBe(4);
+
+    const none = await runCli(['upload', 'photos/nope-*.jpg', '--local'], { cwd });
+    expect(none.code).toBe(1);
+    expect(lines(none.stderr)).toEqual(['error photos/nope-*.jpg: no such file or directory, and no file matches it as a pattern']);
+  });
+
+  it('--endpoint-url is --endpoint (the same pipeline in the ledger); both, differing, is bad usage', async () => {
+    const cwd = await workdir('endpoint');
+    const remote = ['--api', stack.apiUrl, '--dest-bucket', stack.destBucket];
+    const up = await runCli(['upload', 'photos', ...remote, '--endpoint-url', stack.s3Endpoint, '-q'], { cwd });
+    expect(up.code, up.stderr).toBe(0);
+    const dry = await runCli(['upload', 'photos', ...remote, '--endpoint', stack.s3Endpoint, '--dry-run', '--json'], { cwd });
+    expect(JSON.parse(dry.stdout)).toMatchObject({ toUpload: 0, skipped: 5 });
+    const both = await runCli(['upload', 'photos', ...remote, '--endpoint', 'http://a', '--endpoint-url', 'http://b'], { cwd });
+    expect(both.code).toBe(2);
+    expect(both.stderr).toMatch(/--endpoint and --endpoint-url name different endpoints/);
+  });
+});
