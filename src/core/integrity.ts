@@ -128,6 +128,42 @@ function webpCheck(): IntegrityCheck {
   };
 }
 
+/**
+ * HEIC (ISO BMFF): walk the top-level boxes by their sizes; a file that ends inside a box (the
+ * image data's mdat, usually) is truncated. Definite: a box's size is what its writer wrote.
+ */
+function boxWalkCheck(what: string): IntegrityCheck {
+  let total = 0;
+  let next = 0; // where the next top-level box starts
+  let header = Buffer.alloc(0);
+  let current = '';
+  let failure: string | undefined;
+  return {
+    update(chunk) {
+      const start = total;
+      total += chunk.length;
+      while (!failure && next < total) {
+        const from = Math.max(next, start) - start;
+        header = Buffer.concat([header, chunk.subarray(from, from + 16 - header.length)]);
+        if (header.length < 8 || (header.readUInt32BE(0) === 1 && header.length < 16)) return;
+        const size32 = header.readUInt32BE(0);
+        current = header.subarray(4, 8).toString('latin1');
+        const size = size32 === 1 ? Number(header.readBigUInt64BE(8)) : size32 === 0 ? Infinity : size32;
+        if (size < (size32 === 1 ? 16 : 8)) failure = `damaged ${what}: box ${JSON.stringify(current)} has an impossible size (${size})`;
+        next += size;
+        header = Buffer.alloc(0);
+      }
+    },
+    finish() {
+      if (failure) return { ok: false, definite: true, reason: failure };
+      if (header.length > 0 || (next > total && next !== Infinity)) {
+        return { ok: false, definite: true, reason: `truncated ${what}: the file ends inside its ${JSON.stringify(current)} box (${total} bytes, ${next === Infinity ? '?' : next} expected)` };
+      }
+      return OK;
+    },
+  };
+}
+
 export function integrityCheck(format: ImageFormat): IntegrityCheck {
   switch (format) {
     case 'png':
@@ -138,6 +174,8 @@ export function integrityCheck(format: ImageFormat): IntegrityCheck {
       return endMarkerCheck([0x3b], 'GIF');
     case 'webp':
       return webpCheck();
+    case 'heic':
+      return boxWalkCheck('HEIC');
     default:
       return { update() {}, finish: () => OK };
   }

@@ -11,6 +11,7 @@ const EXTENSIONS: Record<ImageFormat, string[]> = {
   avif: ['.avif'],
   gif: ['.gif'],
   tiff: ['.tif', '.tiff'],
+  heic: ['.heic', '.heif'],
 };
 
 /** Most bytes kept of a client's file name (S3 keys may be 1024 bytes; leave room for prefixes). */

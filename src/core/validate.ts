@@ -1,7 +1,7 @@
 // Input validation by magic bytes, never by extension: a file is what its first bytes say.
-// Only formats that sharp's prebuilt binaries decode are accepted.
+// Accepted: what sharp's prebuilt binaries decode, plus HEIC/HEIF (decoded in heif.ts).
 
-export type ImageFormat = 'jpeg' | 'png' | 'webp' | 'avif' | 'gif' | 'tiff';
+export type ImageFormat = 'jpeg' | 'png' | 'webp' | 'avif' | 'gif' | 'tiff' | 'heic';
 
 export const CONTENT_TYPES: Record<ImageFormat, string> = {
   jpeg: 'image/jpeg',
@@ -10,6 +10,7 @@ export const CONTENT_TYPES: Record<ImageFormat, string> = {
   avif: 'image/avif',
   gif: 'image/gif',
   tiff: 'image/tiff',
+  heic: 'image/heic',
 };
 
 /** How many leading bytes `sniff` needs to decide. */
@@ -29,9 +30,8 @@ function sniffIsoBmff(head: Uint8Array): Sniffed | undefined {
   const brands: string[] = [ascii(head, 8, 12)];
   for (let i = 16; i + 4 <= boxSize; i += 4) brands.push(ascii(head, i, i + 4));
   if (brands.some((b) => b === 'avif' || b === 'avis')) return accept('avif');
-  if (brands.some((b) => ['heic', 'heix', 'hevc', 'hevx', 'heim', 'heis', 'mif1', 'msf1'].includes(b))) {
-    return refuse('HEIC/HEIF is not supported (sharp\'s prebuilt libvips has no HEVC decoder); convert it to JPEG or AVIF first');
-  }
+  // HEIF images (HEVC-coded HEIC, iPhones) and image sequences: the primary image is decoded.
+  if (brands.some((b) => ['heic', 'heix', 'hevc', 'hevx', 'heim', 'heis', 'mif1', 'msf1'].includes(b))) return accept('heic');
   return refuse(`ISO media file (brand "${brands[0].trim()}"), not an image`);
 }
 
@@ -62,7 +62,7 @@ export function sniff(head: Uint8Array): Sniffed {
   const iso = sniffIsoBmff(head);
   if (iso) return iso;
   if (startsWith(head, [0x42, 0x4d])) return refuse('BMP is not supported; convert it to PNG or JPEG');
-  return refuse(describeText(head) ?? 'not a supported image (JPEG, PNG, WebP, AVIF, GIF or TIFF) by its magic bytes');
+  return refuse(describeText(head) ?? 'not a supported image (JPEG, PNG, WebP, AVIF, GIF, TIFF or HEIC) by its magic bytes');
 }
 
 /** The decompression-bomb guard, from the header's size alone (the CLI, the Lambda and the page say the same). */

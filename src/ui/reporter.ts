@@ -1,9 +1,13 @@
 // How a batch talks to the person (or script) running it: a progress bar on a terminal, one
 // plain line per item otherwise, and with --json nothing but one JSON document at the end.
 // Errors always go to stderr, one line each.
-import cliProgress from 'cli-progress';
 import ora, { type Ora } from 'ora';
-import { formatBytes, printable } from './format.js';
+import { ProgressBar } from './bar.js';
+import { printable } from './format.js';
+import { registerWidgets } from './live.js';
+
+/** What a spinner says when its caller gave no text: never a bare spinner. */
+const DEFAULT_SPIN_LABEL = 'working';
 
 export interface ReporterOptions {
   json: boolean;
@@ -24,7 +28,9 @@ export class Reporter {
   readonly isVerbose: boolean;
   private readonly out: NodeJS.WritableStream;
   private readonly err: NodeJS.WritableStream;
-  private bar?: cliProgress.SingleBar;
+  private bar?: ProgressBar;
+  /** Ctrl-C took the widgets down: none is drawn again, nor are per-item lines printed. */
+  private halted = false;
 
   constructor(opts: ReporterOptions) {
     this.json = opts.json;
@@ -36,59 +42,61 @@ export class Reporter {
     this.quiet = !!opts.quiet;
     this.isVerbose = !!opts.verbose;
     this.interactive = !this.json && !this.quiet && (opts.interactive ?? tty);
+    if (this.interactive) {
+      registerWidgets({
+        halt: () => {
+          this.halted = true;
+          this.stop();
+        },
+      });
+    }
   }
 
   private spinner?: Ora;
 
   /** Start a bar of `total` items, or of `total` bytes (terminal only). */
   start(total: number, label: string, unit: 'items' | 'bytes' = 'items'): void {
-    if (!this.interactive || total === 0) return;
-    const counts = unit === 'bytes' ? '{done}/{size} | {files}' : '{value}/{total}';
-    this.bar = new cliProgress.SingleBar(
-      {
-        format: `${label} [{bar}] {percentage}% | ${counts} | eta {eta_formatted} | {item}`,
-        stream: this.err,
-        hideCursor: true,
-        clearOnComplete: true,
-        etaBuffer: 50,
-      },
-      cliProgress.Presets.shades_classic,
-    );
-    this.bar.start(total, 0, { item: '', done: formatBytes(0), size: formatBytes(total), files: '' });
+    if (!this.interactive || this.halted || total === 0) return;
+    this.stop();
+    this.bar = new ProgressBar({ label, total, unit, stream: this.err });
+    this.bar.start();
   }
 
   /** Partial progress (bytes sent): moves the bar only. */
-  advance(delta: number, payload: Record<string, string> = {}): void {
-    if (!this.bar) return;
-    const value = Math.max(0, (this.bar as unknown as { value: number }).value + delta);
-    this.bar.update(value, { ...payload, done: formatBytes(value) });
+  advance(delta: number, payload: { files?: string; item?: string } = {}): void {
+    this.bar?.add(delta, payload);
   }
 
   /** One item done: advance the bar, or print a plain line when there is no terminal. */
   step(line: string, item = '', increment = 1): void {
-    if (this.bar) this.bar.increment(increment, { item: printable(item).slice(-40) });
-    else if (!this.json && !this.quiet && line) this.out.write(`${printable(line)}\n`);
+    if (this.bar) this.bar.add(increment, { item });
+    else if (!this.json && !this.quiet && !this.halted && line) this.out.write(`${printable(line)}\n`);
   }
 
   /** A spinner for a wait of unknown length (terminal only); returns its stop. */
   spin(text: string): () => void {
-    if (!this.interactive) return () => {};
+    if (!this.interactive || this.halted) return () => {};
+    const label = printable(text).trim() || DEFAULT_SPIN_LABEL;
     // Two widgets redrawing one line fight forever: with a bar up, the bar shows the text.
     if (this.bar) {
-      this.bar.update({ item: text });
+      this.bar.add(0, { item: label });
       return () => {};
     }
-    this.spinner = ora({ text, stream: this.err, discardStdin: false }).start();
+    this.spinner?.stop();
+    const spinner = ora({ text: label, stream: this.err, discardStdin: false }).start();
+    this.spinner = spinner;
     return () => {
-      this.spinner?.stop();
-      this.spinner = undefined;
+      spinner.stop();
+      if (this.spinner === spinner) this.spinner = undefined;
     };
   }
 
   /** A problem with one item: always one line on stderr, even under --json. */
   error(line: string): void {
-    // Over a bar: clear its line, print, and let the bar redraw itself below on its next tick.
+    // Over a bar or spinner: clear its line, print, and let it redraw itself below on its next tick.
+    this.spinner?.clear();
     this.err.write(`${this.bar ? '\r\x1b[2K' : ''}${printable(line)}\n`);
+    this.bar?.invalidate();
   }
 
   info(line: string): void {

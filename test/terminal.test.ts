@@ -1,0 +1,245 @@
+// What a person sees in a terminal: the built CLI runs in a real pseudo-terminal (util-linux
+// `script`) 120 and 40 columns wide, against the local stack with PUTs trickled through a proxy
+// (so the bar is drawn for a few seconds); the captured bytes are replayed by a tiny emulator
+// into the final screen. Then: the summary once and whole, nothing wider than the terminal,
+// no number cut, no empty `|  |` field, and on Ctrl-C one notice line, the summary, nothing else.
+import { execFileSync } from 'node:child_process';
+import { rename } from 'node:fs/promises';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { BIN } from './helpers/cli.js';
+import { startFaultProxy, writeNoiseJpegs, type FaultProxy } from './helpers/fault-proxy.js';
+import { tempDir } from './helpers/images.js';
+import { runInPty, type PtyRun } from './helpers/pty.js';
+import { renderScreen, type Screen } from './helpers/screen.js';
+import { startTestStack, type TestStack } from './helpers/stack.js';
+import { layoutBar, type BarState } from '../src/ui/bar.js';
+import { fitName, formatEta } from '../src/ui/format.js';
+import { haltWidgets } from '../src/ui/live.js';
+import { Reporter } from '../src/ui/reporter.js';
+
+const FILES = 30;
+const LONG_NAME = 'a-very-long-holiday-photo-name-from-the-mountains-2024-07-13.jpg';
+const hasScript = (() => {
+  try {
+    return execFileSync('script', ['--version'], { encoding: 'utf8' }).includes('util-linux');
+  } catch {
+    return false;
+  }
+})();
+
+interface Rig {
+  stack: TestStack;
+  proxy: FaultProxy;
+  cwd: string;
+}
+let rigs: Rig[] = [];
+afterEach(async () => {
+  for (const r of rigs) {
+    await r.proxy.close();
+    await r.stack.stop();
+  }
+  rigs = [];
+});
+
+/** 30 noise JPEGs in a deep folder (one with a long name), PUTs trickled: ~3 s of bar. */
+async function rig(): Promise<Rig> {
+  let stack: TestStack | undefined;
+  const proxy = await startFaultProxy({ target: () => stack!.s3Endpoint, flavor: 's3', match: (q) => q.method === 'PUT', rates: { trickle: 1 }, trickle: { bytes: 4096, everyMs: 40 } });
+  stack = await startTestStack({ trigger: false, urlEndpoint: proxy.url });
+  const cwd = await tempDir('imgpipe-tty-');
+  await stack.adopt(cwd);
+  const dir = path.join(cwd, 'photos', 'trips', 'summer-in-the-alps');
+  const files = await writeNoiseJpegs(dir, FILES);
+  await rename(files[7], path.join(dir, LONG_NAME));
+  const r = { stack, proxy, cwd };
+  rigs.push(r);
+  return r;
+}
+
+const upload = (r: Rig, cols: number): PtyRun => runInPty(BIN, ['upload', 'photos', '--local', '-c', '4'], { cwd: r.cwd, cols, env: { NO_COLOR: '1' } });
+
+const SUMMARY_DONE = new RegExp(`^${FILES} uploaded, 0 already there, 0 failed of ${FILES} files; [\\d.]+ [KM]B in [\\d.]+ s \\([\\d.]+ files/s, [\\d.]+ MB/s\\); manifest \\.imgpipe/last-upload\\.json$`);
+const SUMMARY_INTERRUPTED = new RegExp(`^\\d+ uploaded, 0 already there, 0 failed, \\d+ not done \\(interrupted\\) of ${FILES} files; [\\d.]+ (B|KB|MB) in [\\d.]+ s( \\([\\d.]+ files/s, [\\d.]+ MB/s\\))?; manifest \\.imgpipe/last-upload\\.json$`);
+const BAR_CHARS = /[█░]|\beta\b|uploading \[/;
+
+/** Drawn frames of the bar: the text after the last \r of each write, as the program meant it. */
+function barFrames(raw: string): string[] {
+  return raw
+    // eslint-disable-next-line no-control-regex
+    .split(/\r|\n|\x1b\[\d*G/)
+    // eslint-disable-next-line no-control-regex
+    .map((s) => s.replace(/\x1b\[[?0-9;]*[@-~]|\x1b[78]/g, ''))
+    .filter((s) => s.startsWith('uploading'));
+}
+
+/** Wait until the bar has been drawn with some files done. */
+async function midUpload(r: Rig, run: PtyRun): Promise<void> {
+  await r.proxy.waitFor(() => r.proxy.total(r.proxy.delivered, 'PUT') >= 6, '6 PUTs delivered', 30_000);
+  for (let i = 0; i < 100 && !/files/.test(barFrames(run.output()).at(-1) ?? ''); i++) await new Promise((res) => setTimeout(res, 20));
+}
+
+function expectFits(screen: Screen, cols: number, plainLines: RegExp[]): void {
+  expect(screen.dropped, 'characters the terminal cut off (autowrap off)').toBe(0);
+  for (const row of screen.rows) expect(row.length).toBeLessThanOrEqual(cols);
+  // A line may only wrap if it is plain text (the summary, the info line), never the bar.
+  for (const line of screen.lines) if (line.length > cols) expect(plainLines.some((re) => re.test(line)), line).toBe(true);
+}
+
+function expectBarFrame(frame: string, cols: number): void {
+  expect(frame.length, frame).toBeLessThanOrEqual(cols - 1);
+  expect(frame).not.toMatch(/\|\s*\|/);
+  expect(frame).toMatch(/\d{1,3}%/);
+  // Any count shown is whole: "12/30 files", "1.2 MB/3.4 MB".
+  expect(frame).not.toMatch(/\d+\/(\s|$)|\/\d*$/);
+  for (const f of frame.split(' | ').slice(1)) if (/files$/.test(f) && !/^presigning /.test(f)) expect(f).toMatch(/^\d+\/\d+ files$/);
+}
+
+const INFO = /^imgpipe: uploading to /;
+
+describe.skipIf(!hasScript)('the upload screen in a real terminal', () => {
+  it.each([120, 40])('at %i columns: a bar that fits, then the summary once and whole', async (cols) => {
+    const r = await rig();
+    const run = upload(r, cols);
+    await midUpload(r, run);
+    const frames = barFrames(run.output());
+    const { code, output } = await run.done;
+    console.log(`last bar frame at ${cols} columns:\n|${frames.at(-1)}`);
+    console.log(`final ${cols}-column screen:\n${renderScreen(output, cols).rows.map((l) => `|${l}`).join('\n')}`);
+    expect(code).toBe(0);
+    expect(frames.length).toBeGreaterThan(0);
+    for (const f of frames) expectBarFrame(f, cols);
+    const last = frames.at(-1)!;
+    expect(last).toMatch(/\d{1,3}%/);
+    if (cols >= 100) {
+      // Wide: every field, the file's own name (no folder, no key) at the end.
+      expect(last).toMatch(/^uploading \[[█░]+\] \d{1,3}% \| \d+\/30 files \| [\d.]+ (B|KB|MB)\/[\d.]+ (KB|MB)( \| eta \d+s)? \| \S+$/);
+      // A name shown is the file's own (no folder, no key), cut from the left if at all.
+      const names = barFrames(output).flatMap((f) => f.split(' | ').filter((x) => /jpg/.test(x)));
+      expect(names.length).toBeGreaterThan(0);
+      for (const n of names) expect(n).toMatch(/^(img-\d{3}\.jpg|…?[\w.-]*2024-07-13\.jpg)$/);
+    } else {
+      expect(last).toMatch(/\d+\/30 files/);
+    }
+    const screen = renderScreen(output, cols);
+    expectFits(screen, cols, [SUMMARY_DONE, INFO]);
+    expect(screen.lines.filter((l) => SUMMARY_DONE.test(l))).toHaveLength(1);
+    expect(screen.lines.at(-1)).toMatch(SUMMARY_DONE);
+    expect(screen.lines.join('\n')).not.toMatch(BAR_CHARS);
+    expect(screen.lines.join('\n')).not.toMatch(/\|\s*\|/);
+  });
+
+  it('Ctrl-C at 40 columns: the bar goes, one notice line, the summary, nothing after', async () => {
+    const cols = 40;
+    const r = await rig();
+    const run = upload(r, cols);
+    await midUpload(r, run);
+    console.log(`screen at ${cols} columns just before SIGINT:\n${renderScreen(run.output(), cols).rows.map((l) => `|${l}`).join('\n')}`);
+    process.kill(await run.pid(), 'SIGINT');
+    const { code, output } = await run.done;
+    const screen = renderScreen(output, cols);
+    console.log(`final ${cols}-column screen after SIGINT:\n${screen.rows.map((l) => `|${l}`).join('\n')}`);
+    expect(code).toBe(130);
+    const notice = 'imgpipe: SIGINT: stopping, saving the manifest (again to quit at once)';
+    expectFits(screen, cols, [SUMMARY_INTERRUPTED, INFO, new RegExp(`^${notice.replace(/[()]/g, '\\$&')}$`)]);
+    const at = screen.lines.indexOf(notice);
+    expect(at, screen.lines.join('\n')).toBeGreaterThan(0);
+    expect(screen.lines.slice(at + 1)).toHaveLength(1);
+    expect(screen.lines[at + 1]).toMatch(SUMMARY_INTERRUPTED);
+    expect(screen.lines.filter((l) => /interrupted/.test(l))).toHaveLength(1);
+    expect(screen.lines.join('\n')).not.toMatch(BAR_CHARS);
+    // Nothing of the bar was drawn once the notice was out.
+    const afterNotice = output.slice(output.indexOf('imgpipe: SIGINT'));
+    expect(afterNotice).not.toMatch(BAR_CHARS);
+  });
+});
+
+describe('the bar layout', () => {
+  const bytes = (value: number, more: Partial<BarState> = {}): BarState => ({ label: 'uploading', value, total: 1_019_904, unit: 'bytes', files: '12/30 files', etaSeconds: 7, item: 'trips/summer-in-the-alps/img-012.jpg', ...more });
+
+  it.each([200, 120, 80, 60, 50, 40, 30, 20, 12, 4])('at %i columns: fits, no empty field, numbers whole', (width) => {
+    for (const value of [0, 1, 512_000, 1_019_904, 2_000_000]) {
+      for (const more of [{}, { files: '' }, { item: '' }, { etaSeconds: undefined }, { item: LONG_NAME }]) {
+        const line = layoutBar(bytes(value, more), width);
+        expect(line.length, line).toBeLessThanOrEqual(width);
+        expect(line).not.toMatch(/\|\s*\||\|\s*$|^\s*\|/);
+        expect(line).toMatch(/\b\d{1,3}%/);
+        for (const f of line.split(' | ').slice(1)) {
+          if (/files/.test(f)) expect(f).toMatch(/^\d+\/\d+ files$/);
+          if (/B\//.test(f)) expect(f).toMatch(/^[\d.]+ (B|KB|MB)\/996 KB$/);
+        }
+      }
+    }
+  });
+
+  it('drops the name first, then the eta, then the bytes; the percentage and counts stay', () => {
+    const s = bytes(512_000);
+    expect(layoutBar(s, 119)).toMatch(/\] 50% \| 12\/30 files \| 500 KB\/996 KB \| eta 7s \| img-012\.jpg$/);
+    expect(layoutBar(s, 70)).toMatch(/\] 50% \| 12\/30 files \| 500 KB\/996 KB \| eta 7s$/);
+    expect(layoutBar(s, 60)).toMatch(/\] 50% \| 12\/30 files \| 500 KB\/996 KB$/);
+    expect(layoutBar(s, 39)).toMatch(/^uploading \[[█░]{8,}\] 50% \| 12\/30 files$/);
+    expect(layoutBar(s, 30)).toBe('uploading 50% | 12/30 files');
+    expect(layoutBar(s, 18)).toBe('50% | 12/30 files');
+    expect(layoutBar(s, 5)).toBe('50%');
+    expect(layoutBar({ label: 'downloading', value: 3, total: 40, unit: 'items' }, 39)).toMatch(/^downloading \[[█░]+\] 7% \| 3\/40$/);
+  });
+
+  it('shows the last path segment, cut from the left with …; never an empty field', () => {
+    expect(layoutBar(bytes(0, { item: `photos/${LONG_NAME}` }), 119)).toMatch(/ \| …[\w-]*-2024-07-13\.jpg$/);
+    expect(layoutBar(bytes(0, { item: 'a/b/key-abc/img.jpg' }), 119)).toMatch(/ \| img\.jpg$/);
+    expect(layoutBar(bytes(0, { files: '', item: '', etaSeconds: undefined }), 119)).toMatch(/\] 0% \| 0 B\/996 KB$/);
+    expect(fitName('x/y/abcdefghij.jpg', 8)).toBe('…hij.jpg');
+    expect(fitName('C:\\photos\\img.jpg', 20)).toBe('img.jpg');
+    expect(formatEta(Infinity)).toBe('?');
+    expect(formatEta(185)).toBe('3m05s');
+  });
+});
+
+/** A fake terminal stream: collects what is written. */
+function fakeTty(columns: number): NodeJS.WriteStream & { text: string } {
+  const s = {
+    isTTY: true,
+    columns,
+    text: '',
+    write(chunk: string) {
+      s.text += chunk;
+      return true;
+    },
+    cursorTo: () => s.write('\r'),
+    clearLine: () => s.write('\x1b[2K'),
+    moveCursor: () => true,
+  };
+  return s as unknown as NodeJS.WriteStream & { text: string };
+}
+
+describe('the reporter on a terminal', () => {
+  it('a spinner always has a label', async () => {
+    const err = fakeTty(40);
+    const r = new Reporter({ json: false, interactive: true, stdout: fakeTty(40), stderr: err });
+    const stop = r.spin('   ');
+    await new Promise((res) => setTimeout(res, 150));
+    stop();
+    expect(err.text).toMatch(/working/);
+  });
+
+  it('halted (Ctrl-C): the bar line is cleared, nothing is drawn after, the summary still prints', async () => {
+    const err = fakeTty(40);
+    const out = fakeTty(40);
+    const r = new Reporter({ json: false, interactive: true, stdout: out, stderr: err });
+    r.start(1000, 'uploading', 'bytes');
+    r.advance(300, { files: '1/3 files' });
+    await new Promise((res) => setTimeout(res, 150));
+    expect(renderScreen(err.text, 40).rows.at(-1)).toMatch(/^uploading \[[█░]+\] 30% \| 1\/3 files$/);
+    haltWidgets();
+    const mark = err.text.length;
+    r.advance(300, { files: '2/3 files' });
+    r.step('ok b.jpg', 'b.jpg', 0);
+    r.spin('presigning 3 files')();
+    r.start(5, 'waiting for records');
+    await new Promise((res) => setTimeout(res, 150));
+    r.summary('1 uploaded of 3 files');
+    expect(err.text.slice(mark)).toBe('');
+    expect(renderScreen(err.text, 40).rows.join('')).toBe('');
+    expect(out.text).toBe('1 uploaded of 3 files\n');
+  });
+});
