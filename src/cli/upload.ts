@@ -42,12 +42,14 @@ export function uploadCommand(): Command {
     }
     const signals = abortOnSignals();
     const resizeErrors: string[] = [];
+    // Starting the embedded stack takes a few seconds: say what the wait is.
+    const stopStarting = reporter.spin(opts.local ? 'finding or starting the local stack' : 'reaching the pipeline');
     const target = await resolveTarget(opts, pipeline, asked, {
       needApi: true,
       log: (line) => {
         if (line.level === 'error') resizeErrors.push(`${line.key}: ${line.error}`);
       },
-    });
+    }).finally(stopStarting);
     try {
       const { agreeOnSpec } = await import('../jobs/spec-check.js');
       const spec = await agreeOnSpec({ api: target.api, apiKey: target.apiKey, spec: asked, specGiven, signal: signals.signal });
