@@ -104,6 +104,20 @@ describe.skipIf(!hasHeifEnc)('HEIC through resize-local', () => {
     expect(await rgbAt(file.outputs[1].path, 10, 37)).toEqual([expect.toSatisfy((v: number) => v > 200), expect.toSatisfy((v: number) => v < 60), expect.toSatisfy((v: number) => v < 60)]);
   });
 
+  it('decodes a 10-bit HEIC (heif-enc from a 16-bit PNG) into 8-bit variants with the right colours', async () => {
+    const png = path.join(dir, 'deep.png');
+    await halves().toColourspace('rgb16').png().toFile(png);
+    const deep = path.join(dir, 'deep.heic');
+    execFileSync('heif-enc', ['-b', '10', '-q', '90', png, '-o', deep], { stdio: 'ignore' });
+    const out = path.join(dir, 'out-deep');
+    const r = await runCli(['resize-local', deep, '--widths', '100', '--out', out, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const [output] = JSON.parse(r.stdout).inputs[0].outputs;
+    const meta = await sharp(output.path).metadata();
+    expect([meta.format, meta.width, meta.height, meta.depth]).toEqual(['jpeg', 100, 50, 'uchar']);
+    expect(await rgbAt(output.path, 80, 25)).toEqual([expect.toSatisfy((v: number) => v < 60), expect.toSatisfy((v: number) => v < 60), expect.toSatisfy((v: number) => v > 200)]);
+  });
+
   it('applies the HEIF rotation (irot) once, and does not apply EXIF orientation on top', async () => {
     // The JPEG carries EXIF orientation 6, which heif-enc copies into the HEIC's EXIF: ignored.
     const src = await heic('exif6', await halves().withMetadata({ orientation: 6 }).toBuffer());
