@@ -1,8 +1,9 @@
 // A rough, pure estimate of how long one image takes to resize with a spec: output pixels times
 // a per-format encode cost, plus the decode. The costs are ROUGH, measured on the development
 // machine (one libvips thread, which is what the resize Lambda's 1 vCPU gives too) by
-// bench/avif.mjs (AVIF per effort and JPEG, 2048 px wide photos) and the resize bench
-// (bench/run.mjs: the decode); other machines differ by a factor of two either way. Good enough
+// bench/avif.mjs (AVIF per effort and JPEG, 2048 px wide photos) and, the same way, for WebP,
+// PNG and the decode (6 photos of ../shared/corpus, the resize bench's corpus, ~8.8 MP each);
+// other machines differ by a factor of two either way. Good enough
 // to say "this spec will not fit in the Lambda's timeout", not to plan capacity.
 import { variantGeometry, type Size } from './plan.js';
 import type { OutputFormat, Spec } from './spec.js';
@@ -10,16 +11,22 @@ import type { OutputFormat, Spec } from './spec.js';
 /** What "an image" means in the estimate and the warning: a 12 MP 4:3 camera photo. */
 export const REFERENCE_SOURCE: Size = { width: 4000, height: 3000 };
 
-/** Seconds per output megapixel by sharp's AVIF effort (bench/avif.mjs, quality 50, 2048 px wide). */
+/**
+ * Seconds per output megapixel by sharp's AVIF effort, quality 50: bench/avif.mjs's medians divided by
+ * the mean megapixels (efforts 0-5: 20 photos, 3.04 MP; 6-9: the 4 test photos, 2.69 MP).
+ */
 export const AVIF_SECONDS_PER_MP: Record<number, number> = {
-  0: 0.21, 1: 0.24, 2: 0.28, 3: 0.28, 4: 1.4, 5: 2.0, 6: 4.4, 7: 5.2, 8: 5.6, 9: 13.7,
+  0: 0.09, 1: 0.14, 2: 0.25, 3: 0.35, 4: 1.56, 5: 2.26, 6: 3.6, 7: 6.0, 8: 6.4, 9: 14.0,
 };
 
-/** Seconds per output megapixel for the other encoders (bench/avif.mjs's JPEG row; WebP/PNG measured alike). */
-export const SECONDS_PER_MP: Record<'jpeg' | 'webp' | 'png', number> = { jpeg: 0.028, webp: 0.15, png: 0.12 };
+/**
+ * Seconds per output megapixel for the other encoders (JPEG q80, WebP q80, PNG). JPEG measured 0.012
+ * in bench/avif.mjs and 0.025 beside WebP/PNG: the higher is kept, this only ever warns.
+ */
+export const SECONDS_PER_MP: Record<'jpeg' | 'webp' | 'png', number> = { jpeg: 0.025, webp: 0.1, png: 0.05 };
 
-/** Decode (with shrink-on-load) plus resizes, per source megapixel (resize bench, 20 photos). */
-export const DECODE_SECONDS_PER_SOURCE_MP = 0.012;
+/** Decode plus the resize to 2048 px wide, per source megapixel. */
+export const DECODE_SECONDS_PER_SOURCE_MP = 0.03;
 
 export interface Estimate {
   /** Seconds per image for the whole spec. */

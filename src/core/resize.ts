@@ -196,9 +196,10 @@ export async function planImage(input: ResizeInput, spec: Spec): Promise<{ sourc
 }
 
 /**
- * sharp's AVIF `effort` (0-9, sharp's default 4). bench/avif.mjs (bench/README.md, 2048 px wide photos,
- * q50, one libvips thread): effort 4 took 3.3 s per image, effort 3 0.66 s for ~6% more bytes and
- * the same SSIM; efforts 5-9 cost 1.4-10× effort 4 for ≤3% fewer bytes.
+ * sharp's AVIF `effort` (0-9, sharp's default 4). bench/avif.mjs (bench/README.md: 20 photos 2048 px
+ * wide, q50, one libvips thread): effort 4 took 4.7 s per image, effort 3 1.1 s for 4 % more bytes
+ * and the same SSIM (0.9670 vs 0.9672); effort 2 is faster still but 14 % bigger; 5-9 cost 1.5-10×
+ * effort 4 for ≤ 3 % fewer bytes.
  */
 export const AVIF_EFFORT = 3;
 
