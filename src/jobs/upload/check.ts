@@ -41,10 +41,15 @@ export function filesToPresign(run: UploadRun, checks: Checked[], entries: Manif
     const name = file.relPath.split('/').pop()!;
     const pending: PendingPut = { file, entry, mtimeMs, twins: [], request: { name, size: inspected.size, contentType: inspected.contentType, sha256: inspected.sha256 } };
     const first = run.firstOf.get(inspected.sha256);
-    if (first) {
-      // The same bytes twice in one run (a copy in another folder): sent once, both recorded.
-      if (first.entry.status === 'uploaded') alreadyThere(run, { ...pending, entry: Object.assign(entry, { key: first.entry.key }) }, first);
-      else first.twins.push(pending);
+    // The same bytes twice in one run (a copy in another folder): sent once, both recorded. A copy
+    // of one that already failed gets its own try (the failure may have been the first's alone).
+    if (first?.entry.status === 'pending') {
+      first.twins.push(pending);
+      continue;
+    }
+    if (first?.entry.status === 'uploaded') {
+      entry.key = first.entry.key;
+      alreadyThere(run, pending, first);
       continue;
     }
     run.firstOf.set(inspected.sha256, pending);

@@ -40,8 +40,10 @@ export function alreadyThere(run: UploadRun, r: PendingPut, twinOf?: PendingPut)
 export function settleTwins(run: UploadRun, r: PendingPut): void {
   const twins = r.twins.splice(0);
   for (const t of twins) {
-    if (r.entry.status === 'uploaded') alreadyThere(run, { ...t, entry: Object.assign(t.entry, { key: r.entry.key }) }, r);
-    else failPending(run, t, `same bytes as ${r.file.relPath}, which failed: ${r.entry.error ?? 'not uploaded'}`);
+    if (r.entry.status === 'uploaded') {
+      t.entry.key = r.entry.key;
+      alreadyThere(run, t, r);
+    } else failPending(run, t, `same bytes as ${r.file.relPath}, which failed: ${r.entry.error ?? 'not uploaded'}`);
   }
 }
 
