@@ -26,7 +26,6 @@ export class EventDelivery {
   private readonly waiting: Array<{ ev: ObjectCreatedEvent; attempt: number }> = [];
   private readonly timers = new Set<NodeJS.Timeout>();
   private running = 0;
-  private delayed = 0;
   private closed = false;
   private idleWaiters: Array<() => void> = [];
 
@@ -63,22 +62,26 @@ export class EventDelivery {
       if (attempt < (this.opts.maxAttempts ?? 5)) return this.retryLater(ev, attempt);
       await Promise.resolve(this.opts.onGiveUp?.(ev, err)).catch(() => undefined);
     }
-    if (!this.closed) await this.store.ack(ev.seq).catch(() => undefined);
+    // Acknowledged even while closing: the store closes after its deliveries.
+    await this.store.ack(ev.seq).catch(() => undefined);
   }
 
   private retryLater(ev: ObjectCreatedEvent, attempt: number): void {
     if (this.closed) return;
-    this.delayed++;
     const timer = setTimeout(() => {
       this.timers.delete(timer);
-      this.delayed--;
       this.push(ev, attempt + 1);
     }, (this.opts.backoffMs ?? defaultBackoff)(attempt));
     this.timers.add(timer);
   }
 
+  /** Work queued, running, or waiting for a retry's timer. */
+  private busy(): boolean {
+    return this.running > 0 || this.waiting.length > 0 || this.timers.size > 0;
+  }
+
   private checkIdle(): void {
-    if (this.running || this.waiting.length || this.delayed) return;
+    if (this.busy()) return;
     const waiters = this.idleWaiters;
     this.idleWaiters = [];
     for (const w of waiters) w();
@@ -86,7 +89,7 @@ export class EventDelivery {
 
   /** Resolves when nothing is queued, running or waiting for a retry. */
   idle(): Promise<void> {
-    if (!this.running && !this.waiting.length && !this.delayed) return Promise.resolve();
+    if (!this.busy()) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
@@ -95,7 +98,6 @@ export class EventDelivery {
     this.closed = true;
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
-    this.delayed = 0;
     this.waiting.length = 0;
     while (this.running) await new Promise((r) => setTimeout(r, 10));
     this.checkIdle();

@@ -76,6 +76,8 @@ export async function completeUpload(ctx: RequestContext): Promise<void> {
   const { id, upload } = theUpload(ctx, bucket);
   const parts = chosenParts(upload, parseCompleteRequest(await receiveSmall(ctx)));
   const store = ctx.server.store;
+  // Pinned in the same tick as the lookup: an abort or a re-sent part cannot delete them mid-copy.
+  const unpins = parts.map((p) => store.blobs.pin(p.blob));
   const blob = await store.blobs.create();
   const md5s = createHash('md5');
   try {
@@ -87,6 +89,8 @@ export async function completeUpload(ctx: RequestContext): Promise<void> {
   } catch (err) {
     await blob.discard();
     throw err;
+  } finally {
+    for (const unpin of unpins) unpin();
   }
   const etag = `${md5s.digest('hex')}-${parts.length}`;
   const meta: ObjectMeta = { blob: blob.id, size: blob.size, etag, ...upload.init, lastModified: Date.now() };

@@ -64,7 +64,10 @@ export async function getObject(ctx: RequestContext): Promise<void> {
 }
 
 /** Write a verified body into a new blob: committed (fsynced) on success, deleted on any failure. */
-async function writeBlob(ctx: RequestContext, requireLength = true): Promise<{ blob: BlobWriter; md5: string; checksum?: { algorithm: string; header: string; value: string } }> {
+async function writeBlob(
+  ctx: RequestContext,
+  requireLength = true,
+): Promise<{ blob: BlobWriter; md5: string; contentEncoding?: string; checksum?: { algorithm: string; header: string; value: string } }> {
   const bodyPlan = plan(ctx, requireLength);
   const blob = await ctx.server.store.blobs.create();
   try {
@@ -75,7 +78,7 @@ async function writeBlob(ctx: RequestContext, requireLength = true): Promise<{ b
     });
     await blob.commit();
     const checksum = verified.checksum && bodyPlan.checksum ? { algorithm: bodyPlan.checksum.algorithm, ...verified.checksum } : undefined;
-    return { blob, md5: md5.digest('hex'), checksum };
+    return { blob, md5: md5.digest('hex'), contentEncoding: bodyPlan.contentEncoding, checksum };
   } catch (err) {
     await blob.discard();
     throw err;
@@ -99,8 +102,8 @@ export async function putObject(ctx: RequestContext): Promise<void> {
   const bucket = requireBucket(ctx);
   const key = ctx.target.key!;
   if (ctx.headers.has('x-amz-copy-source')) return copyObject(ctx, bucket, key);
-  const { blob, md5, checksum } = await writeBlob(ctx);
-  const described = describedBy(ctx.headers, plan(ctx, true).contentEncoding);
+  const { blob, md5, checksum, contentEncoding } = await writeBlob(ctx);
+  const described = describedBy(ctx.headers, contentEncoding);
   const meta: ObjectMeta = {
     blob: blob.id,
     size: blob.size,

@@ -60,14 +60,15 @@ export class Store {
         return undefined;
       case 'put': {
         const b = this.buckets.get(r.b);
-        if (!b) return undefined;
-        const old = b.objects.get(r.k);
-        b.objects.set(r.k, r.o);
-        if (!replaying) b.keys.insert(r.k);
+        // The event first: it is kept until acknowledged even if its bucket is gone.
         if (r.ev) {
           this.events.set(r.ev.seq, r.ev);
           this.seq = Math.max(this.seq, r.ev.seq);
         }
+        if (!b) return undefined;
+        const old = b.objects.get(r.k);
+        b.objects.set(r.k, r.o);
+        if (!replaying) b.keys.insert(r.k);
         return old;
       }
       case 'del': {
