@@ -73,3 +73,8 @@ export function intermediateSize(input: Size, spec: Spec): Size {
   const up = (n: number) => Math.ceil(n - 1e-6);
   return { width: Math.min(input.width, up(input.width * scale)), height: Math.min(input.height, up(input.height * scale)) };
 }
+
+/** The variant with the fewest pixels: the thumbnail, and the cheapest to read for a placeholder. */
+export function smallestVariant<T extends { width: number; height: number }>(variants: T[]): T {
+  return variants.reduce((a, b) => (b.width * b.height < a.width * a.height ? b : a));
+}

@@ -8,6 +8,7 @@ import exifReader from 'exif-reader';
 import sharp from 'sharp';
 import { rgbaToThumbHash } from 'thumbhash';
 import { outputKey } from './keys.js';
+import { smallestVariant } from './plan.js';
 import type { RenderedOutput, SourceInfo } from './resize.js';
 import { specHash, type Spec } from './spec.js';
 
@@ -91,7 +92,7 @@ export async function doneRecord(opts: {
   spec: Spec;
 }): Promise<DoneRecord> {
   const { key, spec, outputs } = opts;
-  const smallest = outputs.reduce((a, b) => (b.width * b.height < a.width * a.height ? b : a));
+  const smallest = smallestVariant(outputs);
   const variants = outputs.map((o) => {
     const variant = spec.variants.find((v) => v.name === o.variant)!;
     return { name: o.variant, key: outputKey(key, variant), format: o.format, contentType: o.contentType, width: o.width, height: o.height, bytes: o.bytes };

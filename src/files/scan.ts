@@ -88,8 +88,16 @@ export const hasGlob = (arg: string): boolean => /[*?[]/.test(arg);
 /** The pattern that leaves `relPath` out, or undefined when it is in (everything is, by default). */
 export function excludedBy(relPath: string, filters: PathFilter[] = []): string | undefined {
   let by: string | undefined;
-  for (const f of filters) if (globToRegExp(f.pattern).test(relPath)) by = f.kind === 'exclude' ? f.pattern : undefined;
+  for (const f of filters) if (filterRegExp(f.pattern).test(relPath)) by = f.kind === 'exclude' ? f.pattern : undefined;
   return by;
+}
+
+/** Each filter pattern compiled once, not once per file it is matched against. */
+const compiledFilters = new Map<string, RegExp>();
+function filterRegExp(pattern: string): RegExp {
+  let re = compiledFilters.get(pattern);
+  if (!re) compiledFilters.set(pattern, (re = globToRegExp(pattern)));
+  return re;
 }
 
 /** The kind a skipped entry is counted as: its extension as written, or a hidden name itself. */

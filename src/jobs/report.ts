@@ -1,6 +1,7 @@
 // Write the batch's HTML page: read each done image's smallest variant once, render, write whole.
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import pLimit from 'p-limit';
+import { smallestVariant } from '../core/plan.js';
 import type { DoneRecord, ImageRecord } from '../core/record.js';
 import { writeFileAtomic } from '../files/atomic.js';
 import { renderReport } from '../report/page.js';
@@ -14,7 +15,7 @@ export async function writeReport(file: string, result: Pick<WatchResult, 'recor
   await Promise.all(
     done.map((r) =>
       limit(async () => {
-        const smallest = r.variants.reduce((a, b) => (b.width * b.height < a.width * a.height ? b : a));
+        const smallest = smallestVariant(r.variants);
         const res = await target.s3.send(new GetObjectCommand({ Bucket: target.destBucket, Key: smallest.key }), { abortSignal: signal });
         thumbnails.set(r.source.key, { contentType: smallest.contentType, data: Buffer.from(await res.Body!.transformToByteArray()) });
       }),

@@ -2,6 +2,7 @@
 // its placeholder, its sizes and bytes, a <picture> snippet to copy, and the failures with their
 // reasons. Pure: records and image bytes in, a string out; opens from disk with no server.
 import { thumbHashToDataURL } from 'thumbhash';
+import { smallestVariant } from '../core/plan.js';
 import type { DoneRecord, ImageRecord } from '../core/record.js';
 import { formatBytes } from '../ui/format.js';
 
@@ -24,7 +25,7 @@ export function pictureSnippet(r: DoneRecord): string {
   const srcset = (vs: DoneRecord['variants']) => vs.map((v) => `${keyUrl(v.key)} ${v.width}w`).join(', ');
   const [fallbackType, fallback] = [...byFormat].find(([t]) => t === 'image/jpeg' || t === 'image/png') ?? [...byFormat][0];
   const largest = fallback.reduce((a, b) => (b.width > a.width ? b : a));
-  const smallest = fallback.reduce((a, b) => (b.width < a.width ? b : a));
+  const smallest = smallestVariant(fallback);
   const sources = [...byFormat].filter(([t]) => t !== fallbackType).map(([t, vs]) => `  <source type="${t}" srcset="${srcset(vs)}" sizes="(max-width: ${largest.width}px) 100vw, ${largest.width}px">\n`);
   return (
     `<picture>\n${sources.join('')}` +
@@ -35,7 +36,7 @@ export function pictureSnippet(r: DoneRecord): string {
 
 function doneCard(r: DoneRecord, thumb: ReportInput['thumbnails'] extends Map<string, infer T> ? T | undefined : never): string {
   const placeholder = thumbHashToDataURL(Buffer.from(r.placeholder, 'base64'));
-  const smallest = r.variants.reduce((a, b) => (b.width * b.height < a.width * a.height ? b : a));
+  const smallest = smallestVariant(r.variants);
   const img = thumb ? `<img src="data:${thumb.contentType};base64,${thumb.data.toString('base64')}" width="${smallest.width}" height="${smallest.height}" alt="${esc(r.source.key)}">` : '';
   const rows = r.variants.map((v) => `<tr><td>${esc(v.name)}</td><td>${v.width}×${v.height}</td><td>${esc(v.format)}</td><td>${formatBytes(v.bytes)}</td></tr>`).join('');
   const taken = r.taken ? `<p class="meta">${esc([r.taken.camera, r.taken.at?.slice(0, 10)].filter(Boolean).join(' · '))}</p>` : '';

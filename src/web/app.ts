@@ -4,6 +4,7 @@
 // progress and retries, then each photo's smallest variant from the read side (POST /variants).
 import { imageSize } from 'image-size';
 import type { SpecResponse, UploadAnswer, VariantsAnswer } from '../api/contract.js';
+import { smallestVariant } from '../core/plan.js';
 import { endMarkerReason, pixelLimitReason, sniff, SNIFF_BYTES } from '../core/validate.js';
 
 type State = 'checking' | 'refused' | 'queued' | 'uploading' | 'resizing' | 'done' | 'failed';
@@ -184,7 +185,7 @@ async function send(batch: Row[]): Promise<void> {
 }
 
 function showDone(row: Row, answer: Extract<VariantsAnswer, { status: 'done' }>): void {
-  const smallest = answer.variants.reduce((a, b) => (b.width < a.width ? b : a));
+  const smallest = smallestVariant(answer.variants);
   const thumb = row.el.querySelector('.thumb') as HTMLElement;
   thumb.style.backgroundColor = answer.color;
   const img = document.createElement('img');

@@ -48,14 +48,18 @@ export function settleTwins(run: UploadRun, r: PendingPut): void {
 }
 
 /** Thrown out of a PUT's retries when a fresh presign says the bytes have arrived meanwhile. */
-export class AlreadyThere extends Error {}
+export class AlreadyThere extends Error {
+  constructor(readonly key: string) {
+    super(`already there as ${key}`);
+  }
+}
 
 export async function signOne(run: UploadRun, file: FileRequest): Promise<SignedPut & { key: string }> {
   const { opts } = run;
   opts.reporter.verbose(`request POST ${uploadsUrl(opts.api)} (1 file, a fresh URL for ${file.name})`);
   const [answer] = await requestUploads([file], { api: opts.api, apiKey: opts.apiKey, signal: opts.signal, timeoutMs: opts.timeoutMs, onRetry: retried(run, 'POST /uploads') });
   if ('error' in answer) throw new Error(`${answer.error.code}: ${answer.error.message}`);
-  if ('exists' in answer) throw Object.assign(new AlreadyThere(answer.key), { key: answer.key });
+  if ('exists' in answer) throw new AlreadyThere(answer.key);
   return { url: answer.url, headers: answer.headers, key: answer.key };
 }
 
@@ -90,7 +94,7 @@ export async function putOne(run: UploadRun, r: PendingPut, answer: SignedPut): 
   } catch (err) {
     if (opts.signal.aborted) return; // stays 'pending': the re-run uploads it
     if (err instanceof AlreadyThere) {
-      r.entry.key = err.message;
+      r.entry.key = err.key;
       return alreadyThere(run, r);
     }
     failPending(run, r, (err as Error).message, { retries: fileRetries });
