@@ -9,6 +9,7 @@ import { doneRecord, failedRecord, type ImageRecord } from '../src/core/record.j
 import { collect, ImageError, resizeImage, type RenderedOutput } from '../src/core/resize.js';
 import { DEFAULT_SPEC, parseSpec, type Spec } from '../src/core/spec.js';
 import { createS3Client } from '../src/s3/client.js';
+import { httpStatus } from '../src/s3/get-json.js';
 
 export interface S3EventRecord {
   eventSource?: string;
@@ -52,9 +53,9 @@ const defaultLog = (line: Record<string, unknown>) => console.log(JSON.stringify
 
 function isTransient(err: unknown): boolean {
   if (err instanceof ImageError) return false;
-  const e = err as { name?: string; $metadata?: { httpStatusCode?: number }; code?: string };
-  if (e.name === 'NoSuchKey' || e.name === 'NotFound' || e.$metadata?.httpStatusCode === 404) return false;
-  if (e.name === 'AccessDenied' || e.$metadata?.httpStatusCode === 403) return false;
+  const name = (err as { name?: string }).name;
+  if (name === 'NoSuchKey' || name === 'NotFound' || httpStatus(err) === 404) return false;
+  if (name === 'AccessDenied' || httpStatus(err) === 403) return false;
   return true; // 5xx, throttling, network: worth another attempt
 }
 
@@ -101,9 +102,8 @@ export async function writeFailureRecord(config: ResizeConfig, sourceKey: string
 
 function failureCode(err: unknown): string {
   if (err instanceof ImageError) return err.code;
-  const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
-  if (e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404) return 'deleted';
-  return e.$metadata?.httpStatusCode === 403 ? 'denied' : 'failed';
+  if ((err as { name?: string }).name === 'NoSuchKey' || httpStatus(err) === 404) return 'deleted';
+  return httpStatus(err) === 403 ? 'denied' : 'failed';
 }
 
 type Log = (line: Record<string, unknown>) => void;

@@ -4,6 +4,7 @@
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import pLimit from 'p-limit';
+import { getJson } from '../s3/get-json.js';
 import { failureKey, recordKey } from '../core/keys.js';
 import type { DoneRecord, FailedRecord } from '../core/record.js';
 import type { VariantsAnswer } from './contract.js';
@@ -22,15 +23,8 @@ export function isHandedOutKey(key: unknown, prefix: string): key is string {
   return /^[a-z2-7]{52}\/[^/]+$/.test(rest) && rest.split('/')[1] !== '..' && rest.split('/')[1] !== '.';
 }
 
-async function readJson<T>(config: ReadSideConfig, key: string): Promise<T | undefined> {
-  try {
-    const res = await config.s3.send(new GetObjectCommand({ Bucket: config.destBucket, Key: key }));
-    return JSON.parse(await res.Body!.transformToString()) as T;
-  } catch (err) {
-    const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-    if (status === 404 || status === 403) return undefined;
-    throw err;
-  }
+function readJson<T>(config: ReadSideConfig, key: string): Promise<T | undefined> {
+  return getJson<T>(config.s3, config.destBucket, key);
 }
 
 async function answerOne(config: ReadSideConfig, key: string, now: Date): Promise<VariantsAnswer> {

@@ -1,7 +1,8 @@
 // Wait until every source image has its record (done, or failed for good) in the destination
 // bucket: one object per image. ListObjectsV2 under the records' common prefix finds a batch,
 // GET for a few stragglers; each record found is read once. Backoff between rounds.
-import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { getJson } from './get-json.js';
 import pLimit from 'p-limit';
 import { FAILURE_PREFIX, failureKey, RECORD_PREFIX, recordKey } from '../core/keys.js';
 import type { ImageRecord } from '../core/record.js';
@@ -67,14 +68,7 @@ async function listKeys(p: Poller, prefix: string, wanted: Set<string>): Promise
 /** The record at `key`, or undefined when there is none (yet). */
 async function readRecord(p: Poller, key: string): Promise<ImageRecord | undefined> {
   p.requests++;
-  try {
-    const res = await p.s3.send(new GetObjectCommand({ Bucket: p.bucket, Key: key }), { abortSignal: p.signal });
-    return JSON.parse(await res.Body!.transformToString()) as ImageRecord;
-  } catch (err) {
-    const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-    if (status === 404 || status === 403) return undefined;
-    throw err;
-  }
+  return getJson<ImageRecord>(p.s3, p.bucket, key, p.signal);
 }
 
 /** One round: which of `pending` have a record now. A done record wins over a failed one. */
