@@ -1,19 +1,12 @@
 // `imgpipe upload`: options → runUpload (→ runWatch with --wait).
 import { Command } from 'commander';
-import type { Spec } from '../core/spec.js';
-import { readFile, stat } from 'node:fs/promises';
-import path from 'node:path';
-import type { PipelineConfig } from '../config/load.js';
-import { inspectFile } from '../files/inspect.js';
-import { DEFAULT_LEDGER, Ledger } from '../files/ledger.js';
-import { diskPath, scanPaths, walkSkips, walkSkipsText, type PathFilter } from '../files/scan.js';
-import { STATE_FILE } from '../local/state.js';
-import { formatBytes } from '../ui/format.js';
-import { loadConfig, UsageError } from '../config/load.js';
+import { type PathFilter } from '../files/scan.js';
+import { loadConfig } from '../config/load.js';
 import { DEFAULT_MANIFEST } from '../files/manifest.js';
 import { Reporter } from '../ui/reporter.js';
 import { EXIT, addSpecOptions, addTargetOptions, positiveInt, seconds } from './common.js';
 import { abortOnSignals } from './signals.js';
+import { dryRunTarget, dryRunUpload } from '../jobs/dry-run.js';
 
 export function uploadCommand(): Command {
   const filters: PathFilter[] = []; // --exclude and --include together, in command-line order
@@ -111,67 +104,4 @@ function filterOf(kind: PathFilter['kind'], filters: PathFilter[]) {
     filters.push({ kind, pattern });
     return filters;
   };
-}
-
-/**
- * Which pipeline the ledger knows uploads of, found without a request: a deployed target is
- * resolved (that only builds a client), a local one is read from `imgpipe dev`'s state file
- * rather than asked (nor started).
- */
-async function dryRunTarget(opts: { local?: boolean; data: string }, pipeline: PipelineConfig, spec: Spec): Promise<string> {
-  if (opts.local) {
-    const state = await readFile(STATE_FILE, 'utf8').then((t) => JSON.parse(t) as { pid: number; dataDir: string }, () => undefined);
-    const alive = state && (() => { try { return process.kill(state.pid, 0); } catch { return false; } })();
-    return `local:${path.resolve(alive ? state.dataDir : opts.data)}`;
-  }
-  const { resolveTarget } = await import('../jobs/target.js');
-  const target = await resolveTarget(opts, pipeline, spec, { needApi: true });
-  await target.close();
-  return target.identity;
-}
-
-interface DryRunFile { path: string; relPath: string; action: 'upload' | 'skip' | 'error'; size?: number; reason?: string }
-
-/**
- * --dry-run: the local checks (magic bytes, size, header) and the ledger, no request at all, no
- * manifest or ledger written. Whether the bucket already holds a file is the API's call, so a file
- * the ledger does not know unchanged is listed as "upload". Returns whether nothing would fail.
- */
-async function dryRunUpload(o: { paths: string[]; spec: Spec; filters?: PathFilter[]; target: string; reporter: Reporter }): Promise<boolean> {
-  const { reporter } = o;
-  const scan = await scanPaths(o.paths, { filters: o.filters, expandGlobs: true });
-  const { reportScanSkips, unchangedUpload } = await import('../jobs/upload.js');
-  reportScanSkips(reporter, scan);
-  const ledger = await Ledger.open(DEFAULT_LEDGER);
-  const files: DryRunFile[] = scan.problems.map((p) => ({ path: p.path, relPath: p.path, action: 'error', reason: p.reason }));
-  for (const f of files) reporter.error(`error ${f.path}: ${f.reason}`);
-  const firstOf = new Map<string, string>();
-  for (const file of scan.files) {
-    const mtimeMs = await stat(diskPath(file)).then((st) => st.mtimeMs, () => NaN);
-    const known = unchangedUpload(ledger, o.target, file, mtimeMs);
-    const one: DryRunFile = { path: file.path, relPath: file.relPath, action: 'upload', size: file.size };
-    if (known) {
-      Object.assign(one, { action: 'skip', reason: `unchanged since its upload as ${known.key}` });
-    } else {
-      const inspected = await inspectFile(diskPath(file), o.spec);
-      if (!inspected.ok) Object.assign(one, { action: 'error', reason: inspected.reason });
-      else if (firstOf.has(inspected.sha256)) Object.assign(one, { action: 'skip', reason: `same bytes as ${firstOf.get(inspected.sha256)}` });
-      else firstOf.set(inspected.sha256, file.relPath);
-    }
-    files.push(one);
-    if (one.action === 'error') reporter.error(`error ${one.path}: ${one.reason}`);
-    else reporter.step(`(dryrun) ${one.action} ${one.relPath}${one.reason ? `: ${one.reason}` : ''}`);
-  }
-  const count = (a: DryRunFile['action']) => files.filter((f) => f.action === a).length;
-  const bytes = files.reduce((n, f) => n + (f.action === 'upload' ? f.size! : 0), 0);
-  const skips = walkSkips(scan);
-  const doc = { dryRun: true, ok: count('error') === 0, files: files.length, toUpload: count('upload'), skipped: count('skip'), failed: count('error'), bytes, excluded: scan.excluded.length, walkSkipped: skips, uploads: files };
-  reporter.summary(
-    `(dryrun) ${doc.toUpload} to upload (${formatBytes(bytes)}), ${doc.skipped} skipped, ${doc.failed} failed of ${doc.files} files` +
-      (skips.total ? `; ${walkSkipsText(skips)}` : '') +
-      (doc.excluded ? `; ${doc.excluded} excluded by filters` : '') +
-      '; nothing sent',
-  );
-  reporter.result(doc);
-  return doc.ok;
 }

@@ -20,6 +20,8 @@ export interface FoundFile {
   relPath: string;
   /** Size when scanned (for progress totals; the upload re-checks it when it reads the file). */
   size: number;
+  /** Modification time when scanned: with the size, what the ledger compares (no second stat). */
+  mtimeMs: number;
 }
 
 /** The path to open a found file by: its real bytes when its name is not UTF-8, else `path`. */
@@ -209,13 +211,13 @@ export async function scanPaths(inputs: string[], opts: ScanOptions = {}): Promi
   const seenDirs = new Set<string>();
   const seenFiles = new Set<string>();
 
-  const addFile = (at: Place, relPath: string, size: number) => {
+  const addFile = (at: Place, relPath: string, size: number, mtimeMs: number) => {
     const id = identity(at.disk);
     if (seenFiles.has(id)) return;
     const pattern = excludedBy(relPath, opts.filters);
     if (pattern !== undefined) return void result.excluded.push({ path: at.shown, relPath, pattern });
     seenFiles.add(id);
-    result.files.push(typeof at.disk === 'string' ? { path: at.shown, relPath, size } : { path: at.shown, fsPath: at.disk, relPath, size });
+    result.files.push(typeof at.disk === 'string' ? { path: at.shown, relPath, size, mtimeMs } : { path: at.shown, fsPath: at.disk, relPath, size, mtimeMs });
   };
 
   async function walk(dir: Place, rel: string): Promise<void> {
@@ -251,7 +253,7 @@ export async function scanPaths(inputs: string[], opts: ScanOptions = {}): Promi
       }
       if (st.isDirectory()) await walk(entry, childRel);
       else if (st.isFile()) {
-        if (looksLikeImage(entry.name)) addFile(entry, childRel, st.size);
+        if (looksLikeImage(entry.name)) addFile(entry, childRel, st.size, st.mtimeMs);
         else result.skipped.push(entry.shown);
       }
     }
@@ -267,7 +269,7 @@ export async function scanPaths(inputs: string[], opts: ScanOptions = {}): Promi
       continue;
     }
     if (st.isDirectory()) await walk({ disk: abs, shown: abs }, '');
-    else if (st.isFile()) addFile({ disk: abs, shown: abs }, path.basename(abs), st.size);
+    else if (st.isFile()) addFile({ disk: abs, shown: abs }, path.basename(abs), st.size, st.mtimeMs);
     else result.problems.push({ path: input, reason: 'not a regular file or folder' });
   }
   return result;

@@ -43,7 +43,8 @@ export async function writeDevState(state: DevState, file = STATE_FILE): Promise
   await writeFileAtomic(file, JSON.stringify(state, null, 2), 0o600);
 }
 
-async function readState(file: string): Promise<DevState | undefined> {
+/** A state file's contents, without asking whether that stack still runs. */
+export async function readState(file = STATE_FILE): Promise<DevState | undefined> {
   try {
     const state = JSON.parse(await readFile(file, 'utf8')) as DevState;
     return state && typeof state.pid === 'number' && typeof state.apiUrl === 'string' ? state : undefined;
@@ -70,7 +71,7 @@ export function clearDevStateSync(files: string[], pid = process.pid): void {
   }
 }
 
-function alive(pid: number): boolean {
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

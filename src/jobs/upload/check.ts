@@ -1,5 +1,4 @@
 // Stage 1, check: what each file is, from the ledger when unchanged (no read), else from one read.
-import { stat } from 'node:fs/promises';
 import { inspectFile } from '../../files/inspect.js';
 import { Ledger, type LedgerEntry } from '../../files/ledger.js';
 import { type ManifestFile } from '../../files/manifest.js';
@@ -12,7 +11,7 @@ import type { Checked, PendingPut, UploadRun } from './types.js';
  * its recorded SHA-256 goes to the API, which still decides ("exists", or a URL if the bucket lost it).
  */
 export async function checkFile(run: UploadRun, file: FoundFile): Promise<Checked> {
-  const mtimeMs = await stat(diskPath(file)).then((s) => s.mtimeMs, () => NaN);
+  const { mtimeMs } = file; // taken by the scan's stat: no second one
   const known = unchangedUpload(run.ledger, run.opts.destination.target ?? run.opts.api, file, mtimeMs);
   if (known) {
     return { file, mtimeMs, inspected: { ok: true, size: known.size, sha256: known.sha256, contentType: known.contentType } };
