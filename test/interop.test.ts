@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import * as img from './helpers/images.js';
 import { startTestStack, type TestStack } from './helpers/stack.js';
-import { runCli } from './helpers/cli.js';
+import { BIN, runCli } from './helpers/cli.js';
 import { startDev } from './helpers/dev.js';
 
 const AWS = '/usr/bin/aws';
@@ -82,7 +82,8 @@ describe.skipIf(!have)('README: aws-cli with the credentials `imgpipe dev --show
       await dev.s3.send(new PutObjectCommand({ Bucket: dev.state.destBucket, Key: '320/uploads/y/b.jpg', Body: 'jpeg bytes' }));
       const shown = await runCli(['dev', '--show-credentials'], { cwd });
       expect(shown.code).toBe(0);
-      const vars = Object.fromEntries(shown.stdout.trim().split('\n').map((l) => l.split(/=(.*)/s).slice(0, 2)));
+      expect(shown.stdout.trim().split('\n').every((l) => l.startsWith('export AWS_'))).toBe(true);
+      const vars = Object.fromEntries(shown.stdout.trim().split('\n').map((l) => l.replace(/^export /, '').split(/=(.*)/s).slice(0, 2)));
       expect(Object.keys(vars).sort()).toEqual(['AWS_ACCESS_KEY_ID', 'AWS_ENDPOINT_URL', 'AWS_REGION', 'AWS_SECRET_ACCESS_KEY']);
       expect(vars.AWS_ENDPOINT_URL).toBe(dev.state.s3Endpoint);
       const ls = (extra: NodeJS.ProcessEnv) =>
@@ -94,6 +95,16 @@ describe.skipIf(!have)('README: aws-cli with the credentials `imgpipe dev --show
       const ok = await ls({});
       expect(ok.code, ok.out).toBe(0);
       expect(ok.out).toContain('320/uploads/y/b.jpg');
+      // README's line exactly as a user types it, in a shell with no AWS settings of its own.
+      const readme = (await readFile(path.join(__dirname, '..', 'README.md'), 'utf8')).split('\n').find((l) => l.startsWith('eval "$(npx imgpipe dev --show-credentials)"'))!;
+      const line = readme.replace(/^eval "\$\(npx imgpipe /, `eval "$(${process.execPath} ${BIN} `);
+      const typed = await new Promise<{ code: number; out: string }>((resolve) =>
+        execFile('bash', ['-c', line], { cwd, env: { PATH: process.env.PATH, HOME: cwd }, encoding: 'utf8' }, (err, stdout, stderr) =>
+          resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, out: stdout + stderr }),
+        ),
+      );
+      expect(typed.code, typed.out).toBe(0);
+      expect(typed.out).toContain('320/uploads/y/b.jpg');
       const old = await ls({ AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' });
       expect(old.code).not.toBe(0);
       expect(old.out).toContain('InvalidAccessKeyId');

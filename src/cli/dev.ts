@@ -41,8 +41,9 @@ async function showCredentials(opts: DevOptions): Promise<void> {
     return;
   }
   process.stdout.write(
-    `AWS_ACCESS_KEY_ID=${creds.accessKeyId}\nAWS_SECRET_ACCESS_KEY=${creds.secretAccessKey}\nAWS_REGION=${LOCAL_S3_REGION}\n` +
-      (endpoint ? `AWS_ENDPOINT_URL=${endpoint}\n` : `# no \`imgpipe dev\` is running on ${opts.data}: start it for the endpoint\n`),
+    // `export`: after `eval`, aws-cli and the SDKs (child processes) must see them.
+    `export AWS_ACCESS_KEY_ID=${creds.accessKeyId}\nexport AWS_SECRET_ACCESS_KEY=${creds.secretAccessKey}\nexport AWS_REGION=${LOCAL_S3_REGION}\n` +
+      (endpoint ? `export AWS_ENDPOINT_URL=${endpoint}\n` : `# no \`imgpipe dev\` is running on ${opts.data}: start it for the endpoint\n`),
   );
 }
 
