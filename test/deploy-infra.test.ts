@@ -59,8 +59,10 @@ describe('infra/template.yaml', () => {
     expect(used.length).toBeGreaterThan(20);
   });
 
-  it('both buckets block public access and encrypt; their policies only deny plain HTTP', () => {
+  it('both buckets block public access and encrypt, outlive the stack, and their policies only deny plain HTTP', () => {
     for (const b of ['SourceBucket', 'DestBucket']) {
+      // Deleting the stack, or an update that would replace a bucket, keeps the photos.
+      expect([r[b].DeletionPolicy, r[b].UpdateReplacePolicy]).toEqual(['Retain', 'Retain']);
       const p = r[b].Properties;
       expect(p.PublicAccessBlockConfiguration).toEqual({ BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true });
       expect(p.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault.SSEAlgorithm).toBe('AES256');
@@ -70,14 +72,18 @@ describe('infra/template.yaml', () => {
     expect(Object.values(r).filter((x: Node) => x.Type === 'AWS::S3::BucketPolicy')).toHaveLength(2);
   });
 
-  it("CORS: the page's origin (the HTTP API itself) may PUT to the source bucket and GET/HEAD the destination, nothing more", () => {
+  it("CORS: the page's origin (the HTTP API itself) and the configured origins may PUT to the source bucket, the page may GET/HEAD the destination, nothing more", () => {
     const page = { 'Fn::Sub': 'https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}' };
     expect(t.Outputs.ApiUrl.Value).toEqual(page);
+    const put = { AllowedMethods: ['PUT'], AllowedHeaders: ['content-type', 'x-amz-checksum-sha256'], ExposedHeaders: ['ETag'], MaxAge: 600 };
     expect(r.SourceBucket.Properties.CorsConfiguration).toEqual({
       CorsRules: [
-        { Id: 'upload-page-put', AllowedOrigins: [page], AllowedMethods: ['PUT'], AllowedHeaders: ['content-type', 'x-amz-checksum-sha256'], ExposedHeaders: ['ETag'], MaxAge: 600 },
+        { Id: 'upload-page-put', AllowedOrigins: [page], ...put },
+        // Only when CorsOrigins is set (imgpipe deploy --cors-origin, which refuses '*').
+        { 'Fn::If': ['HasCorsOrigins', { Id: 'configured-origins-put', AllowedOrigins: { 'Fn::Split': [',', { Ref: 'CorsOrigins' }] }, ...put }, { Ref: 'AWS::NoValue' }] },
       ],
     });
+    expect(t.Conditions.HasCorsOrigins).toEqual({ 'Fn::Not': [{ 'Fn::Equals': [{ Ref: 'CorsOrigins' }, ''] }] });
     expect(r.DestBucket.Properties.CorsConfiguration).toEqual({
       CorsRules: [{ Id: 'upload-page-get', AllowedOrigins: [page], AllowedMethods: ['GET', 'HEAD'], MaxAge: 600 }],
     });

@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import { UsageError } from '../config/load.js';
 import { printable } from '../ui/format.js';
 import { EXIT } from './common.js';
+import { deployCommand } from './deploy.js';
 import { deployLambdaCommand } from './deploy-lambda.js';
 import { devCommand } from './dev.js';
 import { resizeLocalCommand } from './resize-local.js';
@@ -19,7 +20,7 @@ export function buildProgram(): Command {
     .version(version)
     .showHelpAfterError()
     .exitOverride();
-  for (const cmd of [uploadCommand(), watchCommand(), resizeLocalCommand(), devCommand(), deployLambdaCommand()]) program.addCommand(cmd.exitOverride());
+  for (const cmd of [uploadCommand(), watchCommand(), resizeLocalCommand(), devCommand(), deployCommand(), deployLambdaCommand()]) program.addCommand(cmd.exitOverride());
   return program;
 }
 

@@ -25,6 +25,11 @@ const pipelineSchema = z.strictObject({
   destBucket: z.string().min(3).max(63).optional(),
   region: z.string().min(1).optional(),
   endpoint: z.url().optional(),
+  // Written and read by `imgpipe deploy`: which stack, and the names it may take from here.
+  stack: z.string().min(1).max(128).optional(),
+  sourceBucket: z.string().min(3).max(63).optional(),
+  codeBucket: z.string().min(3).max(63).optional(),
+  corsOrigins: z.array(z.string()).optional(),
 });
 export type PipelineConfig = z.output<typeof pipelineSchema>;
 

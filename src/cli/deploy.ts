@@ -1,0 +1,100 @@
+// `imgpipe deploy`: options → deployStack / deleteStack (src/deploy/stack/).
+import { Command, Option } from 'commander';
+import path from 'node:path';
+import { CONFIG_FILE, loadConfig, UsageError } from '../config/load.js';
+import { ARCHES, RUNTIMES } from '../deploy/targets.js';
+import { printable } from '../ui/format.js';
+import { EXIT, addSpecOptions } from './common.js';
+
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+export function deployCommand(): Command {
+  const cmd = new Command('deploy')
+    .description('deploy the whole pipeline to AWS with CloudFormation: build and stage both Lambda zips, show the change set, apply it, and write the API URL and buckets into imgpipe.config.json')
+    .option('--stack <name>', 'stack name (default: "stack" of the config, else imgpipe)')
+    .option('--region <region>', 'AWS region (default: from the AWS environment or profile)')
+    .option('--profile <name>', 'AWS named profile for credentials and region')
+    .addOption(new Option('--arch <arch>', 'Lambda architecture (arm64 costs less per second)').choices(ARCHES).default('x86_64'))
+    .addOption(new Option('--runtime <runtime>', 'Lambda runtime').choices(RUNTIMES).default('nodejs22.x'))
+    .option('--source-bucket <name>', 'bucket uploads land in (default: <stack>-uploads-<account>-<region>)')
+    .option('--dest-bucket <name>', 'bucket the variants land in (default: <stack>-variants-<account>-<region>)')
+    .option('--code-bucket <name>', 'existing bucket for the zips (default: imgpipe-artifacts-<account>-<region>, made on first use)')
+    .option('--prefix <prefix>', 'key prefix of uploads; only these trigger the resize', 'uploads')
+    .option('--cors-origin <origin>', 'a web origin allowed to PUT uploads from a browser, besides the stack\'s own page (repeatable)', collect)
+    .option('--no-dedupe', 'upload identical bytes again instead of answering "already there" (no s3:ListBucket for the API)')
+    .option('--dry-run', 'build, then show the change set and delete it: nothing is staged or changed')
+    .option('--delete', 'delete the stack; its two buckets and their objects are kept')
+    .option('--json', 'print one JSON document: the change set, the events, the outputs, the AWS calls made');
+  addSpecOptions(cmd);
+  cmd.addHelpText(
+    'after',
+    `
+The variant spec (--config, --widths, …) becomes the stack's VariantSpec, so the Lambda writes exactly
+the keys \`imgpipe watch\` waits for. IMGPIPE_API_KEY, when set, becomes the key POST /uploads requires
+(never printed); unset on a later deploy keeps the stack's key. Credentials come from the standard
+AWS chain. After a deploy, \`imgpipe upload photos/ --wait\` needs no flags. See infra/README.md.`,
+  );
+  return cmd.action(async (opts) => runDeployCommand(opts));
+}
+
+async function runDeployCommand(opts: Record<string, any>): Promise<void> {
+  if (opts.profile !== undefined) process.env.AWS_PROFILE = opts.profile;
+  const { spec, pipeline } = await loadConfig(opts.config, opts);
+  const configFile = path.resolve(opts.config ?? CONFIG_FILE);
+  const stack = opts.stack ?? pipeline.stack ?? 'imgpipe';
+  const region = opts.region ?? pipeline.region;
+  // Loaded here: only this verb pays for esbuild and the CloudFormation client.
+  const [{ checkStackName }, { checkOrigin }, { Steps }, { StackDisplay }, report] = await Promise.all([
+    import('../deploy/stack/names.js'),
+    import('../deploy/stack/parameters.js'),
+    import('../deploy/steps.js'),
+    import('../deploy/stack/display.js'),
+    import('../deploy/stack/report.js'),
+  ]);
+  checkStackName(stack);
+  const corsOrigins = [...(pipeline.corsOrigins ?? []), ...(opts.corsOrigin ?? [])];
+  const bad = corsOrigins.map(checkOrigin).filter(Boolean);
+  if (bad.length) throw new UsageError(bad.map((b) => `--cors-origin: ${b}`).join('\n'));
+  const steps = new Steps({ json: !!opts.json });
+  const display = new StackDisplay(!!opts.json, !opts.json && process.stderr.isTTY === true && !process.env.CI);
+  try {
+    if (opts.delete) {
+      const { deleteStack } = await import('../deploy/stack/remove.js');
+      const summary = await deleteStack({ stack, region, configFile }, steps, display);
+      process.stdout.write(opts.json ? `${JSON.stringify(summary, null, 2)}\n` : `${report.formatDelete(summary)}\n`);
+    } else {
+      const { deployStack } = await import('../deploy/stack/deploy.js');
+      const apiKey = process.env.IMGPIPE_API_KEY || undefined;
+      const summary = await deployStack(
+        {
+          stack,
+          region,
+          arch: opts.arch,
+          runtime: opts.runtime,
+          dryRun: !!opts.dryRun,
+          codeBucket: opts.codeBucket ?? pipeline.codeBucket,
+          sourceBucket: opts.sourceBucket ?? pipeline.sourceBucket,
+          destBucket: opts.destBucket ?? (pipeline.stack === stack ? pipeline.destBucket : undefined),
+          keyPrefix: opts.prefix,
+          spec,
+          dedupe: opts.dedupe !== false,
+          corsOrigins,
+          apiKey,
+          configFile,
+        },
+        steps,
+        display,
+      );
+      process.stdout.write(opts.json ? `${JSON.stringify(summary, null, 2)}\n` : `${report.formatDeploy(summary, !apiKey)}\n`);
+    }
+    process.exitCode = EXIT.ok;
+  } catch (err) {
+    if (err instanceof UsageError) throw err;
+    const e = err as Error & { code?: string };
+    if (opts.json) process.stdout.write(`${JSON.stringify({ ok: false, error: { code: e.code ?? e.name, message: e.message }, steps: steps.records }, null, 2)}\n`);
+    process.stderr.write(`imgpipe deploy: ${printable(e.message)}\n`);
+    process.exitCode = EXIT.failed;
+  }
+}

@@ -1,0 +1,115 @@
+// A CloudFormation change set: made, waited for, read (every page of changes), then executed or
+// deleted. "No changes" is an answer, not a failure.
+import {
+  CreateChangeSetCommand,
+  DeleteChangeSetCommand,
+  DescribeChangeSetCommand,
+  DescribeStacksCommand,
+  ExecuteChangeSetCommand,
+  type CloudFormationClient,
+  type Parameter,
+  type Stack,
+} from '@aws-sdk/client-cloudformation';
+import { DeployError, explainAwsError, isAwsError } from '../errors.js';
+
+export interface Timing {
+  /** Between polls of a change set or of the stack's events. */
+  pollMs: number;
+  /** Give up waiting after this long. */
+  timeoutMs: number;
+}
+
+export const DEFAULT_TIMING: Timing = { pollMs: 3000, timeoutMs: 60 * 60 * 1000 };
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export async function call<T>(action: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw explainAwsError(err, action);
+  }
+}
+
+/** The stack, or undefined when there is none of that name (CloudFormation says so with a ValidationError). */
+export async function findStack(cfn: CloudFormationClient, name: string): Promise<Stack | undefined> {
+  try {
+    const out = await cfn.send(new DescribeStacksCommand({ StackName: name }));
+    return out.Stacks?.[0];
+  } catch (err) {
+    if (isAwsError(err, 'ValidationError') && /does not exist/i.test((err as Error).message)) return undefined;
+    throw explainAwsError(err, `cloudformation:DescribeStacks ${name}`);
+  }
+}
+
+export interface ResourceChange {
+  action: 'Add' | 'Modify' | 'Remove' | string;
+  logicalId: string;
+  type: string;
+  /** Modify only: 'True', 'False' or 'Conditional'. */
+  replacement?: string;
+}
+
+export type ChangeSetOutcome = { kind: 'ready'; name: string; changes: ResourceChange[] } | { kind: 'empty'; name: string };
+
+export interface ChangeSetRequest {
+  stack: string;
+  type: 'CREATE' | 'UPDATE';
+  template: string;
+  parameters: Parameter[];
+  /** The CLI's own tag on the stack, so people can find what imgpipe made. */
+  tags: Record<string, string>;
+}
+
+const NO_CHANGES = /didn't contain changes|No updates are to be performed/i;
+
+export async function createChangeSet(cfn: CloudFormationClient, r: ChangeSetRequest, timing: Timing): Promise<ChangeSetOutcome> {
+  const name = `imgpipe-${new Date().toISOString().replace(/[-:.TZ]/g, '')}`;
+  await call(`cloudformation:CreateChangeSet on ${r.stack}`, () =>
+    cfn.send(
+      new CreateChangeSetCommand({
+        StackName: r.stack,
+        ChangeSetName: name,
+        ChangeSetType: r.type,
+        TemplateBody: r.template,
+        Parameters: r.parameters,
+        // The template makes roles with fixed policies and no custom names.
+        Capabilities: ['CAPABILITY_IAM'],
+        Tags: Object.entries(r.tags).map(([Key, Value]) => ({ Key, Value })),
+        Description: 'imgpipe deploy',
+      }),
+    ),
+  );
+  const started = Date.now();
+  for (;;) {
+    const changes: ResourceChange[] = [];
+    let next: string | undefined;
+    let status: string | undefined;
+    let reason: string | undefined;
+    do {
+      const page = await call(`cloudformation:DescribeChangeSet ${name}`, () => cfn.send(new DescribeChangeSetCommand({ StackName: r.stack, ChangeSetName: name, NextToken: next })));
+      status = page.Status;
+      reason = page.StatusReason;
+      for (const c of page.Changes ?? []) {
+        const rc = c.ResourceChange;
+        if (rc) changes.push({ action: rc.Action ?? '?', logicalId: rc.LogicalResourceId ?? '?', type: rc.ResourceType ?? '?', ...(rc.Replacement && { replacement: rc.Replacement }) });
+      }
+      next = status === 'CREATE_COMPLETE' ? page.NextToken : undefined;
+    } while (next);
+    if (status === 'CREATE_COMPLETE') return { kind: 'ready', name, changes };
+    if (status === 'FAILED') {
+      if (NO_CHANGES.test(reason ?? '')) return { kind: 'empty', name };
+      throw new DeployError(`CloudFormation could not make the change set: ${reason ?? 'no reason given'}`, 'ChangeSetFailed');
+    }
+    if (Date.now() - started > timing.timeoutMs) throw new DeployError(`the change set ${name} was still ${status} after ${Math.round(timing.timeoutMs / 1000)} s`, 'Timeout');
+    await sleep(timing.pollMs);
+  }
+}
+
+export async function deleteChangeSet(cfn: CloudFormationClient, stack: string, name: string): Promise<void> {
+  await call(`cloudformation:DeleteChangeSet ${name}`, () => cfn.send(new DeleteChangeSetCommand({ StackName: stack, ChangeSetName: name })));
+}
+
+export async function executeChangeSet(cfn: CloudFormationClient, stack: string, name: string): Promise<void> {
+  await call(`cloudformation:ExecuteChangeSet ${name}`, () => cfn.send(new ExecuteChangeSetCommand({ StackName: stack, ChangeSetName: name })));
+}

@@ -1,0 +1,246 @@
+// `imgpipe deploy`: build both zips, stage them, then create or update the stack through a change
+// set, showing what it will do, following its events, and writing its outputs into the config.
+import type { Stack } from '@aws-sdk/client-cloudformation';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Spec } from '../../core/spec.js';
+import { formatBytes } from '../../ui/format.js';
+import { DeployError } from '../errors.js';
+import { buildPackage, type LambdaPackage } from '../package.js';
+import { projectRoot } from '../paths.js';
+import type { StepRecord, Steps } from '../steps.js';
+import type { LambdaArch, LambdaRuntime } from '../targets.js';
+import { assertBucketsFree, ensureCodeBucket, stageZip, zipPresent, type StagedZip } from './artifacts.js';
+import { createChangeSet, deleteChangeSet, executeChangeSet, findStack, DEFAULT_TIMING, type ResourceChange, type Timing } from './change-set.js';
+import { accountOf, defaultStackClients, destroyClients, recordCalls, type StackClients } from './clients.js';
+import type { StackDisplay } from './display.js';
+import { followStack, lastEventId, SUCCESS_STATES, type ShownEvent } from './events.js';
+import { artifactKey, checkBucketName, defaultCodeBucket, defaultDestBucket, defaultSourceBucket } from './names.js';
+import { stackOutputs, writePipelineConfig, type StackOutputs } from './outputs.js';
+import { shownParameters, stackParameters, type StackSettings } from './parameters.js';
+import { changedParameters, checkStackState, currentTemplate, deleteNewStack, existingParameter } from './state.js';
+
+export interface StackDeployRequest {
+  stack: string;
+  region?: string;
+  arch: LambdaArch;
+  runtime: LambdaRuntime;
+  dryRun: boolean;
+  codeBucket?: string;
+  sourceBucket?: string;
+  destBucket?: string;
+  keyPrefix: string;
+  spec: Spec;
+  dedupe: boolean;
+  corsOrigins: string[];
+  /** From IMGPIPE_API_KEY; undefined keeps the stack's. */
+  apiKey?: string;
+  /** imgpipe.config.json to merge the outputs into. */
+  configFile: string;
+}
+
+export interface StackDeploySummary {
+  ok: boolean;
+  action: 'created' | 'updated' | 'unchanged' | 'dry-run';
+  stack: string;
+  region: string;
+  account: string;
+  changeSet?: { name: string; changes: ResourceChange[] };
+  artifacts: Artifact[];
+  parameters: Record<string, string>;
+  /** Update only: the parameters whose values change (the API key's value is never shown). */
+  changedParameters?: string[];
+  events: ShownEvent[];
+  outputs?: StackOutputs;
+  config?: string;
+  calls: string[];
+  steps: StepRecord[];
+}
+
+export interface Artifact {
+  handler: string;
+  key: string;
+  sha256: string;
+  bytes: number;
+  status: StagedZip['status'] | 'would upload';
+}
+
+export interface StackDeployDeps {
+  clients?: StackClients;
+  timing?: Timing;
+  cacheDir?: string;
+  templateFile?: string;
+  /** Tests hand in packages built once; the CLI builds them here. */
+  build?: (handler: 'resize' | 'presign') => Promise<LambdaPackage>;
+}
+
+interface Context {
+  r: StackDeployRequest;
+  c: StackClients;
+  steps: Steps;
+  display: StackDisplay;
+  timing: Timing;
+  region: string;
+  account: string;
+  existing?: Stack;
+}
+
+/** Bucket names: flag or config, else what the stack already uses, else derived from stack, account and region. */
+function settingsFor(x: Context, codeBucket: string, zips: LambdaPackage[]): StackSettings {
+  const place = { stack: x.r.stack, account: x.account, region: x.region };
+  const sourceBucket = x.r.sourceBucket ?? existingParameter(x.existing, 'SourceBucketName') ?? defaultSourceBucket(place);
+  const destBucket = x.r.destBucket ?? existingParameter(x.existing, 'DestBucketName') ?? defaultDestBucket(place);
+  checkBucketName(sourceBucket, 'source bucket');
+  checkBucketName(destBucket, 'destination bucket');
+  if (sourceBucket === destBucket) throw new DeployError('the source and destination buckets must differ (the variants would trigger the resize again, forever)', 'RecursiveTrigger');
+  const [resize, presign] = zips;
+  return {
+    sourceBucket,
+    destBucket,
+    codeBucket,
+    resizeKey: artifactKey('resize', x.r.arch, resize.sha256),
+    presignKey: artifactKey('presign', x.r.arch, presign.sha256),
+    arch: x.r.arch,
+    runtime: x.r.runtime,
+    keyPrefix: x.r.keyPrefix,
+    spec: x.r.spec,
+    dedupe: x.r.dedupe,
+    corsOrigins: x.r.corsOrigins,
+    apiKey: x.r.apiKey,
+  };
+}
+
+async function buildZips(x: Context, deps: StackDeployDeps): Promise<LambdaPackage[]> {
+  const build = (handler: 'resize' | 'presign') =>
+    x.steps.run(
+      `Building the ${handler} package (${x.r.arch}, ${x.r.runtime})`,
+      () => deps.build?.(handler) ?? buildPackage({ handler, arch: x.r.arch, runtime: x.r.runtime, cacheDir: deps.cacheDir }),
+      (p) => `${formatBytes(p.bytes)} zip, sha256 ${p.sha256.slice(0, 12)}…`,
+    );
+  return [await build('resize'), await build('presign')];
+}
+
+/** Stage both zips (or, in a dry run, only look whether they are there). */
+async function stageZips(x: Context, bucket: string, zips: LambdaPackage[], keys: string[]): Promise<Artifact[]> {
+  const derivedBucket = !x.r.codeBucket;
+  if (x.r.dryRun) {
+    return Promise.all(
+      zips.map(async (z, i) => {
+        const present = await zipPresent(x.c.s3, bucket, keys[i]);
+        return { handler: z.handler, key: keys[i], sha256: z.sha256, bytes: z.bytes, status: present ? ('present' as const) : ('would upload' as const) };
+      }),
+    );
+  }
+  await x.steps.run(`Artifacts bucket s3://${bucket}`, () => ensureCodeBucket(x.c.s3, bucket, x.region, derivedBucket), (s) => (s === 'created' ? 'created (private, encrypted)' : 'found'));
+  const staged: Artifact[] = [];
+  for (const [i, z] of zips.entries()) {
+    const s = await x.steps.run(`Staging the ${z.handler} zip`, () => stageZip(x.c.s3, bucket, keys[i], z.zip, z.codeSha256), (s) => `${s.status === 'present' ? 'already there' : `uploaded ${formatBytes(s.bytes)}`}: ${s.key}`);
+    staged.push({ handler: z.handler, key: s.key, sha256: z.sha256, bytes: s.bytes, status: s.status });
+  }
+  return staged;
+}
+
+export async function deployStack(r: StackDeployRequest, steps: Steps, display: StackDisplay, deps: StackDeployDeps = {}): Promise<StackDeploySummary> {
+  const owned = !deps.clients;
+  const c = deps.clients ?? (await defaultStackClients(r.region));
+  const calls: string[] = [];
+  for (const [client, service] of [[c.cfn, 'cloudformation'], [c.s3, 's3'], [c.sts, 'sts']] as const) recordCalls(client, service, calls);
+  try {
+    const region = await c.cfn.config.region();
+    const account = await accountOf(c.sts);
+    const existing = await findStack(c.cfn, r.stack);
+    checkStackState(r.stack, region, existing);
+    const x: Context = { r, c, steps, display, timing: deps.timing ?? DEFAULT_TIMING, region, account, existing };
+    return await deployWith(x, calls, deps);
+  } finally {
+    if (owned) destroyClients(c);
+  }
+}
+
+async function deployWith(x: Context, calls: string[], deps: StackDeployDeps): Promise<StackDeploySummary> {
+  const { r, c } = x;
+  const zips = await buildZips(x, deps);
+  const codeBucket = r.codeBucket ?? defaultCodeBucket({ account: x.account, region: x.region });
+  const settings = settingsFor(x, codeBucket, zips);
+  const live = x.existing && x.existing.StackStatus !== 'REVIEW_IN_PROGRESS';
+  if (!live) {
+    await assertBucketsFree(c.s3, [
+      { name: settings.sourceBucket, flag: '--source-bucket' },
+      { name: settings.destBucket, flag: '--dest-bucket' },
+    ]);
+  }
+  const artifacts = await stageZips(x, codeBucket, zips, [settings.resizeKey, settings.presignKey]);
+  const parameters = stackParameters(settings, !!live);
+  const template = await readFile(deps.templateFile ?? path.join(projectRoot(), 'infra', 'template.yaml'), 'utf8');
+  const summary: StackDeploySummary = {
+    ok: true,
+    action: 'unchanged',
+    stack: r.stack,
+    region: x.region,
+    account: x.account,
+    artifacts,
+    parameters: shownParameters(parameters),
+    events: [],
+    calls,
+    steps: x.steps.records,
+  };
+  if (live) {
+    summary.changedParameters = changedParameters(x.existing, parameters);
+    // Same template, same parameters: nothing can change, and a change set would take a while to say so.
+    if (!summary.changedParameters.length && (await currentTemplate(c.cfn, x.existing?.StackId ?? r.stack)) === template) {
+      x.steps.skip(`Change set for stack ${r.stack}`, 'nothing to change (same template, same parameters)');
+      return r.dryRun ? summary : finish(x, summary);
+    }
+    for (const k of summary.changedParameters) x.display.line(`  ~ parameter ${k}`);
+  }
+  const outcome = await x.steps.run(
+    `Change set for stack ${r.stack} (${live ? 'update' : 'create'})`,
+    () => createChangeSet(c.cfn, { stack: r.stack, type: live ? 'UPDATE' : 'CREATE', template, parameters, tags: { 'imgpipe:stack': r.stack } }, x.timing),
+    (o) => (o.kind === 'empty' ? 'nothing to change' : `${o.changes.length} change${o.changes.length === 1 ? '' : 's'}`),
+  );
+  if (outcome.kind === 'empty') {
+    await deleteChangeSet(c.cfn, r.stack, outcome.name);
+    return r.dryRun ? summary : finish(x, summary);
+  }
+  summary.changeSet = { name: outcome.name, changes: outcome.changes };
+  x.display.changes(outcome.changes);
+  if (r.dryRun) {
+    summary.action = 'dry-run';
+    await deleteChangeSet(c.cfn, r.stack, outcome.name);
+    if (!live) await deleteNewStack(c.cfn, r.stack);
+    x.display.line('dry run: the change set was deleted; nothing was changed');
+    return summary;
+  }
+  return execute(x, summary, outcome.name, !!live);
+}
+
+async function execute(x: Context, summary: StackDeploySummary, changeSet: string, live: boolean): Promise<StackDeploySummary> {
+  const stack = await findStack(x.c.cfn, x.r.stack);
+  const stackId = stack?.StackId ?? x.r.stack;
+  const mark = await lastEventId(x.c.cfn, stackId);
+  await executeChangeSet(x.c.cfn, x.r.stack, changeSet);
+  let followed;
+  try {
+    followed = await followStack(x.c.cfn, stackId, mark, x.timing, (e) => x.display.event(e));
+  } finally {
+    x.display.stop();
+  }
+  summary.events = followed.events;
+  if (!SUCCESS_STATES.has(followed.status)) {
+    const cause = followed.firstFailure ? `${followed.firstFailure.logicalId} (${followed.firstFailure.type}): ${followed.firstFailure.reason ?? followed.firstFailure.status}` : 'no resource gave a reason';
+    const after = followed.status === 'ROLLBACK_COMPLETE' ? `; the stack is now ROLLBACK_COMPLETE: remove it with \`imgpipe deploy --delete --stack ${x.r.stack}\`, then deploy again` : `; the stack is now ${followed.status}`;
+    throw new DeployError(`the ${live ? 'update' : 'create'} failed at ${cause}${after}`, 'StackFailed');
+  }
+  summary.action = live ? 'updated' : 'created';
+  return finish(x, summary);
+}
+
+/** Read the outputs and merge them into the config file. */
+async function finish(x: Context, summary: StackDeploySummary): Promise<StackDeploySummary> {
+  const stack = await findStack(x.c.cfn, x.r.stack);
+  if (!stack) throw new DeployError(`the stack ${x.r.stack} is gone`, 'NotFound');
+  summary.outputs = await stackOutputs(x.c.cfn, stack, x.region);
+  await writePipelineConfig(x.r.configFile, { api: summary.outputs.api, destBucket: summary.outputs.destBucket, region: x.region, stack: x.r.stack });
+  summary.config = x.r.configFile;
+  return summary;
+}

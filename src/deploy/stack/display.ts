@@ -1,0 +1,66 @@
+// What `imgpipe deploy` shows while it works: the change set, one line per resource, and the
+// stack's events as they arrive — a spinner naming the resources in progress on a terminal,
+// plain lines otherwise, nothing under --json (all of it is in the summary).
+import ora, { type Ora } from 'ora';
+import { printable } from '../../ui/format.js';
+import type { ResourceChange } from './change-set.js';
+import type { ShownEvent } from './events.js';
+
+const MARK: Record<string, string> = { Add: '+', Modify: '~', Remove: '-', Import: '>', Dynamic: '?' };
+
+export function changeLine(c: ResourceChange): string {
+  const replace = c.action === 'Modify' && c.replacement && c.replacement !== 'False' ? (c.replacement === 'True' ? ', replaces it' : ', may replace it') : '';
+  return `  ${MARK[c.action] ?? '?'} ${c.action.toLowerCase().padEnd(6)} ${c.logicalId} (${c.type}${replace})`;
+}
+
+export function eventLine(e: ShownEvent): string {
+  return `  ${e.status.padEnd(20)} ${e.logicalId} (${e.type})${e.reason && e.status.endsWith('FAILED') ? `: ${e.reason}` : ''}`;
+}
+
+export class StackDisplay {
+  private spinner?: Ora;
+  private readonly moving = new Set<string>();
+
+  constructor(
+    private readonly json: boolean,
+    private readonly interactive: boolean,
+    private readonly out: NodeJS.WritableStream = process.stdout,
+    private readonly err: NodeJS.WritableStream = process.stderr,
+  ) {}
+
+  line(text: string): void {
+    if (this.json) return;
+    this.spinner?.clear();
+    this.out.write(`${printable(text)}\n`);
+    this.spinner?.render();
+  }
+
+  changes(changes: ResourceChange[]): void {
+    for (const c of changes) this.line(changeLine(c));
+  }
+
+  /** One event: a finished or failed resource is a line; one in progress joins the spinner's list. */
+  event(e: ShownEvent): void {
+    if (this.json) return;
+    const done = !e.status.endsWith('_IN_PROGRESS');
+    if (!this.interactive) {
+      this.out.write(`${printable(eventLine(e))}\n`);
+      return;
+    }
+    if (done) this.moving.delete(e.logicalId);
+    else this.moving.add(e.logicalId);
+    this.spinner ??= ora({ stream: this.err, discardStdin: false }).start();
+    if (done) {
+      this.spinner.clear();
+      this.out.write(`${printable(eventLine(e))}\n`);
+    }
+    const names = [...this.moving];
+    this.spinner.text = names.length ? `${names.length} in progress: ${names.slice(0, 3).join(', ')}${names.length > 3 ? ', …' : ''}` : 'waiting for CloudFormation…';
+    this.spinner.render();
+  }
+
+  stop(): void {
+    this.spinner?.stop();
+    this.spinner = undefined;
+  }
+}
