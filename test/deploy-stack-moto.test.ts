@@ -1,0 +1,190 @@
+// `imgpipe deploy` against moto's server, through the built CLI as a user runs it. moto creates
+// the buckets, roles and functions from infra/template.yaml for real; what it cannot check:
+// - AWS::ApiGatewayV2::* are not implemented in moto's CloudFormation (no API, so no ApiUrl);
+// - stacks made through a change set keep no Outputs (the CLI falls back to the stack's resources);
+// - a change set lists changes from the template only: a parameter-only change (the variant
+//   spec) shows no resource, so the CLI's own "~ parameter" line is what is asserted here;
+// - the bucket notification from the template is not applied, and no Lambda code runs.
+// test/deploy-stack.test.ts checks those parts against the project's own fake endpoint.
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { IAMClient, ListRolesCommand } from '@aws-sdk/client-iam';
+import { GetFunctionConfigurationCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { GetObjectCommand, HeadBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { createHash } from 'node:crypto';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from './helpers/cli.js';
+import { tempDir } from './helpers/images.js';
+import { HAS_MOTO, startMoto, type Moto } from './helpers/moto.js';
+import { readmeBlock } from './helpers/readme.js';
+
+if (!HAS_MOTO) console.log('deploy-stack-moto.test: skipped, moto_server (Python package moto[server]) is absent');
+
+const ACCOUNT = '123456789012'; // moto's default account
+const REGION = 'us-east-1';
+const SOURCE = `imgpipe-uploads-${ACCOUNT}-${REGION}`;
+const DEST = `imgpipe-variants-${ACCOUNT}-${REGION}`;
+
+describe.skipIf(!HAS_MOTO)('imgpipe deploy against moto', () => {
+  let moto: Moto;
+  let cwd: string;
+  let env: NodeJS.ProcessEnv;
+  let clientConfig: { endpoint: string; region: string; credentials: { accessKeyId: string; secretAccessKey: string } };
+  const deploy = (args: string[]) => runCli(['deploy', ...args], { cwd, env, timeoutMs: 300_000 });
+  const config = async () => JSON.parse(await readFile(path.join(cwd, 'imgpipe.config.json'), 'utf8'));
+
+  beforeAll(async () => {
+    moto = await startMoto();
+    cwd = await tempDir('imgpipe-deploy-moto-');
+    const credentials = { accessKeyId: 'AKIDMOTO', secretAccessKey: 'moto-secret' };
+    clientConfig = { endpoint: moto.endpoint, region: REGION, credentials };
+    env = {
+      AWS_ENDPOINT_URL: moto.endpoint,
+      AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+      AWS_REGION: REGION,
+      AWS_PROFILE: undefined,
+      AWS_CONFIG_FILE: path.join(cwd, 'no-aws-config'),
+      AWS_SHARED_CREDENTIALS_FILE: path.join(cwd, 'no-aws-credentials'),
+      AWS_EC2_METADATA_DISABLED: 'true',
+      IMGPIPE_API_KEY: undefined,
+    };
+    // A user's own settings, which the deploy must keep.
+    await writeFile(path.join(cwd, 'imgpipe.config.json'), JSON.stringify({ variants: [{ name: 'thumb', width: 320 }, { name: 'large', width: 1600, format: 'webp' }] }));
+  }, 60_000);
+  afterAll(async () => {
+    await moto?.close();
+    if (cwd) await rm(cwd, { recursive: true, force: true });
+  });
+
+  it("README's deploy line creates the stack: both functions with the spec, both roles, both buckets; the config gains the place and keeps the spec", async () => {
+    const [line] = await readmeBlock('Deploy to AWS');
+    const r = await runCli(line.replace(/^npm install && npx imgpipe /, '').split(' '), { cwd, env, timeoutMs: 300_000 });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    for (const want of [
+      /^✓ Staging the resize zip: uploaded [\d.]+ MB: imgpipe\/resize-x86_64-[0-9a-f]{64}\.zip$/m,
+      /^✓ Change set for stack imgpipe \(create\): 22 changes$/m,
+      /^ {2}\+ add {4}SourceBucket \(AWS::S3::Bucket\)$/m,
+      /^ {2}\+ add {4}ResizeFunction \(AWS::Lambda::Function\)$/m,
+      /^ {2}\+ add {4}HttpApi \(AWS::ApiGatewayV2::Api\)$/m,
+      /^ {2}CREATE_COMPLETE +imgpipe \(AWS::CloudFormation::Stack\)$/m,
+      /^stack imgpipe created in us-east-1$/m,
+      new RegExp(`^ {2}variants {3}s3://${DEST}$`, 'm'),
+      /^ {2}note {7}IMGPIPE_API_KEY was not set/m,
+    ]) {
+      expect(r.stdout).toMatch(want);
+    }
+
+    const cfn = new CloudFormationClient(clientConfig);
+    const lambda = new LambdaClient(clientConfig);
+    const s3 = new S3Client({ ...clientConfig, forcePathStyle: true });
+    const iam = new IAMClient(clientConfig);
+    try {
+      expect((await cfn.send(new DescribeStacksCommand({ StackName: 'imgpipe' }))).Stacks?.[0].StackStatus).toBe('CREATE_COMPLETE');
+      const specOf = async (fn: string) => (await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: fn }))).Environment?.Variables?.IMGPIPE_SPEC;
+      for (const fn of ['imgpipe-resize', 'imgpipe-presign']) expect(JSON.parse((await specOf(fn)) ?? '{}').variants.map((v: { name: string }) => v.name)).toEqual(['thumb', 'large']);
+      const resize = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: 'imgpipe-resize' }));
+      expect(resize.Environment?.Variables).toMatchObject({ DEST_BUCKET: DEST, SOURCE_BUCKET: SOURCE });
+      for (const b of [SOURCE, DEST, `imgpipe-artifacts-${ACCOUNT}-${REGION}`]) await s3.send(new HeadBucketCommand({ Bucket: b }));
+      // The staged zip is the packager's bytes under its content-addressed key.
+      const key = /imgpipe\/resize-x86_64-([0-9a-f]{64})\.zip/.exec(r.stdout)!;
+      const staged = await s3.send(new GetObjectCommand({ Bucket: `imgpipe-artifacts-${ACCOUNT}-${REGION}`, Key: key[0] }));
+      expect(createHash('sha256').update(await staged.Body!.transformToByteArray()).digest('hex')).toBe(key[1]);
+      const roles = (await iam.send(new ListRolesCommand({}))).Roles?.map((x) => x.RoleName ?? '') ?? [];
+      expect(roles.filter((n) => /ResizeRole|PresignRole/.test(n))).toHaveLength(2);
+    } finally {
+      for (const c of [cfn, lambda, s3, iam]) c.destroy();
+    }
+    const cfg = await config();
+    expect(cfg).toMatchObject({ stack: 'imgpipe', region: REGION, destBucket: DEST });
+    expect(cfg.variants).toEqual([{ name: 'thumb', width: 320 }, { name: 'large', width: 1600, format: 'webp' }]);
+    // moto has no API Gateway v2 in CloudFormation: no API URL to write.
+    expect(cfg.api).toBeUndefined();
+  }, 300_000);
+
+  it('a second deploy of the same sources has nothing to change and uploads nothing', async () => {
+    const r = await deploy(['--json']);
+    expect(r.code).toBe(0);
+    const s = JSON.parse(r.stdout);
+    expect(s.action).toBe('unchanged');
+    expect(s.artifacts.map((a: { status: string }) => a.status)).toEqual(['present', 'present']);
+    expect(s.calls).not.toContain('s3:PutObject');
+    expect(s.calls).not.toContain('cloudformation:CreateChangeSet');
+    expect(s.calls).not.toContain('cloudformation:ExecuteChangeSet');
+    const text = await deploy([]);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/nothing to change/);
+  }, 300_000);
+
+  it('a new variant spec changes the VariantSpec parameter, and both functions run the new spec', async () => {
+    const r = await deploy(['--widths', '200,800']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^ {2}~ parameter VariantSpec$/m);
+    expect(r.stdout).not.toMatch(/parameter (SourceBucketName|DestBucketName|ResizeCodeKey|PresignCodeKey)/);
+    expect(r.stdout).toMatch(/stack imgpipe updated in us-east-1/);
+    const lambda = new LambdaClient(clientConfig);
+    try {
+      for (const fn of ['imgpipe-resize', 'imgpipe-presign']) {
+        const env = (await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: fn }))).Environment?.Variables;
+        expect(JSON.parse(env?.IMGPIPE_SPEC ?? '{}').variants.map((v: { width: number }) => v.width)).toEqual([200, 800]);
+      }
+    } finally {
+      lambda.destroy();
+    }
+  }, 300_000);
+
+  it('--dry-run shows the change and changes nothing', async () => {
+    const r = await deploy(['--widths', '100', '--dry-run', '--json']);
+    expect(r.code).toBe(0);
+    const s = JSON.parse(r.stdout);
+    expect(s.action).toBe('dry-run');
+    expect(s.changedParameters).toEqual(['VariantSpec']);
+    expect(s.calls).toContain('cloudformation:DeleteChangeSet');
+    expect(s.calls).not.toContain('cloudformation:ExecuteChangeSet');
+    expect(s.calls).not.toContain('s3:PutObject');
+    const lambda = new LambdaClient(clientConfig);
+    try {
+      const env = (await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: 'imgpipe-resize' }))).Environment?.Variables;
+      expect(JSON.parse(env?.IMGPIPE_SPEC ?? '{}').variants.map((v: { width: number }) => v.width)).toEqual([200, 800]);
+    } finally {
+      lambda.destroy();
+    }
+  }, 300_000);
+
+  it('--delete removes the stack and keeps both buckets with their objects; the config forgets the stack, keeps the rest', async () => {
+    const s3 = new S3Client({ ...clientConfig, forcePathStyle: true });
+    try {
+      await s3.send(new PutObjectCommand({ Bucket: SOURCE, Key: 'uploads/abc/photo.jpg', Body: 'a photo' }));
+      const r = await deploy(['--delete']);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain('stack imgpipe deleted from us-east-1');
+      expect(r.stdout).toContain(`kept (with their objects): s3://${SOURCE}, s3://${DEST}`);
+      const kept = await s3.send(new GetObjectCommand({ Bucket: SOURCE, Key: 'uploads/abc/photo.jpg' }));
+      expect(await kept.Body?.transformToString()).toBe('a photo');
+      await s3.send(new HeadBucketCommand({ Bucket: DEST }));
+    } finally {
+      s3.destroy();
+    }
+    const cfg = await config();
+    expect(cfg.stack).toBeUndefined();
+    expect(cfg).toMatchObject({ region: REGION, destBucket: DEST, variants: [{ name: 'thumb', width: 320 }, { name: 'large', width: 1600, format: 'webp' }] });
+    const again = await deploy(['--delete']);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain('no stack imgpipe in us-east-1: nothing to delete');
+  }, 300_000);
+
+  it('deploying again over the kept buckets stops before CloudFormation, naming the bucket and the flag', async () => {
+    const r = await deploy([]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`the bucket ${SOURCE} already exists (kept from an earlier stack?)`);
+    expect(r.stderr).toContain('--source-bucket NEW-NAME');
+    const ok = await deploy(['--source-bucket', 'imgpipe-uploads-second', '--dest-bucket', 'imgpipe-variants-second', '--json']);
+    expect(ok.code).toBe(0);
+    expect(JSON.parse(ok.stdout)).toMatchObject({ action: 'created', outputs: { sourceBucket: 'imgpipe-uploads-second', destBucket: 'imgpipe-variants-second' } });
+    expect(await config()).toMatchObject({ stack: 'imgpipe', destBucket: 'imgpipe-variants-second' });
+  }, 300_000);
+});
