@@ -187,4 +187,27 @@ describe.skipIf(!HAS_MOTO)('imgpipe deploy against moto', () => {
     expect(JSON.parse(ok.stdout)).toMatchObject({ action: 'created', outputs: { sourceBucket: 'imgpipe-uploads-second', destBucket: 'imgpipe-variants-second' } });
     expect(await config()).toMatchObject({ stack: 'imgpipe', destBucket: 'imgpipe-variants-second' });
   }, 300_000);
+
+  it('--delete --empty-buckets needs --yes without a terminal, then removes both buckets and their objects', async () => {
+    const s3 = new S3Client({ ...clientConfig, forcePathStyle: true });
+    try {
+      for (let i = 0; i < 3; i++) await s3.send(new PutObjectCommand({ Bucket: 'imgpipe-uploads-second', Key: `uploads/k${i}/p.jpg`, Body: `photo ${i}` }));
+      const refused = await deploy(['--delete', '--empty-buckets']);
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toContain('--empty-buckets deletes every photo in both buckets: pass --yes as well');
+      await s3.send(new HeadBucketCommand({ Bucket: 'imgpipe-uploads-second' })); // untouched
+      const r = await deploy(['--delete', '--empty-buckets', '--yes']);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain('removed s3://imgpipe-uploads-second and its 3 objects');
+      expect(r.stdout).toContain('removed s3://imgpipe-variants-second and its 0 objects');
+      for (const b of ['imgpipe-uploads-second', 'imgpipe-variants-second']) {
+        await expect(s3.send(new HeadBucketCommand({ Bucket: b }))).rejects.toMatchObject({ $metadata: { httpStatusCode: 404 } });
+      }
+      // The first stack's kept buckets are not this stack's: still there.
+      await s3.send(new HeadBucketCommand({ Bucket: SOURCE }));
+    } finally {
+      s3.destroy();
+    }
+  }, 300_000);
 });

@@ -26,6 +26,8 @@ export function deployCommand(): Command {
     .option('--no-dedupe', 'upload identical bytes again instead of answering "already there" (no s3:ListBucket for the API)')
     .option('--dry-run', 'build, then show the change set and delete it: nothing is staged or changed')
     .option('--delete', 'delete the stack; its two buckets and their objects are kept')
+    .option('--empty-buckets', 'with --delete: also delete both buckets and every object in them (asks first)')
+    .option('-y, --yes', 'with --empty-buckets: do not ask (needed without a terminal)')
     .option('--json', 'print one JSON document: the change set, the events, the outputs, the AWS calls made');
   addSpecOptions(cmd);
   cmd.addHelpText(
@@ -37,6 +39,19 @@ the keys \`imgpipe watch\` waits for. IMGPIPE_API_KEY, when set, becomes the key
 AWS chain. After a deploy, \`imgpipe upload photos/ --wait\` needs no flags. See infra/README.md.`,
   );
   return cmd.action(async (opts) => runDeployCommand(opts));
+}
+
+/** Ask on the terminal; anything but "yes" keeps everything. */
+async function confirmEmptying(buckets: string[], yes: boolean): Promise<boolean> {
+  if (yes) return true;
+  const { createInterface } = await import('node:readline/promises');
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    const answer = await rl.question(`Delete ${buckets.map((b) => `s3://${b}`).join(' and ')} and every object in them, for good? Type yes: `);
+    return answer.trim() === 'yes';
+  } finally {
+    rl.close();
+  }
 }
 
 async function runDeployCommand(opts: Record<string, any>): Promise<void> {
@@ -54,6 +69,8 @@ async function runDeployCommand(opts: Record<string, any>): Promise<void> {
     import('../deploy/stack/report.js'),
   ]);
   checkStackName(stack);
+  if (opts.emptyBuckets && !opts.delete) throw new UsageError('--empty-buckets goes with --delete');
+  if (opts.emptyBuckets && !opts.yes && !process.stdin.isTTY) throw new UsageError('--empty-buckets deletes every photo in both buckets: pass --yes as well (there is no terminal to ask on)');
   const corsOrigins = [...(pipeline.corsOrigins ?? []), ...(opts.corsOrigin ?? [])];
   const bad = corsOrigins.map(checkOrigin).filter(Boolean);
   if (bad.length) throw new UsageError(bad.map((b) => `--cors-origin: ${b}`).join('\n'));
@@ -62,7 +79,7 @@ async function runDeployCommand(opts: Record<string, any>): Promise<void> {
   try {
     if (opts.delete) {
       const { deleteStack } = await import('../deploy/stack/remove.js');
-      const summary = await deleteStack({ stack, region, configFile }, steps, display);
+      const summary = await deleteStack({ stack, region, configFile, emptyBuckets: opts.emptyBuckets ? { confirm: (b) => confirmEmptying(b, !!opts.yes) } : undefined }, steps, display);
       process.stdout.write(opts.json ? `${JSON.stringify(summary, null, 2)}\n` : `${report.formatDelete(summary)}\n`);
     } else {
       const { deployStack } = await import('../deploy/stack/deploy.js');

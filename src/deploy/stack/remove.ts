@@ -10,12 +10,15 @@ import { call, DEFAULT_TIMING, findStack, type Timing } from './change-set.js';
 import { defaultStackClients, destroyClients, recordCalls, type StackClients } from './clients.js';
 import type { StackDisplay } from './display.js';
 import { followStack, lastEventId, type ShownEvent } from './events.js';
+import { emptyAndRemoveBucket } from './empty.js';
 import { readConfigObject } from './outputs.js';
 
 export interface StackDeleteRequest {
   stack: string;
   region?: string;
   configFile: string;
+  /** Also delete the kept buckets and every object in them, once `confirm` says so. */
+  emptyBuckets?: { confirm: (buckets: string[]) => Promise<boolean> };
 }
 
 export interface StackDeleteSummary {
@@ -25,6 +28,8 @@ export interface StackDeleteSummary {
   region: string;
   /** Buckets the stack made that still exist, with their objects. */
   keptBuckets: string[];
+  /** --empty-buckets: the buckets removed and how many objects each held. */
+  removedBuckets?: { bucket: string; objects: number }[];
   events: ShownEvent[];
   calls: string[];
   steps: StepRecord[];
@@ -69,6 +74,7 @@ export async function deleteStack(r: StackDeleteRequest, steps: Steps, display: 
       throw new DeployError(`the stack ${r.stack} is busy (${stack.StackStatus}): wait until it settles, then delete it`, 'StackBusy');
     }
     const buckets = await bucketsOf(c.cfn, stack.StackId);
+    if (r.emptyBuckets && !(await r.emptyBuckets.confirm(buckets))) throw new DeployError('not confirmed: nothing was deleted', 'NotConfirmed');
     const mark = await lastEventId(c.cfn, stack.StackId);
     await call(`cloudformation:DeleteStack ${r.stack}`, () => c.cfn.send(new DeleteStackCommand({ StackName: stack.StackId })));
     const timing = deps.timing ?? DEFAULT_TIMING;
@@ -85,6 +91,14 @@ export async function deleteStack(r: StackDeleteRequest, steps: Steps, display: 
     }
     summary.action = 'deleted';
     for (const b of buckets) if (await exists(c.s3, b)) summary.keptBuckets.push(b);
+    if (r.emptyBuckets) {
+      summary.removedBuckets = [];
+      for (const bucket of summary.keptBuckets) {
+        const objects = await steps.run(`Emptying and removing s3://${bucket}`, () => emptyAndRemoveBucket(c.s3, bucket), (n) => `${n} object${n === 1 ? '' : 's'} deleted`);
+        summary.removedBuckets.push({ bucket, objects });
+      }
+      summary.keptBuckets = [];
+    }
     await forgetStack(r.configFile, r.stack);
     return summary;
   } finally {

@@ -27,6 +27,7 @@ export function formatDeploy(s: StackDeploySummary, noApiKey: boolean): string {
 export function formatDelete(s: StackDeleteSummary): string {
   if (s.action === 'absent') return `no stack ${s.stack} in ${s.region}: nothing to delete`;
   const lines = [`stack ${s.stack} deleted from ${s.region}`];
+  for (const r of s.removedBuckets ?? []) lines.push(`  removed s3://${r.bucket} and its ${r.objects} object${r.objects === 1 ? '' : 's'}`);
   if (s.keptBuckets.length) {
     lines.push(`  kept (with their objects): ${s.keptBuckets.map((b) => `s3://${b}`).join(', ')}`);
     lines.push(`  to remove one for good: aws s3 rb s3://${s.keptBuckets[0]} --force`);
