@@ -9,7 +9,7 @@
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { IAMClient, ListRolesCommand } from '@aws-sdk/client-iam';
 import { GetFunctionConfigurationCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import { GetObjectCommand, HeadBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadBucketCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -64,7 +64,7 @@ describe.skipIf(!HAS_MOTO)('imgpipe deploy against moto', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     for (const want of [
-      /^✓ Staging the resize zip: uploaded [\d.]+ MB: imgpipe\/resize-x86_64-[0-9a-f]{64}\.zip$/m,
+      /^✓ Staging the resize zip: uploaded [\d.]+ MB: imgpipe\/resize-x86_64-[0-9a-f]{12}…\.zip$/m,
       /^✓ Change set for stack imgpipe \(create\): 22 changes$/m,
       /^ {2}\+ add {4}SourceBucket \(AWS::S3::Bucket\)$/m,
       /^ {2}\+ add {4}ResizeFunction \(AWS::Lambda::Function\)$/m,
@@ -89,9 +89,13 @@ describe.skipIf(!HAS_MOTO)('imgpipe deploy against moto', () => {
       expect(resize.Environment?.Variables).toMatchObject({ DEST_BUCKET: DEST, SOURCE_BUCKET: SOURCE });
       for (const b of [SOURCE, DEST, `imgpipe-artifacts-${ACCOUNT}-${REGION}`]) await s3.send(new HeadBucketCommand({ Bucket: b }));
       // The staged zip is the packager's bytes under its content-addressed key.
-      const key = /imgpipe\/resize-x86_64-([0-9a-f]{64})\.zip/.exec(r.stdout)!;
-      const staged = await s3.send(new GetObjectCommand({ Bucket: `imgpipe-artifacts-${ACCOUNT}-${REGION}`, Key: key[0] }));
-      expect(createHash('sha256').update(await staged.Body!.transformToByteArray()).digest('hex')).toBe(key[1]);
+      const shown = /imgpipe\/resize-x86_64-([0-9a-f]{12})…\.zip/.exec(r.stdout)![1];
+      const artifacts = `imgpipe-artifacts-${ACCOUNT}-${REGION}`;
+      const listed = (await s3.send(new ListObjectsV2Command({ Bucket: artifacts, Prefix: 'imgpipe/' }))).Contents?.map((o) => o.Key ?? '') ?? [];
+      expect(listed).toHaveLength(2);
+      const key = listed.find((k) => k.startsWith(`imgpipe/resize-x86_64-${shown}`))!;
+      const staged = await s3.send(new GetObjectCommand({ Bucket: artifacts, Key: key }));
+      expect(`imgpipe/resize-x86_64-${createHash('sha256').update(await staged.Body!.transformToByteArray()).digest('hex')}.zip`).toBe(key);
       const roles = (await iam.send(new ListRolesCommand({}))).Roles?.map((x) => x.RoleName ?? '') ?? [];
       expect(roles.filter((n) => /ResizeRole|PresignRole/.test(n))).toHaveLength(2);
     } finally {

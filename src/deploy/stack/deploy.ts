@@ -134,7 +134,7 @@ async function stageZips(x: Context, bucket: string, zips: LambdaPackage[], keys
   await x.steps.run(`Artifacts bucket s3://${bucket}`, () => ensureCodeBucket(x.c.s3, bucket, x.region, derivedBucket), (s) => (s === 'created' ? 'created (private, encrypted)' : 'found'));
   const staged: Artifact[] = [];
   for (const [i, z] of zips.entries()) {
-    const s = await x.steps.run(`Staging the ${z.handler} zip`, () => stageZip(x.c.s3, bucket, keys[i], z.zip, z.codeSha256), (s) => `${s.status === 'present' ? 'already there' : `uploaded ${formatBytes(s.bytes)}`}: ${s.key}`);
+    const s = await x.steps.run(`Staging the ${z.handler} zip`, () => stageZip(x.c.s3, bucket, keys[i], z.zip, z.codeSha256), (s) => `${s.status === 'present' ? 'already there' : `uploaded ${formatBytes(s.bytes)}`}: ${s.key.replace(/([0-9a-f]{12})[0-9a-f]{52}/, '$1…')}`);
     staged.push({ handler: z.handler, key: s.key, sha256: z.sha256, bytes: s.bytes, status: s.status });
   }
   return staged;

@@ -8,13 +8,19 @@ import type { ShownEvent } from './events.js';
 
 const MARK: Record<string, string> = { Add: '+', Modify: '~', Remove: '-', Import: '>', Dynamic: '?' };
 
-export function changeLine(c: ResourceChange): string {
-  const replace = c.action === 'Modify' && c.replacement && c.replacement !== 'False' ? (c.replacement === 'True' ? ', replaces it' : ', may replace it') : '';
-  return `  ${MARK[c.action] ?? '?'} ${c.action.toLowerCase().padEnd(6)} ${c.logicalId} (${c.type}${replace})`;
+/** On a narrow terminal the resource types go, all of them: names and what happens to them stay whole. */
+const NARROW = 72;
+const fit = (full: string, short: string, columns?: number): string => (columns && columns < NARROW ? short : full);
+
+export function changeLine(c: ResourceChange, columns?: number): string {
+  const replace = c.action === 'Modify' && c.replacement && c.replacement !== 'False' ? (c.replacement === 'True' ? 'replaces it' : 'may replace it') : '';
+  const head = `  ${MARK[c.action] ?? '?'} ${c.action.toLowerCase().padEnd(6)} ${c.logicalId}`;
+  return fit(`${head} (${c.type}${replace && `, ${replace}`})`, `${head}${replace && ` (${replace})`}`, columns);
 }
 
-export function eventLine(e: ShownEvent): string {
-  return `  ${e.status.padEnd(20)} ${e.logicalId} (${e.type})${e.reason && e.status.endsWith('FAILED') ? `: ${e.reason}` : ''}`;
+export function eventLine(e: ShownEvent, columns?: number): string {
+  const reason = e.reason && e.status.endsWith('FAILED') ? `: ${e.reason}` : '';
+  return fit(`  ${e.status.padEnd(20)} ${e.logicalId} (${e.type})${reason}`, `  ${e.status} ${e.logicalId}${reason}`, columns);
 }
 
 export class StackDisplay {
@@ -28,6 +34,11 @@ export class StackDisplay {
     private readonly err: NodeJS.WritableStream = process.stderr,
   ) {}
 
+  /** The terminal's width, when the lines go to one. */
+  private get columns(): number | undefined {
+    return (this.out as NodeJS.WriteStream).isTTY ? (this.out as NodeJS.WriteStream).columns : undefined;
+  }
+
   line(text: string): void {
     if (this.json) return;
     this.spinner?.clear();
@@ -36,7 +47,7 @@ export class StackDisplay {
   }
 
   changes(changes: ResourceChange[]): void {
-    for (const c of changes) this.line(changeLine(c));
+    for (const c of changes) this.line(changeLine(c, this.columns));
   }
 
   /** One event: a finished or failed resource is a line; one in progress joins the spinner's list. */
@@ -44,7 +55,7 @@ export class StackDisplay {
     if (this.json) return;
     const done = !e.status.endsWith('_IN_PROGRESS');
     if (!this.interactive) {
-      this.out.write(`${printable(eventLine(e))}\n`);
+      this.out.write(`${printable(eventLine(e, this.columns))}\n`);
       return;
     }
     if (done) this.moving.delete(e.logicalId);
@@ -52,7 +63,7 @@ export class StackDisplay {
     this.spinner ??= ora({ stream: this.err, discardStdin: false }).start();
     if (done) {
       this.spinner.clear();
-      this.out.write(`${printable(eventLine(e))}\n`);
+      this.out.write(`${printable(eventLine(e, this.columns))}\n`);
     }
     const names = [...this.moving];
     this.spinner.text = names.length ? `${names.length} in progress: ${names.slice(0, 3).join(', ')}${names.length > 3 ? ', …' : ''}` : 'waiting for CloudFormation…';
