@@ -17,6 +17,10 @@ export class Journal<R> {
   private writing = false;
   /** Lines in the file, for the compaction decision. */
   lines = 0;
+  /** Bytes of whole, acknowledged lines: a failed write is cut back to here. */
+  private size = 0;
+  /** Set when a failed write could not be cut back: appending after it would hide later lines from replay. */
+  private broken?: Error;
 
   private constructor(
     private readonly file: string,
@@ -48,12 +52,14 @@ export class Journal<R> {
     if ((await fh.stat()).size !== good) await fh.truncate(good);
     const journal = new Journal<R>(file, fh, fsync);
     journal.lines = records.length;
+    journal.size = good;
     return { journal, records };
   }
 
   /** Append one record; resolves once written (and, if durable, fsynced). */
   append(record: R, durable = true): Promise<void> {
     return new Promise((resolve, reject) => {
+      if (this.broken) return reject(this.broken);
       this.queue.push({ line: JSON.stringify(record) + '\n', durable, resolve, reject });
       if (!this.writing) void this.flush();
     });
@@ -64,16 +70,30 @@ export class Journal<R> {
     while (this.queue.length) {
       const batch = this.queue;
       this.queue = [];
+      const text = batch.map((p) => p.line).join('');
       try {
-        await this.fh.write(batch.map((p) => p.line).join(''));
+        await this.fh.write(text);
         if (this.fsync && batch.some((p) => p.durable)) await this.fh.datasync();
         this.lines += batch.length;
+        this.size += Buffer.byteLength(text);
         for (const p of batch) p.resolve();
       } catch (err) {
+        // Half a line (ENOSPC) or lines never made durable (EIO on fsync) must not stay: replay
+        // stops at the first bad line, and would apply records whose writers were told they failed.
+        await this.cutBack(err as Error);
         for (const p of batch) p.reject(err);
       }
     }
     this.writing = false;
+  }
+
+  private async cutBack(cause: Error): Promise<void> {
+    try {
+      await this.fh.truncate(this.size);
+    } catch {
+      this.broken = new Error(`the journal ${this.file} could not be repaired after a failed write (${cause.message}); restart the server`);
+      for (const p of this.queue.splice(0)) p.reject(this.broken);
+    }
   }
 
   /** Replace the whole log with `records` (compaction): temp file, fsync, rename. */
@@ -91,6 +111,7 @@ export class Journal<R> {
     await this.fh.close();
     this.fh = await fsp.open(this.file, 'a+', 0o600);
     this.lines = records.length;
+    this.size = (await this.fh.stat()).size;
   }
 
   async close(): Promise<void> {
