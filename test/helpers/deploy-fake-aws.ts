@@ -4,9 +4,9 @@
 // GetFunctionConfiguration polls and any write meanwhile gets 409 (so only a real wait passes),
 // PublishVersion honours CodeSha256 and returns the last version when nothing changed, and
 // PutBucketNotificationConfiguration refuses a function that has not allowed S3 to invoke it.
-import { createHash } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { newBucket, s3Error, s3Op, sha256b64, type Answer, type FakeBucket } from './fake-s3.js';
 
 export const ACCOUNT = '123456789012';
 export const REGION = 'us-east-1';
@@ -51,13 +51,19 @@ interface Failure {
   times: number;
 }
 
-const EMPTY_NOTIFICATION = '<?xml version="1.0" encoding="UTF-8"?><NotificationConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"></NotificationConfiguration>';
+/**
+ * Another protocol served on the same endpoint (CloudFormation, STS): given a request, the
+ * operation it is and how to answer it, or undefined to leave it to Lambda/S3.
+ */
+export type ExtraRoute = (req: { method: string; path: string; service?: string; raw: Buffer }) =>
+  | { op: string; body: Record<string, unknown>; run: () => Answer; error: (status: number, type: string, message: string) => Answer }
+  | undefined;
 
 export interface FakeAws {
   endpoint: string;
   calls: RecordedCall[];
   functions: Map<string, FakeFunction>;
-  buckets: Map<string, { notification: string; objects: Map<string, Buffer> }>;
+  buckets: Map<string, FakeBucket>;
   /** Polls an update (or a creation) stays InProgress/Pending. */
   pollsPerUpdate: number;
   /** "lambda:GetFunction", … in order. */
@@ -72,8 +78,6 @@ export interface FakeAws {
   close(): Promise<void>;
 }
 
-const sha256b64 = (b: Buffer) => createHash('sha256').update(b).digest('base64');
-
 function readBody(req: http.IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -83,10 +87,10 @@ function readBody(req: http.IncomingMessage): Promise<Buffer> {
   });
 }
 
-export async function startFakeAws(): Promise<FakeAws> {
+export async function startFakeAws(extra?: ExtraRoute): Promise<FakeAws> {
   const calls: RecordedCall[] = [];
   const functions = new Map<string, FakeFunction>();
-  const buckets = new Map<string, { notification: string; objects: Map<string, Buffer> }>();
+  const buckets = new Map<string, FakeBucket>();
   let failures: Failure[] = [];
   let revision = 0;
   const fake = {} as FakeAws;
@@ -129,17 +133,11 @@ export async function startFakeAws(): Promise<FakeAws> {
     fn.pollsLeft = fake.pollsPerUpdate;
   }
 
-  type Answer = { status: number; headers?: Record<string, string>; body?: string };
   const json = (status: number, body: unknown): Answer => ({ status, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   const lambdaError = (status: number, type: string, message: string): Answer => ({
     status,
     headers: { 'content-type': 'application/json', 'x-amzn-errortype': type },
     body: JSON.stringify({ Type: 'User', message }),
-  });
-  const s3Error = (status: number, code: string, message: string): Answer => ({
-    status,
-    headers: { 'content-type': 'application/xml' },
-    body: `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>${message}</Message></Error>`,
   });
   const busy = (name: string) => lambdaError(409, 'ResourceConflictException', `The operation cannot be performed at this time. An update is in progress for resource: ${arnOf(name)}`);
 
@@ -321,40 +319,6 @@ export async function startFakeAws(): Promise<FakeAws> {
     return bad;
   }
 
-  function s3Op(method: string, bucket: string, key: string, query: Record<string, string>, raw: Buffer): { op: string; run: () => Answer; body: Record<string, unknown> } {
-    const b = buckets.get(bucket);
-    const noBucket = () => s3Error(404, 'NoSuchBucket', 'The specified bucket does not exist');
-    if ('notification' in query && method === 'GET') {
-      return { op: 'GetBucketNotificationConfiguration', body: {}, run: () => (b ? { status: 200, headers: { 'content-type': 'application/xml' }, body: b.notification } : noBucket()) };
-    }
-    if ('notification' in query && method === 'PUT') {
-      const xml = raw.toString('utf8');
-      return {
-        op: 'PutBucketNotificationConfiguration',
-        body: { xml },
-        run: () => {
-          if (!b) return noBucket();
-          const bad = unvalidated(bucket, xml);
-          if (bad.length) return s3Error(400, 'InvalidArgument', `Unable to validate the following destination configurations: ${bad.join(', ')}`);
-          b.notification = xml;
-          return { status: 200 };
-        },
-      };
-    }
-    if (method === 'PUT' && key) {
-      return {
-        op: 'PutObject',
-        body: { key, bytes: raw.length, sha256: sha256b64(raw) },
-        run: () => {
-          if (!b) return noBucket();
-          b.objects.set(key, raw);
-          return { status: 200, headers: { etag: '"x"' } };
-        },
-      };
-    }
-    return { op: `Unknown(${method} ${bucket}/${key})`, body: {}, run: () => s3Error(400, 'NotImplemented', 'unknown operation') };
-  }
-
   const server = http.createServer(async (req, res) => {
     const raw = await readBody(req);
     const url = new URL(req.url ?? '/', 'http://localhost');
@@ -365,7 +329,10 @@ export async function startFakeAws(): Promise<FakeAws> {
     let op: string;
     let body: Record<string, unknown>;
     let run: () => Answer;
-    if (parts[0] === '2015-03-31' && parts[1] === 'functions') {
+    let error: ((status: number, type: string, message: string) => Answer) | undefined;
+    const routed = extra?.({ method: req.method!, path: url.pathname, service, raw });
+    if (routed) ({ op, body, run, error } = routed);
+    else if (parts[0] === '2015-03-31' && parts[1] === 'functions') {
       body = raw.length ? (JSON.parse(raw.toString('utf8')) as Record<string, unknown>) : {};
       ({ op, run } = lambdaOp(req.method!, parts, query, body));
       op = `lambda:${op}`;
@@ -375,7 +342,7 @@ export async function startFakeAws(): Promise<FakeAws> {
       if (code?.ZipFile) recorded.Code = { ...code, ZipFile: { bytes: Buffer.from(code.ZipFile, 'base64').length, sha256: sha256b64(Buffer.from(code.ZipFile, 'base64')) } };
       body = recorded;
     } else {
-      const s3 = s3Op(req.method!, parts[0] ?? '', parts.slice(1).join('/'), query, raw);
+      const s3 = s3Op(buckets, unvalidated, { method: req.method!, bucket: parts[0] ?? '', key: parts.slice(1).join('/'), query, raw });
       ({ op, run, body } = s3);
       op = `s3:${op}`;
     }
@@ -385,7 +352,7 @@ export async function startFakeAws(): Promise<FakeAws> {
     if (!auth.startsWith('AWS4-HMAC-SHA256 ')) answer = { status: 403, body: 'unsigned request' };
     else if (failure) {
       failure.times--;
-      answer = op.startsWith('s3:') ? s3Error(failure.status, failure.type, failure.message) : lambdaError(failure.status, failure.type, failure.message);
+      answer = error ? error(failure.status, failure.type, failure.message) : op.startsWith('s3:') ? s3Error(failure.status, failure.type, failure.message) : lambdaError(failure.status, failure.type, failure.message);
     } else answer = run();
     res.writeHead(answer.status, { 'x-amzn-requestid': `req-${calls.length}`, ...answer.headers });
     res.end(answer.body ?? '');
@@ -413,8 +380,8 @@ export async function startFakeAws(): Promise<FakeAws> {
         opts.zip,
       );
     },
-    addBucket(name: string, notificationXml = EMPTY_NOTIFICATION) {
-      buckets.set(name, { notification: notificationXml, objects: new Map() });
+    addBucket(name: string, notificationXml?: string) {
+      buckets.set(name, newBucket(notificationXml));
     },
     failNext(op: string, error: { status: number; type: string; message: string }, times = 1) {
       failures.push({ op, ...error, times });

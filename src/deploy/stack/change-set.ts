@@ -111,5 +111,7 @@ export async function deleteChangeSet(cfn: CloudFormationClient, stack: string, 
 }
 
 export async function executeChangeSet(cfn: CloudFormationClient, stack: string, name: string): Promise<void> {
-  await call(`cloudformation:ExecuteChangeSet ${name}`, () => cfn.send(new ExecuteChangeSetCommand({ StackName: stack, ChangeSetName: name })));
+  // A rollback otherwise keeps the (empty) buckets this very run made (DeletionPolicy Retain),
+  // and the next deploy stops at "bucket already exists". Buckets from earlier runs stay kept.
+  await call(`cloudformation:ExecuteChangeSet ${name}`, () => cfn.send(new ExecuteChangeSetCommand({ StackName: stack, ChangeSetName: name, RetainExceptOnCreate: true })));
 }

@@ -1,0 +1,96 @@
+// `imgpipe deploy` as a user runs it (the built CLI in its own process), against the fake
+// CloudFormation/STS/S3 endpoint through the SDK's standard per-service endpoint settings.
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { runCli } from './helpers/cli.js';
+import { ACCOUNT, CREDENTIALS, REGION, startFakeCloudFormation, type FakeCloudFormation } from './helpers/fake-cloudformation.js';
+import { tempDir } from './helpers/images.js';
+
+const API_KEY = 'cli-key-never-printed-93b2';
+
+describe('imgpipe deploy (CLI)', () => {
+  let fake: FakeCloudFormation;
+  let cwd: string;
+  let env: NodeJS.ProcessEnv;
+
+  beforeAll(async () => {
+    fake = await startFakeCloudFormation();
+    cwd = await tempDir('imgpipe-deploy-stack-cli-');
+    // Everything the standard AWS chain reads, pointed at the local endpoint; nothing of this machine's.
+    env = {
+      AWS_ENDPOINT_URL_CLOUDFORMATION: fake.endpoint,
+      AWS_ENDPOINT_URL_STS: fake.endpoint,
+      AWS_ENDPOINT_URL_S3: fake.endpoint,
+      AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey,
+      AWS_REGION: REGION,
+      AWS_PROFILE: undefined,
+      AWS_CONFIG_FILE: path.join(cwd, 'no-aws-config'),
+      AWS_SHARED_CREDENTIALS_FILE: path.join(cwd, 'no-aws-credentials'),
+      AWS_EC2_METADATA_DISABLED: 'true',
+      IMGPIPE_API_KEY: API_KEY,
+    };
+  });
+  afterAll(async () => {
+    await fake?.close();
+    if (cwd) await rm(cwd, { recursive: true, force: true });
+  });
+  beforeEach(() => {
+    fake.reset();
+    // The CLI polls every 3 s: here the change set is ready at once and one poll brings every event.
+    Object.assign(fake.world, { changeSetPolls: 0, eventsPerPoll: 1000 });
+  });
+
+  it('--help lists the options', async () => {
+    const r = await runCli(['deploy', '--help']);
+    expect(r.code).toBe(0);
+    for (const opt of ['--stack <name>', '--region <region>', '--profile <name>', '--arch <arch>', '--runtime <runtime>', '--source-bucket <name>', '--dest-bucket <name>', '--code-bucket <name>', '--prefix <prefix>', '--cors-origin <origin>', '--no-dedupe', '--dry-run', '--delete', '--json']) {
+      expect(r.stdout).toContain(opt);
+    }
+    expect(r.stdout).toContain('IMGPIPE_API_KEY');
+  });
+
+  it("--cors-origin '*' exits 2 with the reason, before any AWS call", async () => {
+    const r = await runCli(['deploy', '--cors-origin', '*'], { cwd, env });
+    expect(r.stderr).toContain('--cors-origin: "*": a wildcard origin would let any web page upload with a leaked URL; list the origins');
+    expect(r.code).toBe(2);
+    expect(fake.calls).toEqual([]);
+  });
+
+  it('deploy --json: a first deploy exits 0 with the summary, writes the config, and never prints the API key', async () => {
+    await writeFile(path.join(cwd, 'imgpipe.config.json'), '{ "withoutEnlargement": true }\n');
+    const r = await runCli(['deploy', '--json', '--stack', 'photos'], { cwd, env, timeoutMs: 240_000 });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const s = JSON.parse(r.stdout);
+    expect(s).toMatchObject({ ok: true, action: 'created', stack: 'photos', region: REGION, account: ACCOUNT, parameters: { ApiKey: '****' } });
+    expect(s.calls).toEqual(fake.ops());
+    expect(s.calls).toEqual([
+      'sts:GetCallerIdentity',
+      'cloudformation:DescribeStacks',
+      's3:HeadBucket',
+      's3:HeadBucket',
+      's3:HeadBucket',
+      's3:CreateBucket',
+      's3:PutPublicAccessBlock',
+      's3:PutBucketEncryption',
+      's3:HeadObject',
+      's3:PutObject',
+      's3:HeadObject',
+      's3:PutObject',
+      'cloudformation:CreateChangeSet',
+      'cloudformation:DescribeChangeSet',
+      'cloudformation:DescribeStacks',
+      'cloudformation:DescribeStackEvents',
+      'cloudformation:ExecuteChangeSet',
+      'cloudformation:DescribeStackEvents',
+      'cloudformation:DescribeStacks',
+    ]);
+    expect(r.stdout).not.toContain(API_KEY);
+    expect(fake.form('cloudformation:CreateChangeSet')).toMatchObject({ 'Parameters.member.12.ParameterKey': 'ApiKey', 'Parameters.member.12.ParameterValue': API_KEY });
+    const dest = `photos-variants-${ACCOUNT}-${REGION}`;
+    expect(s.outputs).toMatchObject({ sourceBucket: `photos-uploads-${ACCOUNT}-${REGION}`, destBucket: dest });
+    expect(JSON.parse(await readFile(path.join(cwd, 'imgpipe.config.json'), 'utf8'))).toEqual({ withoutEnlargement: true, stack: 'photos', region: REGION, api: s.outputs.api, destBucket: dest });
+  }, 240_000);
+});

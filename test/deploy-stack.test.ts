@@ -1,0 +1,360 @@
+// `imgpipe deploy` against the project's own CloudFormation/STS/S3 endpoint (no moto needed):
+// the exact calls, in order, the waits on the change set and the events, what is shown, and
+// the failures a user meets (a failed resource, a rollback, a stack in ROLLBACK_COMPLETE).
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { STSClient } from '@aws-sdk/client-sts';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { DEFAULT_SPEC, parseSpec, widthVariants } from '../src/core/spec.js';
+import { DeployError } from '../src/deploy/errors.js';
+import { buildPackage, type LambdaPackage } from '../src/deploy/package.js';
+import { findStack } from '../src/deploy/stack/change-set.js';
+import type { StackClients } from '../src/deploy/stack/clients.js';
+import { deployStack, type StackDeployRequest, type StackDeploySummary } from '../src/deploy/stack/deploy.js';
+import { StackDisplay } from '../src/deploy/stack/display.js';
+import { deleteStack } from '../src/deploy/stack/remove.js';
+import { Steps } from '../src/deploy/steps.js';
+import { createS3Client } from '../src/s3/client.js';
+import { ACCOUNT, CREDENTIALS, REGION, startFakeCloudFormation, type FakeCloudFormation } from './helpers/fake-cloudformation.js';
+import { tempDir } from './helpers/images.js';
+
+const STACK = 'photos';
+const SOURCE = `photos-uploads-${ACCOUNT}-${REGION}`;
+const DEST = `photos-variants-${ACCOUNT}-${REGION}`;
+const CODE = `imgpipe-artifacts-${ACCOUNT}-${REGION}`;
+const TIMING = { pollMs: 10, timeoutMs: 20_000 };
+const API_KEY = 'k3y-that-must-not-leak-7f1c';
+
+const TEMPLATE_ORDER = ['SourceBucket', 'DestBucket', 'SourceBucketPolicy', 'DestBucketPolicy', 'ResizeLogGroup', 'ResizeRole', 'ResizeFunction', 'ResizeInvokePermission', 'PresignLogGroup', 'PresignRole', 'PresignFunction', 'HttpApi', 'PresignIntegration', 'UploadsRoute', 'SpecRoute', 'VariantsRoute', 'PageRoute', 'DefaultStage', 'PresignInvokePermission', 'PresignSpecInvokePermission', 'PresignVariantsInvokePermission', 'PresignPageInvokePermission'];
+const order = (id: string) => TEMPLATE_ORDER.indexOf(id);
+const times = (op: string, n: number): string[] => Array<string>(n).fill(op);
+
+/** Consecutive repeats folded into "op ×n", so a sequence with waits reads as one line per step. */
+function runs(ops: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < ops.length; ) {
+    let j = i;
+    while (ops[j] === ops[i]) j++;
+    out.push(j - i > 1 ? `${ops[i]} ×${j - i}` : ops[i]);
+    i = j;
+  }
+  return out;
+}
+
+function sink(): { stream: Writable; text: () => string } {
+  let text = '';
+  return { stream: new Writable({ write: (chunk, _enc, cb) => ((text += String(chunk)), cb()) }), text: () => text };
+}
+
+describe('imgpipe deploy (stack) against the fake CloudFormation', () => {
+  let fake: FakeCloudFormation;
+  let clients: StackClients;
+  let dir: string;
+  let configFile: string;
+  const packages: Record<string, LambdaPackage> = {};
+  let builds: string[] = [];
+  const build = async (handler: 'resize' | 'presign') => (builds.push(handler), packages[handler]);
+
+  beforeAll(async () => {
+    // The real packager, once: the zips' hashes make the content-addressed keys.
+    const [resize, presign] = await Promise.all([
+      buildPackage({ handler: 'resize', arch: 'x86_64', runtime: 'nodejs22.x' }),
+      buildPackage({ handler: 'presign', arch: 'x86_64', runtime: 'nodejs22.x' }),
+    ]);
+    Object.assign(packages, { resize, presign });
+    fake = await startFakeCloudFormation();
+    dir = await tempDir('imgpipe-deploy-stack-');
+  }, 180_000);
+  afterAll(async () => {
+    await fake?.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+  beforeEach(async () => {
+    fake.reset();
+    builds = [];
+    const common = { endpoint: fake.endpoint, region: REGION, credentials: CREDENTIALS, maxAttempts: 1 };
+    clients = { cfn: new CloudFormationClient(common), sts: new STSClient(common), s3: createS3Client(common) };
+    configFile = path.join(dir, `imgpipe.config.${Date.now()}.json`);
+    await writeFile(configFile, `${JSON.stringify({ withoutEnlargement: true, mine: 'kept' }, null, 2)}\n`);
+  });
+  afterEach(() => {
+    clients.cfn.destroy();
+    clients.s3.destroy();
+    clients.sts.destroy();
+  });
+
+  const request = (over: Partial<StackDeployRequest> = {}): StackDeployRequest => ({
+    stack: STACK,
+    arch: 'x86_64',
+    runtime: 'nodejs22.x',
+    dryRun: false,
+    keyPrefix: 'uploads',
+    spec: DEFAULT_SPEC,
+    dedupe: true,
+    corsOrigins: [],
+    configFile,
+    ...over,
+  });
+
+  /** One deploy; its summary or error, and everything it showed. */
+  async function deploy(over: Partial<StackDeployRequest> = {}, timing = TIMING): Promise<{ summary?: StackDeploySummary; error?: DeployError; out: string }> {
+    const out = sink();
+    const steps = new Steps({ interactive: false, stdout: out.stream, stderr: out.stream });
+    const display = new StackDisplay(false, false, out.stream, out.stream);
+    try {
+      return { summary: await deployStack(request(over), steps, display, { clients, timing, build }), out: out.text() };
+    } catch (error) {
+      return { error: error as DeployError, out: out.text() };
+    }
+  }
+
+  /** A stack already deployed, and a clean record of calls from here on. */
+  async function deployed(over: Partial<StackDeployRequest> = {}): Promise<void> {
+    const { error } = await deploy(over);
+    expect(error).toBeUndefined();
+    fake.calls.length = 0;
+    builds = [];
+  }
+
+  const STAGE_NEW = ['s3:HeadBucket', 's3:CreateBucket', 's3:PutPublicAccessBlock', 's3:PutBucketEncryption', 's3:HeadObject', 's3:PutObject', 's3:HeadObject', 's3:PutObject'];
+  const STAGE_PRESENT = ['s3:HeadBucket', 's3:HeadObject', 's3:HeadObject'];
+
+  it('a first deploy: stages both zips, creates the stack through a change set, follows its events, writes the config', async () => {
+    const { summary, out, error } = await deploy();
+    expect(error).toBeUndefined();
+    expect(summary!.calls).toEqual([
+      'sts:GetCallerIdentity',
+      'cloudformation:DescribeStacks', // none yet
+      's3:HeadBucket', // the new stack's two buckets are free
+      's3:HeadBucket',
+      ...STAGE_NEW,
+      'cloudformation:CreateChangeSet',
+      ...times('cloudformation:DescribeChangeSet', 3), // CREATE_PENDING, CREATE_IN_PROGRESS, CREATE_COMPLETE
+      'cloudformation:DescribeStacks', // the new stack's id
+      'cloudformation:DescribeStackEvents', // the mark to follow from
+      'cloudformation:ExecuteChangeSet',
+      ...times('cloudformation:DescribeStackEvents', 12), // 22 resources: 45 events, 4 a poll
+      'cloudformation:DescribeStacks', // the outputs
+    ]);
+    expect(fake.ops()).toEqual(summary!.calls);
+    expect(builds).toEqual(['resize', 'presign']);
+    expect(fake.form('cloudformation:CreateChangeSet')).toMatchObject({ StackName: STACK, ChangeSetType: 'CREATE', 'Capabilities.member.1': 'CAPABILITY_IAM' });
+    expect(fake.form('cloudformation:ExecuteChangeSet')).toMatchObject({ StackName: STACK, ChangeSetName: summary!.changeSet!.name });
+    // Both zips under their content-addressed keys in the artifacts bucket.
+    expect([...fake.aws.buckets.get(CODE)!.objects.keys()].sort()).toEqual([`imgpipe/presign-${packages.presign.sha256}.zip`, `imgpipe/resize-x86_64-${packages.resize.sha256}.zip`]);
+    expect(summary!.artifacts.map((a) => a.status)).toEqual(['uploaded', 'uploaded']);
+
+    const stack = fake.world.find(STACK)!;
+    expect(summary).toMatchObject({ ok: true, action: 'created', stack: STACK, region: REGION, account: ACCOUNT, config: configFile });
+    expect(summary!.changeSet!.changes).toHaveLength(stack.resources.size);
+    expect(summary!.changeSet!.changes.every((c) => c.action === 'Add')).toBe(true);
+    expect(out).toContain('  + add    ResizeFunction (AWS::Lambda::Function)\n');
+    // Every event after the mark, oldest first, ending with the stack's own CREATE_COMPLETE.
+    expect(summary!.events.map((e) => `${e.logicalId} ${e.status}`)).toEqual(stack.events.slice(1).map((e) => `${e.LogicalResourceId} ${e.ResourceStatus}`));
+    expect(summary!.events.at(-1)).toMatchObject({ logicalId: STACK, status: 'CREATE_COMPLETE', type: 'AWS::CloudFormation::Stack' });
+    expect(out).toContain(`  CREATE_COMPLETE      ResizeFunction (AWS::Lambda::Function)\n`);
+
+    const api = `https://${stack.resources.get('HttpApi')!.physicalId}.execute-api.${REGION}.amazonaws.com`;
+    expect(summary!.outputs).toEqual({ api, sourceBucket: SOURCE, destBucket: DEST });
+    expect(JSON.parse(await readFile(configFile, 'utf8'))).toEqual({ withoutEnlargement: true, mine: 'kept', stack: STACK, region: REGION, api, destBucket: DEST });
+    expect(fake.aws.buckets.has(SOURCE) && fake.aws.buckets.has(DEST)).toBe(true);
+  });
+
+  it('a second deploy of the same sources: the stack runs this template with these parameters, so no change set and no upload', async () => {
+    await deployed();
+    await writeFile(configFile, '{"mine":"again"}\n');
+    const { summary, error, out } = await deploy();
+    expect(error).toBeUndefined();
+    expect(summary!.calls).toEqual(['sts:GetCallerIdentity', 'cloudformation:DescribeStacks', ...STAGE_PRESENT, 'cloudformation:GetTemplate', 'cloudformation:DescribeStacks']);
+    expect(fake.ops()).toEqual(summary!.calls);
+    expect(summary).toMatchObject({ action: 'unchanged', changedParameters: [], artifacts: [{ status: 'present' }, { status: 'present' }] });
+    expect(out).toContain('nothing to change (same template, same parameters)');
+    expect(JSON.parse(await readFile(configFile, 'utf8'))).toMatchObject({ mine: 'again', stack: STACK, destBucket: DEST });
+  });
+
+  it('a spec change: the change set modifies the two functions, in place, and the update runs', async () => {
+    await deployed();
+    const spec = parseSpec({ variants: widthVariants([200, 800]) });
+    const { summary, error, out } = await deploy({ spec });
+    expect(error).toBeUndefined();
+    expect(runs(summary!.calls)).toEqual([
+      'sts:GetCallerIdentity',
+      'cloudformation:DescribeStacks',
+      's3:HeadBucket',
+      's3:HeadObject ×2',
+      'cloudformation:CreateChangeSet',
+      'cloudformation:DescribeChangeSet ×3',
+      'cloudformation:DescribeStacks',
+      'cloudformation:DescribeStackEvents',
+      'cloudformation:ExecuteChangeSet',
+      'cloudformation:DescribeStackEvents ×2', // 4 + 3 events after the mark
+      'cloudformation:DescribeStacks',
+    ]);
+    expect(fake.form('cloudformation:CreateChangeSet')).toMatchObject({ ChangeSetType: 'UPDATE' });
+    expect(summary!.changedParameters).toEqual(['VariantSpec']);
+    expect(summary!.changeSet!.changes).toEqual([
+      { action: 'Modify', logicalId: 'ResizeFunction', type: 'AWS::Lambda::Function', replacement: 'False' },
+      { action: 'Modify', logicalId: 'PresignFunction', type: 'AWS::Lambda::Function', replacement: 'False' },
+    ]);
+    expect(out).toContain('  ~ parameter VariantSpec\n');
+    expect(out).toContain('  ~ modify ResizeFunction (AWS::Lambda::Function)\n');
+    expect(out).toContain('  ~ modify PresignFunction (AWS::Lambda::Function)\n');
+    expect(summary!.events.map((e) => `${e.logicalId} ${e.status}`)).toEqual([
+      `${STACK} UPDATE_IN_PROGRESS`,
+      'ResizeFunction UPDATE_IN_PROGRESS',
+      'ResizeFunction UPDATE_COMPLETE',
+      'PresignFunction UPDATE_IN_PROGRESS',
+      'PresignFunction UPDATE_COMPLETE',
+      `${STACK} UPDATE_COMPLETE_CLEANUP_IN_PROGRESS`,
+      `${STACK} UPDATE_COMPLETE`,
+    ]);
+    expect(summary!.action).toBe('updated');
+    expect(fake.world.find(STACK)!.parameters.get('VariantSpec')).toBe(JSON.stringify(spec));
+  });
+
+  it('a dry run of a new stack: the change set is shown, then it and the empty stack are deleted; nothing is staged', async () => {
+    const { summary, error, out } = await deploy({ dryRun: true });
+    expect(error).toBeUndefined();
+    expect(runs(summary!.calls)).toEqual([
+      'sts:GetCallerIdentity',
+      'cloudformation:DescribeStacks',
+      's3:HeadBucket ×2',
+      's3:HeadObject ×2',
+      'cloudformation:CreateChangeSet',
+      'cloudformation:DescribeChangeSet ×3',
+      'cloudformation:DeleteChangeSet',
+      'cloudformation:DeleteStack',
+    ]);
+    expect(fake.ops()).toEqual(summary!.calls);
+    expect(summary).toMatchObject({ action: 'dry-run', artifacts: [{ status: 'would upload' }, { status: 'would upload' }] });
+    expect(out).toContain('  + add    SourceBucket (AWS::S3::Bucket)\n');
+    expect(out).toContain('dry run: the change set was deleted; nothing was changed');
+    // DeleteStack was of the REVIEW_IN_PROGRESS stack the CREATE change set made: it is gone.
+    expect(fake.form('cloudformation:DeleteStack')).toMatchObject({ StackName: STACK });
+    expect(await findStack(clients.cfn, STACK)).toBeUndefined();
+    expect(fake.world.changeSets).toEqual([]);
+    expect(fake.aws.buckets.size).toBe(0);
+    expect(JSON.parse(await readFile(configFile, 'utf8'))).toEqual({ withoutEnlargement: true, mine: 'kept' });
+  });
+
+  it('a resource that fails on create: the first failure and its reason, the rollback, and what to do', async () => {
+    const reason = 'Resource handler returned message: "Error occurred while GetObject. S3 Error Code: NoSuchKey"';
+    fake.world.failResource('ResizeFunction', reason);
+    const { summary, error, out } = await deploy();
+    expect(summary).toBeUndefined();
+    expect(error).toBeInstanceOf(DeployError);
+    expect(error!.code).toBe('StackFailed');
+    expect(error!.message).toBe(
+      `the create failed at ResizeFunction (AWS::Lambda::Function): ${reason}; the stack is now ROLLBACK_COMPLETE: remove it with \`imgpipe deploy --delete --stack ${STACK}\`, then deploy again`,
+    );
+    expect(out).toContain(`  CREATE_FAILED        ResizeFunction (AWS::Lambda::Function): ${reason}\n`);
+    expect(out).toContain('Resource creation cancelled');
+    expect(fake.world.find(STACK)!.status).toBe('ROLLBACK_COMPLETE');
+    expect(fake.ops().at(-1)).toBe('cloudformation:DescribeStackEvents');
+    expect(JSON.parse(await readFile(configFile, 'utf8'))).toEqual({ withoutEnlargement: true, mine: 'kept' });
+  });
+
+  it('a stack already in ROLLBACK_COMPLETE: refused before anything is built or staged, saying what to do', async () => {
+    fake.world.addStack(STACK, 'ROLLBACK_COMPLETE');
+    const { error } = await deploy();
+    expect(error!.code).toBe('StackRolledBack');
+    expect(error!.message).toBe(
+      `the stack ${STACK} (${REGION}) is in ROLLBACK_COMPLETE from an earlier failed create and cannot be updated: remove it with \`imgpipe deploy --delete --stack ${STACK}\` (its buckets are kept), then deploy again`,
+    );
+    expect(fake.ops()).toEqual(['sts:GetCallerIdentity', 'cloudformation:DescribeStacks']);
+    expect(builds).toEqual([]);
+  });
+
+  it('a failed update rolls back to UPDATE_ROLLBACK_COMPLETE, named in the error', async () => {
+    await deployed();
+    fake.world.failResource('PresignFunction', 'Resource handler returned message: "Unzipped size must be smaller than 262144000 bytes"');
+    const { error, out } = await deploy({ spec: parseSpec({ variants: widthVariants([200]) }) });
+    expect(error!.message).toBe(
+      'the update failed at PresignFunction (AWS::Lambda::Function): Resource handler returned message: "Unzipped size must be smaller than 262144000 bytes"; the stack is now UPDATE_ROLLBACK_COMPLETE',
+    );
+    expect(out).toContain(`  UPDATE_ROLLBACK_COMPLETE ${STACK} (AWS::CloudFormation::Stack)\n`);
+    const stack = fake.world.find(STACK)!;
+    expect(stack.status).toBe('UPDATE_ROLLBACK_COMPLETE');
+    expect(stack.parameters.get('VariantSpec')).toBe(JSON.stringify(DEFAULT_SPEC));
+  });
+
+  it('--delete: the stack goes, both buckets are kept and listed, the config forgets the stack but keeps the rest', async () => {
+    await deployed();
+    const stackId = fake.world.find(STACK)!.stackId;
+    const out = sink();
+    const summary = await deleteStack({ stack: STACK, configFile }, new Steps({ interactive: false, stdout: out.stream }), new StackDisplay(false, false, out.stream, out.stream), { clients, timing: TIMING });
+    expect(runs(summary.calls)).toEqual([
+      'cloudformation:DescribeStacks',
+      'cloudformation:DescribeStackResources',
+      'cloudformation:DescribeStackEvents',
+      'cloudformation:DeleteStack',
+      'cloudformation:DescribeStackEvents ×11', // 20 resources deleted, 2 buckets skipped: 43 events, 4 a poll
+      's3:HeadBucket ×2',
+    ]);
+    expect(fake.form('cloudformation:DeleteStack').StackName).toBe(stackId);
+    expect(summary).toMatchObject({ action: 'deleted', keptBuckets: [SOURCE, DEST] });
+    expect(summary.events.filter((e) => e.status === 'DELETE_SKIPPED').map((e) => e.logicalId)).toEqual(['DestBucket', 'SourceBucket']);
+    expect(summary.events.at(-1)).toMatchObject({ logicalId: STACK, status: 'DELETE_COMPLETE' });
+    // By name it is gone; by id CloudFormation still answers, DELETE_COMPLETE.
+    expect(await findStack(clients.cfn, STACK)).toBeUndefined();
+    expect((await findStack(clients.cfn, stackId))?.StackStatus).toBe('DELETE_COMPLETE');
+    expect(JSON.parse(await readFile(configFile, 'utf8'))).toEqual({ withoutEnlargement: true, mine: 'kept', region: REGION, destBucket: DEST });
+  });
+
+  it('the API key reaches CloudFormation and nothing else: masked in the summary, absent from the output', async () => {
+    const { summary, out } = await deploy({ apiKey: API_KEY });
+    expect(fake.form('cloudformation:CreateChangeSet')).toMatchObject({ 'Parameters.member.12.ParameterKey': 'ApiKey', 'Parameters.member.12.ParameterValue': API_KEY });
+    expect(summary!.parameters.ApiKey).toBe('****');
+    expect(JSON.stringify(summary)).not.toContain(API_KEY);
+    expect(out).not.toContain(API_KEY);
+    fake.calls.length = 0;
+    // Again with the same key: CloudFormation reads it back masked, so a change set must say "no changes".
+    const again = await deploy({ apiKey: API_KEY });
+    expect(again.summary!.changedParameters).toEqual(['ApiKey']);
+    expect(runs(again.summary!.calls)).toEqual(['sts:GetCallerIdentity', 'cloudformation:DescribeStacks', 's3:HeadBucket', 's3:HeadObject ×2', 'cloudformation:CreateChangeSet', 'cloudformation:DescribeChangeSet ×3', 'cloudformation:DeleteChangeSet', 'cloudformation:DescribeStacks']);
+    expect(again.summary!.action).toBe('unchanged');
+    expect(JSON.stringify(again.summary) + again.out).not.toContain(API_KEY);
+    // Without the key: the stack keeps its own.
+    fake.calls.length = 0;
+    const kept = await deploy();
+    expect(kept.summary!.parameters.ApiKey).toBe('(unchanged)');
+    expect(fake.world.find(STACK)!.parameters.get('ApiKey')).toBe(API_KEY);
+  });
+
+  it('changes and events over several pages: each read once, in order, only after the waits', async () => {
+    Object.assign(fake.world, { changesPerPage: 5, eventsPerPage: 3, eventsPerPoll: 7 });
+    const { summary, error } = await deploy();
+    expect(error).toBeUndefined();
+    const stack = fake.world.find(STACK)!;
+    expect(summary!.changeSet!.changes.map((c) => c.logicalId)).toEqual([...stack.resources.keys()].sort((a, b) => order(a) - order(b)));
+    // Two answers still pending, then the 22 changes in 5 pages.
+    expect(fake.calls.filter((c) => c.op === 'cloudformation:DescribeChangeSet').map((c) => (c.body as { NextToken?: string }).NextToken ?? '-')).toEqual(['-', '-', '-', '5', '10', '15', '20']);
+    // The mark, then 6 polls releasing 7 events each (pages of 3, 3 and 1 + an old one), then 1 of 3.
+    expect(fake.ops().filter((op) => op === 'cloudformation:DescribeStackEvents')).toHaveLength(1 + 6 * 3 + 2);
+    expect(summary!.events.map((e) => `${e.logicalId} ${e.status}`)).toEqual(stack.events.slice(1).map((e) => `${e.LogicalResourceId} ${e.ResourceStatus}`));
+  });
+
+  it('a change set that never gets ready: the wait gives up at the timeout and nothing is executed', async () => {
+    fake.world.changeSetPolls = 1_000_000;
+    const { error } = await deploy({}, { pollMs: 10, timeoutMs: 300 });
+    expect(error!.code).toBe('Timeout');
+    expect(error!.message).toMatch(/^the change set imgpipe-\d+ was still CREATE_IN_PROGRESS after \d+ s$/);
+    expect(fake.ops().filter((op) => op === 'cloudformation:DescribeChangeSet').length).toBeGreaterThan(5);
+    expect(fake.ops()).not.toContain('cloudformation:ExecuteChangeSet');
+  });
+
+  it('a create that fails after making the buckets rolls them back too (they are empty), so --delete then deploy again works', async () => {
+    fake.world.failResource('DefaultStage', 'Resource handler returned message: "Rate exceeded"');
+    const failed = await deploy();
+    expect(failed.error!.message).toMatch(/^the create failed at DefaultStage \(AWS::ApiGatewayV2::Stage\): Resource handler returned message: "Rate exceeded"; the stack is now ROLLBACK_COMPLETE/);
+    expect(fake.form('cloudformation:ExecuteChangeSet').RetainExceptOnCreate).toBe('true');
+    expect([fake.aws.buckets.has(SOURCE), fake.aws.buckets.has(DEST)]).toEqual([false, false]);
+    const removed = await deleteStack({ stack: STACK, configFile }, new Steps({ json: true }), new StackDisplay(true, false), { clients, timing: TIMING });
+    expect(removed).toMatchObject({ action: 'deleted', keptBuckets: [] });
+    const again = await deploy();
+    expect(again.error).toBeUndefined();
+    expect(again.summary!.action).toBe('created');
+  });
+});
