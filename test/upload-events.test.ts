@@ -5,7 +5,7 @@ import { readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { DEFAULT_SPEC, type Spec } from '../src/core/spec.js';
+import { DEFAULT_SPEC, parseSpec, widthVariants, type Spec } from '../src/core/spec.js';
 import { readManifest } from '../src/files/manifest.js';
 import { runUpload, type UploadEvent, type UploadResult } from '../src/jobs/upload.js';
 import { writeNoiseJpegs } from './helpers/fault-proxy.js';
@@ -34,7 +34,7 @@ describe('the upload job, as events and data', () => {
   });
 
   /** Runs the job with the test's folders, collecting its events and anything it prints. */
-  async function upload(paths: string[], o: { spec?: Spec; work?: string } = {}) {
+  async function upload(paths: string[], o: { spec?: Spec; env?: NodeJS.ProcessEnv; work?: string } = {}) {
     const events: UploadEvent[] = [];
     const written: string[] = [];
     const work = o.work ?? root;
@@ -57,6 +57,7 @@ describe('the upload job, as events and data', () => {
         signal: new AbortController().signal,
         concurrency: 8, // one batch for the whole folder
         onEvent: (e) => events.push(e),
+        env: o.env ?? {},
       });
     } finally {
       for (const s of spies.splice(0)) s.mockRestore();
@@ -134,5 +135,18 @@ describe('the upload job, as events and data', () => {
       { type: 'file-failed', file: { path: bad, relPath: 'broken.jpg', status: 'failed', error: 'a text file, not an image' }, stage: 'check', bytes: (await stat(bad)).size },
     ]);
     expect(result).toMatchObject({ ok: false, files: 2, uploaded: 0, failed: 2, keys: [] });
+  });
+
+  it('a spec too slow for the Lambda is a warning event and in the result; the default spec is not', async () => {
+    const avif = parseSpec({ variants: widthVariants([4000, 2048], 'avif', 50) });
+    const env = { IMGPIPE_RESIZE_TIMEOUT_S: '2' };
+    const slow = await upload([path.join(photos, 'old.jpg')], { spec: avif, env });
+    expect(slow.written).toEqual([]);
+    expect(slow.events[0]).toEqual({ type: 'warning', message: expect.stringMatching(/^warning: this spec's AVIF variants take about [\d.]+ s per 12 MP image here; the resize Lambda's timeout is 2 s$/) });
+    expect(slow.events.filter((e) => e.type === 'warning')).toHaveLength(1);
+    expect(slow.result.warnings).toEqual([(slow.events[0] as { message: string }).message]);
+    const jpeg = await upload([path.join(photos, 'old.jpg')], { env });
+    expect(jpeg.events.filter((e) => e.type === 'warning')).toEqual([]);
+    expect(jpeg.result.warnings).toEqual([]);
   });
 });

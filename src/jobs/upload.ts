@@ -8,6 +8,7 @@ import pLimit from 'p-limit';
 import { DEFAULT_LEDGER, Ledger } from '../files/ledger.js';
 import { ManifestWriter } from '../files/manifest.js';
 import { pause } from '../s3/retry.js';
+import { slowSpecWarning } from './slow-spec.js';
 import { checkBatch, filesToPresign } from './upload/check.js';
 import { presignBatch } from './upload/presign.js';
 import { putOne } from './upload/put.js';
@@ -26,6 +27,8 @@ export async function runUpload(opts: UploadOptions): Promise<UploadResult> {
     warnings.push(message);
     emit({ type: 'warning', message });
   };
+  const slow = slowSpecWarning(opts.spec, opts.env);
+  if (slow) warn(slow);
 
   const { scan, records } = await scanStage(opts, emit);
   const ledger = await Ledger.open(opts.ledgerPath ?? DEFAULT_LEDGER);

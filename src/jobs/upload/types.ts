@@ -25,6 +25,8 @@ export interface UploadOptions {
   timeoutMs?: number;
   /** --exclude/--include in order, matched against each file's relPath. */
   filters?: PathFilter[];
+  /** Replaces process.env for the spec's timeout estimate (IMGPIPE_RESIZE_TIMEOUT_S). */
+  env?: NodeJS.ProcessEnv;
 }
 
 /**
@@ -83,7 +85,7 @@ export interface UploadResult {
   walkSkipped: WalkSkips;
   /** Files left out by --exclude/--include. */
   excluded: number;
-  /** Each `warning` event's text (a ledger that could not be written). */
+  /** Each `warning` event's text (a spec too slow for the Lambda, a ledger that could not be written). */
   warnings: string[];
 }
 
