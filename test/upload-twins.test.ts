@@ -1,27 +1,32 @@
 // Same bytes twice in one run: a copy waits for the first only while the first is in flight.
 import { describe, expect, it } from 'vitest';
-import { filesToPresign } from '../src/jobs/upload/check.js';
-import type { PendingPut, UploadRun } from '../src/jobs/upload/types.js';
+import { filesToPresign, type Checked } from '../src/jobs/upload/check.js';
+import type { UploadEvent } from '../src/jobs/upload/events.js';
+import type { FileRecord, UploadRun } from '../src/jobs/upload/types.js';
 
 const sha = Buffer.alloc(32, 5).toString('base64');
-const check = (rel: string) => ({ file: { path: `/p/${rel}`, relPath: rel, size: 10 }, mtimeMs: 1, inspected: { ok: true as const, size: 10, sha256: sha, contentType: 'image/jpeg' } });
+const record = (rel: string, status: FileRecord['status'] = 'pending'): FileRecord => ({ path: `/p/${rel}`, relPath: rel, found: { path: `/p/${rel}`, relPath: rel, size: 10, mtimeMs: 1 }, status, size: 10 });
+const check = (rel: string): Checked => ({ r: record(rel), fromLedger: false, inspected: { ok: true, size: 10, sha256: sha, contentType: 'image/jpeg' } });
 
-function runWithFirst(status: 'pending' | 'failed'): { run: UploadRun; first: PendingPut } {
-  const first = { ...check('first.jpg'), twins: [], request: { name: 'first.jpg', size: 10, contentType: 'image/jpeg', sha256: sha }, entry: { path: '/p/first.jpg', relPath: 'first.jpg', size: 10, sha256: sha, status } } as unknown as PendingPut;
-  const run = { firstOf: new Map([[sha, first]]), finish: () => {} } as unknown as UploadRun;
-  return { run, first };
+function runWithFirst(status: FileRecord['status']): { run: UploadRun; first: FileRecord; events: UploadEvent[] } {
+  const first = { ...record('first.jpg', status), sha256: sha, contentType: 'image/jpeg', key: 'uploads/k/first.jpg' };
+  const events: UploadEvent[] = [];
+  const run = { firstOf: new Map([[sha, first]]), twins: new Map(), emit: (e: UploadEvent) => events.push(e), save: () => {} } as unknown as UploadRun;
+  return { run, first, events };
 }
 
 describe('twins in one upload run', () => {
   it('a copy of a file still in flight waits for it, and is not presigned', () => {
-    const { run, first } = runWithFirst('pending');
-    expect(filesToPresign(run, [check('copy.jpg')], [])).toEqual([]);
-    expect(first.twins.map((t) => t.file.relPath)).toEqual(['copy.jpg']);
+    const { run, first, events } = runWithFirst('pending');
+    expect(filesToPresign(run, [check('copy.jpg')])).toEqual([]);
+    expect(run.twins.get(first)!.map((t) => t.relPath)).toEqual(['copy.jpg']);
+    expect(events.map((e) => e.type)).toEqual(['file-checked']);
   });
 
   it('a copy of a file that already failed (in an earlier batch) gets its own try', () => {
     const { run, first } = runWithFirst('failed');
-    expect(filesToPresign(run, [check('copy.jpg')], []).map((p) => p.file.relPath)).toEqual(['copy.jpg']);
-    expect(first.twins).toEqual([]);
+    expect(filesToPresign(run, [check('copy.jpg')]).map((r) => r.relPath)).toEqual(['copy.jpg']);
+    expect(run.twins.get(first)).toBeUndefined();
+    expect(run.firstOf.get(sha)!.relPath).toBe('copy.jpg');
   });
 });

@@ -1,7 +1,7 @@
 // `imgpipe upload`: options → runUpload (→ runWatch with --wait).
-import { Command } from 'commander';
+import { Command, type OptionValues } from 'commander';
 import { type PathFilter } from '../files/scan.js';
-import { loadConfig } from '../config/load.js';
+import { loadConfig, type SpecFlags } from '../config/load.js';
 import { DEFAULT_MANIFEST } from '../files/manifest.js';
 import { Reporter } from '../ui/reporter.js';
 import { EXIT, addSpecOptions, addTargetOptions, positiveInt, seconds } from './common.js';
@@ -23,68 +23,80 @@ export function uploadCommand(): Command {
   addAwsStyleOptions(cmd, filters);
   addTargetOptions(cmd, true);
   addSpecOptions(cmd);
-  return cmd.action(async (paths: string[], opts) => {
-    if (opts.download) opts.wait = true; // downloading the variants means waiting for them
-    const { spec: asked, specGiven, pipeline } = await loadConfig(opts.config, opts);
-    // Loaded here, not at the top: only the verb that runs pays for the AWS SDK and sharp.
-    const [{ resolveTarget }, { runUpload }, { runWatch, localNamesOf }] = await Promise.all([import('../jobs/target.js'), import('../jobs/upload.js'), import('../jobs/watch.js')]);
-    const reporter = new Reporter({ json: !!opts.json, quiet: !!opts.quiet, verbose: !!opts.verbose, interactive: opts.progress === false ? false : undefined });
-    if (opts.dryRun) {
-      process.exitCode = (await dryRunUpload({ paths, spec: asked, filters, target: await dryRunTarget(opts, pipeline, asked), reporter })) ? EXIT.ok : EXIT.failed;
-      return;
-    }
-    const signals = abortOnSignals();
-    const resizeErrors: string[] = [];
-    // Starting the embedded stack takes a few seconds: say what the wait is.
-    const stopStarting = reporter.spin(opts.local ? 'finding or starting the local stack' : 'reaching the pipeline');
-    const target = await resolveTarget(opts, pipeline, asked, {
-      needApi: true,
-      log: (line) => {
-        if (line.level === 'error') resizeErrors.push(`${line.key}: ${line.error}`);
-      },
-    }).finally(stopStarting);
-    try {
-      const { agreeOnSpec } = await import('../jobs/spec-check.js');
-      const spec = await agreeOnSpec({ api: target.api, apiKey: target.apiKey, spec: asked, specGiven, signal: signals.signal });
-      reporter.info(`imgpipe: uploading to ${target.description}`);
-      const upload = await runUpload({
-        paths,
+  return cmd.action((paths: string[], opts) => uploadAction(paths, opts, filters));
+}
+
+/** commander's parsed flags; --data always has its default. */
+type UploadFlags = OptionValues & SpecFlags & { data: string };
+
+async function uploadAction(paths: string[], opts: UploadFlags, filters: PathFilter[]): Promise<void> {
+  if (opts.download) opts.wait = true; // downloading the variants means waiting for them
+  const { spec: asked, specGiven, pipeline } = await loadConfig(opts.config, opts);
+  // Loaded here, not at the top: only the verb that runs pays for the AWS SDK and sharp.
+  const [{ resolveTarget }, { runUpload }, { runWatch, localNamesOf }, { UploadView }] = await Promise.all([
+    import('../jobs/target.js'),
+    import('../jobs/upload.js'),
+    import('../jobs/watch.js'),
+    import('../ui/upload-view.js'),
+  ]);
+  const reporter = new Reporter({ json: !!opts.json, quiet: !!opts.quiet, verbose: !!opts.verbose, interactive: opts.progress === false ? false : undefined });
+  if (opts.dryRun) {
+    process.exitCode = (await dryRunUpload({ paths, spec: asked, filters, target: await dryRunTarget(opts, pipeline, asked), reporter })) ? EXIT.ok : EXIT.failed;
+    return;
+  }
+  const signals = abortOnSignals();
+  const resizeErrors: string[] = [];
+  // Starting the embedded stack takes a few seconds: say what the wait is.
+  const stopStarting = reporter.spin(opts.local ? 'finding or starting the local stack' : 'reaching the pipeline');
+  const target = await resolveTarget(opts, pipeline, asked, {
+    needApi: true,
+    log: (line) => {
+      if (line.level === 'error') resizeErrors.push(`${line.key}: ${line.error}`);
+    },
+  }).finally(stopStarting);
+  try {
+    const { agreeOnSpec } = await import('../jobs/spec-check.js');
+    const spec = await agreeOnSpec({ api: target.api, apiKey: target.apiKey, spec: asked, specGiven, signal: signals.signal });
+    reporter.info(`imgpipe: uploading to ${target.description}`);
+    const view = new UploadView(reporter); // the job's events → bar, lines, -v; it prints nothing itself
+    const upload = await runUpload({
+      paths,
+      spec,
+      api: target.api!,
+      apiKey: target.apiKey,
+      concurrency: opts.concurrency,
+      manifestPath: opts.manifest,
+      destination: { destBucket: target.destBucket, endpoint: target.endpoint, region: target.region, local: target.local, target: target.identity },
+      onEvent: view.onEvent,
+      signal: signals.signal,
+      timeoutMs: opts.requestTimeout * 1000,
+      filters,
+    });
+    view.finish(upload);
+    let wait;
+    if (opts.wait && !signals.signal.aborted && upload.keys.length) {
+      wait = await runWatch({
+        sourceKeys: upload.keys,
         spec,
-        api: target.api!,
-        apiKey: target.apiKey,
-        concurrency: opts.concurrency,
-        manifestPath: opts.manifest,
-        destination: { destBucket: target.destBucket, endpoint: target.endpoint, region: target.region, local: target.local, target: target.identity },
+        target,
+        timeoutMs: opts.timeout * 1000,
+        downloadDir: opts.download,
+        localNames: localNamesOf(upload.uploads),
+        details: !!opts.json,
         reporter,
         signal: signals.signal,
-        timeoutMs: opts.requestTimeout * 1000,
-        filters,
+      }).catch((err) => {
+        if (signals.signal.aborted) return undefined;
+        throw err;
       });
-      let wait;
-      if (opts.wait && !signals.signal.aborted && upload.keys.length) {
-        wait = await runWatch({
-          sourceKeys: upload.keys,
-          spec,
-          target,
-          timeoutMs: opts.timeout * 1000,
-          downloadDir: opts.download,
-          localNames: localNamesOf(upload.uploads),
-          details: !!opts.json,
-          reporter,
-          signal: signals.signal,
-        }).catch((err) => {
-          if (signals.signal.aborted) return undefined;
-          throw err;
-        });
-      }
-      const ok = upload.ok && (!opts.wait || upload.keys.length === 0 || !!wait?.ok);
-      reporter.result({ ...upload, ok, wait });
-      process.exitCode = signals.exitCode() ?? (ok ? EXIT.ok : EXIT.failed);
-    } finally {
-      signals.dispose();
-      await target.close();
     }
-  });
+    const ok = upload.ok && (!opts.wait || upload.keys.length === 0 || !!wait?.ok);
+    reporter.result({ ...upload, ok, wait });
+    process.exitCode = signals.exitCode() ?? (ok ? EXIT.ok : EXIT.failed);
+  } finally {
+    signals.dispose();
+    await target.close();
+  }
 }
 
 /** The names and meanings users of `aws s3 cp/sync`, s5cmd and rclone reach for. */

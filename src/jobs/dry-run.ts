@@ -9,7 +9,9 @@ import { alive, readState } from '../local/state.js';
 import { formatBytes } from '../ui/format.js';
 import type { Reporter } from '../ui/reporter.js';
 import { resolveTarget } from './target.js';
-import { reportScanSkips, unchangedUpload } from './upload.js';
+import { unchangedUpload } from './upload/check.js';
+import { scanSkips } from './upload/scan.js';
+import { skipLine } from '../ui/upload-view.js';
 
 /**
  * Which pipeline the ledger knows uploads of, found without a request: a deployed target is
@@ -36,7 +38,7 @@ interface DryRunFile { path: string; relPath: string; action: 'upload' | 'skip' 
 export async function dryRunUpload(o: { paths: string[]; spec: Spec; filters?: PathFilter[]; target: string; reporter: Reporter }): Promise<boolean> {
   const { reporter } = o;
   const scan = await scanPaths(o.paths, { filters: o.filters, expandGlobs: true });
-  reportScanSkips(reporter, scan);
+  for (const e of scanSkips(scan)) reporter.verbose(skipLine(e));
   const ledger = await Ledger.open(DEFAULT_LEDGER);
   const files: DryRunFile[] = scan.problems.map((p) => ({ path: p.path, relPath: p.path, action: 'error', reason: p.reason }));
   for (const f of files) reporter.error(`error ${f.path}: ${f.reason}`);

@@ -10,15 +10,14 @@
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import pLimit from 'p-limit';
-import { estimateSeconds, timeoutWarning } from '../core/estimate.js';
 import { outputKey } from '../core/keys.js';
-import { AVIF_EFFORT, planImage, resizeImage, type PlannedOutput, type RenderedOutput, type SourceInfo } from '../core/resize.js';
+import { planImage, resizeImage, type PlannedOutput, type RenderedOutput, type SourceInfo } from '../core/resize.js';
 import type { Spec } from '../core/spec.js';
-import { FUNCTION_DEFAULTS } from '../deploy/function-config.js';
 import { writeFileAtomic } from '../files/atomic.js';
 import { withImageInput } from '../files/inspect.js';
 import { diskPath, scanPaths, type FoundFile } from '../files/scan.js';
 import { formatBytes, formatSeconds } from '../ui/format.js';
+import { slowSpecWarning } from './slow-spec.js';
 import type { Reporter } from '../ui/reporter.js';
 
 export interface ResizeLocalOptions {
@@ -133,15 +132,9 @@ async function processFile(file: FoundFile, targets: Targets, opts: ResizeLocalO
   return record;
 }
 
-/**
- * One stderr line when the spec is estimated (src/core/estimate.ts) to take longer per 12 MP
- * photo than the resize Lambda's default timeout; IMGPIPE_RESIZE_TIMEOUT_S (seconds) replaces
- * that timeout, for a deployment with its own (and for tests).
- */
+/** One stderr line when the spec is estimated to outlast the resize Lambda's timeout (./slow-spec.ts). */
 export function warnIfSlow(spec: Spec, reporter: Reporter, env: NodeJS.ProcessEnv = process.env): void {
-  const override = Number(env.IMGPIPE_RESIZE_TIMEOUT_S);
-  const timeout = env.IMGPIPE_RESIZE_TIMEOUT_S && override > 0 ? override : FUNCTION_DEFAULTS.resize.timeout;
-  const warning = timeoutWarning(estimateSeconds(spec, AVIF_EFFORT), timeout);
+  const warning = slowSpecWarning(spec, env);
   if (warning) reporter.error(warning);
 }
 

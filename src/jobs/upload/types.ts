@@ -1,11 +1,10 @@
-// The upload job's records: the options, one record per file as it moves through the stages, and the result.
-import type { FileRequest } from '../../api/contract.js';
-import { type Inspected } from '../../files/inspect.js';
+// The upload job's records: the options, the one record per file that flows through the stages
+// (scan → check → presign → put → record), and the result it returns.
 import { Ledger } from '../../files/ledger.js';
-import { type Manifest, type ManifestFile } from '../../files/manifest.js';
+import { type Manifest } from '../../files/manifest.js';
 import { type FoundFile, type PathFilter, type WalkSkips } from '../../files/scan.js';
-import type { Reporter } from '../../ui/reporter.js';
 import type { Spec } from '../../core/spec.js';
+import type { UploadEvent } from './events.js';
 
 export interface UploadOptions {
   paths: string[];
@@ -20,17 +19,45 @@ export interface UploadOptions {
   ledgerPath?: string;
   /** Recorded in the manifest so `watch` can find the outputs later. */
   destination: Pick<Manifest, 'destBucket' | 'endpoint' | 'region' | 'local' | 'target'>;
-  reporter: Reporter;
+  /** Progress, as it happens; the job itself prints nothing. */
+  onEvent?: (e: UploadEvent) => void;
   signal: AbortSignal;
   timeoutMs?: number;
   /** --exclude/--include in order, matched against each file's relPath. */
   filters?: PathFilter[];
+  /** Replaces process.env for the spec's timeout estimate (IMGPIPE_RESIZE_TIMEOUT_S). */
+  env?: NodeJS.ProcessEnv;
 }
 
+/**
+ * The one record per file: made by the scan, filled in by each stage (the check adds the hash and
+ * type, the presign the key, the put the retries), and ended exactly once as uploaded, skipped
+ * (the bucket holds its bytes) or failed; 'pending' at the end means never reached (interrupted).
+ * The manifest's entries and the result's `uploads` are both read off it.
+ */
+export interface FileRecord {
+  path: string;
+  relPath: string;
+  /** The scan's find (disk path, mtime); absent for an argument the scan could not read. */
+  found?: FoundFile;
+  status: 'pending' | 'uploaded' | 'skipped' | 'failed';
+  /** The scan's size, then the one the check read. */
+  size: number;
+  /** Set by the check: what the API is told. */
+  sha256?: string;
+  contentType?: string;
+  key?: string;
+  /** PUT retries of this file. */
+  retries?: number;
+  error?: string;
+  uploadedAt?: string;
+}
+
+/** A file as the result (and --json) shows it. */
 export interface UploadRecord {
   path: string;
   relPath: string;
-  status: 'uploaded' | 'skipped' | 'failed' | 'pending';
+  status: FileRecord['status'];
   key?: string;
   size?: number;
   retries?: number;
@@ -58,32 +85,22 @@ export interface UploadResult {
   walkSkipped: WalkSkips;
   /** Files left out by --exclude/--include. */
   excluded: number;
+  /** Each `warning` event's text (a spec too slow for the Lambda, a ledger that could not be written). */
+  warnings: string[];
 }
 
-/** One run's shared state: what its steps read (options) and update (counters, the finished files). */
+/** One run's shared state: what its stages read (options) and update (counters, twins). */
 export interface UploadRun {
   opts: UploadOptions;
   ledger: Ledger;
+  emit: (e: UploadEvent) => void;
+  warn: (message: string) => void;
   /** The first file of this run with each SHA-256: the only one of its content that is sent. */
-  firstOf: Map<string, PendingPut>;
+  firstOf: Map<string, FileRecord>;
+  /** Files waiting on their first (same bytes, still in flight): they end as it ends. */
+  twins: Map<FileRecord, FileRecord[]>;
   stats: { retries: number; bytes: number };
-  /** Every file ends here exactly once, whatever its status. */
-  finish: (record: UploadRecord, entry: ManifestFile | undefined, line: string) => void;
+  /** Save the manifest (coalesced): called when a checked file changes. */
+  save: () => void;
 }
 
-/** A file that passed inspection (or that the ledger knows unchanged): it needs a URL and a PUT, or the API's "exists". */
-export interface PendingPut {
-  file: FoundFile;
-  request: FileRequest;
-  entry: ManifestFile;
-  mtimeMs: number;
-  /** Files of this run with the same bytes: they take this one's key when it is in the bucket. */
-  twins: PendingPut[];
-}
-
-/** What a file is, from the ledger when its size and mtime are unchanged (no read), else from one read. */
-export interface Checked {
-  file: FoundFile;
-  inspected: Inspected;
-  mtimeMs: number;
-}

@@ -1,0 +1,34 @@
+// What the upload job says while it runs, as lib-storage's Upload says `httpUploadProgress`: typed
+// events for whoever renders them (src/ui/upload-view.ts: bars, plain lines, -v, --json). The job
+// prints nothing; every line a person sees comes from one of these.
+import type { UploadRecord } from './types.js';
+
+/** Where a file failed: its argument could not be read, its bytes are no image, the API refused it, or S3 did. */
+export type UploadStage = 'scan' | 'check' | 'presign' | 'put';
+
+export type UploadEvent =
+  /** Something the person should know that is not a file's failure (the spec is too slow for the Lambda, the ledger could not be written). */
+  | { type: 'warning'; message: string }
+  /** An entry of a walked folder that is not uploaded: hidden, not an image by its extension, or left out by a filter. */
+  | { type: 'file-skipped'; path: string; reason: 'hidden' | 'not an image' }
+  | { type: 'file-skipped'; path: string; relPath: string; reason: 'excluded'; pattern: string }
+  /** The files to upload are known: `files` of them, `bytes` in all (the progress total). */
+  | { type: 'scan-done'; files: number; bytes: number }
+  /** A file is an image within the limits; its hash came from the ledger (no read) or one read. */
+  | { type: 'file-checked'; relPath: string; size: number; sha256: string; fromLedger: boolean }
+  /** A batch goes to the presign API (`url`). */
+  | { type: 'batch-presigning'; url: string; files: number }
+  /** Its answer: how many got a URL, were already there, were refused; or the whole request failed. */
+  | { type: 'batch-presigned'; files: number; urls: number; exists: number; refused: number; error?: string }
+  /** A URL expired mid-upload: one file is presigned again. */
+  | { type: 'url-refresh'; url: string; relPath: string }
+  | { type: 'put-start'; relPath: string; key: string; size: number }
+  /** Bytes of a PUT on the wire since the last event; negative when a retry starts the file over. */
+  | { type: 'put-progress'; relPath: string; bytes: number }
+  /** A request (`what`: "POST /uploads", "PUT a.jpg") failed and is tried again. */
+  | { type: 'retry'; what: string; reason: string }
+  | { type: 'file-uploaded'; file: UploadRecord }
+  /** The bucket holds the file's bytes: from an earlier run, anywhere, or `twinOf` (a file of this run). */
+  | { type: 'file-exists'; file: UploadRecord; twinOf?: string }
+  /** `bytes`: the file's share of the scan-done total, so a progress bar still ends at 100 %. */
+  | { type: 'file-failed'; file: UploadRecord; stage: UploadStage; bytes: number };

@@ -1,0 +1,67 @@
+// Stage 3, presign: one request per batch; each file gets a URL, or the API's "already there" (its
+// bytes are in the bucket: the file ends here), or a refusal. A URL that expires mid-PUT is asked
+// for again, one file at a time.
+import type { FileRequest, UploadAnswer } from '../../api/contract.js';
+import { requestUploads, uploadsUrl } from '../../api/client.js';
+import type { SignedPut } from '../../s3/put.js';
+import { alreadyThere, failed } from './record.js';
+import type { FileRecord, UploadRun } from './types.js';
+
+export interface Granted {
+  r: FileRecord;
+  signed: SignedPut;
+}
+
+/** URLs for a batch. A failed request fails its files (unless interrupted) and grants none. */
+export async function presignBatch(run: UploadRun, batch: FileRecord[]): Promise<Granted[]> {
+  const { opts } = run;
+  run.emit({ type: 'batch-presigning', url: uploadsUrl(opts.api), files: batch.length });
+  let answers: UploadAnswer[];
+  try {
+    answers = await requestUploads(batch.map(fileRequest), { api: opts.api, apiKey: opts.apiKey, signal: opts.signal, timeoutMs: opts.timeoutMs, onRetry: retried(run, 'POST /uploads') });
+  } catch (err) {
+    const error = (err as Error).message;
+    run.emit({ type: 'batch-presigned', files: batch.length, urls: 0, exists: 0, refused: 0, error });
+    if (!opts.signal.aborted) for (const r of batch) failed(run, r, 'presign', error);
+    return [];
+  }
+  const count = (field: string) => answers.filter((a) => field in a).length;
+  run.emit({ type: 'batch-presigned', files: batch.length, urls: count('url'), exists: count('exists'), refused: count('error') });
+  const granted: Granted[] = [];
+  batch.forEach((r, j) => {
+    const answer = answers[j];
+    if ('error' in answer) return failed(run, r, 'presign', `refused by the API: ${answer.error.code}: ${answer.error.message}`);
+    if ('exists' in answer) return alreadyThere(run, r, answer.key);
+    r.key = answer.key;
+    granted.push({ r, signed: { url: answer.url, headers: answer.headers } });
+  });
+  return granted;
+}
+
+/** What the API is asked for a checked file: its name (the server picks the key), size, type and hash. */
+function fileRequest(r: FileRecord): FileRequest {
+  return { name: r.relPath.split('/').pop()!, size: r.size, contentType: r.contentType!, sha256: r.sha256! };
+}
+
+/** Thrown out of a PUT's retries when a fresh presign says the bytes have arrived meanwhile. */
+export class AlreadyThere extends Error {
+  constructor(readonly key: string) {
+    super(`already there as ${key}`);
+  }
+}
+
+/** A fresh URL for one file whose URL expired (the same key: it comes from the content). */
+export async function signOne(run: UploadRun, r: FileRecord): Promise<SignedPut & { key: string }> {
+  const { opts } = run;
+  run.emit({ type: 'url-refresh', url: uploadsUrl(opts.api), relPath: r.relPath });
+  const [answer] = await requestUploads([fileRequest(r)], { api: opts.api, apiKey: opts.apiKey, signal: opts.signal, timeoutMs: opts.timeoutMs, onRetry: retried(run, 'POST /uploads') });
+  if ('error' in answer) throw new Error(`${answer.error.code}: ${answer.error.message}`);
+  if ('exists' in answer) throw new AlreadyThere(answer.key);
+  return { url: answer.url, headers: answer.headers, key: answer.key };
+}
+
+/** Counts a retry of any request of the run, and tells it. */
+export const retried = (run: UploadRun, what: string) => (reason: string) => {
+  run.stats.retries++;
+  run.emit({ type: 'retry', what, reason });
+};

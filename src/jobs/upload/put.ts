@@ -1,0 +1,42 @@
+// Stage 4, put: one file's bytes to its URL, with retries (a fresh URL when it expired), under the
+// run's concurrency limit; progress told as bytes.
+import { diskPath } from '../../files/scan.js';
+import { putWithRetry, type SignedPut } from '../../s3/put.js';
+import { AlreadyThere, retried, signOne } from './presign.js';
+import { alreadyThere, failed, uploaded } from './record.js';
+import type { FileRecord, UploadRun } from './types.js';
+
+export async function putOne(run: UploadRun, r: FileRecord, signed: SignedPut): Promise<void> {
+  const { opts } = run;
+  if (opts.signal.aborted) return;
+  let retries = 0;
+  const countRetry = retried(run, `PUT ${r.relPath}`);
+  run.emit({ type: 'put-start', relPath: r.relPath, key: r.key!, size: r.size });
+  try {
+    await putWithRetry({
+      path: diskPath(r.found!),
+      size: r.size,
+      signal: opts.signal,
+      timeoutMs: opts.timeoutMs,
+      // The batch's URL first; when it has expired, a fresh one.
+      sign: async (fresh) => {
+        if (!fresh) return signed;
+        const again = await signOne(run, r);
+        r.key = again.key;
+        return again;
+      },
+      onRetry: (reason) => {
+        retries++;
+        countRetry(reason);
+      },
+      onBytes: (bytes) => run.emit({ type: 'put-progress', relPath: r.relPath, bytes }),
+    });
+    r.retries = retries;
+    uploaded(run, r);
+  } catch (err) {
+    if (opts.signal.aborted) return; // stays 'pending': the re-run uploads it
+    if (err instanceof AlreadyThere) return alreadyThere(run, r, err.key);
+    r.retries = retries;
+    failed(run, r, 'put', (err as Error).message);
+  }
+}

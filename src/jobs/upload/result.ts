@@ -1,0 +1,42 @@
+// The run's result: counts, rates and every file's record, read off the records the stages filled in.
+import type { Manifest } from '../../files/manifest.js';
+import { walkSkips, type ScanResult } from '../../files/scan.js';
+import { manifestFile, publicRecord } from './record.js';
+import type { FileRecord, UploadOptions, UploadResult, UploadRun } from './types.js';
+
+/** This run's manifest: its checked files, each as far as it got. */
+export function manifestOf(opts: UploadOptions, records: FileRecord[]): Manifest {
+  return { version: 1, api: opts.api, ...opts.destination, updatedAt: '', files: records.flatMap((r) => manifestFile(r) ?? []) };
+}
+
+export function uploadResult(
+  opts: UploadOptions,
+  scan: ScanResult,
+  records: FileRecord[],
+  { retries, bytes }: UploadRun['stats'],
+  started: number,
+  warnings: string[],
+): UploadResult {
+  const seconds = (Date.now() - started) / 1000;
+  const count = (s: FileRecord['status']) => records.filter((r) => r.status === s).length;
+  return {
+    ok: !opts.signal.aborted && count('failed') === 0 && count('pending') === 0,
+    interrupted: opts.signal.aborted,
+    api: opts.api,
+    files: records.length,
+    uploaded: count('uploaded'),
+    skipped: count('skipped'),
+    failed: count('failed'),
+    retries,
+    bytes,
+    seconds,
+    filesPerSecond: seconds ? count('uploaded') / seconds : 0,
+    megabytesPerSecond: seconds ? bytes / 1e6 / seconds : 0,
+    manifest: opts.manifestPath,
+    uploads: records.map(publicRecord),
+    keys: records.filter((r) => (r.status === 'uploaded' || r.status === 'skipped') && r.key).map((r) => r.key!),
+    walkSkipped: walkSkips(scan),
+    excluded: scan.excluded.length,
+    warnings,
+  };
+}

@@ -1,0 +1,95 @@
+// The upload job's events as a person (or script) sees them, through a Reporter: one bytes bar on a
+// terminal, one plain line per file otherwise, -v's request and skip lines, errors and warnings on
+// stderr, and the summary line at the end (--json: the CLI prints the result document instead).
+import type { UploadEvent } from '../jobs/upload/events.js';
+import type { UploadResult } from '../jobs/upload/types.js';
+import { walkSkipsText } from '../files/scan.js';
+import { formatBytes, formatSeconds } from './format.js';
+import type { Reporter } from './reporter.js';
+
+export class UploadView {
+  /** Files found by the scan, and how many of them have ended (the bar's "12/30 files"). */
+  private files = 0;
+  private done = 0;
+  private stopSpin?: () => void;
+
+  constructor(private readonly reporter: Reporter) {}
+
+  /** Pass as the job's `onEvent`. */
+  readonly onEvent = (e: UploadEvent): void => {
+    const { reporter } = this;
+    switch (e.type) {
+      case 'warning':
+        return reporter.error(e.message);
+      case 'file-skipped':
+        return reporter.verbose(skipLine(e));
+      case 'scan-done':
+        this.files = e.files;
+        return reporter.start(e.bytes, 'uploading', 'bytes');
+      case 'file-checked':
+        return;
+      case 'batch-presigning':
+        this.stopSpin = reporter.spin(`presigning ${e.files} files`);
+        return reporter.verbose(`request POST ${e.url} (${e.files} files)`);
+      case 'batch-presigned':
+        this.stopSpin?.();
+        this.stopSpin = undefined;
+        return;
+      case 'url-refresh':
+        return reporter.verbose(`request POST ${e.url} (1 file, a fresh URL for ${e.relPath.split('/').pop()})`);
+      case 'put-start':
+        return reporter.verbose(`request PUT ${e.relPath} → ${e.key} (${formatBytes(e.size)})`);
+      case 'put-progress':
+        return reporter.advance(e.bytes);
+      case 'retry':
+        return reporter.verbose(`retry ${e.what}: ${e.reason}`);
+      case 'file-uploaded': {
+        const { relPath, key, retries } = e.file;
+        return this.ended(relPath, `ok ${relPath} → ${key}${retries ? ` (${retries} retries)` : ''}`);
+      }
+      case 'file-exists': {
+        const { relPath, key, size } = e.file;
+        reporter.advance(size ?? 0);
+        return this.ended(relPath, `skip ${relPath}: ${e.twinOf ? `same bytes as ${e.twinOf}, stored as ${key}` : `already there as ${key}`}`);
+      }
+      case 'file-failed':
+        reporter.error(`error ${e.file.path}: ${e.file.error}`);
+        if (e.stage === 'scan') return; // an argument the scan could not read: not one of the bar's files
+        reporter.advance(e.bytes); // the bar still ends at 100 %
+        return this.ended(e.file.relPath, '');
+    }
+  };
+
+  /** The run is over: take the bar down and print the summary line. */
+  finish(result: UploadResult): void {
+    this.reporter.stop();
+    this.reporter.summary(summaryLine(result));
+  }
+
+  /** A file ended: its plain line (none for a failure: its error line said it), the bar's file count. */
+  private ended(relPath: string, line: string): void {
+    this.done++;
+    this.reporter.step(line, relPath, 0);
+    this.reporter.advance(0, { files: `${this.done}/${this.files} files` });
+  }
+}
+
+/** -v's line for an entry the scan passed over (dry runs print it too). */
+export function skipLine(e: Extract<UploadEvent, { type: 'file-skipped' }>): string {
+  if (e.reason === 'excluded') return `skip ${e.relPath}: excluded by --exclude ${e.pattern}`;
+  return `skip ${e.path}: ${e.reason === 'hidden' ? 'hidden' : 'not an image (by its extension)'}`;
+}
+
+export function summaryLine(result: UploadResult): string {
+  const pending = result.uploads.filter((r) => r.status === 'pending').length;
+  return (
+    `${result.uploaded} uploaded, ${result.skipped} already there, ${result.failed} failed` +
+    (result.interrupted ? `, ${pending} not done (interrupted)` : '') +
+    ` of ${result.files} files; ${formatBytes(result.bytes)} in ${formatSeconds(result.seconds * 1000)}` +
+    (result.uploaded ? ` (${result.filesPerSecond.toFixed(1)} files/s, ${result.megabytesPerSecond.toFixed(1)} MB/s)` : '') +
+    (result.retries ? `; ${result.retries} retries` : '') +
+    (result.walkSkipped.total ? `; ${walkSkipsText(result.walkSkipped)}` : '') +
+    (result.excluded ? `; ${result.excluded} excluded by filters` : '') +
+    `; manifest ${result.manifest}`
+  );
+}
