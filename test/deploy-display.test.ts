@@ -31,3 +31,26 @@ describe('deploy display', () => {
     expect(quiet.read()).toBeNull();
   });
 });
+
+describe('deploy display on a terminal', () => {
+  it('counts finished resources of the change set under the spinner, and fits its line to the width', () => {
+    const out = Object.assign(new PassThrough(), { isTTY: true, columns: 40 });
+    // What ora asks of a terminal stream.
+    const err = Object.assign(new PassThrough(), { isTTY: true, columns: 40, cursorTo: () => true, clearLine: () => true, moveCursor: () => true });
+    const d = new StackDisplay(false, true, out, err);
+    d.changes([modify, { action: 'Add', logicalId: 'ResizeFunction', type: 'AWS::Lambda::Function' }]);
+    const at = '2026-12-02T00:00:00.000Z';
+    d.event({ logicalId: 'photos', type: 'AWS::CloudFormation::Stack', status: 'UPDATE_IN_PROGRESS', at });
+    d.event({ logicalId: 'ResizeFunction', type: 'AWS::Lambda::Function', status: 'CREATE_IN_PROGRESS', at });
+    d.event({ logicalId: 'PresignVariantsInvokePermission', type: 'AWS::Lambda::Permission', status: 'UPDATE_IN_PROGRESS', at });
+    const moving = (d as unknown as { progressText(): string }).progressText();
+    expect(moving).toBe('0/2 done · in progress: ResizeFuncti…');
+    expect(moving.length).toBeLessThanOrEqual(37);
+    d.event({ logicalId: 'ResizeFunction', type: 'AWS::Lambda::Function', status: 'CREATE_COMPLETE', at });
+    expect((d as unknown as { progressText(): string }).progressText()).toBe('1/2 done · in progress: PresignVaria…');
+    d.stop();
+    const text = out.read()?.toString() ?? '';
+    expect(text).toContain('  ~ modify PresignVariantsInvokePermission (replaces it)\n');
+    expect(text).toContain('  CREATE_COMPLETE ResizeFunction\n');
+  });
+});

@@ -26,6 +26,9 @@ export function eventLine(e: ShownEvent, columns?: number): string {
 export class StackDisplay {
   private spinner?: Ora;
   private readonly moving = new Set<string>();
+  private finished = 0;
+  /** Resources the change set touches, for "n/total done". */
+  private total = 0;
 
   constructor(
     private readonly json: boolean,
@@ -47,7 +50,17 @@ export class StackDisplay {
   }
 
   changes(changes: ResourceChange[]): void {
+    this.total = changes.length;
     for (const c of changes) this.line(changeLine(c, this.columns));
+  }
+
+  /** The spinner's one line: how far along, and what is moving now; never wider than the terminal. */
+  private progressText(): string {
+    const names = [...this.moving];
+    const done = this.total ? `${this.finished}/${this.total} done` : `${this.finished} done`;
+    const text = names.length ? `${done} · in progress: ${names.slice(0, 3).join(', ')}${names.length > 3 ? ` +${names.length - 3}` : ''}` : `${done} · waiting for CloudFormation…`;
+    const room = (this.columns ?? (this.err as NodeJS.WriteStream).columns ?? 80) - 3;
+    return text.length > room ? `${text.slice(0, room - 1)}…` : text;
   }
 
   /** One event: a finished or failed resource is a line; one in progress joins the spinner's list. */
@@ -58,15 +71,16 @@ export class StackDisplay {
       this.out.write(`${printable(eventLine(e, this.columns))}\n`);
       return;
     }
-    if (done) this.moving.delete(e.logicalId);
-    else this.moving.add(e.logicalId);
+    // The stack's own events frame the run; the spinner counts its resources.
+    const ofStack = e.type === 'AWS::CloudFormation::Stack';
+    if (!ofStack && done && this.moving.delete(e.logicalId)) this.finished++;
+    else if (!ofStack && !done) this.moving.add(e.logicalId);
     this.spinner ??= ora({ stream: this.err, discardStdin: false }).start();
     if (done) {
       this.spinner.clear();
       this.out.write(`${printable(eventLine(e, this.columns))}\n`);
     }
-    const names = [...this.moving];
-    this.spinner.text = names.length ? `${names.length} in progress: ${names.slice(0, 3).join(', ')}${names.length > 3 ? ', …' : ''}` : 'waiting for CloudFormation…';
+    this.spinner.text = this.progressText();
     this.spinner.render();
   }
 

@@ -12,13 +12,13 @@ export function formatDeploy(s: StackDeploySummary, noApiKey: boolean): string {
   const lines = [head[s.action]];
   const o = s.outputs;
   if (o) {
-    lines.push(`  API        ${o.api ?? '(no ApiUrl output)'}${o.api ? '  (the upload page is this URL)' : ''}`);
+    lines.push(`  API        ${o.api ?? '(no ApiUrl output)'}${o.api ? '  (also the upload page)' : ''}`);
     if (o.sourceBucket) lines.push(`  uploads    s3://${o.sourceBucket}`);
     if (o.destBucket) lines.push(`  variants   s3://${o.destBucket}`);
   }
   if (s.config) lines.push(`  config     ${s.config}: api, destBucket, region, stack`);
   if (s.action === 'created' && noApiKey) {
-    lines.push('  note       IMGPIPE_API_KEY was not set: anyone with the API URL can ask for upload URLs; set it and deploy again to require it');
+    lines.push('  note       no IMGPIPE_API_KEY: anyone with the URL may upload; set it and deploy again');
   }
   if (s.action !== 'dry-run') lines.push('next: npx imgpipe upload photos/ --wait');
   return lines.join('\n');
