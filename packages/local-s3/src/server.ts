@@ -31,7 +31,7 @@ function sendError(req: http.IncomingMessage, res: http.ServerResponse, err: unk
     res.destroy();
     return e;
   }
-  const body = req.method === 'HEAD' || e.status === 304 ? '' : errorXml(e, requestId, hostId);
+  const body = req.method === 'HEAD' ? '' : errorXml(e, requestId, hostId);
   const headers: http.OutgoingHttpHeaders = { 'x-amz-request-id': requestId, 'x-amz-id-2': hostId, 'content-length': Buffer.byteLength(body) };
   if (body) headers['content-type'] = 'application/xml';
   // A client waiting for 100-continue never sent its body: don't leave the connection mid-request.

@@ -12,8 +12,8 @@ function noSuchKey(key: string): S3Error {
   return new S3Error('NoSuchKey', 'The specified key does not exist.', { Key: key });
 }
 
-/** If-Match / If-None-Match / If-(Un)Modified-Since, as S3 evaluates them. */
-function checkConditions(ctx: RequestContext, meta: ObjectMeta): void {
+/** If-Match / If-None-Match / If-(Un)Modified-Since, as S3 evaluates them; true: answer 304. */
+function notModified(ctx: RequestContext, meta: ObjectMeta): boolean {
   const h = ctx.headers;
   const etag = `"${meta.etag}"`;
   const matches = (list: string) => list.split(',').some((t) => t.trim() === '*' || t.trim() === etag || t.trim() === meta.etag);
@@ -26,9 +26,7 @@ function checkConditions(ctx: RequestContext, meta: ObjectMeta): void {
   }
   const ifNoneMatch = h.get('if-none-match');
   const modified = Date.parse(h.get('if-modified-since') ?? '');
-  if ((ifNoneMatch !== undefined && matches(ifNoneMatch)) || (ifNoneMatch === undefined && !Number.isNaN(modified) && seconds <= modified)) {
-    throw new S3Error('NotModified', 'Not Modified', {}, 304);
-  }
+  return (ifNoneMatch !== undefined && matches(ifNoneMatch)) || (ifNoneMatch === undefined && !Number.isNaN(modified) && seconds <= modified);
 }
 
 export async function getObject(ctx: RequestContext): Promise<void> {
@@ -40,8 +38,13 @@ export async function getObject(ctx: RequestContext): Promise<void> {
   if (!meta) throw noSuchKey(key);
   const unpin = store.blobs.pin(meta.blob); // taken in the same tick as the lookup: an overwrite cannot delete it now
   try {
-    checkConditions(ctx, meta);
     const headers = responseHeaders(meta, ctx.params);
+    if (notModified(ctx, meta)) {
+      // Not an error: no body, and the validators the client compares next time (as S3 sends them).
+      ctx.res.writeHead(304, { etag: String(headers.etag), 'last-modified': String(headers['last-modified']) });
+      ctx.res.end();
+      return;
+    }
     const range = parseRange(ctx.headers.get('range'), meta.size);
     if (range === 'unsatisfiable') {
       throw new S3Error('InvalidRange', 'The requested range is not satisfiable', { ActualObjectSize: meta.size, RangeRequested: ctx.headers.get('range') ?? '' });
