@@ -5,7 +5,7 @@ import { access, mkdir, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { excludedBy, globToRegExp } from '../src/files/scan.js';
+import { excludedBy, expandGlob, globToRegExp } from '../src/files/scan.js';
 import { runCli } from './helpers/cli.js';
 import { startFaultProxy, writeNoiseJpegs, type FaultProxy } from './helpers/fault-proxy.js';
 import * as img from './helpers/images.js';
@@ -15,7 +15,7 @@ const lines = (text: string) => text.split('\n').filter(Boolean);
 const exists = (p: string) => access(p).then(() => true, () => false);
 
 describe('glob matching', () => {
-  // picomatch is in node_modules for vitest only: the reference here, not a runtime dependency.
+  // globToRegExp is picomatch, but for `[!…]`: these pin that the rewrite changes nothing else.
   const picomatch = createRequire(import.meta.url)('picomatch') as (glob: string) => (p: string) => boolean;
   const paths = ['a.jpg', 'b.JPG', 'sub/a.jpg', 'sub/deep/c.png', 'x?.jpg', 'img-001.jpg', 'img-1x.jpg', 'a/b', 'ab'];
   const globs = ['*.jpg', '**/*.jpg', 'sub/*', 'sub/**', '**', '?.jpg', 'img-00[0-9].jpg', 'sub/**/c.png', 'a*', '*/*'];
@@ -38,6 +38,54 @@ describe('glob matching', () => {
     expect(excludedBy('keep/x/a.jpg', [...f])).toBeUndefined();
     expect(excludedBy('other/a.jpg', [...f])).toBe('*');
     expect(excludedBy('keep/a.jpg', [...f, { kind: 'exclude', pattern: 'keep/a*' }])).toBe('keep/a*');
+  });
+
+  it('braces, globstars, ranges and classes (picomatch) work in glob arguments', () => {
+    const shell = (glob: string, p: string) => globToRegExp(glob, true).test(p);
+    expect(shell('img-00{0,2}.jpg', 'img-002.jpg')).toBe(true);
+    expect(shell('img-00{0,2}.jpg', 'img-001.jpg')).toBe(false);
+    expect(shell('{raw,sub}/*.jpg', 'sub/a.jpg')).toBe(true);
+    expect(shell('img-{1..3}.jpg', 'img-2.jpg')).toBe(true);
+    expect(shell('img-{1..3}.jpg', 'img-4.jpg')).toBe(false);
+    expect(shell('a/**/b.jpg', 'a/b.jpg')).toBe(true);
+    expect(shell('a/**/b.jpg', 'a/x/y/b.jpg')).toBe(true);
+    expect(shell('*.[jJ][pP][gG]', 'x.JpG')).toBe(true);
+    expect(shell('[[:digit:]]*.jpg', '7x.jpg')).toBe(true);
+    expect(shell('[[:digit:]]*.jpg', 'x7.jpg')).toBe(false);
+    // The shell's dotglob is off: a hidden name only when the pattern spells its dot.
+    expect(shell('*.jpg', '.x.jpg')).toBe(false);
+    expect(shell('.*.jpg', '.x.jpg')).toBe(true);
+  });
+
+  it('braces, globstars, ranges and classes work in --exclude/--include, which see hidden names (as fnmatch does)', () => {
+    const by = (pattern: string, p: string) => excludedBy(p, [{ kind: 'exclude', pattern }]);
+    expect(by('*.{xmp,CR2}', 'sub/deep/a.CR2')).toBe('*.{xmp,CR2}');
+    expect(by('*.{xmp,CR2}', 'sub/a.jpg')).toBeUndefined();
+    expect(by('drafts/**', 'drafts/2024/05/a.jpg')).toBe('drafts/**');
+    expect(by('drafts/**', 'final/drafts.jpg')).toBeUndefined();
+    expect(by('img-[5-9].jpg', 'img-7.jpg')).toBe('img-[5-9].jpg');
+    expect(by('img-[!5-9].jpg', 'img-7.jpg')).toBeUndefined();
+    expect(by('img-{1..3}.jpg', 'img-3.jpg')).toBe('img-{1..3}.jpg');
+    expect(by('*.jpg', '.x.jpg')).toBe('*.jpg');
+  });
+
+  it('a glob argument expands on disk as the shell spells it, braces across folders too', async () => {
+    const dir = await img.tempDir('imgpipe-glob-');
+    for (const f of ['a/1.jpg', 'a/2.jpg', 'a/.h.jpg', 'b/c/3.jpg', 'b/4.png']) {
+      await mkdir(path.dirname(path.join(dir, f)), { recursive: true });
+      await writeFile(path.join(dir, f), 'x');
+    }
+    expect(await expandGlob(`${dir}/{a/1,b/c/3}.jpg`)).toEqual([`${dir}/a/1.jpg`, `${dir}/b/c/3.jpg`]);
+    expect(await expandGlob(`${dir}/**/*.jpg`)).toEqual([`${dir}/a/1.jpg`, `${dir}/a/2.jpg`, `${dir}/b/c/3.jpg`]);
+    expect(await expandGlob(`${dir}/*/[!1].{jpg,png}`)).toEqual([`${dir}/a/2.jpg`, `${dir}/b/4.png`]);
+    const cwd = process.cwd();
+    process.chdir(dir);
+    try {
+      expect(await expandGlob('./a/*.jpg')).toEqual(['./a/1.jpg', './a/2.jpg']);
+      expect(await expandGlob('a/.*.jpg')).toEqual(['a/.h.jpg']);
+    } finally {
+      process.chdir(cwd);
+    }
   });
 });
 

@@ -1,14 +1,22 @@
 // Client of the presign API (POST /uploads), retried on 5xx and network errors.
 import type { FileRequest, SpecResponse, UploadAnswer } from './contract.js';
+import { ImgpipeError } from '../core/errors.js';
 import { DEFAULT_RETRY, backoffMs, isNetworkError, pause } from '../s3/retry.js';
 
-export class ApiError extends Error {
+/** ApiRefused: a 4xx, which asking again cannot change. ApiUnavailable: 5xx or 429. ApiUnreachable: no answer. */
+export type ApiErrorCode = 'ApiRefused' | 'ApiUnavailable' | 'ApiUnreachable';
+
+const apiErrorCode = (status: number | undefined): ApiErrorCode =>
+  status === undefined ? 'ApiUnreachable' : status >= 500 || status === 429 ? 'ApiUnavailable' : 'ApiRefused';
+
+export class ApiError extends ImgpipeError {
   override name = 'ApiError';
+  declare readonly code: ApiErrorCode;
   constructor(
     message: string,
     readonly status?: number,
   ) {
-    super(message);
+    super(message, apiErrorCode(status));
   }
 }
 
@@ -45,11 +53,10 @@ export async function requestUploads(files: FileRequest[], opts: PresignClientOp
       }
       if (Array.isArray(doc.uploads) && doc.uploads.length === files.length) return doc.uploads;
       const detail = doc.error ? `${doc.error.code}: ${doc.error.message}` : text.slice(0, 200);
-      if (res.status >= 500 || res.status === 429) throw new ApiError(`presign API ${res.status}: ${detail}`, res.status);
-      throw Object.assign(new ApiError(`presign API refused the request (${res.status}): ${detail}`, res.status), { final: true });
+      const refused = apiErrorCode(res.status) === 'ApiRefused';
+      throw new ApiError(refused ? `presign API refused the request (${res.status}): ${detail}` : `presign API ${res.status}: ${detail}`, res.status);
     } catch (err) {
-      const final = (err as { final?: boolean }).final || opts.signal?.aborted;
-      const retryable = !final && (err instanceof ApiError || isNetworkError(err));
+      const retryable = !opts.signal?.aborted && (err instanceof ApiError ? err.code !== 'ApiRefused' : isNetworkError(err));
       if (!retryable || i + 1 >= DEFAULT_RETRY.attempts) {
         if (err instanceof ApiError) throw err;
         const cause = (err as { cause?: { code?: string } }).cause?.code;

@@ -1,8 +1,9 @@
 // Shared CLI plumbing: exit codes and option parsers every verb uses.
 import { InvalidArgumentError, type Command } from 'commander';
+import { EXIT } from '../core/errors.js';
 
-/** 0: all work succeeded. 1: some work failed. 2: bad usage (flags, config). 130/143: interrupted. */
-export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+// The exit codes live beside the error model that maps to them.
+export { EXIT };
 
 /** A TCP port; 0 asks the system for a free one. */
 export function port(value: string): number {

@@ -1,8 +1,8 @@
 // imgpipe's command line: one file per verb; this file only assembles them and maps errors
-// to exit codes.
+// to exit codes (each ImgpipeError says its own).
 import { Command, CommanderError } from 'commander';
 import { createRequire } from 'node:module';
-import { UsageError } from '../config/load.js';
+import { ImgpipeError } from '../core/errors.js';
 import { printable } from '../ui/format.js';
 import { EXIT } from './common.js';
 import { deployCommand } from './deploy.js';
@@ -60,12 +60,8 @@ export async function main(argv: string[]): Promise<void> {
       process.exitCode = err.exitCode === 0 ? EXIT.ok : EXIT.usage;
       return;
     }
-    if (err instanceof UsageError) {
-      process.stderr.write(errorLines(err.message));
-      process.exitCode = EXIT.usage;
-      return;
-    }
-    process.stderr.write(`imgpipe: ${printable((err as Error)?.message ?? String(err))}\n`);
-    process.exitCode = EXIT.failed;
+    // Every error of ours carries its exit code; anything else is a failure we did not foresee.
+    process.stderr.write(errorLines((err as Error)?.message ?? String(err)));
+    process.exitCode = err instanceof ImgpipeError ? err.exit : EXIT.failed;
   }
 }

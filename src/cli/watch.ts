@@ -1,6 +1,7 @@
 // `imgpipe watch`: options → runWatch.
 import { Command } from 'commander';
-import { loadConfig, UsageError } from '../config/load.js';
+import { loadConfig } from '../config/load.js';
+import { UsageError } from '../core/errors.js';
 import { DEFAULT_MANIFEST, readManifest } from '../files/manifest.js';
 import { Reporter } from '../ui/reporter.js';
 import { EXIT, addSpecOptions, addTargetOptions, seconds } from './common.js';

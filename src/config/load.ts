@@ -3,6 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
+import { UsageError } from '../core/errors.js';
 import {
   FITS,
   OUTPUT_FORMATS,
@@ -46,9 +47,8 @@ export interface SpecFlags {
   maxPixels?: string;
 }
 
-export class UsageError extends Error {
-  override name = 'UsageError';
-}
+// UsageError lives with the other errors in core; re-exported for the importers that still name this module.
+export { UsageError };
 
 /** Read the config file: the explicit one must exist; the default one is optional. */
 export async function readConfigFile(explicit: string | undefined, cwd = process.cwd()): Promise<{ raw: Record<string, unknown>; where?: string }> {

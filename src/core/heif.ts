@@ -3,9 +3,13 @@
 // sharp's prebuilt libvips has no HEVC decoder: the primary image is decoded here to 8-bit
 // pixels, with HEIF's own transforms (irot/imir/clap) applied by libheif, and handed to sharp.
 // Only the primary image of a multi-image file is read; EXIF orientation is not applied again.
+import { ImgpipeError } from './errors.js';
 
-export class HeifError extends Error {
+export class HeifError extends ImgpipeError {
   override name = 'HeifError';
+  constructor(message: string) {
+    super(message, 'HeifDecode');
+  }
 }
 
 /** What the header says, before a pixel is decoded. Width and height are after rotation. */

@@ -1,4 +1,5 @@
 // The shared core: what the CLI, the Lambda handlers and the local stack all import.
+export * from './errors.js';
 export * from './spec.js';
 export * from './plan.js';
 export * from './keys.js';

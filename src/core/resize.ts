@@ -7,6 +7,7 @@
 import { open, readFile } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import sharp, { type Metadata, type Sharp, type SharpOptions } from 'sharp';
+import { ImgpipeError } from './errors.js';
 import { decodeHeif, HeifError, heifSharpInput, readHeifHeader } from './heif.js';
 import { intermediateSize, orientedSize, variantGeometry, type Size } from './plan.js';
 import type { OutputFormat, Spec, Variant } from './spec.js';
@@ -43,13 +44,14 @@ export interface RenderedOutput extends PlannedOutput {
   data: Buffer;
 }
 
-export class ImageError extends Error {
+/** The codes are the failure record's `code` (lambda/resize.ts), hence lower-case: a wire contract. */
+export type ImageErrorCode = 'unsupported' | 'corrupt' | 'too-large' | 'empty';
+
+export class ImageError extends ImgpipeError {
   override name = 'ImageError';
-  constructor(
-    message: string,
-    readonly code: 'unsupported' | 'corrupt' | 'too-large' | 'empty',
-  ) {
-    super(message);
+  declare readonly code: ImageErrorCode;
+  constructor(message: string, code: ImageErrorCode) {
+    super(message, code);
   }
 }
 

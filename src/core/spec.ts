@@ -2,6 +2,7 @@
 // (config file + flags) and by the resize Lambda (env), so both produce the same outputs.
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { EXIT, ImgpipeError } from './errors.js';
 
 export const FITS = ['cover', 'contain', 'inside', 'outside', 'fill'] as const;
 export const OUTPUT_FORMATS = ['jpeg', 'webp', 'avif', 'png', 'same'] as const;
@@ -63,8 +64,12 @@ export function widthVariants(widths: number[], format: OutputFormat = 'jpeg', q
 
 export const DEFAULT_SPEC: Spec = parseSpec({ variants: widthVariants(DEFAULT_WIDTHS) });
 
-export class SpecError extends Error {
+/** A variant spec that does not parse: one line per problem. A config problem, so exit 2. */
+export class SpecError extends ImgpipeError {
   override name = 'SpecError';
+  constructor(message: string) {
+    super(message, 'InvalidSpec', EXIT.usage);
+  }
 }
 
 /** Edit distance with adjacent transpositions (`widht` → `width` is 1). */

@@ -1,11 +1,11 @@
 // AWS failures turned into one clear line: what was being done, what went wrong, what to do.
-export class DeployError extends Error {
+import { ImgpipeError } from '../core/errors.js';
+
+/** `code`: ours (NoCredentials, MissingRole, …) or the AWS error's name. Exit 1: the deploy did not happen. */
+export class DeployError extends ImgpipeError {
   override name = 'DeployError';
-  constructor(
-    message: string,
-    readonly code: string,
-  ) {
-    super(message);
+  constructor(message: string, code: string) {
+    super(message, code);
   }
 }
 

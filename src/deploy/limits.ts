@@ -1,4 +1,5 @@
 // Lambda's published quotas for .zip packages (docs: "Lambda quotas").
+import { ImgpipeError } from '../core/errors.js';
 import { formatBytes } from '../ui/format.js';
 
 export const LIMITS = {
@@ -10,8 +11,11 @@ export const LIMITS = {
   environmentBytes: 4 * 1024,
 } as const;
 
-export class PackageTooLargeError extends Error {
+export class PackageTooLargeError extends ImgpipeError {
   override name = 'PackageTooLargeError';
+  constructor(message: string) {
+    super(message, 'PackageTooLarge');
+  }
 }
 
 /** Refuse a package Lambda would refuse, before anything is sent. */

@@ -7,6 +7,7 @@
 import { isUtf8 } from 'node:buffer';
 import { readdir, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
+import picomatch from 'picomatch';
 
 export interface FoundFile {
   /** Absolute path, for display and records (a name's bytes that are not UTF-8 shown as U+FFFD). */
@@ -51,41 +52,23 @@ export interface PathFilter {
 
 export interface ScanOptions {
   filters?: PathFilter[];
-  /** An argument that names nothing but has `*`, `?` or `[` in it is expanded as a glob. */
+  /** An argument that names nothing but has `*`, `?`, `[` or `{` in it is expanded as a glob. */
   expandGlobs?: boolean;
 }
 
 /**
- * A glob as a RegExp: `?` one character, `*` any run, `[abc]`/`[!a-z]` a class, `**` any run.
- * `pathAware` (the shell's rules): `*`, `?` and classes stop at '/', and only `**` crosses it.
- * Otherwise (aws s3's --exclude/--include, fnmatch): `*` crosses '/' too.
+ * A glob as a RegExp, by picomatch: `?`, `*`, `**`, `[a-z]`/`[!a-z]` classes, `{a,b}` and `{1..3}` braces, extglobs.
+ * `pathAware` (the shell's rules, for glob arguments): `*`, `?` and classes stop at '/', only `**`
+ * crosses it, and a hidden name needs its dot spelled. Otherwise (aws s3's --exclude/--include,
+ * Python's fnmatch): `*` crosses '/' too and matches hidden names.
  */
 export function globToRegExp(glob: string, pathAware = false): RegExp {
-  const one = pathAware ? '[^/]' : '.';
-  let re = '';
-  for (let i = 0; i < glob.length; i++) {
-    const c = glob[i];
-    if (c === '*' && glob[i + 1] === '*') {
-      i++;
-      // `a/**/b` also matches `a/b`.
-      if (pathAware && glob[i + 1] === '/' && (i === 1 || glob[i - 2] === '/')) (re += '(?:.*/)?'), i++;
-      else re += '.*';
-    } else if (c === '*') re += `${one}*`;
-    else if (c === '?') re += one;
-    else if (c === '[' && glob.indexOf(']', i + 2) > i) {
-      const end = glob.indexOf(']', i + 2);
-      let body = glob.slice(i + 1, end);
-      const negate = body[0] === '!' || body[0] === '^';
-      if (negate) body = body.slice(1);
-      body = body.replace(/[\\\]^]/g, '\\$&');
-      re += negate ? `[^${pathAware ? '/' : ''}${body}]` : `[${body}]`;
-      i = end;
-    } else re += c.replace(/[.+^${}()|[\]\\/]/g, '\\$&');
-  }
-  return new RegExp(`^${re}$`, 's');
+  // `[!a]` is the shell's negated class; picomatch reads that `!` as a literal character.
+  const shellClasses = glob.replace(/(^|[^\\])\[!/g, '$1[^');
+  return picomatch.makeRe(shellClasses, pathAware ? {} : { bash: true, dot: true });
 }
 
-export const hasGlob = (arg: string): boolean => /[*?[]/.test(arg);
+export const hasGlob = (arg: string): boolean => /[*?[{]/.test(arg);
 
 /** The pattern that leaves `relPath` out, or undefined when it is in (everything is, by default). */
 export function excludedBy(relPath: string, filters: PathFilter[] = []): string | undefined {
@@ -162,12 +145,14 @@ async function namesIn(dir: string | Buffer): Promise<Buffer[]> {
  * than its segments, unless it has `**`.
  */
 export async function expandGlob(pattern: string): Promise<string[]> {
-  const parts = pattern.split('/');
-  const literal = parts.findIndex(hasGlob);
-  const base = parts.slice(0, literal).join('/');
-  const rest = parts.slice(literal);
+  const { prefix, base, glob } = picomatch.scan(pattern);
+  if (!glob) return [];
+  // As the shell spells it: `./photos/*.jpg` gives `./photos/a.jpg`, `/*.jpg` gives `/a.jpg`.
+  const root = prefix + base;
+  const spell = (rel: string) => (!root ? rel : root.endsWith('/') ? root + rel : `${root}/${rel}`);
+  const rest = glob.split('/');
   const depth = rest.includes('**') ? Infinity : rest.length;
-  const re = globToRegExp(rest.join('/'), true);
+  const re = globToRegExp(glob, true);
   const found: string[] = [];
   async function walk(dir: string, rel: string, level: number): Promise<void> {
     const entries = await readdir(path.resolve(dir || '.'), { withFileTypes: true }).catch(() => []);
@@ -176,12 +161,12 @@ export async function expandGlob(pattern: string): Promise<string[]> {
       const segment = rest[Math.min(level, rest.length - 1)];
       if (e.name.startsWith('.') && !segment.startsWith('.')) continue;
       const child = dir ? path.join(dir, e.name) : e.name;
-      if (re.test(childRel)) found.push(base || pattern.startsWith('/') ? `${base}/${childRel}` : childRel); // as the shell spells it
+      if (re.test(childRel)) found.push(spell(childRel));
       const isDir = e.isDirectory() || (e.isSymbolicLink() && (await stat(child).then((st) => st.isDirectory(), () => false)));
       if (isDir && level + 1 < depth) await walk(child, childRel, level + 1);
     }
   }
-  await walk(base || (pattern.startsWith('/') ? '/' : ''), '', 0);
+  await walk(root, '', 0);
   return found.sort();
 }
 

@@ -2,7 +2,7 @@
 // spec (flags or config) that the pipeline does not run, that is an error before anything is sent,
 // not a wait for keys that will never exist; when they chose none, the pipeline's is used.
 import { fetchSpec } from '../api/client.js';
-import { UsageError } from '../config/load.js';
+import { UsageError } from '../core/errors.js';
 import { parseSpec, specHash, type Spec } from '../core/spec.js';
 
 export function describeSpec(spec: Spec): string {

@@ -3,7 +3,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import path from 'node:path';
 import type { PipelineConfig } from '../config/load.js';
-import { UsageError } from '../config/load.js';
+import { UsageError } from '../core/errors.js';
 import type { Spec } from '../core/spec.js';
 import type { Manifest } from '../files/manifest.js';
 import { startLocalStack, type LocalStack } from '../local/stack.js';

@@ -9,9 +9,24 @@ export interface S3Target {
   maxAttempts?: number;
 }
 
+/**
+ * The region the SDK's own chain names (AWS_REGION, then the `region` of the profile in use, so
+ * --profile brings its region), else us-east-1: S3's home, and what S3-compatible stores accept.
+ */
+async function chainRegion(): Promise<string> {
+  const probe = new S3Client({});
+  try {
+    return await probe.config.region();
+  } catch {
+    return 'us-east-1';
+  } finally {
+    probe.destroy();
+  }
+}
+
 export function createS3Client(target: S3Target = {}): S3Client {
   const config: S3ClientConfig = {
-    region: target.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
+    region: target.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? chainRegion,
     // The SDK's default ('WHEN_SUPPORTED') adds a CRC32 of an *empty* body to every pre-signed
     // URL, which S3 then holds against the real upload; and it frames streamed bodies as
     // aws-chunked, which S3-compatible stores handle badly. We send SHA-256 ourselves.

@@ -3,6 +3,7 @@ import type { ReadStream } from 'node:fs';
 import { open, readFile, type FileHandle } from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
+import { ImgpipeError } from '../core/errors.js';
 import { DEFAULT_RETRY, backoffMs, isNetworkError, pause, type RetryPolicy } from './retry.js';
 
 export interface SignedPut {
@@ -10,15 +11,16 @@ export interface SignedPut {
   headers: Record<string, string>;
 }
 
-export class PutError extends Error {
+/** `code`: S3's error Code, or ours (FileError, Timeout, NetworkError). */
+export class PutError extends ImgpipeError {
   override name = 'PutError';
   constructor(
     message: string,
     readonly status: number | undefined,
-    readonly code: string,
+    code: string,
     readonly expired = false,
   ) {
-    super(message);
+    super(message, code);
   }
 }
 

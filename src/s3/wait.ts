@@ -6,6 +6,7 @@ import { getJson } from './get-json.js';
 import pLimit from 'p-limit';
 import { FAILURE_PREFIX, failureKey, RECORD_PREFIX, recordKey } from '../core/keys.js';
 import type { ImageRecord } from '../core/record.js';
+import { explainCredentials, isCredentialsFailure } from './credentials.js';
 import { pause } from './retry.js';
 
 export interface WaitOptions {
@@ -112,7 +113,8 @@ export async function waitForRecords(opts: WaitOptions): Promise<WaitResult> {
       }
     } catch (err) {
       if (opts.signal?.aborted) throw err;
-      // A failed poll is not a verdict: try again next round, until the deadline.
+      if (isCredentialsFailure(err)) throw explainCredentials(err, opts.bucket);
+      // Any other failed poll is not a verdict: try again next round, until the deadline.
     }
     pending = pending.filter((s) => !records.has(s));
     if (!pending.length) break;
