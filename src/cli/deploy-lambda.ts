@@ -1,6 +1,7 @@
 // `imgpipe deploy-lambda`: options → runDeploy (src/deploy/run.ts).
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { loadConfig, UsageError } from '../config/load.js';
+import { loadConfig } from '../config/load.js';
+import { ImgpipeError, UsageError } from '../core/errors.js';
 import { ARCHES, HANDLERS, RUNTIMES } from '../deploy/targets.js';
 import { printable } from '../ui/format.js';
 import { EXIT, addSpecOptions } from './common.js';
@@ -90,7 +91,7 @@ See docs/deploy.md.`,
         process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
       }
       process.stderr.write(`imgpipe deploy-lambda: ${printable(e.message)}\n`);
-      process.exitCode = EXIT.failed;
+      process.exitCode = e instanceof ImgpipeError ? e.exit : EXIT.failed;
     }
   });
 }

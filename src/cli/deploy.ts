@@ -1,7 +1,8 @@
 // `imgpipe deploy`: options → deployStack / deleteStack (src/deploy/stack/).
 import { Command, Option } from 'commander';
 import path from 'node:path';
-import { CONFIG_FILE, loadConfig, UsageError } from '../config/load.js';
+import { CONFIG_FILE, loadConfig } from '../config/load.js';
+import { ImgpipeError, UsageError } from '../core/errors.js';
 import { ARCHES, RUNTIMES } from '../deploy/targets.js';
 import { printable } from '../ui/format.js';
 import { EXIT, addSpecOptions } from './common.js';
@@ -112,6 +113,6 @@ async function runDeployCommand(opts: Record<string, any>): Promise<void> {
     const e = err as Error & { code?: string };
     if (opts.json) process.stdout.write(`${JSON.stringify({ ok: false, error: { code: e.code ?? e.name, message: e.message }, steps: steps.records }, null, 2)}\n`);
     process.stderr.write(`imgpipe deploy: ${printable(e.message)}\n`);
-    process.exitCode = EXIT.failed;
+    process.exitCode = e instanceof ImgpipeError ? e.exit : EXIT.failed;
   }
 }

@@ -47,9 +47,6 @@ export interface SpecFlags {
   maxPixels?: string;
 }
 
-// UsageError lives with the other errors in core; re-exported for the importers that still name this module.
-export { UsageError };
-
 /** Read the config file: the explicit one must exist; the default one is optional. */
 export async function readConfigFile(explicit: string | undefined, cwd = process.cwd()): Promise<{ raw: Record<string, unknown>; where?: string }> {
   const file = explicit ? path.resolve(cwd, explicit) : path.join(cwd, CONFIG_FILE);

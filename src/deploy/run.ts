@@ -2,7 +2,7 @@
 // --dry-run the calls a publish would make), or publish it and wire the S3 trigger.
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { UsageError } from '../config/load.js';
+import { UsageError } from '../core/errors.js';
 import type { Spec } from '../core/spec.js';
 import { createS3Client } from '../s3/client.js';
 import { formatBytes } from '../ui/format.js';

@@ -1,6 +1,6 @@
 // Names a deployment derives when the user gives none: stable per stack, account and region, so
 // a second run finds what the first one made, and valid S3 bucket names (3-63, lowercase).
-import { UsageError } from '../../config/load.js';
+import { UsageError } from '../../core/errors.js';
 
 export interface Place {
   stack: string;

@@ -3,7 +3,7 @@
 // imgpipe.config.json so every later verb finds the pipeline with no flags.
 import { DescribeStackResourcesCommand, type CloudFormationClient, type Stack } from '@aws-sdk/client-cloudformation';
 import { readFile } from 'node:fs/promises';
-import { UsageError } from '../../config/load.js';
+import { UsageError } from '../../core/errors.js';
 import { writeFileAtomic } from '../../files/atomic.js';
 import { call } from './change-set.js';
 
