@@ -1,6 +1,6 @@
 // `imgpipe deploy` as a user runs it (the built CLI in its own process), against the fake
 // CloudFormation/STS/S3 endpoint through the SDK's standard per-service endpoint settings.
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runCli } from './helpers/cli.js';
@@ -92,5 +92,20 @@ describe('imgpipe deploy (CLI)', () => {
     const dest = `photos-variants-${ACCOUNT}-${REGION}`;
     expect(s.outputs).toMatchObject({ sourceBucket: `photos-uploads-${ACCOUNT}-${REGION}`, destBucket: dest });
     expect(JSON.parse(await readFile(path.join(cwd, 'imgpipe.config.json'), 'utf8'))).toEqual({ withoutEnlargement: true, stack: 'photos', region: REGION, api: s.outputs.api, destBucket: dest });
+  }, 240_000);
+
+  it('takes keyPrefix and runtime from the config (flags win), and refuses a prefix that is not one folder', async () => {
+    const dir = path.join(cwd, 'from-config');
+    await mkdir(dir, { recursive: true });
+    await writeFile(path.join(dir, 'imgpipe.config.json'), '{ "keyPrefix": "photos", "runtime": "nodejs24.x" }\n');
+    const r = await runCli(['deploy', '--json', '--dry-run', '--stack', 'configured'], { cwd: dir, env, timeoutMs: 240_000 });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ action: 'dry-run', parameters: { KeyPrefix: 'photos', Runtime: 'nodejs24.x', Architecture: 'x86_64' } });
+    const flag = await runCli(['deploy', '--json', '--dry-run', '--stack', 'configured', '--prefix', 'mine'], { cwd: dir, env, timeoutMs: 240_000 });
+    expect(JSON.parse(flag.stdout).parameters.KeyPrefix).toBe('mine');
+    const bad = await runCli(['deploy', '--prefix', 'a/b'], { cwd: dir, env });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--prefix: "a/b" must be letters, digits, _ or - (one folder)');
   }, 240_000);
 });

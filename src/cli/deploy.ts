@@ -17,12 +17,12 @@ export function deployCommand(): Command {
     .option('--stack <name>', 'stack name (default: "stack" of the config, else imgpipe)')
     .option('--region <region>', 'AWS region (default: from the AWS environment or profile)')
     .option('--profile <name>', 'AWS named profile for credentials and region')
-    .addOption(new Option('--arch <arch>', 'Lambda architecture (arm64 costs less per second)').choices(ARCHES).default('x86_64'))
-    .addOption(new Option('--runtime <runtime>', 'Lambda runtime').choices(RUNTIMES).default('nodejs22.x'))
+    .addOption(new Option('--arch <arch>', 'Lambda architecture; arm64 costs less per second (default: "arch" of the config, else x86_64)').choices(ARCHES))
+    .addOption(new Option('--runtime <runtime>', 'Lambda runtime (default: "runtime" of the config, else nodejs22.x)').choices(RUNTIMES))
     .option('--source-bucket <name>', 'bucket uploads land in (default: <stack>-uploads-<account>-<region>)')
     .option('--dest-bucket <name>', 'bucket the variants land in (default: <stack>-variants-<account>-<region>)')
     .option('--code-bucket <name>', 'existing bucket for the zips (default: imgpipe-artifacts-<account>-<region>, made on first use)')
-    .option('--prefix <prefix>', 'key prefix of uploads; only these trigger the resize', 'uploads')
+    .option('--prefix <prefix>', 'key prefix of uploads; only these trigger the resize (default: "keyPrefix" of the config, else uploads)')
     .option('--cors-origin <origin>', 'a web origin allowed to PUT uploads from a browser, besides the stack\'s own page (repeatable)', collect)
     .option('--no-dedupe', 'upload identical bytes again instead of answering "already there" (no s3:ListBucket for the API)')
     .option('--dry-run', 'build, then show the change set and delete it: nothing is staged or changed')
@@ -73,6 +73,7 @@ async function runDeployCommand(opts: Record<string, any>): Promise<void> {
   if (opts.emptyBuckets && !opts.delete) throw new UsageError('--empty-buckets goes with --delete');
   if (opts.emptyBuckets && !opts.yes && !process.stdin.isTTY) throw new UsageError('--empty-buckets deletes every photo in both buckets: pass --yes as well (there is no terminal to ask on)');
   const corsOrigins = [...(pipeline.corsOrigins ?? []), ...(opts.corsOrigin ?? [])];
+  if (opts.prefix !== undefined && !/^[A-Za-z0-9_-]+$/.test(opts.prefix)) throw new UsageError(`--prefix: "${opts.prefix}" must be letters, digits, _ or - (one folder)`);
   const bad = corsOrigins.map(checkOrigin).filter(Boolean);
   if (bad.length) throw new UsageError(bad.map((b) => `--cors-origin: ${b}`).join('\n'));
   const steps = new Steps({ json: !!opts.json });
@@ -89,13 +90,13 @@ async function runDeployCommand(opts: Record<string, any>): Promise<void> {
         {
           stack,
           region,
-          arch: opts.arch,
-          runtime: opts.runtime,
+          arch: opts.arch ?? pipeline.arch ?? 'x86_64',
+          runtime: opts.runtime ?? pipeline.runtime ?? 'nodejs22.x',
           dryRun: !!opts.dryRun,
           codeBucket: opts.codeBucket ?? pipeline.codeBucket,
           sourceBucket: opts.sourceBucket ?? pipeline.sourceBucket,
           destBucket: opts.destBucket ?? (pipeline.stack === stack ? pipeline.destBucket : undefined),
-          keyPrefix: opts.prefix,
+          keyPrefix: opts.prefix ?? pipeline.keyPrefix ?? 'uploads',
           spec,
           dedupe: opts.dedupe !== false,
           corsOrigins,

@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { UsageError } from '../core/errors.js';
+import { ARCHES, RUNTIMES } from '../deploy/targets.js';
 import {
   FITS,
   OUTPUT_FORMATS,
@@ -31,6 +32,9 @@ const pipelineSchema = z.strictObject({
   sourceBucket: z.string().min(3).max(63).optional(),
   codeBucket: z.string().min(3).max(63).optional(),
   corsOrigins: z.array(z.string()).optional(),
+  keyPrefix: z.string().regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ or -').optional(),
+  arch: z.enum(ARCHES).optional(),
+  runtime: z.enum(RUNTIMES).optional(),
 });
 export type PipelineConfig = z.output<typeof pipelineSchema>;
 
