@@ -51,7 +51,10 @@ describe.skipIf(!existsSync(CHROMIUM))(`the upload page in Chromium (skipped wit
     const rows = await page.$$eval('.row', (els) => els.map((e) => ({ name: e.querySelector('.name')!.textContent, cls: e.className, state: e.querySelector('.state')!.textContent })));
     expect(rows.find((r) => r.name === 'notes.jpg')).toMatchObject({ cls: 'row refused', state: 'a text file, not an image' });
     expect(rows.find((r) => r.name === 'cut.jpg')).toMatchObject({ cls: 'row refused', state: expect.stringMatching(/^corrupt or truncated image/) });
-    // Thumbnails load, at the smallest variant's width.
+    // Thumbnails load, at the smallest variant's width (a row is done before its image has arrived).
+    await page
+      .waitForFunction(() => [...document.querySelectorAll<HTMLImageElement>('.row.done .thumb img')].filter((i) => i.complete && i.naturalWidth > 0).length === 3, null, { timeout: 30_000 })
+      .catch(() => undefined); // the assertion below says what is missing
     const thumbs = await page.$$eval('.row.done .thumb img', (els) => els.map((e) => ({ ok: (e as HTMLImageElement).complete, w: (e as HTMLImageElement).naturalWidth })));
     expect(thumbs).toEqual(Array(3).fill({ ok: true, w: 320 }));
     expect(await page.textContent('#summary')).toMatch(/^3 of 5 ready, 2 refused; 100 % sent\.$/);
