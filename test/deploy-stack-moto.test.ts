@@ -4,11 +4,12 @@
 // - stacks made through a change set keep no Outputs (the CLI falls back to the stack's resources);
 // - a change set lists changes from the template only: a parameter-only change (the variant
 //   spec) shows no resource, so the CLI's own "~ parameter" line is what is asserted here;
-// - the bucket notification from the template is not applied, and no Lambda code runs.
+// - the bucket notification from the template is not applied (the invoke permission S3 needs is
+//   checked instead), and no Lambda code runs.
 // test/deploy-stack.test.ts checks those parts against the project's own fake endpoint.
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
-import { IAMClient, ListRolesCommand } from '@aws-sdk/client-iam';
-import { GetFunctionConfigurationCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { GetRolePolicyCommand, IAMClient, ListRolesCommand } from '@aws-sdk/client-iam';
+import { GetFunctionConfigurationCommand, GetPolicyCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { GetObjectCommand, HeadBucketCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
 import { readFile, rm, writeFile } from 'node:fs/promises';
@@ -98,6 +99,23 @@ describe.skipIf(!HAS_MOTO)('imgpipe deploy against moto', () => {
       expect(`imgpipe/resize-x86_64-${createHash('sha256').update(await staged.Body!.transformToByteArray()).digest('hex')}.zip`).toBe(key);
       const roles = (await iam.send(new ListRolesCommand({}))).Roles?.map((x) => x.RoleName ?? '') ?? [];
       expect(roles.filter((n) => /ResizeRole|PresignRole/.test(n))).toHaveLength(2);
+      // The resize role's inline policy: read uploads, write variants, nothing wider.
+      const resizeRole = roles.find((n) => n.includes('ResizeRole'))!;
+      const doc = (await iam.send(new GetRolePolicyCommand({ RoleName: resizeRole, PolicyName: 'resize' }))).PolicyDocument!;
+      // AWS sends the document URL-encoded JSON; moto sends a stack-made one as a Python repr.
+      const text = decodeURIComponent(doc);
+      const statements = (JSON.parse(text.startsWith("{'") ? text.replace(/'/g, '"') : text) as { Statement: { Sid: string; Action: string | string[]; Resource: string }[] }).Statement;
+      expect(statements.find((x) => x.Sid === 'ReadUploads')).toMatchObject({ Action: 's3:GetObject', Resource: `arn:aws:s3:::${SOURCE}/*` });
+      expect(statements.find((x) => x.Sid === 'WriteVariants')).toMatchObject({ Action: 's3:PutObject', Resource: `arn:aws:s3:::${DEST}/*` });
+      // S3 may invoke the resize function, from this account's source bucket only (the trigger's permission).
+      const policy = JSON.parse((await lambda.send(new GetPolicyCommand({ FunctionName: 'imgpipe-resize' }))).Policy ?? '{}');
+      expect(policy.Statement).toEqual([
+        expect.objectContaining({
+          Action: 'lambda:InvokeFunction',
+          Principal: { Service: 's3.amazonaws.com' },
+          Condition: { ArnLike: { 'AWS:SourceArn': `arn:aws:s3:::${SOURCE}` }, StringEquals: { 'AWS:SourceAccount': ACCOUNT } },
+        }),
+      ]);
     } finally {
       for (const c of [cfn, lambda, s3, iam]) c.destroy();
     }
