@@ -1,9 +1,10 @@
 // `imgpipe deploy` as a user runs it (the built CLI in its own process), against the fake
 // CloudFormation/STS/S3 endpoint through the SDK's standard per-service endpoint settings.
+import { spawn } from 'node:child_process';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { runCli } from './helpers/cli.js';
+import { BIN, runCli } from './helpers/cli.js';
 import { ACCOUNT, CREDENTIALS, REGION, startFakeCloudFormation, type FakeCloudFormation } from './helpers/fake-cloudformation.js';
 import { tempDir } from './helpers/images.js';
 
@@ -107,5 +108,27 @@ describe('imgpipe deploy (CLI)', () => {
     const bad = await runCli(['deploy', '--prefix', 'a/b'], { cwd: dir, env });
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--prefix: "a/b" must be letters, digits, _ or - (one folder)');
+  }, 240_000);
+
+  it('Ctrl-C while the stack changes: one line saying CloudFormation carries on, exit 130', async () => {
+    Object.assign(fake.world, { eventsPerPoll: 1 }); // one event per 3-s poll: time to interrupt
+    const dir = path.join(cwd, 'interrupted');
+    await mkdir(dir, { recursive: true });
+    const child = spawn(process.execPath, [BIN, 'deploy', '--stack', 'halted'], { cwd: dir, env: { ...process.env, CI: 'true', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (d) => {
+        stdout += d;
+        if (/CREATE_IN_PROGRESS/.test(stdout)) resolve();
+      });
+      child.on('exit', () => reject(new Error(`exited before the stack changed: ${stdout}${stderr}`)));
+    });
+    child.kill('SIGINT');
+    const code = await new Promise((resolve) => child.on('close', (c) => resolve(c)));
+    expect(code).toBe(130);
+    expect(stderr).toBe('imgpipe deploy: SIGINT: stopped; a change CloudFormation already started on stack halted carries on (`imgpipe deploy --dry-run` shows where it stands)\n');
+    expect(fake.ops()).toContain('cloudformation:ExecuteChangeSet');
   }, 240_000);
 });

@@ -78,6 +78,7 @@ async function runDeployCommand(opts: Record<string, any>): Promise<void> {
   if (bad.length) throw new UsageError(bad.map((b) => `--cors-origin: ${b}`).join('\n'));
   const steps = new Steps({ json: !!opts.json });
   const display = new StackDisplay(!!opts.json, !opts.json && process.stderr.isTTY === true && !process.env.CI);
+  const stopOnSignals = onInterrupt(stack, () => display.stop());
   try {
     if (opts.delete) {
       const { deleteStack } = await import('../deploy/stack/remove.js');
@@ -115,5 +116,26 @@ async function runDeployCommand(opts: Record<string, any>): Promise<void> {
     if (opts.json) process.stdout.write(`${JSON.stringify({ ok: false, error: { code: e.code ?? e.name, message: e.message }, steps: steps.records }, null, 2)}\n`);
     process.stderr.write(`imgpipe deploy: ${printable(e.message)}\n`);
     process.exitCode = e instanceof ImgpipeError ? e.exit : EXIT.failed;
+  } finally {
+    stopOnSignals();
   }
+}
+
+/**
+ * Ctrl-C only stops imgpipe: what CloudFormation has started goes on without it, and the user is
+ * told so in one line, with how to see where it got to. Exit 130 / 143 as for every verb.
+ */
+function onInterrupt(stack: string, halt: () => void): () => void {
+  const handler = (sig: NodeJS.Signals) => {
+    halt();
+    const start = process.stderr.isTTY ? '\r\x1b[2K' : '';
+    process.stderr.write(`${start}imgpipe deploy: ${sig}: stopped; a change CloudFormation already started on stack ${stack} carries on (\`imgpipe deploy --dry-run\` shows where it stands)\n`);
+    process.exit(sig === 'SIGTERM' ? 143 : 130);
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+  return () => {
+    process.off('SIGINT', handler);
+    process.off('SIGTERM', handler);
+  };
 }
