@@ -336,12 +336,13 @@ describe('imgpipe deploy (stack) against the fake CloudFormation', () => {
     expect(summary!.events.map((e) => `${e.logicalId} ${e.status}`)).toEqual(stack.events.slice(1).map((e) => `${e.LogicalResourceId} ${e.ResourceStatus}`));
   });
 
-  it('a change set that never gets ready: the wait gives up at the timeout and nothing is executed', async () => {
+  it('a change set that never gets ready: the wait gives up at the timeout, deletes it, and nothing is executed', async () => {
     fake.world.changeSetPolls = 1_000_000;
     const { error } = await deploy({}, { pollMs: 10, timeoutMs: 300 });
     expect(error!.code).toBe('Timeout');
-    expect(error!.message).toMatch(/^the change set imgpipe-\d+ was still CREATE_IN_PROGRESS after \d+ s$/);
+    expect(error!.message).toMatch(/^the change set imgpipe-\d+ was still CREATE_IN_PROGRESS after 1 s; it was deleted$/);
     expect(fake.ops().filter((op) => op === 'cloudformation:DescribeChangeSet').length).toBeGreaterThan(5);
+    expect(fake.ops().at(-1)).toBe('cloudformation:DeleteChangeSet');
     expect(fake.ops()).not.toContain('cloudformation:ExecuteChangeSet');
   });
 

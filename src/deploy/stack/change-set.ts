@@ -101,7 +101,11 @@ export async function createChangeSet(cfn: CloudFormationClient, r: ChangeSetReq
       if (NO_CHANGES.test(reason ?? '')) return { kind: 'empty', name };
       throw new DeployError(`CloudFormation could not make the change set: ${reason ?? 'no reason given'}`, 'ChangeSetFailed');
     }
-    if (Date.now() - started > timing.timeoutMs) throw new DeployError(`the change set ${name} was still ${status} after ${Math.round(timing.timeoutMs / 1000)} s`, 'Timeout');
+    if (Date.now() - started > timing.timeoutMs) {
+      // Not left behind to be executed by mistake later; if even this fails, the message names it.
+      await cfn.send(new DeleteChangeSetCommand({ StackName: r.stack, ChangeSetName: name })).catch(() => undefined);
+      throw new DeployError(`the change set ${name} was still ${status} after ${Math.max(1, Math.round(timing.timeoutMs / 1000))} s; it was deleted`, 'Timeout');
+    }
     await sleep(timing.pollMs);
   }
 }
