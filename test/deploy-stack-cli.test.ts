@@ -131,4 +131,17 @@ describe('imgpipe deploy (CLI)', () => {
     expect(stderr).toBe('imgpipe deploy: SIGINT: stopped; a change CloudFormation already started on stack halted carries on (`imgpipe deploy --dry-run` shows where it stands)\n');
     expect(fake.ops()).toContain('cloudformation:ExecuteChangeSet');
   }, 240_000);
+
+  it('no credentials, or no region: one line saying what to set, exit 1, nothing sent', async () => {
+    const bare = { ...env, AWS_ACCESS_KEY_ID: undefined, AWS_SECRET_ACCESS_KEY: undefined };
+    const noCreds = await runCli(['deploy', '--dry-run'], { cwd, env: bare });
+    expect(noCreds.stderr).toBe('imgpipe deploy: no AWS credentials found: set AWS_PROFILE (after `aws sso login` or `aws configure`), or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY\n');
+    expect(noCreds.code).toBe(1);
+    const plain = path.join(cwd, 'no-config'); // the other tests' config names a region
+    await mkdir(plain, { recursive: true });
+    const noRegion = await runCli(['deploy', '--dry-run'], { cwd: plain, env: { ...env, AWS_REGION: undefined, AWS_DEFAULT_REGION: undefined } });
+    expect(noRegion.stderr).toBe('imgpipe deploy: no AWS region: pass --region or set AWS_REGION\n');
+    expect(noRegion.code).toBe(1);
+    expect(fake.calls).toEqual([]);
+  }, 60_000);
 });
