@@ -71,11 +71,16 @@ describe('resize-local timeout warning', () => {
     const real = await runCli(['resize-local', input, '--out', out, '--widths', '320', '--format', 'avif'], { env: { IMGPIPE_RESIZE_TIMEOUT_S: '0.01' } });
     expect(real.code).toBe(0);
     expect(real.stderr).toMatch(/^warning: .*timeout is 0\.01 s\n$/);
+    // Scripts get it in the document too, as from upload --json.
+    const json = await runCli(['resize-local', input, '--dry-run', '--json', '--widths', '4000,2048', '--format', 'avif'], { env });
+    expect(JSON.parse(json.stdout).warnings).toEqual([lines[0].replace(/^warning: /, '')].map((w) => expect.stringContaining(w)));
   });
 
   it('says nothing for the default JPEG spec, even with the injected timeout', async () => {
     const r = await runCli(['resize-local', input, '--dry-run'], { env: { IMGPIPE_RESIZE_TIMEOUT_S: '2' } });
     expect(r.code).toBe(0);
     expect(r.stderr).toBe('');
+    const json = await runCli(['resize-local', input, '--dry-run', '--json'], { env: { IMGPIPE_RESIZE_TIMEOUT_S: '2' } });
+    expect(JSON.parse(json.stdout).warnings).toEqual([]);
   });
 });

@@ -63,6 +63,8 @@ export interface ResizeLocalResult {
   skipped: string[];
   inputs: InputRecord[];
   errors: { path: string; error: string }[];
+  /** e.g. the spec would outlast the resize Lambda's timeout; also shown on stderr. */
+  warnings: string[];
 }
 
 /** Where one input's variants go: variant name → key and path under the output folder. */
@@ -133,15 +135,16 @@ async function processFile(file: FoundFile, targets: Targets, opts: ResizeLocalO
 }
 
 /** One stderr line when the spec is estimated to outlast the resize Lambda's timeout (./slow-spec.ts). */
-export function warnIfSlow(spec: Spec, reporter: Reporter, env: NodeJS.ProcessEnv = process.env): void {
+export function warnIfSlow(spec: Spec, reporter: Reporter, env: NodeJS.ProcessEnv = process.env): string[] {
   const warning = slowSpecWarning(spec, env);
   if (warning) reporter.error(warning);
+  return warning ? [warning] : [];
 }
 
 export async function runResizeLocal(opts: ResizeLocalOptions): Promise<ResizeLocalResult> {
   const started = Date.now();
   const { reporter } = opts;
-  warnIfSlow(opts.spec, reporter);
+  const warnings = warnIfSlow(opts.spec, reporter);
   const outDir = path.resolve(opts.outDir);
   const scan = await scanPaths(opts.paths);
   const errors = scan.problems.map((p) => ({ path: p.path, error: p.reason }));
@@ -165,7 +168,7 @@ export async function runResizeLocal(opts: ResizeLocalOptions): Promise<ResizeLo
     scan.files.map((file, i) => refused.get(i) ?? limit(() => processFile(file, targets[i], opts, errors))),
   );
   reporter.stop();
-  return summarize(opts, outDir, started, scan, inputs, errors);
+  return summarize(opts, outDir, started, scan, inputs, errors, warnings);
 }
 
 function summarize(
@@ -175,6 +178,7 @@ function summarize(
   scan: { skipped: string[] },
   inputs: InputRecord[],
   errors: ResizeLocalResult['errors'],
+  warnings: string[],
 ): ResizeLocalResult {
   const outputs = inputs.flatMap((i) => i.outputs);
   const result: ResizeLocalResult = {
@@ -191,6 +195,7 @@ function summarize(
     skipped: scan.skipped,
     inputs,
     errors,
+    warnings,
   };
   const verb = opts.dryRun ? 'planned (dry run, nothing written)' : `written to ${outDir}`;
   opts.reporter.info(
