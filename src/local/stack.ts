@@ -57,6 +57,16 @@ export function encodeEventKey(key: string): string {
   return encodeURIComponent(key).replace(/%2F/g, '/').replace(/%20/g, '+');
 }
 
+/**
+ * S3's `sequencer` orders the events of one key: here the PUT's own time, then the server's
+ * sequence number, in fixed-width hex so the strings compare in order. The same event delivered
+ * again (a retry, a replay after a crash) carries the same sequencer, as on S3.
+ */
+export function eventSequencer(ev: Pick<ObjectCreatedEvent, 'eventTime' | 'seq'>): string {
+  const ms = Date.parse(ev.eventTime);
+  return `${ms.toString(16).padStart(12, '0')}${(ev.seq ?? 0).toString(16).padStart(8, '0')}`.toUpperCase();
+}
+
 export function objectCreatedRecord(ev: ObjectCreatedEvent, region: string): S3EventRecord & Record<string, unknown> {
   return {
     eventVersion: '2.1',
@@ -71,7 +81,7 @@ export function objectCreatedRecord(ev: ObjectCreatedEvent, region: string): S3E
       s3SchemaVersion: '1.0',
       configurationId: 'imgpipe-local-resize',
       bucket: { name: ev.bucket, ownerIdentity: { principalId: 'imgpipe-local' }, arn: `arn:aws:s3:::${ev.bucket}` },
-      object: { key: encodeEventKey(ev.key), size: ev.size, eTag: ev.eTag, sequencer: Date.now().toString(16).toUpperCase() },
+      object: { key: encodeEventKey(ev.key), size: ev.size, eTag: ev.eTag, sequencer: eventSequencer(ev) },
     },
   };
 }
