@@ -82,7 +82,6 @@ describe('imgpipe deploy (CLI)', () => {
       's3:PutObject',
       'cloudformation:CreateChangeSet',
       'cloudformation:DescribeChangeSet',
-      'cloudformation:DescribeStacks',
       'cloudformation:DescribeStackEvents',
       'cloudformation:ExecuteChangeSet',
       'cloudformation:DescribeStackEvents',

@@ -1,6 +1,7 @@
 // Shared CLI plumbing: exit codes and option parsers every verb uses.
 import { InvalidArgumentError, type Command } from 'commander';
-import { EXIT } from '../core/errors.js';
+import { EXIT, ImgpipeError, UsageError } from '../core/errors.js';
+import { printable } from '../ui/format.js';
 
 // The exit codes live beside the error model that maps to them.
 export { EXIT };
@@ -57,4 +58,17 @@ export function seconds(value: string): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('must be a positive number of seconds');
   return n;
+}
+
+/**
+ * How a deploy verb ends on an error: usage errors go up to main (exit 2 there); any other is one
+ * `imgpipe <verb>:` line, under --json also the document with its code and the steps done, and
+ * the error's own exit code.
+ */
+export function endWithFailure(verb: string, err: unknown, json: boolean, steps: unknown[]): void {
+  if (err instanceof UsageError) throw err;
+  const e = err as Error & { code?: string };
+  if (json) process.stdout.write(`${JSON.stringify({ ok: false, error: { code: e.code ?? e.name, message: e.message }, steps }, null, 2)}\n`);
+  process.stderr.write(`imgpipe ${verb}: ${printable(e.message)}\n`);
+  process.exitCode = e instanceof ImgpipeError ? e.exit : EXIT.failed;
 }

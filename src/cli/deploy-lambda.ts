@@ -1,10 +1,8 @@
 // `imgpipe deploy-lambda`: options → runDeploy (src/deploy/run.ts).
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadConfig } from '../config/load.js';
-import { ImgpipeError, UsageError } from '../core/errors.js';
 import { ARCHES, HANDLERS, RUNTIMES } from '../deploy/targets.js';
-import { printable } from '../ui/format.js';
-import { EXIT, addSpecOptions } from './common.js';
+import { EXIT, addSpecOptions, endWithFailure } from './common.js';
 
 function intIn(min: number, max: number, unit: string) {
   return (value: string): number => {
@@ -84,14 +82,7 @@ See docs/deploy.md.`,
       process.stdout.write(opts.json ? `${JSON.stringify(summary, null, 2)}\n` : `${formatSummary(summary)}\n`);
       process.exitCode = EXIT.ok;
     } catch (err) {
-      if (err instanceof UsageError) throw err;
-      const e = err as Error & { code?: string };
-      if (opts.json) {
-        const doc = { ok: false, error: { code: e.code ?? e.name, message: e.message }, steps: steps.records };
-        process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
-      }
-      process.stderr.write(`imgpipe deploy-lambda: ${printable(e.message)}\n`);
-      process.exitCode = e instanceof ImgpipeError ? e.exit : EXIT.failed;
+      endWithFailure('deploy-lambda', err, !!opts.json, steps.records);
     }
   });
 }

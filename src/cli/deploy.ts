@@ -2,10 +2,9 @@
 import { Command, Option } from 'commander';
 import path from 'node:path';
 import { CONFIG_FILE, loadConfig } from '../config/load.js';
-import { ImgpipeError, UsageError } from '../core/errors.js';
+import { UsageError } from '../core/errors.js';
 import { ARCHES, RUNTIMES } from '../deploy/targets.js';
-import { printable } from '../ui/format.js';
-import { EXIT, addSpecOptions } from './common.js';
+import { EXIT, addSpecOptions, endWithFailure } from './common.js';
 
 function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
@@ -111,11 +110,7 @@ async function runDeployCommand(opts: Record<string, any>): Promise<void> {
     }
     process.exitCode = EXIT.ok;
   } catch (err) {
-    if (err instanceof UsageError) throw err;
-    const e = err as Error & { code?: string };
-    if (opts.json) process.stdout.write(`${JSON.stringify({ ok: false, error: { code: e.code ?? e.name, message: e.message }, steps: steps.records }, null, 2)}\n`);
-    process.stderr.write(`imgpipe deploy: ${printable(e.message)}\n`);
-    process.exitCode = e instanceof ImgpipeError ? e.exit : EXIT.failed;
+    endWithFailure('deploy', err, !!opts.json, steps.records);
   } finally {
     stopOnSignals();
   }

@@ -55,3 +55,12 @@ export const isRoleNotAssumable = (err: unknown): boolean => {
 };
 
 export const isAwsError = (err: unknown, ...names: string[]): boolean => names.includes((err as AwsFailure)?.name ?? '');
+
+/** Run one AWS call; its failure becomes the one clear line of explainAwsError. */
+export async function awsCall<T>(action: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw explainAwsError(err, action);
+  }
+}

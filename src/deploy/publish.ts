@@ -20,7 +20,7 @@ import {
 } from '@aws-sdk/client-lambda';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { formatBytes } from '../ui/format.js';
-import { DeployError, explainAwsError, isAwsError, isRoleNotAssumable } from './errors.js';
+import { awsCall, DeployError, explainAwsError, isAwsError, isRoleNotAssumable } from './errors.js';
 import { checkVariables, configurationMatches, mergeVariables, type FunctionSettings } from './function-config.js';
 import { LIMITS, needsS3Staging } from './limits.js';
 import type { LambdaPackage } from './package.js';
@@ -74,13 +74,6 @@ export const versionDescription = (pkg: PublishablePackage): string => `imgpipe 
 /** The S3 key a staged zip goes under: content-addressed, so a re-run reuses it. */
 export const stagingKey = (functionName: string, pkg: PublishablePackage): string => `imgpipe-deploy/${functionName}/${pkg.sha256}.zip`;
 
-async function call<T>(action: string, fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    throw explainAwsError(err, action);
-  }
-}
 
 type WaitResult = { state: unknown; reason?: unknown };
 
@@ -149,7 +142,7 @@ async function lookUpFunction({ lambda, name, steps }: Publish): Promise<Functio
   return steps.run(
     `Looking up function ${name}`,
     () =>
-      call(`lambda:GetFunction on ${name}`, async () => {
+      awsCall(`lambda:GetFunction on ${name}`, async () => {
         try {
           return (await lambda.send(new GetFunctionCommand({ FunctionName: name }))).Configuration;
         } catch (err) {
@@ -166,7 +159,7 @@ async function codeFor({ pkg, opts, s3, steps, name, overLimit }: Publish): Prom
   if (!overLimit) return { code: { ZipFile: pkg.zip } };
   const Key = stagingKey(name, pkg);
   await steps.run(`Staging the zip in s3://${opts.codeBucket}/${Key}`, () =>
-    call(`s3:PutObject on ${opts.codeBucket}`, () =>
+    awsCall(`s3:PutObject on ${opts.codeBucket}`, () =>
       s3.send(new PutObjectCommand({ Bucket: opts.codeBucket, Key, Body: pkg.zip, ContentType: 'application/zip', ChecksumSHA256: pkg.codeSha256 })),
     ),
   );
@@ -184,7 +177,7 @@ async function createFunction(p: Publish): Promise<FunctionOutcome> {
   const created = await steps.run(
     `Creating function ${name}`,
     () =>
-      call(`lambda:CreateFunction ${name}`, () =>
+      awsCall(`lambda:CreateFunction ${name}`, () =>
         createWhenRoleAssumable(p, {
           FunctionName: name,
           Role: opts.role,
@@ -256,7 +249,7 @@ async function updateCode(p: Publish, existing: FunctionConfiguration): Promise<
   }
   const { code: Code, stagedAt } = await codeFor(p);
   await steps.run(`Uploading code (${formatBytes(pkg.bytes)})`, () =>
-    call(`lambda:UpdateFunctionCode on ${name}`, () =>
+    awsCall(`lambda:UpdateFunctionCode on ${name}`, () =>
       lambda.send(new UpdateFunctionCodeCommand({ FunctionName: name, ...Code, Architectures: settings.Architectures, Publish: false })),
     ),
   );
@@ -278,7 +271,7 @@ async function updateConfiguration(
     return 'unchanged';
   }
   await steps.run(`Updating configuration (${settings.MemorySize} MB, ${settings.Timeout} s, ${Object.keys(variables).length} variables)`, () =>
-    call(`lambda:UpdateFunctionConfiguration on ${name}`, () =>
+    awsCall(`lambda:UpdateFunctionConfiguration on ${name}`, () =>
       lambda.send(
         new UpdateFunctionConfigurationCommand({
           FunctionName: name,
@@ -301,7 +294,7 @@ async function publishVersion({ pkg, lambda, steps, name, waiter, timing }: Publ
   const published = await steps.run(
     'Publishing a version',
     () =>
-      call(`lambda:PublishVersion on ${name}`, () =>
+      awsCall(`lambda:PublishVersion on ${name}`, () =>
         // CodeSha256 makes Lambda refuse if someone else changed the code in between.
         lambda.send(new PublishVersionCommand({ FunctionName: name, CodeSha256: pkg.codeSha256, Description: versionDescription(pkg) })),
       ),
@@ -320,7 +313,7 @@ async function pointAlias({ opts, lambda, steps, name }: Publish, version: strin
   return steps.run(
     `Pointing alias ${opts.alias} at version ${version}`,
     () =>
-      call(`lambda alias ${opts.alias} of ${name}`, async () => {
+      awsCall(`lambda alias ${opts.alias} of ${name}`, async () => {
         let current;
         try {
           current = await lambda.send(new GetAliasCommand({ FunctionName: name, Name: opts.alias }));

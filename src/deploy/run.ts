@@ -1,12 +1,11 @@
 // `imgpipe deploy-lambda` in one call: build the package, then either report it (and with
 // --dry-run the calls a publish would make), or publish it and wire the S3 trigger.
 import { LambdaClient } from '@aws-sdk/client-lambda';
-import type { S3Client } from '@aws-sdk/client-s3';
 import { UsageError } from '../core/errors.js';
 import type { Spec } from '../core/spec.js';
 import { createS3Client } from '../s3/client.js';
 import { formatBytes } from '../ui/format.js';
-import { explainAwsError } from './errors.js';
+import { recordCalls, resolvedRegion } from './aws-clients.js';
 import { functionSettings } from './function-config.js';
 import { LIMITS } from './limits.js';
 import { buildPackage, type LambdaPackage } from './package.js';
@@ -95,29 +94,11 @@ export function validateRequest(r: DeployRequest): void {
   }
 }
 
-/** Record every call a client makes, by service and operation, for the summary. */
-function recordCalls(client: LambdaClient | S3Client, service: string, calls: string[]): void {
-  // Both stacks take the same middleware; their types differ only in the clients' I/O types.
-  (client.middlewareStack as LambdaClient['middlewareStack']).add(
-    (next, context) => async (args) => {
-      calls.push(`${service}:${String((context as { commandName?: string }).commandName ?? '?').replace(/Command$/, '')}`);
-      return next(args);
-    },
-    { step: 'initialize', name: 'imgpipeRecordCalls', override: true },
-  );
-}
-
 /** Clients from the standard AWS chain (env, profile, SSO…), both in the function's region. */
 async function defaultClients(r: DeployRequest): Promise<PublishClients> {
   // Standard retries with backoff cover throttling (TooManyRequestsException, SlowDown).
   const lambda = new LambdaClient({ region: r.region, maxAttempts: 6 });
-  let region: string;
-  try {
-    region = await lambda.config.region();
-  } catch (err) {
-    lambda.destroy();
-    throw explainAwsError(err, 'resolving the AWS region');
-  }
+  const region = await resolvedRegion(lambda);
   // S3 notifications can only target a function in the bucket's region: talk to S3 there too.
   return { lambda, s3: createS3Client({ region, endpoint: r.endpoint, maxAttempts: 6 }) };
 }

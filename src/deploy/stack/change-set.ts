@@ -10,7 +10,8 @@ import {
   type Parameter,
   type Stack,
 } from '@aws-sdk/client-cloudformation';
-import { DeployError, explainAwsError, isAwsError } from '../errors.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { awsCall, DeployError, explainAwsError, isAwsError } from '../errors.js';
 
 export interface Timing {
   /** Between polls of a change set or of the stack's events. */
@@ -21,15 +22,6 @@ export interface Timing {
 
 export const DEFAULT_TIMING: Timing = { pollMs: 3000, timeoutMs: 60 * 60 * 1000 };
 
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-export async function call<T>(action: string, fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    throw explainAwsError(err, action);
-  }
-}
 
 /** The stack, or undefined when there is none of that name (CloudFormation says so with a ValidationError). */
 export async function findStack(cfn: CloudFormationClient, name: string): Promise<Stack | undefined> {
@@ -50,7 +42,8 @@ export interface ResourceChange {
   replacement?: string;
 }
 
-export type ChangeSetOutcome = { kind: 'ready'; name: string; changes: ResourceChange[] } | { kind: 'empty'; name: string };
+/** `stackId`: CloudFormation's answer names the stack's ARN, which outlives its name. */
+export type ChangeSetOutcome = { kind: 'ready'; name: string; stackId: string; changes: ResourceChange[] } | { kind: 'empty'; name: string; stackId: string };
 
 export interface ChangeSetRequest {
   stack: string;
@@ -65,7 +58,7 @@ const NO_CHANGES = /didn't contain changes|No updates are to be performed/i;
 
 export async function createChangeSet(cfn: CloudFormationClient, r: ChangeSetRequest, timing: Timing): Promise<ChangeSetOutcome> {
   const name = `imgpipe-${new Date().toISOString().replace(/[-:.TZ]/g, '')}`;
-  await call(`cloudformation:CreateChangeSet on ${r.stack}`, () =>
+  const made = await awsCall(`cloudformation:CreateChangeSet on ${r.stack}`, () =>
     cfn.send(
       new CreateChangeSetCommand({
         StackName: r.stack,
@@ -80,25 +73,13 @@ export async function createChangeSet(cfn: CloudFormationClient, r: ChangeSetReq
       }),
     ),
   );
+  const stackId = made.StackId ?? r.stack;
   const started = Date.now();
   for (;;) {
-    const changes: ResourceChange[] = [];
-    let next: string | undefined;
-    let status: string | undefined;
-    let reason: string | undefined;
-    do {
-      const page = await call(`cloudformation:DescribeChangeSet ${name}`, () => cfn.send(new DescribeChangeSetCommand({ StackName: r.stack, ChangeSetName: name, NextToken: next })));
-      status = page.Status;
-      reason = page.StatusReason;
-      for (const c of page.Changes ?? []) {
-        const rc = c.ResourceChange;
-        if (rc) changes.push({ action: rc.Action ?? '?', logicalId: rc.LogicalResourceId ?? '?', type: rc.ResourceType ?? '?', ...(rc.Replacement && { replacement: rc.Replacement }) });
-      }
-      next = status === 'CREATE_COMPLETE' ? page.NextToken : undefined;
-    } while (next);
-    if (status === 'CREATE_COMPLETE') return { kind: 'ready', name, changes };
+    const { status, reason, changes } = await readChangeSet(cfn, r.stack, name);
+    if (status === 'CREATE_COMPLETE') return { kind: 'ready', name, stackId, changes };
     if (status === 'FAILED') {
-      if (NO_CHANGES.test(reason ?? '')) return { kind: 'empty', name };
+      if (NO_CHANGES.test(reason ?? '')) return { kind: 'empty', name, stackId };
       throw new DeployError(`CloudFormation could not make the change set: ${reason ?? 'no reason given'}`, 'ChangeSetFailed');
     }
     if (Date.now() - started > timing.timeoutMs) {
@@ -110,12 +91,27 @@ export async function createChangeSet(cfn: CloudFormationClient, r: ChangeSetReq
   }
 }
 
+/** One look at a change set: its status, and once it is ready, every page of its changes. */
+async function readChangeSet(cfn: CloudFormationClient, stack: string, name: string): Promise<{ status?: string; reason?: string; changes: ResourceChange[] }> {
+  const changes: ResourceChange[] = [];
+  let next: string | undefined;
+  for (;;) {
+    const page = await awsCall(`cloudformation:DescribeChangeSet ${name}`, () => cfn.send(new DescribeChangeSetCommand({ StackName: stack, ChangeSetName: name, NextToken: next })));
+    for (const c of page.Changes ?? []) {
+      const rc = c.ResourceChange;
+      if (rc) changes.push({ action: rc.Action ?? '?', logicalId: rc.LogicalResourceId ?? '?', type: rc.ResourceType ?? '?', ...(rc.Replacement && { replacement: rc.Replacement }) });
+    }
+    next = page.Status === 'CREATE_COMPLETE' ? page.NextToken : undefined;
+    if (!next) return { status: page.Status, reason: page.StatusReason, changes };
+  }
+}
+
 export async function deleteChangeSet(cfn: CloudFormationClient, stack: string, name: string): Promise<void> {
-  await call(`cloudformation:DeleteChangeSet ${name}`, () => cfn.send(new DeleteChangeSetCommand({ StackName: stack, ChangeSetName: name })));
+  await awsCall(`cloudformation:DeleteChangeSet ${name}`, () => cfn.send(new DeleteChangeSetCommand({ StackName: stack, ChangeSetName: name })));
 }
 
 export async function executeChangeSet(cfn: CloudFormationClient, stack: string, name: string): Promise<void> {
   // A rollback otherwise keeps the (empty) buckets this very run made (DeletionPolicy Retain),
   // and the next deploy stops at "bucket already exists". Buckets from earlier runs stay kept.
-  await call(`cloudformation:ExecuteChangeSet ${name}`, () => cfn.send(new ExecuteChangeSetCommand({ StackName: stack, ChangeSetName: name, RetainExceptOnCreate: true })));
+  await awsCall(`cloudformation:ExecuteChangeSet ${name}`, () => cfn.send(new ExecuteChangeSetCommand({ StackName: stack, ChangeSetName: name, RetainExceptOnCreate: true })));
 }

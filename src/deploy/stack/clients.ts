@@ -4,7 +4,8 @@ import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { createS3Client } from '../../s3/client.js';
-import { explainAwsError } from '../errors.js';
+import { recordCalls, resolvedRegion } from '../aws-clients.js';
+import { awsCall, DeployError } from '../errors.js';
 
 export interface StackClients {
   cfn: CloudFormationClient;
@@ -12,44 +13,28 @@ export interface StackClients {
   sts: STSClient;
 }
 
-type AnyClient = CloudFormationClient | S3Client | STSClient;
-
-/** Record every call a client makes as "service:Operation", in order. */
-export function recordCalls(client: AnyClient, service: string, calls: string[]): void {
-  // The stacks take the same middleware; their types differ only in the clients' I/O types.
-  (client.middlewareStack as CloudFormationClient['middlewareStack']).add(
-    (next, context) => async (args) => {
-      calls.push(`${service}:${String((context as { commandName?: string }).commandName ?? '?').replace(/Command$/, '')}`);
-      return next(args);
-    },
-    { step: 'initialize', name: 'imgpipeRecordCalls', override: true },
-  );
+/** The clients of one run: handed in (tests) or made from the standard chain; every call is
+ * recorded into `calls`; `close` destroys only what was made here. */
+export async function openStackClients(region: string | undefined, given: StackClients | undefined, calls: string[]): Promise<{ c: StackClients; close: () => void }> {
+  const c = given ?? (await defaultStackClients(region));
+  for (const [client, service] of [[c.cfn, 'cloudformation'], [c.s3, 's3'], [c.sts, 'sts']] as const) recordCalls(client, service, calls);
+  return { c, close: () => (given ? undefined : destroyClients(c)) };
 }
 
-export async function defaultStackClients(region: string | undefined): Promise<StackClients> {
+async function defaultStackClients(region: string | undefined): Promise<StackClients> {
   // Standard retries with backoff cover throttling.
   const cfn = new CloudFormationClient({ region, maxAttempts: 6 });
-  let resolved: string;
-  try {
-    resolved = await cfn.config.region();
-  } catch (err) {
-    cfn.destroy();
-    throw explainAwsError(err, 'resolving the AWS region');
-  }
+  const resolved = await resolvedRegion(cfn);
   return { cfn, sts: new STSClient({ region: resolved, maxAttempts: 6 }), s3: createS3Client({ region: resolved, maxAttempts: 6 }) };
 }
 
 export async function accountOf(sts: STSClient): Promise<string> {
-  try {
-    const who = await sts.send(new GetCallerIdentityCommand({}));
-    if (!who.Account) throw new Error('GetCallerIdentity gave no account');
-    return who.Account;
-  } catch (err) {
-    throw explainAwsError(err, 'sts:GetCallerIdentity');
-  }
+  const who = await awsCall('sts:GetCallerIdentity', () => sts.send(new GetCallerIdentityCommand({})));
+  if (!who.Account) throw new DeployError('sts:GetCallerIdentity gave no account', 'NoAccount');
+  return who.Account;
 }
 
-export function destroyClients(c: StackClients): void {
+function destroyClients(c: StackClients): void {
   c.cfn.destroy();
   c.s3.destroy();
   c.sts.destroy();

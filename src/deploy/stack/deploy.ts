@@ -12,9 +12,9 @@ import type { StepRecord, Steps } from '../steps.js';
 import type { LambdaArch, LambdaRuntime } from '../targets.js';
 import { assertBucketsFree, ensureCodeBucket, stageZip, zipPresent, type StagedZip } from './artifacts.js';
 import { createChangeSet, deleteChangeSet, executeChangeSet, findStack, DEFAULT_TIMING, type ResourceChange, type Timing } from './change-set.js';
-import { accountOf, defaultStackClients, destroyClients, recordCalls, type StackClients } from './clients.js';
+import { accountOf, openStackClients, type StackClients } from './clients.js';
 import type { StackDisplay } from './display.js';
-import { followStack, lastEventId, SUCCESS_STATES, type ShownEvent } from './events.js';
+import { changeAndFollow, failureCause, SUCCESS_STATES, type ShownEvent } from './events.js';
 import { artifactKey, checkBucketName, defaultCodeBucket, defaultDestBucket, defaultSourceBucket } from './names.js';
 import { stackOutputs, writePipelineConfig, type StackOutputs } from './outputs.js';
 import { shownParameters, stackParameters, type StackSettings } from './parameters.js';
@@ -141,10 +141,8 @@ async function stageZips(x: Context, bucket: string, zips: LambdaPackage[], keys
 }
 
 export async function deployStack(r: StackDeployRequest, steps: Steps, display: StackDisplay, deps: StackDeployDeps = {}): Promise<StackDeploySummary> {
-  const owned = !deps.clients;
-  const c = deps.clients ?? (await defaultStackClients(r.region));
   const calls: string[] = [];
-  for (const [client, service] of [[c.cfn, 'cloudformation'], [c.s3, 's3'], [c.sts, 'sts']] as const) recordCalls(client, service, calls);
+  const { c, close } = await openStackClients(r.region, deps.clients, calls);
   try {
     const region = await c.cfn.config.region();
     const account = await accountOf(c.sts);
@@ -153,7 +151,7 @@ export async function deployStack(r: StackDeployRequest, steps: Steps, display: 
     const x: Context = { r, c, steps, display, timing: deps.timing ?? DEFAULT_TIMING, region, account, existing };
     return await deployWith(x, calls, deps);
   } finally {
-    if (owned) destroyClients(c);
+    close();
   }
 }
 
@@ -189,7 +187,7 @@ async function deployWith(x: Context, calls: string[], deps: StackDeployDeps): P
     // Same template, same parameters: nothing can change, and a change set would take a while to say so.
     if (!summary.changedParameters.length && (await currentTemplate(c.cfn, x.existing?.StackId ?? r.stack)) === template) {
       x.steps.skip(`Change set for stack ${r.stack}`, 'nothing to change (same template, same parameters)');
-      return r.dryRun ? summary : finish(x, summary);
+      return r.dryRun ? summary : finish(x, summary, x.existing);
     }
     for (const k of summary.changedParameters) x.display.line(`  ~ parameter ${k}`);
   }
@@ -200,7 +198,7 @@ async function deployWith(x: Context, calls: string[], deps: StackDeployDeps): P
   );
   if (outcome.kind === 'empty') {
     await deleteChangeSet(c.cfn, r.stack, outcome.name);
-    return r.dryRun ? summary : finish(x, summary);
+    return r.dryRun ? summary : finish(x, summary, x.existing);
   }
   summary.changeSet = { name: outcome.name, changes: outcome.changes };
   x.display.changes(outcome.changes);
@@ -211,23 +209,14 @@ async function deployWith(x: Context, calls: string[], deps: StackDeployDeps): P
     x.display.line('dry run: the change set was deleted; nothing was changed');
     return summary;
   }
-  return execute(x, summary, outcome.name, !!live);
+  return execute(x, summary, outcome.name, outcome.stackId, !!live);
 }
 
-async function execute(x: Context, summary: StackDeploySummary, changeSet: string, live: boolean): Promise<StackDeploySummary> {
-  const stack = await findStack(x.c.cfn, x.r.stack);
-  const stackId = stack?.StackId ?? x.r.stack;
-  const mark = await lastEventId(x.c.cfn, stackId);
-  await executeChangeSet(x.c.cfn, x.r.stack, changeSet);
-  let followed;
-  try {
-    followed = await followStack(x.c.cfn, stackId, mark, x.timing, (e) => x.display.event(e));
-  } finally {
-    x.display.stop();
-  }
+async function execute(x: Context, summary: StackDeploySummary, changeSet: string, stackId: string, live: boolean): Promise<StackDeploySummary> {
+  const followed = await changeAndFollow(x.c.cfn, stackId, x.timing, x.display, () => executeChangeSet(x.c.cfn, x.r.stack, changeSet));
   summary.events = followed.events;
   if (!SUCCESS_STATES.has(followed.status)) {
-    const cause = followed.firstFailure ? `${followed.firstFailure.logicalId} (${followed.firstFailure.type}): ${followed.firstFailure.reason ?? followed.firstFailure.status}` : 'no resource gave a reason';
+    const cause = failureCause(followed);
     const after = followed.status === 'ROLLBACK_COMPLETE' ? `; the stack is now ROLLBACK_COMPLETE: remove it with \`imgpipe deploy --delete --stack ${x.r.stack}\`, then deploy again` : `; the stack is now ${followed.status}`;
     throw new DeployError(`the ${live ? 'update' : 'create'} failed at ${cause}${after}`, 'StackFailed');
   }
@@ -235,9 +224,9 @@ async function execute(x: Context, summary: StackDeploySummary, changeSet: strin
   return finish(x, summary);
 }
 
-/** Read the outputs and merge them into the config file. */
-async function finish(x: Context, summary: StackDeploySummary): Promise<StackDeploySummary> {
-  const stack = await findStack(x.c.cfn, x.r.stack);
+/** Read the outputs (from `unchanged`, the stack as read at the start, when nothing was executed) and merge them into the config file. */
+async function finish(x: Context, summary: StackDeploySummary, unchanged?: Stack): Promise<StackDeploySummary> {
+  const stack = unchanged ?? (await findStack(x.c.cfn, x.r.stack));
   if (!stack) throw new DeployError(`the stack ${x.r.stack} is gone`, 'NotFound');
   summary.outputs = await stackOutputs(x.c.cfn, stack, x.region);
   await writePipelineConfig(x.r.configFile, { api: summary.outputs.api, destBucket: summary.outputs.destBucket, region: x.region, stack: x.r.stack });

@@ -3,8 +3,9 @@
 // seen, then hand the new ones over in order. Event ids, not clocks: a deploy a second after the
 // last must not read that one's final event as its own.
 import { DescribeStackEventsCommand, type CloudFormationClient, type StackEvent } from '@aws-sdk/client-cloudformation';
-import { DeployError } from '../errors.js';
-import { call, sleep, type Timing } from './change-set.js';
+import { awsCall, DeployError } from '../errors.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Timing } from './change-set.js';
 
 export interface ShownEvent {
   logicalId: string;
@@ -47,7 +48,7 @@ const shown = (e: StackEvent): ShownEvent => ({
 
 /** The newest event's id: the mark to follow from. */
 export async function lastEventId(cfn: CloudFormationClient, stackId: string): Promise<string | undefined> {
-  const page = await call(`cloudformation:DescribeStackEvents ${stackId}`, () => cfn.send(new DescribeStackEventsCommand({ StackName: stackId })));
+  const page = await awsCall(`cloudformation:DescribeStackEvents ${stackId}`, () => cfn.send(new DescribeStackEventsCommand({ StackName: stackId })));
   return page.StackEvents?.[0]?.EventId;
 }
 
@@ -56,7 +57,7 @@ async function newEvents(cfn: CloudFormationClient, stackId: string, seen: Set<s
   const fresh: StackEvent[] = [];
   let next: string | undefined;
   do {
-    const page = await call(`cloudformation:DescribeStackEvents ${stackId}`, () => cfn.send(new DescribeStackEventsCommand({ StackName: stackId, NextToken: next })));
+    const page = await awsCall(`cloudformation:DescribeStackEvents ${stackId}`, () => cfn.send(new DescribeStackEventsCommand({ StackName: stackId, NextToken: next })));
     let reachedOld = false;
     for (const e of page.StackEvents ?? []) {
       if (seen.has(e.EventId ?? '')) {
@@ -91,4 +92,27 @@ export async function followStack(cfn: CloudFormationClient, stackId: string, af
     if (Date.now() - started > timing.timeoutMs) throw new DeployError(`the stack was still changing after ${Math.round(timing.timeoutMs / 60000)} min; see its events in the CloudFormation console`, 'Timeout');
     await sleep(timing.pollMs);
   }
+}
+
+/** What shows a stack's progress: the CLI's StackDisplay. */
+export interface EventSink {
+  event(e: ShownEvent): void;
+  stop(): void;
+}
+
+/** Start a change (execute a change set, delete the stack) and follow it to its end, from the last event before it. */
+export async function changeAndFollow(cfn: CloudFormationClient, stackId: string, timing: Timing, sink: EventSink, start: () => Promise<unknown>): Promise<FollowResult> {
+  const mark = await lastEventId(cfn, stackId);
+  await start();
+  try {
+    return await followStack(cfn, stackId, mark, timing, (e) => sink.event(e));
+  } finally {
+    sink.stop();
+  }
+}
+
+/** The one line a person reads about a failed change: the first resource that failed, and why. */
+export function failureCause(f: FollowResult): string {
+  const first = f.firstFailure;
+  return first ? `${first.logicalId} (${first.type}): ${first.reason ?? first.status}` : `no resource gave a reason (${f.status})`;
 }

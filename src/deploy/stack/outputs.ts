@@ -2,10 +2,10 @@
 // or (where an implementation keeps no outputs) from its resources; then written into
 // imgpipe.config.json so every later verb finds the pipeline with no flags.
 import { DescribeStackResourcesCommand, type CloudFormationClient, type Stack } from '@aws-sdk/client-cloudformation';
-import { readFile } from 'node:fs/promises';
-import { UsageError } from '../../core/errors.js';
+import { existsSync } from 'node:fs';
+import { readConfigFile } from '../../config/load.js';
 import { writeFileAtomic } from '../../files/atomic.js';
-import { call } from './change-set.js';
+import { awsCall } from '../errors.js';
 
 export interface StackOutputs {
   api?: string;
@@ -17,7 +17,7 @@ export async function stackOutputs(cfn: CloudFormationClient, stack: Stack, regi
   const o = Object.fromEntries((stack.Outputs ?? []).map((x) => [x.OutputKey, x.OutputValue]));
   const out: StackOutputs = { api: o.ApiUrl, sourceBucket: o.SourceBucket, destBucket: o.DestBucket };
   if (out.api && out.sourceBucket && out.destBucket) return out;
-  const res = await call(`cloudformation:DescribeStackResources ${stack.StackName}`, () => cfn.send(new DescribeStackResourcesCommand({ StackName: stack.StackId })));
+  const res = await awsCall(`cloudformation:DescribeStackResources ${stack.StackName}`, () => cfn.send(new DescribeStackResourcesCommand({ StackName: stack.StackId })));
   const physical = (id: string) => res.StackResources?.find((r) => r.LogicalResourceId === id)?.PhysicalResourceId;
   const apiId = physical('HttpApi');
   return {
@@ -27,18 +27,9 @@ export async function stackOutputs(cfn: CloudFormationClient, stack: Stack, regi
   };
 }
 
-/** The config file as JSON, or {} when there is none; anything else stops the deploy before it starts. */
+/** The config as it stands (read as every verb reads it), or {} when there is none yet: deploy writes the first. */
 export async function readConfigObject(file: string): Promise<Record<string, unknown>> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
-    throw new UsageError(`cannot read ${file}: ${(err as Error).message}`);
-  }
-  const parsed: unknown = JSON.parse(text);
-  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new UsageError(`${file}: not a JSON object`);
-  return parsed as Record<string, unknown>;
+  return existsSync(file) ? (await readConfigFile(file)).raw : {};
 }
 
 /** Merge the pipeline's place into the config: the user's other settings stay as they were. */

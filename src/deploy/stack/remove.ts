@@ -2,14 +2,15 @@
 // buckets, so they outlive the stack; this says which were kept, and takes the pipeline out of
 // imgpipe.config.json when it points at this stack.
 import { DeleteStackCommand, DescribeStackResourcesCommand, type CloudFormationClient } from '@aws-sdk/client-cloudformation';
-import { HeadBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import { writeFileAtomic } from '../../files/atomic.js';
-import { DeployError } from '../errors.js';
+import { awsCall, DeployError } from '../errors.js';
 import type { StepRecord, Steps } from '../steps.js';
-import { call, DEFAULT_TIMING, findStack, type Timing } from './change-set.js';
-import { defaultStackClients, destroyClients, recordCalls, type StackClients } from './clients.js';
+import { DEFAULT_TIMING, findStack, type Timing } from './change-set.js';
+import { openStackClients, type StackClients } from './clients.js';
 import type { StackDisplay } from './display.js';
-import { followStack, lastEventId, type ShownEvent } from './events.js';
+import { changeAndFollow, failureCause, type ShownEvent } from './events.js';
+import { isBusy } from './state.js';
+import { bucketState } from './artifacts.js';
 import { emptyAndRemoveBucket } from './empty.js';
 import { readConfigObject } from './outputs.js';
 
@@ -36,17 +37,8 @@ export interface StackDeleteSummary {
 }
 
 async function bucketsOf(cfn: CloudFormationClient, stackId: string): Promise<string[]> {
-  const res = await call(`cloudformation:DescribeStackResources ${stackId}`, () => cfn.send(new DescribeStackResourcesCommand({ StackName: stackId })));
+  const res = await awsCall(`cloudformation:DescribeStackResources ${stackId}`, () => cfn.send(new DescribeStackResourcesCommand({ StackName: stackId })));
   return (res.StackResources ?? []).filter((r) => r.ResourceType === 'AWS::S3::Bucket' && r.PhysicalResourceId).map((r) => r.PhysicalResourceId as string);
-}
-
-async function exists(s3: S3Client, bucket: string): Promise<boolean> {
-  try {
-    await s3.send(new HeadBucketCommand({ Bucket: bucket }));
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** The config no longer points at a stack that is gone (the kept variants bucket stays named). */
@@ -58,10 +50,8 @@ async function forgetStack(file: string, stack: string): Promise<void> {
 }
 
 export async function deleteStack(r: StackDeleteRequest, steps: Steps, display: StackDisplay, deps: { clients?: StackClients; timing?: Timing } = {}): Promise<StackDeleteSummary> {
-  const owned = !deps.clients;
-  const c = deps.clients ?? (await defaultStackClients(r.region));
   const calls: string[] = [];
-  for (const [client, service] of [[c.cfn, 'cloudformation'], [c.s3, 's3'], [c.sts, 'sts']] as const) recordCalls(client, service, calls);
+  const { c, close } = await openStackClients(r.region, deps.clients, calls);
   try {
     const region = await c.cfn.config.region();
     const summary: StackDeleteSummary = { ok: true, action: 'absent', stack: r.stack, region, keptBuckets: [], events: [], calls, steps: steps.records };
@@ -70,27 +60,19 @@ export async function deleteStack(r: StackDeleteRequest, steps: Steps, display: 
       steps.skip(`Deleting stack ${r.stack}`, `there is no stack of that name in ${region}`);
       return summary;
     }
-    if (stack.StackStatus?.endsWith('_IN_PROGRESS') && stack.StackStatus !== 'REVIEW_IN_PROGRESS') {
+    if (isBusy(stack.StackStatus)) {
       throw new DeployError(`the stack ${r.stack} is busy (${stack.StackStatus}): wait until it settles, then delete it`, 'StackBusy');
     }
     const buckets = await bucketsOf(c.cfn, stack.StackId);
     if (r.emptyBuckets && !(await r.emptyBuckets.confirm(buckets))) throw new DeployError('not confirmed: nothing was deleted', 'NotConfirmed');
-    const mark = await lastEventId(c.cfn, stack.StackId);
-    await call(`cloudformation:DeleteStack ${r.stack}`, () => c.cfn.send(new DeleteStackCommand({ StackName: stack.StackId })));
-    const timing = deps.timing ?? DEFAULT_TIMING;
-    let followed;
-    try {
-      followed = await followStack(c.cfn, stack.StackId, mark, timing, (e) => display.event(e));
-    } finally {
-      display.stop();
-    }
+    const stackId = stack.StackId;
+    const followed = await changeAndFollow(c.cfn, stackId, deps.timing ?? DEFAULT_TIMING, display, () =>
+      awsCall(`cloudformation:DeleteStack ${r.stack}`, () => c.cfn.send(new DeleteStackCommand({ StackName: stackId }))),
+    );
     summary.events = followed.events;
-    if (followed.status !== 'DELETE_COMPLETE') {
-      const why = followed.firstFailure ? `${followed.firstFailure.logicalId}: ${followed.firstFailure.reason ?? followed.firstFailure.status}` : followed.status;
-      throw new DeployError(`deleting the stack ${r.stack} failed at ${why}`, 'StackDeleteFailed');
-    }
+    if (followed.status !== 'DELETE_COMPLETE') throw new DeployError(`deleting the stack ${r.stack} failed at ${failureCause(followed)}`, 'StackDeleteFailed');
     summary.action = 'deleted';
-    for (const b of buckets) if (await exists(c.s3, b)) summary.keptBuckets.push(b);
+    for (const b of buckets) if ((await bucketState(c.s3, b)) === 'present') summary.keptBuckets.push(b);
     if (r.emptyBuckets) {
       summary.removedBuckets = [];
       for (const bucket of summary.keptBuckets) {
@@ -102,6 +84,6 @@ export async function deleteStack(r: StackDeleteRequest, steps: Steps, display: 
     await forgetStack(r.configFile, r.stack);
     return summary;
   } finally {
-    if (owned) destroyClients(c);
+    close();
   }
 }

@@ -1,8 +1,10 @@
 // What an existing stack's state allows: a stack mid-change or left in ROLLBACK_COMPLETE cannot
 // take a change set, and the user is told what to do instead.
 import { DeleteStackCommand, GetTemplateCommand, type CloudFormationClient, type Parameter, type Stack } from '@aws-sdk/client-cloudformation';
-import { DeployError } from '../errors.js';
-import { call } from './change-set.js';
+import { awsCall, DeployError } from '../errors.js';
+
+/** Mid-change: no change set, no delete until it settles. REVIEW_IN_PROGRESS is an empty stack awaiting its first change set. */
+export const isBusy = (status: string | undefined): boolean => !!status?.endsWith('_IN_PROGRESS') && status !== 'REVIEW_IN_PROGRESS';
 
 export function checkStackState(name: string, region: string, stack: Stack | undefined): void {
   const status = stack?.StackStatus;
@@ -14,7 +16,7 @@ export function checkStackState(name: string, region: string, stack: Stack | und
     );
   }
   if (status === 'DELETE_FAILED') throw new DeployError(`the stack ${name} is in DELETE_FAILED: run \`imgpipe deploy --delete --stack ${name}\` again, or see its events in the CloudFormation console`, 'StackDeleteFailed');
-  if (status.endsWith('_IN_PROGRESS') && status !== 'REVIEW_IN_PROGRESS') {
+  if (isBusy(status)) {
     throw new DeployError(`the stack ${name} is busy (${status}): wait until it settles, then deploy again`, 'StackBusy');
   }
 }
@@ -26,7 +28,7 @@ export function existingParameter(stack: Stack | undefined, key: string): string
 
 /** A dry run's CREATE change set left an empty stack in REVIEW_IN_PROGRESS: remove it. */
 export async function deleteNewStack(cfn: CloudFormationClient, stack: string): Promise<void> {
-  await call(`cloudformation:DeleteStack ${stack}`, () => cfn.send(new DeleteStackCommand({ StackName: stack })));
+  await awsCall(`cloudformation:DeleteStack ${stack}`, () => cfn.send(new DeleteStackCommand({ StackName: stack })));
 }
 
 /**
@@ -40,6 +42,6 @@ export function changedParameters(stack: Stack | undefined, params: Parameter[])
 
 /** The template the stack runs now, as it was sent. */
 export async function currentTemplate(cfn: CloudFormationClient, stackId: string): Promise<string | undefined> {
-  const out = await call(`cloudformation:GetTemplate ${stackId}`, () => cfn.send(new GetTemplateCommand({ StackName: stackId, TemplateStage: 'Original' })));
+  const out = await awsCall(`cloudformation:GetTemplate ${stackId}`, () => cfn.send(new GetTemplateCommand({ StackName: stackId, TemplateStage: 'Original' })));
   return out.TemplateBody;
 }
