@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { keysOnlyEnv } from './helpers/aws-env.js';
 import { runCli } from './helpers/cli.js';
 import { ACCOUNT, CREDENTIALS, REGION, startFakeAws, type FakeAws } from './helpers/deploy-fake-aws.js';
 import { tempDir } from './helpers/images.js';
@@ -20,17 +21,7 @@ describe('imgpipe deploy-lambda (CLI)', () => {
     fake = await startFakeAws();
     cwd = await tempDir('imgpipe-deploy-cli-');
     // Everything the standard AWS chain reads, pointed at the local endpoint; nothing of this machine's.
-    env = {
-      AWS_ENDPOINT_URL_LAMBDA: fake.endpoint,
-      AWS_ENDPOINT_URL_S3: fake.endpoint,
-      AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey,
-      AWS_REGION: REGION,
-      AWS_PROFILE: undefined,
-      AWS_CONFIG_FILE: path.join(cwd, 'no-aws-config'),
-      AWS_SHARED_CREDENTIALS_FILE: path.join(cwd, 'no-aws-credentials'),
-      AWS_EC2_METADATA_DISABLED: 'true',
-    };
+    env = keysOnlyEnv(cwd, CREDENTIALS, REGION, { AWS_ENDPOINT_URL_LAMBDA: fake.endpoint, AWS_ENDPOINT_URL_S3: fake.endpoint });
   });
   afterAll(async () => {
     await fake?.close();

@@ -6,6 +6,7 @@ import { cp } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writePipelineConfig } from '../src/deploy/stack/outputs.js';
+import { CLEAN_ENV } from './helpers/aws-env.js';
 import { runCli } from './helpers/cli.js';
 import { startDev, type DevProcess } from './helpers/dev.js';
 import { tempDir } from './helpers/images.js';
@@ -32,10 +33,7 @@ describe("README's Deploy to AWS block", () => {
     // What deploy writes after a stack comes up, with the outputs of this pipeline.
     await writePipelineConfig(path.join(cwd, 'imgpipe.config.json'), { api: dev.state.apiUrl, destBucket: dev.state.destBucket, region: 'us-east-1', stack: 'imgpipe' });
     const env = {
-      IMGPIPE_API: undefined,
-      IMGPIPE_API_KEY: undefined,
-      IMGPIPE_DEST_BUCKET: undefined,
-      AWS_PROFILE: undefined,
+      ...CLEAN_ENV,
       AWS_ACCESS_KEY_ID: dev.state.credentials.accessKeyId,
       AWS_SECRET_ACCESS_KEY: dev.state.credentials.secretAccessKey,
       // The standard chain's endpoint setting stands in for AWS itself.

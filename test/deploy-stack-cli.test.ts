@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { keysOnlyEnv } from './helpers/aws-env.js';
 import { BIN, runCli } from './helpers/cli.js';
 import { ACCOUNT, CREDENTIALS, REGION, startFakeCloudFormation, type FakeCloudFormation } from './helpers/fake-cloudformation.js';
 import { tempDir } from './helpers/images.js';
@@ -19,19 +20,12 @@ describe('imgpipe deploy (CLI)', () => {
     fake = await startFakeCloudFormation();
     cwd = await tempDir('imgpipe-deploy-stack-cli-');
     // Everything the standard AWS chain reads, pointed at the local endpoint; nothing of this machine's.
-    env = {
+    env = keysOnlyEnv(cwd, CREDENTIALS, REGION, {
       AWS_ENDPOINT_URL_CLOUDFORMATION: fake.endpoint,
       AWS_ENDPOINT_URL_STS: fake.endpoint,
       AWS_ENDPOINT_URL_S3: fake.endpoint,
-      AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey,
-      AWS_REGION: REGION,
-      AWS_PROFILE: undefined,
-      AWS_CONFIG_FILE: path.join(cwd, 'no-aws-config'),
-      AWS_SHARED_CREDENTIALS_FILE: path.join(cwd, 'no-aws-credentials'),
-      AWS_EC2_METADATA_DISABLED: 'true',
       IMGPIPE_API_KEY: API_KEY,
-    };
+    });
   });
   afterAll(async () => {
     await fake?.close();

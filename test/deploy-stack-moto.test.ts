@@ -15,6 +15,7 @@ import { createHash } from 'node:crypto';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { keysOnlyEnv } from './helpers/aws-env.js';
 import { runCli } from './helpers/cli.js';
 import { tempDir } from './helpers/images.js';
 import { HAS_MOTO, startMoto, type Moto } from './helpers/moto.js';
@@ -40,17 +41,7 @@ describe.skipIf(!HAS_MOTO)('imgpipe deploy against moto', () => {
     cwd = await tempDir('imgpipe-deploy-moto-');
     const credentials = { accessKeyId: 'AKIDMOTO', secretAccessKey: 'moto-secret' };
     clientConfig = { endpoint: moto.endpoint, region: REGION, credentials };
-    env = {
-      AWS_ENDPOINT_URL: moto.endpoint,
-      AWS_ACCESS_KEY_ID: credentials.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
-      AWS_REGION: REGION,
-      AWS_PROFILE: undefined,
-      AWS_CONFIG_FILE: path.join(cwd, 'no-aws-config'),
-      AWS_SHARED_CREDENTIALS_FILE: path.join(cwd, 'no-aws-credentials'),
-      AWS_EC2_METADATA_DISABLED: 'true',
-      IMGPIPE_API_KEY: undefined,
-    };
+    env = keysOnlyEnv(cwd, credentials, REGION, { AWS_ENDPOINT_URL: moto.endpoint });
     // A user's own settings, which the deploy must keep.
     await writeFile(path.join(cwd, 'imgpipe.config.json'), JSON.stringify({ variants: [{ name: 'thumb', width: 320 }, { name: 'large', width: 1600, format: 'webp' }] }));
   }, 60_000);

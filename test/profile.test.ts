@@ -7,29 +7,12 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { UploadResult } from '../src/jobs/upload.js';
 import type { WatchResult } from '../src/jobs/watch.js';
+import { CLEAN_ENV } from './helpers/aws-env.js';
 import { runCli } from './helpers/cli.js';
 import { writeNoiseJpegs } from './helpers/fault-proxy.js';
 import { tempDir } from './helpers/images.js';
 import { startTestStack, type TestStack } from './helpers/stack.js';
 
-/** Nothing from the test runner's own environment may supply credentials, region or target. */
-const CLEAN_ENV: NodeJS.ProcessEnv = {
-  IMGPIPE_API: undefined,
-  IMGPIPE_API_KEY: undefined,
-  IMGPIPE_DEST_BUCKET: undefined,
-  IMGPIPE_ENDPOINT: undefined,
-  AWS_ACCESS_KEY_ID: undefined,
-  AWS_SECRET_ACCESS_KEY: undefined,
-  AWS_SESSION_TOKEN: undefined,
-  AWS_PROFILE: undefined,
-  AWS_DEFAULT_PROFILE: undefined,
-  AWS_REGION: undefined,
-  AWS_DEFAULT_REGION: undefined,
-  AWS_ENDPOINT_URL: undefined,
-  AWS_ENDPOINT_URL_S3: undefined,
-  AWS_CONFIG_FILE: undefined,
-  AWS_SHARED_CREDENTIALS_FILE: undefined,
-};
 
 describe('--profile: credentials and region from a named profile', () => {
   const FILES = 2;

@@ -13,6 +13,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { UploadResult } from '../src/jobs/upload.js';
 import type { WatchResult } from '../src/jobs/watch.js';
+import { CLEAN_ENV } from './helpers/aws-env.js';
 import { runCli } from './helpers/cli.js';
 import { startDev, type DevProcess } from './helpers/dev.js';
 import { adoptVia, startFaultProxy, writeNoiseJpegs, type FaultProxy } from './helpers/fault-proxy.js';
@@ -23,21 +24,6 @@ const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('base64');
 
 type UploadDoc = UploadResult & { wait?: WatchResult };
 
-/** Nothing from the test runner's own environment may pick the target or the credentials. */
-const CLEAN_ENV: NodeJS.ProcessEnv = {
-  IMGPIPE_API: undefined,
-  IMGPIPE_API_KEY: undefined,
-  IMGPIPE_DEST_BUCKET: undefined,
-  IMGPIPE_ENDPOINT: undefined,
-  AWS_ACCESS_KEY_ID: undefined,
-  AWS_SECRET_ACCESS_KEY: undefined,
-  AWS_SESSION_TOKEN: undefined,
-  AWS_PROFILE: undefined,
-  AWS_REGION: undefined,
-  AWS_DEFAULT_REGION: undefined,
-  AWS_ENDPOINT_URL: undefined,
-  AWS_ENDPOINT_URL_S3: undefined,
-};
 
 describe('upload and watch through the remote target (--api/--endpoint, not --local)', () => {
   const FILES = 4;
