@@ -7,6 +7,7 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
 import { projectRoot } from '../src/deploy/paths.js';
+import { have, TOOLS } from './helpers/tools.js';
 
 type Node = Record<string, any>;
 
@@ -189,8 +190,8 @@ describe('infra/template.yaml', () => {
 });
 
 // AWS's own linter for CloudFormation, where the machine has it (.ci/run says whether it does).
-const CFN_LINT = spawnSync('cfn-lint', ['--version'], { encoding: 'utf8' }).status === 0;
-describe.skipIf(!CFN_LINT)('cfn-lint (skipped where cfn-lint is not installed)', () => {
+const CFN_LINT = have(TOOLS.cfnLint, 'deploy-infra.test (cfn-lint)');
+describe.skipIf(!CFN_LINT)('cfn-lint', () => {
   it('finds no error and no warning in infra/template.yaml', () => {
     const r = spawnSync('cfn-lint', [path.join(projectRoot(), 'infra/template.yaml')], { encoding: 'utf8' });
     expect(r.stdout + r.stderr).toBe('');

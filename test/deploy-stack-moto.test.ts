@@ -18,10 +18,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keysOnlyEnv } from './helpers/aws-env.js';
 import { runCli } from './helpers/cli.js';
 import { tempDir } from './helpers/images.js';
-import { HAS_MOTO, startMoto, type Moto } from './helpers/moto.js';
+import { startMoto, type Moto } from './helpers/moto.js';
+import { have, TOOLS } from './helpers/tools.js';
 import { readmeBlock } from './helpers/readme.js';
 
-if (!HAS_MOTO) console.log('deploy-stack-moto.test: skipped, moto_server (Python package moto[server]) is absent');
+const HAS_MOTO = have(TOOLS.moto, 'deploy-stack-moto.test');
 
 const ACCOUNT = '123456789012'; // moto's default account
 const REGION = 'us-east-1';

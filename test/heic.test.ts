@@ -13,16 +13,9 @@ import { PRESIGN_DEFAULTS } from '../lambda/presign.js';
 import { runCli } from './helpers/cli.js';
 import { tempDir } from './helpers/images.js';
 import { startTestStack, type TestStack } from './helpers/stack.js';
+import { have, TOOLS } from './helpers/tools.js';
 
-const hasHeifEnc = (() => {
-  try {
-    execFileSync('sh', ['-c', 'command -v heif-enc'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
-if (!hasHeifEnc) console.log('heic.test: skipped, heif-enc (Debian package libheif-examples) is absent');
+const hasHeifEnc = have(TOOLS.heifEnc, 'heic.test');
 
 let dir: string;
 

@@ -1,6 +1,5 @@
 // Interop: Debian's AWS CLI (installed by .ci/run) lists and copies from the local stack.
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -10,12 +9,12 @@ import * as img from './helpers/images.js';
 import { startTestStack, type TestStack } from './helpers/stack.js';
 import { BIN, runCli } from './helpers/cli.js';
 import { startDev } from './helpers/dev.js';
+import { have, TOOLS } from './helpers/tools.js';
 
 const AWS = '/usr/bin/aws';
-const have = existsSync(AWS);
-if (!have && process.env.CI) throw new Error(`${AWS} is missing: .ci/run installs Debian's awscli`);
+const hasAws = have(TOOLS.aws, 'interop.test');
 
-describe.skipIf(!have)('AWS CLI against the local stack', () => {
+describe.skipIf(!hasAws)('AWS CLI against the local stack', () => {
   let stack: TestStack;
   let env: NodeJS.ProcessEnv;
   // Asynchronous: the S3 server runs in this process, a blocking spawn would deadlock it.
@@ -74,7 +73,7 @@ describe.skipIf(!have)('AWS CLI against the local stack', () => {
   });
 });
 
-describe.skipIf(!have)('README: aws-cli with the credentials `imgpipe dev --show-credentials` prints', () => {
+describe.skipIf(!hasAws)('README: aws-cli with the credentials `imgpipe dev --show-credentials` prints', () => {
   it('lists the running dev stack with them; the old fixed pair is refused', async () => {
     const cwd = await img.tempDir('imgpipe-creds-');
     const dev = await startDev(cwd);

@@ -30,8 +30,8 @@ import { startLocalS3, type LocalS3 } from '@imgpipe/local-s3';
 import { md5Hex, s3Client, sdkFailure, sleep, xmlCode, type S3Target } from './helpers/s3.js';
 
 const BUCKET = 'safety';
-const DIST = '/work/main/packages/local-s3/dist/index.js';
 const ROOT = path.resolve(import.meta.dirname, '..');
+const DIST = path.join(ROOT, 'packages/local-s3/dist/index.js');
 
 // ---------------------------------------------------------------- helpers
 

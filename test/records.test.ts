@@ -3,7 +3,6 @@
 // (as a browser or another client could), then `imgpipe watch --json --html`.
 import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import exifReader from 'exif-reader';
-import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
@@ -13,8 +12,10 @@ import { failureKey, type DoneRecord, type ImageRecord } from '../src/core/index
 import { runCli } from './helpers/cli.js';
 import { startDev, type DevProcess } from './helpers/dev.js';
 import * as img from './helpers/images.js';
+import { have, TOOLS } from './helpers/tools.js';
 
 const CHROMIUM = '/usr/bin/chromium';
+const HAS_CHROMIUM = have(TOOLS.chromium, 'records.test (the HTML page check)');
 
 /** A photo whose EXIF has a camera, a capture date and a GPS position. */
 async function gpsJpeg(): Promise<Buffer> {
@@ -104,7 +105,7 @@ describe('records beside the variants', () => {
     expect(await dev.list(dev.state.destBucket)).not.toContain(failureKey(CORRUPT));
   });
 
-  it.skipIf(!existsSync(CHROMIUM))('the HTML page opens from disk: every image loads, failures are listed', async () => {
+  it.skipIf(!HAS_CHROMIUM)('the HTML page opens from disk: every image loads, failures are listed', async () => {
     const { chromium } = await import('playwright-core');
     const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-background-networking', '--disable-gpu'] });
     try {
@@ -121,5 +122,4 @@ describe('records beside the variants', () => {
       await browser.close();
     }
   });
-  if (!existsSync(CHROMIUM)) it.skip(`needs ${CHROMIUM} (apt-get install chromium) for the HTML page check`, () => {});
 });

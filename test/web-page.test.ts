@@ -2,19 +2,20 @@
 // `imgpipe dev`: bad files are refused on the page and never sent; good ones reach the source
 // bucket byte for byte and come back as thumbnails from the read side.
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { copyFile, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_SPEC, outputKeys, recordKey } from '../src/core/index.js';
 import { startDev, type DevProcess } from './helpers/dev.js';
 import * as img from './helpers/images.js';
+import { have, TOOLS } from './helpers/tools.js';
 
 const CHROMIUM = '/usr/bin/chromium';
+const HAS_CHROMIUM = have(TOOLS.chromium, 'web-page.test');
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('base64');
 const GOOD = ['mate-Aqua.jpg', 'plasma-Grey.jpg', 'lomiri16-Wine_by_Jakkub_Mede.jpg'];
 
-describe.skipIf(!existsSync(CHROMIUM))(`the upload page in Chromium (skipped without ${CHROMIUM}: apt-get install chromium)`, () => {
+describe.skipIf(!HAS_CHROMIUM)('the upload page in Chromium', () => {
   let dev: DevProcess;
   let cwd: string;
   let files: string[];
@@ -74,7 +75,7 @@ describe.skipIf(!existsSync(CHROMIUM))(`the upload page in Chromium (skipped wit
   });
 });
 
-describe.skipIf(!existsSync(CHROMIUM))('the upload page through S3 faults (Chromium)', () => {
+describe.skipIf(!HAS_CHROMIUM)('the upload page through S3 faults (Chromium)', () => {
   it('with 10 % 5xx and 5 % resets on the PUTs, every photo still ends done, each stored once', async () => {
     const { startTestStack } = await import('./helpers/stack.js');
     const { startFaultProxy } = await import('./helpers/fault-proxy.js');

@@ -1,0 +1,42 @@
+// A test that needs a system tool (chromium, awscli, moto, cfn-lint, heif-enc): outside CI a
+// missing tool skips the test with one line naming it; under CI=true it fails the run, so a green
+// CI run never hides a suite that did not run. `.ci/run` installs what Debian has first.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+
+export interface Tool {
+  /** What the line names: the command. */
+  name: string;
+  /** Where it comes from, for the line that says it is missing. */
+  from: string;
+  /** True when the tool is there and answers. */
+  present: () => boolean;
+}
+
+const answers = (cmd: string, args: string[]) => () => {
+  const r = spawnSync(cmd, args, { stdio: 'ignore', timeout: 60_000 });
+  return r.status === 0;
+};
+
+export const TOOLS = {
+  chromium: { name: '/usr/bin/chromium', from: "Debian's chromium (apt-get install chromium)", present: () => existsSync('/usr/bin/chromium') },
+  aws: { name: '/usr/bin/aws', from: "Debian's awscli (apt-get install awscli)", present: () => existsSync('/usr/bin/aws') },
+  heifEnc: { name: 'heif-enc', from: "Debian's libheif-examples (apt-get install libheif-examples)", present: answers('sh', ['-c', 'command -v heif-enc']) },
+  moto: { name: 'moto_server', from: 'the Python package moto[server] 5', present: answers('moto_server', ['--help']) },
+  cfnLint: { name: 'cfn-lint', from: 'the Python package cfn-lint', present: answers('cfn-lint', ['--version']) },
+} satisfies Record<string, Tool>;
+
+/** Whether `tool` is here. Missing: one line naming it, or, under CI=true, an error that fails the file. */
+export function have(tool: Tool, who: string, env: NodeJS.ProcessEnv = process.env): boolean {
+  if (tool.present()) return true;
+  const line = `${who}: needs ${tool.name}, from ${tool.from}`;
+  if (isCi(env)) throw new Error(`${line} (missing under CI=true, where nothing may skip)`);
+  console.log(`${who}: skipped, ${tool.name} is absent (${tool.from})`);
+  return false;
+}
+
+/** CI=true (or any value but '' / 'false' / '0'), as GitHub Actions and most CI systems set it. */
+export function isCi(env: NodeJS.ProcessEnv = process.env): boolean {
+  const v = (env.CI ?? '').trim().toLowerCase();
+  return v !== '' && v !== 'false' && v !== '0';
+}
