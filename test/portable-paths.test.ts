@@ -1,7 +1,7 @@
 // A clone in any folder must pass: no tracked file may name where some checkout happened to sit.
 // Two readings: the absolute path of the checkout this runs in (as written, and as the real path),
 // and any quoted absolute path that reaches into one of the repository's own top-level folders
-// from elsewhere (a quoted /work/main/packages/local-s3/dist/index.js in a clone at /tmp/x).
+// from elsewhere (a quoted path like <another clone>/packages/local-s3/dist/index.js).
 import { execFileSync } from 'node:child_process';
 import { readFileSync, realpathSync } from 'node:fs';
 import path from 'node:path';
