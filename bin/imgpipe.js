@@ -8,7 +8,8 @@
 //
 // Then: load the built CLI (`npm run build`, run by `prepare` on install).
 
-// The AWS SDK warns on every run under Node 20 that its future releases will need Node 22.
+// The AWS SDK warns in seven lines on every run under Node 20 that its releases after January
+// 2027 need Node 22; README's quick start says so once, with what to do.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const { main } = await import('../dist/src/cli/main.js');
 await main(process.argv);

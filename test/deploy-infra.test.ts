@@ -118,7 +118,7 @@ describe('infra/template.yaml', () => {
   it('the functions run the deploy-lambda zips and set only variables the handlers read', () => {
     const source = (f: string) => readFileSync(path.join(projectRoot(), 'lambda', f), 'utf8');
     const reads = (text: string) => new Set([...text.matchAll(/env\.([A-Z_]+)|intEnv\(env, '([A-Z_]+)'/g)].map((m) => m[1] ?? m[2]));
-    const runtimeOnly = ['MALLOC_ARENA_MAX', 'AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'];
+    const runtimeOnly = ['MALLOC_ARENA_MAX'];
     for (const [fn, file, codeKey, required] of [
       ['ResizeFunction', 'resize.ts', 'ResizeCodeKey', ['DEST_BUCKET', 'SOURCE_BUCKET', 'IMGPIPE_SPEC', 'MALLOC_ARENA_MAX']],
       ['PresignFunction', 'presign.ts', 'PresignCodeKey', ['SOURCE_BUCKET', 'KEY_PREFIX', 'API_KEY', 'DEDUPE', 'IMGPIPE_SPEC', 'DEST_BUCKET']],

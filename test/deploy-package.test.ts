@@ -44,6 +44,9 @@ const sandboxEnv = (taskRoot: string, extra: Record<string, string>): NodeJS.Pro
   HOME: taskRoot,
   LAMBDA_TASK_ROOT: taskRoot,
   AWS_REGION: 'us-east-1',
+  // These run on this machine's Node 20; Lambda's runtimes are 22 and 24, where the SDK gives no
+  // Node-version notice (test/lambda-node22.test.ts runs the zip on a real Node 22).
+  ...(Number(process.versions.node.split('.')[0]) < 22 ? { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' } : {}),
   ...extra,
 });
 

@@ -82,7 +82,6 @@ describe('deploy-lambda publish', () => {
       Timeout: 60,
       Environment: {
         Variables: {
-          AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
           MALLOC_ARENA_MAX: '1',
           IMGPIPE_SPEC: JSON.stringify(DEFAULT_SPEC),
           DEST_BUCKET: 'imgpipe-dest',
@@ -135,7 +134,6 @@ describe('deploy-lambda publish', () => {
         Variables: {
           CACHE_CONTROL: 'public, max-age=60', // set by someone else: kept
           DEST_BUCKET: 'imgpipe-dest', // ours: replaced
-          AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
           MALLOC_ARENA_MAX: '1',
           IMGPIPE_SPEC: JSON.stringify(DEFAULT_SPEC),
           SOURCE_BUCKET: 'imgpipe-source',
@@ -230,7 +228,7 @@ describe('deploy-lambda publish', () => {
     await expect(publish(await pkg(), { settings: noDest })).rejects.toMatchObject({ code: 'MissingSetting', message: 'imgpipe-resize would have no DEST_BUCKET: pass --dest-bucket' });
     const loop = functionSettings({ handler: 'resize', runtime: 'nodejs22.x', arch: 'arm64', destBucket: 'imgpipe-source' });
     await expect(publish(await pkg(), { settings: loop })).rejects.toMatchObject({ code: 'RecursiveTrigger' });
-    const huge = functionSettings({ handler: 'resize', runtime: 'nodejs22.x', arch: 'arm64', destBucket: 'd', env: { NOTES: 'x'.repeat(4000) } });
+    const huge = functionSettings({ handler: 'resize', runtime: 'nodejs22.x', arch: 'arm64', destBucket: 'd', env: { NOTES: 'x'.repeat(4100) } });
     await expect(publish(await pkg(), { settings: huge })).rejects.toMatchObject({ code: 'EnvironmentTooLarge', message: expect.stringMatching(/over Lambda's 4096-byte limit/) });
     expect(fake.ops()).toEqual(['lambda:GetFunction', 'lambda:GetFunction', 'lambda:GetFunction']);
   });
@@ -367,7 +365,7 @@ describe('deploy-lambda publish', () => {
     expect(summary.calls).toEqual(fake.ops());
     expect(summary.calls).toEqual(['lambda:GetFunction', 'lambda:CreateFunction', 'lambda:GetFunctionConfiguration', 'lambda:PublishVersion', 'lambda:GetAlias', 'lambda:CreateAlias']);
     expect(summary.trigger).toBeUndefined(); // presign has no S3 trigger
-    expect(body('lambda:CreateFunction')).toMatchObject({ MemorySize: 256, Timeout: 10, Environment: { Variables: { SOURCE_BUCKET: 'imgpipe-source', API_KEY: 'k', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' } } });
+    expect(body('lambda:CreateFunction')).toMatchObject({ MemorySize: 256, Timeout: 10, Environment: { Variables: { SOURCE_BUCKET: 'imgpipe-source', API_KEY: 'k' } } });
     // The presign API serves the spec at GET /spec, so it gets the same IMGPIPE_SPEC as the resize.
     expect(JSON.parse((body('lambda:CreateFunction') as { Environment: { Variables: Record<string, string> } }).Environment.Variables.IMGPIPE_SPEC).variants.length).toBeGreaterThan(0);
     expect(summary.package.sha256).toMatch(/^[0-9a-f]{64}$/);

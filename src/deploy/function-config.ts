@@ -42,10 +42,9 @@ export interface FunctionSettings {
 
 export function functionSettings(input: SettingsInput): FunctionSettings {
   const defaults = FUNCTION_DEFAULTS[input.handler];
-  const variables: Record<string, string> = {
-    // The SDK is bundled and pinned; its notice about future Node versions is noise at every cold start.
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-  };
+  // No AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: the runtimes are Node 22 and 24, where
+  // the SDK has no notice to give.
+  const variables: Record<string, string> = {};
   if (input.handler === 'resize') {
     // glibc gives each libvips thread its own malloc arena and fragments them (bench/README.md).
     variables.MALLOC_ARENA_MAX = '1';

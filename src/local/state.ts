@@ -83,7 +83,8 @@ export function alive(pid: number): boolean {
 async function answering(state: DevState): Promise<boolean> {
   if (!alive(state.pid)) return false;
   try {
-    const res = await fetch(`${state.apiUrl}/health`, { signal: AbortSignal.timeout(1_000) });
+    // A live process whose port refuses fails at once; a loaded machine may answer late.
+    const res = await fetch(`${state.apiUrl}/health`, { signal: AbortSignal.timeout(5_000) });
     return res.ok;
   } catch {
     return false;

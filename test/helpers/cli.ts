@@ -1,8 +1,14 @@
 // Run the built CLI as a user would: a separate process, no terminal.
 import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 
 export const BIN = path.resolve(__dirname, '../../bin/imgpipe.js');
+
+// A user state directory of this test file's own unless a test gives one: a `dev` or an embedded
+// stack started here never reaches the user's (nor another test file's) through ~/.local/state.
+export const TEST_STATE_HOME = mkdtempSync(path.join(os.tmpdir(), 'imgpipe-state-'));
 
 export interface CliResult {
   code: number | null;
@@ -15,7 +21,7 @@ export function runCli(args: string[], opts: { cwd?: string; env?: NodeJS.Proces
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
       cwd: opts.cwd,
-      env: { ...process.env, CI: 'true', ...opts.env },
+      env: { ...process.env, CI: 'true', XDG_STATE_HOME: TEST_STATE_HOME, ...opts.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
