@@ -6,7 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { rename } from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { BIN } from './helpers/cli.js';
 import { startFaultProxy, writeNoiseJpegs, type FaultProxy } from './helpers/fault-proxy.js';
 import { tempDir } from './helpers/images.js';
@@ -21,6 +21,8 @@ import { Reporter } from '../src/ui/reporter.js';
 
 const FILES = 30;
 const LONG_NAME = 'a-very-long-holiday-photo-name-from-the-mountains-2024-07-13.jpg';
+/** Two columns a character in a terminal: a bar that counts characters overflows with it. */
+const WIDE_NAME = '富士山の頂上から見た朝日と雲海の写真.jpg';
 const hasScript = (() => {
   try {
     return execFileSync('script', ['--version'], { encoding: 'utf8' }).includes('util-linux');
@@ -43,7 +45,7 @@ afterEach(async () => {
   rigs = [];
 });
 
-/** 30 noise JPEGs in a deep folder (one with a long name), PUTs trickled: ~3 s of bar. */
+/** 30 noise JPEGs in a deep folder (one with a long name, one with a Japanese one), PUTs trickled: ~3 s of bar. */
 async function rig(): Promise<Rig> {
   let stack: TestStack | undefined;
   const proxy = await startFaultProxy({ target: () => stack!.s3Endpoint, flavor: 's3', match: (q) => q.method === 'PUT', rates: { trickle: 1 }, trickle: { bytes: 4096, everyMs: 40 } });
@@ -53,6 +55,7 @@ async function rig(): Promise<Rig> {
   const dir = path.join(cwd, 'photos', 'trips', 'summer-in-the-alps');
   const files = await writeNoiseJpegs(dir, FILES);
   await rename(files[7], path.join(dir, LONG_NAME));
+  await rename(files[3], path.join(dir, WIDE_NAME));
   const r = { stack, proxy, cwd };
   rigs.push(r);
   return r;
@@ -124,7 +127,7 @@ describe.skipIf(!hasScript)('the upload screen in a real terminal', () => {
       // A name shown is the file's own (no folder, no key), cut from the left if at all.
       const names = barFrames(output).flatMap((f) => f.split(' | ').filter((x) => /jpg/.test(x)));
       expect(names.length).toBeGreaterThan(0);
-      for (const n of names) expect(n).toMatch(/^(img-\d{3}\.jpg|…?[\w.-]*2024-07-13\.jpg)$/);
+      for (const n of names) expect(n).toMatch(/^(img-\d{3}\.jpg|…?[\w.-]*2024-07-13\.jpg|…?\p{Script=Han}?[\p{Script=Han}\p{Script=Hiragana}]*写真\.jpg)$/u);
     } else {
       expect(last).toMatch(/\d+\/30 files/);
     }
@@ -163,11 +166,14 @@ describe.skipIf(!hasScript)('the upload screen in a real terminal', () => {
 describe('the bar layout', () => {
   const bytes = (value: number, more: Partial<BarState> = {}): BarState => ({ label: 'uploading', value, total: 1_019_904, unit: 'bytes', files: '12/30 files', etaSeconds: 7, item: 'trips/summer-in-the-alps/img-012.jpg', ...more });
 
-  it.each([200, 120, 80, 60, 50, 40, 30, 20, 12, 4])('at %i columns: fits, no empty field, numbers whole', (width) => {
+  const meter = new CellMeter();
+  afterAll(() => meter.dispose());
+
+  it.each([200, 120, 80, 60, 50, 40, 30, 20, 12, 4])('at %i columns: fits (as the terminal measures it), no empty field, numbers whole', async (width) => {
     for (const value of [0, 1, 512_000, 1_019_904, 2_000_000]) {
-      for (const more of [{}, { files: '' }, { item: '' }, { etaSeconds: undefined }, { item: LONG_NAME }]) {
+      for (const more of [{}, { files: '' }, { item: '' }, { etaSeconds: undefined }, { item: LONG_NAME }, { item: `photos/${WIDE_NAME}` }]) {
         const line = layoutBar(bytes(value, more), width);
-        expect(line.length, line).toBeLessThanOrEqual(width);
+        expect(await meter.cells(line), line).toBeLessThanOrEqual(width);
         expect(line).not.toMatch(/\|\s*\||\|\s*$|^\s*\|/);
         expect(line).toMatch(/\b\d{1,3}%/);
         for (const f of line.split(' | ').slice(1)) {
@@ -195,6 +201,10 @@ describe('the bar layout', () => {
     expect(layoutBar(bytes(0, { item: 'a/b/key-abc/img.jpg' }), 119)).toMatch(/ \| img\.jpg$/);
     expect(layoutBar(bytes(0, { files: '', item: '', etaSeconds: undefined }), 119)).toMatch(/\] 0% \| 0 B\/996 KB$/);
     expect(fitName('x/y/abcdefghij.jpg', 8)).toBe('…hij.jpg');
+    // Cut by columns, between whole characters: 1 for "…", 2 for each of 写真, 4 for .jpg.
+    expect(fitName(`x/${WIDE_NAME}`, 10)).toBe('…写真.jpg');
+    expect(fitName(`x/${WIDE_NAME}`, 8)).toBe('…真.jpg');
+    expect(fitName('x/cafe\u0301-e\u0301te\u0301.jpg', 8)).toBe('…e\u0301te\u0301.jpg'); // an accent stays on its letter
     expect(fitName('C:\\photos\\img.jpg', 20)).toBe('img.jpg');
     expect(formatEta(Infinity)).toBe('?');
     expect(formatEta(185)).toBe('3m05s');
