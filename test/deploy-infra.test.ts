@@ -5,25 +5,9 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import YAML from 'yaml';
 import { projectRoot } from '../src/deploy/paths.js';
+import { parseCfnYaml, PSEUDO_PARAMETERS as PSEUDO, subNames, walk, type CfnNode as Node } from './helpers/cfn-yaml.js';
 import { have, TOOLS } from './helpers/tools.js';
-
-type Node = Record<string, any>;
-
-// CloudFormation's short forms, read as their long forms.
-const TAGS = ['Ref', 'Sub', 'GetAtt', 'Join', 'If', 'Select', 'Split', 'Equals', 'Not'].flatMap((t) => [
-  { tag: `!${t}`, resolve: (value: unknown) => ({ [t === 'Ref' ? 'Ref' : `Fn::${t}`]: t === 'GetAtt' && typeof value === 'string' ? value.split('.') : value }) },
-  { tag: `!${t}`, collection: 'seq' as const, resolve: (seq: { toJSON(): unknown }) => ({ [`Fn::${t}`]: seq.toJSON() }) },
-]);
-const PSEUDO = ['AWS::AccountId', 'AWS::Partition', 'AWS::Region', 'AWS::StackName', 'AWS::URLSuffix', 'AWS::StackId', 'AWS::NoValue'];
-
-function walk(v: unknown, visit: (o: Node) => void): void {
-  if (v && typeof v === 'object') {
-    visit(v as Node);
-    for (const x of Object.values(v)) walk(x, visit);
-  }
-}
 
 /** Every Allow statement of a role, with its actions sorted; `!If [cond, a, b]` read as a (the defaults hold every condition true). */
 function allows(role: Node): { actions: string[]; resource: unknown; condition?: unknown }[] {
@@ -42,7 +26,7 @@ describe('infra/template.yaml', () => {
   const roleOf = (fn: string) => r[(r[fn].Properties.Role['Fn::GetAtt'] as string[])[0]];
 
   beforeAll(() => {
-    t = YAML.parse(readFileSync(path.join(projectRoot(), 'infra/template.yaml'), 'utf8'), { customTags: TAGS });
+    t = parseCfnYaml(readFileSync(path.join(projectRoot(), 'infra/template.yaml'), 'utf8'));
     r = t.Resources;
   });
 
@@ -53,7 +37,7 @@ describe('infra/template.yaml', () => {
     walk([r, t.Outputs], (o) => {
       if (typeof o.Ref === 'string') used.push(o.Ref);
       if (Array.isArray(o['Fn::GetAtt'])) used.push(o['Fn::GetAtt'][0]);
-      if (typeof o['Fn::Sub'] === 'string') for (const m of o['Fn::Sub'].matchAll(/\$\{([^}!]+)\}/g)) used.push(m[1].split('.')[0]);
+      if (typeof o['Fn::Sub'] === 'string') used.push(...subNames(o['Fn::Sub']));
       for (const dep of [o.DependsOn].flat()) if (typeof dep === 'string' && o.Type) used.push(dep);
     });
     expect(used.filter((u) => !known.has(u))).toEqual([]);

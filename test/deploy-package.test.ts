@@ -214,6 +214,8 @@ describe('deploy-lambda package', () => {
     expect(isRuntimeFile('@img/sharp-libvips-linux-arm64/lib/glib-2.0/include/glibconfig.h')).toBe(false);
   });
 
+  // npm installs sharp's arm64 packages into an empty cache: tens of seconds on a loaded machine;
+  // only a hang takes 5 minutes (vitest's 60 s default is not one).
   it('stages sharp with npm into an empty cache once, even with two builds at the same time', async () => {
     const cacheDir = await tempDir('imgpipe-deploy-cache-');
     try {
@@ -228,7 +230,7 @@ describe('deploy-lambda package', () => {
     } finally {
       await rm(cacheDir, { recursive: true, force: true });
     }
-  });
+  }, 300_000);
 
   it('the zip does not depend on the time zone of the machine that builds it', async () => {
     const before = process.env.TZ;

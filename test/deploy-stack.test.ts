@@ -6,7 +6,7 @@ import { STSClient } from '@aws-sdk/client-sts';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DEFAULT_SPEC, parseSpec, widthVariants } from '../src/core/spec.js';
 import { DeployError } from '../src/deploy/errors.js';
 import { buildPackage, type LambdaPackage } from '../src/deploy/package.js';
@@ -337,10 +337,23 @@ describe('imgpipe deploy (stack) against the fake CloudFormation', () => {
 
   it('a change set that never gets ready: the wait gives up at the timeout, deletes it, and nothing is executed', async () => {
     fake.world.changeSetPolls = 1_000_000;
-    const { error } = await deploy({}, { pollMs: 10, timeoutMs: 300 });
-    expect(error!.code).toBe('Timeout');
-    expect(error!.message).toMatch(/^the change set imgpipe-\d+ was still CREATE_IN_PROGRESS after 1 s; it was deleted$/);
-    expect(fake.ops().filter((op) => op === 'cloudformation:DescribeChangeSet').length).toBeGreaterThan(5);
+    const polls = () => fake.ops().filter((op) => op === 'cloudformation:DescribeChangeSet').length;
+    // The wait's clock (Date) stands still until the test moves it: six polls go by inside the
+    // timeout however slow the machine, then the clock jumps past it.
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      const result = deploy({}, { pollMs: 10, timeoutMs: 60_000 });
+      const hang = performance.now() + 60_000;
+      while (polls() < 6 && performance.now() < hang) await new Promise((res) => setTimeout(res, 10));
+      expect(polls()).toBeGreaterThanOrEqual(6);
+      vi.setSystemTime(Date.now() + 61_000);
+      const { error } = await result;
+      expect(error!.code).toBe('Timeout');
+      expect(error!.message).toMatch(/^the change set imgpipe-\d+ was still CREATE_IN_PROGRESS after 60 s; it was deleted$/);
+    } finally {
+      vi.useRealTimers();
+    }
+    expect(polls()).toBeGreaterThan(5);
     expect(fake.ops().at(-1)).toBe('cloudformation:DeleteChangeSet');
     expect(fake.ops()).not.toContain('cloudformation:ExecuteChangeSet');
   });

@@ -125,6 +125,12 @@ describe('the fault proxy', () => {
   });
 });
 
+/**
+ * 300 files with retries and backoff: ~20 s here, several times that on a loaded 2-core machine;
+ * only a hang takes this long (vitest's 60 s default is not one).
+ */
+const BIG_RUN_HANG_MS = 300_000;
+
 describe('upload through injected faults', () => {
   it('300 files through 10 % 5xx and 5 % resets on S3 and the API: every object once, byte-equal, retries counted', async () => {
     const rates = { status500: 0.05, status503: 0.05, resetRequest: 0.025, resetResponse: 0.025 };
@@ -137,7 +143,7 @@ describe('upload through injected faults', () => {
     });
     expect(new Set(await Promise.all(files.map(async (f) => sha256(await readFile(f))))).size).toBe(300);
 
-    const run = spawnCli(BIN, ['upload', photos, '--local', '--json'], { cwd });
+    const run = spawnCli(BIN, ['upload', photos, '--local', '--json'], { cwd, timeoutMs: BIG_RUN_HANG_MS });
     const r = await run.done;
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
@@ -180,7 +186,7 @@ describe('upload through injected faults', () => {
       peakRssMB: Math.round(r.peakRssKb / 1024),
     };
     console.log(`faults report: ${JSON.stringify(report)}`);
-  });
+  }, BIG_RUN_HANG_MS + 60_000);
 
   it('when every PUT fails: one clear line per file, exit 1, and nothing marked uploaded', async () => {
     const { stack, s3, api, cwd, photos, files } = await rig(12, { seed: 3, rates: { status500: 1 / 3, status503: 1 / 3, resetRequest: 1 / 3 } }, {});

@@ -27,7 +27,7 @@ import {
 import { SignatureV4 } from '@smithy/signature-v4';
 
 import { startLocalS3, type LocalS3 } from '@imgpipe/local-s3';
-import { md5Hex, s3Client, sdkFailure, sleep, xmlCode, type S3Target } from './helpers/s3.js';
+import { eventually, md5Hex, s3Client, sdkFailure, xmlCode, type S3Target } from './helpers/s3.js';
 
 const BUCKET = 'safety';
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -279,7 +279,12 @@ describe('client strings never become paths', () => {
     }
     await client.send(new AbortMultipartUploadCommand({ Bucket: BUCKET, Key: key, UploadId }));
 
-    await sleep(50); // removals are asynchronous
+    // Removals are asynchronous: wait until the aborted upload's parts are gone, its folder too
+    // (only a hang takes a minute).
+    await eventually(async () => {
+      expect(await blobFiles(dataDir)).toEqual(blobsBefore);
+      expect((await readdir(dataDir)).filter((n) => !['blobs', 'journal.jsonl', 'credentials.json'].includes(n))).toEqual([]);
+    }, 60_000);
     expect(await snapshotTree(parent, dataDir)).toEqual(before);
     expect((await readFile(path.join(parent, 'victim', 'file'), 'utf8'))).toBe('precious victim bytes\n');
     expectNoneInAncestors(dataDir, 'escaped');
@@ -524,8 +529,7 @@ describe('concurrent overwrite and read of one key', () => {
       expect(seen.A).toBeGreaterThan(0);
       expect(seen.B).toBeGreaterThan(0);
       // Every superseded version's bytes are gone once no reader holds them: one blob left.
-      for (let i = 0; i < 50 && (await blobFiles(dir)).length !== 1; i++) await sleep(20);
-      expect((await blobFiles(dir)).length).toBe(1);
+      await eventually(async () => expect((await blobFiles(dir)).length).toBe(1), 60_000);
     } finally {
       c.destroy();
       await server.close();

@@ -1,17 +1,18 @@
 // What a person sees in a terminal: the built CLI runs in a real pseudo-terminal (util-linux
 // `script`) 120 and 40 columns wide, against the local stack with PUTs trickled through a proxy
-// (so the bar is drawn for a few seconds); the captured bytes are replayed by a tiny emulator
-// into the final screen. Then: the summary once and whole, nothing wider than the terminal,
+// (so the bar is drawn for a few seconds); the captured bytes are replayed into xterm.js's
+// parser (test/helpers/screen.ts) for the final screen. Then: the summary once and whole, nothing wider than the terminal,
 // no number cut, no empty `|  |` field, and on Ctrl-C one notice line, the summary, nothing else.
 import { execFileSync } from 'node:child_process';
 import { rename } from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { BIN } from './helpers/cli.js';
 import { startFaultProxy, writeNoiseJpegs, type FaultProxy } from './helpers/fault-proxy.js';
 import { tempDir } from './helpers/images.js';
 import { runInPty, type PtyRun } from './helpers/pty.js';
-import { renderScreen, type Screen } from './helpers/screen.js';
+import { CellMeter, renderScreen, type Screen } from './helpers/screen.js';
+import { eventually } from './helpers/s3.js';
 import { startTestStack, type TestStack } from './helpers/stack.js';
 import { layoutBar, type BarState } from '../src/ui/bar.js';
 import { fitName, formatEta } from '../src/ui/format.js';
@@ -20,6 +21,8 @@ import { Reporter } from '../src/ui/reporter.js';
 
 const FILES = 30;
 const LONG_NAME = 'a-very-long-holiday-photo-name-from-the-mountains-2024-07-13.jpg';
+/** Two columns a character in a terminal: a bar that counts characters overflows with it. */
+const WIDE_NAME = '富士山の頂上から見た朝日と雲海の写真.jpg';
 const hasScript = (() => {
   try {
     return execFileSync('script', ['--version'], { encoding: 'utf8' }).includes('util-linux');
@@ -42,7 +45,7 @@ afterEach(async () => {
   rigs = [];
 });
 
-/** 30 noise JPEGs in a deep folder (one with a long name), PUTs trickled: ~3 s of bar. */
+/** 30 noise JPEGs in a deep folder (one with a long name, one with a Japanese one), PUTs trickled: ~3 s of bar. */
 async function rig(): Promise<Rig> {
   let stack: TestStack | undefined;
   const proxy = await startFaultProxy({ target: () => stack!.s3Endpoint, flavor: 's3', match: (q) => q.method === 'PUT', rates: { trickle: 1 }, trickle: { bytes: 4096, everyMs: 40 } });
@@ -52,6 +55,7 @@ async function rig(): Promise<Rig> {
   const dir = path.join(cwd, 'photos', 'trips', 'summer-in-the-alps');
   const files = await writeNoiseJpegs(dir, FILES);
   await rename(files[7], path.join(dir, LONG_NAME));
+  await rename(files[3], path.join(dir, WIDE_NAME));
   const r = { stack, proxy, cwd };
   rigs.push(r);
   return r;
@@ -73,21 +77,24 @@ function barFrames(raw: string): string[] {
     .filter((s) => s.startsWith('uploading'));
 }
 
-/** Wait until the bar has been drawn with some files done. */
+/** Only a hang takes this long (the whole upload is ~3 s of trickled PUTs). */
+const HANG_MS = 60_000;
+
+/** Wait until 6 PUTs were delivered and the bar has since been drawn with a file count. */
 async function midUpload(r: Rig, run: PtyRun): Promise<void> {
-  await r.proxy.waitFor(() => r.proxy.total(r.proxy.delivered, 'PUT') >= 6, '6 PUTs delivered', 30_000);
-  for (let i = 0; i < 100 && !/files/.test(barFrames(run.output()).at(-1) ?? ''); i++) await new Promise((res) => setTimeout(res, 20));
+  await r.proxy.waitFor(() => r.proxy.total(r.proxy.delivered, 'PUT') >= 6, '6 PUTs delivered', HANG_MS);
+  await eventually(() => expect(barFrames(run.output()).at(-1)).toMatch(/files/), HANG_MS);
 }
 
-function expectFits(screen: Screen, cols: number, plainLines: RegExp[]): void {
-  expect(screen.dropped, 'characters the terminal cut off (autowrap off)').toBe(0);
-  for (const row of screen.rows) expect(row.length).toBeLessThanOrEqual(cols);
+function expectFits(screen: Screen, plainLines: RegExp[]): void {
+  expect(screen.autowrapOff, 'autowrap turned off: text past the edge would be lost unseen').toBe(0);
   // A line may only wrap if it is plain text (the summary, the info line), never the bar.
-  for (const line of screen.lines) if (line.length > cols) expect(plainLines.some((re) => re.test(line)), line).toBe(true);
+  for (const line of screen.wrappedLines) expect(plainLines.some((re) => re.test(line)), line).toBe(true);
 }
 
-function expectBarFrame(frame: string, cols: number): void {
-  expect(frame.length, frame).toBeLessThanOrEqual(cols - 1);
+/** A frame as the terminal measures it: one column short of the edge (no pending wrap). */
+async function expectBarFrame(meter: CellMeter, frame: string, cols: number): Promise<void> {
+  expect(await meter.cells(frame), frame).toBeLessThanOrEqual(cols - 1);
   expect(frame).not.toMatch(/\|\s*\|/);
   expect(frame).toMatch(/\d{1,3}%/);
   // Any count shown is whole: "12/30 files", "1.2 MB/3.4 MB".
@@ -105,10 +112,13 @@ describe.skipIf(!hasScript)('the upload screen in a real terminal', () => {
     const frames = barFrames(run.output());
     const { code, output } = await run.done;
     console.log(`last bar frame at ${cols} columns:\n|${frames.at(-1)}`);
-    console.log(`final ${cols}-column screen:\n${renderScreen(output, cols).rows.map((l) => `|${l}`).join('\n')}`);
+    const screen = await renderScreen(output, cols);
+    console.log(`final ${cols}-column screen:\n${screen.rows.map((l) => `|${l}`).join('\n')}`);
     expect(code).toBe(0);
     expect(frames.length).toBeGreaterThan(0);
-    for (const f of frames) expectBarFrame(f, cols);
+    const meter = new CellMeter();
+    for (const f of barFrames(output)) await expectBarFrame(meter, f, cols);
+    meter.dispose();
     const last = frames.at(-1)!;
     expect(last).toMatch(/\d{1,3}%/);
     if (cols >= 100) {
@@ -117,12 +127,11 @@ describe.skipIf(!hasScript)('the upload screen in a real terminal', () => {
       // A name shown is the file's own (no folder, no key), cut from the left if at all.
       const names = barFrames(output).flatMap((f) => f.split(' | ').filter((x) => /jpg/.test(x)));
       expect(names.length).toBeGreaterThan(0);
-      for (const n of names) expect(n).toMatch(/^(img-\d{3}\.jpg|…?[\w.-]*2024-07-13\.jpg)$/);
+      for (const n of names) expect(n).toMatch(/^(img-\d{3}\.jpg|…?[\w.-]*2024-07-13\.jpg|…?\p{Script=Han}?[\p{Script=Han}\p{Script=Hiragana}]*写真\.jpg)$/u);
     } else {
       expect(last).toMatch(/\d+\/30 files/);
     }
-    const screen = renderScreen(output, cols);
-    expectFits(screen, cols, [SUMMARY_DONE, INFO]);
+    expectFits(screen, [SUMMARY_DONE, INFO]);
     expect(screen.lines.filter((l) => SUMMARY_DONE.test(l))).toHaveLength(1);
     expect(screen.lines.at(-1)).toMatch(SUMMARY_DONE);
     expect(screen.lines.join('\n')).not.toMatch(BAR_CHARS);
@@ -134,14 +143,14 @@ describe.skipIf(!hasScript)('the upload screen in a real terminal', () => {
     const r = await rig();
     const run = upload(r, cols);
     await midUpload(r, run);
-    console.log(`screen at ${cols} columns just before SIGINT:\n${renderScreen(run.output(), cols).rows.map((l) => `|${l}`).join('\n')}`);
+    console.log(`screen at ${cols} columns just before SIGINT:\n${(await renderScreen(run.output(), cols)).rows.map((l) => `|${l}`).join('\n')}`);
     process.kill(await run.pid(), 'SIGINT');
     const { code, output } = await run.done;
-    const screen = renderScreen(output, cols);
+    const screen = await renderScreen(output, cols);
     console.log(`final ${cols}-column screen after SIGINT:\n${screen.rows.map((l) => `|${l}`).join('\n')}`);
     expect(code).toBe(130);
     const notice = 'imgpipe: SIGINT: stopping, saving the manifest (again to quit at once)';
-    expectFits(screen, cols, [SUMMARY_INTERRUPTED, INFO, new RegExp(`^${notice.replace(/[()]/g, '\\$&')}$`)]);
+    expectFits(screen, [SUMMARY_INTERRUPTED, INFO, new RegExp(`^${notice.replace(/[()]/g, '\\$&')}$`)]);
     const at = screen.lines.indexOf(notice);
     expect(at, screen.lines.join('\n')).toBeGreaterThan(0);
     expect(screen.lines.slice(at + 1)).toHaveLength(1);
@@ -157,11 +166,14 @@ describe.skipIf(!hasScript)('the upload screen in a real terminal', () => {
 describe('the bar layout', () => {
   const bytes = (value: number, more: Partial<BarState> = {}): BarState => ({ label: 'uploading', value, total: 1_019_904, unit: 'bytes', files: '12/30 files', etaSeconds: 7, item: 'trips/summer-in-the-alps/img-012.jpg', ...more });
 
-  it.each([200, 120, 80, 60, 50, 40, 30, 20, 12, 4])('at %i columns: fits, no empty field, numbers whole', (width) => {
+  const meter = new CellMeter();
+  afterAll(() => meter.dispose());
+
+  it.each([200, 120, 80, 60, 50, 40, 30, 20, 12, 4])('at %i columns: fits (as the terminal measures it), no empty field, numbers whole', async (width) => {
     for (const value of [0, 1, 512_000, 1_019_904, 2_000_000]) {
-      for (const more of [{}, { files: '' }, { item: '' }, { etaSeconds: undefined }, { item: LONG_NAME }]) {
+      for (const more of [{}, { files: '' }, { item: '' }, { etaSeconds: undefined }, { item: LONG_NAME }, { item: `photos/${WIDE_NAME}` }]) {
         const line = layoutBar(bytes(value, more), width);
-        expect(line.length, line).toBeLessThanOrEqual(width);
+        expect(await meter.cells(line), line).toBeLessThanOrEqual(width);
         expect(line).not.toMatch(/\|\s*\||\|\s*$|^\s*\|/);
         expect(line).toMatch(/\b\d{1,3}%/);
         for (const f of line.split(' | ').slice(1)) {
@@ -189,6 +201,10 @@ describe('the bar layout', () => {
     expect(layoutBar(bytes(0, { item: 'a/b/key-abc/img.jpg' }), 119)).toMatch(/ \| img\.jpg$/);
     expect(layoutBar(bytes(0, { files: '', item: '', etaSeconds: undefined }), 119)).toMatch(/\] 0% \| 0 B\/996 KB$/);
     expect(fitName('x/y/abcdefghij.jpg', 8)).toBe('…hij.jpg');
+    // Cut by columns, between whole characters: 1 for "…", 2 for each of 写真, 4 for .jpg.
+    expect(fitName(`x/${WIDE_NAME}`, 10)).toBe('…写真.jpg');
+    expect(fitName(`x/${WIDE_NAME}`, 8)).toBe('…真.jpg');
+    expect(fitName('x/cafe\u0301-e\u0301te\u0301.jpg', 8)).toBe('…e\u0301te\u0301.jpg'); // an accent stays on its letter
     expect(fitName('C:\\photos\\img.jpg', 20)).toBe('img.jpg');
     expect(formatEta(Infinity)).toBe('?');
     expect(formatEta(185)).toBe('3m05s');
@@ -212,14 +228,31 @@ function fakeTty(columns: number): NodeJS.WriteStream & { text: string } {
   return s as unknown as NodeJS.WriteStream & { text: string };
 }
 
+/** The bar's redraw period (ProgressBar's default everyMs). */
+const BAR_PERIOD_MS = 100;
+
+/**
+ * Two ticks of an interval of the bar's period, started after the bar's own: timers of one
+ * period fire in the order they were set, so by then a bar timer still alive has fired too.
+ */
+function twoBarPeriods(): Promise<void> {
+  return new Promise((resolve) => {
+    let ticks = 0;
+    const t = setInterval(() => {
+      if (++ticks < 2) return;
+      clearInterval(t);
+      resolve();
+    }, BAR_PERIOD_MS);
+  });
+}
+
 describe('the reporter on a terminal', () => {
   it('a spinner always has a label', async () => {
     const err = fakeTty(40);
     const r = new Reporter({ json: false, interactive: true, stdout: fakeTty(40), stderr: err });
     const stop = r.spin('   ');
-    await new Promise((res) => setTimeout(res, 150));
+    await eventually(() => expect(err.text).toMatch(/working/), HANG_MS);
     stop();
-    expect(err.text).toMatch(/working/);
   });
 
   it('halted (Ctrl-C): the bar line is cleared, nothing is drawn after, the summary still prints', async () => {
@@ -228,18 +261,19 @@ describe('the reporter on a terminal', () => {
     const r = new Reporter({ json: false, interactive: true, stdout: out, stderr: err });
     r.start(1000, 'uploading', 'bytes');
     r.advance(300, { files: '1/3 files' });
-    await new Promise((res) => setTimeout(res, 150));
-    expect(renderScreen(err.text, 40).rows.at(-1)).toMatch(/^uploading \[[█░]+\] 30% \| 1\/3 files$/);
+    // The bar redraws on its timer: wait for the frame with the new count.
+    await eventually(async () => expect((await renderScreen(err.text, 40)).rows.at(-1)).toMatch(/^uploading \[[█░]+\] 30% \| 1\/3 files$/), HANG_MS);
     haltWidgets();
     const mark = err.text.length;
     r.advance(300, { files: '2/3 files' });
     r.step('ok b.jpg', 'b.jpg', 0);
     r.spin('presigning 3 files')();
     r.start(5, 'waiting for records');
-    await new Promise((res) => setTimeout(res, 150));
+    // Long enough for a bar timer still running to have drawn.
+    await twoBarPeriods();
     r.summary('1 uploaded of 3 files');
     expect(err.text.slice(mark)).toBe('');
-    expect(renderScreen(err.text, 40).rows.join('')).toBe('');
+    expect((await renderScreen(err.text, 40)).rows.join('')).toBe('');
     expect(out.text).toBe('1 uploaded of 3 files\n');
   });
 });

@@ -1,7 +1,7 @@
 // The progress bar: one line redrawn in place with \r, laid out to fit the terminal's width.
 // Fields that do not fit are dropped whole (the file's name first, then the eta, then the
 // bytes), never cut; a field with nothing to say is left out, never drawn empty (`|  |`).
-import { fitName, formatBytes, formatEta, printable } from './format.js';
+import { cells, fitName, formatBytes, formatEta, printable } from './format.js';
 
 export interface BarState {
   label: string;
@@ -21,7 +21,7 @@ const MAX_BAR = 40;
 const MIN_NAME = 8;
 const MAX_NAME = 32;
 
-/** The bar's line for a terminal `width` columns wide: at most width characters. */
+/** The bar's line for a terminal `width` columns wide: at most width columns as a terminal counts them. */
 export function layoutBar(s: BarState, width: number): string {
   const ratio = s.total > 0 ? Math.min(1, Math.max(0, s.value / s.total)) : 1;
   const pct = `${Math.floor(ratio * 100)}%`;
@@ -32,7 +32,7 @@ export function layoutBar(s: BarState, width: number): string {
   // Dropped in this order when space runs out: the name is handled last, below.
   const optional = [bytes, eta].filter((f): f is string => !!f);
   const head = `${s.label} [`;
-  const fixed = (fields: string[]) => head.length + 2 + fields.join(' | ').length; // "] " after the bar
+  const fixed = (fields: string[]) => cells(head) + 2 + cells(fields.join(' | ')); // "] " after the bar
   let fields = [...essential, ...optional];
   while (optional.length && fixed(fields) + MIN_BAR > width) {
     optional.pop();
@@ -41,8 +41,8 @@ export function layoutBar(s: BarState, width: number): string {
   if (fixed(fields) + MIN_BAR > width) {
     // No room for a bar at all: the numbers alone, with the label if it fits.
     const bare = essential.join(' | ');
-    if (s.label.length + 1 + bare.length <= width) return `${s.label} ${bare}`;
-    return bare.length <= width ? bare : pct;
+    if (cells(s.label) + 1 + cells(bare) <= width) return `${s.label} ${bare}`;
+    return cells(bare) <= width ? bare : pct;
   }
   let room = width - fixed(fields);
   const all = optional.length === (bytes ? 1 : 0) + (eta ? 1 : 0);
@@ -50,7 +50,7 @@ export function layoutBar(s: BarState, width: number): string {
   if (all && itemText && room - MIN_BAR - 3 >= MIN_NAME) {
     const name = fitName(itemText, Math.min(MAX_NAME, room - MIN_BAR - 3));
     fields = [...fields, name];
-    room -= name.length + 3;
+    room -= cells(name) + 3;
   }
   const size = Math.min(MAX_BAR, room);
   const full = Math.round(size * ratio);

@@ -1,4 +1,13 @@
 // Human-readable figures for summaries and progress lines.
+import stringWidth from 'string-width';
+
+/**
+ * Columns a terminal gives `s`: a CJK character takes two, a combining accent none. `.length`
+ * counts UTF-16 units, so a bar laid out with it overflowed the line by one column per wide
+ * character of a file's name and wrapped (a Japanese name made a 119-column frame 135 wide).
+ */
+export const cells = (s: string): number => stringWidth(s);
+
 export function formatBytes(n: number): string {
   if (n < 1024) return `${n} B`;
   const units = ['KB', 'MB', 'GB', 'TB'];
@@ -32,12 +41,15 @@ export function formatEta(seconds: number): string {
 
 /**
  * A file's name for a narrow field: the last segment of a path or key (either separator), cut
- * from the left with "…" when longer than `max`, so the extension and the end stay visible.
+ * from the left with "…" when wider than `max` columns, so the extension and the end stay
+ * visible. Cut between whole characters as shown (grapheme clusters), never inside one.
  */
 export function fitName(pathOrKey: string, max: number): string {
   const name = pathOrKey.split(/[\\/]/).filter(Boolean).at(-1) ?? '';
-  const chars = [...name];
-  if (chars.length <= max) return name;
+  if (cells(name) <= max) return name;
   if (max <= 1) return '…'.slice(0, max);
-  return `…${chars.slice(chars.length - (max - 1)).join('')}`;
+  const graphemes = [...new Intl.Segmenter().segment(name)].map((g) => g.segment);
+  let tail = '';
+  for (let i = graphemes.length - 1; i >= 0 && cells(graphemes[i] + tail) <= max - 1; i--) tail = graphemes[i] + tail;
+  return `…${tail}`;
 }

@@ -4,6 +4,7 @@
 // a few per DescribeStackEvents poll (so only a real wait passes), and scripted failures that
 // roll back as CloudFormation does, DeletionPolicy Retain and RetainExceptOnCreate included.
 import { randomUUID } from 'node:crypto';
+import type { CfnNode } from './cfn-yaml.js';
 import { changesBetween, creationOrder, parseTemplate, resolveValue, type Change } from './fake-cfn-template.js';
 
 export class CfnError extends Error {
@@ -232,9 +233,9 @@ export class CfnWorld {
     this.changeSets.splice(this.changeSets.indexOf(cs), 1);
   }
 
-  private physicalId(stack: FakeStack, logicalId: string, type: string, block: string, params: Map<string, string>): string {
-    const bucket = /BucketName:\s*!Ref\s+(\w+)/.exec(block);
-    if (type === 'AWS::S3::Bucket' && bucket) return params.get(bucket[1]) ?? '';
+  private physicalId(stack: FakeStack, logicalId: string, type: string, properties: CfnNode, params: Map<string, string>): string {
+    const bucket = properties.BucketName?.Ref;
+    if (type === 'AWS::S3::Bucket' && typeof bucket === 'string') return params.get(bucket) ?? '';
     if (type === 'AWS::ApiGatewayV2::Api') return stack.stackId.slice(-10).replace(/-/g, 'a');
     return `${stack.name}-${logicalId}-${randomUUID().slice(0, 8).toUpperCase()}`;
   }
@@ -247,7 +248,7 @@ export class CfnWorld {
     };
     const finish = () => {
       const res = stack.resources.get(logicalId)!;
-      if (!res.physicalId) res.physicalId = this.physicalId(stack, logicalId, r.type, r.block, cs.parameters);
+      if (!res.physicalId) res.physicalId = this.physicalId(stack, logicalId, r.type, r.properties, cs.parameters);
       if (r.type === 'AWS::S3::Bucket') this.buckets.add(res.physicalId);
     };
     return [

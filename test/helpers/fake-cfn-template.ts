@@ -1,6 +1,9 @@
 // Just enough of a CloudFormation template for the fake to act on: parameters (defaults,
-// NoEcho), resources (type, DeletionPolicy, what each refers to), outputs; read from the YAML
-// text by indentation, with references found by scanning for !Ref X, !GetAtt X.Y and ${X}.
+// NoEcho), resources (type, DeletionPolicy, what each refers to), outputs; parsed as YAML by
+// test/helpers/cfn-yaml.ts (the reader the template's own tests use), references read from the
+// parsed Ref, Fn::GetAtt, Fn::Sub and DependsOn.
+import { parseCfnYaml, referencesIn, type CfnNode } from './cfn-yaml.js';
+
 export interface TemplateParameter {
   default?: string;
   noEcho: boolean;
@@ -9,8 +12,10 @@ export interface TemplateParameter {
 export interface TemplateResource {
   logicalId: string;
   type: string;
-  /** The resource's own lines, to compare two templates resource by resource. */
+  /** The parsed resource, as JSON: two templates differ at a resource when this does. */
   block: string;
+  /** Its Properties, parsed (short forms read as long forms). */
+  properties: CfnNode;
   retain: boolean;
   /** Names it refers to (resources and parameters alike). */
   refs: Set<string>;
@@ -19,57 +24,28 @@ export interface TemplateResource {
 export interface ParsedTemplate {
   parameters: Map<string, TemplateParameter>;
   resources: TemplateResource[];
-  /** Output key → its Value expression, as written. */
-  outputs: Map<string, string>;
+  /** Output key → its Value, parsed (`{ Ref }`, `{ 'Fn::Sub' }` or a plain value). */
+  outputs: Map<string, unknown>;
 }
 
-/** Top-level key → the entries under it (two-space keys) with their lines. */
-function sections(text: string): Map<string, Map<string, string[]>> {
-  const out = new Map<string, Map<string, string[]>>();
-  let section: Map<string, string[]> | undefined;
-  let entry: string[] | undefined;
-  for (const line of text.split('\n')) {
-    const top = /^([A-Za-z]\w*):/.exec(line);
-    if (top) {
-      section = new Map();
-      out.set(top[1], section);
-      entry = undefined;
-      continue;
-    }
-    const key = /^ {2}([A-Za-z]\w*):\s*$/.exec(line);
-    if (key && section) section.set(key[1], (entry = []));
-    else entry?.push(line);
-  }
-  return out;
-}
-
-const unquote = (s: string) => s.trim().replace(/^'(.*)'$/, '$1').replace(/^"(.*)"$/, '$1');
-const field = (lines: string[], name: string) => lines.map((l) => new RegExp(`^ {4}${name}:\\s*(.*)$`).exec(l)?.[1]).find((v) => v !== undefined);
-
-function refsIn(text: string): Set<string> {
-  const refs = new Set<string>();
-  for (const m of text.matchAll(/!Ref\s+([A-Za-z][\w]*)/g)) refs.add(m[1]);
-  for (const m of text.matchAll(/!GetAtt\s+([A-Za-z]\w*)\./g)) refs.add(m[1]);
-  for (const m of text.matchAll(/\$\{([A-Za-z]\w*)(\.\w+)?\}/g)) refs.add(m[1]);
-  const dependsOn = /^ {4}DependsOn:\s*\[?([^\]\n]*)\]?$/m.exec(text);
-  for (const d of dependsOn?.[1].split(',') ?? []) if (d.trim()) refs.add(d.trim());
-  return refs;
-}
+const entries = (node: unknown): [string, CfnNode][] => Object.entries((node ?? {}) as Record<string, CfnNode>);
 
 export function parseTemplate(text: string): ParsedTemplate {
-  const s = sections(text);
+  const t = parseCfnYaml(text) ?? {};
   const parameters = new Map<string, TemplateParameter>();
-  for (const [name, lines] of s.get('Parameters') ?? []) {
-    const d = field(lines, 'Default');
-    parameters.set(name, { ...(d !== undefined && { default: unquote(d) }), noEcho: field(lines, 'NoEcho') === 'true' });
+  for (const [name, p] of entries(t.Parameters)) {
+    // CloudFormation takes every parameter value as a string: `Default: 30` is "30".
+    parameters.set(name, { ...(p.Default !== undefined && { default: String(p.Default) }), noEcho: String(p.NoEcho) === 'true' });
   }
-  const resources: TemplateResource[] = [];
-  for (const [logicalId, lines] of s.get('Resources') ?? []) {
-    const block = lines.join('\n');
-    resources.push({ logicalId, type: field(lines, 'Type') ?? '?', block, retain: field(lines, 'DeletionPolicy') === 'Retain', refs: refsIn(block) });
-  }
-  const outputs = new Map<string, string>();
-  for (const [key, lines] of s.get('Outputs') ?? []) outputs.set(key, field(lines, 'Value') ?? '');
+  const resources = entries(t.Resources).map(([logicalId, r]): TemplateResource => ({
+    logicalId,
+    type: typeof r.Type === 'string' ? r.Type : '?',
+    block: JSON.stringify(r),
+    properties: (r.Properties ?? {}) as CfnNode,
+    retain: r.DeletionPolicy === 'Retain',
+    refs: referencesIn(r),
+  }));
+  const outputs = new Map<string, unknown>(entries(t.Outputs).map(([key, o]) => [key, o.Value]));
   return { parameters, resources, outputs };
 }
 
@@ -89,13 +65,15 @@ export function creationOrder(t: ParsedTemplate, only?: Set<string>): TemplateRe
   return order;
 }
 
-/** Resolve !Ref X / !Sub '…${X}…' against physical ids, parameters and pseudo parameters. */
-export function resolveValue(expr: string, lookup: (name: string) => string | undefined): string {
-  const ref = /^!Ref\s+([\w:]+)$/.exec(expr.trim());
-  if (ref) return lookup(ref[1]) ?? '';
-  const sub = /^!Sub\s+(.*)$/.exec(expr.trim());
-  if (sub) return unquote(sub[1]).replace(/\$\{([\w:]+)\}/g, (_, n: string) => lookup(n) ?? '');
-  return unquote(expr);
+/** Resolve `{ Ref: X }` / `{ 'Fn::Sub': '…${X}…' }` against physical ids, parameters and pseudo parameters. */
+export function resolveValue(value: unknown, lookup: (name: string) => string | undefined): string {
+  const v = value as CfnNode | undefined;
+  if (v && typeof v === 'object') {
+    if (typeof v.Ref === 'string') return lookup(v.Ref) ?? '';
+    if (typeof v['Fn::Sub'] === 'string') return (v['Fn::Sub'] as string).replace(/\$\{([\w:]+)\}/g, (_, n: string) => lookup(n) ?? '');
+    throw new Error(`the fake cannot resolve ${JSON.stringify(v)}`);
+  }
+  return value === undefined ? '' : String(value);
 }
 
 export interface Change {

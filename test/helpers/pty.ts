@@ -35,7 +35,8 @@ export function runInPty(bin: string, args: string[], opts: { cwd: string; cols:
     });
   });
   const pid = async () => {
-    for (let i = 0; i < 500; i++) {
+    // Only a hang takes a minute (the shell writes it before it execs node).
+    for (const until = Date.now() + 60_000; Date.now() < until; ) {
       const text = await readFile(pidFile, 'utf8').catch(() => '');
       if (/^\d+\s*$/.test(text)) return Number(text);
       await new Promise((res) => setTimeout(res, 10));

@@ -1,134 +1,86 @@
-// A tiny terminal emulator for tests: replays what a program wrote to a pseudo-terminal and
-// gives back the final screen, so tests assert on what a person would see (not on raw bytes).
-// It knows what our widgets and ora/cli-progress emit: text, \r, \n, \b, CSI K/J/A/B/C/D/G/H,
-// SGR (ignored), DEC save/restore cursor (ESC 7 / ESC 8), autowrap on/off (?7h/?7l).
-// The screen has `cols` columns and no height limit (nothing scrolls off).
+// What a terminal shows after a program's bytes: they are replayed into xterm.js's own parser and
+// buffer (@xterm/headless), not into an emulator of ours, so a tab, a wide character, a line
+// longer than the terminal or an escape the widgets did not expect lands where a real terminal
+// puts it. Tests assert on the resulting rows, as a person would read them.
+import xterm from '@xterm/headless';
+
+const { Terminal } = xterm;
 
 export interface Screen {
-  /** Rows as shown, trailing blanks trimmed. */
+  /** Every row written (scrolled-off rows too), as shown, trailing blanks trimmed. */
   rows: string[];
-  /** Logical lines: rows joined where the terminal soft-wrapped a long line. */
+  /** Logical lines: rows joined where the terminal soft-wrapped a line too long for it. */
   lines: string[];
-  /** Characters written past the right edge with autowrap off (the terminal dropped them). */
-  dropped: number;
+  /** The logical lines that took more than one row. */
+  wrappedLines: string[];
   /** Rows that were soft-wrapped into the next one. */
   wrapped: number[];
+  /** How often the program turned autowrap off (DECRST 7): text past the edge is then lost. */
+  autowrapOff: number;
 }
 
-export function renderScreen(data: string, cols: number): Screen {
-  const grid: string[][] = [[]];
-  const wrappedRows = new Set<number>();
-  let r = 0;
-  let c = 0;
-  let pendingWrap = false;
-  let autowrap = true;
-  let saved = { r: 0, c: 0 };
-  let dropped = 0;
-  const row = (i: number) => (grid[i] ??= []);
-  const clamp = () => {
-    r = Math.max(0, r);
-    c = Math.max(0, Math.min(cols - 1, c));
-    pendingWrap = false;
-  };
-  const put = (ch: string) => {
-    if (pendingWrap) {
-      if (autowrap) {
-        wrappedRows.add(r);
-        r++;
-        c = 0;
-      } else {
-        dropped++;
-        return;
-      }
-      pendingWrap = false;
-    }
-    const line = row(r);
-    while (line.length < c) line.push(' ');
-    line[c] = ch;
-    if (c === cols - 1) pendingWrap = true;
-    else c++;
-  };
-  const csi = (params: string, final: string) => {
-    const n = (d: number) => (params === '' || params.startsWith('?') ? d : Number(params.split(';')[0]) || d);
-    const line = row(r);
-    switch (final) {
-      case 'K': {
-        const mode = n(0);
-        if (mode === 0) line.length = Math.min(line.length, c);
-        else if (mode === 1) for (let i = 0; i <= c && i < line.length; i++) line[i] = ' ';
-        else line.length = 0;
-        pendingWrap = false;
-        wrappedRows.delete(r);
-        break;
-      }
-      case 'J':
-        if (n(0) === 0) {
-          line.length = Math.min(line.length, c);
-          grid.length = r + 1;
-        }
-        break;
-      case 'A': r -= n(1); clamp(); break;
-      case 'B': r += n(1); clamp(); break;
-      case 'C': c += n(1); clamp(); break;
-      case 'D': c -= n(1); clamp(); break;
-      case 'G': c = n(1) - 1; clamp(); break;
-      case 'H': {
-        const [y, x] = params.split(';').map((v) => Number(v) || 1);
-        r = (y ?? 1) - 1;
-        c = (x ?? 1) - 1;
-        clamp();
-        break;
-      }
-      case 'h':
-      case 'l':
-        if (params === '?7') autowrap = final === 'h';
-        break;
-      default: // SGR colours, cursor show/hide …: no effect on the text
-    }
-  };
-  for (let i = 0; i < data.length; i++) {
-    const ch = data[i];
-    if (ch === '\x1b') {
-      const next = data[i + 1];
-      if (next === '[') {
-        const m = /^\[([?0-9;]*)([@-~])/.exec(data.slice(i + 1, i + 40));
-        if (m) {
-          csi(m[1], m[2]);
-          i += m[0].length;
-        }
-      } else if (next === '7') {
-        saved = { r, c };
-        i++;
-      } else if (next === '8') {
-        ({ r, c } = saved);
-        pendingWrap = false;
-        i++;
-      } else if (next === ']') {
-        const end = data.indexOf('\x07', i);
-        i = end < 0 ? data.length : end;
-      } else i++;
-    } else if (ch === '\r') {
-      c = 0;
-      pendingWrap = false;
-    } else if (ch === '\n') {
-      r++;
-      row(r);
-      pendingWrap = false;
-    } else if (ch === '\b') {
-      if (c > 0) c--;
-      pendingWrap = false;
-    } else if (ch >= ' ' || ch === '\t') put(ch);
+/** Rows of the pty the tests run in; what scrolls off is kept (scrollback) and read too. */
+const PTY_ROWS = 50;
+const SCROLLBACK = 100_000;
+
+function terminal(cols: number): InstanceType<typeof Terminal> {
+  // convertEol: the pty's line discipline turns \n into \r\n (onlcr); bytes that did not pass
+  // through one (a fake stream in a test) get the same treatment.
+  return new Terminal({ cols, rows: PTY_ROWS, scrollback: SCROLLBACK, convertEol: true, allowProposedApi: true });
+}
+
+const written = (term: InstanceType<typeof Terminal>, data: string) => new Promise<void>((resolve) => term.write(data, resolve));
+
+/** The screen after `data` is written to a terminal `cols` columns wide. */
+export async function renderScreen(data: string, cols: number): Promise<Screen> {
+  const term = terminal(cols);
+  let autowrapOff = 0;
+  term.parser.registerCsiHandler({ prefix: '?', final: 'l' }, (params) => {
+    if (params.includes(7)) autowrapOff++;
+    return false; // and let the terminal do it
+  });
+  await written(term, data);
+  const buf = term.buffer.active;
+  const all: { text: string; full: string; continues: boolean }[] = [];
+  for (let i = 0; i < buf.length; i++) {
+    const line = buf.getLine(i)!;
+    all.push({ text: line.translateToString(true), full: line.translateToString(false), continues: line.isWrapped });
   }
-  // A soft-wrapped row is full: its trailing blank is text (a space at the wrap), kept for `lines`.
-  const full = grid.map((l) => Array.from({ length: l.length }, (_, i) => l[i] ?? ' ').join(''));
-  const rows = full.map((l) => l.trimEnd());
-  while (rows.length && rows[rows.length - 1] === '') rows.pop();
+  term.dispose();
+  while (all.length && all.at(-1)!.text === '' && !all.at(-1)!.continues) all.pop();
+  const rows = all.map((r) => r.text);
+  const wrapped: number[] = [];
   const lines: string[] = [];
-  for (let i = 0; i < rows.length; i++) {
-    const joinedToPrev = i > 0 && wrappedRows.has(i - 1);
-    const text = wrappedRows.has(i) ? full[i] : rows[i];
-    if (joinedToPrev) lines[lines.length - 1] += text;
-    else lines.push(text);
+  const rowsPerLine: number[] = [];
+  all.forEach((r, i) => {
+    // A row that wraps is full: its trailing blank is text (a space at the wrap).
+    const next = all[i + 1];
+    const text = next?.continues ? r.full : r.text;
+    if (next?.continues) wrapped.push(i);
+    if (r.continues && lines.length) {
+      lines[lines.length - 1] += text;
+      rowsPerLine[rowsPerLine.length - 1]++;
+    } else {
+      lines.push(text);
+      rowsPerLine.push(1);
+    }
+  });
+  return { rows, lines, wrappedLines: lines.filter((_, i) => rowsPerLine[i] > 1), wrapped, autowrapOff };
+}
+
+/**
+ * How many columns a terminal gives `text` (one line, no escapes needed): where xterm's cursor
+ * stands after writing it to a terminal wider than any line of ours.
+ */
+export class CellMeter {
+  private readonly term = terminal(1000);
+
+  async cells(text: string): Promise<number> {
+    await written(this.term, `\r\x1b[2K${text}`);
+    return this.term.buffer.active.cursorX;
   }
-  return { rows, lines, dropped, wrapped: [...wrappedRows].filter((i) => i < rows.length).sort((a, b) => a - b) };
+
+  dispose(): void {
+    this.term.dispose();
+  }
 }
