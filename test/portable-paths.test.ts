@@ -48,6 +48,14 @@ describe('portable paths', () => {
     expect(absolutePaths(files, [...new Set([ROOT, realpathSync(ROOT)])])).toEqual([]);
   });
 
+  it('tests, sources and CI read nothing beside the checkout (../shared is not in a clone)', () => {
+    const outside = [...trackedTextFiles()]
+      .filter(([name]) => /^(test|src|lambda|scripts|packages|\.ci)\//.test(name) && !name.endsWith('.md') && name !== 'test/portable-paths.test.ts')
+      .filter(([, text]) => /['"`]\.\.\/shared\b|'\.\.\/\.\.\/shared/.test(text))
+      .map(([name]) => name);
+    expect(outside).toEqual([]);
+  });
+
   it('finds the path of the checkout it runs in and a path into another checkout', () => {
     const files = new Map([
       ['test/a.test.ts', `const DIST = '${path.join(ROOT, 'packages/local-s3/dist/index.js')}';`],

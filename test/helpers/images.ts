@@ -6,10 +6,10 @@ import path from 'node:path';
 import { crc32 } from 'node:zlib';
 import sharp from 'sharp';
 
-// The shared corpus when it sits beside the checkout; else the copies the repository carries
-// (a CI clone may have no ../shared).
+// Only the photos the repository carries: a test reads the same bytes in a clone in any folder
+// (the larger shared corpus beside some checkouts is the benchmarks' alone).
 const ROOT = path.resolve(__dirname, '../..');
-const CORPUS_DIRS = [path.resolve(ROOT, '../shared/corpus'), path.join(ROOT, 'test/fixtures/corpus'), path.join(ROOT, 'examples/photos')];
+const CORPUS_DIRS = [path.join(ROOT, 'test/fixtures/corpus'), path.join(ROOT, 'examples/photos')];
 export const corpusFile = (name: string): string => {
   const found = CORPUS_DIRS.map((d) => path.join(d, name)).find((p) => existsSync(p));
   if (!found) throw new Error(`test photo ${name} is in none of ${CORPUS_DIRS.join(', ')}`);
