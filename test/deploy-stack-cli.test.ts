@@ -5,7 +5,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { keysOnlyEnv } from './helpers/aws-env.js';
-import { BIN, runCli, TEST_STATE_HOME } from './helpers/cli.js';
+import { BIN, cliEnv, runCli } from './helpers/cli.js';
 import { ACCOUNT, CREDENTIALS, REGION, startFakeCloudFormation, type FakeCloudFormation } from './helpers/fake-cloudformation.js';
 import { tempDir } from './helpers/images.js';
 
@@ -107,7 +107,7 @@ describe('imgpipe deploy (CLI)', () => {
     Object.assign(fake.world, { eventsPerPoll: 1 }); // one event per 3-s poll: time to interrupt
     const dir = path.join(cwd, 'interrupted');
     await mkdir(dir, { recursive: true });
-    const child = spawn(process.execPath, [BIN, 'deploy', '--stack', 'halted'], { cwd: dir, env: { ...process.env, CI: 'true', XDG_STATE_HOME: TEST_STATE_HOME, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, 'deploy', '--stack', 'halted'], { cwd: dir, env: cliEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));

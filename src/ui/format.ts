@@ -50,6 +50,10 @@ export function fitName(pathOrKey: string, max: number): string {
   if (max <= 1) return '…'.slice(0, max);
   const graphemes = [...new Intl.Segmenter().segment(name)].map((g) => g.segment);
   let tail = '';
-  for (let i = graphemes.length - 1; i >= 0 && cells(graphemes[i] + tail) <= max - 1; i--) tail = graphemes[i] + tail;
+  let width = 0;
+  for (let i = graphemes.length - 1; i >= 0 && width + cells(graphemes[i]) <= max - 1; i--) {
+    width += cells(graphemes[i]);
+    tail = graphemes[i] + tail;
+  }
   return `…${tail}`;
 }

@@ -9,7 +9,7 @@ const SHORT_FORMS = ['Ref', 'Sub', 'GetAtt', 'Join', 'If', 'Select', 'Split', 'E
 const longForm = (t: string) => (t === 'Ref' || t === 'Condition' ? t : `Fn::${t}`);
 
 /** The `customTags` that make `yaml` read CloudFormation's short forms as their long forms. */
-export const CFN_TAGS = SHORT_FORMS.flatMap((t) => [
+const CFN_TAGS = SHORT_FORMS.flatMap((t) => [
   { tag: `!${t}`, resolve: (value: unknown) => ({ [longForm(t)]: t === 'GetAtt' && typeof value === 'string' ? value.split('.') : value }) },
   { tag: `!${t}`, collection: 'seq' as const, resolve: (seq: { toJSON(): unknown }) => ({ [longForm(t)]: seq.toJSON() }) },
   { tag: `!${t}`, collection: 'map' as const, resolve: (map: { toJSON(): unknown }) => ({ [longForm(t)]: map.toJSON() }) },

@@ -10,6 +10,9 @@ export const BIN = path.resolve(__dirname, '../../bin/imgpipe.js');
 // stack started here never reaches the user's (nor another test file's) through ~/.local/state.
 export const TEST_STATE_HOME = mkdtempSync(path.join(os.tmpdir(), 'imgpipe-state-'));
 
+/** The environment every CLI a test starts without a terminal gets: CI's, and that state directory. */
+export const cliEnv = (extra?: NodeJS.ProcessEnv): NodeJS.ProcessEnv => ({ ...process.env, CI: 'true', XDG_STATE_HOME: TEST_STATE_HOME, ...extra });
+
 export interface CliResult {
   code: number | null;
   signal: NodeJS.Signals | null;
@@ -21,7 +24,7 @@ export function runCli(args: string[], opts: { cwd?: string; env?: NodeJS.Proces
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
       cwd: opts.cwd,
-      env: { ...process.env, CI: 'true', XDG_STATE_HOME: TEST_STATE_HOME, ...opts.env },
+      env: cliEnv(opts.env),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';

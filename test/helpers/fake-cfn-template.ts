@@ -12,8 +12,8 @@ export interface TemplateParameter {
 export interface TemplateResource {
   logicalId: string;
   type: string;
-  /** The parsed resource, as JSON: two templates differ at a resource when this does. */
-  block: string;
+  /** The parsed resource as JSON: two templates differ at a resource when this does. */
+  json: string;
   /** Its Properties, parsed (short forms read as long forms). */
   properties: CfnNode;
   retain: boolean;
@@ -40,7 +40,7 @@ export function parseTemplate(text: string): ParsedTemplate {
   const resources = entries(t.Resources).map(([logicalId, r]): TemplateResource => ({
     logicalId,
     type: typeof r.Type === 'string' ? r.Type : '?',
-    block: JSON.stringify(r),
+    json: JSON.stringify(r),
     properties: (r.Properties ?? {}) as CfnNode,
     retain: r.DeletionPolicy === 'Retain',
     refs: referencesIn(r),
@@ -95,7 +95,7 @@ export function changesBetween(before: { template: string; parameters: Map<strin
   for (const r of next.resources) {
     const was = old.resources.find((o) => o.logicalId === r.logicalId);
     if (!was) changes.push({ action: 'Add', logicalId: r.logicalId, type: r.type });
-    else if (was.block !== r.block || [...r.refs].some((x) => changedParams.has(x))) changes.push({ action: 'Modify', logicalId: r.logicalId, type: r.type, replacement: 'False' });
+    else if (was.json !== r.json || [...r.refs].some((x) => changedParams.has(x))) changes.push({ action: 'Modify', logicalId: r.logicalId, type: r.type, replacement: 'False' });
   }
   for (const o of old.resources) if (!next.resources.some((r) => r.logicalId === o.logicalId)) changes.push({ action: 'Remove', logicalId: o.logicalId, type: o.type });
   return changes;

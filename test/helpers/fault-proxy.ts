@@ -33,7 +33,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import sharp from 'sharp';
 import { STATE_FILE, writeDevState } from '../../src/local/state.js';
-import { TEST_STATE_HOME } from './cli.js';
+import { cliEnv } from './cli.js';
 
 export const FAILING_FAULTS = ['status500', 'status503', 'resetRequest', 'resetResponse', 'stall', 'stallResponse'] as const;
 export type FailingFault = (typeof FAILING_FAULTS)[number];
@@ -530,7 +530,7 @@ export interface Spawned {
 
 /** Run the built CLI as a separate process, like runCli, but hand out the child (to signal it). */
 export function spawnCli(bin: string, args: string[], opts: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs?: number }): Spawned {
-  const child = spawn(process.execPath, [bin, ...args], { cwd: opts.cwd, env: { ...process.env, CI: 'true', XDG_STATE_HOME: TEST_STATE_HOME, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [bin, ...args], { cwd: opts.cwd, env: cliEnv(opts.env), stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   let peakRssKb = 0;
