@@ -3,6 +3,7 @@
 // sharp's prebuilt libvips has no HEVC decoder: the primary image is decoded here to 8-bit
 // pixels, with HEIF's own transforms (irot/imir/clap) applied by libheif, and handed to sharp.
 // Only the primary image of a multi-image file is read; EXIF orientation is not applied again.
+import pLimit from 'p-limit';
 import { ImgpipeError } from './errors.js';
 
 export class HeifError extends ImgpipeError {
@@ -62,8 +63,21 @@ function iccOf(h: Lib, handle: any): Buffer | undefined {
   }
 }
 
+/**
+ * One use of the decoder at a time, header reads and decodes alike. There is one WebAssembly
+ * instance; a decode that grows its memory detaches every view another use still holds of the
+ * old buffer ("Cannot perform Construct on a detached ArrayBuffer": three HEICs at -c 2 lost
+ * one, every run). The wasm runs on the JS thread, so two uses never ran in parallel anyway:
+ * the queue costs nothing measurable, and sharp's work on the decoded pixels stays concurrent.
+ */
+const oneAtATime = pLimit(1);
+
 /** Parse the file (boxes, item locations: a truncated file fails here), hand over its primary image. */
-async function withPrimary<T>(data: Buffer, use: (h: Lib, handle: any, header: HeifHeader) => Promise<T>): Promise<T> {
+function withPrimary<T>(data: Buffer, use: (h: Lib, handle: any, header: HeifHeader) => Promise<T>): Promise<T> {
+  return oneAtATime(() => withPrimaryNow(data, use));
+}
+
+async function withPrimaryNow<T>(data: Buffer, use: (h: Lib, handle: any, header: HeifHeader) => Promise<T>): Promise<T> {
   const h = await lib();
   const ctx = h.heif_context_alloc();
   let handle: any;

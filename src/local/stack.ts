@@ -34,6 +34,8 @@ export interface LocalStackOptions {
   fsync?: boolean;
   /** Fire the resize handler on uploads (default true); off measures the upload path alone. */
   trigger?: boolean;
+  /** Resizes run at once, as Lambda runs invocations side by side (default: one per core). */
+  resizeConcurrency?: number;
   /** Structured log lines from the handlers (one JSON object each). */
   log?: (line: Record<string, unknown>) => void;
 }
@@ -192,7 +194,7 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
       for (const o of done) outcomes.set(o.key, o);
     },
     {
-      concurrency: availableParallelism(),
+      concurrency: opts.resizeConcurrency ?? availableParallelism(),
       maxAttempts: RESIZE_ATTEMPTS,
       backoffMs: (n) => Math.min(5_000, 200 * 2 ** (n - 1)),
       onGiveUp: async (ev, err) => {
