@@ -52,16 +52,16 @@ export async function makeMixedSet(dir: string): Promise<SetImage[]> {
   return [
     { name: 'garden.jpg', file: jpegFile, format: 'jpeg', width: jpeg.width!, height: jpeg.height! },
     small,
-    await heic(dir, 'large.heic', 'lomiri16-Dragonfly_by_Bolly.jpg', 2600),
+    await heic(dir, 'large.heic', 'lomiri16-Wine_by_Jakkub_Mede.jpg', 2600),
     { name: 'kite.png', file: pngFile, format: 'png', width: png.width, height: png.height },
-    await heic(dir, 'larger.heic', 'lomiri16-seeding_by_Clements_Engelhardt.jpg', 3400),
+    await heic(dir, 'larger.heic', 'lomiri16-Bridge_by_Sander_Klootwijk.jpg', 3400),
     { name: 'corrupt.heic', file: corrupt, format: 'heic', width: small.width, height: small.height, corrupt: true },
     await heic(dir, 'small-again.heic', 'plasma-Grey.jpg', 1000),
   ];
 }
 
 /** One more HEIC, decoded after the set: the process is still healthy. */
-export const makeAfterHeic = (dir: string) => heic(dir, 'after.heic', 'plasma-Path.jpg', 1800);
+export const makeAfterHeic = (dir: string) => heic(dir, 'after.heic', 'plasma-DarkestHour.jpg', 1800);
 
 /**
  * `bytes` is the variant `v` of `image`: the spec's format, its width (never upscaled) and the
