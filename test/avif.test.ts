@@ -49,6 +49,20 @@ describe('AVIF output', () => {
     expect(meta.compression).toBe('av1');
     expect(meta.width).toBe(320);
   });
+
+  it("is encoded at effort 3: byte for byte sharp's own effort-3 encode of the same pixels, not effort 4's", async () => {
+    // A 320 px wide PNG with no profile: the 320 variant is its pixels as they are, so sharp
+    // encoding them directly at a given effort is an oracle the resize engine cannot steer.
+    const input = await sharp(img.corpusFile('mate-Aqua.jpg')).resize(320).png().toBuffer();
+    const { data, info } = await sharp(input).raw().toBuffer({ resolveWithObject: true });
+    const raw = { raw: { width: info.width, height: info.height, channels: info.channels } };
+    const atEffort = (effort: number) => sharp(data, raw).avif({ quality: 50, effort }).toBuffer();
+    const [three, four] = [await atEffort(3), await atEffort(4)];
+    expect(three.equals(four), 'efforts 3 and 4 must differ for this test to say anything').toBe(false);
+    const { outputs } = await resizeImage(input, avifSpec([320]));
+    expect(outputs[0].width).toBe(info.width);
+    expect(outputs[0].data.equals(three), `${outputs[0].data.length} bytes; effort 3 gives ${three.length}, effort 4 ${four.length}`).toBe(true);
+  });
 });
 
 describe('resize-local timeout warning', () => {
