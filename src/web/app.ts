@@ -5,6 +5,7 @@
 import { imageSize } from 'image-size';
 import type { SpecResponse, UploadAnswer, VariantsAnswer } from '../api/contract.js';
 import { smallestVariant } from '../core/plan.js';
+import { integrityCheck } from '../core/integrity.js';
 import { endMarkerReason, pixelLimitReason, sniff, SNIFF_BYTES } from '../core/validate.js';
 
 type State = 'checking' | 'refused' | 'queued' | 'uploading' | 'resizing' | 'done' | 'failed';
@@ -113,7 +114,14 @@ async function check(row: Row): Promise<string | undefined> {
   const maxPixels = (info?.spec as { maxInputPixels?: number } | undefined)?.maxInputPixels;
   const tooLarge = size.width && size.height && maxPixels ? pixelLimitReason(size.width, size.height, maxPixels) : undefined;
   if (tooLarge) return tooLarge;
-  const sha256 = base64(await crypto.subtle.digest('SHA-256', await file.arrayBuffer()));
+  // The CLI's structural checks (box walk, CRCs, declared sizes), from src/core: a definite verdict
+  // refuses; a mere suspicion is left to the resize, which the page cannot run.
+  const bytes = await file.arrayBuffer();
+  const structure = integrityCheck(sniffed.format);
+  structure.update(new Uint8Array(bytes));
+  const verdict = structure.finish();
+  if (!verdict.ok && verdict.definite) return verdict.reason;
+  const sha256 = base64(await crypto.subtle.digest('SHA-256', bytes));
   row.request = { name: file.name, size: file.size, contentType: sniffed.contentType, sha256 };
   return undefined;
 }
