@@ -188,7 +188,7 @@ async function postVariants(body: unknown, config: PresignConfig & { destBucket:
   const keys = field(body, 'keys');
   if (!Array.isArray(keys) || keys.length === 0) return fail(400, 'InvalidRequest', 'body must be {"keys":["uploads/…", …]}');
   if (keys.length > MAX_VARIANT_KEYS) return fail(400, 'TooManyKeys', `at most ${MAX_VARIANT_KEYS} keys per request, got ${keys.length}`);
-  const variants = await answerVariants({ s3: config.s3, destBucket: config.destBucket, keyPrefix: config.keyPrefix, expiresIn: config.expiresIn }, keys);
+  const variants = await answerVariants({ s3: config.s3, destBucket: config.destBucket, keyPrefix: config.keyPrefix, expiresIn: config.expiresIn, spec: config.spec ?? DEFAULT_SPEC }, keys);
   return json(200, { variants });
 }
 

@@ -9,7 +9,7 @@ import { doneRecord, failedRecord, type ImageRecord } from '../src/core/record.j
 import { collect, ImageError, resizeImage, type RenderedOutput } from '../src/core/resize.js';
 import { DEFAULT_SPEC, parseSpec, type Spec } from '../src/core/spec.js';
 import { createS3Client } from '../src/s3/client.js';
-import { httpStatus } from '../src/s3/get-json.js';
+import { httpStatus } from '../src/s3/get-record.js';
 
 export interface S3EventRecord {
   eventSource?: string;

@@ -4,9 +4,9 @@
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import pLimit from 'p-limit';
-import { getJson } from '../s3/get-json.js';
-import { failureKey, recordKey } from '../core/keys.js';
-import type { DoneRecord, FailedRecord } from '../core/record.js';
+import { outputKeys } from '../core/keys.js';
+import type { Spec } from '../core/spec.js';
+import { getRecord } from '../s3/get-record.js';
 import type { VariantsAnswer } from './contract.js';
 
 export interface ReadSideConfig {
@@ -14,6 +14,8 @@ export interface ReadSideConfig {
   destBucket: string;
   keyPrefix: string;
   expiresIn: number;
+  /** Only the keys this spec gives an image's variants are ever signed, whatever a record names. */
+  spec: Pick<Spec, 'variants'>;
 }
 
 /** Only keys of the shape the API hands out: `<prefix>/<SHA-256 in base32>/<name>`. */
@@ -23,15 +25,14 @@ export function isHandedOutKey(key: unknown, prefix: string): key is string {
   return /^[a-z2-7]{52}\/[^/]+$/.test(rest) && rest.split('/')[1] !== '..' && rest.split('/')[1] !== '.';
 }
 
-function readJson<T>(config: ReadSideConfig, key: string): Promise<T | undefined> {
-  return getJson<T>(config.s3, config.destBucket, key);
-}
-
 async function answerOne(config: ReadSideConfig, key: string, now: Date): Promise<VariantsAnswer> {
-  const done = await readJson<DoneRecord>(config, recordKey(key));
-  if (done) {
+  const done = await getRecord(config.s3, config.destBucket, key, 'done');
+  if (done?.status === 'done') {
+    const signable = new Set(outputKeys(key, config.spec).map((o) => o.key));
+    const ours = done.variants.filter((v) => signable.has(v.key));
+    if (!ours.length) return { key, status: 'failed', error: { code: 'malformed-record', message: 'its record names none of the variant keys of the spec' } };
     const variants = await Promise.all(
-      done.variants.map(async (v) => ({
+      ours.map(async (v) => ({
         name: v.name,
         width: v.width,
         height: v.height,
@@ -43,8 +44,9 @@ async function answerOne(config: ReadSideConfig, key: string, now: Date): Promis
     const expiresAt = new Date(now.getTime() + config.expiresIn * 1000).toISOString();
     return { key, status: 'done', variants, placeholder: done.placeholder, color: done.color, expiresAt };
   }
-  const failed = await readJson<FailedRecord>(config, failureKey(key));
-  if (failed) return { key, status: 'failed', error: { code: failed.code, message: failed.reason } };
+  if (done) return { key, status: 'failed', error: { code: done.code, message: done.reason } }; // malformed
+  const failed = await getRecord(config.s3, config.destBucket, key, 'failed');
+  if (failed?.status === 'failed') return { key, status: 'failed', error: { code: failed.code, message: failed.reason } };
   return { key, status: 'pending' };
 }
 

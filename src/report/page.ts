@@ -15,35 +15,49 @@ export interface ReportInput {
   generatedAt: Date;
 }
 
-const esc = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+// Records come from a bucket others may write to, and are checked when read (core/record-check.ts);
+// the page still trusts none of their fields: every one is escaped, numbers are printed as
+// numbers, a colour must be #rrggbb, an embedded image must be one of our types, and the page's
+// CSP runs no script at all.
+const esc = (s: unknown): string => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+const num = (n: unknown): string => (typeof n === 'number' && Number.isFinite(n) ? String(n) : '?');
+const colour = (c: unknown): string => (typeof c === 'string' && /^#[0-9a-f]{6}$/i.test(c) ? c : '#888888');
+const IMAGE_TYPES = new Set(['image/jpeg', 'image/png', 'image/webp', 'image/avif']);
+const CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'";
 const keyUrl = (key: string): string => key.split('/').map(encodeURIComponent).join('/');
 
 /** The markup a web page would use for this image: one <source> per extra format, widths as srcset. */
 export function pictureSnippet(r: DoneRecord): string {
   const byFormat = new Map<string, DoneRecord['variants']>();
   for (const v of r.variants) byFormat.set(v.contentType, [...(byFormat.get(v.contentType) ?? []), v]);
-  const srcset = (vs: DoneRecord['variants']) => vs.map((v) => `${keyUrl(v.key)} ${v.width}w`).join(', ');
+  const srcset = (vs: DoneRecord['variants']) => vs.map((v) => `${keyUrl(v.key)} ${num(v.width)}w`).join(', ');
   const [fallbackType, fallback] = [...byFormat].find(([t]) => t === 'image/jpeg' || t === 'image/png') ?? [...byFormat][0];
   const largest = fallback.reduce((a, b) => (b.width > a.width ? b : a));
   const smallest = smallestVariant(fallback);
-  const sources = [...byFormat].filter(([t]) => t !== fallbackType).map(([t, vs]) => `  <source type="${t}" srcset="${srcset(vs)}" sizes="(max-width: ${largest.width}px) 100vw, ${largest.width}px">\n`);
+  const sizes = `(max-width: ${num(largest.width)}px) 100vw, ${num(largest.width)}px`;
+  const sources = [...byFormat].filter(([t]) => t !== fallbackType).map(([t, vs]) => `  <source type="${esc(t)}" srcset="${esc(srcset(vs))}" sizes="${sizes}">\n`);
   return (
     `<picture>\n${sources.join('')}` +
-    `  <img src="${keyUrl(smallest.key)}" srcset="${srcset(fallback)}" sizes="(max-width: ${largest.width}px) 100vw, ${largest.width}px"\n` +
-    `       width="${largest.width}" height="${largest.height}" alt="" loading="lazy" decoding="async" style="background:${r.color}">\n</picture>`
+    `  <img src="${esc(keyUrl(smallest.key))}" srcset="${esc(srcset(fallback))}" sizes="${sizes}"\n` +
+    `       width="${num(largest.width)}" height="${num(largest.height)}" alt="" loading="lazy" decoding="async" style="background:${colour(r.color)}">\n</picture>`
   );
 }
 
 function doneCard(r: DoneRecord, thumb: ReportInput['thumbnails'] extends Map<string, infer T> ? T | undefined : never): string {
-  const placeholder = thumbHashToDataURL(Buffer.from(r.placeholder, 'base64'));
+  let placeholder = '';
+  try {
+    placeholder = thumbHashToDataURL(Buffer.from(r.placeholder, 'base64'));
+  } catch {
+    // a placeholder that does not decode: the card shows its colour instead
+  }
   const smallest = smallestVariant(r.variants);
-  const img = thumb ? `<img src="data:${thumb.contentType};base64,${thumb.data.toString('base64')}" width="${smallest.width}" height="${smallest.height}" alt="${esc(r.source.key)}">` : '';
-  const rows = r.variants.map((v) => `<tr><td>${esc(v.name)}</td><td>${v.width}×${v.height}</td><td>${esc(v.format)}</td><td>${formatBytes(v.bytes)}</td></tr>`).join('');
+  const img = thumb && IMAGE_TYPES.has(thumb.contentType) ? `<img src="data:${thumb.contentType};base64,${thumb.data.toString('base64')}" width="${num(smallest.width)}" height="${num(smallest.height)}" alt="${esc(r.source.key)}">` : '';
+  const rows = r.variants.map((v) => `<tr><td>${esc(v.name)}</td><td>${num(v.width)}×${num(v.height)}</td><td>${esc(v.format)}</td><td>${esc(formatBytes(v.bytes))}</td></tr>`).join('');
   const taken = r.taken ? `<p class="meta">${esc([r.taken.camera, r.taken.at?.slice(0, 10)].filter(Boolean).join(' · '))}</p>` : '';
   return `<article class="card">
-  <div class="frame" style="aspect-ratio:${smallest.width}/${smallest.height};background-color:${r.color};background-image:url(${placeholder})">${img}</div>
+  <div class="frame" style="aspect-ratio:${num(smallest.width)}/${num(smallest.height)};background-color:${colour(r.color)};background-image:url(${esc(placeholder)})">${img}</div>
   <h2 title="${esc(r.source.key)}">${esc(r.source.key.split('/').pop() ?? r.source.key)}</h2>
-  <p class="meta">${r.source.width}×${r.source.height} ${esc(r.source.format)}, ${formatBytes(r.source.bytes)} · <span class="swatch" style="background:${r.color}"></span>${r.color}</p>${taken}
+  <p class="meta">${num(r.source.width)}×${num(r.source.height)} ${esc(r.source.format)}, ${esc(formatBytes(r.source.bytes))} · <span class="swatch" style="background:${colour(r.color)}"></span>${colour(r.color)}</p>${taken}
   <table><thead><tr><th>variant</th><th>size</th><th>format</th><th>bytes</th></tr></thead><tbody>${rows}</tbody></table>
   <details><summary>&lt;picture&gt; snippet</summary><pre><code>${esc(pictureSnippet(r))}</code></pre></details>
 </article>`;
@@ -78,7 +92,7 @@ export function renderReport(input: ReportInput): string {
     ? `<section class="missing"><h2>No record yet (${input.missing.length})</h2><ul>${input.missing.map((k) => `<li>${esc(k)}</li>`).join('')}</ul></section>`
     : '';
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<html lang="en"><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="${CSP}"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>${esc(input.title)}</title><style>${STYLE}</style></head>
 <body><h1>${esc(input.title)}</h1>
 <p class="summary">${done.length} done, ${failed.length} failed, ${input.missing.length} without a record · ${esc(input.generatedAt.toISOString())}</p>

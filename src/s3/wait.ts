@@ -2,7 +2,7 @@
 // bucket: one object per image. ListObjectsV2 under the records' common prefix finds a batch,
 // GET for a few stragglers; each record found is read once. Backoff between rounds.
 import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
-import { getJson } from './get-json.js';
+import { getRecord } from './get-record.js';
 import pLimit from 'p-limit';
 import { FAILURE_PREFIX, failureKey, RECORD_PREFIX, recordKey } from '../core/keys.js';
 import type { ImageRecord } from '../core/record.js';
@@ -66,10 +66,10 @@ async function listKeys(p: Poller, prefix: string, wanted: Set<string>): Promise
   return present;
 }
 
-/** The record at `key`, or undefined when there is none (yet). */
-async function readRecord(p: Poller, key: string): Promise<ImageRecord | undefined> {
+/** The record at `key`, or undefined when there is none (yet); a malformed one is a failure. */
+async function readRecord(p: Poller, source: string, key: string): Promise<ImageRecord | undefined> {
   p.requests++;
-  return getJson<ImageRecord>(p.s3, p.bucket, key, p.signal);
+  return getRecord(p.s3, p.bucket, source, key === recordKey(source) ? 'done' : 'failed', p.signal);
 }
 
 /** One round: which of `pending` have a record now. A done record wins over a failed one. */
@@ -92,7 +92,7 @@ async function poll(p: Poller, pending: string[]): Promise<Map<string, ImageReco
   await Promise.all(
     candidates.map((c) =>
       limit(async () => {
-        const record = await readRecord(p, c.key);
+        const record = await readRecord(p, c.source, c.key);
         if (record && (!found.has(c.source) || record.status === 'done')) found.set(c.source, record);
       }),
     ),
