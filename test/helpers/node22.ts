@@ -33,7 +33,9 @@ function npm(args: string[]): Promise<void> {
     child.stdout.on('data', (d) => (output += d));
     child.stderr.on('data', (d) => (output += d));
     child.on('error', (err) => reject(new Error(`cannot run npm: ${err.message}`)));
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`npm ${args.join(' ')} failed (exit ${code}): ${output.trim().split('\n').slice(-5).join(' | ')}`))));
+    // npm's own error lines, without the pointer to its log file.
+    const errors = () => output.split('\n').filter((l) => l.startsWith('npm error') && !l.includes('complete log')).slice(0, 2).join(' | ');
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`npm install ${args.at(-1)} failed (exit ${code}): ${errors()}`))));
   });
 }
 
