@@ -47,8 +47,12 @@ export async function bundleHandler(handler: HandlerName, runtime: LambdaRuntime
     legalComments: 'none',
     metafile: true,
     logLevel: 'silent',
-    // CommonJS code inside an ESM bundle calls require(); give it a real one.
-    banner: { js: "import{createRequire as __imgpipeCreateRequire}from'node:module';const require=__imgpipeCreateRequire(import.meta.url);" },
+    // CommonJS code inside an ESM bundle calls require() and reads __dirname (libheif-js's
+    // Emscripten loader does, as soon as it starts under Node: every HEIC failed without it);
+    // give it real ones, of index.mjs.
+    banner: {
+      js: "import{createRequire as __imgpipeCreateRequire}from'node:module';import{dirname as __imgpipeDirname}from'node:path';import{fileURLToPath as __imgpipeFileURLToPath}from'node:url';const require=__imgpipeCreateRequire(import.meta.url);const __filename=__imgpipeFileURLToPath(import.meta.url);const __dirname=__imgpipeDirname(__filename);",
+    },
   });
   const out = result.outputFiles.find((f) => f.path.endsWith(BUNDLE_FILE));
   if (!out) throw new Error('esbuild produced no output');
