@@ -30,6 +30,14 @@ export interface DecodedHeif extends HeifHeader {
   pixels: Buffer;
 }
 
+/** The decoder itself would not load (a broken install or bundle): no verdict on any photo. */
+export class HeifUnavailableError extends ImgpipeError {
+  override name = 'HeifUnavailableError';
+  constructor(message: string) {
+    super(message, 'HeifUnavailable');
+  }
+}
+
 type Lib = any;
 let loading: Promise<Lib> | undefined;
 
@@ -37,7 +45,13 @@ let loading: Promise<Lib> | undefined;
 function lib(): Promise<Lib> {
   // A literal specifier, so esbuild bundles it; the file name, as Node's ESM resolution wants.
   // @ts-expect-error -- libheif-js ships no types for this entry point
-  loading ??= import('libheif-js/wasm-bundle.js').then((m: any) => m.default ?? m);
+  loading ??= import('libheif-js/wasm-bundle.js').then(
+    (m: any) => m.default ?? m,
+    (err: Error) => {
+      loading = undefined; // the next photo tries again
+      throw new HeifUnavailableError(`the HEIC decoder (libheif-js) could not be loaded: ${err.message.split('\n')[0]}`);
+    },
+  );
   return loading;
 }
 

@@ -44,7 +44,7 @@ export interface FailedRecord {
   status: 'failed';
   source: { key: string };
   specHash: string;
-  /** Stable: corrupt, unsupported, too-large, empty, deleted, gave-up. */
+  /** Stable: corrupt, unsupported, too-large, empty, decoder-unavailable, deleted, gave-up, malformed-record. */
   code: string;
   reason: string;
   failedAt: string;

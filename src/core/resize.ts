@@ -8,7 +8,7 @@ import { open, readFile } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import sharp, { type Metadata, type Sharp, type SharpOptions } from 'sharp';
 import { ImgpipeError } from './errors.js';
-import { decodeHeif, HeifError, heifSharpInput, readHeifHeader } from './heif.js';
+import { decodeHeif, HeifError, heifSharpInput, HeifUnavailableError, readHeifHeader } from './heif.js';
 import { intermediateSize, orientedSize, variantGeometry, type Size } from './plan.js';
 import type { OutputFormat, Spec, Variant } from './spec.js';
 import { CONTENT_TYPES, SNIFF_BYTES, pixelLimitReason, sniff, type ImageFormat } from './validate.js';
@@ -45,7 +45,8 @@ export interface RenderedOutput extends PlannedOutput {
 }
 
 /** The codes are the failure record's `code` (lambda/resize.ts), hence lower-case: a wire contract. */
-export type ImageErrorCode = 'unsupported' | 'corrupt' | 'too-large' | 'empty';
+/** `decoder-unavailable`: this installation cannot decode the format; the photo may be fine. */
+export type ImageErrorCode = 'unsupported' | 'corrupt' | 'too-large' | 'empty' | 'decoder-unavailable';
 
 export class ImageError extends ImgpipeError {
   override name = 'ImageError';
@@ -100,6 +101,7 @@ function decodeOptions(spec: Spec): SharpOptions {
 
 function describeSharpError(err: unknown): ImageError {
   if (err instanceof ImageError) return err;
+  if (err instanceof HeifUnavailableError) return new ImageError(`${err.message} (a fault of this installation, not of the photo)`, 'decoder-unavailable');
   if (err instanceof HeifError) return new ImageError(`corrupt or truncated image: HEIC: ${err.message.split('\n')[0]}`, 'corrupt');
   const raw = err instanceof Error ? err.message : String(err);
   const first = raw.split('\n').find((l) => l.trim()) ?? raw;
