@@ -61,7 +61,8 @@ async function removeStaleTemps(file: string): Promise<void> {
 }
 
 export async function writeManifest(file: string, manifest: Manifest): Promise<void> {
-  await writeFileAtomic(file, `${JSON.stringify({ ...manifest, updatedAt: new Date().toISOString() }, null, 2)}\n`);
+  // 0600: it holds the local paths of every file of the run.
+  await writeFileAtomic(file, `${JSON.stringify({ ...manifest, updatedAt: new Date().toISOString() }, null, 2)}\n`, 0o600);
 }
 
 /** Serialises writes and coalesces bursts: at most one write in flight, the last state wins. */

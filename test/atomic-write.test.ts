@@ -1,0 +1,39 @@
+// Atomic writes cannot be redirected: a symlink planted at the temporary names the old scheme
+// chose (`<file>.<pid>.<n>.tmp`, predictable) or anywhere beside the file never receives the
+// bytes, a private file comes out 0600 in a 0700 folder, and nothing temporary is left behind.
+import { lstat, mkdir, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { writeFileAtomic } from '../src/files/atomic.js';
+import { writeManifest } from '../src/files/manifest.js';
+import * as img from './helpers/images.js';
+
+describe('writeFileAtomic', () => {
+  it('writes through no planted symlink; the private file is 0600 in a 0700 folder it made', async () => {
+    const dir = await img.tempDir('imgpipe-atomic-');
+    const victim = path.join(dir, 'victim.txt');
+    await writeFile(victim, 'untouched\n', { mode: 0o644 });
+    const file = path.join(dir, '.imgpipe', 'dev.json');
+    await mkdir(path.dirname(file), { mode: 0o755 }); // a folder that exists already keeps its mode
+    // Every name the old scheme would pick in this process, each a link to the victim.
+    for (let n = 0; n < 50; n++) await symlink(victim, `${file}.${process.pid}.${n}.tmp`);
+    for (let i = 0; i < 5; i++) await writeFileAtomic(file, `{"secret":"s${i}"}`, 0o600);
+    expect(await readFile(victim, 'utf8')).toBe('untouched\n');
+    expect(await readFile(file, 'utf8')).toBe('{"secret":"s4"}');
+    expect((await stat(file)).mode & 0o777).toBe(0o600);
+    expect((await lstat(file)).isSymbolicLink()).toBe(false);
+    const left = (await readdir(path.dirname(file))).filter((n) => n.endsWith('.tmp'));
+    expect(left).toHaveLength(50); // only the planted links: none of ours
+
+    const fresh = path.join(dir, 'new', 'state', 'ledger');
+    await writeFileAtomic(fresh, 'x', 0o600);
+    expect((await stat(path.dirname(fresh))).mode & 0o777).toBe(0o700);
+  });
+
+  it('the manifest, which holds local paths, is private too', async () => {
+    const dir = await img.tempDir('imgpipe-atomic-');
+    const file = path.join(dir, '.imgpipe', 'last-upload.json');
+    await writeManifest(file, { version: 1, files: [] } as never);
+    expect((await stat(file)).mode & 0o777).toBe(0o600);
+  });
+});
