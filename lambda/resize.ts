@@ -2,7 +2,7 @@
 // under the keys core's key naming gives, then one record per image (done, or failed for good)
 // at the key `imgpipe watch` waits for.
 import { createHash } from 'node:crypto';
-import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Readable } from 'node:stream';
 import { failureKey, outputKey, recordKey } from '../src/core/keys.js';
 import { doneRecord, failedRecord, type ImageRecord } from '../src/core/record.js';
@@ -36,7 +36,8 @@ export interface ResizeConfig {
 export interface RecordOutcome {
   bucket: string;
   key: string;
-  status: 'ok' | 'failed' | 'skipped';
+  /** `superseded`: the object was overwritten after this event; the newer one's event resizes it. */
+  status: 'ok' | 'failed' | 'skipped' | 'superseded';
   retry: boolean;
   outputs?: { variant: string; key: string; width: number; height: number; bytes: number }[];
   error?: string;
@@ -126,6 +127,17 @@ async function failed(config: ResizeConfig, log: Log, bucket: string, key: strin
   return { bucket, key, status: 'failed', retry, error, code };
 }
 
+/** Whether the source no longer holds the bytes of `eTag` (a HEAD with If-Match answers 412). */
+async function overwrittenSince(config: ResizeConfig, bucket: string, key: string, eTag: string): Promise<boolean> {
+  try {
+    await config.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key, IfMatch: `"${eTag.replace(/"/g, '')}"` }));
+    return false;
+  } catch (err) {
+    if (httpStatus(err) === 412) return true;
+    throw err;
+  }
+}
+
 async function processRecord(config: ResizeConfig, log: Log, record: S3EventRecord): Promise<RecordOutcome> {
   const bucket = record.s3.bucket.name;
   const key = decodeEventKey(record.s3.object.key);
@@ -137,9 +149,28 @@ async function processRecord(config: ResizeConfig, log: Log, record: S3EventReco
     return { bucket, key, status: 'skipped', retry: false, error };
   }
   try {
-    const object = await config.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    // Only the bytes this event announced: an object overwritten since has an event of its own,
+    // and resizing the newer bytes here (or the older ones there) would let whichever finishes
+    // last win, leaving one photo's variants under the other's key.
+    const eTag = record.s3.object.eTag;
+    let object;
+    try {
+      object = await config.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, ...(eTag ? { IfMatch: `"${eTag.replace(/"/g, '')}"` } : {}) }));
+    } catch (err) {
+      if (eTag && httpStatus(err) === 412) {
+        log({ level: 'info', msg: 'superseded', bucket, key, eTag });
+        return { bucket, key, status: 'superseded', retry: false };
+      }
+      throw err;
+    }
     const input = await collect(object.Body as Readable);
     const { source, outputs, exif } = await resizeImage(input, config.spec);
+    // Overwritten while we resized (its newer event may already have written its variants):
+    // writing ours now would put the older photo last.
+    if (eTag && (await overwrittenSince(config, bucket, key, eTag))) {
+      log({ level: 'info', msg: 'superseded', bucket, key, eTag });
+      return { bucket, key, status: 'superseded', retry: false };
+    }
     const written = await putVariants(config, key, outputs);
     const sha256 = createHash('sha256').update(input).digest('base64');
     // After the last variant: the record's presence means "all variants are there".
