@@ -28,6 +28,13 @@ export interface FoundFile {
 /** The path to open a found file by: its real bytes when its name is not UTF-8, else `path`. */
 export const diskPath = (file: Pick<FoundFile, 'path' | 'fsPath'>): string | Buffer => file.fsPath ?? file.path;
 
+export type SpecialKind = 'FIFO' | 'socket' | 'device';
+
+/** What a stat says an entry is, when it is neither a regular file nor a folder. */
+function specialKind(st: { isFIFO(): boolean; isSocket(): boolean }): SpecialKind {
+  return st.isFIFO() ? 'FIFO' : st.isSocket() ? 'socket' : 'device';
+}
+
 export interface ScanProblem {
   path: string;
   reason: string;
@@ -40,6 +47,8 @@ export interface ScanResult {
   skipped: string[];
   /** Hidden entries of walked folders (names starting with '.': files and folders), not looked at. */
   hidden: string[];
+  /** Entries of walked folders that are no file to read: FIFOs (reading one would block), sockets, devices. */
+  special: { path: string; kind: SpecialKind }[];
   /** Files left out by --exclude/--include, with the pattern that decided. */
   excluded: { path: string; relPath: string; pattern: string }[];
 }
@@ -181,6 +190,10 @@ export function walkSkips(scan: ScanResult): WalkSkips {
   const paths = [...scan.skipped, ...scan.hidden];
   const counts = new Map<string, number>();
   for (const p of paths) counts.set(skipKind(p), (counts.get(skipKind(p)) ?? 0) + 1);
+  for (const { path: p, kind } of scan.special) {
+    paths.push(p);
+    counts.set(kind, (counts.get(kind) ?? 0) + 1);
+  }
   const sorted = [...counts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
   return { total: paths.length, kinds: Object.fromEntries(sorted), paths };
 }
@@ -192,7 +205,7 @@ export function walkSkipsText(s: WalkSkips): string {
 }
 
 export async function scanPaths(inputs: string[], opts: ScanOptions = {}): Promise<ScanResult> {
-  const result: ScanResult = { files: [], problems: [], skipped: [], hidden: [], excluded: [] };
+  const result: ScanResult = { files: [], problems: [], skipped: [], hidden: [], special: [], excluded: [] };
   const seenDirs = new Set<string>();
   const seenFiles = new Set<string>();
 
@@ -240,7 +253,7 @@ export async function scanPaths(inputs: string[], opts: ScanOptions = {}): Promi
       else if (st.isFile()) {
         if (looksLikeImage(entry.name)) addFile(entry, childRel, st.size, st.mtimeMs);
         else result.skipped.push(entry.shown);
-      }
+      } else result.special.push({ path: entry.shown, kind: specialKind(st) });
     }
   }
 
@@ -255,7 +268,7 @@ export async function scanPaths(inputs: string[], opts: ScanOptions = {}): Promi
     }
     if (st.isDirectory()) await walk({ disk: abs, shown: abs }, '');
     else if (st.isFile()) addFile({ disk: abs, shown: abs }, path.basename(abs), st.size, st.mtimeMs);
-    else result.problems.push({ path: input, reason: 'not a regular file or folder' });
+    else result.problems.push({ path: input, reason: `not a regular file or folder (a ${specialKind(st)})` });
   }
   return result;
 }

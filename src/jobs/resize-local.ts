@@ -15,7 +15,7 @@ import { planImage, resizeImage, type PlannedOutput, type RenderedOutput, type S
 import type { Spec } from '../core/spec.js';
 import { writeFileAtomic } from '../files/atomic.js';
 import { withImageInput } from '../files/inspect.js';
-import { diskPath, scanPaths, type FoundFile } from '../files/scan.js';
+import { diskPath, scanPaths, type FoundFile, type ScanResult } from '../files/scan.js';
 import { formatBytes, formatSeconds } from '../ui/format.js';
 import { slowSpecWarning } from './slow-spec.js';
 import type { Reporter } from '../ui/reporter.js';
@@ -175,7 +175,7 @@ function summarize(
   opts: ResizeLocalOptions,
   outDir: string,
   started: number,
-  scan: { skipped: string[] },
+  scan: Pick<ScanResult, 'skipped' | 'special'>,
   inputs: InputRecord[],
   errors: ResizeLocalResult['errors'],
   warnings: string[],
@@ -203,8 +203,10 @@ function summarize(
       `${formatBytes(result.bytesIn)} in${opts.dryRun ? '' : `, ${formatBytes(result.bytesOut)} out`}; ` +
       `${formatSeconds(Date.now() - started)}` +
       (result.failed ? `; ${result.failed} failed` : '') +
-      (scan.skipped.length ? `; ${scan.skipped.length} non-image files skipped` : ''),
+      (scan.skipped.length ? `; ${scan.skipped.length} non-image files skipped` : '') +
+      (scan.special.length ? `; ${scan.special.length} not regular files skipped (${[...new Set(scan.special.map((s) => s.kind))].join(', ')})` : ''),
   );
+  for (const s of scan.special) opts.reporter.verbose(`skip ${s.path}: not a regular file (a ${s.kind})`);
   opts.reporter.result(result);
   return result;
 }

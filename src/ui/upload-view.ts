@@ -77,7 +77,8 @@ export class UploadView {
 /** -v's line for an entry the scan passed over (dry runs print it too). */
 export function skipLine(e: Extract<UploadEvent, { type: 'file-skipped' }>): string {
   if (e.reason === 'excluded') return `skip ${e.relPath}: excluded by --exclude ${e.pattern}`;
-  return `skip ${e.path}: ${e.reason === 'hidden' ? 'hidden' : 'not an image (by its extension)'}`;
+  if (e.reason === 'hidden' || e.reason === 'not an image') return `skip ${e.path}: ${e.reason === 'hidden' ? 'hidden' : 'not an image (by its extension)'}`;
+  return `skip ${e.path}: not a regular file (a ${e.reason})`;
 }
 
 export function summaryLine(result: UploadResult): string {

@@ -10,7 +10,7 @@ export type UploadEvent =
   /** Something the person should know that is not a file's failure (the spec is too slow for the Lambda, the ledger could not be written). */
   | { type: 'warning'; message: string }
   /** An entry of a walked folder that is not uploaded: hidden, not an image by its extension, or left out by a filter. */
-  | { type: 'file-skipped'; path: string; reason: 'hidden' | 'not an image' }
+  | { type: 'file-skipped'; path: string; reason: 'hidden' | 'not an image' | 'FIFO' | 'socket' | 'device' }
   | { type: 'file-skipped'; path: string; relPath: string; reason: 'excluded'; pattern: string }
   /** The files to upload are known: `files` of them, `bytes` in all (the progress total). */
   | { type: 'scan-done'; files: number; bytes: number }

@@ -26,6 +26,7 @@ export function scanSkips(scan: ScanResult): FileSkipped[] {
   const hidden = new Set(scan.hidden);
   return [
     ...[...scan.skipped, ...scan.hidden].sort().map((path): FileSkipped => ({ type: 'file-skipped', path, reason: hidden.has(path) ? 'hidden' : 'not an image' })),
+    ...scan.special.map((s): FileSkipped => ({ type: 'file-skipped', path: s.path, reason: s.kind })),
     ...scan.excluded.map((e): FileSkipped => ({ type: 'file-skipped', path: e.path, relPath: e.relPath, reason: 'excluded', pattern: e.pattern })),
   ];
 }
