@@ -123,7 +123,8 @@ async function failed(config: ResizeConfig, log: Log, bucket: string, key: strin
       log({ level: 'error', msg: 'failure record not written', bucket, key, error: (recordErr as Error).message });
     }
   }
-  log({ level: 'error', msg: 'resize failed', bucket, key, error, code, retry, ms: Date.now() - started });
+  const detail = (err as { detail?: string }).detail; // the decoder's own words: in the log, not the record
+  log({ level: 'error', msg: 'resize failed', bucket, key, error, ...(detail ? { detail } : {}), code, retry, ms: Date.now() - started });
   return { bucket, key, status: 'failed', retry, error, code };
 }
 

@@ -103,8 +103,8 @@ describe('deploy-lambda package', () => {
       const s3 = createS3Client({ endpoint: s3server.endpoint, region: s3server.region, credentials: s3server.credentials });
       const key = 'uploads/2025/01/02/k3y/Holiday ünï (1)+x.jpg';
       const photo = readFileSync(corpusFile('mate-Garden.jpg'));
-      await s3.send(new PutObjectCommand({ Bucket: SOURCE, Key: key, Body: photo, ContentType: 'image/jpeg' }));
-      const record = objectCreatedRecord({ bucket: SOURCE, key, size: photo.length, eTag: 'etag', eventName: 'ObjectCreated:Put', eventTime: new Date().toISOString() }, s3server.region);
+      const put = await s3.send(new PutObjectCommand({ Bucket: SOURCE, Key: key, Body: photo, ContentType: 'image/jpeg' }));
+      const record = objectCreatedRecord({ bucket: SOURCE, key, size: photo.length, eTag: put.ETag!.replace(/"/g, ''), eventName: 'ObjectCreated:Put', eventTime: new Date().toISOString() }, s3server.region);
       await writeFile(path.join(dir, 'event.json'), JSON.stringify({ Records: [record] }));
 
       // The environment deploy-lambda gives the function, plus what the Lambda sandbox adds.

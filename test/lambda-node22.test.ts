@@ -108,8 +108,9 @@ describe.skipIf(!NODE22)('the deployment zip\'s resize handler on Node 22, over 
     for (const image of images) {
       const body = await readFile(image.file);
       const key = prefix + image.name;
-      await s3.send(new PutObjectCommand({ Bucket: SOURCE, Key: key, Body: body }));
-      const record = objectCreatedRecord({ bucket: SOURCE, key, size: body.length, eTag: 'etag', eventName: 'ObjectCreated:Put', eventTime: new Date().toISOString() }, server.region);
+      const put = await s3.send(new PutObjectCommand({ Bucket: SOURCE, Key: key, Body: body }));
+      // The object's real ETag, as S3 puts it in the event: the handler reads only those bytes.
+      const record = objectCreatedRecord({ bucket: SOURCE, key, size: body.length, eTag: put.ETag!.replace(/"/g, ''), eventName: 'ObjectCreated:Put', eventTime: new Date().toISOString() }, server.region);
       events.push({ Records: [record] });
     }
     return events;

@@ -51,8 +51,11 @@ export type ImageErrorCode = 'unsupported' | 'corrupt' | 'too-large' | 'empty' |
 export class ImageError extends ImgpipeError {
   override name = 'ImageError';
   declare readonly code: ImageErrorCode;
-  constructor(message: string, code: ImageErrorCode) {
+  /** The decoder's own words (`VipsJpeg: Premature end of input file`), for logs and -v; `message` is the plain sentence. */
+  readonly detail?: string;
+  constructor(message: string, code: ImageErrorCode, detail?: string) {
     super(message, code);
+    if (detail) this.detail = detail;
   }
 }
 
@@ -99,15 +102,28 @@ function decodeOptions(spec: Spec): SharpOptions {
   return { failOn: 'warning', limitInputPixels: spec.maxInputPixels, pages: 1 };
 }
 
-function describeSharpError(err: unknown): ImageError {
+// A person reads the error line: one plain sentence per file, not libvips' or libheif's
+// internals ("Warning treated as error due to failOn setting", "iloc box data version 255").
+const CUT_SHORT = /premature end|truncat|unexpected end|end of (file|data|stream|input)|outside of file|not enough data/i;
+
+function heifSentence(raw: string): string {
+  if (CUT_SHORT.test(raw)) return 'the file ends before its image data does';
+  if (/^cannot decode/i.test(raw)) return 'its image data cannot be decoded';
+  return 'its structure (the boxes that locate the image) cannot be read';
+}
+
+/** A decoder's failure as a plain sentence (`format`: what the bytes were sniffed as), its own words as `detail`. */
+function describeSharpError(err: unknown, format?: string): ImageError {
   if (err instanceof ImageError) return err;
   if (err instanceof HeifUnavailableError) return new ImageError(`${err.message} (a fault of this installation, not of the photo)`, 'decoder-unavailable');
-  if (err instanceof HeifError) return new ImageError(`corrupt or truncated image: HEIC: ${err.message.split('\n')[0]}`, 'corrupt');
   const raw = err instanceof Error ? err.message : String(err);
-  const first = raw.split('\n').find((l) => l.trim()) ?? raw;
-  if (/pixel limit/i.test(raw)) return new ImageError(`image exceeds the pixel limit: ${first}`, 'too-large');
-  if (/unsupported image format/i.test(raw)) return new ImageError('not a supported image', 'unsupported');
-  return new ImageError(`corrupt or truncated image: ${first.trim()}`, 'corrupt');
+  const first = (raw.split('\n').find((l) => l.trim()) ?? raw).trim();
+  const detail = raw.split('\n').map((l) => l.trim()).filter(Boolean).join('; ');
+  if (err instanceof HeifError) return new ImageError(`corrupt or truncated image: HEIC: ${heifSentence(first)}`, 'corrupt', detail);
+  if (/pixel limit/i.test(raw)) return new ImageError('image exceeds the pixel limit', 'too-large', detail);
+  if (/unsupported image format/i.test(raw)) return new ImageError('not a supported image', 'unsupported', detail);
+  const what = format ? format.toUpperCase() : 'image';
+  return new ImageError(`corrupt or truncated image: ${CUT_SHORT.test(raw) ? `the ${what} ends before its image data does` : `the ${what} decoder cannot read its image data`}`, 'corrupt', detail);
 }
 
 /**
@@ -151,7 +167,7 @@ async function prepare(input: ResizeInput, spec: Spec): Promise<{ source: string
     // Header only: the limit is checked below with a clearer message than sharp's.
     meta = await sharp(source, { ...decodeOptions(spec), limitInputPixels: false }).metadata();
   } catch (err) {
-    throw describeSharpError(err);
+    throw describeSharpError(err, sniffed.format);
   }
   if (!meta.width || !meta.height) throw new ImageError('image header has no dimensions', 'corrupt');
   // Check the header before decoding a pixel: a 50000×50000 PNG is a few KB on disk.
@@ -225,15 +241,17 @@ function encode(pipeline: Sharp, format: PlannedOutput['format'], variant: Varia
  * arbiter when a cheap structural check is only suspicious.
  */
 export async function checkDecodes(input: string | Buffer, spec: Spec): Promise<void> {
+  let sniffedFormat: string | undefined;
   try {
     const heic = sniff(await readHead(input));
+    if (heic.ok) sniffedFormat = heic.format;
     if (heic.ok && heic.format === 'heic') {
       await heicPipeline(Buffer.isBuffer(input) ? input : await readFile(input), spec);
       return;
     }
     await sharp(input, decodeOptions(spec)).resize(64, 64, { fit: 'inside' }).raw().toBuffer();
   } catch (err) {
-    throw describeSharpError(err);
+    throw describeSharpError(err, sniffedFormat);
   }
 }
 
@@ -288,6 +306,6 @@ export async function resizeImage(input: ResizeInput, spec: Spec): Promise<{ sou
     return { source: info, outputs, exif };
   } catch (err) {
     if (err instanceof ImageError) throw err;
-    throw describeSharpError(err);
+    throw describeSharpError(err, info.format);
   }
 }

@@ -62,7 +62,7 @@ export interface ResizeLocalResult {
   seconds: number;
   skipped: string[];
   inputs: InputRecord[];
-  errors: { path: string; error: string }[];
+  errors: { path: string; error: string; detail?: string }[];
   /** e.g. the spec would outlast the resize Lambda's timeout; also shown on stderr. */
   warnings: string[];
 }
@@ -127,7 +127,8 @@ async function processFile(file: FoundFile, targets: Targets, opts: ResizeLocalO
     // Outputs already written stay listed (they are on disk); in a dry run there are none.
     record.status = 'error';
     record.error = (err as Error).message;
-    errors.push({ path: file.path, error: record.error });
+    const detail = (err as { detail?: string }).detail; // the decoder's own words, for --json
+    errors.push({ path: file.path, error: record.error, ...(detail ? { detail } : {}) });
     reporter.error(`error ${file.path}: ${record.error}`);
     reporter.step('', file.relPath);
   }
