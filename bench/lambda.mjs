@@ -112,8 +112,8 @@ const s3 = createS3Client({ endpoint: s3server.endpoint, region: s3server.region
 const photo = fs.readFileSync(PHOTO);
 const meta = await sharp(photo).metadata();
 const key = `uploads/bench/${path.basename(PHOTO)}`;
-await s3.send(new PutObjectCommand({ Bucket: 'imgpipe-source', Key: key, Body: photo }));
-const event = { Records: [objectCreatedRecord({ bucket: 'imgpipe-source', key, size: photo.length, eTag: 'x', eventName: 'ObjectCreated:Put', eventTime: new Date().toISOString() }, s3server.region)] };
+const put = await s3.send(new PutObjectCommand({ Bucket: 'imgpipe-source', Key: key, Body: photo }));
+const event = { Records: [objectCreatedRecord({ bucket: 'imgpipe-source', key, size: photo.length, eTag: put.ETag.replace(/"/g, ''), eventName: 'ObjectCreated:Put', eventTime: new Date().toISOString() }, s3server.region)] };
 fs.writeFileSync(path.join(TASK, 'event.json'), JSON.stringify(event));
 fs.writeFileSync(
   path.join(TASK, 'invoke.mjs'),
