@@ -7,6 +7,7 @@
 import exifReader from 'exif-reader';
 import sharp from 'sharp';
 import { rgbaToThumbHash } from 'thumbhash';
+import { photoColour } from './colour.js';
 import { outputKey } from './keys.js';
 import { smallestVariant } from './plan.js';
 import type { RenderedOutput, SourceInfo } from './resize.js';
@@ -32,7 +33,7 @@ export interface DoneRecord {
   variants: VariantRecord[];
   /** ThumbHash, base64. */
   placeholder: string;
-  /** The dominant colour, #rrggbb. */
+  /** The photo's colour, #rrggbb (core/colour.ts). */
   color: string;
   /** From EXIF when present; never GPS or any other location. */
   taken?: { at?: string; camera?: string };
@@ -52,17 +53,12 @@ export interface FailedRecord {
 
 export type ImageRecord = DoneRecord | FailedRecord;
 
-const hex = (n: number) => Math.round(n).toString(16).padStart(2, '0');
-
-/** ThumbHash and dominant colour from the smallest variant: a few ms, no second decode of the source. */
+/** ThumbHash and the photo's colour from the smallest variant: a few ms, no second decode of the source. */
 async function looks(smallest: RenderedOutput): Promise<{ placeholder: string; color: string }> {
-  // One decode, to at most 100×100 RGBA (ThumbHash's limit); the statistics read those same pixels.
+  // One decode, to at most 100×100 RGBA (ThumbHash's limit); the colour reads those same pixels.
   const { data, info } = await sharp(smallest.data).resize(100, 100, { fit: 'inside' }).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
-  const pending = sharp(data, { raw: { width: info.width, height: info.height, channels: 4 } }).stats(); // on libuv's pool…
-  const hash = rgbaToThumbHash(info.width, info.height, data); // …while the hash is computed here
-  const stats = await pending;
-  const { r, g, b } = stats.dominant;
-  return { placeholder: Buffer.from(hash).toString('base64'), color: `#${hex(r)}${hex(g)}${hex(b)}` };
+  const hash = rgbaToThumbHash(info.width, info.height, data);
+  return { placeholder: Buffer.from(hash).toString('base64'), color: photoColour(data) };
 }
 
 /** Capture time and camera from EXIF; the GPS block is never read into the record. */
