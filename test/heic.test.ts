@@ -198,7 +198,7 @@ describe.skipIf(!hasHeifEnc)('HEIC through the local stack', () => {
     const r = await runCli(['upload', photos, '--local', '--json'], { cwd });
     expect(r.code).toBe(0);
     const [sourceKey] = await stack.list(stack.sourceBucket);
-    expect(sourceKey).toMatch(/IMG_0001\.heic$/i);
+    expect(sourceKey).toMatch(/\/IMG_0001\.HEIC$/); // the name as the phone wrote it
     expect((await stack.get(stack.sourceBucket, sourceKey)).equals(await readFile(file))).toBe(true);
     const record = JSON.parse((await waitFor(recordKey(sourceKey))).toString());
     expect(record.status ?? 'done').toBe('done');

@@ -84,7 +84,9 @@ describe('presign API handler', () => {
 
 describe('upload keys', () => {
   it('keep the name readable but safe', () => {
-    expect(sanitiseName('../../x/y\\z/a b+c%#?.JPG', 'jpeg')).toBe('a b+c%#?.jpg');
+    expect(sanitiseName('../../x/y\\z/a b+c%#?.JPG', 'jpeg')).toBe('a b+c%#?.JPG');
+    expect(sanitiseName('IMG_0001.HEIC', 'heic')).toBe('IMG_0001.HEIC'); // as the phone wrote it
+    expect(sanitiseName('IMG_0001.HEIC', 'jpeg')).toBe('IMG_0001.HEIC.jpg');
     expect(sanitiseName('evil\u0000\u001b[31m.png', 'png')).toBe('evil[31m.png');
     expect(sanitiseName('photo.png', 'jpeg')).toBe('photo.png.jpg');
     expect(sanitiseName('...', 'webp')).toBe('image.webp');

@@ -32,16 +32,19 @@ function truncateUtf8(s: string, maxBytes: number): string {
 /**
  * The client's name, made safe as the last segment of a key: no folders (so no traversal), no
  * control characters, NFC, not empty, not dot-led, bounded length, and an extension that matches
- * the content (so the format is visible from the key). Spaces, unicode, '+', '%' are kept.
+ * the content (so the format is visible from the key), in the case it was written. Spaces,
+ * unicode, '+', '%' are kept.
  */
 export function sanitiseName(name: string, format: ImageFormat): string {
   let base = name.normalize('NFC').split(/[/\\]/).pop() ?? '';
   // eslint-disable-next-line no-control-regex
   base = base.replace(/[\u0000-\u001f\u007f-\u009f]/g, '').trim().replace(/^\.+/, '');
   const dot = base.lastIndexOf('.');
-  const ext = dot > 0 ? base.slice(dot).toLowerCase() : '';
-  let stem = EXTENSIONS[format].includes(ext) ? base.slice(0, dot) : base;
-  const finalExt = EXTENSIONS[format].includes(ext) ? ext : EXTENSIONS[format][0];
+  const ext = dot > 0 ? base.slice(dot) : '';
+  // An extension that fits the content is kept as written: IMG_0001.HEIC stays .HEIC in the key.
+  const fits = EXTENSIONS[format].includes(ext.toLowerCase());
+  let stem = fits ? base.slice(0, dot) : base;
+  const finalExt = fits ? ext : EXTENSIONS[format][0];
   stem = truncateUtf8(stem, MAX_NAME_BYTES - finalExt.length).trim() || 'image';
   return `${stem}${finalExt}`;
 }
