@@ -1,5 +1,5 @@
 // README's "Deploy to AWS" block as written: two lines. The first runs against moto in
-// test/deploy-stack-moto.test.ts; here the second, `upload photos/ --wait` with no flags, runs
+// test/deploy-stack-moto.test.ts; here the second, `upload examples/photos --wait` with no flags, runs
 // against a pipeline reached as a deployment is (an API URL and a bucket behind the standard AWS
 // chain), configured only by what `deploy` writes into imgpipe.config.json.
 import { cp } from 'node:fs/promises';
@@ -27,9 +27,9 @@ describe("README's Deploy to AWS block", () => {
 
   it('is two lines: deploy, then an upload that needs no flags once deploy has written the config', async () => {
     const lines = await readmeBlock('Deploy to AWS');
-    expect(lines).toEqual(['npm install && npx imgpipe deploy --stack imgpipe', 'npx imgpipe upload photos/ --wait']);
+    expect(lines).toEqual(['npm install && npx imgpipe deploy --stack imgpipe', 'npx imgpipe upload examples/photos --wait']);
 
-    await cp(path.join(ROOT, 'examples/photos'), path.join(cwd, 'photos'), { recursive: true });
+    await cp(path.join(ROOT, 'examples/photos'), path.join(cwd, 'examples/photos'), { recursive: true });
     // What deploy writes after a stack comes up, with the outputs of this pipeline.
     await writePipelineConfig(path.join(cwd, 'imgpipe.config.json'), { api: dev.state.apiUrl, destBucket: dev.state.destBucket, region: 'us-east-1', stack: 'imgpipe' });
     const env = {
