@@ -1,6 +1,7 @@
 // Wait until every source image has its record (done, or failed for good) in the destination
-// bucket: one object per image. ListObjectsV2 under the records' common prefix finds a batch,
-// GET for a few stragglers; each record found is read once. Backoff between rounds.
+// bucket: one object per image. ListObjectsV2 pages that start at the pending keys find a batch
+// (a round costs what is pending, not what the bucket holds), GET for a few stragglers; each
+// record found is read once. Backoff between rounds.
 import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { getRecord } from './get-record.js';
 import pLimit from 'p-limit';
@@ -40,12 +41,6 @@ export interface WaitResult {
   requests: number;
 }
 
-function commonPrefix(keys: string[]): string {
-  let prefix = keys[0] ?? '';
-  for (const k of keys) while (!k.startsWith(prefix)) prefix = prefix.slice(0, -1);
-  return prefix;
-}
-
 interface Poller {
   s3: S3Client;
   bucket: string;
@@ -54,15 +49,33 @@ interface Poller {
   readDone: boolean;
 }
 
-async function listKeys(p: Poller, prefix: string, wanted: Set<string>): Promise<Set<string>> {
+/** S3 lists keys in UTF-8 byte order; JavaScript sorts strings by UTF-16 code units. */
+const byteOrder = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
+
+/**
+ * Which of `wanted` exist under `prefix`. Each page starts at the first wanted key not yet
+ * settled (StartAfter just below it) and settles every wanted key up to the page's last, so a
+ * round costs at most one page per wanted key however many other records the bucket holds, and
+ * one page per thousand when the wanted keys are dense (a fresh batch): min(wanted, records/1000).
+ */
+async function listKeys(p: Poller, prefix: string, wanted: string[]): Promise<Set<string>> {
+  const sorted = [...wanted].sort(byteOrder);
   const present = new Set<string>();
-  let token: string | undefined;
-  do {
+  const want = new Set(sorted);
+  let i = 0;
+  let after = '';
+  while (i < sorted.length) {
+    const jump = sorted[i].slice(0, -1); // just below sorted[i] (it ends in '.json')
+    if (byteOrder(jump, after) > 0) after = jump;
     p.requests++;
-    const page = await p.s3.send(new ListObjectsV2Command({ Bucket: p.bucket, Prefix: prefix, ContinuationToken: token }), { abortSignal: p.signal });
-    for (const o of page.Contents ?? []) if (o.Key && wanted.has(o.Key)) present.add(o.Key);
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (token && present.size < wanted.size);
+    const page = await p.s3.send(new ListObjectsV2Command({ Bucket: p.bucket, Prefix: prefix, StartAfter: after }), { abortSignal: p.signal });
+    const keys = (page.Contents ?? []).flatMap((o) => (o.Key ? [o.Key] : []));
+    for (const k of keys) if (want.has(k)) present.add(k);
+    const last = keys[keys.length - 1];
+    if (!page.IsTruncated || last === undefined) break;
+    after = last; // the next page starts past this one, whatever lies between
+    while (i < sorted.length && byteOrder(sorted[i], last) <= 0) i++;
+  }
   return present;
 }
 
@@ -80,9 +93,9 @@ async function poll(p: Poller, pending: string[]): Promise<Map<string, ImageReco
   if (pending.length <= 8) {
     candidates = pending.flatMap((s) => [{ source: s, key: recordKey(s) }, { source: s, key: failureKey(s) }]);
   } else {
-    const prefix = commonPrefix(pending);
-    const done = await listKeys(p, RECORD_PREFIX + prefix, new Set(pending.map(recordKey)));
-    const failed = await listKeys(p, FAILURE_PREFIX + prefix, new Set(pending.map(failureKey)));
+    const done = await listKeys(p, RECORD_PREFIX, pending.map(recordKey));
+    const undone = pending.filter((s) => !done.has(recordKey(s)));
+    const failed = undone.length ? await listKeys(p, FAILURE_PREFIX, undone.map(failureKey)) : new Set<string>();
     candidates = pending.flatMap((s) => (done.has(recordKey(s)) ? [{ source: s, key: recordKey(s) }] : failed.has(failureKey(s)) ? [{ source: s, key: failureKey(s) }] : []));
     if (!p.readDone) {
       for (const c of candidates) if (c.key === recordKey(c.source)) found.set(c.source, { status: 'done', source: { key: c.source } });
