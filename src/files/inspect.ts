@@ -12,7 +12,7 @@ import type { Spec } from '../core/spec.js';
 import { SNIFF_BYTES, sniff } from '../core/validate.js';
 
 export type Inspected =
-  | { ok: true; size: number; sha256: string; contentType: string }
+  | { ok: true; size: number; sha256: string; contentType: string; width?: number; height?: number }
   | { ok: false; reason: string };
 
 function fsReason(err: unknown): string {
@@ -89,12 +89,12 @@ export async function inspectFile(path: string | Buffer, spec: Spec): Promise<In
   const integrity = check?.finish() ?? { ok: true };
   try {
     if (!integrity.ok && integrity.definite) return { ok: false, reason: integrity.reason };
-    await withImageInput(path, async (input) => {
+    const { source } = await withImageInput(path, async (input) => {
       if (!integrity.ok) await checkDecodes(input, spec); // only suspicious files pay for a decode
-      await planImage(input, spec); // header: dimensions, frames, pixel limit
+      return planImage(input, spec); // header: dimensions, frames, pixel limit
     });
+    return { ok: true, size, sha256: hash.digest('base64'), contentType, width: source.width, height: source.height };
   } catch (err) {
     return { ok: false, reason: (err as Error).message };
   }
-  return { ok: true, size, sha256: hash.digest('base64'), contentType };
 }

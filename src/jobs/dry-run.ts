@@ -1,7 +1,11 @@
 // upload --dry-run: the local checks and the ledger, no request at all, nothing written.
 import path from 'node:path';
 import type { PipelineConfig } from '../config/load.js';
+import { batchCost, costLine, type Deployment } from '../core/cost.js';
+import type { Size } from '../core/plan.js';
+import { AVIF_EFFORT } from '../core/resize.js';
 import type { Spec } from '../core/spec.js';
+import { FUNCTION_DEFAULTS } from '../deploy/function-config.js';
 import { inspectFile } from '../files/inspect.js';
 import { DEFAULT_LEDGER, Ledger } from '../files/ledger.js';
 import { diskPath, scanPaths, walkSkips, walkSkipsText, type PathFilter } from '../files/scan.js';
@@ -28,6 +32,12 @@ export async function dryRunTarget(opts: { local?: boolean; data: string }, pipe
   return target.identity;
 }
 
+/**
+ * The deployed stack as the template's defaults make it (the dry run asks nothing, so it cannot
+ * read the stack's own settings): 1769 MB (one vCPU), x86_64, 10 resizes at once, 100 files a presign.
+ */
+export const DEFAULT_DEPLOYMENT: Deployment = { memoryMb: FUNCTION_DEFAULTS.resize.memory, arch: 'x86_64', concurrency: 10, presignBatch: 100 };
+
 interface DryRunFile { path: string; relPath: string; action: 'upload' | 'skip' | 'error'; size?: number; reason?: string }
 
 /**
@@ -43,6 +53,7 @@ export async function dryRunUpload(o: { paths: string[]; spec: Spec; filters?: P
   const files: DryRunFile[] = scan.problems.map((p) => ({ path: p.path, relPath: p.path, action: 'error', reason: p.reason }));
   for (const f of files) reporter.error(`error ${f.path}: ${f.reason}`);
   const firstOf = new Map<string, string>();
+  const sizes: Size[] = []; // of the files that would be uploaded, for what they cost on AWS
   for (const file of scan.files) {
     const known = unchangedUpload(ledger, o.target, file, file.mtimeMs);
     const one: DryRunFile = { path: file.path, relPath: file.relPath, action: 'upload', size: file.size };
@@ -52,7 +63,10 @@ export async function dryRunUpload(o: { paths: string[]; spec: Spec; filters?: P
       const inspected = await inspectFile(diskPath(file), o.spec);
       if (!inspected.ok) Object.assign(one, { action: 'error', reason: inspected.reason });
       else if (firstOf.has(inspected.sha256)) Object.assign(one, { action: 'skip', reason: `same bytes as ${firstOf.get(inspected.sha256)}` });
-      else firstOf.set(inspected.sha256, file.relPath);
+      else {
+        firstOf.set(inspected.sha256, file.relPath);
+        if (inspected.width && inspected.height) sizes.push({ width: inspected.width, height: inspected.height });
+      }
     }
     files.push(one);
     if (one.action === 'error') reporter.error(`error ${one.path}: ${one.reason}`);
@@ -61,7 +75,10 @@ export async function dryRunUpload(o: { paths: string[]; spec: Spec; filters?: P
   const count = (a: DryRunFile['action']) => files.filter((f) => f.action === a).length;
   const bytes = files.reduce((n, f) => n + (f.action === 'upload' ? f.size! : 0), 0);
   const skips = walkSkips(scan);
-  const doc = { dryRun: true, ok: count('error') === 0, files: files.length, toUpload: count('upload'), skipped: count('skip'), failed: count('error'), bytes, excluded: scan.excluded.length, walkSkipped: skips, uploads: files };
+  // Only a deployed pipeline costs money; the local stack's cost is this machine's time.
+  const onAws = o.target.startsWith('local:') ? undefined : batchCost(sizes, o.spec, AVIF_EFFORT, DEFAULT_DEPLOYMENT);
+  const doc = { dryRun: true, ok: count('error') === 0, files: files.length, toUpload: count('upload'), skipped: count('skip'), failed: count('error'), bytes, excluded: scan.excluded.length, walkSkipped: skips, ...(onAws ? { aws: { ...onAws, deployment: DEFAULT_DEPLOYMENT } } : {}), uploads: files };
+  if (onAws && sizes.length) reporter.info(`(dryrun) ${costLine(onAws, DEFAULT_DEPLOYMENT)}`);
   reporter.summary(
     `(dryrun) ${doc.toUpload} to upload (${formatBytes(bytes)}), ${doc.skipped} skipped, ${doc.failed} failed of ${doc.files} files` +
       (skips.total ? `; ${walkSkipsText(skips)}` : '') +
