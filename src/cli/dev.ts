@@ -15,6 +15,7 @@ import {
   type DevState,
 } from '../local/state.js';
 import { addSpecOptions, EXIT, port } from './common.js';
+import { devLogLine } from '../ui/dev-log.js';
 
 /** Ports no well-known local tool takes by default (LocalStack 4566, s3rver 4568, moto 5000, MinIO 9000/9001, Azurite 10000-10002). */
 export const DEFAULT_S3_PORT = 9466;
@@ -93,9 +94,9 @@ async function runDev(opts: DevOptions): Promise<void> {
     apiKey,
     dedupe: opts.dedupe,
     log: (line) => {
-      if (json) process.stdout.write(`${JSON.stringify(line)}\n`);
-      else if (line.level === 'error') process.stderr.write(`resize failed: ${String(line.key)}: ${String(line.error)}\n`);
-      else process.stdout.write(`resized ${String(line.key)} → ${(line.outputs as unknown[])?.length ?? 0} variants (${String(line.ms)} ms)\n`);
+      if (json) return void process.stdout.write(`${JSON.stringify(line)}\n`);
+      const { stream, text } = devLogLine(line);
+      process[stream].write(text);
     },
   }).catch((err: NodeJS.ErrnoException) => {
     // Taken between the check and now: a half-started stack may hold the other port, so exit here.
