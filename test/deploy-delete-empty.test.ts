@@ -24,7 +24,7 @@ const SOURCE = `photos-uploads-${ACCOUNT}-${REGION}`;
 const DEST = `photos-variants-${ACCOUNT}-${REGION}`;
 const ARTIFACTS = `imgpipe-artifacts-${ACCOUNT}-${REGION}`;
 // Three listing pages in the uploads bucket (the last one partial), two in the variants bucket.
-const COUNTS = { [SOURCE]: 2345, [DEST]: 1001 };
+const COUNTS: Record<string, number> = { [SOURCE]: 2345, [DEST]: 1001 };
 const NO_TERMINAL = 'imgpipe: --empty-buckets deletes every photo in both buckets: pass --yes as well (there is no terminal to ask on)\n';
 
 describe('deploy --delete --empty-buckets against the local S3 server', () => {

@@ -27,9 +27,9 @@ export function runInPty(bin: string, args: string[], opts: { cwd: string; cols:
   const child = spawn('script', ['-qfec', inner, '/dev/null'], { cwd: opts.cwd, env, stdio: [opts.input ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
   child.stdin?.on('error', () => {}); // the terminal gone before a keystroke: the run's end says why
   let out = '';
-  child.stdout.setEncoding('utf8');
-  child.stdout.on('data', (d: string) => (out += d));
-  child.stderr.on('data', (d) => (out += String(d)));
+  child.stdout!.setEncoding('utf8');
+  child.stdout!.on('data', (d: string) => (out += d));
+  child.stderr!.on('data', (d) => (out += String(d)));
   const killer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
   const done = new Promise<{ code: number | null; output: string }>((resolve, reject) => {
     child.on('error', reject);
