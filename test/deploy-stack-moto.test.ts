@@ -28,6 +28,9 @@ const ACCOUNT = '123456789012'; // moto's default account
 const REGION = 'us-east-1';
 const SOURCE = `imgpipe-uploads-${ACCOUNT}-${REGION}`;
 const DEST = `imgpipe-variants-${ACCOUNT}-${REGION}`;
+// moto's stacks have no API (see above): every deploy that brings one up must say so and fail.
+const NO_API = (stack = 'imgpipe') =>
+  `imgpipe deploy: the stack ${stack} gives no ApiUrl output (nor an HttpApi resource to derive it from): the config has no "api", so \`imgpipe upload\` has no API to call; see the stack's outputs with \`aws cloudformation describe-stacks --stack-name ${stack}\`\n`;
 
 describe.skipIf(!HAS_MOTO)('imgpipe deploy against moto', () => {
   let moto: Moto;
@@ -51,11 +54,14 @@ describe.skipIf(!HAS_MOTO)('imgpipe deploy against moto', () => {
     if (cwd) await rm(cwd, { recursive: true, force: true });
   });
 
-  it("README's deploy line creates the stack: both functions with the spec, both roles, both buckets; the config gains the place and keeps the spec", async () => {
+  it("README's deploy line creates the stack: both functions with the spec, both roles, both buckets; the config gains the place and keeps the spec; no ApiUrl output fails the run, naming it", async () => {
     const [line] = await readmeBlock('Deploy to AWS');
     const r = await runCli(line.replace(/^npm install && npx imgpipe /, '').split(' '), { cwd, env, timeoutMs: 300_000 });
-    expect(r.stderr).toBe('');
-    expect(r.code).toBe(0);
+    expect(r.stderr).toBe(NO_API());
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/^ {2}API {8}\(no ApiUrl output\)$/m);
+    expect(r.stdout).toMatch(/^ {2}config {5}\S+imgpipe\.config\.json: destBucket, region, stack$/m);
+    expect(r.stdout).not.toContain('next:');
     for (const want of [
       /^✓ Staging the resize zip: uploaded [\d.]+ MB: imgpipe\/resize-x86_64-[0-9a-f]{12}…\.zip$/m,
       /^✓ Change set for stack imgpipe \(create\): 22 changes$/m,
@@ -120,22 +126,23 @@ describe.skipIf(!HAS_MOTO)('imgpipe deploy against moto', () => {
 
   it('a second deploy of the same sources has nothing to change and uploads nothing', async () => {
     const r = await deploy(['--json']);
-    expect(r.code).toBe(0);
+    expect(r.stderr).toBe(NO_API());
+    expect(r.code).toBe(1);
     const s = JSON.parse(r.stdout);
-    expect(s.action).toBe('unchanged');
+    expect(s).toMatchObject({ ok: false, action: 'unchanged', missingOutputs: ['ApiUrl'] });
     expect(s.artifacts.map((a: { status: string }) => a.status)).toEqual(['present', 'present']);
     expect(s.calls).not.toContain('s3:PutObject');
     expect(s.calls).not.toContain('cloudformation:CreateChangeSet');
     expect(s.calls).not.toContain('cloudformation:ExecuteChangeSet');
     const text = await deploy([]);
-    expect(text.code).toBe(0);
+    expect(text.code).toBe(1);
     expect(text.stdout).toMatch(/nothing to change/);
   }, 300_000);
 
   it('a new variant spec changes the VariantSpec parameter, and both functions run the new spec', async () => {
     const r = await deploy(['--widths', '200,800']);
-    expect(r.stderr).toBe('');
-    expect(r.code).toBe(0);
+    expect(r.stderr).toBe(NO_API());
+    expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/^ {2}~ parameter VariantSpec$/m);
     expect(r.stdout).not.toMatch(/parameter (SourceBucketName|DestBucketName|ResizeCodeKey|PresignCodeKey)/);
     expect(r.stdout).toMatch(/stack imgpipe updated in us-east-1/);
@@ -172,11 +179,23 @@ describe.skipIf(!HAS_MOTO)('imgpipe deploy against moto', () => {
     const s3 = new S3Client({ ...clientConfig, forcePathStyle: true });
     try {
       await s3.send(new PutObjectCommand({ Bucket: SOURCE, Key: 'uploads/abc/photo.jpg', Body: 'a photo' }));
-      const r = await deploy(['--delete']);
+      // Without a terminal to ask on, --delete alone deletes nothing.
+      const refused = await deploy(['--delete']);
+      expect(refused.stderr).toBe('imgpipe: --delete deletes the stack imgpipe: pass --yes as well (there is no terminal to ask on); its buckets and photos are kept\n');
+      expect(refused.code).toBe(2);
+      const cfn = new CloudFormationClient(clientConfig);
+      try {
+        expect((await cfn.send(new DescribeStacksCommand({ StackName: 'imgpipe' }))).Stacks?.[0].StackStatus).toMatch(/_COMPLETE$/);
+      } finally {
+        cfn.destroy();
+      }
+      const r = await deploy(['--delete', '--yes']);
       expect(r.stderr).toBe('');
       expect(r.code).toBe(0);
       expect(r.stdout).toContain('stack imgpipe deleted from us-east-1');
       expect(r.stdout).toContain(`kept (with their objects): s3://${SOURCE}, s3://${DEST}`);
+      expect(r.stdout).toContain(`kept: the artifacts bucket s3://imgpipe-artifacts-${ACCOUNT}-${REGION} (the Lambda zips, for every stack of this account and region)`);
+      expect(r.stdout).not.toContain('aws s3 rb');
       const kept = await s3.send(new GetObjectCommand({ Bucket: SOURCE, Key: 'uploads/abc/photo.jpg' }));
       expect(await kept.Body?.transformToString()).toBe('a photo');
       await s3.send(new HeadBucketCommand({ Bucket: DEST }));
@@ -186,7 +205,7 @@ describe.skipIf(!HAS_MOTO)('imgpipe deploy against moto', () => {
     const cfg = await config();
     expect(cfg.stack).toBeUndefined();
     expect(cfg).toMatchObject({ region: REGION, destBucket: DEST, variants: [{ name: 'thumb', width: 320 }, { name: 'large', width: 1600, format: 'webp' }] });
-    const again = await deploy(['--delete']);
+    const again = await deploy(['--delete', '--yes']);
     expect(again.code).toBe(0);
     expect(again.stdout).toContain('no stack imgpipe in us-east-1: nothing to delete');
   }, 300_000);
@@ -197,8 +216,8 @@ describe.skipIf(!HAS_MOTO)('imgpipe deploy against moto', () => {
     expect(r.stderr).toContain(`the bucket ${SOURCE} already exists (kept from an earlier stack?)`);
     expect(r.stderr).toContain('--source-bucket NEW-NAME');
     const ok = await deploy(['--source-bucket', 'imgpipe-uploads-second', '--dest-bucket', 'imgpipe-variants-second', '--json']);
-    expect(ok.code).toBe(0);
-    expect(JSON.parse(ok.stdout)).toMatchObject({ action: 'created', outputs: { sourceBucket: 'imgpipe-uploads-second', destBucket: 'imgpipe-variants-second' } });
+    expect(ok.code).toBe(1);
+    expect(JSON.parse(ok.stdout)).toMatchObject({ ok: false, action: 'created', outputs: { sourceBucket: 'imgpipe-uploads-second', destBucket: 'imgpipe-variants-second' } });
     expect(await config()).toMatchObject({ stack: 'imgpipe', destBucket: 'imgpipe-variants-second' });
   }, 300_000);
 

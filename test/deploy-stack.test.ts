@@ -287,13 +287,15 @@ describe('imgpipe deploy (stack) against the fake CloudFormation', () => {
     expect(runs(summary.calls)).toEqual([
       'cloudformation:DescribeStacks',
       'cloudformation:DescribeStackResources',
+      'sts:GetCallerIdentity',
+      's3:HeadBucket', // the artifacts bucket, named as kept
       'cloudformation:DescribeStackEvents',
       'cloudformation:DeleteStack',
       'cloudformation:DescribeStackEvents ×11', // 20 resources deleted, 2 buckets skipped: 43 events, 4 a poll
       's3:HeadBucket ×2',
     ]);
     expect(fake.form('cloudformation:DeleteStack').StackName).toBe(stackId);
-    expect(summary).toMatchObject({ action: 'deleted', keptBuckets: [SOURCE, DEST] });
+    expect(summary).toMatchObject({ action: 'deleted', keptBuckets: [SOURCE, DEST], artifactsBucket: `imgpipe-artifacts-${ACCOUNT}-${REGION}` });
     expect(summary.events.filter((e) => e.status === 'DELETE_SKIPPED').map((e) => e.logicalId)).toEqual(['DestBucket', 'SourceBucket']);
     expect(summary.events.at(-1)).toMatchObject({ logicalId: STACK, status: 'DELETE_COMPLETE' });
     // By name it is gone; by id CloudFormation still answers, DELETE_COMPLETE.

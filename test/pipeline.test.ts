@@ -1,5 +1,6 @@
 // The whole pipeline on the embedded stack as a user runs it: `imgpipe dev` in one process (with
-// an API key), the CLI in others; real HTTP to the presign API, real S3 protocol, real sharp.
+// an API key), the CLI in others; real HTTP to the presign API, real S3 protocol, real sharp. dev
+// and the upload run through the bin's first line, as `npx imgpipe` runs them.
 import { createHash } from 'node:crypto';
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
@@ -7,7 +8,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_SPEC, outputKeys, planImage, recordKey } from '../src/core/index.js';
-import { runCli } from './helpers/cli.js';
+import { runCli, runCommand } from './helpers/cli.js';
 import * as img from './helpers/images.js';
 import { startDev, type DevProcess } from './helpers/dev.js';
 
@@ -21,7 +22,7 @@ describe('upload → resize → watch on the local stack', () => {
 
   beforeAll(async () => {
     cwd = await img.tempDir('imgpipe-e2e-');
-    dev = await startDev(cwd, { env: { IMGPIPE_API_KEY: 'e2e-secret-key' } });
+    dev = await startDev(cwd, { env: { IMGPIPE_API_KEY: 'e2e-secret-key' }, asCommand: true });
     photos = path.join(cwd, 'photos');
     await mkdir(path.join(photos, 'nested/deeper'), { recursive: true });
     for (const f of ['mate-Aqua.jpg', 'plasma-Grey.jpg', 'lomiri16-Wine_by_Jakkub_Mede.jpg']) {
@@ -42,6 +43,10 @@ describe('upload → resize → watch on the local stack', () => {
     expect(existsSync(path.join(cwd, '.imgpipe/dev.json'))).toBe(false);
   });
 
+  it("the bin's first line runs dev with one malloc arena (libvips' threads fragment one arena each otherwise)", () => {
+    expect(dev.environ?.MALLOC_ARENA_MAX).toBe('1');
+  });
+
   it('dev requires its API key, and upload --local sends it from the state file', async () => {
     const denied = await fetch(`${dev.state.apiUrl}/uploads`, { method: 'POST', body: '{"files":[]}', headers: { 'content-type': 'application/json' } });
     expect(denied.status).toBe(401);
@@ -49,9 +54,10 @@ describe('upload → resize → watch on the local stack', () => {
   });
 
   it('uploads a folder, every variant appears with the right size and format, and downloads them', async () => {
-    const r = await runCli(['upload', photos, '--local', '--wait', '--download', 'out', '--json'], { cwd, env: { IMGPIPE_API_KEY: '' } });
+    const r = await runCommand(['upload', photos, '--local', '--wait', '--download', 'out', '--json'], { cwd, env: { IMGPIPE_API_KEY: '' } });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
+    expect(r.environ.MALLOC_ARENA_MAX).toBe('1');
     const doc = JSON.parse(r.stdout);
     // The five odd names hold the same bytes: sent once, the other four recorded under its key.
     const unique = names.length - 4;

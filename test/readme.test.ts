@@ -1,10 +1,11 @@
-// README's main command, run as written (with `npx imgpipe` resolved to this checkout's bin) in a
-// fresh folder holding only the example photos: what a new user sees is what we test.
+// README's main command, run as written (with `npx imgpipe` resolved to this checkout's bin, run as
+// a command as npx runs it) in a fresh folder holding only the example photos: what a new user
+// sees is what we test.
 import { cp, readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { runCli } from './helpers/cli.js';
+import { runCommand } from './helpers/cli.js';
 import { tempDir } from './helpers/images.js';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -31,15 +32,17 @@ describe('README quick start', () => {
 
     const cwd = await tempDir('imgpipe-readme-');
     await cp(path.join(ROOT, 'examples'), path.join(cwd, 'examples'), { recursive: true });
-    const r = await runCli(main.replace(/^npx imgpipe /, '').split(' '), { cwd });
+    const r = await runCommand(main.replace(/^npx imgpipe /, '').split(' '), { cwd });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
+    // The bin's first line set it (the test's environment does not have it): one malloc arena.
+    expect(r.environ.MALLOC_ARENA_MAX).toBe('1');
     expect(r.stdout).toMatch(/4 uploaded, 0 already there, 0 failed of 4 files/);
     expect(r.stdout).toMatch(/12\/12 variants present in imgpipe-dest .*; 12 downloaded to \.\/resized/);
 
     // Run again, as a user would: the stack started for each run gets a new API port, and the
     // files must still be recognised as uploaded.
-    const again = await runCli(main.replace(/^npx imgpipe /, '').split(' '), { cwd });
+    const again = await runCommand(main.replace(/^npx imgpipe /, '').split(' '), { cwd });
     expect(again.code).toBe(0);
     expect(again.stdout).toMatch(/0 uploaded, 4 already there, 0 failed of 4 files/);
 

@@ -25,9 +25,9 @@ export function deployCommand(): Command {
     .option('--cors-origin <origin>', 'a web origin allowed to PUT uploads from a browser, besides the stack\'s own page (repeatable)', collect)
     .option('--no-dedupe', 'upload identical bytes again instead of answering "already there" (no s3:ListBucket for the API)')
     .option('--dry-run', 'build, then show the change set and delete it: nothing is staged or changed')
-    .option('--delete', 'delete the stack; its two buckets and their objects are kept')
-    .option('--empty-buckets', 'with --delete: also delete both buckets and every object in them (asks first)')
-    .option('-y, --yes', 'with --empty-buckets: do not ask (needed without a terminal)')
+    .option('--delete', 'delete the stack (asks first); its two buckets and their objects are kept')
+    .option('--empty-buckets', 'with --delete: also delete both buckets and every object in them')
+    .option('-y, --yes', 'with --delete: do not ask (needed without a terminal)')
     .option('--json', 'print one JSON document: the change set, the events, the outputs, the AWS calls made');
   addSpecOptions(cmd);
   cmd.addHelpText(
@@ -42,13 +42,11 @@ AWS chain. After a deploy, \`imgpipe upload photos/ --wait\` needs no flags. See
 }
 
 /** Ask on the terminal; anything but "yes" keeps everything. */
-async function confirmEmptying(buckets: string[], yes: boolean): Promise<boolean> {
-  if (yes) return true;
+async function confirmDelete(question: string): Promise<boolean> {
   const { createInterface } = await import('node:readline/promises');
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   try {
-    const answer = await rl.question(`Delete ${buckets.map((b) => `s3://${b}`).join(' and ')} and every object in them, for good? Type yes: `);
-    return answer.trim() === 'yes';
+    return (await rl.question(question)).trim() === 'yes';
   } finally {
     rl.close();
   }
@@ -70,7 +68,13 @@ async function runDeployCommand(opts: Record<string, any>): Promise<void> {
   ]);
   checkStackName(stack);
   if (opts.emptyBuckets && !opts.delete) throw new UsageError('--empty-buckets goes with --delete');
-  if (opts.emptyBuckets && !opts.yes && !process.stdin.isTTY) throw new UsageError('--empty-buckets deletes every photo in both buckets: pass --yes as well (there is no terminal to ask on)');
+  if (opts.delete && !opts.yes && !process.stdin.isTTY) {
+    throw new UsageError(
+      opts.emptyBuckets
+        ? '--empty-buckets deletes every photo in both buckets: pass --yes as well (there is no terminal to ask on)'
+        : `--delete deletes the stack ${stack}: pass --yes as well (there is no terminal to ask on); its buckets and photos are kept`,
+    );
+  }
   const corsOrigins = [...(pipeline.corsOrigins ?? []), ...(opts.corsOrigin ?? [])];
   if (opts.prefix !== undefined && !/^[A-Za-z0-9_-]+$/.test(opts.prefix)) throw new UsageError(`--prefix: "${opts.prefix}" must be letters, digits, _ or - (one folder)`);
   const bad = corsOrigins.map(checkOrigin).filter(Boolean);
@@ -81,7 +85,8 @@ async function runDeployCommand(opts: Record<string, any>): Promise<void> {
   try {
     if (opts.delete) {
       const { deleteStack } = await import('../deploy/stack/remove.js');
-      const summary = await deleteStack({ stack, region, configFile, emptyBuckets: opts.emptyBuckets ? { confirm: (b) => confirmEmptying(b, !!opts.yes) } : undefined }, steps, display);
+      const confirm = opts.yes ? undefined : (plan: Parameters<typeof report.deletePrompt>[0]) => confirmDelete(report.deletePrompt(plan));
+      const summary = await deleteStack({ stack, region, configFile, codeBucket: opts.codeBucket ?? pipeline.codeBucket, emptyBuckets: !!opts.emptyBuckets, confirm }, steps, display);
       process.stdout.write(opts.json ? `${JSON.stringify(summary, null, 2)}\n` : `${report.formatDelete(summary)}\n`);
     } else {
       const { deployStack } = await import('../deploy/stack/deploy.js');
@@ -107,6 +112,12 @@ async function runDeployCommand(opts: Record<string, any>): Promise<void> {
         display,
       );
       process.stdout.write(opts.json ? `${JSON.stringify(summary, null, 2)}\n` : `${report.formatDeploy(summary, !apiKey)}\n`);
+      const missing = report.missingOutputsLine(summary);
+      if (missing) {
+        process.stderr.write(`imgpipe deploy: ${missing}\n`);
+        process.exitCode = EXIT.failed;
+        return;
+      }
     }
     process.exitCode = EXIT.ok;
   } catch (err) {

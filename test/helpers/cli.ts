@@ -1,6 +1,8 @@
-// Run the built CLI as a user would: a separate process, no terminal.
-import { spawn } from 'node:child_process';
+// Run the built CLI as a user would: a separate process, no terminal; `runCommand` also through
+// the bin's own first line, as `npx imgpipe` runs it.
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -21,17 +23,48 @@ export interface CliResult {
 }
 
 export function runCli(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliResult> {
+  return collect(spawn(process.execPath, [BIN, ...args], { cwd: opts.cwd, env: cliEnv(opts.env), stdio: ['ignore', 'pipe', 'pipe'] }), opts.timeoutMs);
+}
+
+/**
+ * Run the bin as a command, as `npx imgpipe` does: the kernel reads its `#!/bin/sh` line, sh
+ * execs env, env execs node with MALLOC_ARENA_MAX. `environ` is the running CLI's environment as
+ * the kernel holds it (/proc/<pid>/environ, once node runs the bin), so a test sees what the
+ * launcher set. MALLOC_ARENA_MAX is unset here, so only the launcher can set it.
+ */
+export async function runCommand(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliResult & { environ: Record<string, string> }> {
+  const child = spawn(BIN, args, { cwd: opts.cwd, env: cliEnv({ MALLOC_ARENA_MAX: undefined, ...opts.env }), stdio: ['ignore', 'pipe', 'pipe'] });
+  const [environ, result] = await Promise.all([launchedEnviron(child), collect(child, opts.timeoutMs)]);
+  return { ...result, environ };
+}
+
+/** The environment of `child` once it is node running the bin (before that it is sh, then env). */
+export async function launchedEnviron(child: ChildProcess): Promise<Record<string, string>> {
+  const ended = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  let over = false;
+  void ended.then(() => (over = true));
+  while (!over) {
+    try {
+      const argv = (await readFile(`/proc/${child.pid}/cmdline`, 'utf8')).split('\0');
+      if (path.basename(argv[0]) === 'node' && argv[1] === BIN) {
+        const text = await readFile(`/proc/${child.pid}/environ`, 'utf8');
+        return Object.fromEntries(text.split('\0').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+      }
+    } catch {
+      // not started yet, or between two execs
+    }
+    await Promise.race([ended, new Promise((r) => setTimeout(r, 2))]);
+  }
+  throw new Error(`${BIN} ended before it ran under node (its first line did not exec node?)`);
+}
+
+function collect(child: ChildProcess, timeoutMs = 120_000): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      cwd: opts.cwd,
-      env: cliEnv(opts.env),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 120_000);
+    child.stdout!.on('data', (d) => (stdout += d));
+    child.stderr!.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.on('error', reject);
     child.on('close', (code, signal) => {
       clearTimeout(timer);

@@ -7,13 +7,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { findRunningStack, STATE_FILE, type DevState } from '../../src/local/state.js';
 import { createS3Client } from '../../src/s3/client.js';
-import { BIN } from './cli.js';
+import { BIN, launchedEnviron } from './cli.js';
 import { getObjectBytes, listAll } from './s3.js';
 
 export interface DevProcess {
   child: ChildProcess;
   state: DevState;
   s3: S3Client;
+  /** With asCommand: the running dev's environment (see runCommand in cli.ts). */
+  environ?: Record<string, string>;
   output(): { stdout: string; stderr: string };
   list(bucket: string): Promise<string[]>;
   get(bucket: string, key: string): Promise<Buffer>;
@@ -23,16 +25,14 @@ export interface DevProcess {
   kill(): Promise<void>;
 }
 
-/** Start `imgpipe dev --json` in `cwd` on free ports and wait until it says it is ready. */
-export async function startDev(cwd: string, opts: { args?: string[]; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<DevProcess> {
+/** Start `imgpipe dev --json` in `cwd` on free ports and wait until it says it is ready; asCommand: through the bin's first line, as `npx imgpipe dev` runs it. */
+export async function startDev(cwd: string, opts: { args?: string[]; env?: NodeJS.ProcessEnv; timeoutMs?: number; asCommand?: boolean } = {}): Promise<DevProcess> {
   // A state directory of its own unless the test gives one: a test's `dev` never reaches the user's
   // (nor another test's `upload --local`) through ~/.local/state/imgpipe.
   const stateHome = opts.env?.XDG_STATE_HOME ?? (await mkdtemp(path.join(os.tmpdir(), 'imgpipe-state-')));
-  const child = spawn(process.execPath, [BIN, 'dev', '--s3-port', '0', '--api-port', '0', '--json', ...(opts.args ?? [])], {
-    cwd,
-    env: { ...process.env, CI: 'true', XDG_STATE_HOME: stateHome, ...opts.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const argv = ['dev', '--s3-port', '0', '--api-port', '0', '--json', ...(opts.args ?? [])];
+  const env = { ...process.env, CI: 'true', XDG_STATE_HOME: stateHome, ...(opts.asCommand && { MALLOC_ARENA_MAX: undefined }), ...opts.env };
+  const child = opts.asCommand ? spawn(BIN, argv, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] }) : spawn(process.execPath, [BIN, ...argv], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += d));
@@ -55,6 +55,7 @@ export async function startDev(cwd: string, opts: { args?: string[]; env?: NodeJ
     child,
     state,
     s3,
+    environ: opts.asCommand ? await launchedEnviron(child) : undefined,
     output: () => ({ stdout, stderr }),
     list: (bucket: string) => listAll(s3, bucket),
     get: (bucket: string, key: string) => getObjectBytes(s3, bucket, key),

@@ -11,21 +11,25 @@ export interface PtyRun {
   /** The CLI's own pid (not script's), once it has started. */
   pid(): Promise<number>;
   done: Promise<{ code: number | null; output: string }>;
+  /** Type into the terminal (only with `input: true`), as a person at the keyboard would. */
+  type(text: string): void;
 }
 
 const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
-export function runInPty(bin: string, args: string[], opts: { cwd: string; cols: number; rows?: number; env?: NodeJS.ProcessEnv; timeoutMs?: number }): PtyRun {
+export function runInPty(bin: string, args: string[], opts: { cwd: string; cols: number; rows?: number; env?: NodeJS.ProcessEnv; timeoutMs?: number; input?: boolean }): PtyRun {
   const pidFile = path.join(opts.cwd, '.pty-pid');
   // The shell sizes the pty, notes its pid and becomes the CLI (exec keeps the pid).
   const inner = `stty cols ${opts.cols} rows ${opts.rows ?? 50}; echo $$ > ${quote(pidFile)}; exec ${quote(process.execPath)} ${[bin, ...args].map(quote).join(' ')}`;
   const env: NodeJS.ProcessEnv = { ...process.env, XDG_STATE_HOME: TEST_STATE_HOME, TERM: 'xterm-256color', COLUMNS: String(opts.cols), LINES: String(opts.rows ?? 50), ...opts.env };
   delete env.CI; // the reporter draws widgets only outside CI
-  const child = spawn('script', ['-qfec', inner, '/dev/null'], { cwd: opts.cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // script copies its stdin to the terminal: a pipe when the test types, else nothing at all.
+  const child = spawn('script', ['-qfec', inner, '/dev/null'], { cwd: opts.cwd, env, stdio: [opts.input ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+  child.stdin?.on('error', () => {}); // the terminal gone before a keystroke: the run's end says why
   let out = '';
-  child.stdout.setEncoding('utf8');
-  child.stdout.on('data', (d: string) => (out += d));
-  child.stderr.on('data', (d) => (out += String(d)));
+  child.stdout!.setEncoding('utf8');
+  child.stdout!.on('data', (d: string) => (out += d));
+  child.stderr!.on('data', (d) => (out += String(d)));
   const killer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
   const done = new Promise<{ code: number | null; output: string }>((resolve, reject) => {
     child.on('error', reject);
@@ -43,5 +47,9 @@ export function runInPty(bin: string, args: string[], opts: { cwd: string; cols:
     }
     throw new Error('the CLI in the pty never started');
   };
-  return { output: () => out, pid, done };
+  const type = (text: string) => {
+    if (!child.stdin) throw new Error('runInPty: pass input: true to type');
+    child.stdin.write(text);
+  };
+  return { output: () => out, pid, done, type };
 }

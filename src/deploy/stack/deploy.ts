@@ -52,7 +52,11 @@ export interface StackDeploySummary {
   changedParameters?: string[];
   events: ShownEvent[];
   outputs?: StackOutputs;
+  /** Outputs the stack should give and did not (ApiUrl: without it `upload` has no API to call); `ok` is then false. */
+  missingOutputs?: string[];
   config?: string;
+  /** The keys written into the config. */
+  configKeys?: string[];
   calls: string[];
   steps: StepRecord[];
 }
@@ -229,7 +233,12 @@ async function finish(x: Context, summary: StackDeploySummary, unchanged?: Stack
   const stack = unchanged ?? (await findStack(x.c.cfn, x.r.stack));
   if (!stack) throw new DeployError(`the stack ${x.r.stack} is gone`, 'NotFound');
   summary.outputs = await stackOutputs(x.c.cfn, stack, x.region);
-  await writePipelineConfig(x.r.configFile, { api: summary.outputs.api, destBucket: summary.outputs.destBucket, region: x.region, stack: x.r.stack });
+  // What the stack does give is still written (its buckets are real); a stack without an API is
+  // not a working pipeline, so the run ends as a failure that names what is missing.
+  if (!summary.outputs.api) [summary.ok, summary.missingOutputs] = [false, ['ApiUrl']];
+  const place = { api: summary.outputs.api, destBucket: summary.outputs.destBucket, region: x.region, stack: x.r.stack };
+  await writePipelineConfig(x.r.configFile, place);
   summary.config = x.r.configFile;
+  summary.configKeys = Object.entries(place).filter(([, v]) => v !== undefined).map(([k]) => k).sort();
   return summary;
 }

@@ -6,20 +6,36 @@ import { writeFileAtomic } from '../../files/atomic.js';
 import { awsCall, DeployError } from '../errors.js';
 import type { StepRecord, Steps } from '../steps.js';
 import { DEFAULT_TIMING, findStack, type Timing } from './change-set.js';
-import { openStackClients, type StackClients } from './clients.js';
+import { accountOf, openStackClients, type StackClients } from './clients.js';
 import type { StackDisplay } from './display.js';
 import { changeAndFollow, failureCause, type ShownEvent } from './events.js';
 import { isBusy } from './state.js';
 import { bucketState } from './artifacts.js';
 import { emptyAndRemoveBucket } from './empty.js';
+import { defaultCodeBucket } from './names.js';
 import { readConfigObject } from './outputs.js';
+
+/** What a delete is about to do, for the question asked before it does it. */
+export interface DeletePlan {
+  stack: string;
+  region: string;
+  /** The stack's buckets: kept, or with emptyBuckets deleted with every object in them. */
+  buckets: string[];
+  emptyBuckets: boolean;
+  /** The artifacts bucket (the Lambda zips; outside the stack, shared by its account and region), when it exists. */
+  artifactsBucket?: string;
+}
 
 export interface StackDeleteRequest {
   stack: string;
   region?: string;
   configFile: string;
-  /** Also delete the kept buckets and every object in them, once `confirm` says so. */
-  emptyBuckets?: { confirm: (buckets: string[]) => Promise<boolean> };
+  /** --code-bucket or the config's; else imgpipe-artifacts-<account>-<region>. */
+  codeBucket?: string;
+  /** Also delete the kept buckets and every object in them. */
+  emptyBuckets?: boolean;
+  /** Asked once the stack is found, before anything is deleted; false stops with nothing deleted. */
+  confirm?: (plan: DeletePlan) => Promise<boolean>;
 }
 
 export interface StackDeleteSummary {
@@ -29,6 +45,8 @@ export interface StackDeleteSummary {
   region: string;
   /** Buckets the stack made that still exist, with their objects. */
   keptBuckets: string[];
+  /** The artifacts bucket, which the stack never owned: kept either way. */
+  artifactsBucket?: string;
   /** --empty-buckets: the buckets removed and how many objects each held. */
   removedBuckets?: { bucket: string; objects: number }[];
   events: ShownEvent[];
@@ -64,7 +82,10 @@ export async function deleteStack(r: StackDeleteRequest, steps: Steps, display: 
       throw new DeployError(`the stack ${r.stack} is busy (${stack.StackStatus}): wait until it settles, then delete it`, 'StackBusy');
     }
     const buckets = await bucketsOf(c.cfn, stack.StackId);
-    if (r.emptyBuckets && !(await r.emptyBuckets.confirm(buckets))) throw new DeployError('not confirmed: nothing was deleted', 'NotConfirmed');
+    const artifacts = r.codeBucket ?? defaultCodeBucket({ account: await accountOf(c.sts), region });
+    if ((await bucketState(c.s3, artifacts)) === 'present') summary.artifactsBucket = artifacts;
+    const plan: DeletePlan = { stack: r.stack, region, buckets, emptyBuckets: !!r.emptyBuckets, artifactsBucket: summary.artifactsBucket };
+    if (r.confirm && !(await r.confirm(plan))) throw new DeployError('not confirmed: nothing was deleted', 'NotConfirmed');
     const stackId = stack.StackId;
     const followed = await changeAndFollow(c.cfn, stackId, deps.timing ?? DEFAULT_TIMING, display, () =>
       awsCall(`cloudformation:DeleteStack ${r.stack}`, () => c.cfn.send(new DeleteStackCommand({ StackName: stackId }))),

@@ -1,6 +1,6 @@
 // The human-readable end of `imgpipe deploy` (the --json document is the summary itself).
 import type { StackDeploySummary } from './deploy.js';
-import type { StackDeleteSummary } from './remove.js';
+import type { DeletePlan, StackDeleteSummary } from './remove.js';
 
 export function formatDeploy(s: StackDeploySummary, noApiKey: boolean): string {
   const head: Record<StackDeploySummary['action'], string> = {
@@ -16,12 +16,18 @@ export function formatDeploy(s: StackDeploySummary, noApiKey: boolean): string {
     if (o.sourceBucket) lines.push(`  uploads    s3://${o.sourceBucket}`);
     if (o.destBucket) lines.push(`  variants   s3://${o.destBucket}`);
   }
-  if (s.config) lines.push(`  config     ${s.config}: api, destBucket, region, stack`);
+  if (s.config) lines.push(`  config     ${s.config}: ${(s.configKeys ?? []).join(', ')}`);
   if (s.action === 'created' && noApiKey) {
     lines.push('  note       no IMGPIPE_API_KEY: anyone with the URL may upload; set it and deploy again');
   }
-  if (s.action !== 'dry-run') lines.push('next: npx imgpipe upload photos/ --wait');
+  if (s.action !== 'dry-run' && s.ok) lines.push('next: npx imgpipe upload photos/ --wait');
   return lines.join('\n');
+}
+
+/** Why a deploy whose stack came up still failed: the one line naming the missing output. */
+export function missingOutputsLine(s: StackDeploySummary): string | undefined {
+  if (!s.missingOutputs?.length) return undefined;
+  return `the stack ${s.stack} gives no ${s.missingOutputs.join(', ')} output (nor an HttpApi resource to derive it from): the config has no "api", so \`imgpipe upload\` has no API to call; see the stack's outputs with \`aws cloudformation describe-stacks --stack-name ${s.stack}\``;
 }
 
 export function formatDelete(s: StackDeleteSummary): string {
@@ -30,7 +36,20 @@ export function formatDelete(s: StackDeleteSummary): string {
   for (const r of s.removedBuckets ?? []) lines.push(`  removed s3://${r.bucket} and its ${r.objects} object${r.objects === 1 ? '' : 's'}`);
   if (s.keptBuckets.length) {
     lines.push(`  kept (with their objects): ${s.keptBuckets.map((b) => `s3://${b}`).join(', ')}`);
-    lines.push(`  to remove one for good: aws s3 rb s3://${s.keptBuckets[0]} --force`);
   }
+  if (s.artifactsBucket) lines.push(`  kept: the artifacts bucket s3://${s.artifactsBucket} (the Lambda zips, for every stack of this account and region)`);
   return lines.join('\n');
+}
+
+const s3List = (buckets: string[]): string => buckets.map((b) => `s3://${b}`).join(' and ');
+
+/** The question `deploy --delete` asks on a terminal: what goes, what stays, and how to delete the photos too. */
+export function deletePrompt(p: DeletePlan): string {
+  const artifacts = p.artifactsBucket ? ` the artifacts bucket s3://${p.artifactsBucket} (the Lambda zips)` : '';
+  if (p.emptyBuckets) {
+    const goes = p.buckets.length ? `, and ${s3List(p.buckets)} with every object in them, for good` : '';
+    return `Delete stack ${p.stack} in ${p.region}${goes}?${artifacts ? ` Kept:${artifacts}.` : ''} Type yes: `;
+  }
+  const kept = p.buckets.length ? ` Kept, with their objects: ${s3List(p.buckets)} (--empty-buckets deletes them too)${artifacts ? `, and${artifacts}` : ''}.` : artifacts ? ` Kept:${artifacts}.` : '';
+  return `Delete stack ${p.stack} in ${p.region}?${kept} Type yes: `;
 }
