@@ -120,9 +120,10 @@ describe('imgpipe deploy-lambda (CLI)', () => {
     expect(again.stdout).toMatch(/- Uploading code: unchanged \(deployed CodeSha256 .* is this package's\): upload skipped/);
     expect(again.stdout).toMatch(/function {2}imgpipe-resize: code unchanged \(upload skipped\), configuration unchanged, version 1, alias live → 1/);
     expect(again.stdout).toMatch(/trigger {3}s3:\/\/imgpipe-source ObjectCreated → .*:live \(permission present, notification unchanged/);
-  });
+  }, 240_000); // three builds of the zips: minutes only on a loaded machine; a hang reaches it
 
   it('without credentials: one clear line, exit 1, and --json says why', async () => {
+    fake.calls.length = 0; // only this test's calls
     const r = await runCli(['deploy-lambda', '--handler', 'presign', '--function', 'imgpipe-presign', '--json'], {
       cwd,
       env: { ...env, AWS_ACCESS_KEY_ID: undefined, AWS_SECRET_ACCESS_KEY: undefined, AWS_SESSION_TOKEN: undefined, AWS_WEB_IDENTITY_TOKEN_FILE: undefined, AWS_CONTAINER_CREDENTIALS_FULL_URI: undefined, AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: undefined, HOME: cwd },
