@@ -112,6 +112,7 @@ async function runDev(opts: DevOptions): Promise<void> {
     sourceBucket: stack.sourceBucket,
     destBucket: stack.destBucket,
     dataDir: path.resolve(opts.data),
+    root: process.cwd(),
     credentials: stack.credentials,
     apiKey,
     startedAt: Date.now(),

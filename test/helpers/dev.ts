@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { findRunningStack, STATE_FILE, type DevState } from '../../src/local/state.js';
 import { createS3Client } from '../../src/s3/client.js';
-import { BIN } from './cli.js';
+import { BIN, cliEnv } from './cli.js';
 import { getObjectBytes, listAll } from './s3.js';
 
 export interface DevProcess {
@@ -30,7 +30,7 @@ export async function startDev(cwd: string, opts: { args?: string[]; env?: NodeJ
   const stateHome = opts.env?.XDG_STATE_HOME ?? (await mkdtemp(path.join(os.tmpdir(), 'imgpipe-state-')));
   const child = spawn(process.execPath, [BIN, 'dev', '--s3-port', '0', '--api-port', '0', '--json', ...(opts.args ?? [])], {
     cwd,
-    env: { ...process.env, CI: 'true', XDG_STATE_HOME: stateHome, ...opts.env },
+    env: cliEnv({ XDG_STATE_HOME: stateHome, ...opts.env }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
