@@ -10,6 +10,8 @@ import type { Manifest } from '../files/manifest.js';
 import { startLocalStack, type LocalStack } from '../local/stack.js';
 import { DEFAULT_DATA_DIR, findFolderStack, findNamedStack, runningStacks, whoseStack, type FoundStack } from '../local/state.js';
 import { createS3Client } from '../s3/client.js';
+import { isLoopbackUrl } from '../core/local-keys.js';
+import { configuredS3Endpoint, localKeysMayGo, refuseLocalKeysInEnv } from '../s3/local-keys.js';
 
 export interface TargetFlags {
   /** true: this folder's stack; a string (--local=PATH|URL): the running `dev` it names. */
@@ -104,6 +106,9 @@ export async function resolveTarget(
   const region = flags.region ?? config.region ?? fromManifest?.region;
   if (opts.needApi && !api) throw new UsageError('no presign API: pass --api URL (or set "api" in imgpipe.config.json, or IMGPIPE_API), or use --local');
   if (!destBucket) throw new UsageError('no destination bucket: pass --dest-bucket NAME (or "destBucket" in imgpipe.config.json), or use --local');
+  // The local stack's keys in the environment go to no API or S3 off this machine, used or not.
+  if (api && !isLoopbackUrl(api)) refuseLocalKeysInEnv(`the API at ${api}`);
+  if (!localKeysMayGo(endpoint)) refuseLocalKeysInEnv(`S3 at ${endpoint ?? configuredS3Endpoint() ?? 'AWS'}`);
   const s3 = createS3Client({ endpoint, region });
   return {
     api,
