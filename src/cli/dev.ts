@@ -141,7 +141,7 @@ async function runDev(opts: DevOptions): Promise<void> {
   else {
     process.stdout.write(
       `imgpipe dev: ready\n  upload page  ${stack.apiUrl}/\n  presign API  POST ${endpoints.api}${apiKey ? ' (x-api-key required)' : ''}\n` +
-        `  S3 endpoint  ${endpoints.s3} (buckets ${endpoints.sourceBucket} → ${endpoints.destBucket}; credentials: imgpipe dev --show-credentials)\n` +
+        `  S3 endpoint  ${endpoints.s3} (buckets ${endpoints.sourceBucket} → ${endpoints.destBucket}; aws-cli: imgpipe dev --aws-cli)\n` +
         `  data         ${opts.data}\nIn another terminal: imgpipe upload PHOTOS --local --wait. Ctrl-C stops.\n`,
     );
   }
