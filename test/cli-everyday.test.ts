@@ -6,7 +6,7 @@ import { createServer, type Server } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { userStateFile } from '../src/local/state.js';
-import { BIN, runCli } from './helpers/cli.js';
+import { BIN, cliEnv, runCli } from './helpers/cli.js';
 import { startDev, type DevProcess } from './helpers/dev.js';
 import * as img from './helpers/images.js';
 
@@ -60,13 +60,20 @@ describe('imgpipe dev, twice', () => {
     expect(r.code).toBe(1);
   });
 
-  it('upload --local from a folder with no .imgpipe finds the running dev through the state directory', async () => {
+  it("upload --local from another folder leaves this dev alone and names it; --local=ITS_FOLDER uses it", async () => {
     const elsewhere = await img.tempDir('imgpipe-elsewhere-');
     await copyFile(path.join(ROOT, 'examples/photos/mate-Aqua.jpg'), path.join(elsewhere, 'a.jpg'));
-    const r = await runCli(['upload', 'a.jpg', '--local'], { cwd: elsewhere, env, timeoutMs: 60_000 });
-    expect(r.stderr).toBe('');
-    expect(r.code).toBe(0);
-    expect(r.stdout).toContain(`local stack of \`imgpipe dev\` (pid ${dev.state.pid}) at ${dev.state.apiUrl}`);
+    const own = await runCli(['upload', 'a.jpg', '--local'], { cwd: elsewhere, env, timeoutMs: 60_000 });
+    expect(own.stderr).toBe('');
+    expect(own.code).toBe(0);
+    expect(own.stdout).toContain('imgpipe: uploading to embedded local stack started for this run (data in .imgpipe/data)\n');
+    expect(own.stdout).toContain(`imgpipe: \`imgpipe dev\` of ${cwd} runs too (pid ${dev.state.pid}, ${dev.state.apiUrl}); it is not used unless asked: --local=${cwd}\n`);
+    expect((await dev.list(dev.state.sourceBucket)).some((k) => k.endsWith('/a.jpg'))).toBe(false);
+
+    const asked = await runCli(['upload', 'a.jpg', `--local=${cwd}`], { cwd: elsewhere, env, timeoutMs: 60_000 });
+    expect(asked.stderr).toBe('');
+    expect(asked.code).toBe(0);
+    expect(asked.stdout).toContain(`local stack of ${cwd} (\`imgpipe dev\`, pid ${dev.state.pid}) at ${dev.state.apiUrl}`);
     expect((await dev.list(dev.state.sourceBucket)).some((k) => k.endsWith('/a.jpg'))).toBe(true);
   });
 });
@@ -167,7 +174,7 @@ describe('stdout closed early', () => {
     for (let i = 0; i < 300; i++) await copyFile(path.join(ROOT, 'examples/photos/mate-Aqua.jpg'), path.join(dir, 'many', `p${i}.jpg`));
     const script = `node ${JSON.stringify(BIN)} resize-local many --dry-run | head -1; echo "exit=\${PIPESTATUS[0]}" >&2`;
     const r = await new Promise<{ stdout: string; stderr: string }>((resolve) => {
-      const child = spawn('bash', ['-c', script], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn('bash', ['-c', script], { cwd: dir, env: cliEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (d) => (stdout += d));

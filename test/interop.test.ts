@@ -73,7 +73,7 @@ describe.skipIf(!hasAws)('AWS CLI against the local stack', () => {
   });
 });
 
-describe.skipIf(!hasAws)('README: aws-cli with the credentials `imgpipe dev --show-credentials` prints', () => {
+describe.skipIf(!hasAws)('README: aws-cli against the running dev, with the credentials `--show-credentials` prints and through `--aws-cli`', () => {
   it('lists the running dev stack with them; the old fixed pair is refused', async () => {
     const cwd = await img.tempDir('imgpipe-creds-');
     const dev = await startDev(cwd);
@@ -94,9 +94,9 @@ describe.skipIf(!hasAws)('README: aws-cli with the credentials `imgpipe dev --sh
       const ok = await ls({});
       expect(ok.code, ok.out).toBe(0);
       expect(ok.out).toContain('320/uploads/y/b.jpg');
-      // README's line exactly as a user types it, in a shell with no AWS settings of its own.
-      const readme = (await readFile(path.join(__dirname, '..', 'README.md'), 'utf8')).split('\n').find((l) => l.startsWith('eval "$(npx imgpipe dev --show-credentials)"'))!;
-      const line = readme.replace(/^eval "\$\(npx imgpipe /, `eval "$(${process.execPath} ${BIN} `);
+      // README's aws-cli line exactly as a user types it, in a shell with no AWS settings of its own.
+      const readme = (await readFile(path.join(__dirname, '..', 'README.md'), 'utf8')).split('\n').find((l) => l.startsWith('$(npx imgpipe dev --aws-cli)'))!;
+      const line = readme.replace(/^\$\(npx imgpipe /, `$(${process.execPath} ${BIN} `);
       const typed = await new Promise<{ code: number; out: string }>((resolve) =>
         execFile('bash', ['-c', line], { cwd, env: { PATH: process.env.PATH, HOME: cwd }, encoding: 'utf8' }, (err, stdout, stderr) =>
           resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, out: stdout + stderr }),

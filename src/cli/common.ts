@@ -1,5 +1,5 @@
 // Shared CLI plumbing: exit codes and option parsers every verb uses.
-import { InvalidArgumentError, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { EXIT, ImgpipeError, UsageError } from '../core/errors.js';
 import { printable } from '../ui/format.js';
 
@@ -32,7 +32,13 @@ export function addSpecOptions(cmd: Command): Command {
 
 /** Where the pipeline is: the embedded local stack, or a deployed API and bucket. */
 export function addTargetOptions(cmd: Command, withApi: boolean): Command {
-  cmd.option('--local', 'use the embedded local stack (a running `imgpipe dev`, or one started for this run)');
+  const local = new Option(
+    '--local [where]',
+    "use the embedded local stack: this folder's running `imgpipe dev` (started here or in a folder above, or on --data), " +
+      "else one started for this run; =PATH or =URL: another folder's running `dev` (its folder, data folder, or page/API/S3 URL)",
+  ).argParser((v: string) => (v === '' ? true : v));
+  local.flags = '--local[=PATH|URL]'; // as help shows it: the value only ever follows `=` (bareLocalStaysBare)
+  cmd.addOption(local);
   if (withApi) cmd.option('--api <url>', 'presign API base URL (POST <url>/uploads); x-api-key from IMGPIPE_API_KEY');
   return cmd
     .option('--dest-bucket <name>', 'bucket the resized variants land in')
@@ -52,6 +58,16 @@ function applyAwsAliases(cmd: Command): void {
     cmd.setOptionValue('endpoint', opts.endpointUrl);
   }
   if (opts.profile !== undefined) process.env.AWS_PROFILE = opts.profile;
+}
+
+/**
+ * A bare `--local` never takes the next word as its value (`upload --local photos/` names photos,
+ * not a stack): it becomes `--local=`, so only `--local=PATH|URL` names a stack, as git's
+ * `--color[=when]`. Words after `--` are left alone.
+ */
+export function bareLocalStaysBare(argv: string[]): string[] {
+  const end = argv.indexOf('--');
+  return argv.map((a, i) => (a === '--local' && (end < 0 || i < end) ? '--local=' : a));
 }
 
 export function seconds(value: string): number {

@@ -2,6 +2,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadConfig } from '../config/load.js';
 import { ARCHES, HANDLERS, RUNTIMES } from '../deploy/targets.js';
+import { refuseLocalKeysInEnv } from '../s3/local-keys.js';
 import { EXIT, addSpecOptions, endWithFailure } from './common.js';
 
 function intIn(min: number, max: number, unit: string) {
@@ -49,6 +50,7 @@ and the presign API serves it at GET /spec, so uploads can check it. Credentials
 See docs/deploy.md.`,
   );
   return cmd.action(async (opts) => {
+    refuseLocalKeysInEnv('AWS Lambda and S3');
     const { spec, pipeline } = await loadConfig(opts.config, opts);
     // Loaded here, not at the top: only this verb pays for esbuild and the Lambda client.
     const [{ runDeploy }, { Steps }, { formatSummary }] = await Promise.all([import('../deploy/run.js'), import('../deploy/steps.js'), import('../deploy/report.js')]);

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { CONFIG_FILE, loadConfig } from '../config/load.js';
 import { UsageError } from '../core/errors.js';
 import { ARCHES, RUNTIMES } from '../deploy/targets.js';
+import { refuseLocalKeysInEnv } from '../s3/local-keys.js';
 import { EXIT, addSpecOptions, endWithFailure } from './common.js';
 
 function collect(value: string, previous: string[] = []): string[] {
@@ -54,6 +55,7 @@ async function confirmDelete(question: string): Promise<boolean> {
 
 async function runDeployCommand(opts: Record<string, any>): Promise<void> {
   if (opts.profile !== undefined) process.env.AWS_PROFILE = opts.profile;
+  refuseLocalKeysInEnv('AWS CloudFormation, STS and S3');
   const { spec, pipeline } = await loadConfig(opts.config, opts);
   const configFile = path.resolve(opts.config ?? CONFIG_FILE);
   const stack = opts.stack ?? pipeline.stack ?? 'imgpipe';

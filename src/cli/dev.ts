@@ -1,4 +1,5 @@
-// `imgpipe dev`: run the embedded local stack until Ctrl-C; `--show-credentials` prints how to reach it.
+// `imgpipe dev`: run the embedded local stack until Ctrl-C; `--show-credentials` prints how to reach it,
+// `--aws-cli` the aws-cli command that reaches it without touching the shell.
 import { Command } from 'commander';
 import { createServer } from 'node:net';
 import path from 'node:path';
@@ -8,12 +9,14 @@ import {
   clearDevStateSync,
   DEFAULT_DATA_DIR,
   findConflictingStack,
+  findFolderStack,
   findRunningStack,
   STATE_FILE,
   userStateFile,
   writeDevState,
   type DevState,
 } from '../local/state.js';
+import { awsCliCommand, writeAwsProfile } from '../local/aws-profile.js';
 import { addSpecOptions, EXIT, port } from './common.js';
 import { devLogLine } from '../ui/dev-log.js';
 
@@ -27,6 +30,7 @@ interface DevOptions extends SpecFlags {
   apiPort: number;
   json?: boolean;
   showCredentials?: boolean;
+  awsCli?: boolean;
   dedupe: boolean;
   config?: string;
 }
@@ -46,6 +50,18 @@ async function showCredentials(opts: DevOptions): Promise<void> {
     `export AWS_ACCESS_KEY_ID=${creds.accessKeyId}\nexport AWS_SECRET_ACCESS_KEY=${creds.secretAccessKey}\nexport AWS_REGION=${LOCAL_S3_REGION}\n` +
       (endpoint ? `export AWS_ENDPOINT_URL=${endpoint}\n` : `# no \`imgpipe dev\` is running on ${opts.data}: start it for the endpoint\n`),
   );
+}
+
+/** The aws-cli command for this folder's running stack (its profile refreshed first), or why there is none. */
+async function printAwsCli(opts: DevOptions): Promise<void> {
+  const found = await findFolderStack(opts.data);
+  if (!found) {
+    process.stderr.write(`imgpipe dev: no \`imgpipe dev\` runs for this folder (nor on ${opts.data}): start it first, in another terminal\n`);
+    process.exitCode = EXIT.failed;
+    return;
+  }
+  const file = await writeAwsProfile(found.state);
+  process.stdout.write(`${awsCliCommand(file, found.state)}\n`);
 }
 
 /** Whether something already listens on 127.0.0.1:port (0: never). */
@@ -113,18 +129,20 @@ async function runDev(opts: DevOptions): Promise<void> {
     sourceBucket: stack.sourceBucket,
     destBucket: stack.destBucket,
     dataDir: path.resolve(opts.data),
+    root: process.cwd(),
     credentials: stack.credentials,
     apiKey,
     startedAt: Date.now(),
   };
   process.once('exit', () => clearDevStateSync(stateFiles));
   for (const f of stateFiles) await writeDevState(state, f);
+  await writeAwsProfile(state);
   const endpoints = { page: `${stack.apiUrl}/`, api: `${stack.apiUrl}/uploads`, s3: stack.s3Endpoint, sourceBucket: stack.sourceBucket, destBucket: stack.destBucket, data: opts.data };
   if (json) process.stdout.write(`${JSON.stringify({ level: 'info', msg: 'ready', ...endpoints })}\n`);
   else {
     process.stdout.write(
       `imgpipe dev: ready\n  upload page  ${stack.apiUrl}/\n  presign API  POST ${endpoints.api}${apiKey ? ' (x-api-key required)' : ''}\n` +
-        `  S3 endpoint  ${endpoints.s3} (buckets ${endpoints.sourceBucket} → ${endpoints.destBucket}; credentials: imgpipe dev --show-credentials)\n` +
+        `  S3 endpoint  ${endpoints.s3} (buckets ${endpoints.sourceBucket} → ${endpoints.destBucket}; aws-cli: imgpipe dev --aws-cli)\n` +
         `  data         ${opts.data}\nIn another terminal: imgpipe upload PHOTOS --local --wait. Ctrl-C stops.\n`,
     );
   }
@@ -144,8 +162,9 @@ export function devCommand(): Command {
     .option('--s3-port <port>', 'S3 server port, 0 for any free one', port, DEFAULT_S3_PORT)
     .option('--api-port <port>', 'presign API port, 0 for any free one', port, DEFAULT_API_PORT)
     .option('--no-dedupe', 'presign every file, even content the source bucket already holds')
-    .option('--show-credentials', "print the data folder's S3 access key, secret, region and endpoint as shell lines (eval them for aws-cli), then exit")
+    .option('--show-credentials', "print the data folder's S3 access key, secret, region and endpoint as shell lines or --json, then exit (for programs; imgpipe refuses these keys for anything but the local stack)")
+    .option('--aws-cli', "print the aws-cli command for this folder's running stack, through a profile in .imgpipe/aws-config (the shell keeps no keys): $(imgpipe dev --aws-cli) s3 ls s3://imgpipe-dest")
     .option('--json', 'log one JSON object per line');
   addSpecOptions(cmd);
-  return cmd.action(async (opts: DevOptions) => (opts.showCredentials ? showCredentials(opts) : runDev(opts)));
+  return cmd.action(async (opts: DevOptions) => (opts.awsCli ? printAwsCli(opts) : opts.showCredentials ? showCredentials(opts) : runDev(opts)));
 }

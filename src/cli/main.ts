@@ -4,7 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { createRequire } from 'node:module';
 import { ImgpipeError } from '../core/errors.js';
 import { printable } from '../ui/format.js';
-import { EXIT } from './common.js';
+import { bareLocalStaysBare, EXIT } from './common.js';
 import { deployCommand } from './deploy.js';
 import { deployLambdaCommand } from './deploy-lambda.js';
 import { devCommand } from './dev.js';
@@ -53,7 +53,7 @@ export async function main(argv: string[]): Promise<void> {
   quietOnClosedPipe();
   const program = buildProgram();
   try {
-    await program.parseAsync(argv);
+    await program.parseAsync(bareLocalStaysBare(argv));
   } catch (err) {
     if (err instanceof CommanderError) {
       // help and --version exit 0; anything else commander rejects is bad usage.

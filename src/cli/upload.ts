@@ -58,6 +58,7 @@ async function uploadAction(paths: string[], opts: UploadFlags, filters: PathFil
     const { agreeOnSpec } = await import('../jobs/spec-check.js');
     const spec = await agreeOnSpec({ api: target.api, apiKey: target.apiKey, spec: asked, specGiven, signal: signals.signal });
     reporter.info(`imgpipe: uploading to ${target.description}`);
+    if (target.note) reporter.info(`imgpipe: ${target.note}`);
     const view = new UploadView(reporter); // the job's events → bar, lines, -v; it prints nothing itself
     const upload = await runUpload({
       paths,

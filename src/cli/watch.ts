@@ -29,6 +29,7 @@ export function watchCommand(): Command {
     const reporter = new Reporter({ json: !!opts.json });
     const signals = abortOnSignals();
     const target = await resolveTarget(opts, pipeline, asked, { needApi: false, manifest });
+    if (target.note) reporter.info(`imgpipe: ${target.note}`);
     try {
       const { agreeOnSpec } = await import('../jobs/spec-check.js');
       const spec = await agreeOnSpec({ api: target.api, apiKey: target.apiKey, spec: asked, specGiven, signal: signals.signal });

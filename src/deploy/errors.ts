@@ -1,5 +1,6 @@
 // AWS failures turned into one clear line: what was being done, what went wrong, what to do.
 import { ImgpipeError } from '../core/errors.js';
+import { LocalKeysError } from '../core/local-keys.js';
 
 /** `code`: ours (NoCredentials, MissingRole, …) or the AWS error's name. Exit 1: the deploy did not happen. */
 export class DeployError extends ImgpipeError {
@@ -24,6 +25,7 @@ const EXPIRED = new Set(['ExpiredToken', 'ExpiredTokenException', 'TokenRefreshR
 /** `action` names the call and its target, e.g. "lambda:UpdateFunctionCode on imgpipe-resize". */
 export function explainAwsError(err: unknown, action: string): DeployError {
   if (err instanceof DeployError) return err;
+  if (err instanceof LocalKeysError) return new DeployError(err.message, err.code); // already the one line
   const e = (err ?? {}) as AwsFailure;
   const name = e.name ?? e.Code ?? 'Error';
   const detail = e.message ?? String(err);

@@ -4,6 +4,7 @@ import { LambdaClient } from '@aws-sdk/client-lambda';
 import { UsageError } from '../core/errors.js';
 import type { Spec } from '../core/spec.js';
 import { createS3Client } from '../s3/client.js';
+import { guardLocalKeys } from '../s3/local-keys.js';
 import { formatBytes } from '../ui/format.js';
 import { recordCalls, resolvedRegion } from './aws-clients.js';
 import { functionSettings } from './function-config.js';
@@ -97,7 +98,7 @@ export function validateRequest(r: DeployRequest): void {
 /** Clients from the standard AWS chain (env, profile, SSO…), both in the function's region. */
 async function defaultClients(r: DeployRequest): Promise<PublishClients> {
   // Standard retries with backoff cover throttling (TooManyRequestsException, SlowDown).
-  const lambda = new LambdaClient({ region: r.region, maxAttempts: 6 });
+  const lambda = guardLocalKeys(new LambdaClient({ region: r.region, maxAttempts: 6 }), 'AWS Lambda');
   const region = await resolvedRegion(lambda);
   // S3 notifications can only target a function in the bucket's region: talk to S3 there too.
   return { lambda, s3: createS3Client({ region, endpoint: r.endpoint, maxAttempts: 6 }) };

@@ -9,7 +9,7 @@ import { FUNCTION_DEFAULTS } from '../deploy/function-config.js';
 import { inspectFile } from '../files/inspect.js';
 import { DEFAULT_LEDGER, Ledger } from '../files/ledger.js';
 import { diskPath, scanPaths, walkSkips, walkSkipsText, type PathFilter } from '../files/scan.js';
-import { alive, readState } from '../local/state.js';
+import { alive, findFolderStack, findNamedStack } from '../local/state.js';
 import { formatBytes } from '../ui/format.js';
 import type { Reporter } from '../ui/reporter.js';
 import { resolveTarget } from './target.js';
@@ -22,10 +22,12 @@ import { skipLine } from '../ui/upload-view.js';
  * resolved (that only builds a client), a local one is read from `imgpipe dev`'s state file
  * rather than asked (nor started).
  */
-export async function dryRunTarget(opts: { local?: boolean; data: string }, pipeline: PipelineConfig, spec: Spec): Promise<string> {
+export async function dryRunTarget(opts: { local?: boolean | string; data: string }, pipeline: PipelineConfig, spec: Spec): Promise<string> {
   if (opts.local) {
-    const state = await readState();
-    return `local:${path.resolve(state && alive(state.pid) ? state.dataDir : opts.data)}`;
+    // The same choice as the run's (src/jobs/target.ts), by the state files alone.
+    const probe = async (s: { pid: number }) => alive(s.pid);
+    const found = typeof opts.local === 'string' ? await findNamedStack(opts.local, undefined, probe) : await findFolderStack(opts.data, undefined, probe);
+    return `local:${path.resolve(found ? found.state.dataDir : opts.data)}`;
   }
   const target = await resolveTarget(opts, pipeline, spec, { needApi: true });
   await target.close();

@@ -1,5 +1,6 @@
-// Where a pipeline run goes: the embedded local stack (a running `imgpipe dev`, or one started
-// in this process for the run), or a deployed API and bucket on AWS or any S3-compatible store.
+// Where a pipeline run goes: the embedded local stack (this folder's running `imgpipe dev`, one
+// named with --local=PATH|URL, or one started in this process for the run), or a deployed API
+// and bucket on AWS or any S3-compatible store.
 import type { S3Client } from '@aws-sdk/client-s3';
 import path from 'node:path';
 import type { PipelineConfig } from '../config/load.js';
@@ -7,11 +8,14 @@ import { UsageError } from '../core/errors.js';
 import type { Spec } from '../core/spec.js';
 import type { Manifest } from '../files/manifest.js';
 import { startLocalStack, type LocalStack } from '../local/stack.js';
-import { DEFAULT_DATA_DIR, findAnyRunningStack } from '../local/state.js';
+import { DEFAULT_DATA_DIR, findFolderStack, findNamedStack, runningStacks, whoseStack, type FoundStack } from '../local/state.js';
 import { createS3Client } from '../s3/client.js';
+import { isLoopbackUrl } from '../core/local-keys.js';
+import { configuredS3Endpoint, localKeysMayGo, refuseLocalKeysInEnv } from '../s3/local-keys.js';
 
 export interface TargetFlags {
-  local?: boolean;
+  /** true: this folder's stack; a string (--local=PATH|URL): the running `dev` it names. */
+  local?: boolean | string;
   api?: string;
   destBucket?: string;
   endpoint?: string;
@@ -31,6 +35,8 @@ export interface PipelineTarget {
   identity: string;
   /** How the run reached the local stack, for the user. */
   description: string;
+  /** Something the user should know about the choice (another folder's `dev` runs too). */
+  note?: string;
   close(): Promise<void>;
 }
 
@@ -56,16 +62,32 @@ function stackTarget(stack: StackEndpoints, dataDir: string, description: string
   };
 }
 
-async function localTarget(spec: Spec, dataDir: string, log?: (line: Record<string, unknown>) => void): Promise<PipelineTarget> {
-  // ./.imgpipe/dev.json first, then the user state directory: a `dev` running in another folder.
-  const found = await findAnyRunningStack(dataDir);
-  if (found) {
-    const { state: running } = found;
-    const description = `local stack of \`imgpipe dev\` (pid ${running.pid}) at ${running.apiUrl} (data in ${running.dataDir})`;
-    return stackTarget(running, running.dataDir, description, { apiKey: running.apiKey });
+function runningTarget({ state }: FoundStack): PipelineTarget {
+  const whose = whoseStack(state);
+  const description = `local stack of ${whose} (\`imgpipe dev\`, pid ${state.pid}) at ${state.apiUrl} (data in ${state.dataDir})`;
+  return stackTarget(state, state.dataDir, description, { apiKey: state.apiKey });
+}
+
+/** Another folder's `dev`, when this folder has none: named, so the user can choose it. */
+async function otherStackNote(): Promise<string | undefined> {
+  const [other] = await runningStacks();
+  if (!other) return undefined;
+  const where = other.root ?? other.dataDir;
+  return `\`imgpipe dev\` of ${where} runs too (pid ${other.pid}, ${other.apiUrl}); it is not used unless asked: --local=${where}`;
+}
+
+async function localTarget(spec: Spec, dataDir: string, named: string | undefined, log?: (line: Record<string, unknown>) => void): Promise<PipelineTarget> {
+  if (named !== undefined) {
+    const found = await findNamedStack(named);
+    if (!found) throw new UsageError(`--local=${named}: no running \`imgpipe dev\` there (give the folder it runs in, its data folder, or its page, API or S3 URL)`);
+    return runningTarget(found);
   }
+  const found = await findFolderStack(dataDir);
+  if (found) return runningTarget(found);
+  // As when none runs at all: a stack of this folder's own, for this run.
+  const note = await otherStackNote();
   const stack = await startLocalStack({ dataDir, spec, log });
-  return stackTarget(stack, dataDir, `embedded local stack started for this run (data in ${dataDir})`, {}, () => stack.close());
+  return stackTarget(stack, dataDir, `embedded local stack started for this run (data in ${dataDir})`, { note }, () => stack.close());
 }
 
 export async function resolveTarget(
@@ -76,7 +98,7 @@ export async function resolveTarget(
 ): Promise<PipelineTarget> {
   const fromManifest = opts.manifest;
   const local = flags.local ?? (!flags.api && !config.api && !process.env.IMGPIPE_API && fromManifest?.local === true);
-  if (local) return localTarget(spec, flags.data ?? DEFAULT_DATA_DIR, opts.log);
+  if (local) return localTarget(spec, flags.data ?? DEFAULT_DATA_DIR, typeof flags.local === 'string' ? flags.local : undefined, opts.log);
 
   const api = flags.api ?? process.env.IMGPIPE_API ?? config.api ?? fromManifest?.api;
   const destBucket = flags.destBucket ?? process.env.IMGPIPE_DEST_BUCKET ?? config.destBucket ?? fromManifest?.destBucket;
@@ -84,6 +106,9 @@ export async function resolveTarget(
   const region = flags.region ?? config.region ?? fromManifest?.region;
   if (opts.needApi && !api) throw new UsageError('no presign API: pass --api URL (or set "api" in imgpipe.config.json, or IMGPIPE_API), or use --local');
   if (!destBucket) throw new UsageError('no destination bucket: pass --dest-bucket NAME (or "destBucket" in imgpipe.config.json), or use --local');
+  // The local stack's keys in the environment go to no API or S3 off this machine, used or not.
+  if (api && !isLoopbackUrl(api)) refuseLocalKeysInEnv(`the API at ${api}`);
+  if (!localKeysMayGo(endpoint)) refuseLocalKeysInEnv(`S3 at ${endpoint ?? configuredS3Endpoint() ?? 'AWS'}`);
   const s3 = createS3Client({ endpoint, region });
   return {
     api,

@@ -1,6 +1,8 @@
 // A running `imgpipe dev` leaves its endpoints in .imgpipe/dev.json (in the folder it runs in) and
-// in the user's state directory (one file per data folder), so that `upload --local` and
-// `watch --local` in another terminal, from any folder, use it instead of starting their own.
+// in the user's state directory (one file per data folder). `upload --local` and `watch --local`
+// use this folder's `dev` (started here or in the nearest folder above, or on the same data
+// folder); another folder's only when named (`--local=PATH` or `--local=URL`), since its bucket
+// holds another project's photos.
 import { createHash } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
 import { readdir, readFile, rm } from 'node:fs/promises';
@@ -19,6 +21,8 @@ export interface DevState {
   sourceBucket: string;
   destBucket: string;
   dataDir: string;
+  /** The folder `dev` ran in, whose .imgpipe/dev.json names it: whose stack this is. */
+  root?: string;
   /** The data folder's own random pair (not an AWS credential); this file is mode 0600. */
   credentials: { accessKeyId: string; secretAccessKey: string };
   /** The API key `dev` requires, if any, so `upload --local` can send it. */
@@ -80,7 +84,10 @@ export function alive(pid: number): boolean {
   }
 }
 
-async function answering(state: DevState): Promise<boolean> {
+/** Whether a recorded stack still runs: by default its process lives and its API answers. */
+export type Probe = (state: DevState) => Promise<boolean>;
+
+export const answering: Probe = async (state) => {
   if (!alive(state.pid)) return false;
   try {
     // A live process whose port refuses fails at once; a loaded machine may answer late.
@@ -89,16 +96,16 @@ async function answering(state: DevState): Promise<boolean> {
   } catch {
     return false;
   }
-}
+};
 
 /** The running dev stack, if its state file is there, its process alive and its API answering. */
-export async function findRunningStack(file = STATE_FILE): Promise<DevState | undefined> {
+export async function findRunningStack(file = STATE_FILE, probe: Probe = answering): Promise<DevState | undefined> {
   const state = await readState(file);
-  return state && (await answering(state)) ? state : undefined;
+  return state && (await probe(state)) ? state : undefined;
 }
 
 /** Every running `dev` of this user, from the user state directory (stale files are skipped). */
-export async function runningStacks(env: NodeJS.ProcessEnv = process.env): Promise<DevState[]> {
+export async function runningStacks(env: NodeJS.ProcessEnv = process.env, probe: Probe = answering): Promise<DevState[]> {
   const dir = userStateDir(env);
   let names: string[];
   try {
@@ -106,21 +113,63 @@ export async function runningStacks(env: NodeJS.ProcessEnv = process.env): Promi
   } catch {
     return [];
   }
-  const states = await Promise.all(names.map((n) => findRunningStack(path.join(dir, n))));
+  const states = await Promise.all(names.map((n) => findRunningStack(path.join(dir, n), probe)));
   return states.filter((s): s is DevState => !!s).sort((a, b) => (b.startedAt ?? 0) - (a.startedAt ?? 0));
 }
 
+export interface FoundStack {
+  state: DevState;
+  /** The state file it was found through. */
+  via: string;
+}
+
 /**
- * The stack `--local` uses: `./.imgpipe/dev.json` first, then the user state directory — the
- * `dev` on `dataDir` if one runs, else the newest running one.
+ * This folder's stack: the `dev` recorded in `DIR/.imgpipe/dev.json`, DIR being `cwd` or else the
+ * nearest folder above it with a running one (as git finds `.git`), or the `dev` on `dataDir`.
+ * In that order: the folder's own record, the data folder's, then the folders above.
  */
-export async function findAnyRunningStack(dataDir: string = DEFAULT_DATA_DIR): Promise<{ state: DevState; via: string } | undefined> {
-  const here = await findRunningStack();
-  if (here) return { state: here, via: STATE_FILE };
-  const own = await findRunningStack(userStateFile(dataDir));
-  if (own) return { state: own, via: userStateFile(dataDir) };
-  const [newest] = await runningStacks();
-  return newest ? { state: newest, via: userStateFile(newest.dataDir) } : undefined;
+export async function findFolderStack(dataDir: string, cwd = process.cwd(), probe: Probe = answering): Promise<FoundStack | undefined> {
+  const at = async (via: string) => {
+    const state = await findRunningStack(via, probe);
+    return state ? { state, via } : undefined;
+  };
+  const found = (await at(path.join(cwd, STATE_FILE))) ?? (await at(userStateFile(path.resolve(cwd, dataDir))));
+  if (found) return found;
+  for (let dir = path.dirname(path.resolve(cwd)); ; dir = path.dirname(dir)) {
+    const above = await at(path.join(dir, STATE_FILE));
+    if (above || dir === path.dirname(dir)) return above;
+  }
+}
+
+/** `localhost` and 127.0.0.1 are the same place for a stack that listens on loopback. */
+const hostOf = (url: string): string => {
+  const u = new URL(url);
+  return `${u.hostname === 'localhost' ? '127.0.0.1' : u.hostname}:${u.port}`;
+};
+
+/**
+ * The stack `--local=WHERE` names: a URL of its page, API or S3 endpoint, or a folder: the one
+ * `dev` ran in (or one below it), or its data folder. Another folder's stack, asked for.
+ */
+export async function findNamedStack(where: string, cwd = process.cwd(), probe: Probe = answering): Promise<FoundStack | undefined> {
+  if (/^https?:\/\//i.test(where)) {
+    let host: string;
+    try {
+      host = hostOf(where);
+    } catch {
+      return undefined;
+    }
+    const state = (await runningStacks(process.env, probe)).find((s) => hostOf(s.apiUrl) === host || hostOf(s.s3Endpoint) === host);
+    return state ? { state, via: userStateFile(state.dataDir) } : undefined;
+  }
+  const dir = path.resolve(cwd, where);
+  return findFolderStack(dir, dir, probe);
+}
+
+/** Who a stack belongs to, for the user: "this folder", or the folder its `dev` ran in. */
+export function whoseStack(state: DevState, cwd = process.cwd()): string {
+  if (!state.root) return `the folder of ${state.dataDir}`;
+  return path.resolve(state.root) === path.resolve(cwd) ? 'this folder' : state.root;
 }
 
 /** The running `dev` on this data folder, or holding one of these ports, if any. */

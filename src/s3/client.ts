@@ -1,5 +1,6 @@
 // One S3 client factory for the CLI, the handlers and the local stack.
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { configuredS3Endpoint, guardLocalKeys, localKeysMayGo } from './local-keys.js';
 
 export interface S3Target {
   region?: string;
@@ -39,5 +40,8 @@ export function createS3Client(target: S3Target = {}): S3Client {
     config.forcePathStyle = true;
   }
   if (target.credentials) config.credentials = target.credentials;
-  return new S3Client(config);
+  const client = new S3Client(config);
+  // The chain's keys may be the local stack's (left in the shell): only a loopback S3 gets them.
+  if (!target.credentials && !localKeysMayGo(target.endpoint)) guardLocalKeys(client, `S3 at ${target.endpoint ?? configuredS3Endpoint() ?? 'AWS'}`);
+  return client;
 }

@@ -7,6 +7,7 @@ import { getRecord } from './get-record.js';
 import pLimit from 'p-limit';
 import { FAILURE_PREFIX, failureKey, RECORD_PREFIX, recordKey } from '../core/keys.js';
 import type { ImageRecord } from '../core/record.js';
+import { LocalKeysError } from '../core/local-keys.js';
 import { explainCredentials, isCredentialsFailure } from './credentials.js';
 import { pause } from './retry.js';
 
@@ -125,7 +126,7 @@ export async function waitForRecords(opts: WaitOptions): Promise<WaitResult> {
         opts.onRecord?.(record);
       }
     } catch (err) {
-      if (opts.signal?.aborted) throw err;
+      if (opts.signal?.aborted || err instanceof LocalKeysError) throw err; // no round will send them
       if (isCredentialsFailure(err)) throw explainCredentials(err, opts.bucket);
       // Any other failed poll is not a verdict: try again next round, until the deadline.
     }

@@ -8,12 +8,14 @@ import path from 'node:path';
 
 export const BIN = path.resolve(__dirname, '../../bin/imgpipe.js');
 
-// A user state directory of this test file's own unless a test gives one: a `dev` or an embedded
-// stack started here never reaches the user's (nor another test file's) through ~/.local/state.
+// A user state directory and a home of this test file's own unless a test gives them: a `dev` or
+// an embedded stack started here never reaches the user's (nor another test file's) through
+// $XDG_STATE_HOME or ~/.local/state, and nothing of the user's ~ (~/.aws, ~/.local) is read.
 export const TEST_STATE_HOME = mkdtempSync(path.join(os.tmpdir(), 'imgpipe-state-'));
+export const TEST_HOME = mkdtempSync(path.join(os.tmpdir(), 'imgpipe-home-'));
 
-/** The environment every CLI a test starts without a terminal gets: CI's, and that state directory. */
-export const cliEnv = (extra?: NodeJS.ProcessEnv): NodeJS.ProcessEnv => ({ ...process.env, CI: 'true', XDG_STATE_HOME: TEST_STATE_HOME, ...extra });
+/** The environment every CLI a test starts gets: CI's, that state directory and that home. */
+export const cliEnv = (extra?: NodeJS.ProcessEnv): NodeJS.ProcessEnv => ({ ...process.env, CI: 'true', XDG_STATE_HOME: TEST_STATE_HOME, HOME: TEST_HOME, ...extra });
 
 export interface CliResult {
   code: number | null;

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { findRunningStack, STATE_FILE, type DevState } from '../../src/local/state.js';
 import { createS3Client } from '../../src/s3/client.js';
-import { BIN, launchedEnviron } from './cli.js';
+import { BIN, cliEnv, launchedEnviron } from './cli.js';
 import { getObjectBytes, listAll } from './s3.js';
 
 export interface DevProcess {
@@ -31,7 +31,7 @@ export async function startDev(cwd: string, opts: { args?: string[]; env?: NodeJ
   // (nor another test's `upload --local`) through ~/.local/state/imgpipe.
   const stateHome = opts.env?.XDG_STATE_HOME ?? (await mkdtemp(path.join(os.tmpdir(), 'imgpipe-state-')));
   const argv = ['dev', '--s3-port', '0', '--api-port', '0', '--json', ...(opts.args ?? [])];
-  const env = { ...process.env, CI: 'true', XDG_STATE_HOME: stateHome, ...(opts.asCommand && { MALLOC_ARENA_MAX: undefined }), ...opts.env };
+  const env = cliEnv({ XDG_STATE_HOME: stateHome, ...(opts.asCommand && { MALLOC_ARENA_MAX: undefined }), ...opts.env });
   const child = opts.asCommand ? spawn(BIN, argv, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] }) : spawn(process.execPath, [BIN, ...argv], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';

@@ -3,7 +3,7 @@
 import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { TEST_STATE_HOME } from './cli.js';
+import { cliEnv } from './cli.js';
 
 export interface PtyRun {
   /** Everything drawn so far. */
@@ -21,7 +21,7 @@ export function runInPty(bin: string, args: string[], opts: { cwd: string; cols:
   const pidFile = path.join(opts.cwd, '.pty-pid');
   // The shell sizes the pty, notes its pid and becomes the CLI (exec keeps the pid).
   const inner = `stty cols ${opts.cols} rows ${opts.rows ?? 50}; echo $$ > ${quote(pidFile)}; exec ${quote(process.execPath)} ${[bin, ...args].map(quote).join(' ')}`;
-  const env: NodeJS.ProcessEnv = { ...process.env, XDG_STATE_HOME: TEST_STATE_HOME, TERM: 'xterm-256color', COLUMNS: String(opts.cols), LINES: String(opts.rows ?? 50), ...opts.env };
+  const env: NodeJS.ProcessEnv = { ...cliEnv(), TERM: 'xterm-256color', COLUMNS: String(opts.cols), LINES: String(opts.rows ?? 50), ...opts.env };
   delete env.CI; // the reporter draws widgets only outside CI
   // script copies its stdin to the terminal: a pipe when the test types, else nothing at all.
   const child = spawn('script', ['-qfec', inner, '/dev/null'], { cwd: opts.cwd, env, stdio: [opts.input ? 'pipe' : 'ignore', 'pipe', 'pipe'] });

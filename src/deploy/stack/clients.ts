@@ -4,6 +4,7 @@ import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { createS3Client } from '../../s3/client.js';
+import { guardLocalKeys } from '../../s3/local-keys.js';
 import { recordCalls, resolvedRegion } from '../aws-clients.js';
 import { awsCall, DeployError } from '../errors.js';
 
@@ -23,9 +24,10 @@ export async function openStackClients(region: string | undefined, given: StackC
 
 async function defaultStackClients(region: string | undefined): Promise<StackClients> {
   // Standard retries with backoff cover throttling.
-  const cfn = new CloudFormationClient({ region, maxAttempts: 6 });
+  const cfn = guardLocalKeys(new CloudFormationClient({ region, maxAttempts: 6 }), 'AWS CloudFormation');
   const resolved = await resolvedRegion(cfn);
-  return { cfn, sts: new STSClient({ region: resolved, maxAttempts: 6 }), s3: createS3Client({ region: resolved, maxAttempts: 6 }) };
+  const sts = guardLocalKeys(new STSClient({ region: resolved, maxAttempts: 6 }), 'AWS STS');
+  return { cfn, sts, s3: createS3Client({ region: resolved, maxAttempts: 6 }) };
 }
 
 export async function accountOf(sts: STSClient): Promise<string> {
