@@ -92,7 +92,7 @@ async function uploadAction(paths: string[], opts: UploadFlags, filters: PathFil
     }
     const ok = upload.ok && (!opts.wait || upload.keys.length === 0 || !!wait?.ok);
     reporter.result({ ...upload, ok, wait });
-    process.exitCode = signals.exitCode() ?? (ok ? EXIT.ok : EXIT.failed);
+    process.exitCode = signals.exitCode() ?? (ok ? EXIT.ok : upload.stopped ? EXIT.unreachable : EXIT.failed);
   } finally {
     signals.dispose();
     await target.close();

@@ -41,7 +41,7 @@ export async function runUpload(opts: UploadOptions): Promise<UploadResult> {
   await sendAll(run, files);
   await writer.save();
   await ledger.append([]).catch(() => undefined); // every remembered upload is on disk (a failure was told)
-  return uploadResult(opts, scan, records, run.stats, started, warnings);
+  return uploadResult(opts, scan, records, run, started, warnings);
 }
 
 /** Check, presign and PUT, a batch at a time; resolves when every PUT has ended. */
@@ -52,7 +52,7 @@ async function sendAll(run: UploadRun, files: FileRecord[]): Promise<void> {
   const putLimit = pLimit(concurrency);
   const puts: Promise<void>[] = [];
   // A small first batch, so the first PUTs start while the rest is still being checked.
-  for (let i = 0, size = Math.min(batchSize, concurrency); i < files.length && !signal.aborted; i += size, size = batchSize) {
+  for (let i = 0, size = Math.min(batchSize, concurrency); i < files.length && !signal.aborted && !run.stopped; i += size, size = batchSize) {
     // Do not run ahead of the uploads: URLs are short-lived and each batch holds memory.
     while (putLimit.pendingCount > batchSize && !signal.aborted) await pause(50);
     const toPresign = filesToPresign(run, await checkBatch(run, files.slice(i, i + size)));

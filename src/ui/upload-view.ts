@@ -63,6 +63,7 @@ export class UploadView {
   /** The run is over: take the bar down and print the summary line. */
   finish(result: UploadResult): void {
     this.reporter.stop();
+    if (result.stopped) this.reporter.error(`imgpipe: ${result.stopped.message}`);
     this.reporter.summary(summaryLine(result));
   }
 
@@ -86,6 +87,7 @@ export function summaryLine(result: UploadResult): string {
   return (
     `${result.uploaded} uploaded, ${result.skipped} already there, ${result.failed} failed` +
     (result.interrupted ? `, ${pending} not done (interrupted)` : '') +
+    (result.stopped ? `, ${pending} not sent (the API could not be reached)` : '') +
     ` of ${result.files} files; ${formatBytes(result.bytes)} in ${formatSeconds(result.seconds * 1000)}` +
     (result.uploaded ? ` (${result.filesPerSecond.toFixed(1)} files/s, ${result.megabytesPerSecond.toFixed(1)} MB/s)` : '') +
     (result.retries ? `; ${result.retries} retries` : '') +

@@ -5,6 +5,7 @@ import { type Manifest } from '../../files/manifest.js';
 import { type FoundFile, type PathFilter, type WalkSkips } from '../../files/scan.js';
 import type { Spec } from '../../core/spec.js';
 import type { UploadEvent } from './events.js';
+import type { UploadStopped } from './unreachable.js';
 
 export interface UploadOptions {
   paths: string[];
@@ -87,6 +88,8 @@ export interface UploadResult {
   excluded: number;
   /** Each `warning` event's text (a spec too slow for the Lambda, a ledger that could not be written). */
   warnings: string[];
+  /** The run stopped before sending anything, because the API could not be reached; every file is pending. */
+  stopped?: UploadStopped;
 }
 
 /** One run's shared state: what its stages read (options) and update (counters, twins). */
@@ -100,6 +103,10 @@ export interface UploadRun {
   /** Files waiting on their first (same bytes, still in flight): they end as it ends. */
   twins: Map<FileRecord, FileRecord[]>;
   stats: { retries: number; bytes: number };
+  /** A presign request of this run has been answered: the API is there. */
+  apiAnswered?: boolean;
+  /** The first presign request showed the API cannot be reached: no further batch is sent. */
+  stopped?: UploadStopped;
   /** Save the manifest (coalesced): called when a checked file changes. */
   save: () => void;
 }
