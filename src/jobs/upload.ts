@@ -5,6 +5,7 @@
 // the job returns its result: it prints nothing.
 import { availableParallelism } from 'node:os';
 import pLimit from 'p-limit';
+import { specHash } from '../core/spec.js';
 import { DEFAULT_LEDGER, Ledger } from '../files/ledger.js';
 import { ManifestWriter } from '../files/manifest.js';
 import { pause } from '../s3/retry.js';
@@ -34,7 +35,7 @@ export async function runUpload(opts: UploadOptions): Promise<UploadResult> {
   const ledger = await Ledger.open(opts.ledgerPath ?? DEFAULT_LEDGER);
   // The manifest lists this run's checked files, each as far as it got; rewritten as they progress.
   const writer = new ManifestWriter(opts.manifestPath, () => manifestOf(opts, records));
-  const run: UploadRun = { opts, ledger, emit, warn, firstOf: new Map(), twins: new Map(), stats: { retries: 0, bytes: 0 }, save: () => void writer.save() };
+  const run: UploadRun = { opts, ledger, specHash: specHash(opts.spec), emit, warn, firstOf: new Map(), twins: new Map(), stats: { retries: 0, bytes: 0 }, save: () => void writer.save() };
   const files = records.filter((r) => r.found);
   emit({ type: 'scan-done', files: files.length, bytes: files.reduce((n, r) => n + r.size, 0) });
 

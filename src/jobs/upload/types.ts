@@ -28,6 +28,8 @@ export interface UploadOptions {
   filters?: PathFilter[];
   /** Replaces process.env for the spec's timeout estimate (IMGPIPE_RESIZE_TIMEOUT_S). */
   env?: NodeJS.ProcessEnv;
+  /** --verify: ask the API about every file, even those the ledger knows stored and resized. */
+  verify?: boolean;
 }
 
 /**
@@ -52,6 +54,8 @@ export interface FileRecord {
   retries?: number;
   error?: string;
   uploadedAt?: string;
+  /** Skipped because the ledger knows it resized with this spec (no request was made). */
+  resized?: boolean;
 }
 
 /** A file as the result (and --json) shows it. */
@@ -63,6 +67,8 @@ export interface UploadRecord {
   size?: number;
   retries?: number;
   error?: string;
+  /** The ledger knows its variants of this spec are there: the API was not asked (--verify asks). */
+  resized?: true;
 }
 
 export interface UploadResult {
@@ -96,6 +102,8 @@ export interface UploadResult {
 export interface UploadRun {
   opts: UploadOptions;
   ledger: Ledger;
+  /** The hash of opts.spec: what a ledger entry's `done` must be for the file to be asked nothing. */
+  specHash: string;
   emit: (e: UploadEvent) => void;
   warn: (message: string) => void;
   /** The first file of this run with each SHA-256: the only one of its content that is sent. */
