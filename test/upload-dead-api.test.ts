@@ -73,7 +73,7 @@ describe('upload to a presign API that cannot be reached', () => {
     expect(plain.code).toBe(3);
     expect(plain.stdout).toContain(`0 uploaded, 0 already there, 0 failed, ${N} not sent (the API could not be reached) of ${N} files`);
     nothingWritten();
-  });
+  }, 120_000); // two runs, each through one batch's six attempts and their backoff
 
   it(`403 on the first batch (a real server refusing the key), ${N} files: one request, one line, exit 3, the key never printed`, async () => {
     const requests: string[] = [];

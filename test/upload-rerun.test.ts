@@ -66,7 +66,7 @@ describe('re-running an upload of unchanged files', () => {
     expect(again.doc.uploads.filter((u) => u.resized)).toEqual([]);
     expect(again.apiCalls).toEqual({ ...RUN_CHECKS, 'POST /uploads': POSTS });
     expect(again.s3Calls).toBe(N);
-  });
+  }, 120_000);
 
   it('after a wait read every record done with this spec, a re-run makes no request for any file; --verify asks again', async () => {
     const waited = await upload('-c', '8', '--wait');
@@ -84,6 +84,9 @@ describe('re-running an upload of unchanged files', () => {
       expect(rerun.apiCalls, flags.join(' ')).toEqual(RUN_CHECKS); // no POST /uploads
       expect(rerun.s3Calls, flags.join(' ')).toBe(0);
     }
+    const plain = await runCli(['upload', 'photos', '--local'], { cwd });
+    expect(plain.stdout).toMatch(/^skip (photos\/)?img-000\.jpg: already there as uploads\/\S+, resized \(the ledger knows; --verify asks\)$/m);
+    expect(plain.stdout).toContain(`0 uploaded, ${N} already there, 0 failed of ${N} files`);
     // Nothing new to remember: the ledger did not grow.
     expect((await readFile(path.join(cwd, '.imgpipe/ledger.jsonl'), 'utf8')).trim().split('\n')).toHaveLength(entries.length);
 
@@ -94,7 +97,7 @@ describe('re-running an upload of unchanged files', () => {
     expect(verified.s3Calls).toBe(N);
     // …and the ledger still knows them resized: the next plain run asks nothing again.
     expect((await upload('-c', '8')).apiCalls).toEqual(RUN_CHECKS);
-  });
+  }, 240_000); // seven runs of the CLI, on a shared 2-core machine
 });
 
 describe('what the ledger must know for a file to be asked nothing', () => {
