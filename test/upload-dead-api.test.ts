@@ -10,7 +10,9 @@ import sharp from 'sharp';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from './helpers/cli.js';
 import { tempDir } from './helpers/images.js';
+import { ApiError } from '../src/api/client.js';
 import type { UploadResult } from '../src/jobs/upload.js';
+import { stopForFirstBatch } from '../src/jobs/upload/unreachable.js';
 
 const N = 500;
 let cwd: string;
@@ -116,5 +118,28 @@ describe('upload to a presign API that cannot be reached', () => {
     const lines = r.stderr.trim().split('\n');
     expect(lines).toHaveLength(N);
     expect(lines.filter((l) => l.endsWith(': presign API refused the request (403): {"message":"Forbidden"}'))).toHaveLength(N - 8);
+  });
+});
+
+describe('which first-batch failures stop the run', () => {
+  const api = 'https://abc.execute-api.eu-west-1.amazonaws.com/prod';
+  const stop = (err: unknown) => stopForFirstBatch(err, api, false)?.message;
+  const check = 'check the URL (--api, IMGPIPE_API or "api" in imgpipe.config.json) and that the API is deployed; nothing was uploaded';
+  it('no answer: a name that does not resolve, TLS, a timeout', () => {
+    expect(stop(new ApiError('x', undefined, 'ENOTFOUND'))).toBe(`cannot reach the presign API at ${api}/uploads: its host name does not resolve (ENOTFOUND); ${check}`);
+    expect(stop(new ApiError('x', undefined, 'ERR_TLS_CERT_ALTNAME_INVALID'))).toBe(`cannot reach the presign API at ${api}/uploads: the TLS connection failed (ERR_TLS_CERT_ALTNAME_INVALID); ${check}`);
+    expect(stop(new ApiError('x', undefined, 'TimeoutError'))).toBe(`cannot reach the presign API at ${api}/uploads: no answer before the request timeout; ${check}`);
+  });
+  it('an answer that is no presign API (404, or a 200 that is not a list of uploads)', () => {
+    expect(stop(new ApiError('x', 404))).toBe(`no presign API at ${api}/uploads (it answered 404, not a list of uploads): ${check}`);
+    expect(stop(new ApiError('x', 200))).toBe(`no presign API at ${api}/uploads (it answered 200, not a list of uploads): ${check}`);
+  });
+  it('what asking again may mend does not stop it: 5xx, 429, a 400 about the files', () => {
+    for (const status of [500, 503, 429, 400, 413]) expect(stop(new ApiError('x', status)), String(status)).toBeUndefined();
+  });
+  it('the local stack: the hint names `imgpipe dev`, not --api', () => {
+    expect(stopForFirstBatch(new ApiError('x', undefined, 'ECONNREFUSED'), 'http://127.0.0.1:9/', true)?.message).toBe(
+      'cannot reach the presign API at http://127.0.0.1:9/uploads: connection refused (nothing listens there); check that `imgpipe dev` is still running (its address is in .imgpipe/dev.json); nothing was uploaded',
+    );
   });
 });
