@@ -10,6 +10,7 @@ import { Ledger, type LedgerEntry } from '../src/files/ledger.js';
 import { scanPaths } from '../src/files/scan.js';
 import { checkFile } from '../src/jobs/upload/check.js';
 import type { UploadResult } from '../src/jobs/upload.js';
+import type { WatchResult } from '../src/jobs/watch.js';
 import type { FileRecord, UploadRun } from '../src/jobs/upload/types.js';
 import { runCli } from './helpers/cli.js';
 import { adoptVia, startFaultProxy, writeNoiseJpegs, type FaultProxy } from './helpers/fault-proxy.js';
@@ -50,7 +51,7 @@ describe('re-running an upload of unchanged files', () => {
     const apiCalls: Record<string, number> = {};
     for (const [k, n] of api.requests) if (n - (before.api.get(k) ?? 0)) apiCalls[k] = n - (before.api.get(k) ?? 0);
     const s3Calls = s3Total() - before.s3;
-    return { doc: JSON.parse(r.stdout) as UploadResult, apiCalls, s3Calls };
+    return { doc: JSON.parse(r.stdout) as UploadResult & { wait?: WatchResult }, apiCalls, s3Calls };
   }
   // Each run's own two checks: the running `dev` is alive, and which spec it makes. Per run, not per file.
   const RUN_CHECKS = { 'GET /health': 1, 'GET /spec': 1 };
