@@ -67,14 +67,14 @@ describe('upload and watch through the remote target (--api/--endpoint, not --lo
     expect(await dev?.stop()).toBe(0);
   });
 
-  it('without IMGPIPE_API_KEY: exit 1, one 401 x-api-key line per file, nothing stored', async () => {
+  it('without IMGPIPE_API_KEY: exit 3, one line naming the URL and the key to check, nothing stored', async () => {
     const cwd = await newCwd('no-key');
     const r = await runCli(remoteArgs(), { cwd, env: awsEnv() });
-    expect(r.code, r.stderr).toBe(1);
-    const lines = r.stderr.trimEnd().split('\n').sort();
-    expect(lines).toEqual(files.map((f) => `error ${f}: presign API refused the request (401): Unauthorized: missing or wrong x-api-key`));
+    expect(r.code, r.stderr).toBe(3);
+    const message = `the presign API at ${dev.state.apiUrl.replace(/\/+$/, '')}/uploads refused the request (401): check IMGPIPE_API_KEY (the key \`imgpipe deploy\` made) and the URL; nothing was uploaded`;
+    expect(r.stderr).toBe(`imgpipe: ${message}\n`);
     const doc = JSON.parse(r.stdout) as UploadDoc;
-    expect(doc).toMatchObject({ ok: false, files: FILES, uploaded: 0, skipped: 0, failed: FILES, keys: [] });
+    expect(doc).toMatchObject({ ok: false, files: FILES, uploaded: 0, skipped: 0, failed: 0, keys: [], stopped: { code: 'ApiRefused', message } });
     expect(doc.wait).toBeUndefined();
     expect(await dev.list(dev.state.sourceBucket)).toEqual([]);
     expect(existsSync(path.join(cwd, '.imgpipe/dev.json'))).toBe(false);

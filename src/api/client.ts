@@ -15,6 +15,8 @@ export class ApiError extends ImgpipeError {
   constructor(
     message: string,
     readonly status?: number,
+    /** ApiUnreachable: why no answer came (ECONNREFUSED, ENOTFOUND, a TLS code, TimeoutError…). */
+    readonly networkCode?: string,
   ) {
     super(message, apiErrorCode(status));
   }
@@ -60,7 +62,7 @@ export async function requestUploads(files: FileRequest[], opts: PresignClientOp
       if (!retryable || i + 1 >= DEFAULT_RETRY.attempts) {
         if (err instanceof ApiError) throw err;
         const cause = (err as { cause?: { code?: string } }).cause?.code;
-        throw new ApiError(`cannot reach the presign API at ${url}: ${cause ?? (err as Error).message}`);
+        throw new ApiError(`cannot reach the presign API at ${url}: ${cause ?? (err as Error).message}`, undefined, cause ?? (err as Error).name);
       }
       opts.onRetry?.((err as Error).message);
       await pause(backoffMs(i), opts.signal);

@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { createRequire } from 'node:module';
 import { ImgpipeError } from '../core/errors.js';
 import { printable } from '../ui/format.js';
+import { carryOnWhenReaderLeaves } from './closed-pipe.js';
 import { bareLocalStaysBare, EXIT } from './common.js';
 import { deployCommand } from './deploy.js';
 import { deployLambdaCommand } from './deploy-lambda.js';
@@ -24,23 +25,6 @@ export function buildProgram(): Command {
   return program;
 }
 
-let pipeHandled = false;
-
-/**
- * `imgpipe … | head -1`: once the reader has gone, there is no one to tell anything to. End quietly
- * with what the run has decided so far (0 by default), never with an EPIPE stack trace.
- */
-function quietOnClosedPipe(): void {
-  if (pipeHandled) return;
-  pipeHandled = true;
-  for (const stream of [process.stdout, process.stderr]) {
-    stream.on('error', (err: NodeJS.ErrnoException) => {
-      if (err.code === 'EPIPE' || err.code === 'ERR_STREAM_DESTROYED') process.exit(typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok);
-      throw err;
-    });
-  }
-}
-
 /** One `imgpipe: ` line per line of the message, each made printable on its own. */
 function errorLines(message: string): string {
   return message
@@ -50,7 +34,7 @@ function errorLines(message: string): string {
 }
 
 export async function main(argv: string[]): Promise<void> {
-  quietOnClosedPipe();
+  carryOnWhenReaderLeaves();
   const program = buildProgram();
   try {
     await program.parseAsync(bareLocalStaysBare(argv));

@@ -19,6 +19,7 @@ export function uploadCommand(): Command {
     .option('--download <dir>', 'wait, then download every variant into DIR/<variant>/<file> (implies --wait)')
     .option('--timeout <seconds>', 'with --wait: give up after this long', seconds, 300)
     .option('--request-timeout <seconds>', 'abandon and retry a request that makes no progress for this long', seconds, Number(process.env.IMGPIPE_REQUEST_TIMEOUT_MS ?? 60_000) / 1000)
+    .option('--verify', 'ask the API about every file, even those the ledger knows uploaded here and resized with this spec')
     .option('--json', 'print one JSON document with every file, key and error');
   addAwsStyleOptions(cmd, filters);
   addTargetOptions(cmd, true);
@@ -33,11 +34,12 @@ async function uploadAction(paths: string[], opts: UploadFlags, filters: PathFil
   if (opts.download) opts.wait = true; // downloading the variants means waiting for them
   const { spec: asked, specGiven, pipeline } = await loadConfig(opts.config, opts);
   // Loaded here, not at the top: only the verb that runs pays for the AWS SDK and sharp.
-  const [{ resolveTarget }, { runUpload }, { runWatch, localNamesOf }, { UploadView }] = await Promise.all([
+  const [{ resolveTarget }, { runUpload }, { runWatch, localNamesOf }, { UploadView }, { keysToWaitFor, rememberResized }] = await Promise.all([
     import('../jobs/target.js'),
     import('../jobs/upload.js'),
     import('../jobs/watch.js'),
     import('../ui/upload-view.js'),
+    import('../jobs/upload/done.js'),
   ]);
   const reporter = new Reporter({ json: !!opts.json, quiet: !!opts.quiet, verbose: !!opts.verbose, interactive: opts.progress === false ? false : undefined });
   if (opts.dryRun) {
@@ -72,18 +74,20 @@ async function uploadAction(paths: string[], opts: UploadFlags, filters: PathFil
       signal: signals.signal,
       timeoutMs: opts.requestTimeout * 1000,
       filters,
+      verify: !!opts.verify,
     });
     view.finish(upload);
     let wait;
-    if (opts.wait && !signals.signal.aborted && upload.keys.length) {
+    const waitKeys = keysToWaitFor(upload, !!opts.download);
+    if (opts.wait && !signals.signal.aborted && waitKeys.length) {
       wait = await runWatch({
-        sourceKeys: upload.keys,
+        sourceKeys: waitKeys,
         spec,
         target,
         timeoutMs: opts.timeout * 1000,
         downloadDir: opts.download,
         localNames: localNamesOf(upload.uploads),
-        details: !!opts.json,
+        details: true, // each record's spec hash: what the ledger learns (jobs/upload/done.ts)
         reporter,
         signal: signals.signal,
       }).catch((err) => {
@@ -91,9 +95,10 @@ async function uploadAction(paths: string[], opts: UploadFlags, filters: PathFil
         throw err;
       });
     }
-    const ok = upload.ok && (!opts.wait || upload.keys.length === 0 || !!wait?.ok);
+    if (wait) await rememberResized({ pipeline: target.identity, upload, records: wait.records, spec }).catch((err: Error) => reporter.error(`warning: could not write the ledger: ${err.message}`));
+    const ok = upload.ok && (!opts.wait || waitKeys.length === 0 || !!wait?.ok);
     reporter.result({ ...upload, ok, wait });
-    process.exitCode = signals.exitCode() ?? (ok ? EXIT.ok : EXIT.failed);
+    process.exitCode = signals.exitCode() ?? (ok ? EXIT.ok : upload.stopped ? EXIT.unreachable : EXIT.failed);
   } finally {
     signals.dispose();
     await target.close();

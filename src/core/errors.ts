@@ -2,8 +2,12 @@
 // stable code for programs (--json, failure records, retry decisions), and the exit code the CLI
 // maps it to, so `cli/main.ts` needs no list of classes. Pure: the Lambdas bundle it too.
 
-/** 0: all work succeeded. 1: some work failed. 2: bad usage (flags, config). 130/143: interrupted. */
-export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+/**
+ * 0: all work succeeded. 1: some work failed. 2: bad usage (flags, config). 3: the pipeline could
+ * not be reached (its API refused the connection, the key or the URL): nothing was tried. 130/143:
+ * interrupted.
+ */
+export const EXIT = { ok: 0, failed: 1, usage: 2, unreachable: 3 } as const;
 
 export type ErrorExit = typeof EXIT.failed | typeof EXIT.usage;
 

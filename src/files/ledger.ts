@@ -1,6 +1,7 @@
 // The ledger: every file this working folder ever uploaded, per pipeline, one JSON line each
 // (.imgpipe/ledger.jsonl). A re-run finds a file by its path and, if its size and mtime are
-// unchanged, asks the API about it by the SHA-256 recorded here instead of reading it again.
+// unchanged, asks the API about it by the SHA-256 recorded here instead of reading it again; if
+// the ledger also saw its `done` record, made with the spec the run asks for, it asks nothing.
 //
 // JSON lines rather than SQLite: no native build on `npm install`; an append is one write, and a
 // process killed mid-append can only tear the last line, which loading skips (and the next
@@ -21,6 +22,11 @@ export interface LedgerEntry {
   contentType: string;
   key: string;
   at: string;
+  /**
+   * The spec hash of the `done` record a wait read for `key` in this pipeline: every variant of
+   * that spec is there. Absent: not known (no wait yet, or the record was not read).
+   */
+  done?: string;
 }
 
 const id = (pipeline: string, path: string) => `${pipeline}\n${path}`;

@@ -5,6 +5,7 @@
 // the job returns its result: it prints nothing.
 import { availableParallelism } from 'node:os';
 import pLimit from 'p-limit';
+import { specHash } from '../core/spec.js';
 import { DEFAULT_LEDGER, Ledger } from '../files/ledger.js';
 import { ManifestWriter } from '../files/manifest.js';
 import { pause } from '../s3/retry.js';
@@ -34,14 +35,14 @@ export async function runUpload(opts: UploadOptions): Promise<UploadResult> {
   const ledger = await Ledger.open(opts.ledgerPath ?? DEFAULT_LEDGER);
   // The manifest lists this run's checked files, each as far as it got; rewritten as they progress.
   const writer = new ManifestWriter(opts.manifestPath, () => manifestOf(opts, records));
-  const run: UploadRun = { opts, ledger, emit, warn, firstOf: new Map(), twins: new Map(), stats: { retries: 0, bytes: 0 }, save: () => void writer.save() };
+  const run: UploadRun = { opts, ledger, specHash: specHash(opts.spec), emit, warn, firstOf: new Map(), twins: new Map(), stats: { retries: 0, bytes: 0 }, save: () => void writer.save() };
   const files = records.filter((r) => r.found);
   emit({ type: 'scan-done', files: files.length, bytes: files.reduce((n, r) => n + r.size, 0) });
 
   await sendAll(run, files);
   await writer.save();
   await ledger.append([]).catch(() => undefined); // every remembered upload is on disk (a failure was told)
-  return uploadResult(opts, scan, records, run.stats, started, warnings);
+  return uploadResult(opts, scan, records, run, started, warnings);
 }
 
 /** Check, presign and PUT, a batch at a time; resolves when every PUT has ended. */
@@ -52,7 +53,7 @@ async function sendAll(run: UploadRun, files: FileRecord[]): Promise<void> {
   const putLimit = pLimit(concurrency);
   const puts: Promise<void>[] = [];
   // A small first batch, so the first PUTs start while the rest is still being checked.
-  for (let i = 0, size = Math.min(batchSize, concurrency); i < files.length && !signal.aborted; i += size, size = batchSize) {
+  for (let i = 0, size = Math.min(batchSize, concurrency); i < files.length && !signal.aborted && !run.stopped; i += size, size = batchSize) {
     // Do not run ahead of the uploads: URLs are short-lived and each batch holds memory.
     while (putLimit.pendingCount > batchSize && !signal.aborted) await pause(50);
     const toPresign = filesToPresign(run, await checkBatch(run, files.slice(i, i + size)));

@@ -50,7 +50,8 @@ export class UploadView {
       case 'file-exists': {
         const { relPath, key, size } = e.file;
         reporter.advance(size ?? 0);
-        return this.ended(relPath, `skip ${relPath}: ${e.twinOf ? `same bytes as ${e.twinOf}, stored as ${key}` : `already there as ${key}`}`);
+        const why = e.twinOf ? `same bytes as ${e.twinOf}, stored as ${key}` : e.file.resized ? `already there as ${key}, resized (the ledger knows; --verify asks)` : `already there as ${key}`;
+        return this.ended(relPath, `skip ${relPath}: ${why}`);
       }
       case 'file-failed':
         reporter.error(`error ${e.file.path}: ${e.file.error}`);
@@ -63,6 +64,7 @@ export class UploadView {
   /** The run is over: take the bar down and print the summary line. */
   finish(result: UploadResult): void {
     this.reporter.stop();
+    if (result.stopped) this.reporter.error(`imgpipe: ${result.stopped.message}`);
     this.reporter.summary(summaryLine(result));
   }
 
@@ -86,6 +88,7 @@ export function summaryLine(result: UploadResult): string {
   return (
     `${result.uploaded} uploaded, ${result.skipped} already there, ${result.failed} failed` +
     (result.interrupted ? `, ${pending} not done (interrupted)` : '') +
+    (result.stopped ? `, ${pending} not sent (the API could not be reached)` : '') +
     ` of ${result.files} files; ${formatBytes(result.bytes)} in ${formatSeconds(result.seconds * 1000)}` +
     (result.uploaded ? ` (${result.filesPerSecond.toFixed(1)} files/s, ${result.megabytesPerSecond.toFixed(1)} MB/s)` : '') +
     (result.retries ? `; ${result.retries} retries` : '') +

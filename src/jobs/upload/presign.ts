@@ -6,13 +6,18 @@ import { requestUploads, uploadsUrl } from '../../api/client.js';
 import type { SignedPut } from '../../s3/put.js';
 import { alreadyThere, failed } from './record.js';
 import type { FileRecord, UploadRun } from './types.js';
+import { stopForFirstBatch } from './unreachable.js';
 
 export interface Granted {
   r: FileRecord;
   signed: SignedPut;
 }
 
-/** URLs for a batch. A failed request fails its files (unless interrupted) and grants none. */
+/**
+ * URLs for a batch. A failed request fails its files (unless interrupted) and grants none; when
+ * no request of the run has been answered yet and this one shows the API cannot be reached, it
+ * stops the run instead (./unreachable.ts), its files left pending.
+ */
 export async function presignBatch(run: UploadRun, batch: FileRecord[]): Promise<Granted[]> {
   const { opts } = run;
   run.emit({ type: 'batch-presigning', url: uploadsUrl(opts.api), files: batch.length });
@@ -22,9 +27,12 @@ export async function presignBatch(run: UploadRun, batch: FileRecord[]): Promise
   } catch (err) {
     const error = (err as Error).message;
     run.emit({ type: 'batch-presigned', files: batch.length, urls: 0, exists: 0, refused: 0, error });
-    if (!opts.signal.aborted) for (const r of batch) failed(run, r, 'presign', error);
+    if (opts.signal.aborted) return [];
+    run.stopped = run.apiAnswered ? undefined : stopForFirstBatch(err, opts.api, !!opts.destination.local);
+    if (!run.stopped) for (const r of batch) failed(run, r, 'presign', error);
     return [];
   }
+  run.apiAnswered = true;
   const count = (field: string) => answers.filter((a) => field in a).length;
   run.emit({ type: 'batch-presigned', files: batch.length, urls: count('url'), exists: count('exists'), refused: count('error') });
   const granted: Granted[] = [];

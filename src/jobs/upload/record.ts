@@ -29,6 +29,17 @@ export function alreadyThere(run: UploadRun, r: FileRecord, key: string, twinOf?
   settleTwins(run, r, 'put');
 }
 
+/** The ledger knows the file stored under `key` and resized with this run's spec: nothing asked, nothing written. */
+export function knownResized(run: UploadRun, r: FileRecord, key: string): void {
+  r.status = 'skipped';
+  r.key = key;
+  r.resized = true;
+  r.uploadedAt ??= run.ledger.lookup(pipelineOf(run.opts), r.path)?.at;
+  run.emit({ type: 'file-exists', file: publicRecord(r) });
+  run.save();
+  settleTwins(run, r, 'put');
+}
+
 export function failed(run: UploadRun, r: FileRecord, stage: UploadStage, error: string): void {
   r.status = 'failed';
   r.error = error;
@@ -52,8 +63,12 @@ function settleTwins(run: UploadRun, r: FileRecord, stage: UploadStage): void {
 function remember(run: UploadRun, r: FileRecord): void {
   const found = r.found!;
   if (found.fsPath) return; // its shown path (U+FFFD for bytes that are not UTF-8) may be another file's too
+  const pipeline = pipelineOf(run.opts);
+  // The same bytes under the same key keep what a wait learnt of their record.
+  const before = run.ledger.lookup(pipeline, r.path);
+  const done = before && before.key === r.key && before.sha256 === r.sha256 ? before.done : undefined;
   void run.ledger
-    .append([{ pipeline: pipelineOf(run.opts), path: r.path, size: r.size, mtimeMs: found.mtimeMs, sha256: r.sha256!, contentType: r.contentType!, key: r.key!, at: new Date().toISOString() }])
+    .append([{ pipeline, path: r.path, size: r.size, mtimeMs: found.mtimeMs, sha256: r.sha256!, contentType: r.contentType!, key: r.key!, at: new Date().toISOString(), ...(done ? { done } : {}) }])
     .catch((err: Error) => run.warn(`warning: could not write the ledger ${run.ledger.file}: ${err.message}`));
 }
 
@@ -62,7 +77,7 @@ export function publicRecord(r: FileRecord): UploadRecord {
   const { path, relPath, status } = r;
   if (status === 'failed') return { path, relPath, status, error: r.error, ...(r.retries !== undefined ? { retries: r.retries } : {}) };
   if (status === 'uploaded') return { path, relPath, status, key: r.key, size: r.size, retries: r.retries ?? 0 };
-  return { path, relPath, status, key: r.key, size: r.size }; // skipped, or pending (never reached)
+  return { path, relPath, status, key: r.key, size: r.size, ...(r.resized ? { resized: true } : {}) }; // skipped, or pending (never reached)
 }
 
 /** The record as the manifest keeps it; only checked files (those with a hash) are listed. */

@@ -13,7 +13,7 @@ export function uploadResult(
   opts: UploadOptions,
   scan: ScanResult,
   records: FileRecord[],
-  { retries, bytes }: UploadRun['stats'],
+  { stats: { retries, bytes }, stopped }: Pick<UploadRun, 'stats' | 'stopped'>,
   started: number,
   warnings: string[],
 ): UploadResult {
@@ -38,5 +38,6 @@ export function uploadResult(
     walkSkipped: walkSkips(scan),
     excluded: scan.excluded.length,
     warnings,
+    ...(stopped ? { stopped } : {}),
   };
 }

@@ -5,6 +5,7 @@ import { type Manifest } from '../../files/manifest.js';
 import { type FoundFile, type PathFilter, type WalkSkips } from '../../files/scan.js';
 import type { Spec } from '../../core/spec.js';
 import type { UploadEvent } from './events.js';
+import type { UploadStopped } from './unreachable.js';
 
 export interface UploadOptions {
   paths: string[];
@@ -27,6 +28,8 @@ export interface UploadOptions {
   filters?: PathFilter[];
   /** Replaces process.env for the spec's timeout estimate (IMGPIPE_RESIZE_TIMEOUT_S). */
   env?: NodeJS.ProcessEnv;
+  /** --verify: ask the API about every file, even those the ledger knows stored and resized. */
+  verify?: boolean;
 }
 
 /**
@@ -51,6 +54,8 @@ export interface FileRecord {
   retries?: number;
   error?: string;
   uploadedAt?: string;
+  /** Skipped because the ledger knows it resized with this spec (no request was made). */
+  resized?: boolean;
 }
 
 /** A file as the result (and --json) shows it. */
@@ -62,6 +67,8 @@ export interface UploadRecord {
   size?: number;
   retries?: number;
   error?: string;
+  /** The ledger knows its variants of this spec are there: the API was not asked (--verify asks). */
+  resized?: true;
 }
 
 export interface UploadResult {
@@ -87,12 +94,16 @@ export interface UploadResult {
   excluded: number;
   /** Each `warning` event's text (a spec too slow for the Lambda, a ledger that could not be written). */
   warnings: string[];
+  /** The run stopped before sending anything, because the API could not be reached; every file is pending. */
+  stopped?: UploadStopped;
 }
 
 /** One run's shared state: what its stages read (options) and update (counters, twins). */
 export interface UploadRun {
   opts: UploadOptions;
   ledger: Ledger;
+  /** The hash of opts.spec: what a ledger entry's `done` must be for the file to be asked nothing. */
+  specHash: string;
   emit: (e: UploadEvent) => void;
   warn: (message: string) => void;
   /** The first file of this run with each SHA-256: the only one of its content that is sent. */
@@ -100,6 +111,10 @@ export interface UploadRun {
   /** Files waiting on their first (same bytes, still in flight): they end as it ends. */
   twins: Map<FileRecord, FileRecord[]>;
   stats: { retries: number; bytes: number };
+  /** A presign request of this run has been answered: the API is there. */
+  apiAnswered?: boolean;
+  /** The first presign request showed the API cannot be reached: no further batch is sent. */
+  stopped?: UploadStopped;
   /** Save the manifest (coalesced): called when a checked file changes. */
   save: () => void;
 }

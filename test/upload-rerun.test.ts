@@ -1,0 +1,137 @@
+// A re-run of unchanged files that the ledger knows stored and resized in this pipeline, with this
+// spec, asks nothing about them: no POST /uploads, no S3 request, neither the CLI's nor the API's
+// ListObjectsV2 (counted at proxies in front of the presign API and of S3: the stack's API reaches
+// S3 through the same proxy). What the ledger does not know is asked as before; --verify asks all.
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseSpec, specHash, widthVariants } from '../src/core/spec.js';
+import { Ledger, type LedgerEntry } from '../src/files/ledger.js';
+import { scanPaths } from '../src/files/scan.js';
+import { checkFile } from '../src/jobs/upload/check.js';
+import type { UploadResult } from '../src/jobs/upload.js';
+import type { WatchResult } from '../src/jobs/watch.js';
+import type { FileRecord, UploadRun } from '../src/jobs/upload/types.js';
+import { runCli } from './helpers/cli.js';
+import { adoptVia, startFaultProxy, writeNoiseJpegs, type FaultProxy } from './helpers/fault-proxy.js';
+import { tempDir } from './helpers/images.js';
+import { startTestStack, type TestStack } from './helpers/stack.js';
+
+const N = 40;
+const SPEC = parseSpec({ variants: widthVariants([64], 'jpeg', 70) });
+
+describe('re-running an upload of unchanged files', () => {
+  let stack: TestStack;
+  let api: FaultProxy;
+  let s3: FaultProxy;
+  let cwd: string;
+
+  beforeAll(async () => {
+    // Every S3 request of the CLI (PUTs by URL, the wait's lists and GETs) and every API call goes through a proxy.
+    s3 = await startFaultProxy({ target: () => stack.s3Endpoint, flavor: 's3' });
+    api = await startFaultProxy({ target: () => stack.apiUrl, flavor: 'api' });
+    stack = await startTestStack({ spec: SPEC, urlEndpoint: s3.url });
+    cwd = await tempDir('imgpipe-rerun-');
+    await adoptVia({ ...stack, s3Endpoint: s3.url }, cwd, api.url);
+    await writeNoiseJpegs(path.join(cwd, 'photos'), N);
+  }, 120_000);
+  afterAll(async () => {
+    await s3?.close();
+    await api?.close();
+    await stack?.stop();
+  });
+
+  /** Run the CLI; return its document and the requests it made, per "METHOD /path" for the API, in all for S3. */
+  async function upload(...flags: string[]) {
+    const s3Total = () => [...s3.requests.values()].reduce((a, b) => a + b, 0);
+    const before = { api: new Map(api.requests), s3: s3Total() };
+    const r = await runCli(['upload', 'photos', '--local', '--json', ...flags], { cwd });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const apiCalls: Record<string, number> = {};
+    for (const [k, n] of api.requests) if (n - (before.api.get(k) ?? 0)) apiCalls[k] = n - (before.api.get(k) ?? 0);
+    const s3Calls = s3Total() - before.s3;
+    return { doc: JSON.parse(r.stdout) as UploadResult & { wait?: WatchResult }, apiCalls, s3Calls };
+  }
+  // Each run's own two checks: the running `dev` is alive, and which spec it makes. Per run, not per file.
+  const RUN_CHECKS = { 'GET /health': 1, 'GET /spec': 1 };
+  const POSTS = 1 + Math.ceil((N - 8) / 100); // a first batch of 8 (-c 8), then batches of 100
+
+  it('without a wait the ledger knows the files stored but not resized: the re-run asks the API, as before', async () => {
+    const first = await upload('-c', '8');
+    expect(first.doc).toMatchObject({ uploaded: N, skipped: 0 });
+    // A PUT per file, and the API's ListObjectsV2 per file (is it there already?).
+    expect(first.s3Calls).toBe(2 * N);
+    const again = await upload('-c', '8');
+    expect(again.doc).toMatchObject({ uploaded: 0, skipped: N });
+    expect(again.doc.uploads.filter((u) => u.resized)).toEqual([]);
+    expect(again.apiCalls).toEqual({ ...RUN_CHECKS, 'POST /uploads': POSTS });
+    expect(again.s3Calls).toBe(N);
+  }, 120_000);
+
+  it('after a wait read every record done with this spec, a re-run makes no request for any file; --verify asks again', async () => {
+    const waited = await upload('-c', '8', '--wait');
+    expect(waited.doc.wait).toMatchObject({ ok: true, done: N });
+    const entries = (await readFile(path.join(cwd, '.imgpipe/ledger.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as LedgerEntry);
+    const ledger = await Ledger.open(path.join(cwd, '.imgpipe/ledger.jsonl'));
+    const latest = [...new Set(entries.map((e) => e.path))].map((p) => ledger.lookup(entries[0].pipeline, p)!);
+    expect(latest.map((e) => e.done)).toEqual(Array(N).fill(specHash(SPEC)));
+
+    for (const flags of [[], ['--wait']]) {
+      const rerun = await upload('-c', '8', ...flags);
+      expect(rerun.doc).toMatchObject({ ok: true, uploaded: 0, skipped: N, failed: 0 });
+      expect(rerun.doc.uploads.map((u) => u.resized)).toEqual(Array(N).fill(true));
+      expect(rerun.doc.keys.sort()).toEqual(waited.doc.keys.sort());
+      expect(rerun.apiCalls, flags.join(' ')).toEqual(RUN_CHECKS); // no POST /uploads
+      expect(rerun.s3Calls, flags.join(' ')).toBe(0);
+    }
+    const plain = await runCli(['upload', 'photos', '--local'], { cwd });
+    expect(plain.stdout).toMatch(/^skip (photos\/)?img-000\.jpg: already there as uploads\/\S+, resized \(the ledger knows; --verify asks\)$/m);
+    expect(plain.stdout).toContain(`0 uploaded, ${N} already there, 0 failed of ${N} files`);
+    // Nothing new to remember: the ledger did not grow.
+    expect((await readFile(path.join(cwd, '.imgpipe/ledger.jsonl'), 'utf8')).trim().split('\n')).toHaveLength(entries.length);
+
+    const verified = await upload('-c', '8', '--verify');
+    expect(verified.doc).toMatchObject({ uploaded: 0, skipped: N });
+    expect(verified.doc.uploads.filter((u) => u.resized)).toEqual([]);
+    expect(verified.apiCalls).toEqual({ ...RUN_CHECKS, 'POST /uploads': POSTS });
+    expect(verified.s3Calls).toBe(N);
+    // …and the ledger still knows them resized: the next plain run asks nothing again.
+    expect((await upload('-c', '8')).apiCalls).toEqual(RUN_CHECKS);
+  }, 240_000); // seven runs of the CLI, on a shared 2-core machine
+});
+
+describe('what the ledger must know for a file to be asked nothing', () => {
+  let dir: string;
+  let ledger: Ledger;
+  let record: FileRecord;
+  const pipeline = 'local:/data/a';
+  const run = (over: Partial<UploadRun['opts']> = {}, spec = SPEC): UploadRun =>
+    ({ ledger, specHash: specHash(spec), opts: { spec, api: 'http://api', destination: { target: pipeline }, ...over } }) as unknown as UploadRun;
+
+  beforeAll(async () => {
+    dir = await tempDir('imgpipe-rerun-unit-');
+    const [file] = await writeNoiseJpegs(path.join(dir, 'photos'), 1);
+    const [found] = (await scanPaths([file])).files;
+    record = { path: found.path, relPath: found.relPath, found, status: 'pending', size: found.size };
+    ledger = await Ledger.open(path.join(dir, 'ledger.jsonl'));
+    const entry = { pipeline, path: found.path, size: found.size, mtimeMs: found.mtimeMs, sha256: 'c2hh', contentType: 'image/jpeg', key: 'uploads/k/img-000.jpg', at: '2026-01-01T00:00:00Z' };
+    await ledger.append([{ ...entry, done: specHash(SPEC) }]);
+  });
+
+  it('this pipeline, unchanged, done with this spec: resized, not asked', async () => {
+    expect(await checkFile(run(), record)).toMatchObject({ fromLedger: true, resizedAs: 'uploads/k/img-000.jpg' });
+  });
+  it('--verify: asked', async () => {
+    expect((await checkFile(run({ verify: true }), record)).resizedAs).toBeUndefined();
+  });
+  it('done with another spec: asked', async () => {
+    const other = parseSpec({ variants: widthVariants([128], 'jpeg', 70) });
+    const checked = await checkFile(run({}, other), record);
+    expect([checked.fromLedger, checked.resizedAs]).toEqual([true, undefined]);
+  });
+  it('another pipeline: not known at all (read, then asked)', async () => {
+    const checked = await checkFile(run({ destination: { target: 'local:/data/b' } }), record);
+    expect([checked.fromLedger, checked.resizedAs]).toEqual([false, undefined]);
+  });
+});
