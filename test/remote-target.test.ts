@@ -207,14 +207,15 @@ describe('a URL that expires mid-batch is re-signed', () => {
     await stack?.stop();
   });
 
-  it('1 s URLs, PUTs trickled to ~0.5 s each, -c 2: S3 refuses the expired ones with 403, each is re-signed, every object stored exactly once', async () => {
+  it('2 s URLs, PUTs trickled to ~0.5 s each, -c 2: S3 refuses the expired ones with 403, each is re-signed, every object stored exactly once', async () => {
     // client → fault proxy (trickles every PUT body, 4 KB every 50 ms: a 20-50 KB noise JPEG takes
     // ~0.3-0.6 s) → recorder (notes S3's status and error code) → local S3. The second batch's
-    // 28 URLs are signed at once and live 1 s, so most expire long before their PUT starts.
+    // 28 URLs are signed at once and live 2 s (1 s left a re-signed URL too little on a loaded
+    // 2-core machine), so most still expire long before their PUT starts.
     recorder = await startRecorder(() => stack!.s3Endpoint);
     s3Proxy = await startFaultProxy({ target: recorder.url, flavor: 's3', match: (r) => r.method === 'PUT', rates: { trickle: 1 }, trickle: { bytes: 4096, everyMs: 50 } });
     apiProxy = await startFaultProxy({ target: () => stack!.apiUrl, flavor: 'api' }); // counts only
-    stack = await startTestStack({ trigger: false, urlExpiresIn: 1, urlEndpoint: s3Proxy.url });
+    stack = await startTestStack({ trigger: false, urlExpiresIn: 2, urlEndpoint: s3Proxy.url });
     const cwd = await tempDir('imgpipe-expiry-');
     await adoptVia(stack, cwd, apiProxy.url);
     const photos = path.join(cwd, 'photos');
