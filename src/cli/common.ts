@@ -50,8 +50,17 @@ export function addTargetOptions(cmd: Command, withApi: boolean): Command {
     .hook('preAction', (_cmd, action) => applyAwsAliases(action));
 }
 
+/**
+ * An "Examples:" block at the end of a verb's --help, as s5cmd and rclone give: each line a
+ * command that runs as written from a clone (test/help-examples.test.ts parses every one).
+ */
+export function addExamples(cmd: Command, examples: [command: string, what: string][]): Command {
+  // What each does above it, as a comment: a long command then needs no column to align to.
+  return cmd.addHelpText('after', `\nExamples:\n${examples.map(([c, what]) => `  # ${what}\n  ${c}`).join('\n')}`);
+}
+
 /** --endpoint-url becomes --endpoint, and --profile is in the environment before any AWS client exists. */
-function applyAwsAliases(cmd: Command): void {
+export function applyAwsAliases(cmd: Command): void {
   const opts = cmd.opts();
   if (opts.endpointUrl !== undefined) {
     if (opts.endpoint !== undefined && opts.endpoint !== opts.endpointUrl) cmd.error('error: --endpoint and --endpoint-url name different endpoints; give one', { exitCode: EXIT.usage });

@@ -3,7 +3,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadConfig } from '../config/load.js';
 import { ARCHES, HANDLERS, RUNTIMES } from '../deploy/targets.js';
 import { refuseLocalKeysInEnv } from '../s3/local-keys.js';
-import { EXIT, addSpecOptions, endWithFailure } from './common.js';
+import { EXIT, addExamples, addSpecOptions, applyAwsAliases, endWithFailure } from './common.js';
 
 function intIn(min: number, max: number, unit: string) {
   return (value: string): number => {
@@ -40,8 +40,16 @@ export function deployLambdaCommand(): Command {
     .option('--code-bucket <name>', 'stage zips over Lambda\'s 50 MB direct-upload limit in this S3 bucket')
     .option('--region <region>', 'AWS region (default: from the AWS environment or profile)')
     .option('--endpoint <url>', 'S3-compatible endpoint for the S3 calls (default: AWS)')
-    .option('--json', 'print one JSON document: package, calls, version, alias, trigger');
+    .option('--endpoint-url <url>', 'the same as --endpoint (the name aws-cli uses)')
+    .option('--profile <name>', 'AWS named profile for credentials and region (sets AWS_PROFILE)')
+    .option('--json', 'print one JSON document: package, calls, version, alias, trigger')
+    .hook('preAction', (_cmd, action) => applyAwsAliases(action));
   addSpecOptions(cmd);
+  addExamples(cmd, [
+    ['imgpipe deploy-lambda --out resize.zip --dry-run', 'build the resize zip and show what a publish would call'],
+    ['imgpipe deploy-lambda --function imgpipe-resize --source-bucket my-photos --dest-bucket my-resized', "update a function's code and wire its trigger"],
+    ['imgpipe deploy-lambda --handler presign --function imgpipe-presign --profile work', 'the presign API, with a named profile'],
+  ]);
   cmd.addHelpText(
     'after',
     `

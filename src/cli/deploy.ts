@@ -5,7 +5,7 @@ import { CONFIG_FILE, loadConfig } from '../config/load.js';
 import { UsageError } from '../core/errors.js';
 import { ARCHES, RUNTIMES } from '../deploy/targets.js';
 import { refuseLocalKeysInEnv } from '../s3/local-keys.js';
-import { EXIT, addSpecOptions, endWithFailure } from './common.js';
+import { EXIT, addExamples, addSpecOptions, endWithFailure } from './common.js';
 
 function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
@@ -37,8 +37,14 @@ export function deployCommand(): Command {
 The variant spec (--config, --widths, …) becomes the stack's VariantSpec, so the Lambda writes exactly
 the keys \`imgpipe watch\` waits for. IMGPIPE_API_KEY, when set, becomes the key POST /uploads requires
 (never printed); unset on a later deploy keeps the stack's key. Credentials come from the standard
-AWS chain. After a deploy, \`imgpipe upload photos/ --wait\` needs no flags. See infra/README.md.`,
+AWS chain. After a deploy, \`imgpipe upload examples/photos --wait\` needs no flags. See infra/README.md.`,
   );
+  addExamples(cmd, [
+    ['imgpipe deploy --stack imgpipe', 'create or update the whole stack, then write imgpipe.config.json'],
+    ['imgpipe deploy --dry-run', 'build and show the change set; change nothing'],
+    ['imgpipe deploy --widths 480,1200 --format webp', 'another spec for the resize'],
+    ['imgpipe deploy --delete --yes', 'remove the stack, keep both buckets'],
+  ]);
   return cmd.action(async (opts) => runDeployCommand(opts));
 }
 

@@ -17,7 +17,7 @@ import {
   type DevState,
 } from '../local/state.js';
 import { awsCliCommand, writeAwsProfile } from '../local/aws-profile.js';
-import { addSpecOptions, EXIT, port } from './common.js';
+import { addExamples, addSpecOptions, EXIT, port } from './common.js';
 import { devLogLine } from '../ui/dev-log.js';
 
 /** Ports no well-known local tool takes by default (LocalStack 4566, s3rver 4568, moto 5000, MinIO 9000/9001, Azurite 10000-10002). */
@@ -166,5 +166,10 @@ export function devCommand(): Command {
     .option('--aws-cli', "print the aws-cli command for this folder's running stack, through a profile in .imgpipe/aws-config (the shell keeps no keys): $(imgpipe dev --aws-cli) s3 ls s3://imgpipe-dest")
     .option('--json', 'log one JSON object per line');
   addSpecOptions(cmd);
+  addExamples(cmd, [
+    ['imgpipe dev', 'the local stack on 127.0.0.1:9466 (S3) and :9467 (API and upload page)'],
+    ['imgpipe dev --s3-port 0 --api-port 0 --json', 'any free ports; one JSON object per line'],
+    ['imgpipe dev --aws-cli', 'the aws-cli command for it: $(imgpipe dev --aws-cli) s3 ls s3://imgpipe-dest'],
+  ]);
   return cmd.action(async (opts: DevOptions) => (opts.awsCli ? printAwsCli(opts) : opts.showCredentials ? showCredentials(opts) : runDev(opts)));
 }

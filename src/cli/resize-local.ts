@@ -2,7 +2,7 @@
 import { Command } from 'commander';
 import { loadConfig } from '../config/load.js';
 import { Reporter } from '../ui/reporter.js';
-import { EXIT, addSpecOptions, positiveInt } from './common.js';
+import { EXIT, addExamples, addSpecOptions, positiveInt } from './common.js';
 
 export function resizeLocalCommand(): Command {
   const cmd = new Command('resize-local')
@@ -13,6 +13,11 @@ export function resizeLocalCommand(): Command {
     .option('-c, --concurrency <n>', 'images processed at once (default: number of CPUs)', positiveInt)
     .option('--json', 'print one JSON document with every input, output and error');
   addSpecOptions(cmd);
+  addExamples(cmd, [
+    ['imgpipe resize-local examples/photos --out ./resized', "every variant, by the Lambda's own code"],
+    ['imgpipe resize-local examples/photos --widths 400,800 --format webp -n', 'the plan for another spec; writes nothing'],
+    ['imgpipe resize-local examples/photos -c 1 --json', 'one at a time; one JSON document'],
+  ]);
   return cmd.action(async (paths: string[], opts) => {
     const { spec } = await loadConfig(opts.config, opts);
     const { runResizeLocal } = await import('../jobs/resize-local.js');

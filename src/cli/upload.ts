@@ -1,10 +1,10 @@
 // `imgpipe upload`: options → runUpload (→ runWatch with --wait).
-import { Command, type OptionValues } from 'commander';
+import { Command, Option, type OptionValues } from 'commander';
 import { type PathFilter } from '../files/scan.js';
 import { loadConfig, type SpecFlags } from '../config/load.js';
 import { DEFAULT_MANIFEST } from '../files/manifest.js';
 import { Reporter } from '../ui/reporter.js';
-import { EXIT, addSpecOptions, addTargetOptions, positiveInt, seconds } from './common.js';
+import { EXIT, addExamples, addSpecOptions, addTargetOptions, positiveInt, seconds } from './common.js';
 import { abortOnSignals } from './signals.js';
 import { dryRunTarget, dryRunUpload } from '../jobs/dry-run.js';
 
@@ -24,6 +24,13 @@ export function uploadCommand(): Command {
   addAwsStyleOptions(cmd, filters);
   addTargetOptions(cmd, true);
   addSpecOptions(cmd);
+  addExamples(cmd, [
+    ['imgpipe upload examples/photos --local --wait --download ./resized', 'the whole pipeline on this machine'],
+    ['imgpipe upload examples/photos -n', 'what would be sent (and cost, on AWS); sends nothing'],
+    ["imgpipe upload examples/photos --exclude '*' --include '*.jpg' -q", 'only the JPEGs; errors and the summary'],
+    ['imgpipe upload examples/photos --api https://abc123.execute-api.eu-west-1.amazonaws.com --dest-bucket my-resized --wait', 'a deployed pipeline, no config file'],
+    ['imgpipe upload examples/photos --verify --json', 'ask the API about every file; one JSON document'],
+  ]);
   return cmd.action((paths: string[], opts) => uploadAction(paths, opts, filters));
 }
 
@@ -42,7 +49,7 @@ async function uploadAction(paths: string[], opts: UploadFlags, filters: PathFil
     import('../jobs/upload/done.js'),
   ]);
   const reporter = new Reporter({ json: !!opts.json, quiet: !!opts.quiet, verbose: !!opts.verbose, interactive: opts.progress === false ? false : undefined });
-  if (opts.dryRun) {
+  if (opts.dryRun || opts.dryrun) {
     process.exitCode = (await dryRunUpload({ paths, spec: asked, filters, target: await dryRunTarget(opts, pipeline, asked), reporter })) ? EXIT.ok : EXIT.failed;
     return;
   }
@@ -108,7 +115,8 @@ async function uploadAction(paths: string[], opts: UploadFlags, filters: PathFil
 /** The names and meanings users of `aws s3 cp/sync`, s5cmd and rclone reach for. */
 function addAwsStyleOptions(cmd: Command, filters: PathFilter[]): Command {
   return cmd
-    .option('--dry-run', 'say what would be uploaded and what skipped; send nothing, write no manifest or ledger')
+    .option('-n, --dry-run', 'say what would be uploaded and what skipped, and what it would cost on AWS; send nothing, write no manifest or ledger (also --dryrun)')
+    .addOption(new Option('--dryrun', "aws s3's spelling of --dry-run").hideHelp())
     .option('--exclude <glob>', 'leave out files whose path (relative to the folder given) matches; repeatable', filterOf('exclude', filters))
     .option('--include <glob>', 'take files back in that an earlier --exclude left out; repeatable (the last match decides)', filterOf('include', filters))
     .option('-q, --quiet', 'print only errors and the final summary line')

@@ -4,7 +4,7 @@ import { loadConfig } from '../config/load.js';
 import { UsageError } from '../core/errors.js';
 import { DEFAULT_MANIFEST, readManifest } from '../files/manifest.js';
 import { Reporter } from '../ui/reporter.js';
-import { EXIT, addSpecOptions, addTargetOptions, seconds } from './common.js';
+import { EXIT, addExamples, addSpecOptions, addTargetOptions, seconds } from './common.js';
 import { abortOnSignals } from './signals.js';
 
 export function watchCommand(): Command {
@@ -15,9 +15,15 @@ export function watchCommand(): Command {
     .option('--timeout <seconds>', 'give up after this long', seconds, 300)
     .option('--download <dir>', 'then download every variant into DIR')
     .option('--html <file>', 'then write one self-contained HTML page of the batch: thumbnails, sizes, <picture> snippets, failures')
+    .option('-q, --quiet', 'print only errors and the final summary line')
     .option('--json', 'print one JSON document');
   addTargetOptions(cmd, false);
   addSpecOptions(cmd);
+  addExamples(cmd, [
+    ['imgpipe watch --local', "wait for the last upload's variants on the local stack"],
+    ['imgpipe watch --local --download ./resized --html batch.html', 'then fetch them and write one page of the batch'],
+    ['imgpipe watch uploads/k3x9/a.jpg --dest-bucket my-resized --timeout 60', 'one image of a deployed pipeline, at most a minute'],
+  ]);
   return cmd.action(async (keys: string[], opts) => {
     const { spec: asked, specGiven, pipeline } = await loadConfig(opts.config, opts);
     const [{ resolveTarget }, { runWatch, localNamesOf }] = await Promise.all([import('../jobs/target.js'), import('../jobs/watch.js')]);
@@ -26,7 +32,7 @@ export function watchCommand(): Command {
     });
     const sourceKeys = keys.length ? keys : (manifest?.files ?? []).filter((f) => f.status === 'uploaded' && f.key).map((f) => f.key!);
     if (!sourceKeys.length) throw new UsageError(manifest ? `${opts.manifest} lists no uploaded keys` : `no keys given and no manifest at ${opts.manifest}`);
-    const reporter = new Reporter({ json: !!opts.json });
+    const reporter = new Reporter({ json: !!opts.json, quiet: !!opts.quiet });
     const signals = abortOnSignals();
     const target = await resolveTarget(opts, pipeline, asked, { needApi: false, manifest });
     if (target.note) reporter.info(`imgpipe: ${target.note}`);

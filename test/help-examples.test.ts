@@ -1,0 +1,70 @@
+// Every verb's --help ends with examples (as s5cmd's and rclone's do), and every example parses:
+// read from the help a user sees, split as a shell would, and given to the CLI's own parser with
+// the verbs' actions replaced, so an option renamed or removed breaks this test, not a user.
+import { describe, expect, it } from 'vitest';
+// The built CLI, as users run it (its version is read relative to dist/).
+// @ts-expect-error -- built JavaScript, typed by its source
+import { buildProgram } from '../dist/src/cli/main.js';
+// @ts-expect-error -- built JavaScript, typed by its source
+import { bareLocalStaysBare } from '../dist/src/cli/common.js';
+import type { Command } from 'commander';
+import { runCli } from './helpers/cli.js';
+import * as img from './helpers/images.js';
+import { ROOT } from './helpers/readme.js';
+
+const VERBS = ['upload', 'watch', 'resize-local', 'dev', 'deploy', 'deploy-lambda'];
+
+/** A command line as sh splits it: words, '…' and "…" quoted. */
+function shellWords(line: string): string[] {
+  return [...line.matchAll(/'([^']*)'|"([^"]*)"|(\S+)/g)].map((m) => m[1] ?? m[2] ?? m[3]);
+}
+
+/** Parse `words` with the real program, no action run: what commander would refuse, it throws. */
+async function parses(words: string[]): Promise<string | undefined> {
+  const program: Command = buildProgram();
+  program.configureOutput({ writeErr: () => undefined, writeOut: () => undefined });
+  let ran = '';
+  for (const cmd of program.commands) cmd.action(() => void (ran = cmd.name()));
+  const profile = process.env.AWS_PROFILE; // --profile sets it, in this process
+  try {
+    await program.parseAsync(['node', 'imgpipe', ...bareLocalStaysBare(words)]);
+  } catch (err) {
+    return (err as Error).message;
+  } finally {
+    if (profile === undefined) delete process.env.AWS_PROFILE;
+    else process.env.AWS_PROFILE = profile;
+  }
+  return ran === words[0] ? undefined : `ran ${ran || 'nothing'}`;
+}
+
+describe('--help examples', () => {
+  it.each(VERBS)('imgpipe %s --help ends with examples that parse', async (verb) => {
+    const help = await runCli([verb, '--help']);
+    expect(help.code).toBe(0);
+    const block = help.stdout.split('\nExamples:\n')[1];
+    expect(block, 'an Examples block').toBeDefined();
+    const commands = block.split('\n').map((l) => l.trim()).filter((l) => l.startsWith('imgpipe '));
+    expect(commands.length).toBeGreaterThanOrEqual(3);
+    for (const c of commands) {
+      const words = shellWords(c).slice(1);
+      expect(words[0]).toBe(verb);
+      expect(await parses(words), c).toBeUndefined();
+    }
+  });
+
+  it('the check can fail: an unknown option and a bad value are refused', async () => {
+    expect(await parses(['upload', 'examples/photos', '--no-such-flag'])).toMatch(/unknown option/);
+    expect(await parses(['watch', '--timeout', 'soon'])).toMatch(/positive number of seconds/);
+  });
+
+  it("aws s3's --dryrun and -n run the dry run; watch takes -q; deploy-lambda takes --endpoint-url and --profile", async () => {
+    const cwd = await img.tempDir('imgpipe-help-');
+    for (const flag of ['--dryrun', '-n']) {
+      const r = await runCli(['upload', `${ROOT}/examples/photos`, flag, '--local'], { cwd });
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/^\(dryrun\) 4 to upload .*; nothing sent$/m);
+    }
+    expect(await parses(['watch', '-q', '--local'])).toBeUndefined();
+    expect(await parses(['deploy-lambda', '--endpoint-url', 'http://127.0.0.1:1', '--profile', 'work', '--dry-run'])).toBeUndefined();
+  });
+});
