@@ -20,6 +20,18 @@ export interface FrontOptions {
   log: (line: string) => void;
 }
 
+/** S3's cap on a request's header section and query parameters together. */
+export const MAX_HEADER_SECTION_BYTES = 8 * 1024;
+/** What node's parser reads at most before refusing (request line included): past S3's cap, so that
+ *  the common case gets S3's own answer from `handle`, and no client makes the parser hold more. */
+const PARSER_MAX_HEADER_BYTES = 16 * 1024;
+
+function headerSectionBytes(req: http.IncomingMessage, rawQuery: string): number {
+  let n = rawQuery.length;
+  for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) n += req.rawHeaders[i].length + req.rawHeaders[i + 1].length + 4;
+  return n;
+}
+
 function randomRequestId(): string {
   return randomBytes(8).toString('hex').toUpperCase();
 }
@@ -60,6 +72,9 @@ async function handle(o: FrontOptions, req: http.IncomingMessage, res: http.Serv
   const qi = url.indexOf('?');
   const rawPath = qi === -1 ? url : url.slice(0, qi);
   const rawQuery = qi === -1 ? '' : url.slice(qi + 1);
+  if (headerSectionBytes(req, rawQuery) > MAX_HEADER_SECTION_BYTES) {
+    throw new S3Error('RequestHeaderSectionTooLarge', 'Your request header section exceeds the maximum allowed size.', { MaxSizeAllowed: MAX_HEADER_SECTION_BYTES });
+  }
   // CORS after the Host check (a rebinding page learns nothing), before SigV4 (preflights are unsigned).
   if (method === 'OPTIONS') {
     if (!o.cors) throw new S3Error('AccessDenied', 'CORSResponse: CORS is not enabled on the local S3 server.', {}, 403);
@@ -122,7 +137,7 @@ export function createFront(o: FrontOptions): http.Server {
       },
     ).catch(() => res.destroy());
   };
-  const server = http.createServer();
+  const server = http.createServer({ maxHeaderSize: PARSER_MAX_HEADER_BYTES });
   // Outlive the SDK's idle keep-alive sockets so a client never reuses one we are closing.
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 70_000;
