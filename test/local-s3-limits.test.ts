@@ -2,17 +2,24 @@
 // the header section (S3's 8 KB), aws-chunked trailers, connections; and its answers to values
 // S3 refuses (CR/LF in response-* overrides, a LocationConstraint). A REAL server on loopback,
 // driven by real AWS SDK v3 clients and, for what the SDK will not send, by raw HTTP.
+import { spawn } from 'node:child_process';
+import { createHash, createHmac } from 'node:crypto';
 import http from 'node:http';
 import net from 'node:net';
+import { createInterface } from 'node:readline';
+import { Readable } from 'node:stream';
+import { crc32 } from 'node:zlib';
 import os from 'node:os';
 import path from 'node:path';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CopyObjectCommand, CreateMultipartUploadCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { CopyObjectCommand, CreateMultipartUploadCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { SignatureV4 } from '@smithy/signature-v4';
 import { startLocalS3, type LocalS3 } from '@imgpipe/local-s3';
-import { s3Client, sdkFailure, xmlCode } from './helpers/s3.js';
+import { s3Client, sdkFailure, xmlCode, type S3Target } from './helpers/s3.js';
 
 const BUCKET = 'limits';
+const DIST = path.resolve(import.meta.dirname, '../packages/local-s3/dist/index.js');
 
 let dir: string;
 let s3: LocalS3;
@@ -76,4 +83,111 @@ describe('header section: S3 allows 8 KB of headers and query', () => {
     expect({ status: huge.status, code: huge.code }).toEqual({ status: 400, code: 'RequestHeaderSectionTooLarge' });
     await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'after-headers', Body: 'fine' }));
   });
+});
+
+/** The Checksum constructor @smithy/signature-v4 wants, on node:crypto. */
+class NodeSha256 {
+  private h;
+  constructor(private readonly secret?: string | Uint8Array) {
+    this.h = secret === undefined ? createHash('sha256') : createHmac('sha256', secret);
+  }
+  update(data: string | Uint8Array): void {
+    this.h.update(data);
+  }
+  async digest(): Promise<Uint8Array> {
+    return new Uint8Array(this.h.digest());
+  }
+  reset(): void {
+    this.h = this.secret === undefined ? createHash('sha256') : createHmac('sha256', this.secret);
+  }
+}
+
+describe('aws-chunked trailers', () => {
+  it('a trailer flooded with 32 MiB of lines x-amz-trailer did not announce is 400 MalformedTrailerError, and the server holds none of it; SDK trailers still work', async () => {
+    const tmp = await mkdtemp(path.join(os.tmpdir(), 'imgpipe-s3-trailer-'));
+    const script = path.join(tmp, 'server.mjs');
+    // The server in a child process, so that its peak memory is its own: "mem" on stdin answers it.
+    await writeFile(
+      script,
+      `import { createInterface } from 'node:readline';\n` +
+        `import { startLocalS3 } from ${JSON.stringify(DIST)};\n` +
+        `const s3 = await startLocalS3({ dataDir: process.argv[2], buckets: [${JSON.stringify(BUCKET)}] });\n` +
+        `process.stdout.write(JSON.stringify({ endpoint: s3.endpoint, port: s3.port, region: s3.region, credentials: s3.credentials }) + '\\n');\n` +
+        `createInterface({ input: process.stdin }).on('line', () => process.stdout.write(JSON.stringify({ maxRssKb: process.resourceUsage().maxRSS }) + '\\n'));\n`,
+    );
+    const child = spawn(process.execPath, [script, path.join(tmp, 'data')], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+    const target = JSON.parse((await lines.next()).value as string) as S3Target & { port: number };
+    const peakMb = async () => {
+      child.stdin!.write('mem\n');
+      return (JSON.parse((await lines.next()).value as string) as { maxRssKb: number }).maxRssKb / 1024;
+    };
+    const c = s3Client(target, { requestChecksumCalculation: 'WHEN_SUPPORTED' });
+    try {
+      // SDK uploads with a checksum trailer, before (warming the server up) and after the flood.
+      const sdkPut = async (key: string, alg: 'CRC32' | 'SHA256') => {
+        const body = Buffer.alloc(100_000, key);
+        await c.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: Readable.from([body]), ContentLength: body.length, ChecksumAlgorithm: alg }));
+        const got = await c.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
+        expect(Buffer.from(await got.Body!.transformToByteArray()).equals(body)).toBe(true);
+      };
+      await sdkPut('before-crc32', 'CRC32');
+      await sdkPut('before-sha256', 'SHA256');
+      const before = await peakMb();
+
+      const data = Buffer.from('the object');
+      const checksum = Buffer.alloc(4);
+      checksum.writeUInt32BE(crc32(data));
+      const flood = Buffer.from('x-foo:\r\n'.repeat(1024 * 1024 / 8));
+      const head = Buffer.from(`${data.length.toString(16)}\r\n${data}\r\n0\r\n`);
+      const tail = Buffer.from(`x-amz-checksum-crc32:${checksum.toString('base64')}\r\n\r\n`);
+      const FLOOD_MIB = 32;
+      const length = head.length + FLOOD_MIB * flood.length + tail.length;
+      const signer = new SignatureV4({ service: 's3', region: target.region, credentials: target.credentials, sha256: NodeSha256, uriEscapePath: false });
+      const host = `127.0.0.1:${target.port}`;
+      const signed = await signer.sign({
+        method: 'PUT',
+        protocol: 'http:',
+        hostname: '127.0.0.1',
+        port: target.port,
+        path: `/${BUCKET}/flooded`,
+        query: {},
+        headers: {
+          host,
+          'content-length': String(length),
+          'content-encoding': 'aws-chunked',
+          'x-amz-content-sha256': 'STREAMING-UNSIGNED-PAYLOAD-TRAILER',
+          'x-amz-decoded-content-length': String(data.length),
+          'x-amz-trailer': 'x-amz-checksum-crc32',
+        },
+      } as Parameters<SignatureV4['sign']>[0]);
+      const answer = await new Promise<{ status: number; code: string | undefined }>((resolve, reject) => {
+        const req = http.request({ host: '127.0.0.1', port: target.port, method: 'PUT', path: `/${BUCKET}/flooded`, headers: signed.headers, agent: false }, (res) => {
+          let text = '';
+          res.on('data', (d: Buffer) => (text += d.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, code: xmlCode(text) }));
+        });
+        // The server may answer and close before the flood is all sent: that is its answer.
+        req.on('error', reject);
+        void (async () => {
+          req.write(head);
+          for (let i = 0; i < FLOOD_MIB && !req.destroyed; i++) if (!req.write(flood)) await new Promise((r) => req.once('drain', r));
+          req.end(tail);
+        })();
+      });
+      expect(answer).toEqual({ status: 400, code: 'MalformedTrailerError' });
+      const after = await peakMb();
+      expect(await sdkFailure(c.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'flooded' })))).toMatchObject({ status: 404 });
+      await sdkPut('after-crc32', 'CRC32');
+      await sdkPut('after-sha256', 'SHA256');
+      console.log(`[trailer] ${FLOOD_MIB} MiB of trailer lines: ${answer.status} ${answer.code}; server peak RSS ${before.toFixed(0)} MB before, ${after.toFixed(0)} MB after`);
+      expect(after - before).toBeLessThan(FLOOD_MIB);
+    } finally {
+      c.destroy();
+      child.kill('SIGKILL');
+      await exited;
+      await rm(tmp, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
