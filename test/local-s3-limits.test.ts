@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CopyObjectCommand, CreateMultipartUploadCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { CopyObjectCommand, CreateBucketCommand, CreateMultipartUploadCommand, HeadBucketCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { startLocalS3, type LocalS3 } from '@imgpipe/local-s3';
 import { s3Client, sdkFailure, xmlCode, type S3Target } from './helpers/s3.js';
@@ -85,20 +85,24 @@ describe('header section: S3 allows 8 KB of headers and query', () => {
   });
 });
 
+type SourceData = string | ArrayBuffer | ArrayBufferView;
+const toBuffer = (d: SourceData): Buffer =>
+  typeof d === 'string' ? Buffer.from(d, 'utf8') : ArrayBuffer.isView(d) ? Buffer.from(d.buffer, d.byteOffset, d.byteLength) : Buffer.from(d);
+
 /** The Checksum constructor @smithy/signature-v4 wants, on node:crypto. */
 class NodeSha256 {
   private h;
-  constructor(private readonly secret?: string | Uint8Array) {
-    this.h = secret === undefined ? createHash('sha256') : createHmac('sha256', secret);
+  constructor(private readonly secret?: SourceData) {
+    this.h = secret === undefined ? createHash('sha256') : createHmac('sha256', toBuffer(secret));
   }
-  update(data: string | Uint8Array): void {
-    this.h.update(data);
+  update(data: SourceData): void {
+    this.h.update(toBuffer(data));
   }
   async digest(): Promise<Uint8Array> {
     return new Uint8Array(this.h.digest());
   }
   reset(): void {
-    this.h = this.secret === undefined ? createHash('sha256') : createHmac('sha256', this.secret);
+    this.h = this.secret === undefined ? createHash('sha256') : createHmac('sha256', toBuffer(this.secret));
   }
 }
 
@@ -190,4 +194,104 @@ describe('aws-chunked trailers', () => {
       await rm(tmp, { recursive: true, force: true });
     }
   }, 60_000);
+});
+
+/** A signed request through @smithy/signature-v4 (an independent signer): headers to send. */
+async function signedHeaders(target: S3Target & { port: number }, method: string, p: string, query: Record<string, string>, headers: Record<string, string>) {
+  const signer = new SignatureV4({ service: 's3', region: target.region, credentials: target.credentials, sha256: NodeSha256, uriEscapePath: false });
+  const signed = await signer.sign({ method, protocol: 'http:', hostname: '127.0.0.1', port: target.port, path: p, query, headers: { host: `127.0.0.1:${target.port}`, ...headers } } as Parameters<SignatureV4['sign']>[0]);
+  return signed.headers as Record<string, string>;
+}
+
+describe('values S3 refuses with 400', () => {
+  it('response-content-type (or any response-* override) with CR/LF is 400 InvalidArgument, not 500, and injects no header', async () => {
+    await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'override', Body: 'x' }));
+    for (const [param, value] of [
+      ['response-content-type', 'text/plain\r\nX-Injected: yes'],
+      ['response-content-disposition', 'inline\nSet-Cookie: a=b'],
+    ]) {
+      const query = { [param]: value };
+      const headers = await signedHeaders(s3, 'GET', `/${BUCKET}/override`, query, { 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' });
+      const answer = await new Promise<{ status: number; code: string | undefined; injected: unknown }>((resolve, reject) => {
+        const req = http.request(
+          { host: '127.0.0.1', port: s3.port, method: 'GET', path: `/${BUCKET}/override?${param}=${encodeURIComponent(value)}`, headers, agent: false },
+          (res) => {
+            let text = '';
+            res.on('data', (d: Buffer) => (text += d.toString()));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, code: xmlCode(text), injected: res.headers['x-injected'] ?? res.headers['set-cookie'] }));
+          },
+        );
+        req.on('error', reject);
+        req.end();
+      });
+      expect({ param, ...answer }).toEqual({ param, status: 400, code: 'InvalidArgument', injected: undefined });
+    }
+  });
+
+  it('CreateBucket: a LocationConstraint is 400 (InvalidLocationConstraint for us-east-1 itself or a made-up one, IllegalLocationConstraintException for another region); none is fine', async () => {
+    for (const [location, code] of [
+      ['moon-base-1', 'InvalidLocationConstraint'],
+      ['us-east-1', 'InvalidLocationConstraint'],
+      ['<script>', 'InvalidLocationConstraint'],
+      ['eu-west-1', 'IllegalLocationConstraintException'],
+    ]) {
+      const f = await sdkFailure(client.send(new CreateBucketCommand({ Bucket: 'located', CreateBucketConfiguration: { LocationConstraint: location as never } })));
+      expect({ location, status: f.status, code: f.code }).toEqual({ location, status: 400, code });
+    }
+    expect(await sdkFailure(client.send(new HeadBucketCommand({ Bucket: 'located' })))).toMatchObject({ status: 404 });
+    await client.send(new CreateBucketCommand({ Bucket: 'located' }));
+    await client.send(new HeadBucketCommand({ Bucket: 'located' }));
+  });
+});
+
+describe('connections', () => {
+  it('past maxConnections the longest-idle connections are closed, a request in progress is not, and new requests are served', async () => {
+    const MAX = 20;
+    const capped = await startLocalS3({ dataDir: path.join(dir, 'capped'), buckets: [BUCKET], maxConnections: MAX });
+    const c = s3Client(capped);
+    const idle: net.Socket[] = [];
+    try {
+      // A PUT in progress: the server has read its headers and asked for the body (100 Continue).
+      const body = Buffer.from('sent after the flood of idle connections');
+      const headers = await signedHeaders(capped, 'PUT', `/${BUCKET}/in-progress`, {}, { 'content-length': String(body.length), 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' });
+      const req = http.request({ host: '127.0.0.1', port: capped.port, method: 'PUT', path: `/${BUCKET}/in-progress`, headers: { ...headers, expect: '100-continue' }, agent: false });
+      const response = new Promise<number>((resolve, reject) => {
+        req.on('response', (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        });
+        req.on('error', reject);
+      });
+      req.flushHeaders();
+      await new Promise((resolve) => req.once('continue', resolve));
+
+      // 3 × MAX connections that never send a byte. At most MAX stay open at the server: the PUT
+      // in progress and the MAX - 1 newest idle ones.
+      const CONNECTIONS = 3 * MAX;
+      const EXPECT_CLOSED = CONNECTIONS - (MAX - 1);
+      let closedByServer = 0;
+      let enoughClosed!: () => void;
+      const closedEnough = new Promise<void>((resolve) => (enoughClosed = resolve));
+      for (let i = 0; i < CONNECTIONS; i++) {
+        const socket = net.connect(capped.port, '127.0.0.1');
+        socket.on('error', () => undefined);
+        socket.once('close', () => ++closedByServer === EXPECT_CLOSED && enoughClosed());
+        await new Promise((resolve) => socket.once('connect', resolve));
+        idle.push(socket);
+      }
+      await closedEnough;
+      // The oldest idle went first: the newest are the ones still open.
+      expect(idle.map((s) => s.destroyed)).toEqual(idle.map((_, i) => i < EXPECT_CLOSED));
+
+      req.end(body);
+      expect(await response).toBe(200);
+      await c.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'after-flood', Body: 'served' }));
+      const got = await c.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'in-progress' }));
+      expect(await got.Body!.transformToString()).toBe(body.toString());
+    } finally {
+      for (const s of idle) s.destroy();
+      c.destroy();
+      await capped.close();
+    }
+  }, 20_000);
 });

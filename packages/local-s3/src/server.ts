@@ -4,6 +4,7 @@ import http from 'node:http';
 import type { Duplex } from 'node:stream';
 import { errorXml, S3Error } from './errors.js';
 import type { ServerContext } from './http/context.js';
+import { capConnections } from './http/connections.js';
 import { answerPreflight, applyCors, type CorsRule } from './http/cors.js';
 import { route } from './http/router.js';
 import { parseTarget, validateBucketName, validateKey } from './keys.js';
@@ -18,6 +19,8 @@ export interface FrontOptions {
   /** Absent: no CORS (OPTIONS is refused, no Access-Control-* headers). */
   cors?: CorsRule;
   log: (line: string) => void;
+  /** Open connections at most; past it the longest-idle one is closed. */
+  maxConnections: number;
 }
 
 /** S3's cap on a request's header section and query parameters together. */
@@ -141,6 +144,7 @@ export function createFront(o: FrontOptions): http.Server {
   // Outlive the SDK's idle keep-alive sockets so a client never reuses one we are closing.
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 70_000;
+  capConnections(server, o.maxConnections);
   server.on('request', serve(false));
   server.on('checkContinue', serve(true));
   // Unparseable HTTP, or a connection that ends inside a body: answer in S3's format where the

@@ -15,13 +15,25 @@ const RESPONSE_OVERRIDES: Record<string, string> = {
   'response-content-encoding': 'content-encoding',
 };
 
+/** Characters an HTTP header value may hold: no CR, LF or other control character. */
+const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+
+/** A value a client gave (a query parameter) that is to become a header: refused (400), not a 500. */
+function headerValue(name: string, value: string): string {
+  if (!HEADER_VALUE.test(value)) {
+    throw new S3Error('InvalidArgument', `${name} contains characters that are not allowed in a header value.`, { ArgumentName: name, ArgumentValue: value });
+  }
+  return value;
+}
+
 /** What PutObject / CreateMultipartUpload say about the object to be, from the request headers. */
 export function describedBy(headers: Map<string, string>, contentEncoding: string | undefined): Pick<ObjectMeta, 'contentType' | 'headers' | 'userMeta'> {
   const kept: Record<string, string> = {};
   const userMeta: Record<string, string> = {};
   for (const [k, v] of headers) {
-    if (KEPT_HEADERS.includes(k) && k !== 'content-encoding') kept[k] = v;
-    else if (k.startsWith('x-amz-meta-')) userMeta[k.slice('x-amz-meta-'.length)] = v;
+    // Checked: a pre-signed URL's x-amz-meta-* parameters arrive decoded, and each GET repeats them.
+    if (KEPT_HEADERS.includes(k) && k !== 'content-encoding') kept[k] = headerValue(k, v);
+    else if (k.startsWith('x-amz-meta-')) userMeta[k.slice('x-amz-meta-'.length)] = headerValue(k, v);
   }
   if (contentEncoding) kept['content-encoding'] = contentEncoding;
   checkUserMetadata(userMeta);
@@ -49,7 +61,7 @@ export function responseHeaders(meta: ObjectMeta, params: Map<string, string>): 
   for (const [k, v] of Object.entries(meta.userMeta)) out[`x-amz-meta-${k}`] = v;
   for (const [param, header] of Object.entries(RESPONSE_OVERRIDES)) {
     const v = params.get(param);
-    if (v !== undefined) out[header] = v;
+    if (v !== undefined) out[header] = headerValue(param, v);
   }
   return out;
 }
