@@ -29,9 +29,12 @@ export const MAX_HEADER_SECTION_BYTES = 8 * 1024;
  *  the common case gets S3's own answer from `handle`, and no client makes the parser hold more. */
 const PARSER_MAX_HEADER_BYTES = 16 * 1024;
 
+/** Cookies are not counted: a browser sends loopback's cookies (other local apps') here, never to S3. */
 function headerSectionBytes(req: http.IncomingMessage, rawQuery: string): number {
   let n = rawQuery.length;
-  for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) n += req.rawHeaders[i].length + req.rawHeaders[i + 1].length + 4;
+  for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
+    if (req.rawHeaders[i].toLowerCase() !== 'cookie') n += req.rawHeaders[i].length + req.rawHeaders[i + 1].length + 4;
+  }
   return n;
 }
 
