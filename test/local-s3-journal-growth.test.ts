@@ -1,18 +1,20 @@
 // The local S3 server's journal as it grows: one that has outgrown the longest string V8 can make
 // (what a single-string read hits, ~512 MiB) still opens with every live object, and compaction
 // while running keeps it proportional to the live objects however often a key is overwritten.
-// A REAL server on loopback, driven by the AWS SDK; the big journal is written here in large
-// chunks of valid lines, as thousands of overwrites of one key would have left it.
+// A REAL server on loopback, driven by the AWS SDK; the big journal repeats, in large chunks, a
+// line the journal's own writer made, as thousands of overwrites of one key would have left it.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { watch } from 'node:fs';
-import { appendFile, mkdir, open, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { open, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { constants } from 'node:buffer';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { describe, expect, it } from 'vitest';
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { startLocalS3 } from '@imgpipe/local-s3';
+import { Journal } from '../packages/local-s3/src/storage/journal.js';
+import type { JournalRecord } from '../packages/local-s3/src/storage/records.js';
 import { tempDir } from './helpers/images.js';
 import { s3Client, type S3Target } from './helpers/s3.js';
 
@@ -37,24 +39,31 @@ describe('local-s3 journal growth', () => {
       c1.destroy();
       await first.close();
 
-      // The journal as the server wrote it; its last line (the 'late' object) goes after the flood.
+      // The journal as the server wrote it; its last record (the 'late' object) goes after the flood.
       const lines = (await readFile(journalFile, 'utf8')).split('\n').filter(Boolean);
-      const late = lines.pop()!;
-      expect(JSON.parse(late)).toMatchObject({ t: 'put', k: 'late' });
+      const late = JSON.parse(lines.pop()!) as JournalRecord;
+      expect(late).toMatchObject({ t: 'put', k: 'late' });
       await writeFile(journalFile, lines.map((l) => l + '\n').join(''));
       // The flood: overwrites of one key with 15 KB of metadata (what was accepted before the 2 KB
-      // cap), then its deletion. Written 16 MiB at a time until the file passes V8's string limit.
-      const template = JSON.parse(lines.at(-1)!) as { o: Record<string, unknown> };
-      const overwrite =
-        JSON.stringify({ t: 'put', b: BUCKET, k: 'flooded', o: { ...template.o, userMeta: { a: 'x'.repeat(15 * 1024) } } }) + '\n';
+      // cap), then its deletion and the 'late' object. Each line is written once by the journal's
+      // own writer (into a scratch file), then the overwrite is repeated 16 MiB at a time until
+      // the file passes V8's string limit.
+      const template = JSON.parse(lines.at(-1)!) as Extract<JournalRecord, { t: 'put' }>;
+      const scratchFile = path.join(dir, 'scratch.jsonl');
+      const { journal: scratch } = await Journal.open<JournalRecord>(scratchFile, false);
+      await scratch.append({ t: 'put', b: BUCKET, k: 'flooded', o: { ...template.o, userMeta: { a: 'x'.repeat(15 * 1024) } } });
+      await scratch.append({ t: 'del', b: BUCKET, k: 'flooded' });
+      await scratch.append(late);
+      await scratch.close();
+      const [overwrite, ...ending] = (await readFile(scratchFile, 'utf8')).split(/(?<=\n)/);
       const block = Buffer.from(overwrite.repeat(Math.ceil((16 * 1024 * 1024) / overwrite.length)));
       const fh = await open(journalFile, 'a');
       try {
         while ((await fh.stat()).size <= constants.MAX_STRING_LENGTH) await fh.write(block);
+        await fh.write(ending.join(''));
       } finally {
         await fh.close();
       }
-      await appendFile(journalFile, JSON.stringify({ t: 'del', b: BUCKET, k: 'flooded' }) + '\n' + late + '\n');
       const floodSize = (await stat(journalFile)).size;
       expect(floodSize).toBeGreaterThan(constants.MAX_STRING_LENGTH);
 
@@ -70,7 +79,7 @@ describe('local-s3 journal growth', () => {
       }
       const compacted = (await stat(journalFile)).size;
       expect(compacted).toBeLessThan(64 * 1024);
-      console.log(`[journal] ${(floodSize / 2 ** 20).toFixed(0)} MiB journal (V8 string limit ${(constants.MAX_STRING_LENGTH / 2 ** 20).toFixed(0)} MiB) opened; compacted to ${compacted} bytes`);
+      console.log(`[journal] ${floodSize}-byte journal (V8 string limit ${constants.MAX_STRING_LENGTH} characters) opened; compacted to ${compacted} bytes`);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
@@ -140,17 +149,17 @@ describe('local-s3 journal growth', () => {
     let child: ChildProcess | undefined;
     try {
       // A live state of half a megabyte, so that each compaction has something to write: 200
-      // empty objects with 2 KB of metadata, in a journal as the server writes it.
-      await mkdir(dataDir, { recursive: true });
+      // empty objects with 2 KB of metadata, written through the journal's own writer.
       const stable = new Map<string, string>();
-      const seed = [JSON.stringify({ t: 'bucket', b: BUCKET, at: Date.now() })];
+      const { journal } = await Journal.open<JournalRecord>(journalFile, false);
+      await journal.append({ t: 'bucket', b: BUCKET, at: Date.now() });
       for (let i = 0; i < 200; i++) {
         const key = `stable/${i}`;
-        stable.set(key, randomBytes(1000).toString('hex').slice(0, 2000));
-        const o = { blob: randomBytes(16).toString('hex'), size: 0, etag: 'd41d8cd98f00b204e9800998ecf8427e', contentType: 'binary/octet-stream', headers: {}, userMeta: { a: stable.get(key) }, lastModified: Date.now() };
-        seed.push(JSON.stringify({ t: 'put', b: BUCKET, k: key, o }));
+        stable.set(key, randomBytes(1000).toString('hex'));
+        const o = { blob: randomBytes(16).toString('hex'), size: 0, etag: 'd41d8cd98f00b204e9800998ecf8427e', contentType: 'binary/octet-stream', headers: {}, userMeta: { a: stable.get(key)! }, lastModified: Date.now() };
+        await journal.append({ t: 'put', b: BUCKET, k: key, o });
       }
-      await writeFile(journalFile, seed.join('\n') + '\n');
+      await journal.close();
       const bodies = new Map<string, Buffer>();
       const padding = 'p'.repeat(2000);
       // A kept header makes each overwrite's record 7 KB: fewer requests reach the next compaction.
