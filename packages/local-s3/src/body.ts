@@ -187,6 +187,7 @@ export class BodyVerifier {
         signed,
         withTrailer,
         signed ? { signingKey: auth.signingKey, amzDate: auth.amzDate, scope: auth.scope, seedSignature: auth.signature } : undefined,
+        plan.checksum && plan.checksum.value === undefined ? [plan.checksum.header] : [],
       );
     }
     if (plan.contentMd5) this.md5 = createHash('md5');

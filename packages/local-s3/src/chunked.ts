@@ -5,6 +5,9 @@ import { chunkStringToSign, hmacHex, sameHex, sha256Hex, trailerStringToSign } f
 
 const CRLF = Buffer.from('\r\n');
 const MAX_LINE = 16 * 1024;
+/** The whole trailer: a checksum and a signature fit many times over; a flood of lines does not. */
+export const MAX_TRAILER_BYTES = 4 * 1024;
+const TRAILER_SIGNATURE = 'x-amz-trailer-signature';
 
 export interface ChunkSigning {
   signingKey: Buffer;
@@ -29,6 +32,9 @@ export class AwsChunkedDecoder {
   private crlfSeen = 0;
   private prevSig: string;
   private readonly trailerLines: Array<[string, string]> = [];
+  private trailerBytes = 0;
+  /** Trailing headers this body may carry: those x-amz-trailer names (and, signed, the signature). */
+  private readonly allowedTrailers: Set<string>;
   readonly trailers = new Map<string, string>();
   decodedLength = 0;
 
@@ -36,8 +42,10 @@ export class AwsChunkedDecoder {
     private readonly signed: boolean,
     private readonly withTrailer: boolean,
     private readonly signing?: ChunkSigning,
+    announcedTrailers: string[] = [],
   ) {
     this.prevSig = signing?.seedSignature ?? '';
+    this.allowedTrailers = new Set([...announcedTrailers, ...(signed ? [TRAILER_SIGNATURE] : [])]);
   }
 
   /** Feed encoded bytes; calls `out` with decoded payload bytes. Throws S3Error on malformed input. */
@@ -155,10 +163,13 @@ export class AwsChunkedDecoder {
       return;
     }
     if (!this.withTrailer) throw incomplete();
+    this.trailerBytes += l.length + 2;
     const colon = l.indexOf(':');
-    if (colon <= 0) throw new S3Error('MalformedTrailerError', 'The request contained trailing data that was not well-formed or did not conform to our published schema.');
+    if (colon <= 0 || this.trailerBytes > MAX_TRAILER_BYTES) throw malformedTrailer();
     const name = l.slice(0, colon).trim().toLowerCase();
     const value = l.slice(colon + 1).trim();
+    // Only what x-amz-trailer announced, each once: nothing else is kept, so nothing else can pile up.
+    if (!this.allowedTrailers.has(name) || this.trailerLines.some(([n]) => n === name)) throw malformedTrailer();
     this.trailerLines.push([name, value]);
   }
 
@@ -201,6 +212,10 @@ export class AwsChunkedDecoder {
       }
     }
   }
+}
+
+function malformedTrailer(): S3Error {
+  return new S3Error('MalformedTrailerError', 'The request contained trailing data that was not well-formed or did not conform to our published schema.');
 }
 
 function incomplete(): S3Error {

@@ -45,6 +45,11 @@ export interface LocalS3Options {
    * Default: no CORS; OPTIONS is refused with 403 and no Access-Control-* header is sent.
    */
   cors?: CorsOptions;
+  /**
+   * Open connections at most (default 512, below the usual 1,024 descriptors): past it the
+   * connection idle the longest is closed; when none is idle, the new one is.
+   */
+  maxConnections?: number;
   /** Default true: nothing is logged. false: one line per request on stderr. */
   silent?: boolean;
   /**
@@ -128,6 +133,7 @@ export async function startLocalS3(opts: LocalS3Options): Promise<LocalS3> {
     allowedHosts: () => allowed,
     cors,
     log,
+    maxConnections: opts.maxConnections ?? 512,
   });
   const port = await listen(server, opts.port ?? 0, host).catch(async (err: unknown) => {
     await store.close();

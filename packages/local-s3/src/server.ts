@@ -4,6 +4,7 @@ import http from 'node:http';
 import type { Duplex } from 'node:stream';
 import { errorXml, S3Error } from './errors.js';
 import type { ServerContext } from './http/context.js';
+import { capConnections } from './http/connections.js';
 import { answerPreflight, applyCors, type CorsRule } from './http/cors.js';
 import { route } from './http/router.js';
 import { parseTarget, validateBucketName, validateKey } from './keys.js';
@@ -18,6 +19,23 @@ export interface FrontOptions {
   /** Absent: no CORS (OPTIONS is refused, no Access-Control-* headers). */
   cors?: CorsRule;
   log: (line: string) => void;
+  /** Open connections at most; past it the longest-idle one is closed. */
+  maxConnections: number;
+}
+
+/** S3's cap on a request's header section and query parameters together. */
+export const MAX_HEADER_SECTION_BYTES = 8 * 1024;
+/** What node's parser reads at most before refusing (request line included): past S3's cap, so that
+ *  the common case gets S3's own answer from `handle`, and no client makes the parser hold more. */
+const PARSER_MAX_HEADER_BYTES = 16 * 1024;
+
+/** Cookies are not counted: a browser sends loopback's cookies (other local apps') here, never to S3. */
+function headerSectionBytes(req: http.IncomingMessage, rawQuery: string): number {
+  let n = rawQuery.length;
+  for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
+    if (req.rawHeaders[i].toLowerCase() !== 'cookie') n += req.rawHeaders[i].length + req.rawHeaders[i + 1].length + 4;
+  }
+  return n;
 }
 
 function randomRequestId(): string {
@@ -60,6 +78,9 @@ async function handle(o: FrontOptions, req: http.IncomingMessage, res: http.Serv
   const qi = url.indexOf('?');
   const rawPath = qi === -1 ? url : url.slice(0, qi);
   const rawQuery = qi === -1 ? '' : url.slice(qi + 1);
+  if (headerSectionBytes(req, rawQuery) > MAX_HEADER_SECTION_BYTES) {
+    throw new S3Error('RequestHeaderSectionTooLarge', 'Your request header section exceeds the maximum allowed size.', { MaxSizeAllowed: MAX_HEADER_SECTION_BYTES });
+  }
   // CORS after the Host check (a rebinding page learns nothing), before SigV4 (preflights are unsigned).
   if (method === 'OPTIONS') {
     if (!o.cors) throw new S3Error('AccessDenied', 'CORSResponse: CORS is not enabled on the local S3 server.', {}, 403);
@@ -122,10 +143,11 @@ export function createFront(o: FrontOptions): http.Server {
       },
     ).catch(() => res.destroy());
   };
-  const server = http.createServer();
+  const server = http.createServer({ maxHeaderSize: PARSER_MAX_HEADER_BYTES });
   // Outlive the SDK's idle keep-alive sockets so a client never reuses one we are closing.
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 70_000;
+  capConnections(server, o.maxConnections);
   server.on('request', serve(false));
   server.on('checkContinue', serve(true));
   // Unparseable HTTP, or a connection that ends inside a body: answer in S3's format where the

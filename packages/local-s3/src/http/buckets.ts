@@ -3,7 +3,7 @@ import { S3Error, xmlEscape } from '../errors.js';
 import { validateKey } from '../keys.js';
 import { listPage, listXml, parseListRequest } from '../list.js';
 import { plan, receive, receiveSmall, requireBucket, sendEmpty, sendXml, type RequestContext } from './context.js';
-import { parseDeleteRequest } from './xml.js';
+import { parseDeleteRequest, parseXml } from './xml.js';
 
 const OWNER = '<Owner><ID>imgpipe-local</ID><DisplayName>imgpipe-local</DisplayName></Owner>';
 
@@ -16,8 +16,23 @@ export async function listBuckets(ctx: RequestContext): Promise<void> {
   sendXml(ctx, `<ListAllMyBucketsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">${OWNER}<Buckets>${buckets}</Buckets></ListAllMyBucketsResult>`);
 }
 
+/** A CreateBucketConfiguration may only leave the location out: this server is us-east-1, which
+ *  refuses its own name (as S3 does) and any other region's. */
+function checkLocation(body: Buffer, region: string): void {
+  if (!body.toString('utf8').trim()) return;
+  const doc = parseXml(body).CreateBucketConfiguration as { LocationConstraint?: unknown } | string | undefined;
+  if (doc === undefined) throw new S3Error('MalformedXML', 'The XML you provided was not well-formed or did not validate against our published schema');
+  const location = typeof doc === 'object' ? doc.LocationConstraint : undefined;
+  if (location === undefined || location === '') return;
+  const name = typeof location === 'string' ? location.trim() : '';
+  if (/^[a-z]{2}(-[a-z]+)+-\d+$/.test(name) && name !== region) {
+    throw new S3Error('IllegalLocationConstraintException', `The ${name} location constraint is incompatible for the region specific endpoint this request was sent to.`);
+  }
+  throw new S3Error('InvalidLocationConstraint', 'The specified location-constraint is not valid', { LocationConstraint: name });
+}
+
 export async function createBucket(ctx: RequestContext): Promise<void> {
-  await receiveSmall(ctx); // an optional CreateBucketConfiguration: one region here
+  checkLocation(await receiveSmall(ctx), ctx.server.region);
   await ctx.server.store.createBucket(ctx.target.bucket!); // us-east-1 answers 200 to its owner when it exists
   sendEmpty(ctx, 200, { location: `/${ctx.target.bucket}` });
 }

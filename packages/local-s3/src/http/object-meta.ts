@@ -1,5 +1,9 @@
 // The headers an object keeps (content type, caching, user metadata) and the ones a GET answers with.
+import { S3Error } from '../errors.js';
 import type { ObjectMeta } from '../storage/records.js';
+
+/** S3's cap on user metadata: the UTF-8 bytes of every name (without x-amz-meta-) and value, summed. */
+export const MAX_USER_METADATA_BYTES = 2048;
 
 const KEPT_HEADERS = ['cache-control', 'content-disposition', 'content-encoding', 'content-language', 'expires'];
 const RESPONSE_OVERRIDES: Record<string, string> = {
@@ -11,16 +15,38 @@ const RESPONSE_OVERRIDES: Record<string, string> = {
   'response-content-encoding': 'content-encoding',
 };
 
+/** Characters an HTTP header value may hold: no CR, LF or other control character. */
+const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+
+/** A value a client gave (a query parameter) that is to become a header: refused (400), not a 500. */
+function headerValue(name: string, value: string): string {
+  if (!HEADER_VALUE.test(value)) {
+    throw new S3Error('InvalidArgument', `${name} contains characters that are not allowed in a header value.`, { ArgumentName: name, ArgumentValue: value });
+  }
+  return value;
+}
+
 /** What PutObject / CreateMultipartUpload say about the object to be, from the request headers. */
 export function describedBy(headers: Map<string, string>, contentEncoding: string | undefined): Pick<ObjectMeta, 'contentType' | 'headers' | 'userMeta'> {
   const kept: Record<string, string> = {};
   const userMeta: Record<string, string> = {};
   for (const [k, v] of headers) {
-    if (KEPT_HEADERS.includes(k) && k !== 'content-encoding') kept[k] = v;
-    else if (k.startsWith('x-amz-meta-')) userMeta[k.slice('x-amz-meta-'.length)] = v;
+    // Checked: a pre-signed URL's x-amz-meta-* parameters arrive decoded, and each GET repeats them.
+    if (KEPT_HEADERS.includes(k) && k !== 'content-encoding') kept[k] = headerValue(k, v);
+    else if (k.startsWith('x-amz-meta-')) userMeta[k.slice('x-amz-meta-'.length)] = headerValue(k, v);
   }
   if (contentEncoding) kept['content-encoding'] = contentEncoding;
+  checkUserMetadata(userMeta);
   return { contentType: headers.get('content-type') ?? 'binary/octet-stream', headers: kept, userMeta };
+}
+
+/** Refuse user metadata over S3's 2 KB, before any body is read (each version is kept in the journal). */
+export function checkUserMetadata(userMeta: Record<string, string>): void {
+  let size = 0;
+  for (const [k, v] of Object.entries(userMeta)) size += Buffer.byteLength(k) + Buffer.byteLength(v);
+  if (size > MAX_USER_METADATA_BYTES) {
+    throw new S3Error('MetadataTooLarge', 'Your metadata headers exceed the maximum allowed metadata size', { Size: size, MaxSizeAllowed: MAX_USER_METADATA_BYTES });
+  }
 }
 
 /** Response headers for GET/HEAD: stored ones, then response-* overrides of a signed request. */
@@ -35,7 +61,7 @@ export function responseHeaders(meta: ObjectMeta, params: Map<string, string>): 
   for (const [k, v] of Object.entries(meta.userMeta)) out[`x-amz-meta-${k}`] = v;
   for (const [param, header] of Object.entries(RESPONSE_OVERRIDES)) {
     const v = params.get(param);
-    if (v !== undefined) out[header] = v;
+    if (v !== undefined) out[header] = headerValue(param, v);
   }
   return out;
 }

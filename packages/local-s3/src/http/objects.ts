@@ -105,6 +105,7 @@ export async function putObject(ctx: RequestContext): Promise<void> {
   const bucket = requireBucket(ctx);
   const key = ctx.target.key!;
   if (ctx.headers.has('x-amz-copy-source')) return copyObject(ctx, bucket, key);
+  describedBy(ctx.headers, undefined); // its refusals (metadata too large) before the body is read
   const { blob, md5, checksum, contentEncoding } = await writeBlob(ctx);
   const described = describedBy(ctx.headers, contentEncoding);
   const meta: ObjectMeta = {
@@ -145,11 +146,12 @@ function parseCopySource(value: string): { bucket: string; key: string } {
 
 async function copyObject(ctx: RequestContext, bucket: string, key: string): Promise<void> {
   const src = parseCopySource(ctx.headers.get('x-amz-copy-source')!);
+  const replace = ctx.headers.get('x-amz-metadata-directive')?.toUpperCase() === 'REPLACE';
+  const described = replace ? describedBy(ctx.headers, undefined) : undefined;
   await receive(ctx, plan(ctx, false), () => undefined);
   const store = ctx.server.store;
   const from = store.get(src.bucket, src.key);
   if (!from) throw noSuchKey(src.key);
-  const replace = ctx.headers.get('x-amz-metadata-directive')?.toUpperCase() === 'REPLACE';
   if (!replace && src.bucket === bucket && src.key === key) {
     throw new S3Error('InvalidRequest', 'This copy request is illegal because it is trying to copy an object to itself without changing the object\'s metadata.');
   }
@@ -160,8 +162,8 @@ async function copyObject(ctx: RequestContext, bucket: string, key: string): Pro
   } finally {
     unpin();
   }
-  const described = replace ? describedBy(ctx.headers, undefined) : { contentType: from.contentType, headers: from.headers, userMeta: from.userMeta };
-  const meta: ObjectMeta = { ...from, ...described, blob, lastModified: Date.now() };
+  const kept = described ?? { contentType: from.contentType, headers: from.headers, userMeta: from.userMeta };
+  const meta: ObjectMeta = { ...from, ...kept, blob, lastModified: Date.now() };
   await commitObject(ctx, bucket, key, meta, 'ObjectCreated:Copy');
   sendXml(ctx, `<CopyObjectResult><LastModified>${new Date(meta.lastModified).toISOString()}</LastModified><ETag>"${xmlEscape(meta.etag)}"</ETag></CopyObjectResult>`);
 }

@@ -9,6 +9,9 @@ import { Journal } from './journal.js';
 import type { JournalRecord, ObjectMeta, PartMeta, StoredEvent, UploadMeta } from './records.js';
 import { SortedKeys } from './sorted-keys.js';
 
+/** Journal growth allowed past twice its compacted size before compacting again. */
+export const COMPACT_SLACK_BYTES = 1024 * 1024;
+
 interface Bucket {
   created: number;
   objects: Map<string, ObjectMeta>;
@@ -25,9 +28,16 @@ export class Store {
   private readonly uploads = new Map<string, Upload>();
   private readonly events = new Map<number, StoredEvent>();
   private seq = 0;
+  /** The live state's size in the journal at the last compaction (or open): the next is due at twice that. */
+  private compactedBytes = 0;
+  private compacting?: Promise<void>;
+  /** Why the last compaction failed, if it did (the old journal stays valid; it is retried later). */
+  compactionError?: Error;
+
+  /** Set once replay is done. */
+  private journal!: Journal<JournalRecord>;
 
   private constructor(
-    private readonly journal: Journal<JournalRecord>,
     blobDir: string,
     fsync: boolean,
   ) {
@@ -37,14 +47,17 @@ export class Store {
   /** fsync: false skips fdatasync of bytes and journal (measurement only; see LocalS3Options.fsync). */
   static async open(dataDir: string, fsync = true): Promise<Store> {
     await fsp.mkdir(dataDir, { recursive: true, mode: 0o700 });
-    const { journal, records } = await Journal.open<JournalRecord>(path.join(dataDir, 'journal.jsonl'), fsync);
-    const store = new Store(journal, path.join(dataDir, 'blobs'), fsync);
+    const store = new Store(path.join(dataDir, 'blobs'), fsync);
+    // Each record is applied as it is read: replay holds the live state, never the whole history.
+    const { journal } = await Journal.open<JournalRecord>(path.join(dataDir, 'journal.jsonl'), fsync, (r) => void store.apply(r, true));
+    store.journal = journal;
     await store.blobs.init();
-    for (const r of records) store.apply(r, true);
     for (const b of store.buckets.values()) b.keys = new SortedKeys(b.objects.keys());
     await store.blobs.sweep(store.liveBlobs());
-    const live = store.liveRecords();
-    if (journal.lines > live.length * 2 + 1000) await journal.rewrite(live);
+    // The rule compaction follows while running, applied to what replay found.
+    const live = store.liveBytes();
+    if (journal.bytes > live * 2 + COMPACT_SLACK_BYTES) await journal.rewrite(() => store.liveRecords());
+    store.compactedBytes = live;
     return store;
   }
 
@@ -102,28 +115,56 @@ export class Store {
     return keep;
   }
 
-  /** The shortest journal that rebuilds today's state (compaction). */
-  private liveRecords(): JournalRecord[] {
-    const out: JournalRecord[] = [];
+  /** Bytes of the journal compaction would write now. */
+  private liveBytes(): number {
+    let n = 0;
+    for (const r of this.liveRecords()) n += Buffer.byteLength(JSON.stringify(r)) + 1;
+    return n;
+  }
+
+  /** The shortest journal that rebuilds today's state (compaction), yielded one record at a time. */
+  private *liveRecords(): Generator<JournalRecord> {
+    // Events first, before any bucket exists: replay keeps each event and sets no object, so an
+    // event costs one short line however large its object, and one whose object is gone still replays.
+    for (const ev of this.events.values()) yield { t: 'put', b: ev.bucket, k: ev.key, o: ghost(ev), ev };
     for (const [name, b] of this.buckets) {
-      out.push({ t: 'bucket', b: name, at: b.created });
-      for (const [k, o] of b.objects) out.push({ t: 'put', b: name, k, o });
-    }
-    for (const ev of this.events.values()) {
-      // An event whose object is gone still replays: its consumer learns the object was deleted.
-      out.push({ t: 'put', b: ev.bucket, k: ev.key, o: this.buckets.get(ev.bucket)?.objects.get(ev.key) ?? ghost(ev), ev });
-      if (!this.buckets.get(ev.bucket)?.objects.has(ev.key)) out.push({ t: 'del', b: ev.bucket, k: ev.key });
+      yield { t: 'bucket', b: name, at: b.created };
+      for (const [k, o] of b.objects) yield { t: 'put', b: name, k, o };
     }
     for (const [id, u] of this.uploads) {
-      out.push({ t: 'mpu', id, u: { bucket: u.bucket, key: u.key, init: u.init, initiated: u.initiated } });
-      for (const [n, p] of u.parts) out.push({ t: 'part', id, n, p });
+      yield { t: 'mpu', id, u: { bucket: u.bucket, key: u.key, init: u.init, initiated: u.initiated } };
+      for (const [n, p] of u.parts) yield { t: 'part', id, n, p };
     }
-    return out;
   }
 
   private async commit(r: JournalRecord, durable = true): Promise<ObjectMeta | undefined> {
     await this.journal.append(r, durable);
-    return this.apply(r);
+    const old = this.apply(r);
+    this.compactWhenDue();
+    return old;
+  }
+
+  /**
+   * Compact while running, in the background, once the journal has doubled since the last
+   * compaction (plus some slack): it stays within a small multiple of the live state, and each
+   * record is rewritten a bounded number of times on average.
+   */
+  private compactWhenDue(): void {
+    if (this.compacting || this.journal.bytes <= this.compactedBytes * 2 + COMPACT_SLACK_BYTES) return;
+    this.compacting = this.journal
+      .rewrite(() => this.liveRecords())
+      .then(
+        () => {
+          this.compactionError = undefined;
+          this.compactedBytes = this.journal.bytes;
+        },
+        (err: unknown) => {
+          // The old journal is intact; try again after it has doubled once more.
+          this.compactionError = err instanceof Error ? err : new Error(String(err));
+          this.compactedBytes = this.journal.bytes;
+        },
+      )
+      .finally(() => (this.compacting = undefined));
   }
 
   // ---- buckets
@@ -214,6 +255,7 @@ export class Store {
   }
 
   async close(): Promise<void> {
+    await this.compacting;
     await this.journal.close();
   }
 }
