@@ -79,9 +79,12 @@ describe('upload with its stdout closed early (`| head -3`)', () => {
       expect(stored).toHaveLength(n);
       const good = Array.from({ length: n }, (_, i) => path.join(photos, `img-${String(i).padStart(3, '0')}.jpg`)).sort();
       expect(await ledgerPaths(cwd)).toEqual(good);
-      const manifest = JSON.parse(await readFile(path.join(cwd, '.imgpipe/last-upload.json'), 'utf8')) as { files: { key: string; status: string }[] };
-      expect(manifest.files.map((f) => f.status)).toEqual(Array(n).fill('uploaded'));
-      expect(manifest.files.map((f) => f.key).sort()).toEqual(stored);
+      const manifest = JSON.parse(await readFile(path.join(cwd, '.imgpipe/last-upload.json'), 'utf8')) as { files: { key?: string; status: string; relPath: string }[] };
+      const uploaded = manifest.files.filter((f) => f.key);
+      expect(uploaded.map((f) => f.status)).toEqual(Array(n).fill('uploaded'));
+      expect(uploaded.map((f) => f.key).sort()).toEqual(stored);
+      // The refused file is listed too, with no key (watch --html shows it).
+      expect(manifest.files.filter((f) => !f.key).map((f) => [f.relPath, f.status])).toEqual(broken ? [['zz-broken.jpg', 'failed']] : []);
       // The next dry run knows every stored file: nothing left to upload.
       const dry = await runCli(['upload', 'photos', '--local', '--dry-run'], { cwd });
       expect(dry.stdout).toContain(`(dryrun) 0 to upload (0 B), ${n} skipped, ${broken ? 1 : 0} failed of ${n + (broken ? 1 : 0)} files; nothing sent\n`);

@@ -52,7 +52,11 @@ export function watchCommand(): Command {
       });
       if (opts.html) {
         const { writeReport } = await import('../jobs/report.js');
-        await writeReport(opts.html, result, target, signals.signal);
+        // From the manifest (no keys given): each image under the paths it was uploaded from, and
+        // the files refused before upload, which have no record to show.
+        const files = keys.length ? [] : (manifest?.files ?? []);
+        const refused = files.flatMap((f) => (f.status === 'failed' && !f.key ? [{ relPath: f.relPath, reason: f.error ?? 'refused' }] : []));
+        await writeReport(opts.html, result, target, signals.signal, { names: keys.length ? undefined : localNamesOf(files), refused });
         reporter.info(`wrote ${opts.html}`);
       }
       reporter.result(result);

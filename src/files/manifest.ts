@@ -10,7 +10,8 @@ export interface ManifestFile {
   path: string;
   relPath: string;
   size: number;
-  sha256: string;
+  /** Absent for a file refused before it was read whole. */
+  sha256?: string;
   contentType?: string;
   key?: string;
   status: 'uploaded' | 'failed' | 'pending';

@@ -8,7 +8,13 @@ import { renderReport } from '../report/page.js';
 import type { PipelineTarget } from './target.js';
 import type { WatchResult } from './watch.js';
 
-export async function writeReport(file: string, result: Pick<WatchResult, 'records' | 'missing' | 'bucket'>, target: Pick<PipelineTarget, 's3' | 'destBucket'>, signal?: AbortSignal): Promise<void> {
+/** What the run's manifest adds: each key's local paths, and the files refused before upload. */
+export interface RunFiles {
+  names?: Map<string, string[]>;
+  refused?: { relPath: string; reason: string }[];
+}
+
+export async function writeReport(file: string, result: Pick<WatchResult, 'records' | 'missing' | 'bucket'>, target: Pick<PipelineTarget, 's3' | 'destBucket'>, signal?: AbortSignal, run: RunFiles = {}): Promise<void> {
   const limit = pLimit(8);
   const thumbnails = new Map<string, { contentType: string; data: Buffer }>();
   const done = result.records.filter((r): r is DoneRecord => r.status === 'done' && !!r.variants);
@@ -21,6 +27,6 @@ export async function writeReport(file: string, result: Pick<WatchResult, 'recor
       }),
     ),
   );
-  const html = renderReport({ title: `imgpipe · ${result.bucket}`, records: result.records.filter((r): r is ImageRecord => r.status !== 'done' || !!r.variants), missing: result.missing, thumbnails, generatedAt: new Date() });
+  const html = renderReport({ title: `imgpipe · ${result.bucket}`, records: result.records.filter((r): r is ImageRecord => r.status !== 'done' || !!r.variants), missing: result.missing, thumbnails, generatedAt: new Date(), ...run });
   await writeFileAtomic(file, html);
 }

@@ -13,6 +13,10 @@ export interface ReportInput {
   /** The smallest variant's bytes per source key, embedded as data URLs. */
   thumbnails: Map<string, { contentType: string; data: Buffer }>;
   generatedAt: Date;
+  /** Source key → the local paths it was uploaded from (relative to what was uploaded). */
+  names?: Map<string, string[]>;
+  /** Files of the run refused before upload, with their reason. */
+  refused?: { relPath: string; reason: string }[];
 }
 
 // Records come from a bucket others may write to, and are checked when read (core/record-check.ts);
@@ -43,7 +47,10 @@ export function pictureSnippet(r: DoneRecord): string {
   );
 }
 
-function doneCard(r: DoneRecord, thumb: ReportInput['thumbnails'] extends Map<string, infer T> ? T | undefined : never): string {
+/** What a card is called: the paths it was uploaded from, else its key's file name. */
+const shownName = (key: string, names?: string[]) => (names?.length ? names.join(', ') : (key.split('/').pop() ?? key));
+
+function doneCard(r: DoneRecord, thumb: ReportInput['thumbnails'] extends Map<string, infer T> ? T | undefined : never, names?: string[]): string {
   let placeholder = '';
   try {
     placeholder = thumbHashToDataURL(Buffer.from(r.placeholder, 'base64'));
@@ -56,7 +63,7 @@ function doneCard(r: DoneRecord, thumb: ReportInput['thumbnails'] extends Map<st
   const taken = r.taken ? `<p class="meta">${esc([r.taken.camera, r.taken.at?.slice(0, 10)].filter(Boolean).join(' · '))}</p>` : '';
   return `<article class="card">
   <div class="frame" style="aspect-ratio:${num(smallest.width)}/${num(smallest.height)};background-color:${colour(r.color)};background-image:url(${esc(placeholder)})">${img}</div>
-  <h2 title="${esc(r.source.key)}">${esc(r.source.key.split('/').pop() ?? r.source.key)}</h2>
+  <h2 title="${esc(r.source.key)}">${esc(shownName(r.source.key, names))}</h2>
   <p class="meta">${num(r.source.width)}×${num(r.source.height)} ${esc(r.source.format)}, ${esc(formatBytes(r.source.bytes))} · <span class="swatch" style="background:${colour(r.color)}"></span>${colour(r.color)}</p>${taken}
   <table><thead><tr><th>variant</th><th>size</th><th>format</th><th>bytes</th></tr></thead><tbody>${rows}</tbody></table>
   <details><summary>&lt;picture&gt; snippet</summary><pre><code>${esc(pictureSnippet(r))}</code></pre></details>
@@ -77,7 +84,7 @@ h1{font-size:1.4rem;margin:0 0 .25rem} .summary{margin:0 0 1.5rem;color:GrayText
 table{width:100%;border-collapse:collapse;font-size:.85rem;margin:.4rem 0}
 td,th{text-align:left;padding:.1rem .3rem;border-bottom:1px solid #8882;white-space:nowrap} th{font-weight:600}
 pre{overflow:auto;font-size:.75rem;background:#8881;padding:.5rem;border-radius:.25rem}
-.failed li,.missing li{margin:.25rem 0} .failed code{font-weight:600}
+.failed li,.refused li,.missing li{margin:.25rem 0} .failed code{font-weight:600}
 `;
 
 export function renderReport(input: ReportInput): string {
@@ -85,8 +92,12 @@ export function renderReport(input: ReportInput): string {
   const failed = input.records.filter((r) => r.status === 'failed');
   const failures = failed.length
     ? `<section class="failed"><h2>Failed (${failed.length})</h2><ul>${failed
-        .map((r) => (r.status === 'failed' ? `<li><strong>${esc(r.source.key)}</strong>: ${esc(r.reason)} <code>${esc(r.code)}</code></li>` : ''))
+        .map((r) => (r.status === 'failed' ? `<li><strong>${esc(shownName(r.source.key, input.names?.get(r.source.key)))}</strong> (${esc(r.source.key)}): ${esc(r.reason)} <code>${esc(r.code)}</code></li>` : ''))
         .join('')}</ul></section>`
+    : '';
+  const refused = input.refused ?? [];
+  const refusedList = refused.length
+    ? `<section class="refused"><h2>Refused before upload (${refused.length})</h2><ul>${refused.map((f) => `<li><strong>${esc(f.relPath)}</strong>: ${esc(f.reason)}</li>`).join('')}</ul></section>`
     : '';
   const missing = input.missing.length
     ? `<section class="missing"><h2>No record yet (${input.missing.length})</h2><ul>${input.missing.map((k) => `<li>${esc(k)}</li>`).join('')}</ul></section>`
@@ -95,8 +106,8 @@ export function renderReport(input: ReportInput): string {
 <html lang="en"><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="${CSP}"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>${esc(input.title)}</title><style>${STYLE}</style></head>
 <body><h1>${esc(input.title)}</h1>
-<p class="summary">${done.length} done, ${failed.length} failed, ${input.missing.length} without a record · ${esc(input.generatedAt.toISOString())}</p>
-${failures}${missing}<section class="grid">${done.map((r) => doneCard(r, input.thumbnails.get(r.source.key))).join('\n')}</section>
+<p class="summary">${done.length} done, ${failed.length} failed, ${refused.length ? `${refused.length} refused before upload, ` : ''}${input.missing.length} without a record · ${esc(input.generatedAt.toISOString())}</p>
+${refusedList}${failures}${missing}<section class="grid">${done.map((r) => doneCard(r, input.thumbnails.get(r.source.key), input.names?.get(r.source.key))).join('\n')}</section>
 </body></html>
 `;
 }

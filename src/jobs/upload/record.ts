@@ -80,9 +80,12 @@ export function publicRecord(r: FileRecord): UploadRecord {
   return { path, relPath, status, key: r.key, size: r.size, ...(r.resized ? { resized: true } : {}) }; // skipped, or pending (never reached)
 }
 
-/** The record as the manifest keeps it; only checked files (those with a hash) are listed. */
+/**
+ * The record as the manifest keeps it: checked files (those with a hash), and files refused
+ * before they had one, with their reason (so `watch --html` can show every file of the run).
+ */
 export function manifestFile(r: FileRecord): ManifestFile | undefined {
-  if (!r.sha256) return undefined;
+  if (!r.sha256 && r.status !== 'failed') return undefined;
   const status = r.status === 'skipped' ? 'uploaded' : r.status;
   return { path: r.path, relPath: r.relPath, size: r.size, sha256: r.sha256, contentType: r.contentType, key: r.key, status, error: r.error, uploadedAt: r.uploadedAt };
 }

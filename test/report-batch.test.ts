@@ -1,0 +1,60 @@
+// `watch --html` after an upload shows every file of the run: two photos both named IMG_0001.jpg
+// from different albums under their own paths, and the files refused before upload with their
+// reasons; the summary counts them ("2 done, 0 failed, 2 refused before upload").
+import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from './helpers/cli.js';
+import { startDev, type DevProcess } from './helpers/dev.js';
+import * as img from './helpers/images.js';
+import { have, TOOLS } from './helpers/tools.js';
+
+const HAS_CHROMIUM = have(TOOLS.chromium, 'report-batch.test (the page in a browser)');
+
+describe('the batch page of a run', () => {
+  let dev: DevProcess;
+  let cwd: string;
+  let html: string;
+  let watch: { code: number | null; stderr: string };
+
+  beforeAll(async () => {
+    cwd = await img.tempDir('imgpipe-batch-');
+    for (const album of ['summer', 'winter']) await mkdir(path.join(cwd, 'photos', album), { recursive: true });
+    await copyFile(img.corpusFile('mate-Aqua.jpg'), path.join(cwd, 'photos/summer/IMG_0001.jpg'));
+    await copyFile(img.corpusFile('plasma-Grey.jpg'), path.join(cwd, 'photos/winter/IMG_0001.jpg'));
+    await writeFile(path.join(cwd, 'photos/winter/notes.jpg'), 'shopping list\n');
+    await writeFile(path.join(cwd, 'photos/summer/cut.jpg'), img.truncatedJpeg());
+    dev = await startDev(cwd);
+    const up = await runCli(['upload', 'photos', '--local'], { cwd });
+    expect(up.code, up.stderr).toBe(1); // two files refused
+    const r = await runCli(['watch', '--local', '--timeout', '120', '--html', 'batch.html'], { cwd });
+    watch = { code: r.code, stderr: r.stderr };
+    html = await readFile(path.join(cwd, 'batch.html'), 'utf8');
+  }, 180_000);
+  afterAll(async () => dev?.stop());
+
+  it('names each card by the path it was uploaded from, lists the refused files, and counts them', () => {
+    expect(watch.code, watch.stderr).toBe(0); // every uploaded image is done
+    expect(html).toContain('2 done, 0 failed, 2 refused before upload, 0 without a record');
+    const titles = [...html.matchAll(/<h2 title="[^"]*">([^<]*)<\/h2>/g)].map((m) => m[1]).sort();
+    expect(titles).toEqual(['summer/IMG_0001.jpg', 'winter/IMG_0001.jpg']);
+    expect(html).toMatch(/<li><strong>summer\/cut\.jpg<\/strong>: corrupt or truncated image[^<]*<\/li>/);
+    expect(html).toMatch(/<li><strong>winter\/notes\.jpg<\/strong>: a text file, not an image<\/li>/);
+  });
+
+  it.skipIf(!HAS_CHROMIUM)('in Chromium: two cards, the refused section, both thumbnails loaded', async () => {
+    const { chromium } = await import('playwright-core');
+    const browser = await chromium.launch({ executablePath: TOOLS.chromium.name, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+    try {
+      const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+      await page.goto(`file://${path.join(cwd, 'batch.html')}`);
+      expect(await page.$$eval('.card h2', (els) => els.map((e) => e.textContent).sort())).toEqual(['summer/IMG_0001.jpg', 'winter/IMG_0001.jpg']);
+      expect(await page.$$eval('.refused li', (els) => els.length)).toBe(2);
+      expect(await page.$$eval('.card img', (els) => els.every((e) => (e as HTMLImageElement).naturalWidth === 320))).toBe(true);
+      await page.screenshot({ path: path.join(cwd, 'batch.png'), fullPage: true });
+      process.stdout.write(`batch page screenshot: ${path.join(cwd, 'batch.png')}\n`);
+    } finally {
+      await browser.close();
+    }
+  });
+});
