@@ -13,20 +13,10 @@ import { httpStatus } from '../src/s3/get-record.js';
 import { ANSWER_RESERVE_MS, Deadline, DeadlineReached, MIN_WORK_MS, type LambdaContext } from './deadline.js';
 import { putJson, writeAttemptNote, writeFailureRecord } from './records.js';
 
-export { writeFailureRecord };
+import { decodeEventKey, type S3EventRecord, type SqsRecord } from './s3-event.js';
 
-export interface S3EventRecord {
-  eventSource?: string;
-  eventName?: string;
-  s3: { bucket: { name: string } & Record<string, unknown>; object: { key: string; size?: number; eTag?: string } & Record<string, unknown> } & Record<string, unknown>;
-}
-export interface SqsRecord {
-  eventSource: 'aws:sqs';
-  messageId: string;
-  body: string;
-  /** SQS's own: ApproximateReceiveCount is this attempt's number. */
-  attributes?: { ApproximateReceiveCount?: string } & Record<string, unknown>;
-}
+export { writeFailureRecord, decodeEventKey, type S3EventRecord, type SqsRecord };
+
 export interface ResizeEvent {
   Records?: (S3EventRecord | SqsRecord)[];
 }
@@ -51,10 +41,6 @@ export interface RecordOutcome {
   code?: string;
 }
 
-/** S3 URL-encodes keys in event records, with '+' for a space. */
-export function decodeEventKey(key: string): string {
-  return decodeURIComponent(key.replace(/\+/g, ' '));
-}
 
 const defaultLog = (line: Record<string, unknown>) => console.log(JSON.stringify(line));
 
