@@ -51,6 +51,7 @@ export function functionSettings(input: SettingsInput): FunctionSettings {
     variables.MALLOC_ARENA_MAX = '1';
     if (input.destBucket) variables.DEST_BUCKET = input.destBucket;
   }
+  if (input.handler === 'failure-recorder' && input.destBucket) variables.DEST_BUCKET = input.destBucket;
   if (input.sourceBucket) variables.SOURCE_BUCKET = input.sourceBucket;
   // Both read it: the resize makes these variants, the presign API tells clients so (GET /spec).
   if (input.spec) variables.IMGPIPE_SPEC = JSON.stringify(input.spec);

@@ -1,13 +1,11 @@
 // What can be packaged: which handler, for which Lambda architecture and Node runtime.
-/** What deploy-lambda publishes on its own. */
-export const HANDLERS = ['resize', 'presign'] as const;
-/** What `imgpipe deploy` packages: those, and the dead-letter queue's consumer, which only the stack wires. */
-export const STACK_HANDLERS = [...HANDLERS, 'failure-recorder'] as const;
+/** The resize, the presign API, and the dead-letter queue's consumer (which only the stack wires to its queue). */
+export const HANDLERS = ['resize', 'presign', 'failure-recorder'] as const;
 export const ARCHES = ['x86_64', 'arm64'] as const;
 // nodejs20.x is gone: Lambda stopped creating functions on it on 2026-06-01.
 export const RUNTIMES = ['nodejs22.x', 'nodejs24.x'] as const;
 
-export type HandlerName = (typeof STACK_HANDLERS)[number];
+export type HandlerName = (typeof HANDLERS)[number];
 export type LambdaArch = (typeof ARCHES)[number];
 export type LambdaRuntime = (typeof RUNTIMES)[number];
 

@@ -9,7 +9,7 @@ import { DeployError } from '../errors.js';
 import { buildPackage, type LambdaPackage } from '../package.js';
 import { projectRoot } from '../paths.js';
 import type { StepRecord, Steps } from '../steps.js';
-import { STACK_HANDLERS, type HandlerName, type LambdaArch, type LambdaRuntime } from '../targets.js';
+import { HANDLERS, type HandlerName, type LambdaArch, type LambdaRuntime } from '../targets.js';
 import { accountConcurrency, checkConcurrency, concurrencyNote, DEFAULT_RESIZE_CONCURRENCY, type ConcurrencyCheck } from './concurrency.js';
 import { assertBucketsFree, ensureCodeBucket, stageZip, zipPresent, type StagedZip } from './artifacts.js';
 import { createChangeSet, deleteChangeSet, executeChangeSet, findStack, DEFAULT_TIMING, type ResourceChange, type Timing } from './change-set.js';
@@ -142,7 +142,7 @@ async function buildZips(x: Context, deps: StackDeployDeps): Promise<LambdaPacka
       (p) => `${formatBytes(p.bytes)} zip, sha256 ${p.sha256.slice(0, 12)}…`,
     );
   const built: LambdaPackage[] = [];
-  for (const handler of STACK_HANDLERS) built.push(await build(handler));
+  for (const handler of HANDLERS) built.push(await build(handler));
   return built;
 }
 
