@@ -1,6 +1,8 @@
-// S3 ObjectCreated → resize with the shared core → every variant into the destination bucket,
-// under the keys core's key naming gives, then one record per image (done, or failed for good)
-// at the key `imgpipe watch` waits for.
+// S3 ObjectCreated (on AWS through the SQS queue, one message per invocation) → resize with the
+// shared core → every variant into the destination bucket, under the keys core's key naming
+// gives, then one record per image (done, or failed for good) at the key `imgpipe watch` waits
+// for. With Lambda's context it stops before the function's deadline so that it can still answer;
+// a message it answers "retry" leaves a note of why for the dead-letter queue's failure recorder.
 import { createHash } from 'node:crypto';
 import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Readable } from 'node:stream';
@@ -12,7 +14,6 @@ import { createS3Client } from '../src/s3/client.js';
 import { httpStatus } from '../src/s3/get-record.js';
 import { ANSWER_RESERVE_MS, Deadline, DeadlineReached, MIN_WORK_MS, type LambdaContext } from './deadline.js';
 import { putJson, writeAttemptNote, writeFailureRecord } from './records.js';
-
 import { decodeEventKey, type S3EventRecord, type SqsRecord } from './s3-event.js';
 
 export { writeFailureRecord, decodeEventKey, type S3EventRecord, type SqsRecord };
