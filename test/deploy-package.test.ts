@@ -169,7 +169,7 @@ describe('deploy-lambda package', () => {
         expect(recorder.sharp).toBeNull();
         await writeFile(path.join(rdir, 'runner.mjs'), RUNNER);
         const key = 'uploads/2025/01/02/d3ad/never answered.jpg';
-        const s3Event = { Records: [objectCreatedRecord({ bucket: SOURCE, key, size: 10, eTag: 'e', eventName: 'ObjectCreated:Put', eventTime: new Date().toISOString() }, s3server.region)] };
+        const s3Event = { Records: [objectCreatedRecord({ seq: 1, bucket: SOURCE, key, size: 10, eTag: 'e', eventName: 'ObjectCreated:Put', eventTime: new Date().toISOString() }, s3server.region)] };
         const event = { Records: [{ eventSource: 'aws:sqs', messageId: 'm-1', body: JSON.stringify(s3Event), attributes: { ApproximateReceiveCount: '4' } }] };
         await writeFile(path.join(rdir, 'event.json'), JSON.stringify(event));
         // The template's environment for it (infra/template.yaml FailureRecorderFunction).

@@ -114,9 +114,9 @@ describe.skipIf(!HAS_MOTO)('imgpipe deploy against moto', () => {
       const dead = withRedrive.find((a) => !a.RedrivePolicy)!;
       // The queue of resizes: six times the function's 60 s, three receives, then the dead-letter queue, which keeps messages longer.
       expect(work).toMatchObject({ VisibilityTimeout: '360', MessageRetentionPeriod: '345600' });
-      expect(JSON.parse(work.RedrivePolicy)).toEqual({ deadLetterTargetArn: dead.QueueArn, maxReceiveCount: 3 });
+      expect(JSON.parse(work.RedrivePolicy!)).toEqual({ deadLetterTargetArn: dead.QueueArn, maxReceiveCount: 3 });
       expect(dead.MessageRetentionPeriod).toBe('1209600');
-      expect(work.QueueArn.startsWith(queueArn) && dead.QueueArn.startsWith(queueArn)).toBe(true);
+      expect([work.QueueArn, dead.QueueArn].every((arn) => arn?.startsWith(queueArn))).toBe(true);
       // The mappings: one message per resize with partial failures, at most ResizeConcurrency (5 by default) at once; the recorder on the dead-letter queue.
       const mapping = async (fn: string) => (await lambda.send(new ListEventSourceMappingsCommand({ FunctionName: fn }))).EventSourceMappings ?? [];
       expect(await mapping('imgpipe-resize')).toEqual([expect.objectContaining({ EventSourceArn: work.QueueArn, BatchSize: 1, FunctionResponseTypes: ['ReportBatchItemFailures'], ScalingConfig: { MaximumConcurrency: 5 } })]);

@@ -97,7 +97,7 @@ describe('the resize on an SQS queue, and the failure recorder', () => {
   it("with the function's time nearly gone, a slow resize stops before the deadline and is recorded as a timeout; the photo after it is not started and goes back to the queue", async () => {
     // A real slow spec: AVIF of a noisy 1.9 MP PNG takes seconds; the context leaves 1.5 s for work.
     const spec = parseSpec({ variants: [{ name: 'full', width: 1600, format: 'avif' }] });
-    const png = await sharp({ create: { width: 1600, height: 1200, channels: 3, noise: { type: 'gaussian', mean: 128, sigma: 60 } } }).png({ compressionLevel: 1 }).toBuffer();
+    const png = await sharp({ create: { width: 1600, height: 1200, channels: 3, noise: { type: 'gaussian', mean: 128, sigma: 60 }, background: '#808080' } }).png({ compressionLevel: 1 }).toBuffer();
     await put('q/slow.png', png);
     const context = contextWith(ANSWER_RESERVE_MS + 1500);
     const result = await handlerVia(false, spec)({ Records: [message('m-slow', 'q/slow.png', 1), message('m-next', 'q/fine.jpg', 1)] }, context);
