@@ -1,26 +1,23 @@
-// S3 ObjectCreated → resize with the shared core → every variant into the destination bucket,
-// under the keys core's key naming gives, then one record per image (done, or failed for good)
-// at the key `imgpipe watch` waits for.
+// S3 ObjectCreated (on AWS through the SQS queue, one message per invocation) → resize with the
+// shared core → every variant into the destination bucket, under the keys core's key naming
+// gives, then one record per image (done, or failed for good) at the key `imgpipe watch` waits
+// for. With Lambda's context it stops before the function's deadline so that it can still answer;
+// a message it answers "retry" leaves a note of why for the dead-letter queue's failure recorder.
 import { createHash } from 'node:crypto';
 import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Readable } from 'node:stream';
 import { failureKey, outputKey, recordKey } from '../src/core/keys.js';
-import { doneRecord, failedRecord, type ImageRecord } from '../src/core/record.js';
+import { doneRecord } from '../src/core/record.js';
 import { collect, ImageError, resizeImage, type RenderedOutput } from '../src/core/resize.js';
 import { DEFAULT_SPEC, parseSpec, type Spec } from '../src/core/spec.js';
 import { createS3Client } from '../src/s3/client.js';
 import { httpStatus } from '../src/s3/get-record.js';
+import { ANSWER_RESERVE_MS, Deadline, DeadlineReached, MIN_WORK_MS, type LambdaContext } from './deadline.js';
+import { putJson, writeAttemptNote, writeFailureRecord } from './records.js';
+import { decodeEventKey, type S3EventRecord, type SqsRecord } from './s3-event.js';
 
-export interface S3EventRecord {
-  eventSource?: string;
-  eventName?: string;
-  s3: { bucket: { name: string } & Record<string, unknown>; object: { key: string; size?: number; eTag?: string } & Record<string, unknown> } & Record<string, unknown>;
-}
-export interface SqsRecord {
-  eventSource: 'aws:sqs';
-  messageId: string;
-  body: string;
-}
+export { writeFailureRecord, decodeEventKey, type S3EventRecord, type SqsRecord };
+
 export interface ResizeEvent {
   Records?: (S3EventRecord | SqsRecord)[];
 }
@@ -45,10 +42,6 @@ export interface RecordOutcome {
   code?: string;
 }
 
-/** S3 URL-encodes keys in event records, with '+' for a space. */
-export function decodeEventKey(key: string): string {
-  return decodeURIComponent(key.replace(/\+/g, ' '));
-}
 
 const defaultLog = (line: Record<string, unknown>) => console.log(JSON.stringify(line));
 
@@ -81,26 +74,6 @@ async function putVariants(config: ResizeConfig, key: string, outputs: RenderedO
   return written;
 }
 
-/** Records change as an image is re-uploaded: never cached. */
-async function putRecord(config: ResizeConfig, key: string, record: ImageRecord): Promise<void> {
-  const body = JSON.stringify(record);
-  await config.s3.send(
-    new PutObjectCommand({
-      Bucket: config.destBucket,
-      Key: key,
-      Body: body,
-      ContentType: 'application/json',
-      CacheControl: 'no-cache',
-      ChecksumSHA256: createHash('sha256').update(body).digest('base64'),
-    }),
-  );
-}
-
-/** The image is given up for good: say so where `watch` looks (also used by the local stack after its last retry). */
-export async function writeFailureRecord(config: ResizeConfig, sourceKey: string, code: string, reason: string): Promise<void> {
-  await putRecord(config, failureKey(sourceKey), failedRecord(sourceKey, code, reason, config.spec));
-}
-
 function failureCode(err: unknown): string {
   if (err instanceof ImageError) return err.code;
   if ((err as { name?: string }).name === 'NoSuchKey' || httpStatus(err) === 404) return 'deleted';
@@ -109,8 +82,40 @@ function failureCode(err: unknown): string {
 
 type Log = (line: Record<string, unknown>) => void;
 
+/** What one attempt knows besides the record: the invocation's clock and which attempt this is. */
+interface Attempt {
+  deadline: Deadline;
+  /** The queue's receive count (1 for a direct S3 invocation). */
+  number: number;
+}
+
+/**
+ * Cut off by the deadline. After a fair run (half the invocation's time or more) a `timeout`
+ * failure record now, and no retry: the same bytes with the same spec at the same memory take the
+ * same time again, so two more attempts would only cost two more timeouts and keep the user
+ * waiting two more visibility timeouts (6 min each) for the same answer, which is theirs to act on
+ * (ResizeMemory, or a cheaper spec). Without a fair run (the photo came late in a batch), a retry:
+ * a fresh invocation gives it the whole time.
+ */
+async function timedOut(config: ResizeConfig, log: Log, bucket: string, key: string, err: DeadlineReached, attempt: Attempt, started: number): Promise<RecordOutcome> {
+  const fair = attempt.deadline.wasFair(err.budgetMs);
+  const error = fair ? `the resize did not finish in the function's time: ${err.message}` : `${err.message} before this photo had a fair share of it; retried`;
+  let retry = !fair;
+  if (fair) {
+    try {
+      await writeFailureRecord(config, key, 'timeout', error, attempt.number);
+    } catch (recordErr) {
+      retry = true;
+      log({ level: 'error', msg: 'failure record not written', bucket, key, error: (recordErr as Error).message });
+    }
+  }
+  log({ level: 'error', msg: 'resize stopped at the deadline', bucket, key, error, code: 'timeout', retry, ms: Date.now() - started });
+  return { bucket, key, status: 'failed', retry, error, code: 'timeout' };
+}
+
 /** Transient: report it for a retry, write nothing. Permanent: write the failure record (retried if that write fails). */
-async function failed(config: ResizeConfig, log: Log, bucket: string, key: string, err: unknown, started: number): Promise<RecordOutcome> {
+async function failed(config: ResizeConfig, log: Log, bucket: string, key: string, err: unknown, attempt: Attempt, started: number): Promise<RecordOutcome> {
+  if (err instanceof DeadlineReached) return timedOut(config, log, bucket, key, err, attempt, started);
   let retry = isTransient(err);
   const e = err as Error;
   const code = failureCode(err);
@@ -139,7 +144,23 @@ async function overwrittenSince(config: ResizeConfig, bucket: string, key: strin
   }
 }
 
-async function processRecord(config: ResizeConfig, log: Log, record: S3EventRecord): Promise<RecordOutcome> {
+/** Read the announced bytes and resize them; null when the object was overwritten since the event. */
+async function fetchAndResize(config: ResizeConfig, log: Log, bucket: string, key: string, eTag: string | undefined) {
+  let object;
+  try {
+    object = await config.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, ...(eTag ? { IfMatch: `"${eTag.replace(/"/g, '')}"` } : {}) }));
+  } catch (err) {
+    if (eTag && httpStatus(err) === 412) {
+      log({ level: 'info', msg: 'superseded', bucket, key, eTag });
+      return null;
+    }
+    throw err;
+  }
+  const input = await collect(object.Body as Readable);
+  return { input, ...(await resizeImage(input, config.spec)) };
+}
+
+async function processRecord(config: ResizeConfig, log: Log, record: S3EventRecord, attempt: Attempt): Promise<RecordOutcome> {
   const bucket = record.s3.bucket.name;
   const key = decodeEventKey(record.s3.object.key);
   const started = Date.now();
@@ -149,23 +170,22 @@ async function processRecord(config: ResizeConfig, log: Log, record: S3EventReco
     log({ level: 'error', msg: 'recursion guard', bucket, key, error });
     return { bucket, key, status: 'skipped', retry: false, error };
   }
+  const budget = attempt.deadline.budget();
+  if (budget < MIN_WORK_MS) {
+    // Not started: a fresh invocation has the whole time for it.
+    const error = `not started: ${Math.max(0, Math.round(budget + ANSWER_RESERVE_MS))} ms of the function's time left`;
+    log({ level: 'info', msg: 'deferred', bucket, key, error });
+    return { bucket, key, status: 'failed', retry: true, error, code: 'timeout' };
+  }
   try {
     // Only the bytes this event announced: an object overwritten since has an event of its own,
     // and resizing the newer bytes here (or the older ones there) would let whichever finishes
     // last win, leaving one photo's variants under the other's key.
     const eTag = record.s3.object.eTag;
-    let object;
-    try {
-      object = await config.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, ...(eTag ? { IfMatch: `"${eTag.replace(/"/g, '')}"` } : {}) }));
-    } catch (err) {
-      if (eTag && httpStatus(err) === 412) {
-        log({ level: 'info', msg: 'superseded', bucket, key, eTag });
-        return { bucket, key, status: 'superseded', retry: false };
-      }
-      throw err;
-    }
-    const input = await collect(object.Body as Readable);
-    const { source, outputs, exif } = await resizeImage(input, config.spec);
+    // The GET and the resize are what can overrun; the writes after them fit in the reserve.
+    const resized = await attempt.deadline.race(fetchAndResize(config, log, bucket, key, eTag), budget);
+    if (!resized) return { bucket, key, status: 'superseded', retry: false };
+    const { input, source, outputs, exif } = resized;
     // Overwritten while we resized (its newer event may already have written its variants):
     // writing ours now would put the older photo last.
     if (eTag && (await overwrittenSince(config, bucket, key, eTag))) {
@@ -175,20 +195,28 @@ async function processRecord(config: ResizeConfig, log: Log, record: S3EventReco
     const written = await putVariants(config, key, outputs);
     const sha256 = createHash('sha256').update(input).digest('base64');
     // After the last variant: the record's presence means "all variants are there".
-    await putRecord(config, recordKey(key), await doneRecord({ key, sha256, bytes: input.length, source, outputs, exif, spec: config.spec }));
+    await putJson(config, recordKey(key), await doneRecord({ key, sha256, bytes: input.length, source, outputs, exif, spec: config.spec }));
     await config.s3.send(new DeleteObjectCommand({ Bucket: config.destBucket, Key: failureKey(key) })); // a re-upload that now works is done
     log({ level: 'info', msg: 'resized', bucket, key, outputs: written, ms: Date.now() - started });
     return { bucket, key, status: 'ok', retry: false, outputs: written };
   } catch (err) {
-    return failed(config, log, bucket, key, err, started);
+    return failed(config, log, bucket, key, err, attempt, started);
+  }
+}
+
+/** A message answered "retry": leave its reason where the failure recorder looks, should this have been the last attempt. */
+async function noteRetry(config: ResizeConfig, log: Log, messageId: string, attempt: number, retried: RecordOutcome[]): Promise<void> {
+  for (const o of retried) {
+    const note = { messageId, attempt, code: o.code === 'timeout' ? ('timeout' as const) : ('gave-up' as const), reason: o.error ?? 'retried' };
+    await writeAttemptNote(config, o.key, note).catch((err) => log({ level: 'error', msg: 'attempt note not written', key: o.key, error: (err as Error).message }));
   }
 }
 
 export function createResizeHandler(config: ResizeConfig) {
   const log = config.log ?? defaultLog;
-  const one = (record: S3EventRecord) => processRecord(config, log, record);
 
-  return async function resize(event: ResizeEvent): Promise<{ outcomes: RecordOutcome[]; batchItemFailures: { itemIdentifier: string }[] }> {
+  return async function resize(event: ResizeEvent, context?: LambdaContext): Promise<{ outcomes: RecordOutcome[]; batchItemFailures: { itemIdentifier: string }[] }> {
+    const deadline = new Deadline(context);
     const outcomes: RecordOutcome[] = [];
     const batchItemFailures: { itemIdentifier: string }[] = [];
     let directRetry = false;
@@ -197,21 +225,23 @@ export function createResizeHandler(config: ResizeConfig) {
       if (record.eventSource === 'aws:sqs') {
         // S3 → SQS → Lambda: report only the failed messages so only they are retried.
         const sqs = record as SqsRecord;
+        const attempt = { deadline, number: Number(sqs.attributes?.ApproximateReceiveCount) || 1 };
         let inner: S3EventRecord[] = [];
         try {
           inner = (JSON.parse(sqs.body) as ResizeEvent).Records as S3EventRecord[] ?? [];
         } catch {
           log({ level: 'error', msg: 'unreadable SQS message', messageId: sqs.messageId });
         }
-        let failed = false;
-        for (const r of inner) {
-          const o = await one(r);
-          outcomes.push(o);
-          failed ||= o.retry;
+        const mine: RecordOutcome[] = [];
+        for (const r of inner) mine.push(await processRecord(config, log, r, attempt));
+        outcomes.push(...mine);
+        const retried = mine.filter((o) => o.retry);
+        if (retried.length) {
+          await noteRetry(config, log, sqs.messageId, attempt.number, retried);
+          batchItemFailures.push({ itemIdentifier: sqs.messageId });
         }
-        if (failed) batchItemFailures.push({ itemIdentifier: sqs.messageId });
       } else {
-        const o = await one(record as S3EventRecord);
+        const o = await processRecord(config, log, record as S3EventRecord, { deadline, number: 1 });
         outcomes.push(o);
         directRetry ||= o.retry;
       }
@@ -236,7 +266,7 @@ export function resizeConfigFromEnv(env: NodeJS.ProcessEnv = process.env, s3: S3
 
 let deployed: ReturnType<typeof createResizeHandler> | undefined;
 
-export async function handler(event: ResizeEvent) {
+export async function handler(event: ResizeEvent, context?: LambdaContext) {
   deployed ??= createResizeHandler(resizeConfigFromEnv());
-  return deployed(event);
+  return deployed(event, context);
 }

@@ -5,7 +5,9 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { ATTEMPT_PREFIX, FAILURE_PREFIX, RECORD_PREFIX } from '../src/core/keys.js';
 import { projectRoot } from '../src/deploy/paths.js';
+import { DEFAULT_RESIZE_CONCURRENCY, RESIZE_CONCURRENCY_RANGE } from '../src/deploy/stack/concurrency.js';
 import { parseCfnYaml, PSEUDO_PARAMETERS as PSEUDO, subNames, walk, type CfnNode as Node } from './helpers/cfn-yaml.js';
 import { have, TOOLS } from './helpers/tools.js';
 
@@ -83,20 +85,60 @@ describe('infra/template.yaml', () => {
     expect(r.HttpApi.DependsOn).toBeUndefined();
   });
 
-  it('the source bucket sends s3:ObjectCreated:* under the upload prefix to the resize function, which S3 may invoke', () => {
+  it('the source bucket sends s3:ObjectCreated:* under the upload prefix to the queue, which only that bucket of this account may send to', () => {
     const src = r.SourceBucket;
-    expect(src.Properties.NotificationConfiguration.LambdaConfigurations).toEqual([
-      { Event: 's3:ObjectCreated:*', Function: { 'Fn::GetAtt': ['ResizeFunction', 'Arn'] }, Filter: { S3Key: { Rules: [{ Name: 'prefix', Value: { 'Fn::Sub': '${KeyPrefix}/' } }] } } },
-    ]);
-    expect(src.DependsOn).toBe('ResizeInvokePermission');
-    expect(r.ResizeInvokePermission.Properties).toEqual({
-      FunctionName: { 'Fn::GetAtt': ['ResizeFunction', 'Arn'] },
-      Action: 'lambda:InvokeFunction',
-      Principal: 's3.amazonaws.com',
-      SourceArn: { 'Fn::Sub': 'arn:${AWS::Partition}:s3:::${SourceBucketName}' },
-      SourceAccount: { Ref: 'AWS::AccountId' },
+    expect(src.Properties.NotificationConfiguration).toEqual({
+      QueueConfigurations: [{ Event: 's3:ObjectCreated:*', Queue: { 'Fn::GetAtt': ['ResizeQueue', 'Arn'] }, Filter: { S3Key: { Rules: [{ Name: 'prefix', Value: { 'Fn::Sub': '${KeyPrefix}/' } }] } } }],
     });
+    // S3 checks it may send when the notification is made: the policy comes first.
+    expect(src.DependsOn).toBe('ResizeQueuePolicy');
+    expect(r.ResizeQueuePolicy.Properties).toEqual({
+      Queues: [{ Ref: 'ResizeQueue' }],
+      PolicyDocument: {
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Sid: 'SourceBucketEvents',
+            Effect: 'Allow',
+            Principal: { Service: 's3.amazonaws.com' },
+            Action: 'sqs:SendMessage',
+            Resource: { 'Fn::GetAtt': ['ResizeQueue', 'Arn'] },
+            Condition: { ArnLike: { 'aws:SourceArn': { 'Fn::Sub': 'arn:${AWS::Partition}:s3:::${SourceBucketName}' } }, StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+          },
+        ],
+      },
+    });
+    // Nothing invokes the resize directly any more: S3 has no permission on it.
+    expect(Object.values(r).filter((x: Node) => x.Type === 'AWS::Lambda::Permission' && x.Properties.Principal === 's3.amazonaws.com')).toEqual([]);
     expect(r.DestBucket.Properties.NotificationConfiguration).toBeUndefined();
+  });
+
+  it('the queue: visibility six times the function timeout, redrive to the dead-letter queue after 3 receives, which keeps messages longer; one message per resize, partial failures, concurrency from ResizeConcurrency', () => {
+    const q = r.ResizeQueue.Properties;
+    const timeout = r.ResizeFunction.Properties.Timeout as number;
+    expect(q.VisibilityTimeout).toBeGreaterThanOrEqual(6 * timeout);
+    expect(q.RedrivePolicy).toEqual({ deadLetterTargetArn: { 'Fn::GetAtt': ['ResizeDeadLetterQueue', 'Arn'] }, maxReceiveCount: 3 });
+    // A message keeps its first enqueue time when dead-lettered: the DLQ must keep it longer.
+    expect(r.ResizeDeadLetterQueue.Properties.MessageRetentionPeriod).toBeGreaterThan(q.MessageRetentionPeriod);
+    expect([q.SqsManagedSseEnabled, r.ResizeDeadLetterQueue.Properties.SqsManagedSseEnabled]).toEqual([true, true]);
+    expect(r.ResizeEventSourceMapping.Properties).toEqual({
+      EventSourceArn: { 'Fn::GetAtt': ['ResizeQueue', 'Arn'] },
+      FunctionName: { Ref: 'ResizeFunction' },
+      BatchSize: 1,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      ScalingConfig: { MaximumConcurrency: { Ref: 'ResizeConcurrency' } },
+    });
+    expect(t.Parameters.ResizeConcurrency).toMatchObject({ Type: 'Number', Default: DEFAULT_RESIZE_CONCURRENCY, MinValue: RESIZE_CONCURRENCY_RANGE.min, MaxValue: RESIZE_CONCURRENCY_RANGE.max });
+    // The recorder: the dead-letter queue's only consumer, told the same receive count.
+    expect(r.FailureRecorderEventSourceMapping.Properties).toMatchObject({
+      EventSourceArn: { 'Fn::GetAtt': ['ResizeDeadLetterQueue', 'Arn'] },
+      FunctionName: { Ref: 'FailureRecorderFunction' },
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
+    expect(r.FailureRecorderFunction.Properties.Environment.Variables.MAX_RECEIVE_COUNT).toBe(String(q.RedrivePolicy.maxReceiveCount));
+    expect(Object.values(r).filter((x: Node) => x.Type === 'AWS::Lambda::EventSourceMapping')).toHaveLength(2);
+    // The resize's notes for the recorder expire; nothing else in the destination does.
+    expect(r.DestBucket.Properties.LifecycleConfiguration.Rules).toEqual([{ Id: 'expire-attempt-notes', Status: 'Enabled', Prefix: ATTEMPT_PREFIX, ExpirationInDays: 15 }]);
   });
 
   it('the functions run the deploy-lambda zips and set only variables the handlers read', () => {
@@ -106,6 +148,7 @@ describe('infra/template.yaml', () => {
     for (const [fn, file, codeKey, required] of [
       ['ResizeFunction', 'resize.ts', 'ResizeCodeKey', ['DEST_BUCKET', 'SOURCE_BUCKET', 'IMGPIPE_SPEC', 'MALLOC_ARENA_MAX']],
       ['PresignFunction', 'presign.ts', 'PresignCodeKey', ['SOURCE_BUCKET', 'KEY_PREFIX', 'API_KEY', 'DEDUPE', 'IMGPIPE_SPEC', 'DEST_BUCKET']],
+      ['FailureRecorderFunction', 'failure-recorder.ts', 'FailureRecorderCodeKey', ['DEST_BUCKET', 'IMGPIPE_SPEC', 'MAX_RECEIVE_COUNT']],
     ] as const) {
       const p = r[fn].Properties;
       expect(p).toMatchObject({ Handler: 'index.handler', Runtime: { Ref: 'Runtime' }, Architectures: [{ Ref: 'Architecture' }], Code: { S3Bucket: { Ref: 'CodeBucket' }, S3Key: { Ref: codeKey } } });
@@ -138,10 +181,10 @@ describe('infra/template.yaml', () => {
     expect(Object.values(r).filter((x: Node) => x.Type === 'AWS::ApiGatewayV2::Route')).toHaveLength(4);
   });
 
-  it('least privilege: presign may only put uploads (and list their prefix for dedupe); resize may only read sources, write variants and records, and clear failure records; each logs to its own group', () => {
+  it('least privilege: presign may only put uploads (and list their prefix for dedupe); resize may only read sources, write variants, records and notes, clear failure records and take from its queue; the recorder only reads records and notes, writes failure records and takes from the dead-letter queue; each logs to its own group', () => {
     const iam = Object.entries(r).filter(([, x]: [string, Node]) => x.Type.startsWith('AWS::IAM::'));
-    expect(iam.map(([name, x]: [string, Node]) => `${name} ${x.Type}`).sort()).toEqual(['PresignRole AWS::IAM::Role', 'ResizeRole AWS::IAM::Role']);
-    expect(Object.values(r).filter((x: Node) => x.Type === 'AWS::Lambda::Permission')).toHaveLength(5);
+    expect(iam.map(([name, x]: [string, Node]) => `${name} ${x.Type}`).sort()).toEqual(['FailureRecorderRole AWS::IAM::Role', 'PresignRole AWS::IAM::Role', 'ResizeRole AWS::IAM::Role']);
+    expect(Object.values(r).filter((x: Node) => x.Type === 'AWS::Lambda::Permission')).toHaveLength(4);
     for (const [, role] of iam as [string, Node][]) {
       expect(role.Properties.ManagedPolicyArns).toBeUndefined();
       expect(role.Properties.AssumeRolePolicyDocument.Statement).toEqual([{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }]);
@@ -164,8 +207,23 @@ describe('infra/template.yaml', () => {
       { actions: ['s3:GetObject'], resource: { 'Fn::Sub': 'arn:${AWS::Partition}:s3:::${SourceBucketName}/*' } },
       { actions: ['s3:PutObject'], resource: { 'Fn::Sub': 'arn:${AWS::Partition}:s3:::${DestBucketName}/*' } },
       { actions: ['s3:DeleteObject'], resource: { 'Fn::Sub': 'arn:${AWS::Partition}:s3:::${DestBucketName}/_imgpipe/failed/*' } },
+      { actions: ['s3:PutObject'], resource: { 'Fn::Sub': 'arn:${AWS::Partition}:s3:::${DestBucketName}/_imgpipe/attempts/*' } },
+      { actions: ['sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ReceiveMessage'], resource: { 'Fn::GetAtt': ['ResizeQueue', 'Arn'] } },
       logs('ResizeLogGroup'),
     ]);
+    expect(allows(roleOf('FailureRecorderFunction'))).toEqual([
+      {
+        actions: ['s3:GetObject'],
+        resource: [{ 'Fn::Sub': 'arn:${AWS::Partition}:s3:::${DestBucketName}/_imgpipe/done/*' }, { 'Fn::Sub': 'arn:${AWS::Partition}:s3:::${DestBucketName}/_imgpipe/attempts/*' }],
+      },
+      { actions: ['s3:PutObject'], resource: { 'Fn::Sub': 'arn:${AWS::Partition}:s3:::${DestBucketName}/_imgpipe/failed/*' } },
+      { actions: ['sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ReceiveMessage'], resource: { 'Fn::GetAtt': ['ResizeDeadLetterQueue', 'Arn'] } },
+      logs('FailureRecorderLogGroup'),
+    ]);
+    // The prefixes in the roles are the ones the code writes (src/core/keys.ts).
+    expect([RECORD_PREFIX, FAILURE_PREFIX, ATTEMPT_PREFIX]).toEqual(['_imgpipe/done/', '_imgpipe/failed/', '_imgpipe/attempts/']);
+    expect(r.FailureRecorderFunction.Properties.FunctionName).toEqual({ 'Fn::Sub': '${AWS::StackName}-failure-recorder' });
+    expect(r.FailureRecorderLogGroup.Properties.LogGroupName).toEqual({ 'Fn::Sub': '/aws/lambda/${AWS::StackName}-failure-recorder' });
     expect(r.ResizeLogGroup.Properties.LogGroupName).toEqual({ 'Fn::Sub': '/aws/lambda/${AWS::StackName}-resize' });
     expect(r.ResizeFunction.Properties.FunctionName).toEqual({ 'Fn::Sub': '${AWS::StackName}-resize' });
     expect(r.PresignLogGroup.Properties.LogGroupName).toEqual({ 'Fn::Sub': '/aws/lambda/${AWS::StackName}-presign' });

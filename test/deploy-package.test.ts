@@ -9,7 +9,7 @@ import path from 'node:path';
 import { ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { outputKeys, parseSpec, recordKey, widthVariants } from '../src/core/index.js';
+import { failureKey, outputKeys, parseSpec, recordKey, widthVariants } from '../src/core/index.js';
 import { functionSettings } from '../src/deploy/function-config.js';
 import { assertWithinLimits, LIMITS, needsS3Staging, PackageTooLargeError } from '../src/deploy/limits.js';
 import { buildPackage, elfMachine, type LambdaPackage } from '../src/deploy/package.js';
@@ -68,14 +68,16 @@ describe('deploy-lambda package', () => {
   let x64Again: LambdaPackage;
   let arm: LambdaPackage;
   let presign: LambdaPackage;
+  let recorder: LambdaPackage;
   let x64Entries: ZipFileEntry[];
   let armEntries: ZipFileEntry[];
 
   beforeAll(async () => {
-    [x64, arm, presign] = await Promise.all([
+    [x64, arm, presign, recorder] = await Promise.all([
       buildPackage({ handler: 'resize', arch: 'x86_64', runtime: 'nodejs22.x' }),
       buildPackage({ handler: 'resize', arch: 'arm64', runtime: 'nodejs22.x' }),
       buildPackage({ handler: 'presign', arch: 'x86_64', runtime: 'nodejs22.x' }),
+      buildPackage({ handler: 'failure-recorder', arch: 'x86_64', runtime: 'nodejs22.x' }),
     ]);
     x64Again = await buildPackage({ handler: 'resize', arch: 'x86_64', runtime: 'nodejs22.x' });
     [x64Entries, armEntries] = await Promise.all([readZip(x64.zip), readZip(arm.zip)]);
@@ -156,6 +158,33 @@ describe('deploy-lambda package', () => {
         expect(upload.url.startsWith(`${s3server.endpoint}/${SOURCE}/uploads/`)).toBe(true);
       } finally {
         await rm(pdir, { recursive: true, force: true });
+      }
+    });
+
+    it("the failure recorder's zip is one small file without sharp, and turns a dead letter into a failure record", async () => {
+      const rdir = await tempDir('imgpipe-lambda-recorder-');
+      try {
+        const entries = await extractZip(recorder.zip, rdir);
+        expect(entries.map((e) => e.name)).toEqual(['index.mjs']);
+        expect(recorder.sharp).toBeNull();
+        await writeFile(path.join(rdir, 'runner.mjs'), RUNNER);
+        const key = 'uploads/2025/01/02/d3ad/never answered.jpg';
+        const s3Event = { Records: [objectCreatedRecord({ seq: 1, bucket: SOURCE, key, size: 10, eTag: 'e', eventName: 'ObjectCreated:Put', eventTime: new Date().toISOString() }, s3server.region)] };
+        const event = { Records: [{ eventSource: 'aws:sqs', messageId: 'm-1', body: JSON.stringify(s3Event), attributes: { ApproximateReceiveCount: '4' } }] };
+        await writeFile(path.join(rdir, 'event.json'), JSON.stringify(event));
+        // The template's environment for it (infra/template.yaml FailureRecorderFunction).
+        const env = sandboxEnv(rdir, { DEST_BUCKET: DEST, IMGPIPE_SPEC: '', MAX_RECEIVE_COUNT: '3', AWS_ENDPOINT_URL_S3: s3server.endpoint, AWS_ACCESS_KEY_ID: s3server.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: s3server.credentials.secretAccessKey });
+        const run = await node('runner.mjs', rdir, env, ['event.json', 'result.json']);
+        expect(run.stderr).toBe('');
+        const { probe, result } = JSON.parse(await readFile(path.join(rdir, 'result.json'), 'utf8'));
+        expect(probe.sharp).toBeNull();
+        expect(result).toEqual({ outcomes: [{ key, status: 'recorded', code: 'crashed', attempts: 3 }], batchItemFailures: [] });
+        const s3 = createS3Client({ endpoint: s3server.endpoint, region: s3server.region, credentials: s3server.credentials });
+        const got = await s3.send(new (await import('@aws-sdk/client-s3')).GetObjectCommand({ Bucket: DEST, Key: failureKey(key) }));
+        expect(JSON.parse(await got.Body!.transformToString())).toMatchObject({ status: 'failed', code: 'crashed', attempts: 3 });
+        s3.destroy();
+      } finally {
+        await rm(rdir, { recursive: true, force: true });
       }
     });
   });

@@ -24,6 +24,7 @@ describe('imgpipe deploy (CLI)', () => {
       AWS_ENDPOINT_URL_CLOUDFORMATION: fake.endpoint,
       AWS_ENDPOINT_URL_STS: fake.endpoint,
       AWS_ENDPOINT_URL_S3: fake.endpoint,
+      AWS_ENDPOINT_URL_LAMBDA: fake.endpoint,
       IMGPIPE_API_KEY: API_KEY,
     });
   });
@@ -74,6 +75,9 @@ describe('imgpipe deploy (CLI)', () => {
       's3:PutObject',
       's3:HeadObject',
       's3:PutObject',
+      's3:HeadObject',
+      's3:PutObject',
+      'lambda:GetAccountSettings', // the resize's bound against the account's concurrency
       'cloudformation:CreateChangeSet',
       'cloudformation:DescribeChangeSet',
       'cloudformation:DescribeStackEvents',
@@ -82,7 +86,8 @@ describe('imgpipe deploy (CLI)', () => {
       'cloudformation:DescribeStacks',
     ]);
     expect(r.stdout).not.toContain(API_KEY);
-    expect(fake.form('cloudformation:CreateChangeSet')).toMatchObject({ 'Parameters.member.12.ParameterKey': 'ApiKey', 'Parameters.member.12.ParameterValue': API_KEY });
+    expect(fake.form('cloudformation:CreateChangeSet')).toMatchObject({ 'Parameters.member.14.ParameterKey': 'ApiKey', 'Parameters.member.14.ParameterValue': API_KEY });
+    expect(s.concurrency).toEqual({ wanted: 5, limit: 1000, unreserved: 1000, fits: true });
     const dest = `photos-variants-${ACCOUNT}-${REGION}`;
     expect(s.outputs).toMatchObject({ sourceBucket: `photos-uploads-${ACCOUNT}-${REGION}`, destBucket: dest });
     expect(JSON.parse(await readFile(path.join(cwd, 'imgpipe.config.json'), 'utf8'))).toEqual({ withoutEnlargement: true, stack: 'photos', region: REGION, api: s.outputs.api, destBucket: dest });

@@ -4,12 +4,16 @@
 // - stacks made through a change set keep no Outputs (the CLI falls back to the stack's resources);
 // - a change set lists changes from the template only: a parameter-only change (the variant
 //   spec) shows no resource, so the CLI's own "~ parameter" line is what is asserted here;
-// - the bucket notification from the template is not applied (the invoke permission S3 needs is
-//   checked instead), and no Lambda code runs.
+// - the bucket notification from the template is not applied, nor is the queue policy that lets
+//   S3 send (AWS::SQS::QueuePolicy is not implemented; test/deploy-infra.test.ts checks both in the
+//   template), and no Lambda code runs (the mappings, their queues and roles are checked);
+// - lambda:GetAccountSettings is not implemented: the deploy says the bound went unchecked
+//   (test/deploy-concurrency.test.ts checks the request and the verdict against a stub).
 // test/deploy-stack.test.ts checks those parts against the project's own fake endpoint.
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { GetRolePolicyCommand, IAMClient, ListRolesCommand } from '@aws-sdk/client-iam';
-import { GetFunctionConfigurationCommand, GetPolicyCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { GetFunctionConfigurationCommand, GetPolicyCommand, LambdaClient, ListEventSourceMappingsCommand } from '@aws-sdk/client-lambda';
+import { GetQueueAttributesCommand, ListQueuesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { GetObjectCommand, HeadBucketCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
 import { readFile, rm, writeFile } from 'node:fs/promises';
@@ -54,7 +58,7 @@ describe.skipIf(!HAS_MOTO)('imgpipe deploy against moto', () => {
     if (cwd) await rm(cwd, { recursive: true, force: true });
   });
 
-  it("README's deploy line creates the stack: both functions with the spec, both roles, both buckets; the config gains the place and keeps the spec; no ApiUrl output fails the run, naming it", async () => {
+  it("README's deploy line creates the stack: the functions with the spec, the queue and its dead-letter queue with their mappings, each role's exact rights, both buckets; the config gains the place and keeps the spec; no ApiUrl output fails the run, naming it", async () => {
     const [line] = await readmeBlock('Deploy to AWS');
     const r = await runCli(line.replace(/^npm install && npx imgpipe /, '').split(' '), { cwd, env, timeoutMs: 300_000 });
     expect(r.stderr).toBe(NO_API());
@@ -64,7 +68,9 @@ describe.skipIf(!HAS_MOTO)('imgpipe deploy against moto', () => {
     expect(r.stdout).not.toContain('next:');
     for (const want of [
       /^✓ Staging the resize zip: uploaded [\d.]+ MB: imgpipe\/resize-x86_64-[0-9a-f]{12}…\.zip$/m,
-      /^✓ Change set for stack imgpipe \(create\): 22 changes$/m,
+      /^✓ Change set for stack imgpipe \(create\): 29 changes$/m,
+      /^ {2}\+ add {4}ResizeQueue \(AWS::SQS::Queue\)$/m,
+      /^ {2}\+ add {4}FailureRecorderFunction \(AWS::Lambda::Function\)$/m,
       /^ {2}\+ add {4}SourceBucket \(AWS::S3::Bucket\)$/m,
       /^ {2}\+ add {4}ResizeFunction \(AWS::Lambda::Function\)$/m,
       /^ {2}\+ add {4}HttpApi \(AWS::ApiGatewayV2::Api\)$/m,
@@ -80,6 +86,7 @@ describe.skipIf(!HAS_MOTO)('imgpipe deploy against moto', () => {
     const lambda = new LambdaClient(clientConfig);
     const s3 = new S3Client({ ...clientConfig, forcePathStyle: true });
     const iam = new IAMClient(clientConfig);
+    const sqs = new SQSClient(clientConfig);
     try {
       expect((await cfn.send(new DescribeStacksCommand({ StackName: 'imgpipe' }))).Stacks?.[0].StackStatus).toBe('CREATE_COMPLETE');
       const specOf = async (fn: string) => (await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: fn }))).Environment?.Variables?.IMGPIPE_SPEC;
@@ -91,31 +98,57 @@ describe.skipIf(!HAS_MOTO)('imgpipe deploy against moto', () => {
       const shown = /imgpipe\/resize-x86_64-([0-9a-f]{12})…\.zip/.exec(r.stdout)![1];
       const artifacts = `imgpipe-artifacts-${ACCOUNT}-${REGION}`;
       const listed = (await s3.send(new ListObjectsV2Command({ Bucket: artifacts, Prefix: 'imgpipe/' }))).Contents?.map((o) => o.Key ?? '') ?? [];
-      expect(listed).toHaveLength(2);
+      expect(listed).toHaveLength(3);
       const key = listed.find((k) => k.startsWith(`imgpipe/resize-x86_64-${shown}`))!;
       const staged = await s3.send(new GetObjectCommand({ Bucket: artifacts, Key: key }));
       expect(`imgpipe/resize-x86_64-${createHash('sha256').update(await staged.Body!.transformToByteArray()).digest('hex')}.zip`).toBe(key);
       const roles = (await iam.send(new ListRolesCommand({}))).Roles?.map((x) => x.RoleName ?? '') ?? [];
-      expect(roles.filter((n) => /ResizeRole|PresignRole/.test(n))).toHaveLength(2);
-      // The resize role's inline policy: read uploads, write variants, nothing wider.
-      const resizeRole = roles.find((n) => n.includes('ResizeRole'))!;
-      const doc = (await iam.send(new GetRolePolicyCommand({ RoleName: resizeRole, PolicyName: 'resize' }))).PolicyDocument!;
-      // AWS sends the document URL-encoded JSON; moto sends a stack-made one as a Python repr.
-      const text = decodeURIComponent(doc);
-      const statements = (JSON.parse(text.startsWith("{'") ? text.replace(/'/g, '"') : text) as { Statement: { Sid: string; Action: string | string[]; Resource: string }[] }).Statement;
-      expect(statements.find((x) => x.Sid === 'ReadUploads')).toMatchObject({ Action: 's3:GetObject', Resource: `arn:aws:s3:::${SOURCE}/*` });
-      expect(statements.find((x) => x.Sid === 'WriteVariants')).toMatchObject({ Action: 's3:PutObject', Resource: `arn:aws:s3:::${DEST}/*` });
-      // S3 may invoke the resize function, from this account's source bucket only (the trigger's permission).
-      const policy = JSON.parse((await lambda.send(new GetPolicyCommand({ FunctionName: 'imgpipe-resize' }))).Policy ?? '{}');
-      expect(policy.Statement).toEqual([
-        expect.objectContaining({
-          Action: 'lambda:InvokeFunction',
-          Principal: { Service: 's3.amazonaws.com' },
-          Condition: { ArnLike: { 'AWS:SourceArn': `arn:aws:s3:::${SOURCE}` }, StringEquals: { 'AWS:SourceAccount': ACCOUNT } },
-        }),
+      expect(roles.filter((n) => /ResizeRole|PresignRole|FailureRecorderRole/.test(n))).toHaveLength(3);
+      // AWS sends a role's document URL-encoded JSON; moto sends a stack-made one as a Python repr.
+      const statementsOf = async (role: string, policy: string) => {
+        const text = decodeURIComponent((await iam.send(new GetRolePolicyCommand({ RoleName: roles.find((n) => n.includes(role))!, PolicyName: policy }))).PolicyDocument!);
+        return (JSON.parse(text.startsWith("{'") ? text.replace(/'/g, '"') : text) as { Statement: { Sid: string; Action: string | string[]; Resource: string | string[] }[] }).Statement;
+      };
+      const queueArn = `arn:aws:sqs:${REGION}:${ACCOUNT}:`;
+      // AWS's GetAtt of a log group ends in ':*'; moto's does not.
+      const logGroup = (fn: string) => expect.stringMatching(new RegExp(`^arn:aws:logs:${REGION}:${ACCOUNT}:log-group:/aws/lambda/imgpipe-${fn}(:\\*)?$`));
+      const queues = (await sqs.send(new ListQueuesCommand({}))).QueueUrls ?? [];
+      expect(queues).toHaveLength(2);
+      const attrs = async (url: string) => (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['All'] }))).Attributes ?? {};
+      const withRedrive = await Promise.all(queues.map(attrs));
+      const work = withRedrive.find((a) => a.RedrivePolicy)!;
+      const dead = withRedrive.find((a) => !a.RedrivePolicy)!;
+      // The queue of resizes: six times the function's 60 s, three receives, then the dead-letter queue, which keeps messages longer.
+      expect(work).toMatchObject({ VisibilityTimeout: '360', MessageRetentionPeriod: '345600' });
+      expect(JSON.parse(work.RedrivePolicy!)).toEqual({ deadLetterTargetArn: dead.QueueArn, maxReceiveCount: 3 });
+      expect(dead.MessageRetentionPeriod).toBe('1209600');
+      expect([work.QueueArn, dead.QueueArn].every((arn) => arn?.startsWith(queueArn))).toBe(true);
+      // The mappings: one message per resize with partial failures, at most ResizeConcurrency (5 by default) at once; the recorder on the dead-letter queue.
+      const mapping = async (fn: string) => (await lambda.send(new ListEventSourceMappingsCommand({ FunctionName: fn }))).EventSourceMappings ?? [];
+      expect(await mapping('imgpipe-resize')).toEqual([expect.objectContaining({ EventSourceArn: work.QueueArn, BatchSize: 1, FunctionResponseTypes: ['ReportBatchItemFailures'], ScalingConfig: { MaximumConcurrency: 5 } })]);
+      expect(await mapping('imgpipe-failure-recorder')).toEqual([expect.objectContaining({ EventSourceArn: dead.QueueArn, BatchSize: 10, FunctionResponseTypes: ['ReportBatchItemFailures'], ScalingConfig: { MaximumConcurrency: 2 } })]);
+      const recorder = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: 'imgpipe-failure-recorder' }));
+      expect(recorder).toMatchObject({ Handler: 'index.handler', MemorySize: 256, Timeout: 30 });
+      expect(recorder.Environment?.Variables).toMatchObject({ DEST_BUCKET: DEST, MAX_RECEIVE_COUNT: '3' });
+      // Each role: exactly these actions on exactly these resources.
+      expect(await statementsOf('ResizeRole', 'resize')).toEqual([
+        { Sid: 'ReadUploads', Effect: 'Allow', Action: 's3:GetObject', Resource: `arn:aws:s3:::${SOURCE}/*` },
+        { Sid: 'WriteVariants', Effect: 'Allow', Action: 's3:PutObject', Resource: `arn:aws:s3:::${DEST}/*` },
+        { Sid: 'ClearFailureRecords', Effect: 'Allow', Action: 's3:DeleteObject', Resource: `arn:aws:s3:::${DEST}/_imgpipe/failed/*` },
+        { Sid: 'WriteAttemptNotes', Effect: 'Allow', Action: 's3:PutObject', Resource: `arn:aws:s3:::${DEST}/_imgpipe/attempts/*` },
+        { Sid: 'ConsumeQueue', Effect: 'Allow', Action: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'], Resource: work.QueueArn },
+        { Sid: 'Logs', Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: logGroup('resize') },
       ]);
+      expect(await statementsOf('FailureRecorderRole', 'failure-recorder')).toEqual([
+        { Sid: 'ReadRecordsAndNotes', Effect: 'Allow', Action: 's3:GetObject', Resource: [`arn:aws:s3:::${DEST}/_imgpipe/done/*`, `arn:aws:s3:::${DEST}/_imgpipe/attempts/*`] },
+        { Sid: 'WriteFailureRecords', Effect: 'Allow', Action: 's3:PutObject', Resource: `arn:aws:s3:::${DEST}/_imgpipe/failed/*` },
+        { Sid: 'ConsumeDeadLetters', Effect: 'Allow', Action: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'], Resource: dead.QueueArn },
+        { Sid: 'Logs', Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: logGroup('failure-recorder') },
+      ]);
+      // Nothing may invoke the resize directly: S3 sends to the queue.
+      await expect(lambda.send(new GetPolicyCommand({ FunctionName: 'imgpipe-resize' }))).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
     } finally {
-      for (const c of [cfn, lambda, s3, iam]) c.destroy();
+      for (const c of [cfn, lambda, s3, iam, sqs]) c.destroy();
     }
     const cfg = await config();
     expect(cfg).toMatchObject({ stack: 'imgpipe', region: REGION, destBucket: DEST });
@@ -130,7 +163,7 @@ describe.skipIf(!HAS_MOTO)('imgpipe deploy against moto', () => {
     expect(r.code).toBe(1);
     const s = JSON.parse(r.stdout);
     expect(s).toMatchObject({ ok: false, action: 'unchanged', missingOutputs: ['ApiUrl'] });
-    expect(s.artifacts.map((a: { status: string }) => a.status)).toEqual(['present', 'present']);
+    expect(s.artifacts.map((a: { status: string }) => a.status)).toEqual(['present', 'present', 'present']);
     expect(s.calls).not.toContain('s3:PutObject');
     expect(s.calls).not.toContain('cloudformation:CreateChangeSet');
     expect(s.calls).not.toContain('cloudformation:ExecuteChangeSet');
@@ -173,6 +206,28 @@ describe.skipIf(!HAS_MOTO)('imgpipe deploy against moto', () => {
     } finally {
       lambda.destroy();
     }
+  }, 300_000);
+
+  it("--resize-concurrency sets the resize mapping's maximum concurrency, a later deploy keeps it, and one outside SQS's 2-1000 is refused", async () => {
+    const refused = await deploy(['--widths', '200,800', '--resize-concurrency', '1']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('--resize-concurrency: "1" must be a whole number from 2 to 1000');
+    const r = await deploy(['--widths', '200,800', '--resize-concurrency', '8']);
+    expect(r.stderr).toBe(NO_API());
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/^ {2}~ parameter ResizeConcurrency$/m);
+    // moto has no GetAccountSettings: the deploy says the bound went unchecked, and goes on.
+    expect(r.stdout).toMatch(/^ {2}note: ResizeConcurrency 8 not checked against the account: /m);
+    const lambda = new LambdaClient(clientConfig);
+    try {
+      const [m] = (await lambda.send(new ListEventSourceMappingsCommand({ FunctionName: 'imgpipe-resize' }))).EventSourceMappings ?? [];
+      expect(m.ScalingConfig).toEqual({ MaximumConcurrency: 8 });
+    } finally {
+      lambda.destroy();
+    }
+    const again = await deploy(['--widths', '200,800', '--json']);
+    expect(again.code).toBe(1);
+    expect(JSON.parse(again.stdout)).toMatchObject({ action: 'unchanged', parameters: { ResizeConcurrency: '8' } });
   }, 300_000);
 
   it('--delete removes the stack and keeps both buckets with their objects; the config forgets the stack, keeps the rest', async () => {

@@ -16,6 +16,7 @@ import { deployStack, type StackDeployRequest, type StackDeploySummary } from '.
 import { StackDisplay } from '../src/deploy/stack/display.js';
 import { deleteStack } from '../src/deploy/stack/remove.js';
 import { Steps } from '../src/deploy/steps.js';
+import type { HandlerName } from '../src/deploy/targets.js';
 import { createS3Client } from '../src/s3/client.js';
 import { ACCOUNT, CREDENTIALS, REGION, startFakeCloudFormation, type FakeCloudFormation } from './helpers/fake-cloudformation.js';
 import { tempDir } from './helpers/images.js';
@@ -27,7 +28,7 @@ const CODE = `imgpipe-artifacts-${ACCOUNT}-${REGION}`;
 const TIMING = { pollMs: 10, timeoutMs: 20_000 };
 const API_KEY = 'k3y-that-must-not-leak-7f1c';
 
-const TEMPLATE_ORDER = ['SourceBucket', 'DestBucket', 'SourceBucketPolicy', 'DestBucketPolicy', 'ResizeLogGroup', 'ResizeRole', 'ResizeFunction', 'ResizeInvokePermission', 'PresignLogGroup', 'PresignRole', 'PresignFunction', 'HttpApi', 'PresignIntegration', 'UploadsRoute', 'SpecRoute', 'VariantsRoute', 'PageRoute', 'DefaultStage', 'PresignInvokePermission', 'PresignSpecInvokePermission', 'PresignVariantsInvokePermission', 'PresignPageInvokePermission'];
+const TEMPLATE_ORDER = ['SourceBucket', 'DestBucket', 'SourceBucketPolicy', 'DestBucketPolicy', 'ResizeQueue', 'ResizeDeadLetterQueue', 'ResizeQueuePolicy', 'ResizeLogGroup', 'ResizeRole', 'ResizeFunction', 'ResizeEventSourceMapping', 'FailureRecorderLogGroup', 'FailureRecorderRole', 'FailureRecorderFunction', 'FailureRecorderEventSourceMapping', 'PresignLogGroup', 'PresignRole', 'PresignFunction', 'HttpApi', 'PresignIntegration', 'UploadsRoute', 'SpecRoute', 'VariantsRoute', 'PageRoute', 'DefaultStage', 'PresignInvokePermission', 'PresignSpecInvokePermission', 'PresignVariantsInvokePermission', 'PresignPageInvokePermission'];
 const order = (id: string) => TEMPLATE_ORDER.indexOf(id);
 const times = (op: string, n: number): string[] => Array<string>(n).fill(op);
 
@@ -55,15 +56,16 @@ describe('imgpipe deploy (stack) against the fake CloudFormation', () => {
   let configFile: string;
   const packages: Record<string, LambdaPackage> = {};
   let builds: string[] = [];
-  const build = async (handler: 'resize' | 'presign') => (builds.push(handler), packages[handler]);
+  const build = async (handler: HandlerName) => (builds.push(handler), packages[handler]);
 
   beforeAll(async () => {
     // The real packager, once: the zips' hashes make the content-addressed keys.
-    const [resize, presign] = await Promise.all([
+    const [resize, presign, recorder] = await Promise.all([
       buildPackage({ handler: 'resize', arch: 'x86_64', runtime: 'nodejs22.x' }),
       buildPackage({ handler: 'presign', arch: 'x86_64', runtime: 'nodejs22.x' }),
+      buildPackage({ handler: 'failure-recorder', arch: 'x86_64', runtime: 'nodejs22.x' }),
     ]);
-    Object.assign(packages, { resize, presign });
+    Object.assign(packages, { resize, presign, 'failure-recorder': recorder });
     fake = await startFakeCloudFormation();
     dir = await tempDir('imgpipe-deploy-stack-');
   }, 180_000);
@@ -118,10 +120,10 @@ describe('imgpipe deploy (stack) against the fake CloudFormation', () => {
     builds = [];
   }
 
-  const STAGE_NEW = ['s3:HeadBucket', 's3:CreateBucket', 's3:PutPublicAccessBlock', 's3:PutBucketEncryption', 's3:HeadObject', 's3:PutObject', 's3:HeadObject', 's3:PutObject'];
-  const STAGE_PRESENT = ['s3:HeadBucket', 's3:HeadObject', 's3:HeadObject'];
+  const STAGE_NEW = ['s3:HeadBucket', 's3:CreateBucket', 's3:PutPublicAccessBlock', 's3:PutBucketEncryption', 's3:HeadObject', 's3:PutObject', 's3:HeadObject', 's3:PutObject', 's3:HeadObject', 's3:PutObject'];
+  const STAGE_PRESENT = ['s3:HeadBucket', 's3:HeadObject', 's3:HeadObject', 's3:HeadObject'];
 
-  it('a first deploy: stages both zips, creates the stack through a change set, follows its events, writes the config', async () => {
+  it('a first deploy: stages the three zips, creates the stack through a change set, follows its events, writes the config', async () => {
     const { summary, out, error } = await deploy();
     expect(error).toBeUndefined();
     expect(summary!.calls).toEqual([
@@ -134,16 +136,20 @@ describe('imgpipe deploy (stack) against the fake CloudFormation', () => {
       ...times('cloudformation:DescribeChangeSet', 3), // CREATE_PENDING, CREATE_IN_PROGRESS, CREATE_COMPLETE
       'cloudformation:DescribeStackEvents', // the mark to follow from (the stack's id came with the change set)
       'cloudformation:ExecuteChangeSet',
-      ...times('cloudformation:DescribeStackEvents', 12), // 22 resources: 45 events, 4 a poll
+      ...times('cloudformation:DescribeStackEvents', 15), // 29 resources: 59 events, 4 a poll
       'cloudformation:DescribeStacks', // the outputs
     ]);
     expect(fake.ops()).toEqual(summary!.calls);
-    expect(builds).toEqual(['resize', 'presign']);
+    expect(builds).toEqual(['resize', 'presign', 'failure-recorder']);
     expect(fake.form('cloudformation:CreateChangeSet')).toMatchObject({ StackName: STACK, ChangeSetType: 'CREATE', 'Capabilities.member.1': 'CAPABILITY_IAM' });
     expect(fake.form('cloudformation:ExecuteChangeSet')).toMatchObject({ StackName: STACK, ChangeSetName: summary!.changeSet!.name });
-    // Both zips under their content-addressed keys in the artifacts bucket.
-    expect([...fake.aws.buckets.get(CODE)!.objects.keys()].sort()).toEqual([`imgpipe/presign-${packages.presign.sha256}.zip`, `imgpipe/resize-x86_64-${packages.resize.sha256}.zip`]);
-    expect(summary!.artifacts.map((a) => a.status)).toEqual(['uploaded', 'uploaded']);
+    // The zips under their content-addressed keys in the artifacts bucket (only the resize's names an architecture: it alone carries native code).
+    expect([...fake.aws.buckets.get(CODE)!.objects.keys()].sort()).toEqual([
+      `imgpipe/failure-recorder-${packages['failure-recorder'].sha256}.zip`,
+      `imgpipe/presign-${packages.presign.sha256}.zip`,
+      `imgpipe/resize-x86_64-${packages.resize.sha256}.zip`,
+    ]);
+    expect(summary!.artifacts.map((a) => a.status)).toEqual(['uploaded', 'uploaded', 'uploaded']);
 
     const stack = fake.world.find(STACK)!;
     expect(summary).toMatchObject({ ok: true, action: 'created', stack: STACK, region: REGION, account: ACCOUNT, config: configFile });
@@ -169,12 +175,12 @@ describe('imgpipe deploy (stack) against the fake CloudFormation', () => {
     // The outputs come from the stack as read at the start: nothing ran since.
     expect(summary!.calls).toEqual(['sts:GetCallerIdentity', 'cloudformation:DescribeStacks', ...STAGE_PRESENT, 'cloudformation:GetTemplate']);
     expect(fake.ops()).toEqual(summary!.calls);
-    expect(summary).toMatchObject({ action: 'unchanged', changedParameters: [], artifacts: [{ status: 'present' }, { status: 'present' }] });
+    expect(summary).toMatchObject({ action: 'unchanged', changedParameters: [], artifacts: [{ status: 'present' }, { status: 'present' }, { status: 'present' }] });
     expect(out).toContain('nothing to change (same template, same parameters)');
     expect(JSON.parse(await readFile(configFile, 'utf8'))).toMatchObject({ mine: 'again', stack: STACK, destBucket: DEST });
   });
 
-  it('a spec change: the change set modifies the two functions, in place, and the update runs', async () => {
+  it('a spec change: the change set modifies the three functions, in place, and the update runs', async () => {
     await deployed();
     const spec = parseSpec({ variants: widthVariants([200, 800]) });
     const { summary, error, out } = await deploy({ spec });
@@ -183,18 +189,20 @@ describe('imgpipe deploy (stack) against the fake CloudFormation', () => {
       'sts:GetCallerIdentity',
       'cloudformation:DescribeStacks',
       's3:HeadBucket',
-      's3:HeadObject ×2',
+      's3:HeadObject ×3',
       'cloudformation:CreateChangeSet',
       'cloudformation:DescribeChangeSet ×3',
       'cloudformation:DescribeStackEvents',
       'cloudformation:ExecuteChangeSet',
-      'cloudformation:DescribeStackEvents ×2', // 4 + 3 events after the mark
+      'cloudformation:DescribeStackEvents ×2', // 9 events after the mark
       'cloudformation:DescribeStacks',
     ]);
     expect(fake.form('cloudformation:CreateChangeSet')).toMatchObject({ ChangeSetType: 'UPDATE' });
     expect(summary!.changedParameters).toEqual(['VariantSpec']);
     expect(summary!.changeSet!.changes).toEqual([
       { action: 'Modify', logicalId: 'ResizeFunction', type: 'AWS::Lambda::Function', replacement: 'False' },
+      // The failure records it writes carry the spec's hash.
+      { action: 'Modify', logicalId: 'FailureRecorderFunction', type: 'AWS::Lambda::Function', replacement: 'False' },
       { action: 'Modify', logicalId: 'PresignFunction', type: 'AWS::Lambda::Function', replacement: 'False' },
     ]);
     expect(out).toContain('  ~ parameter VariantSpec\n');
@@ -204,6 +212,8 @@ describe('imgpipe deploy (stack) against the fake CloudFormation', () => {
       `${STACK} UPDATE_IN_PROGRESS`,
       'ResizeFunction UPDATE_IN_PROGRESS',
       'ResizeFunction UPDATE_COMPLETE',
+      'FailureRecorderFunction UPDATE_IN_PROGRESS',
+      'FailureRecorderFunction UPDATE_COMPLETE',
       'PresignFunction UPDATE_IN_PROGRESS',
       'PresignFunction UPDATE_COMPLETE',
       `${STACK} UPDATE_COMPLETE_CLEANUP_IN_PROGRESS`,
@@ -220,14 +230,14 @@ describe('imgpipe deploy (stack) against the fake CloudFormation', () => {
       'sts:GetCallerIdentity',
       'cloudformation:DescribeStacks',
       's3:HeadBucket ×2',
-      's3:HeadObject ×2',
+      's3:HeadObject ×3',
       'cloudformation:CreateChangeSet',
       'cloudformation:DescribeChangeSet ×3',
       'cloudformation:DeleteChangeSet',
       'cloudformation:DeleteStack',
     ]);
     expect(fake.ops()).toEqual(summary!.calls);
-    expect(summary).toMatchObject({ action: 'dry-run', artifacts: [{ status: 'would upload' }, { status: 'would upload' }] });
+    expect(summary).toMatchObject({ action: 'dry-run', artifacts: [{ status: 'would upload' }, { status: 'would upload' }, { status: 'would upload' }] });
     expect(out).toContain('  + add    SourceBucket (AWS::S3::Bucket)\n');
     expect(out).toContain('dry run: the change set was deleted; nothing was changed');
     // DeleteStack was of the REVIEW_IN_PROGRESS stack the CREATE change set made: it is gone.
@@ -291,7 +301,7 @@ describe('imgpipe deploy (stack) against the fake CloudFormation', () => {
       's3:HeadBucket', // the artifacts bucket, named as kept
       'cloudformation:DescribeStackEvents',
       'cloudformation:DeleteStack',
-      'cloudformation:DescribeStackEvents ×11', // 20 resources deleted, 2 buckets skipped: 43 events, 4 a poll
+      'cloudformation:DescribeStackEvents ×15', // 27 resources deleted, 2 buckets skipped: 57 events, 4 a poll
       's3:HeadBucket ×2',
     ]);
     expect(fake.form('cloudformation:DeleteStack').StackName).toBe(stackId);
@@ -306,7 +316,7 @@ describe('imgpipe deploy (stack) against the fake CloudFormation', () => {
 
   it('the API key reaches CloudFormation and nothing else: masked in the summary, absent from the output', async () => {
     const { summary, out } = await deploy({ apiKey: API_KEY });
-    expect(fake.form('cloudformation:CreateChangeSet')).toMatchObject({ 'Parameters.member.12.ParameterKey': 'ApiKey', 'Parameters.member.12.ParameterValue': API_KEY });
+    expect(fake.form('cloudformation:CreateChangeSet')).toMatchObject({ 'Parameters.member.14.ParameterKey': 'ApiKey', 'Parameters.member.14.ParameterValue': API_KEY });
     expect(summary!.parameters.ApiKey).toBe('****');
     expect(JSON.stringify(summary)).not.toContain(API_KEY);
     expect(out).not.toContain(API_KEY);
@@ -314,7 +324,7 @@ describe('imgpipe deploy (stack) against the fake CloudFormation', () => {
     // Again with the same key: CloudFormation reads it back masked, so a change set must say "no changes".
     const again = await deploy({ apiKey: API_KEY });
     expect(again.summary!.changedParameters).toEqual(['ApiKey']);
-    expect(runs(again.summary!.calls)).toEqual(['sts:GetCallerIdentity', 'cloudformation:DescribeStacks', 's3:HeadBucket', 's3:HeadObject ×2', 'cloudformation:CreateChangeSet', 'cloudformation:DescribeChangeSet ×3', 'cloudformation:DeleteChangeSet']);
+    expect(runs(again.summary!.calls)).toEqual(['sts:GetCallerIdentity', 'cloudformation:DescribeStacks', 's3:HeadBucket', 's3:HeadObject ×3', 'cloudformation:CreateChangeSet', 'cloudformation:DescribeChangeSet ×3', 'cloudformation:DeleteChangeSet']);
     expect(again.summary!.action).toBe('unchanged');
     expect(JSON.stringify(again.summary) + again.out).not.toContain(API_KEY);
     // Without the key: the stack keeps its own.
@@ -330,10 +340,10 @@ describe('imgpipe deploy (stack) against the fake CloudFormation', () => {
     expect(error).toBeUndefined();
     const stack = fake.world.find(STACK)!;
     expect(summary!.changeSet!.changes.map((c) => c.logicalId)).toEqual([...stack.resources.keys()].sort((a, b) => order(a) - order(b)));
-    // Two answers still pending, then the 22 changes in 5 pages.
-    expect(fake.calls.filter((c) => c.op === 'cloudformation:DescribeChangeSet').map((c) => (c.body as { NextToken?: string }).NextToken ?? '-')).toEqual(['-', '-', '-', '5', '10', '15', '20']);
-    // The mark, then 6 polls releasing 7 events each (pages of 3, 3 and 1 + an old one), then 1 of 3.
-    expect(fake.ops().filter((op) => op === 'cloudformation:DescribeStackEvents')).toHaveLength(1 + 6 * 3 + 2);
+    // Two answers still pending, then the 29 changes in 6 pages.
+    expect(fake.calls.filter((c) => c.op === 'cloudformation:DescribeChangeSet').map((c) => (c.body as { NextToken?: string }).NextToken ?? '-')).toEqual(['-', '-', '-', '5', '10', '15', '20', '25']);
+    // The mark, then 8 polls releasing 7 events each (pages of 3, 3 and 1 + an old one), then 1 of 3.
+    expect(fake.ops().filter((op) => op === 'cloudformation:DescribeStackEvents')).toHaveLength(1 + 8 * 3 + 2);
     expect(summary!.events.map((e) => `${e.logicalId} ${e.status}`)).toEqual(stack.events.slice(1).map((e) => `${e.LogicalResourceId} ${e.ResourceStatus}`));
   });
 

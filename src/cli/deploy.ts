@@ -24,6 +24,7 @@ export function deployCommand(): Command {
     .option('--code-bucket <name>', 'existing bucket for the zips (default: imgpipe-artifacts-<account>-<region>, made on first use)')
     .option('--prefix <prefix>', 'key prefix of uploads; only these trigger the resize (default: "keyPrefix" of the config, else uploads)')
     .option('--cors-origin <origin>', 'a web origin allowed to PUT uploads from a browser, besides the stack\'s own page (repeatable)', collect)
+    .option('--resize-concurrency <n>', 'the most resizes at once: the queue\'s maximum concurrency, 2-1000 (default: the stack\'s, else 5)')
     .option('--no-dedupe', 'upload identical bytes again instead of answering "already there" (no s3:ListBucket for the API)')
     .option('--dry-run', 'build, then show the change set and delete it: nothing is staged or changed')
     .option('--delete', 'delete the stack (asks first); its two buckets and their objects are kept')
@@ -87,6 +88,10 @@ async function runDeployCommand(opts: Record<string, any>): Promise<void> {
   if (opts.prefix !== undefined && !/^[A-Za-z0-9_-]+$/.test(opts.prefix)) throw new UsageError(`--prefix: "${opts.prefix}" must be letters, digits, _ or - (one folder)`);
   const bad = corsOrigins.map(checkOrigin).filter(Boolean);
   if (bad.length) throw new UsageError(bad.map((b) => `--cors-origin: ${b}`).join('\n'));
+  const resizeConcurrency = opts.resizeConcurrency === undefined ? undefined : Number(opts.resizeConcurrency);
+  if (resizeConcurrency !== undefined && !(Number.isInteger(resizeConcurrency) && resizeConcurrency >= 2 && resizeConcurrency <= 1000)) {
+    throw new UsageError(`--resize-concurrency: "${opts.resizeConcurrency}" must be a whole number from 2 to 1000 (SQS's bounds for an event source's maximum concurrency)`);
+  }
   const steps = new Steps({ json: !!opts.json });
   const display = new StackDisplay(!!opts.json, !opts.json && process.stderr.isTTY === true && !process.env.CI);
   const stopOnSignals = onInterrupt(stack, () => display.stop());
@@ -113,6 +118,7 @@ async function runDeployCommand(opts: Record<string, any>): Promise<void> {
           spec,
           dedupe: opts.dedupe !== false,
           corsOrigins,
+          resizeConcurrency,
           apiKey,
           configFile,
         },

@@ -46,6 +46,8 @@ export function isOutputKey(key: string, spec: Pick<Spec, 'variants'>): boolean 
  */
 export const RECORD_PREFIX = '_imgpipe/done/';
 export const FAILURE_PREFIX = '_imgpipe/failed/';
+/** The resize's note of why its last attempt at an image answered "retry", for the failure recorder; never waited for. */
+export const ATTEMPT_PREFIX = '_imgpipe/attempts/';
 
 export function recordKey(sourceKey: string): string {
   return `${RECORD_PREFIX}${sourceKey}.json`;
@@ -53,4 +55,8 @@ export function recordKey(sourceKey: string): string {
 
 export function failureKey(sourceKey: string): string {
   return `${FAILURE_PREFIX}${sourceKey}.json`;
+}
+
+export function attemptKey(sourceKey: string): string {
+  return `${ATTEMPT_PREFIX}${sourceKey}.json`;
 }

@@ -13,7 +13,8 @@ import { smallestVariant } from './plan.js';
 import type { RenderedOutput, SourceInfo } from './resize.js';
 import { specHash, type Spec } from './spec.js';
 
-export const RECORD_VERSION = 1;
+export { RECORD_VERSION, failedRecord, type FailedRecord } from './failed-record.js';
+import { RECORD_VERSION, type FailedRecord } from './failed-record.js';
 
 export interface VariantRecord {
   name: string;
@@ -40,16 +41,6 @@ export interface DoneRecord {
   createdAt: string;
 }
 
-export interface FailedRecord {
-  version: number;
-  status: 'failed';
-  source: { key: string };
-  specHash: string;
-  /** Stable: corrupt, unsupported, too-large, empty, decoder-unavailable, deleted, gave-up, malformed-record. */
-  code: string;
-  reason: string;
-  failedAt: string;
-}
 
 export type ImageRecord = DoneRecord | FailedRecord;
 
@@ -104,8 +95,4 @@ export async function doneRecord(opts: {
     ...(taken ? { taken } : {}),
     createdAt: new Date().toISOString(),
   };
-}
-
-export function failedRecord(key: string, code: string, reason: string, spec: Spec): FailedRecord {
-  return { version: RECORD_VERSION, status: 'failed', source: { key }, specHash: specHash(spec), code, reason, failedAt: new Date().toISOString() };
 }

@@ -10,10 +10,11 @@ import { LAMBDA_HANDLER, type HandlerName, type LambdaArch, type LambdaRuntime }
 export const FUNCTION_DEFAULTS: Record<HandlerName, { memory: number; timeout: number }> = {
   resize: { memory: 1769, timeout: 60 },
   presign: { memory: 256, timeout: 10 },
+  'failure-recorder': { memory: 256, timeout: 30 },
 };
 
 /** Variables a handler cannot start without. */
-export const REQUIRED_VARIABLES: Record<HandlerName, string[]> = { resize: ['DEST_BUCKET'], presign: ['SOURCE_BUCKET'] };
+export const REQUIRED_VARIABLES: Record<HandlerName, string[]> = { resize: ['DEST_BUCKET'], presign: ['SOURCE_BUCKET'], 'failure-recorder': ['DEST_BUCKET'] };
 
 export interface SettingsInput {
   handler: HandlerName;
@@ -50,6 +51,7 @@ export function functionSettings(input: SettingsInput): FunctionSettings {
     variables.MALLOC_ARENA_MAX = '1';
     if (input.destBucket) variables.DEST_BUCKET = input.destBucket;
   }
+  if (input.handler === 'failure-recorder' && input.destBucket) variables.DEST_BUCKET = input.destBucket;
   if (input.sourceBucket) variables.SOURCE_BUCKET = input.sourceBucket;
   // Both read it: the resize makes these variants, the presign API tells clients so (GET /spec).
   if (input.spec) variables.IMGPIPE_SPEC = JSON.stringify(input.spec);

@@ -1,5 +1,6 @@
 // What can be packaged: which handler, for which Lambda architecture and Node runtime.
-export const HANDLERS = ['resize', 'presign'] as const;
+/** The resize, the presign API, and the dead-letter queue's consumer (which only the stack wires to its queue). */
+export const HANDLERS = ['resize', 'presign', 'failure-recorder'] as const;
 export const ARCHES = ['x86_64', 'arm64'] as const;
 // nodejs20.x is gone: Lambda stopped creating functions on it on 2026-06-01.
 export const RUNTIMES = ['nodejs22.x', 'nodejs24.x'] as const;

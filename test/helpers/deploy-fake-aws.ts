@@ -332,7 +332,12 @@ export async function startFakeAws(extra?: ExtraRoute): Promise<FakeAws> {
     let error: ((status: number, type: string, message: string) => Answer) | undefined;
     const routed = extra?.({ method: req.method!, path: url.pathname, service, raw });
     if (routed) ({ op, body, run, error } = routed);
-    else if (parts[0] === '2015-03-31' && parts[1] === 'functions') {
+    else if (req.method === 'GET' && parts[0] === '2016-08-19' && parts[1] === 'account-settings') {
+      // What a default account answers: 1,000 concurrent executions, none reserved.
+      op = 'lambda:GetAccountSettings';
+      body = {};
+      run = () => json(200, { AccountLimit: { ConcurrentExecutions: 1000, UnreservedConcurrentExecutions: 1000, CodeSizeUnzipped: 262144000, CodeSizeZipped: 52428800, TotalCodeSize: 80530636800 }, AccountUsage: { FunctionCount: functions.size, TotalCodeSize: 0 } });
+    } else if (parts[0] === '2015-03-31' && parts[1] === 'functions') {
       body = raw.length ? (JSON.parse(raw.toString('utf8')) as Record<string, unknown>) : {};
       ({ op, run } = lambdaOp(req.method!, parts, query, body));
       op = `lambda:${op}`;

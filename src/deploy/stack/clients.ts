@@ -1,6 +1,7 @@
 // The AWS clients a stack deployment uses, from the standard chain (env, profile, SSO…; every one
 // honours AWS_ENDPOINT_URL), all in one region, every call recorded for the summary.
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { LambdaClient } from '@aws-sdk/client-lambda';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { createS3Client } from '../../s3/client.js';
@@ -12,6 +13,8 @@ export interface StackClients {
   cfn: CloudFormationClient;
   s3: S3Client;
   sts: STSClient;
+  /** For the account's concurrency (GetAccountSettings); without it the bound is not checked. */
+  lambda?: LambdaClient;
 }
 
 /** The clients of one run: handed in (tests) or made from the standard chain; every call is
@@ -19,6 +22,7 @@ export interface StackClients {
 export async function openStackClients(region: string | undefined, given: StackClients | undefined, calls: string[]): Promise<{ c: StackClients; close: () => void }> {
   const c = given ?? (await defaultStackClients(region));
   for (const [client, service] of [[c.cfn, 'cloudformation'], [c.s3, 's3'], [c.sts, 'sts']] as const) recordCalls(client, service, calls);
+  if (c.lambda) recordCalls(c.lambda, 'lambda', calls);
   return { c, close: () => (given ? undefined : destroyClients(c)) };
 }
 
@@ -27,7 +31,8 @@ async function defaultStackClients(region: string | undefined): Promise<StackCli
   const cfn = guardLocalKeys(new CloudFormationClient({ region, maxAttempts: 6 }), 'AWS CloudFormation');
   const resolved = await resolvedRegion(cfn);
   const sts = guardLocalKeys(new STSClient({ region: resolved, maxAttempts: 6 }), 'AWS STS');
-  return { cfn, sts, s3: createS3Client({ region: resolved, maxAttempts: 6 }) };
+  const lambda = guardLocalKeys(new LambdaClient({ region: resolved, maxAttempts: 6 }), 'AWS Lambda');
+  return { cfn, sts, s3: createS3Client({ region: resolved, maxAttempts: 6 }), lambda };
 }
 
 export async function accountOf(sts: STSClient): Promise<string> {
@@ -40,4 +45,5 @@ function destroyClients(c: StackClients): void {
   c.cfn.destroy();
   c.s3.destroy();
   c.sts.destroy();
+  c.lambda?.destroy();
 }

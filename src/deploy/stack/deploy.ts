@@ -9,7 +9,8 @@ import { DeployError } from '../errors.js';
 import { buildPackage, type LambdaPackage } from '../package.js';
 import { projectRoot } from '../paths.js';
 import type { StepRecord, Steps } from '../steps.js';
-import type { LambdaArch, LambdaRuntime } from '../targets.js';
+import { HANDLERS, type HandlerName, type LambdaArch, type LambdaRuntime } from '../targets.js';
+import { accountConcurrency, checkConcurrency, concurrencyNote, DEFAULT_RESIZE_CONCURRENCY, type ConcurrencyCheck } from './concurrency.js';
 import { assertBucketsFree, ensureCodeBucket, stageZip, zipPresent, type StagedZip } from './artifacts.js';
 import { createChangeSet, deleteChangeSet, executeChangeSet, findStack, DEFAULT_TIMING, type ResourceChange, type Timing } from './change-set.js';
 import { accountOf, openStackClients, type StackClients } from './clients.js';
@@ -33,6 +34,8 @@ export interface StackDeployRequest {
   spec: Spec;
   dedupe: boolean;
   corsOrigins: string[];
+  /** --resize-concurrency; undefined keeps the stack's, or the template's default on a first deploy. */
+  resizeConcurrency?: number;
   /** From IMGPIPE_API_KEY; undefined keeps the stack's. */
   apiKey?: string;
   /** imgpipe.config.json to merge the outputs into. */
@@ -50,6 +53,8 @@ export interface StackDeploySummary {
   parameters: Record<string, string>;
   /** Update only: the parameters whose values change (the API key's value is never shown). */
   changedParameters?: string[];
+  /** The resize's concurrency bound against the account's (undefined when Lambda would not say). */
+  concurrency?: ConcurrencyCheck;
   events: ShownEvent[];
   outputs?: StackOutputs;
   /** Outputs the stack should give and did not (ApiUrl: without it `upload` has no API to call); `ok` is then false. */
@@ -75,7 +80,7 @@ export interface StackDeployDeps {
   cacheDir?: string;
   templateFile?: string;
   /** Tests hand in packages built once; the CLI builds them here. */
-  build?: (handler: 'resize' | 'presign') => Promise<LambdaPackage>;
+  build?: (handler: HandlerName) => Promise<LambdaPackage>;
 }
 
 interface Context {
@@ -97,13 +102,16 @@ function settingsFor(x: Context, codeBucket: string, zips: LambdaPackage[]): Sta
   checkBucketName(sourceBucket, 'source bucket');
   checkBucketName(destBucket, 'destination bucket');
   if (sourceBucket === destBucket) throw new DeployError('the source and destination buckets must differ (the variants would trigger the resize again, forever)', 'RecursiveTrigger');
-  const [resize, presign] = zips;
+  const [resize, presign, recorder] = zips;
+  const stackConcurrency = Number(existingParameter(x.existing, 'ResizeConcurrency')) || undefined;
   return {
     sourceBucket,
     destBucket,
     codeBucket,
     resizeKey: artifactKey('resize', x.r.arch, resize.sha256),
     presignKey: artifactKey('presign', x.r.arch, presign.sha256),
+    failureRecorderKey: artifactKey('failure-recorder', x.r.arch, recorder.sha256),
+    resizeConcurrency: x.r.resizeConcurrency ?? stackConcurrency ?? DEFAULT_RESIZE_CONCURRENCY,
     arch: x.r.arch,
     runtime: x.r.runtime,
     keyPrefix: x.r.keyPrefix,
@@ -114,14 +122,32 @@ function settingsFor(x: Context, codeBucket: string, zips: LambdaPackage[]): Sta
   };
 }
 
+/** Say when the resize's bound is over what the account leaves unreserved; a failed look is said too, and stops nothing. */
+async function checkResizeConcurrency(x: Context, wanted: number): Promise<ConcurrencyCheck | undefined> {
+  if (!x.c.lambda) return undefined;
+  let account;
+  try {
+    account = await accountConcurrency(x.c.lambda);
+  } catch (err) {
+    x.display.line(`  note: ResizeConcurrency ${wanted} not checked against the account: ${(err as Error).message}`);
+    return undefined;
+  }
+  const check = checkConcurrency(wanted, account);
+  const note = concurrencyNote(check);
+  if (note) x.display.line(`  note: ${note}`);
+  return check;
+}
+
 async function buildZips(x: Context, deps: StackDeployDeps): Promise<LambdaPackage[]> {
-  const build = (handler: 'resize' | 'presign') =>
+  const build = (handler: HandlerName) =>
     x.steps.run(
       `Building the ${handler} package (${x.r.arch}, ${x.r.runtime})`,
       () => deps.build?.(handler) ?? buildPackage({ handler, arch: x.r.arch, runtime: x.r.runtime, cacheDir: deps.cacheDir }),
       (p) => `${formatBytes(p.bytes)} zip, sha256 ${p.sha256.slice(0, 12)}…`,
     );
-  return [await build('resize'), await build('presign')];
+  const built: LambdaPackage[] = [];
+  for (const handler of HANDLERS) built.push(await build(handler));
+  return built;
 }
 
 /** Stage both zips (or, in a dry run, only look whether they are there). */
@@ -171,7 +197,7 @@ async function deployWith(x: Context, calls: string[], deps: StackDeployDeps): P
       { name: settings.destBucket, flag: '--dest-bucket' },
     ]);
   }
-  const artifacts = await stageZips(x, codeBucket, zips, [settings.resizeKey, settings.presignKey]);
+  const artifacts = await stageZips(x, codeBucket, zips, [settings.resizeKey, settings.presignKey, settings.failureRecorderKey]);
   const parameters = stackParameters(settings, !!live);
   const template = await readFile(deps.templateFile ?? path.join(projectRoot(), 'infra', 'template.yaml'), 'utf8');
   const summary: StackDeploySummary = {
@@ -186,6 +212,7 @@ async function deployWith(x: Context, calls: string[], deps: StackDeployDeps): P
     calls,
     steps: x.steps.records,
   };
+  summary.concurrency = await checkResizeConcurrency(x, settings.resizeConcurrency);
   if (live) {
     summary.changedParameters = changedParameters(x.existing, parameters);
     // Same template, same parameters: nothing can change, and a change set would take a while to say so.

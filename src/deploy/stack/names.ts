@@ -33,7 +33,8 @@ export const defaultDestBucket = (p: Place): string => derived('variants', p, '-
 /** One artifacts bucket per account and region, shared by every imgpipe stack there. */
 export const defaultCodeBucket = (p: Omit<Place, 'stack'>): string => `imgpipe-artifacts-${p.account}-${p.region}`;
 
-/** A zip's key: content-addressed, so a rebuild with the same bytes reuses it and a new build changes the stack. */
+/** A zip's key: content-addressed, so a rebuild with the same bytes reuses it and a new build changes the stack.
+ * Only the resize carries native code, so only its key names an architecture. */
 export function artifactKey(handler: string, arch: string, sha256: string): string {
-  return handler === 'presign' ? `imgpipe/presign-${sha256}.zip` : `imgpipe/${handler}-${arch}-${sha256}.zip`;
+  return handler === 'resize' ? `imgpipe/${handler}-${arch}-${sha256}.zip` : `imgpipe/${handler}-${sha256}.zip`;
 }

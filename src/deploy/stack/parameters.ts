@@ -10,6 +10,9 @@ export interface StackSettings {
   codeBucket: string;
   resizeKey: string;
   presignKey: string;
+  failureRecorderKey: string;
+  /** The queue's MaximumConcurrency for the resize. */
+  resizeConcurrency: number;
   arch: LambdaArch;
   runtime: LambdaRuntime;
   keyPrefix: string;
@@ -31,6 +34,7 @@ export function stackParameters(s: StackSettings, stackExists: boolean): Paramet
     p('CodeBucket', s.codeBucket),
     p('ResizeCodeKey', s.resizeKey),
     p('PresignCodeKey', s.presignKey),
+    p('FailureRecorderCodeKey', s.failureRecorderKey),
     p('Architecture', s.arch),
     p('Runtime', s.runtime),
     p('KeyPrefix', s.keyPrefix),
@@ -38,6 +42,7 @@ export function stackParameters(s: StackSettings, stackExists: boolean): Paramet
     p('VariantSpec', JSON.stringify(s.spec)),
     p('Dedupe', String(s.dedupe)),
     p('CorsOrigins', s.corsOrigins.join(',')),
+    p('ResizeConcurrency', String(s.resizeConcurrency)),
   ];
   if (s.apiKey !== undefined) params.push(p('ApiKey', s.apiKey));
   else if (stackExists) params.push({ ParameterKey: 'ApiKey', UsePreviousValue: true });
