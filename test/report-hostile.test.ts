@@ -58,6 +58,9 @@ describe('records that are not ours', () => {
     expect(bad((r) => (r.variants[1].key = '_imgpipe/evil.html'))).toBe('variant "1024" names a key that is not its own');
     expect(bad((r) => (r.variants[1].key = '1024/uploads/x/one.png'))).toBe('variant "1024" names a key that is not its own');
     expect(checkRecord({ ...goodRecord(key) }, key, 'failed')).toMatchObject({ ok: false });
+    // A failure record keeps the queue's attempt count.
+    const failed = { version: 1, status: 'failed', source: { key }, specHash: 'x', code: 'timeout', reason: 'took too long', attempts: 3, failedAt: '2026-12-02T00:00:00Z' };
+    expect(checkRecord(failed, key, 'failed')).toEqual({ ok: true, record: failed });
   });
 
   it.skipIf(!HAS_CHROMIUM)('the page escapes every field: four payloads in eight fields run nothing in Chromium', async () => {

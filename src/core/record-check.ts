@@ -5,7 +5,8 @@
 // never the batch's.
 import { z } from 'zod';
 import { outputKey } from './keys.js';
-import type { FailedRecord, ImageRecord } from './record.js';
+import { RECORD_VERSION, type FailedRecord } from './failed-record.js';
+import type { ImageRecord } from './record.js';
 import { CONTENT_TYPES } from './validate.js';
 
 /** Larger than any record the resize writes (a few KB), small enough to read whole. */
@@ -46,6 +47,7 @@ const failedSchema = z.object({
   specHash: text(128),
   code: z.string().regex(/^[a-z][a-z-]{0,39}$/),
   reason: text(4096),
+  attempts: count.optional(),
   failedAt: text(64),
 });
 
@@ -70,6 +72,5 @@ export function checkRecord(value: unknown, sourceKey: string, kind: 'done' | 'f
 
 /** The failure an image gets when its record cannot be trusted. */
 export function malformedRecord(sourceKey: string, where: string, reason: string): FailedRecord {
-  // version 1: RECORD_VERSION, not imported, so the presign bundle does not take sharp with it.
-  return { version: 1, status: 'failed', source: { key: sourceKey }, specHash: '', code: 'malformed-record', reason: `its record ${where} is not one imgpipe wrote (${reason})`, failedAt: new Date().toISOString() };
+  return { version: RECORD_VERSION, status: 'failed', source: { key: sourceKey }, specHash: '', code: 'malformed-record', reason: `its record ${where} is not one imgpipe wrote (${reason})`, failedAt: new Date().toISOString() };
 }
