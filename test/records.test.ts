@@ -13,8 +13,8 @@ import { runCli } from './helpers/cli.js';
 import { startDev, type DevProcess } from './helpers/dev.js';
 import * as img from './helpers/images.js';
 import { have, TOOLS } from './helpers/tools.js';
+import { launchChromium } from './helpers/browser.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const HAS_CHROMIUM = have(TOOLS.chromium, 'records.test (the HTML page check)');
 
 /** A photo whose EXIF has a camera, a capture date and a GPS position. */
@@ -108,8 +108,7 @@ describe('records beside the variants', () => {
   });
 
   it.skipIf(!HAS_CHROMIUM)('the HTML page opens from disk: every image loads, failures are listed', async () => {
-    const { chromium } = await import('playwright-core');
-    const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-background-networking', '--disable-gpu'] });
+    const browser = await launchChromium();
     try {
       const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
       await page.goto(`file://${path.join(cwd, 'batch.html')}`);

@@ -8,6 +8,7 @@ import { runCli } from './helpers/cli.js';
 import { startDev, type DevProcess } from './helpers/dev.js';
 import * as img from './helpers/images.js';
 import { have, TOOLS } from './helpers/tools.js';
+import { launchChromium } from './helpers/browser.js';
 
 const HAS_CHROMIUM = have(TOOLS.chromium, 'report-batch.test (the page in a browser)');
 
@@ -43,8 +44,7 @@ describe('the batch page of a run', () => {
   });
 
   it.skipIf(!HAS_CHROMIUM)('in Chromium: two cards, the refused section, both thumbnails loaded', async () => {
-    const { chromium } = await import('playwright-core');
-    const browser = await chromium.launch({ executablePath: TOOLS.chromium.name, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+    const browser = await launchChromium();
     try {
       const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
       await page.goto(`file://${path.join(cwd, 'batch.html')}`);

@@ -13,6 +13,7 @@ import { runCli } from './helpers/cli.js';
 import { startDev, type DevProcess } from './helpers/dev.js';
 import * as img from './helpers/images.js';
 import { have, TOOLS } from './helpers/tools.js';
+import { launchChromium } from './helpers/browser.js';
 
 const HAS_CHROMIUM = have(TOOLS.chromium, 'report-hostile.test');
 const PAYLOADS = ['<img src=x onerror="window.__pwned=1">', '"><script>window.__pwned=2</script>', "red;}</style><script>window.__pwned=3</script>", "x' onload='window.__pwned=4"];
@@ -65,8 +66,7 @@ describe('records that are not ours', () => {
 
   it.skipIf(!HAS_CHROMIUM)('the page escapes every field: four payloads in eight fields run nothing in Chromium', async () => {
     const html = renderReport({ title: PAYLOADS[0], records: hostileRecords(), missing: [PAYLOADS[1]], thumbnails: new Map([['uploads/x/one.jpg', { contentType: `image/png"><script>window.__pwned=5</script>`, data: Buffer.from('x') }]]), generatedAt: new Date() });
-    const { chromium } = await import('playwright-core');
-    const browser = await chromium.launch({ executablePath: TOOLS.chromium.name, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+    const browser = await launchChromium();
     try {
       const page = await browser.newPage();
       const dialogs: string[] = [];

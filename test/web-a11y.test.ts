@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as img from './helpers/images.js';
 import type { TestStack } from './helpers/stack.js';
 import { have, TOOLS } from './helpers/tools.js';
+import { launchChromium } from './helpers/browser.js';
 
 const HAS_CHROMIUM = have(TOOLS.chromium, 'web-a11y.test');
 const AXE_SOURCE: string = createRequire(import.meta.url)('axe-core').source;
@@ -31,8 +32,7 @@ describe.skipIf(!HAS_CHROMIUM)('the upload page for the keyboard (Chromium, axe-
     const { startTestStack } = await import('./helpers/stack.js');
     stack = await startTestStack();
     shots = await img.tempDir('imgpipe-a11y-');
-    const { chromium } = await import('playwright-core');
-    browser = await chromium.launch({ executablePath: TOOLS.chromium.name, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'] });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();

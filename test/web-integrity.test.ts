@@ -13,6 +13,7 @@ import { inspectFile } from '../src/files/inspect.js';
 import * as img from './helpers/images.js';
 import type { TestStack } from './helpers/stack.js';
 import { have, TOOLS } from './helpers/tools.js';
+import { launchChromium } from './helpers/browser.js';
 
 describe('the structural checks on plain bytes', () => {
   it("the page's CRC-32 is zlib's, whole and in pieces", () => {
@@ -45,8 +46,7 @@ describe.skipIf(!HAS)('the upload page refuses what the CLI refuses (Chromium)',
     const { startTestStack } = await import('./helpers/stack.js');
     stack = await startTestStack();
     dir = await img.tempDir('imgpipe-web-integrity-');
-    const { chromium } = await import('playwright-core');
-    browser = await chromium.launch({ executablePath: TOOLS.chromium.name, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'] });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();

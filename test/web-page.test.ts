@@ -9,8 +9,8 @@ import { DEFAULT_SPEC, outputKeys, recordKey } from '../src/core/index.js';
 import { startDev, type DevProcess } from './helpers/dev.js';
 import * as img from './helpers/images.js';
 import { have, TOOLS } from './helpers/tools.js';
+import { launchChromium } from './helpers/browser.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const HAS_CHROMIUM = have(TOOLS.chromium, 'web-page.test');
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('base64');
 const GOOD = ['mate-Aqua.jpg', 'plasma-Grey.jpg', 'lomiri16-Wine_by_Jakkub_Mede.jpg'];
@@ -32,8 +32,7 @@ describe.skipIf(!HAS_CHROMIUM)('the upload page in Chromium', () => {
     await writeFile(path.join(cwd, 'cut.jpg'), img.truncatedJpeg());
     files.push(path.join(cwd, 'notes.jpg'), path.join(cwd, 'cut.jpg'));
     dev = await startDev(cwd);
-    const { chromium } = await import('playwright-core');
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'] });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();
@@ -83,8 +82,7 @@ describe.skipIf(!HAS_CHROMIUM)('the upload page through S3 faults (Chromium)', (
     const proxy = await startFaultProxy({ target: () => target, flavor: 's3', seed: 11, match: (r) => r.method === 'PUT', script: ['status500', 'resetResponse', 'none', 'status503', 'resetRequest'], rates: { status500: 0.05, status503: 0.05, resetRequest: 0.025, resetResponse: 0.025 } });
     const stack = await startTestStack({ urlEndpoint: proxy.url });
     target = stack.s3Endpoint;
-    const { chromium } = await import('playwright-core');
-    const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+    const browser = await launchChromium();
     try {
       const dir = await img.tempDir('imgpipe-web-faults-');
       const names = ['lomiri16-Bridge_by_Sander_Klootwijk.jpg', 'mate-Wood.jpg', 'plasma-Grey.jpg', 'plasma-Kite.jpg', 'mate-Aqua.jpg', 'mate-Garden.jpg'];
