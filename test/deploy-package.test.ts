@@ -2,6 +2,7 @@
 // folder that cannot see this project's node_modules — a handler that resizes a real photo from
 // a real-shaped S3 event against the embedded S3 server.
 import { spawn } from 'node:child_process';
+import { collect } from './helpers/cli.js';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -26,16 +27,8 @@ const SOURCE = 'imgpipe-source';
 const DEST = 'imgpipe-dest';
 
 /** Run `script` with Node in `cwd`, with exactly `env`; resolves with the exit code and output. */
-function node(script: string, cwd: string, env: NodeJS.ProcessEnv, args: string[] = []): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [script, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+function node(script: string, cwd: string, env: NodeJS.ProcessEnv, args: string[] = []) {
+  return collect(spawn(process.execPath, [script, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] }));
 }
 
 /** What a Lambda sandbox adds to the function's environment; nothing of this machine's. */

@@ -5,6 +5,7 @@
 // the only test that decodes a HEIC with the decoder as bundled into the zip: with libheif-js left
 // out of the bundle every good HEIC gets a failure record here and nowhere else.
 import { spawn } from 'node:child_process';
+import { collect } from './helpers/cli.js';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
@@ -49,16 +50,8 @@ await writeFile(resultFile, JSON.stringify({ version: process.version, outcomes 
 `;
 
 /** Run the runner with `node` in `cwd`, with exactly `env`. */
-function run(node: string, cwd: string, env: NodeJS.ProcessEnv, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(node, ['runner.mjs', ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+function run(node: string, cwd: string, env: NodeJS.ProcessEnv, args: string[]) {
+  return collect(spawn(node, ['runner.mjs', ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] }));
 }
 
 describe.skipIf(!NODE22)('the deployment zip\'s resize handler on Node 22, over the HEIC set', () => {

@@ -61,7 +61,8 @@ export async function launchedEnviron(child: ChildProcess): Promise<Record<strin
   throw new Error(`${BIN} ended before it ran under node (its first line did not exec node?)`);
 }
 
-function collect(child: ChildProcess, timeoutMs = 120_000): Promise<CliResult> {
+/** A child's exit and output, whole; killed after `timeoutMs` (only a hang reaches it). */
+export function collect(child: ChildProcess, timeoutMs = 120_000): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     let stdout = '';
     let stderr = '';
