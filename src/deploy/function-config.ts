@@ -6,6 +6,9 @@ import { DeployError } from './errors.js';
 import { LIMITS } from './limits.js';
 import { LAMBDA_HANDLER, type HandlerName, type LambdaArch, type LambdaRuntime } from './targets.js';
 
+/** The template's ResizeConcurrency default: a new account may have only 10 concurrent executions, and the presign API needs some. */
+export const DEFAULT_RESIZE_CONCURRENCY = 5;
+
 /** resize: 1,769 MB is where Lambda gives one full vCPU, and sharp is CPU-bound. */
 export const FUNCTION_DEFAULTS: Record<HandlerName, { memory: number; timeout: number }> = {
   resize: { memory: 1769, timeout: 60 },

@@ -5,7 +5,7 @@ import { batchCost, costLine, type Deployment } from '../core/cost.js';
 import type { Size } from '../core/plan.js';
 import { AVIF_EFFORT } from '../core/resize.js';
 import type { Spec } from '../core/spec.js';
-import { FUNCTION_DEFAULTS } from '../deploy/function-config.js';
+import { DEFAULT_RESIZE_CONCURRENCY, FUNCTION_DEFAULTS } from '../deploy/function-config.js';
 import { inspectFile } from '../files/inspect.js';
 import { DEFAULT_LEDGER, Ledger } from '../files/ledger.js';
 import { diskPath, scanPaths, walkSkips, walkSkipsText, type PathFilter } from '../files/scan.js';
@@ -36,9 +36,9 @@ export async function dryRunTarget(opts: { local?: boolean | string; data: strin
 
 /**
  * The deployed stack as the template's defaults make it (the dry run asks nothing, so it cannot
- * read the stack's own settings): 1769 MB (one vCPU), x86_64, 10 resizes at once, 100 files a presign.
+ * read the stack's own settings): 1769 MB (one vCPU), x86_64, ResizeConcurrency's 5 at once, 100 files a presign.
  */
-export const DEFAULT_DEPLOYMENT: Deployment = { memoryMb: FUNCTION_DEFAULTS.resize.memory, arch: 'x86_64', concurrency: 10, presignBatch: 100 };
+export const DEFAULT_DEPLOYMENT: Deployment = { memoryMb: FUNCTION_DEFAULTS.resize.memory, arch: 'x86_64', concurrency: DEFAULT_RESIZE_CONCURRENCY, presignBatch: 100 };
 
 interface DryRunFile { path: string; relPath: string; action: 'upload' | 'skip' | 'error'; size?: number; reason?: string }
 

@@ -18,7 +18,7 @@ export async function getRecord(s3: S3Client, bucket: string, sourceKey: string,
   try {
     const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal });
     if ((res.ContentLength ?? 0) > MAX_RECORD_BYTES) {
-      res.Body && 'destroy' in res.Body && (res.Body as { destroy(): void }).destroy();
+      (res.Body as { destroy?: () => void } | undefined)?.destroy?.(); // not read: let the connection go
       return malformedRecord(sourceKey, key, `${res.ContentLength} bytes, over ${MAX_RECORD_BYTES}`);
     }
     body = await res.Body!.transformToString();

@@ -5,8 +5,7 @@
 import { GetAccountSettingsCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import { awsCall } from '../errors.js';
 
-/** The template's ResizeConcurrency default: a new account may have only 10 concurrent executions, and the presign API needs some. */
-export const DEFAULT_RESIZE_CONCURRENCY = 5;
+export { DEFAULT_RESIZE_CONCURRENCY } from '../function-config.js';
 /** SQS's bounds for MaximumConcurrency. */
 export const RESIZE_CONCURRENCY_RANGE = { min: 2, max: 1000 } as const;
 
