@@ -37,7 +37,7 @@ describe('what a batch costs on AWS', () => {
     const json = await runCli([...args, '--json'], { cwd });
     expect(json.code, json.stderr).toBe(0);
     const doc = JSON.parse(json.stdout);
-    expect(doc.aws).toMatchObject({ photos: 4, requests: { api: 1, s3Put: 24, s3Get: 8 }, deployment: { memoryMb: 1769, arch: 'x86_64', concurrency: 5 } // the template's defaults });
+    expect(doc.aws).toMatchObject({ photos: 4, requests: { api: 1, s3Put: 24, s3Get: 8 }, deployment: { memoryMb: 1769, arch: 'x86_64', concurrency: 5 } }); // the template's defaults
     expect(doc.aws.gbSeconds).toBeGreaterThan(0);
     const text = await runCli(args, { cwd });
     const lines = text.stdout.trim().split('\n');
