@@ -13,6 +13,7 @@ import { PAGE_CSP, PAGE_HTML } from '../src/web/page.generated.js';
 import { DEFAULT_SPEC, parseSpec, specHash, type Spec } from '../src/core/spec.js';
 import { CONTENT_TYPES, type ImageFormat } from '../src/core/validate.js';
 import { contentFolder, uploadKey } from '../src/core/upload-key.js';
+import { SOURCE_PATH_HEADER, SOURCE_PATH_META, encodeSourcePath, sourcePathProblem } from '../src/core/source-path.js';
 import { createS3Client } from '../src/s3/client.js';
 
 export type { FileRequest, UploadAnswer } from '../src/api/contract.js';
@@ -107,7 +108,9 @@ function checkFile(entry: unknown, config: PresignConfig): FileRequest | { name:
     return refuse('UnsupportedType', `content type must be one of ${config.allowedTypes.join(', ')}`);
   }
   if (typeof e.sha256 !== 'string' || !SHA256_BASE64.test(e.sha256)) return refuse('InvalidChecksum', 'sha256 must be the base64 SHA-256 of the file (44 characters)');
-  return { name, size: e.size, contentType: e.contentType, sha256: e.sha256 };
+  const pathProblem = e.path === undefined ? undefined : sourcePathProblem(e.path);
+  if (pathProblem) return refuse('InvalidPath', pathProblem);
+  return { name, size: e.size, contentType: e.contentType, sha256: e.sha256, ...(e.path !== undefined ? { path: e.path as string } : {}) };
 }
 
 /** The key already holding these bytes, if any: any object in the content's folder. */
@@ -122,18 +125,20 @@ async function presignOne(file: FileRequest, config: PresignConfig, now: Date): 
     if (key) return { name: file.name, key, exists: true };
   }
   const key = uploadKey(file.name, FORMAT_OF_TYPE[file.contentType], file.sha256, { prefix: config.keyPrefix });
+  const sourcePath = file.path === undefined ? undefined : encodeSourcePath(file.path);
   const command = new PutObjectCommand({
     Bucket: config.bucket,
     Key: key,
     ContentType: file.contentType,
     ContentLength: file.size,
     ChecksumSHA256: file.sha256,
+    ...(sourcePath ? { Metadata: { [SOURCE_PATH_META]: sourcePath } } : {}),
   });
   const url = await getSignedUrl(config.s3, command, {
     expiresIn: config.expiresIn,
     // Sign these as headers the client must send, not as query parameters it could drop.
     signableHeaders: new Set(['content-type', 'content-length']),
-    unhoistableHeaders: new Set(['x-amz-checksum-sha256']),
+    unhoistableHeaders: new Set(['x-amz-checksum-sha256', SOURCE_PATH_HEADER]),
     signingDate: now,
   });
   return {
@@ -141,7 +146,12 @@ async function presignOne(file: FileRequest, config: PresignConfig, now: Date): 
     key,
     url,
     method: 'PUT',
-    headers: { 'content-type': file.contentType, 'content-length': String(file.size), 'x-amz-checksum-sha256': file.sha256 },
+    headers: {
+      'content-type': file.contentType,
+      'content-length': String(file.size),
+      'x-amz-checksum-sha256': file.sha256,
+      ...(sourcePath ? { [SOURCE_PATH_HEADER]: sourcePath } : {}),
+    },
     expiresAt: new Date(now.getTime() + config.expiresIn * 1000).toISOString(),
   };
 }

@@ -11,6 +11,7 @@ import { doneRecord } from '../src/core/record.js';
 import { collect, ImageError, resizeImage, type RenderedOutput } from '../src/core/resize.js';
 import { DEFAULT_SPEC, parseSpec, type Spec } from '../src/core/spec.js';
 import { createS3Client } from '../src/s3/client.js';
+import { decodeSourcePath } from '../src/core/source-path.js';
 import { httpStatus } from '../src/s3/get-record.js';
 import { ANSWER_RESERVE_MS, Deadline, DeadlineReached, MIN_WORK_MS, type LambdaContext } from './deadline.js';
 import { putJson, writeAttemptNote, writeFailureRecord } from './records.js';
@@ -157,7 +158,7 @@ async function fetchAndResize(config: ResizeConfig, log: Log, bucket: string, ke
     throw err;
   }
   const input = await collect(object.Body as Readable);
-  return { input, ...(await resizeImage(input, config.spec)) };
+  return { input, path: decodeSourcePath(object.Metadata), ...(await resizeImage(input, config.spec)) };
 }
 
 async function processRecord(config: ResizeConfig, log: Log, record: S3EventRecord, attempt: Attempt): Promise<RecordOutcome> {
@@ -185,7 +186,7 @@ async function processRecord(config: ResizeConfig, log: Log, record: S3EventReco
     // The GET and the resize are what can overrun; the writes after them fit in the reserve.
     const resized = await attempt.deadline.race(fetchAndResize(config, log, bucket, key, eTag), budget);
     if (!resized) return { bucket, key, status: 'superseded', retry: false };
-    const { input, source, outputs, exif } = resized;
+    const { input, path, source, outputs, exif } = resized;
     // Overwritten while we resized (its newer event may already have written its variants):
     // writing ours now would put the older photo last.
     if (eTag && (await overwrittenSince(config, bucket, key, eTag))) {
@@ -195,7 +196,7 @@ async function processRecord(config: ResizeConfig, log: Log, record: S3EventReco
     const written = await putVariants(config, key, outputs);
     const sha256 = createHash('sha256').update(input).digest('base64');
     // After the last variant: the record's presence means "all variants are there".
-    await putJson(config, recordKey(key), await doneRecord({ key, sha256, bytes: input.length, source, outputs, exif, spec: config.spec }));
+    await putJson(config, recordKey(key), await doneRecord({ key, path, sha256, bytes: input.length, source, outputs, exif, spec: config.spec }));
     await config.s3.send(new DeleteObjectCommand({ Bucket: config.destBucket, Key: failureKey(key) })); // a re-upload that now works is done
     log({ level: 'info', msg: 'resized', bucket, key, outputs: written, ms: Date.now() - started });
     return { bucket, key, status: 'ok', retry: false, outputs: written };

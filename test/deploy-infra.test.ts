@@ -62,7 +62,7 @@ describe('infra/template.yaml', () => {
   it("CORS: the page's origin (the HTTP API itself) and the configured origins may PUT to the source bucket, the page may GET/HEAD the destination, nothing more", () => {
     const page = { 'Fn::Sub': 'https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}' };
     expect(t.Outputs.ApiUrl.Value).toEqual(page);
-    const put = { AllowedMethods: ['PUT'], AllowedHeaders: ['content-type', 'x-amz-checksum-sha256'], ExposedHeaders: ['ETag'], MaxAge: 600 };
+    const put = { AllowedMethods: ['PUT'], AllowedHeaders: ['content-type', 'x-amz-checksum-sha256', 'x-amz-meta-path'], ExposedHeaders: ['ETag'], MaxAge: 600 };
     expect(r.SourceBucket.Properties.CorsConfiguration).toEqual({
       CorsRules: [
         { Id: 'upload-page-put', AllowedOrigins: [page], ...put },

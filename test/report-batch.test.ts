@@ -1,9 +1,13 @@
 // `watch --html` after an upload shows every file of the run: two photos both named IMG_0001.jpg
 // from different albums under their own paths, and the files refused before upload with their
-// reasons; the summary counts them ("2 done, 0 failed, 2 refused before upload").
-import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+// reasons; the summary counts them ("2 done, 0 failed, 2 refused before upload"). The paths travel
+// with the photos (signed into each object's metadata, copied into its record), so `watch KEYS`
+// elsewhere, without the run's manifest, names and lays out the same photos the same way.
+import { HeadObjectCommand } from '@aws-sdk/client-s3';
+import { copyFile, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_SPEC } from '../src/core/spec.js';
 import { runCli } from './helpers/cli.js';
 import { startDev, type DevProcess } from './helpers/dev.js';
 import * as img from './helpers/images.js';
@@ -41,6 +45,26 @@ describe('the batch page of a run', () => {
     expect(titles).toEqual(['summer/IMG_0001.jpg', 'winter/IMG_0001.jpg']);
     expect(html).toMatch(/<li><strong>summer\/cut\.jpg<\/strong>: corrupt or truncated image[^<]*<\/li>/);
     expect(html).toMatch(/<li><strong>winter\/notes\.jpg<\/strong>: a text file, not an image<\/li>/);
+  });
+
+  it('keeps each path in its object and record: another folder without the manifest sees the same names', async () => {
+    const manifest = JSON.parse(await readFile(path.join(cwd, '.imgpipe/last-upload.json'), 'utf8')) as { files: Array<{ relPath: string; key?: string; status: string }> };
+    const byPath = new Map(manifest.files.filter((f) => f.key).map((f) => [f.relPath, f.key!]));
+    expect([...byPath.keys()].sort()).toEqual(['summer/IMG_0001.jpg', 'winter/IMG_0001.jpg']);
+    for (const [rel, key] of byPath) {
+      const head = await dev.s3.send(new HeadObjectCommand({ Bucket: dev.state.sourceBucket, Key: key }));
+      expect(head.Metadata).toEqual({ path: rel });
+    }
+    const elsewhere = await img.tempDir('imgpipe-batch-elsewhere-');
+    const keys = [...byPath.values()];
+    const at = `--local=${cwd}`;
+    const r = await runCli(['watch', ...keys, at, '--json', '--html', 'far.html', '--download', 'out'], { cwd: elsewhere });
+    expect(r.code, r.stderr).toBe(0);
+    const records = (JSON.parse(r.stdout) as { records: Array<{ source: { key: string; path?: string } }> }).records;
+    expect(records.map((x) => [x.source.key, x.source.path])).toEqual(keys.map((k) => [k, [...byPath].find(([, v]) => v === k)![0]]));
+    const far = await readFile(path.join(elsewhere, 'far.html'), 'utf8');
+    expect([...far.matchAll(/<h2 title="[^"]*">([^<]*)<\/h2>/g)].map((m) => m[1]).sort()).toEqual(['summer/IMG_0001.jpg', 'winter/IMG_0001.jpg']);
+    for (const { name: v } of DEFAULT_SPEC.variants) expect((await readdir(path.join(elsewhere, 'out', v), { recursive: true })).sort()).toEqual(['summer', 'summer/IMG_0001.jpg', 'winter', 'winter/IMG_0001.jpg']);
   });
 
   it.skipIf(!HAS_CHROMIUM)('in Chromium: two cards, the refused section, both thumbnails loaded', async () => {

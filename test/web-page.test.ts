@@ -2,7 +2,7 @@
 // `imgpipe dev`: bad files are refused on the page and never sent; good ones reach the source
 // bucket byte for byte and come back as thumbnails from the read side.
 import { createHash } from 'node:crypto';
-import { copyFile, readFile, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_SPEC, outputKeys, recordKey } from '../src/core/index.js';
@@ -71,6 +71,28 @@ describe.skipIf(!HAS_CHROMIUM)('the upload page in Chromium', () => {
     for (const k of sources) expect(local.has(sha256(await dev.get(dev.state.sourceBucket, k)))).toBe(true);
     const dest = new Set(await dev.list(dev.state.destBucket));
     for (const k of sources) for (const o of [...outputKeys(k, DEFAULT_SPEC).map((x) => x.key), recordKey(k)]) expect(dest.has(o), o).toBe(true);
+  });
+
+  it('a folder chosen whole keeps each path: the record of two same-named photos names its own album', async () => {
+    const trip = path.join(cwd, 'trip');
+    for (const [day, photo] of [['day1', 'mate-Wood.jpg'], ['day2', 'plasma-Kite.jpg']]) {
+      await mkdir(path.join(trip, day), { recursive: true });
+      await copyFile(img.corpusFile(photo), path.join(trip, day, 'IMG_1.jpg'));
+    }
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${dev.state.apiUrl}/`);
+    await page.setInputFiles('#folder', trip);
+    await page.waitForFunction(() => document.querySelectorAll('.row.done').length === 2, null, { timeout: 90_000 });
+    expect(await page.$$eval('.row .name', (els) => els.map((e) => e.textContent).sort())).toEqual(['trip/day1/IMG_1.jpg', 'trip/day2/IMG_1.jpg']);
+    expect(errors).toEqual([]);
+    const paths: string[] = [];
+    for (const k of (await dev.list(dev.state.destBucket)).filter((k) => k.endsWith('.json'))) {
+      const record = JSON.parse((await dev.get(dev.state.destBucket, k)).toString('utf8')) as { source: { path?: string } };
+      if (record.source.path) paths.push(record.source.path);
+    }
+    expect(paths.sort()).toEqual(['trip/day1/IMG_1.jpg', 'trip/day2/IMG_1.jpg']);
   });
 });
 

@@ -7,6 +7,11 @@ export interface FileRequest {
   size: number;
   contentType: string;
   sha256: string;
+  /**
+   * Its path relative to the folder uploaded, '/' between folders (core/source-path.ts): signed
+   * into the object's metadata and copied into its record. Optional; keys never derive from it.
+   */
+  path?: string;
 }
 
 /** A pre-signed PUT: send exactly these headers and the file's bytes to `url` before `expiresAt`. */

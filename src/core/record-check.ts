@@ -8,6 +8,7 @@ import { outputKey } from './keys.js';
 import { RECORD_VERSION, type FailedRecord } from './failed-record.js';
 import type { ImageRecord } from './record.js';
 import { CONTENT_TYPES } from './validate.js';
+import { MAX_SOURCE_PATH_BYTES, sourcePathProblem } from './source-path.js';
 
 /** Larger than any record the resize writes (a few KB), small enough to read whole. */
 export const MAX_RECORD_BYTES = 256 * 1024;
@@ -31,7 +32,7 @@ const variantSchema = z
 const doneSchema = z.object({
   version: count,
   status: z.literal('done'),
-  source: z.object({ key: text(1024), sha256: text(64), format: z.string().regex(/^[a-z0-9]{1,12}$/), width: count, height: count, bytes: count }),
+  source: z.object({ key: text(1024), path: text(MAX_SOURCE_PATH_BYTES).refine((p) => !sourcePathProblem(p), { message: 'not a relative path' }).optional(), sha256: text(64), format: z.string().regex(/^[a-z0-9]{1,12}$/), width: count, height: count, bytes: count }),
   specHash: text(128),
   variants: z.array(variantSchema).min(1).max(64),
   placeholder: z.string().regex(/^[A-Za-z0-9+/]{0,256}={0,2}$/),

@@ -29,7 +29,16 @@ export interface VariantRecord {
 export interface DoneRecord {
   version: number;
   status: 'done';
-  source: { key: string; sha256: string; format: string; width: number; height: number; bytes: number };
+  source: {
+    key: string;
+    /** The path it was uploaded from, relative to the folder uploaded (core/source-path.ts), when the client named one. */
+    path?: string;
+    sha256: string;
+    format: string;
+    width: number;
+    height: number;
+    bytes: number;
+  };
   specHash: string;
   variants: VariantRecord[];
   /** ThumbHash, base64. */
@@ -71,6 +80,7 @@ export function takenFrom(exif: Buffer | undefined): DoneRecord['taken'] {
 
 export async function doneRecord(opts: {
   key: string;
+  path?: string;
   sha256: string;
   bytes: number;
   source: SourceInfo;
@@ -88,7 +98,7 @@ export async function doneRecord(opts: {
   return {
     version: RECORD_VERSION,
     status: 'done',
-    source: { key, sha256: opts.sha256, format: opts.source.format, width: opts.source.width, height: opts.source.height, bytes: opts.bytes },
+    source: { key, ...(opts.path ? { path: opts.path } : {}), sha256: opts.sha256, format: opts.source.format, width: opts.source.width, height: opts.source.height, bytes: opts.bytes },
     specHash: specHash(spec),
     variants,
     ...(await looks(smallest)),

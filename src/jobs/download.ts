@@ -24,12 +24,15 @@ export interface DownloadPlan {
   variants: Array<DoneRecord['variants'][number] & { path: string }>;
 }
 
-/** One entry per local file (several files may share a source: the same bytes); unknown sources keep their keys. */
+/**
+ * One entry per local file (several files may share a source: the same bytes), laid out by the
+ * paths this run uploaded it from, else by the path its record names; otherwise by its key.
+ */
 export function planDownloads(done: DoneRecord[], localNames: Map<string, string[]> | undefined): DownloadPlan[] {
   const taken = new Set<string>();
   const plans: DownloadPlan[] = [];
   for (const r of done) {
-    for (const rel of localNames?.get(r.source.key) ?? [undefined]) {
+    for (const rel of localNames?.get(r.source.key) ?? [r.source.path]) {
       const stem = rel?.slice(0, rel.length - path.posix.extname(rel).length);
       let variants = r.variants.map((v) => ({ ...v, path: stem === undefined ? v.key : `${v.name}/${stem}${path.posix.extname(v.key)}` }));
       // Two files whose paths differ only by extension (a.jpg, a.jpeg) would meet here: the second keeps the key layout.

@@ -9,7 +9,8 @@ import { createPresignHandler, PRESIGN_DEFAULTS, type ApiEvent, type ApiResult }
 import { createResizeHandler, writeFailureRecord, type RecordOutcome, type ResizeConfig, type S3EventRecord } from '../../lambda/resize.js';
 import type { Spec } from '../core/spec.js';
 import { createS3Client } from '../s3/client.js';
-import { startLocalS3, type ObjectCreatedEvent } from '@imgpipe/local-s3';
+import { CORS_DEFAULTS, startLocalS3, type ObjectCreatedEvent } from '@imgpipe/local-s3';
+import { SOURCE_PATH_HEADER } from '../core/source-path.js';
 
 export const LOCAL_BUCKETS = { source: 'imgpipe-source', dest: 'imgpipe-dest' } as const;
 
@@ -155,7 +156,8 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
   // The upload page is served by the API (another port): the S3 server lets that origin PUT and GET.
   let pageOrigins: string[] = [];
   const s3server = await startLocalS3({
-    cors: { origins: () => pageOrigins },
+    // The page's PUTs send what the presign answer signed, the photo's path label among them.
+    cors: { origins: () => pageOrigins, allowedHeaders: [...CORS_DEFAULTS.allowedHeaders, SOURCE_PATH_HEADER] },
     dataDir: opts.dataDir,
     port: opts.s3Port ?? 0,
     buckets: [LOCAL_BUCKETS.source, LOCAL_BUCKETS.dest],

@@ -47,8 +47,11 @@ export function pictureSnippet(r: DoneRecord): string {
   );
 }
 
-/** What a card is called: the paths it was uploaded from, else its key's file name. */
-const shownName = (key: string, names?: string[]) => (names?.length ? names.join(', ') : (key.split('/').pop() ?? key));
+/**
+ * What a card is called: the paths this run uploaded it from (the manifest's), else the path its
+ * record names (the first upload of these bytes, from any machine), else its key's file name.
+ */
+const shownName = (key: string, names?: string[], recorded?: string) => (names?.length ? names.join(', ') : (recorded ?? key.split('/').pop() ?? key));
 
 function doneCard(r: DoneRecord, thumb: ReportInput['thumbnails'] extends Map<string, infer T> ? T | undefined : never, names?: string[]): string {
   let placeholder = '';
@@ -63,7 +66,7 @@ function doneCard(r: DoneRecord, thumb: ReportInput['thumbnails'] extends Map<st
   const taken = r.taken ? `<p class="meta">${esc([r.taken.camera, r.taken.at?.slice(0, 10)].filter(Boolean).join(' · '))}</p>` : '';
   return `<article class="card">
   <div class="frame" style="aspect-ratio:${num(smallest.width)}/${num(smallest.height)};background-color:${colour(r.color)};background-image:url(${esc(placeholder)})">${img}</div>
-  <h2 title="${esc(r.source.key)}">${esc(shownName(r.source.key, names))}</h2>
+  <h2 title="${esc(r.source.key)}">${esc(shownName(r.source.key, names, r.source.path))}</h2>
   <p class="meta">${num(r.source.width)}×${num(r.source.height)} ${esc(r.source.format)}, ${esc(formatBytes(r.source.bytes))} · <span class="swatch" style="background:${colour(r.color)}"></span>${colour(r.color)}</p>${taken}
   <table><thead><tr><th>variant</th><th>size</th><th>format</th><th>bytes</th></tr></thead><tbody>${rows}</tbody></table>
   <details><summary>&lt;picture&gt; snippet</summary><pre><code>${esc(pictureSnippet(r))}</code></pre></details>

@@ -3,9 +3,10 @@
 // (WebCrypto, off the main thread), batch presign through POST /uploads, concurrent PUTs with
 // progress and retries, then each photo's smallest variant from the read side (POST /variants).
 import { imageSize } from 'image-size';
-import type { SpecResponse, UploadAnswer, VariantsAnswer } from '../api/contract.js';
+import type { FileRequest, SpecResponse, UploadAnswer, VariantsAnswer } from '../api/contract.js';
 import { smallestVariant } from '../core/plan.js';
 import { integrityCheck } from '../core/integrity.js';
+import { sourcePathProblem } from '../core/source-path.js';
 import { endMarkerReason, pixelLimitReason, sniff, SNIFF_BYTES } from '../core/validate.js';
 
 type State = 'checking' | 'refused' | 'queued' | 'uploading' | 'resizing' | 'done' | 'failed';
@@ -16,7 +17,7 @@ interface Row {
   state: State;
   sent: number;
   key?: string;
-  request?: { name: string; size: number; contentType: string; sha256: string };
+  request?: FileRequest;
 }
 
 const HEADER_BYTES = 256 * 1024; // enough for a JPEG's SOF behind a large EXIF block
@@ -122,7 +123,9 @@ async function check(row: Row): Promise<string | undefined> {
   const verdict = structure.finish();
   if (!verdict.ok && verdict.definite) return verdict.reason;
   const sha256 = base64(await crypto.subtle.digest('SHA-256', bytes));
-  row.request = { name: file.name, size: file.size, contentType: sniffed.contentType, sha256 };
+  // A folder picked whole gives each file its path in it: the record keeps it as the photo's label.
+  const label = file.webkitRelativePath && !sourcePathProblem(file.webkitRelativePath) ? { path: file.webkitRelativePath } : {};
+  row.request = { name: file.name, size: file.size, contentType: sniffed.contentType, sha256, ...label };
   return undefined;
 }
 

@@ -7,6 +7,7 @@ import type { SignedPut } from '../../s3/put.js';
 import { alreadyThere, failed } from './record.js';
 import type { FileRecord, UploadRun } from './types.js';
 import { stopForFirstBatch } from './unreachable.js';
+import { sourcePathProblem } from '../../core/source-path.js';
 
 export interface Granted {
   r: FileRecord;
@@ -46,9 +47,14 @@ export async function presignBatch(run: UploadRun, batch: FileRecord[]): Promise
   return granted;
 }
 
-/** What the API is asked for a checked file: its name (the server picks the key), size, type and hash. */
+/**
+ * What the API is asked for a checked file: its name (the server picks the key), size, type and
+ * hash, and its path as a label for the record, unless the path is one the API would refuse (a
+ * control character in a folder's name is no reason to refuse the photo).
+ */
 function fileRequest(r: FileRecord): FileRequest {
-  return { name: r.relPath.split('/').pop()!, size: r.size, contentType: r.contentType!, sha256: r.sha256! };
+  const label = sourcePathProblem(r.relPath) ? {} : { path: r.relPath };
+  return { name: r.relPath.split('/').pop()!, size: r.size, contentType: r.contentType!, sha256: r.sha256!, ...label };
 }
 
 /** Thrown out of a PUT's retries when a fresh presign says the bytes have arrived meanwhile. */
