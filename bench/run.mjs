@@ -9,8 +9,9 @@
 // usage: npm run bench [-- FOLDER]      (default ../shared/corpus when present, else examples/photos)
 // env:   REPS (3)   TOOLS (space list, default all)   IMGPIPE_ARGS (extra resize-local flags, e.g.
 //        "--concurrency 1")   KEEP_OUT (dir: keep each tool's rep-1 outputs)
-//        BENCH=resize|upload|all (default all: this resize bench, then bench/upload.mjs, the upload
-//        bench, as its own process; its settings are the UPLOAD_* variables, see bench/README.md)
+//        BENCH=resize|upload|presign|all (default all: this resize bench, then bench/upload.mjs, the
+//        upload bench, as its own process, its settings the UPLOAD_* variables, see bench/README.md;
+//        then bench/presign.mjs, the presign API's largest batch against its timeout)
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -22,12 +23,13 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 // Which benches: the resize one (below), the upload one (bench/upload.mjs), or both in turn.
 const BENCH = (process.env.BENCH ?? 'all').trim().toLowerCase() || 'all';
-if (!['resize', 'upload', 'all'].includes(BENCH)) {
-  console.error(`bench: BENCH must be resize, upload or all (got ${process.env.BENCH})`);
+if (!['resize', 'upload', 'presign', 'all'].includes(BENCH)) {
+  console.error(`bench: BENCH must be resize, upload, presign or all (got ${process.env.BENCH})`);
   process.exit(2);
 }
-const runUploadBench = () => spawnSync(process.execPath, [path.join(ROOT, 'bench/upload.mjs')], { cwd: ROOT, stdio: 'inherit' }).status ?? 1;
-if (BENCH === 'upload') process.exit(runUploadBench());
+const runBench = (file) => spawnSync(process.execPath, [path.join(ROOT, 'bench', file)], { cwd: ROOT, stdio: 'inherit' }).status ?? 1;
+if (BENCH === 'upload') process.exit(runBench('upload.mjs'));
+if (BENCH === 'presign') process.exit(runBench('presign.mjs'));
 const PEERS = path.resolve(ROOT, '../shared/bench');
 const WIDTHS = [320, 1024, 2048];
 const Q = 80;
@@ -354,6 +356,8 @@ if (!runs.imgpipe?.length && tools.includes('imgpipe')) process.exitCode = 1;
 if (BENCH === 'all') {
   console.log();
   cleanup(); // the resize bench's temp files, before the upload bench starts
-  const status = runUploadBench();
-  if (status) process.exitCode = status;
+  for (const file of ['upload.mjs', 'presign.mjs']) {
+    const status = runBench(file);
+    if (status) process.exitCode = status;
+  }
 }

@@ -7,7 +7,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import pLimit from 'p-limit';
-import { MAX_VARIANT_KEYS, type FileRequest, type UploadAnswer } from '../src/api/contract.js';
+import { MAX_FILES_PER_REQUEST, MAX_VARIANT_KEYS, type FileRequest, type UploadAnswer } from '../src/api/contract.js';
 import { answerVariants } from '../src/api/variants.js';
 import { PAGE_CSP, PAGE_HTML } from '../src/web/page.generated.js';
 import { DEFAULT_SPEC, parseSpec, specHash, type Spec } from '../src/core/spec.js';
@@ -47,7 +47,7 @@ export interface PresignConfig {
 export const PRESIGN_DEFAULTS = {
   expiresIn: 15 * 60,
   maxFileBytes: 50 * 1024 * 1024,
-  maxFiles: 500,
+  maxFiles: MAX_FILES_PER_REQUEST,
   maxBodyBytes: 512 * 1024,
   keyPrefix: 'uploads',
   allowedTypes: Object.values(CONTENT_TYPES),

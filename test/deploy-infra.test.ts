@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ATTEMPT_PREFIX, FAILURE_PREFIX, RECORD_PREFIX } from '../src/core/keys.js';
+import { FUNCTION_DEFAULTS } from '../src/deploy/function-config.js';
 import { projectRoot } from '../src/deploy/paths.js';
 import { DEFAULT_RESIZE_CONCURRENCY, RESIZE_CONCURRENCY_RANGE } from '../src/deploy/stack/concurrency.js';
 import { parseCfnYaml, PSEUDO_PARAMETERS as PSEUDO, subNames, walk, type CfnNode as Node } from './helpers/cfn-yaml.js';
@@ -160,6 +161,9 @@ describe('infra/template.yaml', () => {
     expect(r.ResizeFunction.Properties.Environment.Variables.MALLOC_ARENA_MAX).toBe('1');
     expect(r.ResizeFunction.Properties.Environment.Variables.DEST_BUCKET).not.toEqual(r.ResizeFunction.Properties.Environment.Variables.SOURCE_BUCKET);
     expect(t.Parameters.ResizeMemory.Default).toBe(1769);
+    // What bench/presign.mjs measures the largest batch against is what the stack deploys.
+    expect(r.PresignFunction.Properties).toMatchObject({ MemorySize: FUNCTION_DEFAULTS.presign.memory, Timeout: FUNCTION_DEFAULTS.presign.timeout });
+    expect(r.FailureRecorderFunction.Properties).toMatchObject({ MemorySize: FUNCTION_DEFAULTS['failure-recorder'].memory, Timeout: FUNCTION_DEFAULTS['failure-recorder'].timeout });
   });
 
   it('POST /uploads and GET /spec on the HTTP API reach the presign function, which only these routes may invoke', () => {

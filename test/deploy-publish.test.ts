@@ -365,7 +365,7 @@ describe('deploy-lambda publish', () => {
     expect(summary.calls).toEqual(fake.ops());
     expect(summary.calls).toEqual(['lambda:GetFunction', 'lambda:CreateFunction', 'lambda:GetFunctionConfiguration', 'lambda:PublishVersion', 'lambda:GetAlias', 'lambda:CreateAlias']);
     expect(summary.trigger).toBeUndefined(); // presign has no S3 trigger
-    expect(body('lambda:CreateFunction')).toMatchObject({ MemorySize: 256, Timeout: 10, Environment: { Variables: { SOURCE_BUCKET: 'imgpipe-source', API_KEY: 'k' } } });
+    expect(body('lambda:CreateFunction')).toMatchObject({ MemorySize: 512, Timeout: 10, Environment: { Variables: { SOURCE_BUCKET: 'imgpipe-source', API_KEY: 'k' } } });
     // The presign API serves the spec at GET /spec, so it gets the same IMGPIPE_SPEC as the resize.
     expect(JSON.parse((body('lambda:CreateFunction') as { Environment: { Variables: Record<string, string> } }).Environment.Variables.IMGPIPE_SPEC).variants.length).toBeGreaterThan(0);
     expect(summary.package.sha256).toMatch(/^[0-9a-f]{64}$/);

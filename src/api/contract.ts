@@ -1,6 +1,12 @@
 // The presign API's wire types, in one module that the handler, the CLI's client and the web page
 // import: POST /uploads, body {"files": FileRequest[]}, answer {"uploads": UploadAnswer[]}.
 
+/**
+ * Most files one POST /uploads may name: the CLI's batch. The presign function signs and looks
+ * up that many within a third of its timeout (src/deploy/function-config.ts, bench/presign.mjs).
+ */
+export const MAX_FILES_PER_REQUEST = 100;
+
 /** One file the client wants to upload. `sha256` is the base64 SHA-256 of its bytes. */
 export interface FileRequest {
   name: string;

@@ -12,7 +12,9 @@ export const DEFAULT_RESIZE_CONCURRENCY = 5;
 /** resize: 1,769 MB is where Lambda gives one full vCPU, and sharp is CPU-bound. */
 export const FUNCTION_DEFAULTS: Record<HandlerName, { memory: number; timeout: number }> = {
   resize: { memory: 1769, timeout: 60 },
-  presign: { memory: 256, timeout: 10 },
+  // presign: the largest batch (MAX_FILES_PER_REQUEST) within a third of the timeout at this
+  // memory's CPU share, as `node bench/presign.mjs` measures it (its figures in bench/README.md).
+  presign: { memory: 512, timeout: 10 },
   'failure-recorder': { memory: 256, timeout: 30 },
 };
 

@@ -6,6 +6,7 @@
 import { availableParallelism } from 'node:os';
 import pLimit from 'p-limit';
 import { specHash } from '../core/spec.js';
+import { MAX_FILES_PER_REQUEST } from '../api/contract.js';
 import { DEFAULT_LEDGER, Ledger } from '../files/ledger.js';
 import { ManifestWriter } from '../files/manifest.js';
 import { pause } from '../s3/retry.js';
@@ -49,7 +50,7 @@ export async function runUpload(opts: UploadOptions): Promise<UploadResult> {
 async function sendAll(run: UploadRun, files: FileRecord[]): Promise<void> {
   const { signal } = run.opts;
   const concurrency = run.opts.concurrency ?? Math.max(8, availableParallelism() * 8);
-  const batchSize = run.opts.batchSize ?? 100;
+  const batchSize = run.opts.batchSize ?? MAX_FILES_PER_REQUEST;
   const putLimit = pLimit(concurrency);
   const puts: Promise<void>[] = [];
   // A small first batch, so the first PUTs start while the rest is still being checked.
