@@ -4,7 +4,8 @@
 // or content. With dedupe on, a file whose bytes the source bucket already holds is answered
 // "exists" with its key instead of a URL: one ListObjectsV2 per file, the batch looked up in parallel.
 import { timingSafeEqual } from 'node:crypto';
-import { ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { ListObjectsV2Command, PutObjectCommand, type _Object, type S3Client } from '@aws-sdk/client-s3';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import pLimit from 'p-limit';
 import { MAX_FILES_PER_REQUEST, MAX_VARIANT_KEYS, type FileRequest, type UploadAnswer } from '../src/api/contract.js';
@@ -15,6 +16,7 @@ import { CONTENT_TYPES, type ImageFormat } from '../src/core/validate.js';
 import { contentFolder, uploadKey } from '../src/core/upload-key.js';
 import { SOURCE_PATH_HEADER, SOURCE_PATH_META, encodeSourcePath, sourcePathProblem } from '../src/core/source-path.js';
 import { createS3Client } from '../src/s3/client.js';
+import { AWS_HEAL_AFTER_MS, healIfStranded, sqsRequeue, type Requeue } from './heal.js';
 
 export type { FileRequest, UploadAnswer } from '../src/api/contract.js';
 
@@ -42,6 +44,13 @@ export interface PresignConfig {
    * some exact bytes were uploaded.
    */
   dedupe?: boolean;
+  /**
+   * With dedupe and destBucket: how an "exists" whose resize never finished is queued again
+   * (lambda/heal.ts); undefined: answered "exists" and left as it is.
+   */
+  requeue?: Requeue;
+  /** With no record, how long after its upload an object counts as stranded (heal.ts). */
+  healAfterMs?: number;
 }
 
 export const PRESIGN_DEFAULTS = {
@@ -113,16 +122,21 @@ function checkFile(entry: unknown, config: PresignConfig): FileRequest | { name:
   return { name, size: e.size, contentType: e.contentType, sha256: e.sha256, ...(e.path !== undefined ? { path: e.path as string } : {}) };
 }
 
-/** The key already holding these bytes, if any: any object in the content's folder. */
-async function existingKey(file: FileRequest, config: PresignConfig): Promise<string | undefined> {
+/** The object already holding these bytes, if any: any object in the content's folder. */
+async function existingObject(file: FileRequest, config: PresignConfig): Promise<_Object | undefined> {
   const listed = await config.s3.send(new ListObjectsV2Command({ Bucket: config.bucket, Prefix: contentFolder(file.sha256, config.keyPrefix), MaxKeys: 1 }));
-  return listed.Contents?.[0]?.Key;
+  return listed.Contents?.[0];
 }
 
 async function presignOne(file: FileRequest, config: PresignConfig, now: Date): Promise<UploadAnswer> {
   if (config.dedupe !== false) {
-    const key = await existingKey(file, config);
-    if (key) return { name: file.name, key, exists: true };
+    const existing = await existingObject(file, config);
+    if (existing?.Key) {
+      const { requeue, destBucket } = config;
+      const heal = requeue && destBucket ? { s3: config.s3, destBucket, requeue, healAfterMs: config.healAfterMs ?? AWS_HEAL_AFTER_MS } : undefined;
+      const requeued = heal ? await healIfStranded(heal, config.bucket, existing, now.getTime()) : false;
+      return { name: file.name, key: existing.Key, exists: true, ...(requeued ? { requeuedAt: now.toISOString() } : {}) };
+    }
   }
   const key = uploadKey(file.name, FORMAT_OF_TYPE[file.contentType], file.sha256, { prefix: config.keyPrefix });
   const sourcePath = file.path === undefined ? undefined : encodeSourcePath(file.path);
@@ -260,6 +274,8 @@ export function presignConfigFromEnv(env: NodeJS.ProcessEnv = process.env, s3: S
     spec: env.IMGPIPE_SPEC ? parseSpec(JSON.parse(env.IMGPIPE_SPEC), 'IMGPIPE_SPEC') : DEFAULT_SPEC,
     destBucket: env.DEST_BUCKET || undefined,
     page: env.SERVE_PAGE !== 'false',
+    requeue: env.RESIZE_QUEUE_URL ? sqsRequeue(new SQSClient({}), env.RESIZE_QUEUE_URL, env.AWS_REGION ?? 'us-east-1') : undefined,
+    healAfterMs: intEnv(env, 'HEAL_AFTER_SECONDS', AWS_HEAL_AFTER_MS / 1000) * 1000,
   };
 }
 

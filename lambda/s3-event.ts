@@ -12,6 +12,11 @@ export interface SqsRecord {
   attributes?: { ApproximateReceiveCount?: string } & Record<string, unknown>;
 }
 
+/** S3 URL-encodes keys in event records the way HTML forms do: '+' for a space, '/' kept. */
+export function encodeEventKey(key: string): string {
+  return encodeURIComponent(key).replace(/%2F/g, '/').replace(/%20/g, '+');
+}
+
 /** S3 URL-encodes keys in event records, with '+' for a space. */
 export function decodeEventKey(key: string): string {
   return decodeURIComponent(key.replace(/\+/g, ' '));

@@ -148,7 +148,7 @@ describe('infra/template.yaml', () => {
     const runtimeOnly = ['MALLOC_ARENA_MAX'];
     for (const [fn, file, codeKey, required] of [
       ['ResizeFunction', 'resize.ts', 'ResizeCodeKey', ['DEST_BUCKET', 'SOURCE_BUCKET', 'IMGPIPE_SPEC', 'MALLOC_ARENA_MAX']],
-      ['PresignFunction', 'presign.ts', 'PresignCodeKey', ['SOURCE_BUCKET', 'KEY_PREFIX', 'API_KEY', 'DEDUPE', 'IMGPIPE_SPEC', 'DEST_BUCKET']],
+      ['PresignFunction', 'presign.ts', 'PresignCodeKey', ['SOURCE_BUCKET', 'KEY_PREFIX', 'API_KEY', 'DEDUPE', 'IMGPIPE_SPEC', 'DEST_BUCKET', 'RESIZE_QUEUE_URL']],
       ['FailureRecorderFunction', 'failure-recorder.ts', 'FailureRecorderCodeKey', ['DEST_BUCKET', 'IMGPIPE_SPEC', 'MAX_RECEIVE_COUNT']],
     ] as const) {
       const p = r[fn].Properties;
@@ -185,7 +185,7 @@ describe('infra/template.yaml', () => {
     expect(Object.values(r).filter((x: Node) => x.Type === 'AWS::ApiGatewayV2::Route')).toHaveLength(4);
   });
 
-  it('least privilege: presign may only put uploads (and list their prefix for dedupe); resize may only read sources, write variants, records and notes, clear failure records and take from its queue; the recorder only reads records and notes, writes failure records and takes from the dead-letter queue; each logs to its own group', () => {
+  it('least privilege: presign may only put uploads (and list their prefix for dedupe, and re-queue a stranded one); resize may only read sources, write variants, records and notes, clear failure records and take from its queue; the recorder only reads records and notes, writes failure records and takes from the dead-letter queue; each logs to its own group', () => {
     const iam = Object.entries(r).filter(([, x]: [string, Node]) => x.Type.startsWith('AWS::IAM::'));
     expect(iam.map(([name, x]: [string, Node]) => `${name} ${x.Type}`).sort()).toEqual(['FailureRecorderRole AWS::IAM::Role', 'PresignRole AWS::IAM::Role', 'ResizeRole AWS::IAM::Role']);
     expect(Object.values(r).filter((x: Node) => x.Type === 'AWS::Lambda::Permission')).toHaveLength(4);
@@ -200,8 +200,11 @@ describe('infra/template.yaml', () => {
       { actions: ['s3:GetObject'], resource: { 'Fn::Sub': 'arn:${AWS::Partition}:s3:::${DestBucketName}/*' } },
       // Dedupe's lookup: list the source bucket, under the upload prefix only, and only when it is on.
       { actions: ['s3:ListBucket'], resource: { 'Fn::Sub': 'arn:${AWS::Partition}:s3:::${SourceBucketName}' }, condition: { StringLike: { 's3:prefix': { 'Fn::Sub': '${KeyPrefix}/*' } } } },
+      // Heal: a stranded photo's S3 event back onto the resize's queue, and no other.
+      { actions: ['sqs:SendMessage'], resource: { 'Fn::GetAtt': ['ResizeQueue', 'Arn'] } },
       logs('PresignLogGroup'),
     ]);
+    expect(r.PresignFunction.Properties.Environment.Variables.RESIZE_QUEUE_URL).toEqual({ Ref: 'ResizeQueue' });
     const presignStatements = r.PresignRole.Properties.Policies[0].PolicyDocument.Statement as Node[];
     expect(presignStatements[2]['Fn::If'][0]).toBe('DedupeOn');
     expect(presignStatements[2]['Fn::If'][2]).toEqual({ Ref: 'AWS::NoValue' });

@@ -2,6 +2,8 @@
 // spec, asks nothing about them: no POST /uploads, no S3 request, neither the CLI's nor the API's
 // ListObjectsV2 (counted at proxies in front of the presign API and of S3: the stack's API reaches
 // S3 through the same proxy). What the ledger does not know is asked as before; --verify asks all.
+// An "exists" costs the API its ListObjectsV2 and, for heal (lambda/heal.ts), a GET of the done
+// record, and of the failure record when there is no done one.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -44,14 +46,19 @@ describe('re-running an upload of unchanged files', () => {
   /** Run the CLI; return its document and the requests it made, per "METHOD /path" for the API, in all for S3. */
   async function upload(...flags: string[]) {
     const s3Total = () => [...s3.requests.values()].reduce((a, b) => a + b, 0);
-    const before = { api: new Map(api.requests), s3: s3Total() };
+    const s3Kind = (prefix: string) => [...s3.requests].reduce((n, [k, v]) => n + (k.startsWith(prefix) ? v : 0), 0);
+    // ListObjectsV2 are the only GETs of the source through the proxy; record reads, of the destination's _imgpipe/.
+    const kinds = () => ({ lists: s3Kind(`GET /${stack.sourceBucket}`), doneReads: s3Kind(`GET /${stack.destBucket}/_imgpipe/done/`), failedReads: s3Kind(`GET /${stack.destBucket}/_imgpipe/failed/`) });
+    const before = { api: new Map(api.requests), s3: s3Total(), kinds: kinds() };
     const r = await runCli(['upload', 'photos', '--local', '--json', ...flags], { cwd });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const apiCalls: Record<string, number> = {};
     for (const [k, n] of api.requests) if (n - (before.api.get(k) ?? 0)) apiCalls[k] = n - (before.api.get(k) ?? 0);
     const s3Calls = s3Total() - before.s3;
-    return { doc: JSON.parse(r.stdout) as UploadResult & { wait?: WatchResult }, apiCalls, s3Calls };
+    const now = kinds();
+    const s3Kinds = { lists: now.lists - before.kinds.lists, doneReads: now.doneReads - before.kinds.doneReads, failedReads: now.failedReads - before.kinds.failedReads };
+    return { doc: JSON.parse(r.stdout) as UploadResult & { wait?: WatchResult }, apiCalls, s3Calls, s3Kinds };
   }
   // Each run's own two checks: the running `dev` is alive, and which spec it makes. Per run, not per file.
   const RUN_CHECKS = { 'GET /health': 1, 'GET /spec': 1 };
@@ -66,7 +73,11 @@ describe('re-running an upload of unchanged files', () => {
     expect(again.doc).toMatchObject({ uploaded: 0, skipped: N });
     expect(again.doc.uploads.filter((u) => u.resized)).toEqual([]);
     expect(again.apiCalls).toEqual({ ...RUN_CHECKS, 'POST /uploads': POSTS });
-    expect(again.s3Calls).toBe(N);
+    // Per file: the API's list, and its read of the done record; of the failure record too where the resize has not finished yet.
+    expect(again.s3Kinds.lists).toBe(N);
+    expect(again.s3Kinds.doneReads).toBe(N);
+    expect(again.s3Kinds.failedReads).toBeLessThanOrEqual(N);
+    expect(again.s3Calls).toBe(2 * N + again.s3Kinds.failedReads);
   }, 120_000);
 
   it('after a wait read every record done with this spec, a re-run makes no request for any file; --verify asks again', async () => {
@@ -95,7 +106,8 @@ describe('re-running an upload of unchanged files', () => {
     expect(verified.doc).toMatchObject({ uploaded: 0, skipped: N });
     expect(verified.doc.uploads.filter((u) => u.resized)).toEqual([]);
     expect(verified.apiCalls).toEqual({ ...RUN_CHECKS, 'POST /uploads': POSTS });
-    expect(verified.s3Calls).toBe(N);
+    expect(verified.s3Kinds).toEqual({ lists: N, doneReads: N, failedReads: 0 }); // all done: nothing to heal
+    expect(verified.s3Calls).toBe(2 * N);
     // …and the ledger still knows them resized: the next plain run asks nothing again.
     expect((await upload('-c', '8')).apiCalls).toEqual(RUN_CHECKS);
   }, 240_000); // seven runs of the CLI, on a shared 2-core machine

@@ -30,11 +30,17 @@ export interface UploadGranted {
   expiresAt: string;
 }
 
-/** The source bucket already holds these exact bytes, at `key`: nothing to send. */
+/**
+ * The source bucket already holds these exact bytes, at `key`: nothing to send. `requeuedAt`:
+ * their resize never finished (a failure of the pipeline, or no record long after), so the API
+ * queued them for another at that time (lambda/heal.ts); a failure record older than that is
+ * the earlier try's.
+ */
 export interface UploadExists {
   name: string;
   key: string;
   exists: true;
+  requeuedAt?: string;
 }
 
 export interface UploadRefused {

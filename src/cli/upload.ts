@@ -41,7 +41,7 @@ async function uploadAction(paths: string[], opts: UploadFlags, filters: PathFil
   if (opts.download) opts.wait = true; // downloading the variants means waiting for them
   const { spec: asked, specGiven, pipeline } = await loadConfig(opts.config, opts);
   // Loaded here, not at the top: only the verb that runs pays for the AWS SDK and sharp.
-  const [{ resolveTarget }, { runUpload }, { runWatch, localNamesOf }, { UploadView }, { keysToWaitFor, rememberResized }] = await Promise.all([
+  const [{ resolveTarget }, { runUpload }, { runWatch, localNamesOf }, { UploadView }, { keysToWaitFor, rememberResized, requeuedAt }] = await Promise.all([
     import('../jobs/target.js'),
     import('../jobs/upload.js'),
     import('../jobs/watch.js'),
@@ -94,6 +94,7 @@ async function uploadAction(paths: string[], opts: UploadFlags, filters: PathFil
         timeoutMs: opts.timeout * 1000,
         downloadDir: opts.download,
         localNames: localNamesOf(upload.uploads),
+        staleBefore: requeuedAt(upload.uploads),
         details: true, // each record's spec hash: what the ledger learns (jobs/upload/done.ts)
         reporter,
         signal: signals.signal,

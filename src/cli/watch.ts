@@ -26,7 +26,7 @@ export function watchCommand(): Command {
   ]);
   return cmd.action(async (keys: string[], opts) => {
     const { spec: asked, specGiven, pipeline } = await loadConfig(opts.config, opts);
-    const [{ resolveTarget }, { runWatch, localNamesOf }] = await Promise.all([import('../jobs/target.js'), import('../jobs/watch.js')]);
+    const [{ resolveTarget }, { runWatch, localNamesOf }, { requeuedAt }] = await Promise.all([import('../jobs/target.js'), import('../jobs/watch.js'), import('../jobs/upload/done.js')]);
     const manifest = await readManifest(opts.manifest).catch((err) => {
       throw new UsageError((err as Error).message);
     });
@@ -46,6 +46,7 @@ export function watchCommand(): Command {
         timeoutMs: opts.timeout * 1000,
         downloadDir: opts.download,
         localNames: keys.length ? undefined : localNamesOf(manifest?.files ?? []),
+        staleBefore: requeuedAt(manifest?.files ?? []),
         details: !!(opts.json || opts.html),
         reporter,
         signal: signals.signal,

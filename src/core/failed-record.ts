@@ -21,6 +21,12 @@ export interface FailedRecord {
   failedAt: string;
 }
 
+/**
+ * Failures of the pipeline or of this installation, not of the photo: uploading the same bytes
+ * again queues them for another try (lambda/heal.ts). `deleted` too: the bytes are there again.
+ */
+export const HEALABLE_CODES: ReadonlySet<string> = new Set(['timeout', 'crashed', 'gave-up', 'decoder-unavailable', 'malformed-record', 'deleted']);
+
 export function failedRecord(key: string, code: string, reason: string, spec: Spec, attempts?: number): FailedRecord {
   return { version: RECORD_VERSION, status: 'failed', source: { key }, specHash: specHash(spec), code, reason, ...(attempts !== undefined ? { attempts } : {}), failedAt: new Date().toISOString() };
 }

@@ -17,6 +17,8 @@ export interface ManifestFile {
   status: 'uploaded' | 'failed' | 'pending';
   error?: string;
   uploadedAt?: string;
+  /** The API queued its bytes for resize again then: a failure record older than that is stale. */
+  requeuedAt?: string;
 }
 
 export interface Manifest {

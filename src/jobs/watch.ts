@@ -19,6 +19,8 @@ export interface WatchOptions {
   downloadDir?: string;
   /** Source key → the local files (relative paths) that hold its bytes, for the download layout. */
   localNames?: Map<string, string[]>;
+  /** Source key → when it was queued for resize again (lambda/heal.ts): older failure records are stale. */
+  staleBefore?: Map<string, number>;
   /** Read every done record (for --json, --html, --download); otherwise a listed one is enough. */
   details?: boolean;
   reporter: Reporter;
@@ -66,6 +68,7 @@ export async function runWatch(options: WatchOptions): Promise<WatchResult> {
     timeoutMs: opts.timeoutMs,
     signal: opts.signal,
     readDone: opts.details || !!opts.downloadDir,
+    staleBefore: opts.staleBefore,
     onRecord: (r) => {
       if (r.status === 'done') reporter.step(`ready ${r.source.key}${r.variants ? ` (${r.variants.length} variants)` : ''}`, r.source.key);
       else {

@@ -6,6 +6,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { createPresignHandler, PRESIGN_DEFAULTS, type ApiEvent, type ApiResult } from '../../lambda/presign.js';
+import { encodeEventKey } from '../../lambda/s3-event.js';
 import { createResizeHandler, writeFailureRecord, type RecordOutcome, type ResizeConfig, type S3EventRecord } from '../../lambda/resize.js';
 import type { Spec } from '../core/spec.js';
 import { createS3Client } from '../s3/client.js';
@@ -39,7 +40,12 @@ export interface LocalStackOptions {
   resizeConcurrency?: number;
   /** Structured log lines from the handlers (one JSON object each). */
   log?: (line: Record<string, unknown>) => void;
+  /** With no record, how long after its upload a photo counts as stranded and is re-queued (lambda/heal.ts). */
+  healAfterMs?: number;
 }
+
+/** Longer than the local queue keeps trying one photo (attempts × the resize's timeout, and backoff). */
+export const LOCAL_HEAL_AFTER_MS = 5 * 60_000;
 
 export interface LocalStack {
   apiUrl: string;
@@ -55,10 +61,7 @@ export interface LocalStack {
   close(): Promise<void>;
 }
 
-/** S3 URL-encodes keys in event records the way HTML forms do: '+' for a space, '/' kept. */
-export function encodeEventKey(key: string): string {
-  return encodeURIComponent(key).replace(/%2F/g, '/').replace(/%20/g, '+');
-}
+export { encodeEventKey };
 
 /**
  * S3's `sequencer` orders the events of one key: here the PUT's own time, then the server's
@@ -179,6 +182,9 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     spec: opts.spec,
     destBucket: LOCAL_BUCKETS.dest,
     page: true,
+    // Re-queued through the server's own durable queue, as the deployed API sends to SQS.
+    requeue: async ({ bucket, key }) => void (await s3server.renotify(bucket, key)),
+    healAfterMs: opts.healAfterMs ?? LOCAL_HEAL_AFTER_MS,
   });
   const handlerS3 = opts.handlerEndpoint ? createS3Client({ endpoint: opts.handlerEndpoint, region: s3server.region, credentials: s3server.credentials }) : s3;
   const resizeConfig: ResizeConfig = { s3: handlerS3, destBucket: LOCAL_BUCKETS.dest, spec: opts.spec, cacheControl: 'public, max-age=31536000, immutable', log };

@@ -22,6 +22,8 @@ export interface WaitOptions {
    * request per image saved; failure records are always read, for their reason.
    */
   readDone?: boolean;
+  /** Source key → a time (ms): a failure record written before it is an earlier try's, queued again since; wait for the next. */
+  staleBefore?: Map<string, number>;
   /** Called once per image, as soon as its record is known. */
   onRecord?: (record: ImageRecord | DoneMark) => void;
 }
@@ -122,6 +124,7 @@ export async function waitForRecords(opts: WaitOptions): Promise<WaitResult> {
   for (let round = 0; pending.length; round++) {
     try {
       for (const [source, record] of await poll(p, pending)) {
+        if (record.status === 'failed' && Date.parse(record.failedAt) < (opts.staleBefore?.get(source) ?? 0)) continue;
         records.set(source, record);
         opts.onRecord?.(record);
       }

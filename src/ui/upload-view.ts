@@ -50,7 +50,13 @@ export class UploadView {
       case 'file-exists': {
         const { relPath, key, size } = e.file;
         reporter.advance(size ?? 0);
-        const why = e.twinOf ? `same bytes as ${e.twinOf}, stored as ${key}` : e.file.resized ? `already there as ${key}, resized (the ledger knows; --verify asks)` : `already there as ${key}`;
+        const why = e.twinOf
+          ? `same bytes as ${e.twinOf}, stored as ${key}`
+          : e.file.resized
+            ? `already there as ${key}, resized (the ledger knows; --verify asks)`
+            : e.file.requeuedAt
+              ? `already there as ${key}, but never resized: queued for resize again`
+              : `already there as ${key}`;
         return this.ended(relPath, `skip ${relPath}: ${why}`);
       }
       case 'file-failed':

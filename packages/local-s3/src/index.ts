@@ -69,6 +69,12 @@ export interface LocalS3 {
   onObjectCreated(listener: (ev: ObjectCreatedEvent) => void): () => void;
   /** Durable delivery: pending events from earlier runs first, then new ones, each until handled. */
   consumeEvents(handler: EventHandler, opts?: ConsumeOptions): EventDelivery;
+  /**
+   * Announce an object again, unchanged, as if it had just been stored (durably, with a new event
+   * of its own): how a pipeline re-queues a photo whose processing never finished. False when
+   * there is no such object or its bucket does not notify.
+   */
+  renotify(bucket: string, key: string): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -167,6 +173,14 @@ export async function startLocalS3(opts: LocalS3Options): Promise<LocalS3> {
       const d = new EventDelivery(store, handler, consumeOpts);
       deliveries.add(d);
       return d;
+    },
+    async renotify(bucket, key) {
+      const meta = store.get(bucket, key);
+      if (!meta || (notify && !notify.has(bucket))) return false;
+      // The same version again (same blob): replay sets nothing new, and keeps the event.
+      const ev = await store.put(bucket, key, meta, 'ObjectCreated:Put');
+      if (ev) created(ev);
+      return true;
     },
     close,
   };

@@ -15,6 +15,11 @@ export function keysToWaitFor(upload: UploadResult, downloading: boolean): strin
   return upload.keys.filter((k) => !known.has(k));
 }
 
+/** Source key → when the API queued it for resize again: its failure records from before are an earlier try's. */
+export function requeuedAt(files: Array<{ key?: string; requeuedAt?: string }>): Map<string, number> {
+  return new Map(files.flatMap((f) => (f.key && f.requeuedAt ? [[f.key, Date.parse(f.requeuedAt)] as const] : [])));
+}
+
 /** Mark in the ledger each file of the run whose record the wait read as done with `spec`; returns how many. */
 export async function rememberResized(o: { pipeline: string; upload: UploadResult; records: Array<ImageRecord | DoneMark>; spec: Spec; ledgerPath?: string }): Promise<number> {
   const hash = specHash(o.spec);

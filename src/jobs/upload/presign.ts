@@ -40,7 +40,10 @@ export async function presignBatch(run: UploadRun, batch: FileRecord[]): Promise
   batch.forEach((r, j) => {
     const answer = answers[j];
     if ('error' in answer) return failed(run, r, 'presign', `refused by the API: ${answer.error.code}: ${answer.error.message}`);
-    if ('exists' in answer) return alreadyThere(run, r, answer.key);
+    if ('exists' in answer) {
+      if (answer.requeuedAt) r.requeuedAt = answer.requeuedAt;
+      return alreadyThere(run, r, answer.key);
+    }
     r.key = answer.key;
     granted.push({ r, signed: { url: answer.url, headers: answer.headers } });
   });

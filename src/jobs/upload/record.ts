@@ -77,7 +77,7 @@ export function publicRecord(r: FileRecord): UploadRecord {
   const { path, relPath, status } = r;
   if (status === 'failed') return { path, relPath, status, error: r.error, ...(r.retries !== undefined ? { retries: r.retries } : {}) };
   if (status === 'uploaded') return { path, relPath, status, key: r.key, size: r.size, retries: r.retries ?? 0 };
-  return { path, relPath, status, key: r.key, size: r.size, ...(r.resized ? { resized: true } : {}) }; // skipped, or pending (never reached)
+  return { path, relPath, status, key: r.key, size: r.size, ...(r.resized ? { resized: true } : {}), ...(r.requeuedAt ? { requeuedAt: r.requeuedAt } : {}) }; // skipped, or pending (never reached)
 }
 
 /**
@@ -87,5 +87,5 @@ export function publicRecord(r: FileRecord): UploadRecord {
 export function manifestFile(r: FileRecord): ManifestFile | undefined {
   if (!r.sha256 && r.status !== 'failed') return undefined;
   const status = r.status === 'skipped' ? 'uploaded' : r.status;
-  return { path: r.path, relPath: r.relPath, size: r.size, sha256: r.sha256, contentType: r.contentType, key: r.key, status, error: r.error, uploadedAt: r.uploadedAt };
+  return { path: r.path, relPath: r.relPath, size: r.size, sha256: r.sha256, contentType: r.contentType, key: r.key, status, error: r.error, uploadedAt: r.uploadedAt, ...(r.requeuedAt ? { requeuedAt: r.requeuedAt } : {}) };
 }

@@ -56,6 +56,8 @@ export interface FileRecord {
   uploadedAt?: string;
   /** Skipped because the ledger knows it resized with this spec (no request was made). */
   resized?: boolean;
+  /** Already there, but its resize had never finished: the API queued it again at this time (lambda/heal.ts). */
+  requeuedAt?: string;
 }
 
 /** A file as the result (and --json) shows it. */
@@ -69,6 +71,8 @@ export interface UploadRecord {
   error?: string;
   /** The ledger knows its variants of this spec are there: the API was not asked (--verify asks). */
   resized?: true;
+  /** Already there without its variants (the pipeline had failed it, or never finished): queued for resize again then. */
+  requeuedAt?: string;
 }
 
 export interface UploadResult {

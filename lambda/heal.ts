@@ -1,0 +1,62 @@
+// Heal: bytes the source bucket already holds but whose resize never finished. Dedupe answers an
+// upload of them "exists", so no new ObjectCreated event would ever fire; instead the presign API
+// puts one on the resize's own queue, in S3's event shape, when the photo's record says the
+// pipeline (not the photo) failed, or when there is no record long after the upload.
+import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { _Object, S3Client } from '@aws-sdk/client-s3';
+import { HEALABLE_CODES } from '../src/core/failed-record.js';
+import { getRecord } from '../src/s3/get-record.js';
+import { encodeEventKey } from './s3-event.js';
+
+/** An object of the source bucket, as ListObjectsV2 lists it. */
+export interface StoredObject {
+  bucket: string;
+  key: string;
+  size: number;
+  eTag: string;
+}
+
+/** Put an ObjectCreated event for `object` on the resize's queue. */
+export type Requeue = (object: StoredObject) => Promise<void>;
+
+export interface HealConfig {
+  s3: S3Client;
+  destBucket: string;
+  requeue: Requeue;
+  /**
+   * With no record at all, how long after its upload an object counts as stranded rather than
+   * still in the queue: longer than the queue keeps trying (visibility timeout × receives).
+   */
+  healAfterMs: number;
+}
+
+/** On AWS the queue waits 360 s per receive, 3 receives, then the dead-letter queue's recorder: 20 minutes covers it. */
+export const AWS_HEAL_AFTER_MS = 20 * 60_000;
+
+/** Queue `listed` for another resize if it is stranded; whether it was. */
+export async function healIfStranded(config: HealConfig, bucket: string, listed: _Object, now = Date.now()): Promise<boolean> {
+  const key = listed.Key!;
+  const done = await getRecord(config.s3, config.destBucket, key, 'done');
+  if (done?.status === 'done') return false;
+  const failed = done ?? (await getRecord(config.s3, config.destBucket, key, 'failed'));
+  const stranded = failed ? failed.status === 'failed' && HEALABLE_CODES.has(failed.code) : now - (listed.LastModified?.getTime() ?? now) >= config.healAfterMs;
+  if (!stranded) return false;
+  await config.requeue({ bucket, key, size: listed.Size ?? 0, eTag: (listed.ETag ?? '').replace(/"/g, '') });
+  return true;
+}
+
+/** The deployed stack's requeue: one SQS message holding the S3 event the bucket would have sent. */
+export function sqsRequeue(sqs: SQSClient, queueUrl: string, region: string): Requeue {
+  return async (o) => {
+    const record = {
+      eventVersion: '2.1',
+      eventSource: 'aws:s3',
+      awsRegion: region,
+      eventTime: new Date().toISOString(),
+      eventName: 'ObjectCreated:Put',
+      userIdentity: { principalId: 'imgpipe-heal' },
+      s3: { s3SchemaVersion: '1.0', configurationId: 'imgpipe-heal', bucket: { name: o.bucket, arn: `arn:aws:s3:::${o.bucket}` }, object: { key: encodeEventKey(o.key), size: o.size, eTag: o.eTag } },
+    };
+    await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify({ Records: [record] }) }));
+  };
+}
