@@ -9,6 +9,7 @@ import { createPresignHandler, PRESIGN_DEFAULTS, type ApiEvent, type ApiResult }
 import { createResizeHandler, writeFailureRecord, type RecordOutcome, type ResizeConfig, type S3EventRecord } from '../../lambda/resize.js';
 import type { Spec } from '../core/spec.js';
 import { createS3Client } from '../s3/client.js';
+import { apiHosts, refuseRequest } from './api-guard.js';
 import { CHALLENGE, healthProof } from './health.js';
 import { startLocalS3, type ObjectCreatedEvent } from '@imgpipe/local-s3';
 
@@ -122,8 +123,14 @@ function apiGatewayEvent(req: IncomingMessage, body: Buffer): ApiEvent & Record<
  * stack's own, and with `?challenge=NONCE` it answers the proof that it is this `dev` (health.ts).
  */
 function createApiServer(presign: (ev: ApiEvent) => Promise<ApiResult>, log: (line: Record<string, unknown>) => void, proof: (challenge: string) => string): Server {
-  return createServer(async (req, res) => {
+  const server: Server = createServer(async (req, res) => {
     try {
+      const refused = refuseRequest(req, apiHosts((server.address() as AddressInfo).port));
+      if (refused) {
+        req.resume();
+        res.writeHead(refused.status, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: refused.code, message: refused.message } }));
+        return;
+      }
       const url = new URL(req.url ?? '/', 'http://localhost');
       if (req.method === 'GET' && url.pathname === '/health') {
         const challenge = url.searchParams.get('challenge');
@@ -145,6 +152,7 @@ function createApiServer(presign: (ev: ApiEvent) => Promise<ApiResult>, log: (li
       res.end(JSON.stringify({ error: { code: 'InternalError', message: 'local API failure' } }));
     }
   });
+  return server;
 }
 
 function listen(server: Server, port: number): Promise<number> {
