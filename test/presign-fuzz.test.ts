@@ -77,9 +77,9 @@ describe('presign API under fuzzing (real HTTP)', () => {
     const keyed = await startTestStack({ trigger: false, apiKey: 'k-123' });
     try {
       const body = JSON.stringify({ files: [{ name: 'a.jpg', size: 1, contentType: 'image/jpeg', sha256: 'A'.repeat(43) + '=' }] });
-      const no = await fetch(`${keyed.apiUrl}/uploads`, { method: 'POST', body });
+      const no = await fetch(`${keyed.apiUrl}/uploads`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
       expect([no.status, (await no.json()).error.code]).toEqual([401, 'Unauthorized']);
-      const yes = await fetch(`${keyed.apiUrl}/uploads`, { method: 'POST', body, headers: { 'x-api-key': 'k-123' } });
+      const yes = await fetch(`${keyed.apiUrl}/uploads`, { method: 'POST', body, headers: { 'content-type': 'application/json', 'x-api-key': 'k-123' } });
       expect(yes.status).toBe(200);
     } finally {
       await keyed.stop();
@@ -92,7 +92,7 @@ describe('presign API under fuzzing (real HTTP)', () => {
       const data = Buffer.from('not checked before expiry');
       const { createHash } = await import('node:crypto');
       const sha256 = createHash('sha256').update(data).digest('base64');
-      const res = await fetch(`${short.apiUrl}/uploads`, { method: 'POST', body: JSON.stringify({ files: [{ name: 'a.png', size: data.length, contentType: 'image/png', sha256 }] }) });
+      const res = await fetch(`${short.apiUrl}/uploads`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ files: [{ name: 'a.png', size: data.length, contentType: 'image/png', sha256 }] }) });
       const [u] = (await res.json()).uploads;
       await new Promise((resolve) => setTimeout(resolve, 2100));
       const put = await fetch(u.url, { method: 'PUT', headers: u.headers, body: data });

@@ -113,7 +113,7 @@ describe('planted records on the local stack', () => {
   });
 
   it('POST /variants answers the batch: each planted record is its own failure, no key outside the spec is signed', async () => {
-    const res = await fetch(`${dev.state.apiUrl}/variants`, { method: 'POST', body: JSON.stringify({ keys }) });
+    const res = await fetch(`${dev.state.apiUrl}/variants`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ keys }) });
     expect(res.status).toBe(200);
     const answers = (await res.json()).variants as { key: string; status: string; error?: { code: string; message: string }; variants?: { url: string }[] }[];
     expect(answers.map((a) => [a.status, a.error?.code])).toEqual([

@@ -144,7 +144,7 @@ describe('the read side and the page, without a browser', () => {
       const bytes = await readFile(img.corpusFile('plasma-Kite.jpg'));
       const [answer] = await requestUploads([{ name: 'kite.jpg', size: bytes.length, contentType: 'image/jpeg', sha256: sha256(bytes) }], { api: stack.apiUrl });
       if (!('url' in answer)) throw new Error(JSON.stringify(answer));
-      const ask = async (keys: unknown[]) => (await (await fetch(`${stack.apiUrl}/variants`, { method: 'POST', body: JSON.stringify({ keys }) })).json()).variants;
+      const ask = async (keys: unknown[]) => (await (await fetch(`${stack.apiUrl}/variants`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ keys }) })).json()).variants;
       const [pending, foreign, traversal] = await ask([answer.key, 'secret/other-bucket-key.jpg', `uploads/${'a'.repeat(52)}/..`]);
       expect(pending).toEqual({ key: answer.key, status: 'pending' });
       expect([foreign.status, traversal.status]).toEqual(['refused', 'refused']);

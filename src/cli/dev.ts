@@ -19,6 +19,7 @@ import {
 import { awsCliCommand, writeAwsProfile } from '../local/aws-profile.js';
 import { addExamples, addSpecOptions, EXIT, port } from './common.js';
 import { devLogLine } from '../ui/dev-log.js';
+import { printable } from '../ui/format.js';
 
 /** Ports no well-known local tool takes by default (LocalStack 4566, s3rver 4568, moto 5000, MinIO 9000/9001, Azurite 10000-10002). */
 export const DEFAULT_S3_PORT = 9466;
@@ -54,7 +55,7 @@ async function showCredentials(opts: DevOptions): Promise<void> {
 
 /** The aws-cli command for this folder's running stack (its profile refreshed first), or why there is none. */
 async function printAwsCli(opts: DevOptions): Promise<void> {
-  const found = await findFolderStack(opts.data);
+  const found = await findFolderStack(opts.data, undefined, undefined, (line) => process.stderr.write(`imgpipe dev: ${printable(line)}\n`));
   if (!found) {
     process.stderr.write(`imgpipe dev: no \`imgpipe dev\` runs for this folder (nor on ${opts.data}): start it first, in another terminal\n`);
     process.exitCode = EXIT.failed;

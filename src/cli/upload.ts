@@ -59,6 +59,7 @@ async function uploadAction(paths: string[], opts: UploadFlags, filters: PathFil
   const stopStarting = reporter.spin(opts.local ? 'finding or starting the local stack' : 'reaching the pipeline');
   const target = await resolveTarget(opts, pipeline, asked, {
     needApi: true,
+    refused: (line) => reporter.error(`imgpipe: ${line}`),
     log: (line) => {
       if (line.level === 'error') resizeErrors.push(`${line.key}: ${line.error}`);
     },

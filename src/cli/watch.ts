@@ -34,7 +34,7 @@ export function watchCommand(): Command {
     if (!sourceKeys.length) throw new UsageError(manifest ? `${opts.manifest} lists no uploaded keys` : `no keys given and no manifest at ${opts.manifest}`);
     const reporter = new Reporter({ json: !!opts.json, quiet: !!opts.quiet });
     const signals = abortOnSignals();
-    const target = await resolveTarget(opts, pipeline, asked, { needApi: false, manifest });
+    const target = await resolveTarget(opts, pipeline, asked, { needApi: false, manifest, refused: (line) => reporter.error(`imgpipe: ${line}`) });
     if (target.note) reporter.info(`imgpipe: ${target.note}`);
     try {
       const { agreeOnSpec } = await import('../jobs/spec-check.js');

@@ -76,13 +76,20 @@ async function otherStackNote(): Promise<string | undefined> {
   return `\`imgpipe dev\` of ${where} runs too (pid ${other.pid}, ${other.apiUrl}); it is not used unless asked: --local=${where}`;
 }
 
-async function localTarget(spec: Spec, dataDir: string, named: string | undefined, log?: (line: Record<string, unknown>) => void): Promise<PipelineTarget> {
+async function localTarget(
+  spec: Spec,
+  dataDir: string,
+  named: string | undefined,
+  log?: (line: Record<string, unknown>) => void,
+  refused?: (line: string) => void,
+): Promise<PipelineTarget> {
+  // A refused state file (planted, or not this user's) is as if none were there, said in one line.
   if (named !== undefined) {
-    const found = await findNamedStack(named);
+    const found = await findNamedStack(named, undefined, undefined, refused);
     if (!found) throw new UsageError(`--local=${named}: no running \`imgpipe dev\` there (give the folder it runs in, its data folder, or its page, API or S3 URL)`);
     return runningTarget(found);
   }
-  const found = await findFolderStack(dataDir);
+  const found = await findFolderStack(dataDir, undefined, undefined, refused);
   if (found) return runningTarget(found);
   // As when none runs at all: a stack of this folder's own, for this run.
   const note = await otherStackNote();
@@ -94,11 +101,11 @@ export async function resolveTarget(
   flags: TargetFlags,
   config: PipelineConfig,
   spec: Spec,
-  opts: { needApi: boolean; manifest?: Manifest; log?: (line: Record<string, unknown>) => void },
+  opts: { needApi: boolean; manifest?: Manifest; log?: (line: Record<string, unknown>) => void; refused?: (line: string) => void },
 ): Promise<PipelineTarget> {
   const fromManifest = opts.manifest;
   const local = flags.local ?? (!flags.api && !config.api && !process.env.IMGPIPE_API && fromManifest?.local === true);
-  if (local) return localTarget(spec, flags.data ?? DEFAULT_DATA_DIR, typeof flags.local === 'string' ? flags.local : undefined, opts.log);
+  if (local) return localTarget(spec, flags.data ?? DEFAULT_DATA_DIR, typeof flags.local === 'string' ? flags.local : undefined, opts.log, opts.refused);
 
   const api = flags.api ?? process.env.IMGPIPE_API ?? config.api ?? fromManifest?.api;
   const destBucket = flags.destBucket ?? process.env.IMGPIPE_DEST_BUCKET ?? config.destBucket ?? fromManifest?.destBucket;

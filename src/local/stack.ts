@@ -10,6 +10,8 @@ import { encodeEventKey } from '../../lambda/s3-event.js';
 import { createResizeHandler, writeFailureRecord, type RecordOutcome, type ResizeConfig, type S3EventRecord } from '../../lambda/resize.js';
 import type { Spec } from '../core/spec.js';
 import { createS3Client } from '../s3/client.js';
+import { apiHosts, refuseRequest } from './api-guard.js';
+import { CHALLENGE, healthProof } from './health.js';
 import { CORS_DEFAULTS, startLocalS3, type ObjectCreatedEvent } from '@imgpipe/local-s3';
 import { SOURCE_PATH_HEADER } from '../core/source-path.js';
 
@@ -120,12 +122,24 @@ function apiGatewayEvent(req: IncomingMessage, body: Buffer): ApiEvent & Record<
   };
 }
 
-/** The presign Lambda behind a plain HTTP server, as API Gateway would put it. */
-function createApiServer(presign: (ev: ApiEvent) => Promise<ApiResult>, log: (line: Record<string, unknown>) => void): Server {
-  return createServer(async (req, res) => {
+/**
+ * The presign Lambda behind a plain HTTP server, as API Gateway would put it; `/health` is the
+ * stack's own, and with `?challenge=NONCE` it answers the proof that it is this `dev` (health.ts).
+ */
+function createApiServer(presign: (ev: ApiEvent) => Promise<ApiResult>, log: (line: Record<string, unknown>) => void, proof: (challenge: string) => string): Server {
+  const server: Server = createServer(async (req, res) => {
     try {
-      if (req.method === 'GET' && req.url === '/health') {
-        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ok: true, service: 'imgpipe-local' }));
+      const refused = refuseRequest(req, apiHosts((server.address() as AddressInfo).port));
+      if (refused) {
+        req.resume();
+        res.writeHead(refused.status, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: refused.code, message: refused.message } }));
+        return;
+      }
+      const url = new URL(req.url ?? '/', 'http://localhost');
+      if (req.method === 'GET' && url.pathname === '/health') {
+        const challenge = url.searchParams.get('challenge');
+        const signed = challenge && CHALLENGE.test(challenge) ? { proof: proof(challenge) } : {};
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ok: true, service: 'imgpipe-local', ...signed }));
         return;
       }
       const body = await readRequestBody(req, PRESIGN_DEFAULTS.maxBodyBytes + 1);
@@ -142,6 +156,7 @@ function createApiServer(presign: (ev: ApiEvent) => Promise<ApiResult>, log: (li
       res.end(JSON.stringify({ error: { code: 'InternalError', message: 'local API failure' } }));
     }
   });
+  return server;
 }
 
 function listen(server: Server, port: number): Promise<number> {
@@ -189,7 +204,7 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
   const handlerS3 = opts.handlerEndpoint ? createS3Client({ endpoint: opts.handlerEndpoint, region: s3server.region, credentials: s3server.credentials }) : s3;
   const resizeConfig: ResizeConfig = { s3: handlerS3, destBucket: LOCAL_BUCKETS.dest, spec: opts.spec, cacheControl: 'public, max-age=31536000, immutable', log };
   const resize = createResizeHandler(resizeConfig);
-  const api = createApiServer(presign, log);
+  const api = createApiServer(presign, log, (challenge) => healthProof(s3server.credentials.secretAccessKey, process.pid, challenge));
   const apiPort = await listen(api, opts.apiPort ?? 0);
   pageOrigins = [`http://127.0.0.1:${apiPort}`, `http://localhost:${apiPort}`];
 

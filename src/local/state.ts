@@ -9,6 +9,8 @@ import { readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { writeFileAtomic } from '../files/atomic.js';
+import { healthProof, newChallenge, proofMatches } from './health.js';
+import { readStateFile, refusalLine } from './trust.js';
 
 export const STATE_FILE = '.imgpipe/dev.json';
 export const DEFAULT_DATA_DIR = '.imgpipe/data';
@@ -84,28 +86,66 @@ export function alive(pid: number): boolean {
   }
 }
 
-/** Whether a recorded stack still runs: by default its process lives and its API answers. */
-export type Probe = (state: DevState) => Promise<boolean>;
+/**
+ * Whether a recorded stack still runs: true; false when it is gone (a stale file, nothing to say);
+ * or why the file is refused (something answers there, but not the stack the file names).
+ */
+export type Probe = (state: DevState) => Promise<boolean | { refused: string }>;
 
+/** Where a refused state file's one line goes (the CLI prints it; nothing by default). */
+export type OnRefused = (line: string) => void;
+
+/** At most this much of a /health answer is read: whatever answers there may be hostile. */
+const HEALTH_BYTES = 4096;
+
+async function boundedJson(res: Response): Promise<unknown> {
+  const reader = res.body?.getReader();
+  const chunks: Uint8Array[] = [];
+  for (let total = 0; reader; ) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.length;
+    if (total > HEALTH_BYTES) return void (await reader.cancel());
+    chunks.push(value);
+  }
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+/** Its process lives, and its API proves it is that `dev`: it signs our nonce with the file's secret and pid. */
 export const answering: Probe = async (state) => {
   if (!alive(state.pid)) return false;
+  const challenge = newChallenge();
+  let res: Response;
   try {
     // A live process whose port refuses fails at once; a loaded machine may answer late.
-    const res = await fetch(`${state.apiUrl}/health`, { signal: AbortSignal.timeout(5_000) });
-    return res.ok;
+    res = await fetch(`${state.apiUrl}/health?challenge=${challenge}`, { signal: AbortSignal.timeout(5_000), redirect: 'error' });
   } catch {
     return false;
   }
+  const body = (await boundedJson(res).catch(() => undefined)) as { proof?: unknown } | undefined;
+  if (res.ok && proofMatches(body?.proof, healthProof(state.credentials.secretAccessKey, state.pid, challenge))) return true;
+  return { refused: `its API at ${state.apiUrl} did not prove it is the imgpipe dev (pid ${state.pid}) this file names (delete it and run imgpipe dev again)` };
 };
 
-/** The running dev stack, if its state file is there, its process alive and its API answering. */
-export async function findRunningStack(file = STATE_FILE, probe: Probe = answering): Promise<DevState | undefined> {
-  const state = await readState(file);
-  return state && (await probe(state)) ? state : undefined;
+/**
+ * The running dev stack, if its state file is one `dev` wrote for this user (trust.ts), its
+ * process alive and its API proving it is that stack. A refused file gets one line through `refused`.
+ */
+export async function findRunningStack(file = STATE_FILE, probe: Probe = answering, refused: OnRefused = () => {}): Promise<DevState | undefined> {
+  const read = await readStateFile(file);
+  if (!read) return undefined;
+  const verdict = 'refused' in read ? read : await probe(read.state);
+  if (verdict === true && 'state' in read) return read.state;
+  if (typeof verdict === 'object') refused(refusalLine(file, verdict.refused));
+  return undefined;
 }
 
 /** Every running `dev` of this user, from the user state directory (stale files are skipped). */
-export async function runningStacks(env: NodeJS.ProcessEnv = process.env, probe: Probe = answering): Promise<DevState[]> {
+export async function runningStacks(env: NodeJS.ProcessEnv = process.env, probe: Probe = answering, refused?: OnRefused): Promise<DevState[]> {
   const dir = userStateDir(env);
   let names: string[];
   try {
@@ -113,7 +153,7 @@ export async function runningStacks(env: NodeJS.ProcessEnv = process.env, probe:
   } catch {
     return [];
   }
-  const states = await Promise.all(names.map((n) => findRunningStack(path.join(dir, n), probe)));
+  const states = await Promise.all(names.map((n) => findRunningStack(path.join(dir, n), probe, refused)));
   return states.filter((s): s is DevState => !!s).sort((a, b) => (b.startedAt ?? 0) - (a.startedAt ?? 0));
 }
 
@@ -128,9 +168,9 @@ export interface FoundStack {
  * nearest folder above it with a running one (as git finds `.git`), or the `dev` on `dataDir`.
  * In that order: the folder's own record, the data folder's, then the folders above.
  */
-export async function findFolderStack(dataDir: string, cwd = process.cwd(), probe: Probe = answering): Promise<FoundStack | undefined> {
+export async function findFolderStack(dataDir: string, cwd = process.cwd(), probe: Probe = answering, refused?: OnRefused): Promise<FoundStack | undefined> {
   const at = async (via: string) => {
-    const state = await findRunningStack(via, probe);
+    const state = await findRunningStack(via, probe, refused);
     return state ? { state, via } : undefined;
   };
   const found = (await at(path.join(cwd, STATE_FILE))) ?? (await at(userStateFile(path.resolve(cwd, dataDir))));
@@ -151,7 +191,7 @@ const hostOf = (url: string): string => {
  * The stack `--local=WHERE` names: a URL of its page, API or S3 endpoint, or a folder: the one
  * `dev` ran in (or one below it), or its data folder. Another folder's stack, asked for.
  */
-export async function findNamedStack(where: string, cwd = process.cwd(), probe: Probe = answering): Promise<FoundStack | undefined> {
+export async function findNamedStack(where: string, cwd = process.cwd(), probe: Probe = answering, refused?: OnRefused): Promise<FoundStack | undefined> {
   if (/^https?:\/\//i.test(where)) {
     let host: string;
     try {
@@ -159,11 +199,11 @@ export async function findNamedStack(where: string, cwd = process.cwd(), probe: 
     } catch {
       return undefined;
     }
-    const state = (await runningStacks(process.env, probe)).find((s) => hostOf(s.apiUrl) === host || hostOf(s.s3Endpoint) === host);
+    const state = (await runningStacks(process.env, probe, refused)).find((s) => hostOf(s.apiUrl) === host || hostOf(s.s3Endpoint) === host);
     return state ? { state, via: userStateFile(state.dataDir) } : undefined;
   }
   const dir = path.resolve(cwd, where);
-  return findFolderStack(dir, dir, probe);
+  return findFolderStack(dir, dir, probe, refused);
 }
 
 /** Who a stack belongs to, for the user: "this folder", or the folder its `dev` ran in. */

@@ -13,7 +13,8 @@
 //   stall          reads the request and never answers, until the client gives up
 //   stallResponse  forwards the whole request, then holds the answer until the client gives up
 //   trickle        forwards the request body in small slices with pauses (not a failure)
-// The Host header is forwarded unchanged: it is part of the SigV4 signature of a pre-signed URL.
+// The Host header is forwarded unchanged to S3: it is part of the SigV4 signature of a pre-signed
+// URL. To the API it names the API, as a client reaching it directly would.
 //
 // It counts requests per method and path, the faults it injected, the 2xx answers upstream gave
 // (for a PUT: the object was stored), and the 2xx answers delivered whole to the client.
@@ -289,6 +290,8 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     const t = target();
     const headers: http.OutgoingHttpHeaders = {};
     for (const [k, v] of Object.entries(req.headers)) if (v !== undefined && !HOP_BY_HOP.has(k)) headers[k] = v; // host kept as is
+    // Except for the API, which signs nothing and answers only requests naming it (src/local/api-guard.ts).
+    if (opts.flavor === 'api') headers.host = t.host;
     const length = req.headers['content-length'] !== undefined ? Number(req.headers['content-length']) : undefined;
     upstreamReq = http.request({ host: t.hostname, port: t.port, method, path: req.url, headers, agent });
     const up = upstreamReq;

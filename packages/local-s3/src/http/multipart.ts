@@ -13,13 +13,22 @@ import { parseCompleteRequest } from './xml.js';
 const MIN_PART_BYTES = 5 * 1024 * 1024;
 const MAX_PART_NUMBER = 10_000;
 
+const noSuchUpload = (id: string) =>
+  new S3Error('NoSuchUpload', 'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.', { UploadId: id });
+
 function theUpload(ctx: RequestContext, bucket: string): { id: string; upload: Upload } {
   const id = ctx.params.get('uploadId') ?? '';
   const upload = isBlobId(id) ? ctx.server.store.upload(id) : undefined;
-  if (!upload || upload.bucket !== bucket || upload.key !== ctx.target.key) {
-    throw new S3Error('NoSuchUpload', 'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.', { UploadId: id });
-  }
+  if (!upload || upload.bucket !== bucket || upload.key !== ctx.target.key) throw noSuchUpload(id);
   return { id, upload };
+}
+
+/** The upload, taken for this Complete or Abort alone (a racing one is answered NoSuchUpload); call in the tick that uses it. */
+function claim(ctx: RequestContext, bucket: string): { id: string; upload: Upload; release: () => void } {
+  const { id, upload } = theUpload(ctx, bucket); // again: it may have ended while the body arrived
+  const release = ctx.server.store.claimUpload(id);
+  if (!release) throw noSuchUpload(id);
+  return { id, upload, release };
 }
 
 function partNumber(raw: string | undefined): number {
@@ -73,40 +82,52 @@ function chosenParts(upload: Upload, requested: Array<{ partNumber: number; etag
 export async function completeUpload(ctx: RequestContext): Promise<void> {
   const bucket = requireBucket(ctx);
   const key = ctx.target.key!;
-  const { id, upload } = theUpload(ctx, bucket);
-  const parts = chosenParts(upload, parseCompleteRequest(await receiveSmall(ctx)));
+  theUpload(ctx, bucket);
+  const requested = parseCompleteRequest(await receiveSmall(ctx));
+  const { id, upload, release } = claim(ctx, bucket);
   const store = ctx.server.store;
-  // Pinned in the same tick as the lookup: an abort or a re-sent part cannot delete them mid-copy.
-  const unpins = parts.map((p) => store.blobs.pin(p.blob));
-  const blob = await store.blobs.create();
-  const md5s = createHash('md5');
+  let unpins: Array<() => void> = [];
   try {
-    for (const part of parts) {
-      for await (const chunk of store.blobs.read(part.blob)) await blob.write(chunk as Buffer);
-      md5s.update(Buffer.from(part.etag, 'hex'));
+    const parts = chosenParts(upload, requested);
+    // Pinned in the same tick as the lookup: a re-sent part cannot delete them mid-copy.
+    unpins = parts.map((p) => store.blobs.pin(p.blob));
+    const blob = await store.blobs.create();
+    const md5s = createHash('md5');
+    try {
+      for (const part of parts) {
+        for await (const chunk of store.blobs.read(part.blob)) await blob.write(chunk as Buffer);
+        md5s.update(Buffer.from(part.etag, 'hex'));
+      }
+      await blob.commit();
+    } catch (err) {
+      await blob.discard();
+      throw err;
     }
-    await blob.commit();
-  } catch (err) {
-    await blob.discard();
-    throw err;
+    for (const unpin of unpins.splice(0)) unpin();
+    const etag = `${md5s.digest('hex')}-${parts.length}`;
+    const meta: ObjectMeta = { blob: blob.id, size: blob.size, etag, ...upload.init, lastModified: Date.now() };
+    await commitObject(ctx, bucket, key, meta, 'ObjectCreated:CompleteMultipartUpload');
+    await store.endUpload(id);
+    sendXml(
+      ctx,
+      `<CompleteMultipartUploadResult><Location>/${xmlEscape(bucket)}/${xmlEscape(key)}</Location><Bucket>${xmlEscape(bucket)}</Bucket>` +
+        `<Key>${xmlEscape(key)}</Key><ETag>"${etag}"</ETag></CompleteMultipartUploadResult>`,
+    );
   } finally {
     for (const unpin of unpins) unpin();
+    release(); // a refused or failed Complete leaves the upload to be completed or aborted again
   }
-  const etag = `${md5s.digest('hex')}-${parts.length}`;
-  const meta: ObjectMeta = { blob: blob.id, size: blob.size, etag, ...upload.init, lastModified: Date.now() };
-  await commitObject(ctx, bucket, key, meta, 'ObjectCreated:CompleteMultipartUpload');
-  await store.endUpload(id);
-  sendXml(
-    ctx,
-    `<CompleteMultipartUploadResult><Location>/${xmlEscape(bucket)}/${xmlEscape(key)}</Location><Bucket>${xmlEscape(bucket)}</Bucket>` +
-      `<Key>${xmlEscape(key)}</Key><ETag>"${etag}"</ETag></CompleteMultipartUploadResult>`,
-  );
 }
 
 export async function abortUpload(ctx: RequestContext): Promise<void> {
   const bucket = requireBucket(ctx);
-  const { id } = theUpload(ctx, bucket);
+  theUpload(ctx, bucket);
   await receive(ctx, plan(ctx, false), () => undefined);
-  await ctx.server.store.endUpload(id);
+  const { id, release } = claim(ctx, bucket);
+  try {
+    await ctx.server.store.endUpload(id);
+  } finally {
+    release();
+  }
   sendEmpty(ctx, 204);
 }

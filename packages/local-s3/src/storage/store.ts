@@ -26,6 +26,8 @@ export class Store {
   readonly blobs: BlobStore;
   private readonly buckets = new Map<string, Bucket>();
   private readonly uploads = new Map<string, Upload>();
+  /** Uploads a Complete or an Abort is ending now: the other finds them gone (see claimUpload). */
+  private readonly ending = new Set<string>();
   private readonly events = new Map<number, StoredEvent>();
   private seq = 0;
   /** The live state's size in the journal at the last compaction (or open): the next is due at twice that. */
@@ -244,6 +246,18 @@ export class Store {
     const old = this.uploads.get(id)?.parts.get(n);
     await this.commit({ t: 'part', id, n, p });
     if (old) this.blobs.remove(old.blob);
+  }
+
+  /**
+   * Take the upload for a Complete or an Abort, synchronously, so the two (or two Completes) are
+   * exclusive: the first wins, and the other sees no such upload, as on S3. undefined: it is gone
+   * or already taken. Release if the work failed and the upload stays (a Complete refused, an I/O
+   * error); after endUpload releasing is harmless.
+   */
+  claimUpload(id: string): (() => void) | undefined {
+    if (!this.uploads.has(id) || this.ending.has(id)) return undefined;
+    this.ending.add(id);
+    return () => void this.ending.delete(id);
   }
 
   /** Forget an upload and delete its parts' bytes (Complete has copied them into the object). */
