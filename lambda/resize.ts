@@ -59,7 +59,7 @@ async function putVariants(config: ResizeConfig, key: string, outputs: RenderedO
   const written = [];
   for (const out of outputs) {
     const variant = config.spec.variants.find((v) => v.name === out.variant)!;
-    const destKey = outputKey(key, variant);
+    const destKey = outputKey(key, variant, config.spec);
     await config.s3.send(
       new PutObjectCommand({
         Bucket: config.destBucket,

@@ -7,6 +7,9 @@ import {
   intermediateSize,
   isOutputKey,
   outputKey,
+  outputKeyAt,
+  variantPath,
+  variantVersion,
   outputKeys,
   parseSpec,
   planImage,
@@ -45,18 +48,33 @@ describe('key naming', () => {
     { name: 'thumb', width: 100, format: 'webp' },
     { name: 'orig', width: 5000, format: 'same' },
   ]);
-  it('maps one source key to one key per variant, keeping the path and swapping the extension', () => {
+  const [v320, thumb, orig] = s.variants.map((v) => variantVersion(v, s));
+  it('maps one source key to one key per variant, keeping the path and swapping the extension, under the variant\'s version', () => {
     expect(outputKeys('uploads/2026/11/25/k3x9/a b+c%.jpeg', s)).toEqual([
-      { variant: '320', key: '320/uploads/2026/11/25/k3x9/a b+c%.jpg' },
-      { variant: 'thumb', key: 'thumb/uploads/2026/11/25/k3x9/a b+c%.webp' },
-      { variant: 'orig', key: 'orig/uploads/2026/11/25/k3x9/a b+c%.jpeg' },
+      { variant: '320', key: `320/${v320}/uploads/2026/11/25/k3x9/a b+c%.jpg` },
+      { variant: 'thumb', key: `thumb/${thumb}/uploads/2026/11/25/k3x9/a b+c%.webp` },
+      { variant: 'orig', key: `orig/${orig}/uploads/2026/11/25/k3x9/a b+c%.jpeg` },
     ]);
+    expect([v320, thumb, orig].every((v) => /^[0-9a-f]{8}$/.test(v))).toBe(true);
+  });
+  it('a version changes with anything that changes the bytes, and only then', () => {
+    const at = (over: object, flags: object = {}) => {
+      const t = spec([{ name: '320', width: 320, ...over }]);
+      return outputKey('uploads/a.jpg', t.variants[0], { ...t, ...flags });
+    };
+    const base = at({});
+    expect(at({ name: '320' })).toBe(base);
+    const changed = [at({ quality: 81 }), at({ width: 321 }), at({ height: 100 }), at({ fit: 'cover' }), at({ format: 'webp' }), at({}, { autoRotate: false }), at({}, { keepIccProfile: false }), at({}, { withoutEnlargement: false })];
+    expect(new Set([base, ...changed]).size).toBe(changed.length + 1);
+    // maxInputPixels decides whether an image is resized, not what its variants are.
+    expect(at({}, { maxInputPixels: 5 })).toBe(base);
   });
   it('handles keys without extension, dotted folders and unicode', () => {
-    expect(outputKey('a.b/photo', { name: 'x', format: 'png' })).toBe('x/a.b/photo.png');
-    expect(outputKey('.hidden', { name: 'x', format: 'jpeg' })).toBe('x/.hidden.jpg');
-    expect(outputKey('ünï/çødé 写真.PNG', { name: 'x', format: 'webp' })).toBe('x/ünï/çødé 写真.webp');
-    expect(() => outputKey('', { name: 'x', format: 'jpeg' })).toThrow();
+    expect(variantPath('a.b/photo', { name: 'x', format: 'png' })).toBe('x/a.b/photo.png');
+    expect(variantPath('.hidden', { name: 'x', format: 'jpeg' })).toBe('x/.hidden.jpg');
+    expect(variantPath('ünï/çødé 写真.PNG', { name: 'x', format: 'webp' })).toBe('x/ünï/çødé 写真.webp');
+    expect(outputKeyAt('ünï/çødé 写真.PNG', { name: 'x', format: 'webp' }, '0123abcd')).toBe('x/0123abcd/ünï/çødé 写真.webp');
+    expect(() => variantPath('', { name: 'x', format: 'jpeg' })).toThrow();
     expect(isOutputKey('thumb/uploads/a.jpg', s)).toBe(true);
     expect(isOutputKey('uploads/a.jpg', s)).toBe(false);
   });

@@ -205,7 +205,7 @@ describe.skipIf(!hasHeifEnc)('HEIC through the local stack', () => {
     const head = await stack.s3.send(new HeadObjectCommand({ Bucket: stack.sourceBucket, Key: sourceKey }));
     expect(head.ContentType).toBe('image/heic');
     for (const v of DEFAULT_SPEC.variants) {
-      const meta = await sharp(await stack.get(stack.destBucket, outputKey(sourceKey, v))).metadata();
+      const meta = await sharp(await stack.get(stack.destBucket, outputKey(sourceKey, v, DEFAULT_SPEC))).metadata();
       expect(meta.format).toBe(v.format === 'same' ? 'jpeg' : v.format);
       expect(meta.width).toBe(Math.min(200, v.width ?? 200));
     }

@@ -6,6 +6,8 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { outputKey } from '../src/core/keys.js';
+import { DEFAULT_SPEC } from '../src/core/spec.js';
 import { DEFAULT_LEDGER, Ledger } from '../src/files/ledger.js';
 import type { UploadResult } from '../src/jobs/upload.js';
 import { runCli } from './helpers/cli.js';
@@ -36,7 +38,7 @@ describe('the ledger and the manifest across runs', () => {
     for (const trip of ['trip1', 'trip2']) {
       const uploaded = doc.uploads.find((u: { relPath: string }) => u.relPath === `${trip}/IMG_0001.jpg`);
       const variant = await readFile(path.join(cwd, 'resized', '320', trip, 'IMG_0001.jpg'));
-      expect(variant.equals(await stack.get(stack.destBucket, `320/${uploaded.key}`))).toBe(true);
+      expect(variant.equals(await stack.get(stack.destBucket, outputKey(uploaded.key, DEFAULT_SPEC.variants[0], DEFAULT_SPEC)))).toBe(true);
     }
     const index = JSON.parse(await readFile(path.join(cwd, 'resized', 'index.json'), 'utf8'));
     expect(index.files.map((f: { file: string }) => f.file).sort()).toEqual(['trip1/IMG_0001.jpg', 'trip2/IMG_0001.jpg']);

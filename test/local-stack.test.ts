@@ -3,6 +3,7 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { outputKeys } from '../src/core/keys.js';
 import { DEFAULT_SPEC } from '../src/core/spec.js';
 import { startLocalStack } from '../src/local/stack.js';
 import { createS3Client } from '../src/s3/client.js';
@@ -18,7 +19,7 @@ describe('local stack', () => {
       await stack.idle();
       expect(stack.outcomes.get('direct/broken.jpg')).toMatchObject({ status: 'failed', error: expect.stringMatching(/corrupt or truncated/) });
       expect(stack.outcomes.get('direct/fine.jpg')).toMatchObject({ status: 'ok' });
-      expect(await stack.list(stack.destBucket)).toEqual(['1024/direct/fine.jpg', '2048/direct/fine.jpg', '320/direct/fine.jpg', '_imgpipe/done/direct/fine.jpg.json', '_imgpipe/failed/direct/broken.jpg.json']);
+      expect(await stack.list(stack.destBucket)).toEqual([...outputKeys('direct/fine.jpg', DEFAULT_SPEC).map((o) => o.key).sort(), '_imgpipe/done/direct/fine.jpg.json', '_imgpipe/failed/direct/broken.jpg.json']);
       const health = await fetch(`${stack.apiUrl}/health`);
       expect(health.status).toBe(200);
     } finally {
@@ -43,7 +44,7 @@ describe('local stack', () => {
       const got = await s3.send(new GetObjectCommand({ Bucket: second.sourceBucket, Key: 'keep/me.jpg' }));
       expect(Buffer.from(await got.Body!.transformToByteArray()).equals(body)).toBe(true);
       const dest = await s3.send(new ListObjectsV2Command({ Bucket: second.destBucket }));
-      expect((dest.Contents ?? []).map((o) => o.Key).sort()).toEqual(['1024/keep/me.jpg', '2048/keep/me.jpg', '320/keep/me.jpg', '_imgpipe/done/keep/me.jpg.json']);
+      expect((dest.Contents ?? []).map((o) => o.Key).sort()).toEqual([...outputKeys('keep/me.jpg', DEFAULT_SPEC).map((o) => o.key).sort(), '_imgpipe/done/keep/me.jpg.json']);
     } finally {
       s3.destroy();
       await second.close();

@@ -6,7 +6,7 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { copyFile, mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { recordKey, type DoneRecord, type ImageRecord } from '../src/core/index.js';
+import { DEFAULT_SPEC, outputKey, outputKeyAt, recordKey, type DoneRecord, type ImageRecord } from '../src/core/index.js';
 import { checkRecord } from '../src/core/record-check.js';
 import { renderReport } from '../src/report/page.js';
 import { runCli } from './helpers/cli.js';
@@ -20,7 +20,7 @@ const PAYLOADS = ['<img src=x onerror="window.__pwned=1">', '"><script>window.__
 
 /** A done record as the resize writes it, for `key`. */
 function goodRecord(key: string): DoneRecord {
-  const v = (name: string, width: number) => ({ name, key: `${name}/${key}`, format: 'jpeg', contentType: 'image/jpeg', width, height: width / 2, bytes: 1000 });
+  const v = (name: string, width: number) => ({ name, key: outputKey(key, DEFAULT_SPEC.variants.find((x) => x.name === name)!, DEFAULT_SPEC), format: 'jpeg', contentType: 'image/jpeg', width, height: width / 2, bytes: 1000 });
   return { version: 1, status: 'done', source: { key, sha256: 'a'.repeat(43) + '=', format: 'jpeg', width: 4000, height: 2000, bytes: 12345 }, specHash: 'abc', variants: [v('320', 320), v('1024', 1024)], placeholder: 'YJqGPQw7sFlslqhFafSE+Q6oJ1h2iHB2Rw==', color: '#336699', createdAt: new Date().toISOString() };
 }
 
@@ -57,7 +57,10 @@ describe('records that are not ours', () => {
     expect(bad((r) => (r.variants[0].format = 'png'))).toMatch(/contentType does not match format/);
     expect(bad((r) => (r.source.key = 'uploads/x/other.jpg'))).toBe('it names another source key');
     expect(bad((r) => (r.variants[1].key = '_imgpipe/evil.html'))).toBe('variant "1024" names a key that is not its own');
-    expect(bad((r) => (r.variants[1].key = '1024/uploads/x/one.png'))).toBe('variant "1024" names a key that is not its own');
+    expect(bad((r) => (r.variants[1].key = outputKeyAt(key, { name: '1024', format: 'png' }, '0123abcd')))).toBe('variant "1024" names a key that is not its own');
+    expect(bad((r) => (r.variants[1].key = '1024/uploads/x/one.jpg'))).toBe('variant "1024" names a key that is not its own'); // no version
+    expect(bad((r) => (r.variants[1].key = '1024/../../uploads/x/one.jpg'))).toBe('variant "1024" names a key that is not its own');
+    expect(bad((r) => (r.variants[1].key = outputKeyAt(key, { name: '1024', format: 'jpeg' }, '0123abcd')))).toBe('accepted'); // another spec's version: still its own
     expect(checkRecord({ ...goodRecord(key) }, key, 'failed')).toMatchObject({ ok: false });
     // A failure record keeps the queue's attempt count.
     const failed = { version: 1, status: 'failed', source: { key }, specHash: 'x', code: 'timeout', reason: 'took too long', attempts: 3, failedAt: '2026-12-02T00:00:00Z' };

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createResizeHandler, decodeEventKey } from '../lambda/resize.js';
-import { DEFAULT_SPEC, failureKey, outputKeys, recordKey, type DoneRecord, type FailedRecord } from '../src/core/index.js';
+import { DEFAULT_SPEC, failureKey, outputKey, outputKeys, recordKey, type DoneRecord, type FailedRecord } from '../src/core/index.js';
 import { encodeEventKey } from '../src/local/stack.js';
 import * as img from './helpers/images.js';
 import { startTestStack, type TestStack } from './helpers/stack.js';
@@ -43,7 +43,7 @@ describe('resize handler', () => {
       const head = await stack.s3.send(new HeadObjectCommand({ Bucket: stack.destBucket, Key: o.key }));
       expect([head.ContentType, head.CacheControl]).toEqual(['image/jpeg', 'public, max-age=60']);
     }
-    const m = await sharp(await stack.get(stack.destBucket, `320/${key}`)).metadata();
+    const m = await sharp(await stack.get(stack.destBucket, outputKey(key, DEFAULT_SPEC.variants[0], DEFAULT_SPEC))).metadata();
     expect([m.width, m.height]).toEqual([320, 200]);
     // The record, written after the last variant, says what each one is.
     const rec = JSON.parse((await stack.get(stack.destBucket, recordKey(key))).toString()) as DoneRecord;
@@ -75,10 +75,10 @@ describe('resize handler', () => {
     await stack.s3.send(new PutObjectCommand({ Bucket: SRC, Key: key, Body: readFileSync(img.corpusFile('plasma-Grey.jpg')) }));
     await stack.idle();
     await handler({ Records: [record(SRC, key)] });
-    const first = await stack.get(stack.destBucket, `1024/${key}`);
+    const first = await stack.get(stack.destBucket, outputKey(key, DEFAULT_SPEC.variants[1], DEFAULT_SPEC));
     const again = await handler({ Records: [record(SRC, key), record(SRC, key)] });
     expect(again.outcomes.map((o) => o.status)).toEqual(['ok', 'ok']);
-    expect((await stack.get(stack.destBucket, `1024/${key}`)).equals(first)).toBe(true);
+    expect((await stack.get(stack.destBucket, outputKey(key, DEFAULT_SPEC.variants[1], DEFAULT_SPEC))).equals(first)).toBe(true);
   });
 
   it('refuses to write into the bucket that triggered it', async () => {

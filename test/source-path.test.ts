@@ -6,7 +6,9 @@
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { UploadAnswer, UploadGranted } from '../src/api/contract.js';
+import { outputKey } from '../src/core/keys.js';
 import { checkRecord } from '../src/core/record-check.js';
+import { DEFAULT_SPEC } from '../src/core/spec.js';
 import { decodeSourcePath, encodeSourcePath, sourcePathProblem } from '../src/core/source-path.js';
 import { sha256B64 } from './helpers/s3.js';
 import { startTestStack, type TestStack } from './helpers/stack.js';
@@ -69,7 +71,7 @@ describe('the path label of an upload', () => {
       status: 'done',
       source: { key, path, sha256: 'x', format: 'jpeg', width: 10, height: 10, bytes: 10 },
       specHash: 'h',
-      variants: [{ name: '320', key: `320/${key}`, format: 'jpeg', contentType: 'image/jpeg', width: 10, height: 10, bytes: 5 }],
+      variants: [{ name: '320', key: outputKey(key, DEFAULT_SPEC.variants[0], DEFAULT_SPEC), format: 'jpeg', contentType: 'image/jpeg', width: 10, height: 10, bytes: 5 }],
       placeholder: '',
       color: '#102030',
       createdAt: 'now',

@@ -15,7 +15,7 @@ export interface ReadSideConfig {
   keyPrefix: string;
   expiresIn: number;
   /** Only the keys this spec gives an image's variants are ever signed, whatever a record names. */
-  spec: Pick<Spec, 'variants'>;
+  spec: Spec;
 }
 
 /** Only keys of the shape the API hands out: `<prefix>/<SHA-256 in base32>/<name>`. */

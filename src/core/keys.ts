@@ -1,11 +1,29 @@
 // Key naming: the contract between the resize Lambda (writes these keys) and `watch` (waits for
 // exactly these keys). Pure: from the source key and the spec alone, no lookup, no metadata.
 //
-// Scheme: `<variant name>/<source key, extension swapped for the output format's>`.
-//   uploads/2026/11/25/k3x9/a b.jpg → 320/uploads/2026/11/25/k3x9/a b.jpg, webp → …/a b.webp
+// Scheme: `<variant name>/<version>/<source key, extension swapped for the output format's>`.
+//   uploads/k3x9/a b.jpg → 320/5f0c1a2e/uploads/k3x9/a b.jpg, webp → …/a b.webp
 // The variant name leads so each variant is one prefix (list, expire or serve it as a unit) and
 // two variants can never collide; the source path is kept whole so outputs trace back to it.
+// The version is a hash of everything that decides the variant's bytes (its own settings and the
+// spec's rendering flags): change any of them and the variant gets new keys, so the old URLs,
+// served `immutable`, keep the old bytes and never lie. Old versions stay until pruned.
+import { createHash } from 'node:crypto';
 import type { OutputFormat, Spec, Variant } from './spec.js';
+
+/** Bump when the rendering itself changes what a variant's bytes are (not for a faster path to the same). */
+const RENDER_VERSION = 1;
+
+/** What decides a variant's bytes besides the source: a spec's rendering flags. */
+export type RenderFlags = Pick<Spec, 'withoutEnlargement' | 'autoRotate' | 'keepIccProfile'>;
+
+/** The variant's version: 8 hex of a hash of its settings (its name is beside it in the key already). */
+export function variantVersion(variant: Omit<Variant, 'name'>, flags: RenderFlags): string {
+  const decides = [RENDER_VERSION, variant.width ?? null, variant.height ?? null, variant.fit, variant.format, variant.quality, flags.withoutEnlargement, flags.autoRotate, flags.keepIccProfile];
+  return createHash('sha256').update(JSON.stringify(decides)).digest('hex').slice(0, 8);
+}
+
+export const VERSION_SEGMENT = /^[0-9a-f]{8}$/;
 
 const EXTENSION: Record<Exclude<OutputFormat, 'same'>, string> = {
   jpeg: '.jpg',
@@ -14,15 +32,30 @@ const EXTENSION: Record<Exclude<OutputFormat, 'same'>, string> = {
   png: '.png',
 };
 
-export function outputKey(sourceKey: string, variant: Pick<Variant, 'name' | 'format'>): string {
-  if (!sourceKey || sourceKey.endsWith('/')) throw new Error(`not an object key: "${sourceKey}"`);
-  const slash = sourceKey.lastIndexOf('/');
-  const dot = sourceKey.lastIndexOf('.');
-  const stem = dot > slash + 1 ? sourceKey.slice(0, dot) : sourceKey;
+/**
+ * Where a variant of a file goes without a version: `<variant name>/<path, extension swapped>`.
+ * The layout of local outputs (resize-local, --download), and the tail of every output key.
+ */
+export function variantPath(path: string, variant: Pick<Variant, 'name' | 'format'>): string {
+  if (!path || path.endsWith('/')) throw new Error(`not an object key: "${path}"`);
+  const slash = path.lastIndexOf('/');
+  const dot = path.lastIndexOf('.');
+  const stem = dot > slash + 1 ? path.slice(0, dot) : path;
   // 'same' keeps the source's own extension: the format is only known after decoding,
   // and this function must not need to decode anything.
-  const ext = variant.format === 'same' ? sourceKey.slice(stem.length) : EXTENSION[variant.format];
+  const ext = variant.format === 'same' ? path.slice(stem.length) : EXTENSION[variant.format];
   return `${variant.name}/${stem}${ext}`;
+}
+
+/** The destination key of `variant` of `sourceKey`, at `version` (variantVersion). */
+export function outputKeyAt(sourceKey: string, variant: Pick<Variant, 'name' | 'format'>, version: string): string {
+  const tail = variantPath(sourceKey, variant);
+  return `${variant.name}/${version}/${tail.slice(variant.name.length + 1)}`;
+}
+
+/** The destination key of `variant` of `sourceKey` under `spec`. */
+export function outputKey(sourceKey: string, variant: Variant, spec: RenderFlags): string {
+  return outputKeyAt(sourceKey, variant, variantVersion(variant, spec));
 }
 
 export interface ExpectedOutput {
@@ -30,8 +63,8 @@ export interface ExpectedOutput {
   key: string;
 }
 
-export function outputKeys(sourceKey: string, spec: Pick<Spec, 'variants'>): ExpectedOutput[] {
-  return spec.variants.map((v) => ({ variant: v.name, key: outputKey(sourceKey, v) }));
+export function outputKeys(sourceKey: string, spec: Pick<Spec, 'variants'> & RenderFlags): ExpectedOutput[] {
+  return spec.variants.map((v) => ({ variant: v.name, key: outputKey(sourceKey, v, spec) }));
 }
 
 /** Whether a key is itself an output of the spec, so a misrouted trigger cannot resize outputs. */

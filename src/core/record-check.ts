@@ -4,7 +4,7 @@
 // field is checked for type and shape here, and a record that fails is that image's own error,
 // never the batch's.
 import { z } from 'zod';
-import { outputKey } from './keys.js';
+import { outputKeyAt, VERSION_SEGMENT } from './keys.js';
 import { RECORD_VERSION, type FailedRecord } from './failed-record.js';
 import type { ImageRecord } from './record.js';
 import { CONTENT_TYPES } from './validate.js';
@@ -62,10 +62,19 @@ export function checkRecord(value: unknown, sourceKey: string, kind: 'done' | 'f
     return { ok: false, reason: `${issue.path.length ? `${issue.path.join('.')}: ` : ''}${issue.message}` };
   }
   if (parsed.data.source.key !== sourceKey) return { ok: false, reason: 'it names another source key' };
-  // A variant's key follows from the source key, its name and its format (or the source's own
-  // extension, for 'same'): nothing else, so a record cannot point a reader at any other object.
+  // A variant's key follows from the source key, its name, a version and its format (or the
+  // source's own extension, for 'same'): nothing else, so a record cannot point a reader at any
+  // other object.
   if (parsed.data.status === 'done') {
-    const stray = parsed.data.variants.find((v) => v.key !== outputKey(sourceKey, v) && v.key !== outputKey(sourceKey, { name: v.name, format: 'same' }));
+    const versionOf = (key: string) => {
+      const version = key.split('/')[1] ?? '';
+      return VERSION_SEGMENT.test(version) ? version : undefined;
+    };
+    const own = (v: { key: string; name: string; format: 'jpeg' | 'webp' | 'avif' | 'png' }) => {
+      const version = versionOf(v.key);
+      return version !== undefined && (v.key === outputKeyAt(sourceKey, v, version) || v.key === outputKeyAt(sourceKey, { name: v.name, format: 'same' }, version));
+    };
+    const stray = parsed.data.variants.find((v) => !own(v));
     if (stray) return { ok: false, reason: `variant ${JSON.stringify(stray.name)} names a key that is not its own` };
   }
   return { ok: true, record: parsed.data as ImageRecord };

@@ -92,7 +92,7 @@ export async function doneRecord(opts: {
   const smallest = smallestVariant(outputs);
   const variants = outputs.map((o) => {
     const variant = spec.variants.find((v) => v.name === o.variant)!;
-    return { name: o.variant, key: outputKey(key, variant), format: o.format, contentType: o.contentType, width: o.width, height: o.height, bytes: o.bytes };
+    return { name: o.variant, key: outputKey(key, variant, spec), format: o.format, contentType: o.contentType, width: o.width, height: o.height, bytes: o.bytes };
   });
   const taken = takenFrom(opts.exif);
   return {

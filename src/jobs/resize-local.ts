@@ -10,7 +10,7 @@
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import pLimit from 'p-limit';
-import { outputKey } from '../core/keys.js';
+import { variantPath } from '../core/keys.js';
 import { planImage, resizeImage, type PlannedOutput, type RenderedOutput, type SourceInfo } from '../core/resize.js';
 import type { Spec } from '../core/spec.js';
 import { writeFileAtomic } from '../files/atomic.js';
@@ -73,7 +73,7 @@ type Targets = Map<string, { key: string; path: string }>;
 function planTargets(file: FoundFile, spec: Spec, outDir: string): Targets {
   const targets: Targets = new Map();
   for (const v of spec.variants) {
-    const key = outputKey(file.relPath, v);
+    const key = variantPath(file.relPath, v);
     targets.set(v.name, { key, path: path.join(outDir, ...key.split('/')) });
   }
   return targets;

@@ -76,7 +76,7 @@ export async function expectVariant(bytes: Buffer, image: SetImage, v: Spec['var
 }
 
 /** Where each variant of `image` goes, under a source key `prefix + name`. */
-export const variantKeys = (prefix: string, image: SetImage, spec: Spec) => spec.variants.map((v) => ({ v, key: outputKey(prefix + image.name, v) }));
+export const variantKeys = (prefix: string, image: SetImage, spec: Spec) => spec.variants.map((v) => ({ v, key: outputKey(prefix + image.name, v, spec) }));
 
 /** A destination bucket, read through whatever client the test has. */
 export interface Destination {
