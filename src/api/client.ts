@@ -1,5 +1,5 @@
 // Client of the presign API (POST /uploads), retried on 5xx and network errors.
-import type { FileRequest, SpecResponse, UploadAnswer } from './contract.js';
+import type { FileRequest, ReprocessAnswer, SpecResponse, UploadAnswer } from './contract.js';
 import { ImgpipeError } from '../core/errors.js';
 import { DEFAULT_RETRY, backoffMs, isNetworkError, pause } from '../s3/retry.js';
 
@@ -37,23 +37,34 @@ export function uploadsUrl(api: string): string {
 }
 
 export async function requestUploads(files: FileRequest[], opts: PresignClientOptions): Promise<UploadAnswer[]> {
-  const url = uploadsUrl(opts.api);
+  return postBatch<UploadAnswer>('uploads', { files }, files.length, opts);
+}
+
+/** POST /reprocess: queue a resize of each key whose variants are not this spec's (dryRun: only say which). */
+export async function requestReprocess(keys: string[], dryRun: boolean, opts: PresignClientOptions): Promise<ReprocessAnswer[]> {
+  return postBatch<ReprocessAnswer>('reprocess', { keys, ...(dryRun ? { dryRun } : {}) }, keys.length, opts);
+}
+
+/** POST /ROUTE with `body`; the answer's ROUTE field holds one entry per item asked about. */
+async function postBatch<T>(route: 'uploads' | 'reprocess', body: unknown, count: number, opts: PresignClientOptions): Promise<T[]> {
+  const url = uploadsUrl(opts.api).replace(/\/uploads$/, `/${route}`);
   for (let i = 0; ; i++) {
     try {
       const res = await fetch(url, {
         method: 'POST',
         headers: { 'content-type': 'application/json', ...(opts.apiKey ? { 'x-api-key': opts.apiKey } : {}) },
-        body: JSON.stringify({ files }),
+        body: JSON.stringify(body),
         signal: opts.signal ? AbortSignal.any([opts.signal, AbortSignal.timeout(opts.timeoutMs ?? 30_000)]) : AbortSignal.timeout(opts.timeoutMs ?? 30_000),
       });
       const text = await res.text();
-      let doc: { uploads?: UploadAnswer[]; error?: { code: string; message: string } } = {};
+      let doc: Record<string, unknown> & { error?: { code: string; message: string } } = {};
       try {
         doc = JSON.parse(text);
       } catch {
         /* not JSON: reported below */
       }
-      if (Array.isArray(doc.uploads) && doc.uploads.length === files.length) return doc.uploads;
+      const answers = doc[route];
+      if (Array.isArray(answers) && answers.length === count) return answers as T[];
       const detail = doc.error ? `${doc.error.code}: ${doc.error.message}` : text.slice(0, 200);
       const refused = apiErrorCode(res.status) === 'ApiRefused';
       throw new ApiError(refused ? `presign API refused the request (${res.status}): ${detail}` : `presign API ${res.status}: ${detail}`, res.status);

@@ -87,3 +87,25 @@ export type VariantsAnswer =
 export interface VariantsResponse {
   variants: VariantsAnswer[];
 }
+
+/**
+ * POST /reprocess: for each source key (at most MAX_FILES_PER_REQUEST), queue a resize unless its
+ * done record was made with the spec the API serves. `dryRun`: only say which would be queued.
+ */
+export interface ReprocessRequest {
+  keys: string[];
+  dryRun?: boolean;
+}
+
+/** Why a photo is (or would be) queued: its variants are another spec's, it failed, or it has no record. */
+export type ReprocessWhy = 'spec' | 'failed' | 'none';
+
+export type ReprocessAnswer =
+  | { key: string; status: 'queued' | 'would-queue'; why: ReprocessWhy }
+  | { key: string; status: 'current' }
+  | { key: string; status: 'missing' }
+  | { key: string; status: 'refused'; error: { code: string; message: string } };
+
+export interface ReprocessResponse {
+  reprocess: ReprocessAnswer[];
+}
