@@ -4,7 +4,7 @@
 // parser (test/helpers/screen.ts) for the final screen. Then: the summary once and whole, nothing wider than the terminal,
 // no number cut, no empty `|  |` field, and on Ctrl-C one notice line, the summary, nothing else.
 import { execFileSync } from 'node:child_process';
-import { rename } from 'node:fs/promises';
+import { rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { BIN } from './helpers/cli.js';
@@ -138,6 +138,32 @@ describe.skipIf(!hasScript)('the upload screen in a real terminal', () => {
     expect(screen.lines.join('\n')).not.toMatch(/\|\s*\|/);
   });
 
+  it('at 40 columns, drawn by cli-progress: every frame fits and counts files; an error line printed under the bar stays', async () => {
+    const cols = 40;
+    const r = await rig();
+    await writeFile(path.join(r.cwd, 'photos', 'notes.jpg'), 'shopping list\nmilk\n');
+    const { code, output } = await upload(r, cols).done;
+    const screen = await renderScreen(output, cols);
+    console.log(`final ${cols}-column screen with a bad file:\n${screen.rows.map((l) => `|${l}`).join('\n')}`);
+    expect(code).toBe(1);
+    // cli-progress's redraw (GenericBar.render through its terminal): to column 1, the line, clear to its right.
+    // eslint-disable-next-line no-control-regex
+    const drawn = [...output.matchAll(/\x1b\[1G(uploading [^\x1b]*)\x1b\[0K/g)].map((m) => m[1]);
+    expect(drawn.length).toBeGreaterThan(0);
+    const meter = new CellMeter();
+    for (const f of drawn) await expectBarFrame(meter, f, cols);
+    meter.dispose();
+    expect(drawn.filter((f) => /^uploading \[[█░]+\] \d{1,3}% \| \d+\/31 files$/.test(f)).length).toBeGreaterThan(0);
+    expect(drawn.at(-1)).toMatch(/^uploading \[█+\] 100% \| 31\/31 files$/);
+    // The error line keeps its place when the bar stops (no cursor jump back to where the bar began).
+    const error = /^error \S*photos\/notes\.jpg: a text file, not an image$/;
+    const summary = /^30 uploaded, 0 already there, 1 failed of 31 files; .*; manifest \.imgpipe\/last-upload\.json$/;
+    expectFits(screen, [error, summary, INFO]);
+    expect(screen.lines.filter((l) => error.test(l)), screen.lines.join('\n')).toHaveLength(1);
+    expect(screen.lines.at(-1)).toMatch(summary);
+    expect(screen.lines.join('\n')).not.toMatch(BAR_CHARS);
+  });
+
   it('Ctrl-C at 40 columns: the bar goes, one notice line, the summary, nothing after', async () => {
     const cols = 40;
     const r = await rig();
@@ -253,6 +279,17 @@ describe('the reporter on a terminal', () => {
     const stop = r.spin('   ');
     await eventually(() => expect(err.text).toMatch(/working/), HANG_MS);
     stop();
+  });
+
+  it("a name in decomposed form (as macOS writes it) is drawn whole: the frame fits by columns, not cut by UTF-16 units", async () => {
+    const err = fakeTty(120);
+    const r = new Reporter({ json: false, interactive: true, stdout: fakeTty(120), stderr: err });
+    // 32 columns, 60 UTF-16 units: the frame is 118 columns and 150 units.
+    const name = `${'e\u0301'.repeat(28)}.jpg`;
+    r.start(1000, 'uploading', 'bytes');
+    r.advance(300, { files: '1/3 files', item: `photos/${name}` });
+    await eventually(() => expect(err.text).toMatch(new RegExp(`\\] 30% \\| 1/3 files \\| 300 B/1000 B \\| ${name}\\x1b\\[0K`)), HANG_MS);
+    r.stop();
   });
 
   it('halted (Ctrl-C): the bar line is cleared, nothing is drawn after, the summary still prints', async () => {

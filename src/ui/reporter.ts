@@ -96,7 +96,6 @@ export class Reporter {
     // Over a bar or spinner: clear its line, print, and let it redraw itself below on its next tick.
     this.spinner?.clear();
     this.err.write(`${this.bar ? '\r\x1b[2K' : ''}${printable(line)}\n`);
-    this.bar?.invalidate();
   }
 
   info(line: string): void {
