@@ -11,6 +11,8 @@ export interface BarState {
   value: number;
   total: number;
   unit: 'items' | 'bytes';
+  /** What an items bar counts, said after its count ("2/4 images"), so it reads as the line after it. */
+  noun?: string;
   /** "12/30 files" (bytes bars: how many files are done). */
   files?: string;
   /** Seconds left, when known. */
@@ -28,7 +30,7 @@ const MAX_NAME = 32;
 export function layoutBar(s: BarState, width: number): string {
   const ratio = s.total > 0 ? Math.min(1, Math.max(0, s.value / s.total)) : 1;
   const pct = `${Math.floor(ratio * 100)}%`;
-  const counts = s.unit === 'bytes' ? s.files : `${Math.min(s.value, s.total)}/${s.total}`;
+  const counts = s.unit === 'bytes' ? s.files : `${Math.min(s.value, s.total)}/${s.total}${s.noun ? ` ${s.noun}` : ''}`;
   const essential = [pct, counts].filter((f): f is string => !!f);
   const bytes = s.unit === 'bytes' ? `${formatBytes(Math.min(s.value, s.total))}/${formatBytes(s.total)}` : undefined;
   const eta = s.etaSeconds !== undefined && ratio < 1 ? `eta ${formatEta(s.etaSeconds)}` : undefined;
@@ -64,6 +66,7 @@ export interface BarOptions {
   label: string;
   total: number;
   unit: 'items' | 'bytes';
+  noun?: string;
   stream: NodeJS.WritableStream;
   /** Redraw period (ms). */
   everyMs?: number;
@@ -133,6 +136,6 @@ export class ProgressBar {
   /** The format callback: the line for the terminal's width now, one column short of the edge (no pending wrap). */
   private line(params: cliProgress.Params, payload: Payload): string {
     const known = typeof params.eta === 'number' && Date.now() - params.startTime >= ETA_AFTER_MS && params.value > 0;
-    return layoutBar({ label: this.o.label, value: params.value, total: params.total, unit: this.o.unit, files: payload.files, item: payload.item, etaSeconds: known ? params.eta : undefined }, params.maxWidth - 1);
+    return layoutBar({ label: this.o.label, noun: this.o.noun, value: params.value, total: params.total, unit: this.o.unit, files: payload.files, item: payload.item, etaSeconds: known ? params.eta : undefined }, params.maxWidth - 1);
   }
 }

@@ -54,11 +54,11 @@ export class Reporter {
 
   private spinner?: Ora;
 
-  /** Start a bar of `total` items, or of `total` bytes (terminal only). */
-  start(total: number, label: string, unit: 'items' | 'bytes' = 'items'): void {
+  /** Start a bar of `total` items (`noun`: what they are), or of `total` bytes (terminal only). */
+  start(total: number, label: string, unit: 'items' | 'bytes' = 'items', noun?: string): void {
     if (!this.interactive || this.halted || total === 0) return;
     this.stop();
-    this.bar = new ProgressBar({ label, total, unit, stream: this.err });
+    this.bar = new ProgressBar({ label, total, unit, noun, stream: this.err });
     this.bar.start();
   }
 

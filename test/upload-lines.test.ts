@@ -1,0 +1,51 @@
+// What `upload --wait` and `watch` say as they end, against the local stack (real S3 server,
+// real resize): the wait's bar and its last line count the same thing (images, with their
+// variants); -q hides progress, never a result; a re-run whose images the ledger knows resized
+// says so; the summary names a manifest only when one was written.
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseSpec, widthVariants } from '../src/core/spec.js';
+import { BIN, runCli } from './helpers/cli.js';
+import { writeNoiseJpegs } from './helpers/fault-proxy.js';
+import { tempDir } from './helpers/images.js';
+import { runInPty } from './helpers/pty.js';
+import { renderScreen } from './helpers/screen.js';
+import { startTestStack, type TestStack } from './helpers/stack.js';
+import { have, TOOLS } from './helpers/tools.js';
+
+const HAS_SCRIPT = have(TOOLS.script, 'upload-lines.test');
+/** Two variants an image, so a count of images and one of variants differ. */
+const SPEC = parseSpec({ variants: widthVariants([64, 32], 'jpeg', 70) });
+const FILES = 4;
+const WAIT_LINE = new RegExp(`^${FILES}/${FILES} images resized: ${2 * FILES}/${2 * FILES} variants present in imgpipe-dest after [\\d.]+ s`);
+
+describe('the lines upload --wait and watch end with', () => {
+  let stack: TestStack;
+  let cwd: string;
+
+  beforeAll(async () => {
+    stack = await startTestStack({ spec: SPEC });
+    cwd = await tempDir('imgpipe-lines-');
+    await stack.adopt(cwd);
+  });
+  afterAll(async () => stack?.stop());
+
+  /** A folder of its own (new noise: never "already there"). */
+  const photos = async (name: string) => {
+    await writeNoiseJpegs(path.join(cwd, name), FILES);
+    return name;
+  };
+
+  it.skipIf(!HAS_SCRIPT)('the wait bar counts images, and so does the last line, with the variants beside', async () => {
+    const run = runInPty(BIN, ['upload', await photos('bar'), '--local', '--wait'], { cwd, cols: 120, env: { NO_COLOR: '1' } });
+    const { code, output } = await run.done;
+    expect(code, output).toBe(0);
+    // eslint-disable-next-line no-control-regex
+    const frames = [...output.matchAll(/\x1b\[1G(waiting for records [^\x1b]*)\x1b\[0K/g)].map((m) => m[1]);
+    expect(frames.length, output).toBeGreaterThan(0);
+    for (const f of frames) expect(f).toMatch(new RegExp(`\\] \\d{1,3}% \\| \\d/${FILES} images( \\||$)`));
+    const screen = await renderScreen(output, 120);
+    expect(screen.lines.at(-1)).toMatch(new RegExp(`${WAIT_LINE.source}$`));
+  });
+});
