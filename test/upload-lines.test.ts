@@ -18,6 +18,7 @@ const HAS_SCRIPT = have(TOOLS.script, 'upload-lines.test');
 /** Two variants an image, so a count of images and one of variants differ. */
 const SPEC = parseSpec({ variants: widthVariants([64, 32], 'jpeg', 70) });
 const FILES = 4;
+const lines = (s: string) => s.split('\n').filter(Boolean);
 const WAIT_LINE = new RegExp(`^${FILES}/${FILES} images resized: ${2 * FILES}/${2 * FILES} variants present in imgpipe-dest after [\\d.]+ s`);
 
 describe('the lines upload --wait and watch end with', () => {
@@ -47,5 +48,19 @@ describe('the lines upload --wait and watch end with', () => {
     for (const f of frames) expect(f).toMatch(new RegExp(`\\] \\d{1,3}% \\| \\d/${FILES} images( \\||$)`));
     const screen = await renderScreen(output, 120);
     expect(screen.lines.at(-1)).toMatch(new RegExp(`${WAIT_LINE.source}$`));
+  });
+
+  it('-q hides progress, not results: upload -q --download and watch -q --download --html still say where they wrote', async () => {
+    const up = await runCli(['upload', await photos('quiet'), '--local', '-q', '--download', 'out'], { cwd });
+    expect(up.code, up.stderr).toBe(0);
+    expect(up.stderr).toBe('');
+    expect(lines(up.stdout)).toEqual([
+      expect.stringMatching(new RegExp(`^${FILES} uploaded, 0 already there, 0 failed of ${FILES} files; `)),
+      expect.stringMatching(new RegExp(`${WAIT_LINE.source}; ${2 * FILES} downloaded to out \\([\\d.]+ KB\\)$`)),
+    ]);
+    const watch = await runCli(['watch', '--local', '-q', '--download', 'again', '--html', 'batch.html'], { cwd });
+    expect(watch.code, watch.stderr).toBe(0);
+    expect(watch.stderr).toBe('');
+    expect(lines(watch.stdout)).toEqual([expect.stringMatching(new RegExp(`${WAIT_LINE.source}; ${2 * FILES} downloaded to again `)), 'wrote batch.html']);
   });
 });

@@ -119,7 +119,7 @@ function addAwsStyleOptions(cmd: Command, filters: PathFilter[]): Command {
     .addOption(new Option('--dryrun', "aws s3's spelling of --dry-run").hideHelp())
     .option('--exclude <glob>', 'leave out files whose path (relative to the folder given) matches; repeatable', filterOf('exclude', filters))
     .option('--include <glob>', 'take files back in that an earlier --exclude left out; repeatable (the last match decides)', filterOf('include', filters))
-    .option('-q, --quiet', 'print only errors and the final summary line')
+    .option('-q, --quiet', 'only errors and results (the summary, the wait\'s last line, where --download wrote); no bar, spinner or per-file line')
     .option('--no-progress', 'plain lines even on a terminal: no progress bar or spinner')
     .option('-v, --verbose', 'one line per request and retry, and every skipped entry (on stderr)');
 }

@@ -101,8 +101,8 @@ export async function runWatch(options: WatchOptions): Promise<WatchResult> {
     result.downloads = await downloadBatch(opts.target, plans, opts.downloadDir, reporter, opts.signal);
     if (result.downloads.errors.length) result.ok = false;
   }
-  // Images first, as the wait's bar counts them, then their variants.
-  reporter.info(
+  // Images first, as the wait's bar counts them, then their variants. A result: -q prints it too.
+  reporter.summary(
     `${result.done}/${result.images} images resized: ${result.found}/${result.expected} variants present in ${opts.target.destBucket} after ${formatSeconds(result.seconds * 1000)}` +
       (failed.length ? `; ${failed.length} image${failed.length === 1 ? '' : 's'} failed` : '') +
       (result.downloads ? `; ${result.downloads.files} downloaded to ${result.downloads.dir} (${formatBytes(result.downloads.bytes)})` : ''),

@@ -15,7 +15,7 @@ export interface ReporterOptions {
   interactive?: boolean;
   stdout?: NodeJS.WritableStream;
   stderr?: NodeJS.WritableStream;
-  /** -q: nothing but errors and the final summary line. */
+  /** -q (aws s3's --quiet): no progress and no per-item lines; errors and results (summary lines) still print. */
   quiet?: boolean;
   /** -v: one line per request and retry, and every skipped entry (stderr). */
   verbose?: boolean;
