@@ -2,7 +2,7 @@
 // real resize): the wait's bar and its last line count the same thing (images, with their
 // variants); -q hides progress, never a result; a re-run whose images the ledger knows resized
 // says so; the summary names a manifest only when one was written.
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseSpec, widthVariants } from '../src/core/spec.js';
@@ -62,5 +62,28 @@ describe('the lines upload --wait and watch end with', () => {
     expect(watch.code, watch.stderr).toBe(0);
     expect(watch.stderr).toBe('');
     expect(lines(watch.stdout)).toEqual([expect.stringMatching(new RegExp(`${WAIT_LINE.source}; ${2 * FILES} downloaded to again `)), 'wrote batch.html']);
+  });
+
+  it('the summary names the manifest only when this run wrote it', async () => {
+    const written = await runCli(['upload', await photos('named'), '--local', '--manifest', 'named.json'], { cwd });
+    expect(written.code, written.stderr).toBe(0);
+    expect(lines(written.stdout).at(-1)).toMatch(/; manifest named\.json$/);
+    expect(JSON.parse(await readFile(path.join(cwd, 'named.json'), 'utf8')).files).toHaveLength(FILES);
+
+    // Every file refused: no key to record, the last good manifest stays, and the line names none.
+    await mkdir(path.join(cwd, 'refused'));
+    await writeFile(path.join(cwd, 'refused', 'notes.jpg'), 'shopping list\n');
+    const before = await readFile(path.join(cwd, 'named.json'), 'utf8');
+    const refused = await runCli(['upload', 'refused', '--local', '--manifest', 'named.json'], { cwd });
+    expect(refused.code).toBe(1);
+    expect(lines(refused.stdout).at(-1)).toMatch(/^0 uploaded, 0 already there, 1 failed of 1 files; 0 B in [\d.]+ s$/);
+    expect(await readFile(path.join(cwd, 'named.json'), 'utf8')).toBe(before);
+
+    // The write fails (its folder is a file): one warning line naming it; the line names none; the uploads stand.
+    await writeFile(path.join(cwd, 'a-file'), 'not a folder\n');
+    const failed = await runCli(['upload', await photos('unwritable'), '--local', '--manifest', 'a-file/m.json'], { cwd });
+    expect(failed.code, failed.stderr).toBe(0);
+    expect(lines(failed.stderr)).toEqual([expect.stringMatching(/^warning: could not write the manifest a-file\/m\.json: /)]);
+    expect(lines(failed.stdout).at(-1)).toMatch(new RegExp(`^${FILES} uploaded, 0 already there, 0 failed of ${FILES} files; [^;]+$`));
   });
 });

@@ -94,6 +94,6 @@ export function summaryLine(result: UploadResult): string {
     (result.retries ? `; ${result.retries} retries` : '') +
     (result.walkSkipped.total ? `; ${walkSkipsText(result.walkSkipped)}` : '') +
     (result.excluded ? `; ${result.excluded} excluded by filters` : '') +
-    `; manifest ${result.manifest}`
+    (result.manifestWritten ? `; manifest ${result.manifest}` : '')
   );
 }
