@@ -86,4 +86,24 @@ describe('the lines upload --wait and watch end with', () => {
     expect(lines(failed.stderr)).toEqual([expect.stringMatching(/^warning: could not write the manifest a-file\/m\.json: /)]);
     expect(lines(failed.stdout).at(-1)).toMatch(new RegExp(`^${FILES} uploaded, 0 already there, 0 failed of ${FILES} files; [^;]+$`));
   });
+
+  it('a re-run with --wait says what the ledger knows resized, alone or after the wait of the new files', async () => {
+    const dir = await photos('known');
+    const first = await runCli(['upload', dir, '--local', '--wait'], { cwd });
+    expect(first.code, first.stderr).toBe(0);
+    expect(lines(first.stdout).at(-1)).toMatch(WAIT_LINE);
+    const again = await runCli(['upload', dir, '--local', '--wait'], { cwd });
+    expect(again.code, again.stderr).toBe(0);
+    expect(lines(again.stdout).slice(-2)).toEqual([
+      expect.stringMatching(new RegExp(`^0 uploaded, ${FILES} already there, 0 failed of ${FILES} files; `)),
+      `${FILES}/${FILES} images already resized: ${2 * FILES} variants in imgpipe-dest (the ledger knows; --verify asks)`,
+    ]);
+    await writeNoiseJpegs(path.join(cwd, dir, 'more'), 2);
+    const mixed = await runCli(['upload', dir, '--local', '--wait'], { cwd });
+    expect(mixed.code, mixed.stderr).toBe(0);
+    expect(lines(mixed.stdout).slice(-2)).toEqual([
+      expect.stringMatching(/^2\/2 images resized: 4\/4 variants present in imgpipe-dest after /),
+      `and ${FILES} more images already resized: ${2 * FILES} variants in imgpipe-dest (the ledger knows; --verify asks)`,
+    ]);
+  });
 });

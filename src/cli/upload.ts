@@ -41,7 +41,7 @@ async function uploadAction(paths: string[], opts: UploadFlags, filters: PathFil
   if (opts.download) opts.wait = true; // downloading the variants means waiting for them
   const { spec: asked, specGiven, pipeline } = await loadConfig(opts.config, opts);
   // Loaded here, not at the top: only the verb that runs pays for the AWS SDK and sharp.
-  const [{ resolveTarget }, { runUpload }, { runWatch, localNamesOf }, { UploadView }, { keysToWaitFor, rememberResized }] = await Promise.all([
+  const [{ resolveTarget }, { runUpload }, { runWatch, localNamesOf }, { UploadView, alreadyResizedLine }, { keysToWaitFor, knownResized, rememberResized }] = await Promise.all([
     import('../jobs/target.js'),
     import('../jobs/upload.js'),
     import('../jobs/watch.js'),
@@ -102,6 +102,8 @@ async function uploadAction(paths: string[], opts: UploadFlags, filters: PathFil
         throw err;
       });
     }
+    const known = knownResized(upload, waitKeys);
+    if (opts.wait && !signals.signal.aborted && known) reporter.summary(alreadyResizedLine(known, waitKeys.length > 0, spec.variants.length, target.destBucket));
     if (wait) await rememberResized({ pipeline: target.identity, upload, records: wait.records, spec }).catch((err: Error) => reporter.error(`warning: could not write the ledger: ${err.message}`));
     const ok = upload.ok && (!opts.wait || waitKeys.length === 0 || !!wait?.ok);
     reporter.result({ ...upload, ok, wait });

@@ -15,6 +15,12 @@ export function keysToWaitFor(upload: UploadResult, downloading: boolean): strin
   return upload.keys.filter((k) => !known.has(k));
 }
 
+/** How many images of the run the wait passes over: the ledger knows them resized with this spec. */
+export function knownResized(upload: UploadResult, waitKeys: string[]): number {
+  const waited = new Set(waitKeys);
+  return new Set(upload.keys.filter((k) => !waited.has(k))).size;
+}
+
 /** Mark in the ledger each file of the run whose record the wait read as done with `spec`; returns how many. */
 export async function rememberResized(o: { pipeline: string; upload: UploadResult; records: Array<ImageRecord | DoneMark>; spec: Spec; ledgerPath?: string }): Promise<number> {
   const hash = specHash(o.spec);
