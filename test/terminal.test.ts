@@ -2,7 +2,7 @@
 // `script`) 120 and 40 columns wide, against the local stack with PUTs trickled through a proxy
 // (so the bar is drawn for a few seconds); the captured bytes are replayed into xterm.js's
 // parser (test/helpers/screen.ts) for the final screen. Then: the summary once and whole, nothing wider than the terminal,
-// no number cut, no empty `|  |` field, and on Ctrl-C one notice line, the summary, nothing else.
+// no number cut, no empty `|  |` field, and on Ctrl-C one notice line, the summary, the hint to resume, nothing else.
 import { execFileSync } from 'node:child_process';
 import { rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -164,7 +164,7 @@ describe.skipIf(!hasScript)('the upload screen in a real terminal', () => {
     expect(screen.lines.join('\n')).not.toMatch(BAR_CHARS);
   });
 
-  it('Ctrl-C at 40 columns: the bar goes, one notice line, the summary, nothing after', async () => {
+  it('Ctrl-C at 40 columns: the bar goes, one notice line, the summary, the hint to resume, nothing after', async () => {
     const cols = 40;
     const r = await rig();
     const run = upload(r, cols);
@@ -176,12 +176,15 @@ describe.skipIf(!hasScript)('the upload screen in a real terminal', () => {
     console.log(`final ${cols}-column screen after SIGINT:\n${screen.rows.map((l) => `|${l}`).join('\n')}`);
     expect(code).toBe(130);
     const notice = 'imgpipe: SIGINT: stopping, saving the manifest (again to quit at once)';
-    expectFits(screen, [SUMMARY_INTERRUPTED, INFO, new RegExp(`^${notice.replace(/[()]/g, '\\$&')}$`)]);
+    const hint = 'imgpipe: interrupted: run the same command again to resume (files already stored are not sent again)';
+    const whole = (line: string) => new RegExp(`^${line.replace(/[()]/g, '\\$&')}$`);
+    expectFits(screen, [SUMMARY_INTERRUPTED, INFO, whole(notice), whole(hint)]);
     const at = screen.lines.indexOf(notice);
     expect(at, screen.lines.join('\n')).toBeGreaterThan(0);
-    expect(screen.lines.slice(at + 1)).toHaveLength(1);
+    expect(screen.lines.slice(at + 1)).toHaveLength(2);
     expect(screen.lines[at + 1]).toMatch(SUMMARY_INTERRUPTED);
-    expect(screen.lines.filter((l) => /interrupted/.test(l))).toHaveLength(1);
+    expect(screen.lines[at + 2]).toBe(hint);
+    expect(screen.lines.filter((l) => /\(interrupted\)/.test(l))).toHaveLength(1); // the summary says it once
     expect(screen.lines.join('\n')).not.toMatch(BAR_CHARS);
     // Nothing of the bar was drawn once the notice was out.
     const afterNotice = output.slice(output.indexOf('imgpipe: SIGINT'));

@@ -4,6 +4,8 @@ import { type PathFilter } from '../files/scan.js';
 import { loadConfig, type SpecFlags } from '../config/load.js';
 import { DEFAULT_MANIFEST } from '../files/manifest.js';
 import { Reporter } from '../ui/reporter.js';
+import { resumeHint, watchHint } from '../ui/hints.js';
+import { DEFAULT_DATA_DIR } from '../local/state.js';
 import { EXIT, addExamples, addSpecOptions, addTargetOptions, positiveInt, seconds } from './common.js';
 import { abortOnSignals } from './signals.js';
 import { dryRunTarget, dryRunUpload } from '../jobs/dry-run.js';
@@ -84,6 +86,7 @@ async function uploadAction(paths: string[], opts: UploadFlags, filters: PathFil
       verify: !!opts.verify,
     });
     view.finish(upload);
+    if (upload.interrupted) reporter.error(resumeHint());
     let wait;
     const waitKeys = keysToWaitFor(upload, !!opts.download);
     if (opts.wait && !signals.signal.aborted && waitKeys.length) {
@@ -105,6 +108,10 @@ async function uploadAction(paths: string[], opts: UploadFlags, filters: PathFil
     const known = knownResized(upload, waitKeys);
     if (opts.wait && !signals.signal.aborted && known) reporter.summary(alreadyResizedLine(known, waitKeys.length > 0, spec.variants.length, target.destBucket));
     if (wait) await rememberResized({ pipeline: target.identity, upload, records: wait.records, spec }).catch((err: Error) => reporter.error(`warning: could not write the ledger: ${err.message}`));
+    if (opts.wait && signals.signal.aborted && !upload.interrupted) {
+      const data = opts.data !== DEFAULT_DATA_DIR ? opts.data : undefined;
+      reporter.error(watchHint('imgpipe', { local: opts.local, data, profile: opts.profile, config: opts.config, manifest: opts.manifest, download: opts.download }));
+    }
     const ok = upload.ok && (!opts.wait || waitKeys.length === 0 || !!wait?.ok);
     reporter.result({ ...upload, ok, wait });
     process.exitCode = signals.exitCode() ?? (ok ? EXIT.ok : upload.stopped ? EXIT.unreachable : EXIT.failed);
