@@ -8,6 +8,7 @@ import { resumeHint, watchHint } from '../ui/hints.js';
 import { DEFAULT_DATA_DIR } from '../local/state.js';
 import { EXIT, addExamples, addSpecOptions, addTargetOptions, positiveInt, seconds } from './common.js';
 import { abortOnSignals } from './signals.js';
+import { cliName } from './invocation.js';
 import { dryRunTarget, dryRunUpload } from '../jobs/dry-run.js';
 
 export function uploadCommand(): Command {
@@ -110,7 +111,7 @@ async function uploadAction(paths: string[], opts: UploadFlags, filters: PathFil
     if (wait) await rememberResized({ pipeline: target.identity, upload, records: wait.records, spec }).catch((err: Error) => reporter.error(`warning: could not write the ledger: ${err.message}`));
     if (opts.wait && signals.signal.aborted && !upload.interrupted) {
       const data = opts.data !== DEFAULT_DATA_DIR ? opts.data : undefined;
-      reporter.error(watchHint('imgpipe', { local: opts.local, data, profile: opts.profile, config: opts.config, manifest: opts.manifest, download: opts.download }));
+      reporter.error(watchHint(cliName(), { local: opts.local, data, profile: opts.profile, config: opts.config, manifest: opts.manifest, download: opts.download }));
     }
     const ok = upload.ok && (!opts.wait || waitKeys.length === 0 || !!wait?.ok);
     reporter.result({ ...upload, ok, wait });
