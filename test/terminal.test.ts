@@ -295,6 +295,23 @@ describe('the reporter on a terminal', () => {
     r.stop();
   });
 
+  it('a spinner\'s text shown on the bar goes when the spinner stops, not a file name shown since', async () => {
+    const err = fakeTty(120);
+    const r = new Reporter({ json: false, interactive: true, stdout: fakeTty(120), stderr: err });
+    // eslint-disable-next-line no-control-regex
+    const lastFrame = () => [...err.text.matchAll(/\x1b\[1G([^\x1b]*)\x1b\[0K/g)].at(-1)?.[1];
+    r.start(1000, 'uploading', 'bytes');
+    const stop = r.spin('presigning 3 files');
+    await eventually(() => expect(lastFrame()).toMatch(/ \| presigning 3 files$/), HANG_MS);
+    stop();
+    await eventually(() => expect(lastFrame()).toMatch(/\] 0% \| 0 B\/1000 B$/), HANG_MS);
+    const again = r.spin('presigning 2 files');
+    r.step('', 'photos/a.jpg', 0); // a file ended meanwhile: its name is what the bar shows
+    again();
+    await eventually(() => expect(lastFrame()).toMatch(/ \| a\.jpg$/), HANG_MS);
+    r.stop();
+  });
+
   it('halted (Ctrl-C): the bar line is cleared, nothing is drawn after, the summary still prints', async () => {
     const err = fakeTty(40);
     const out = fakeTty(40);

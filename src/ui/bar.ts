@@ -84,6 +84,7 @@ const ETA_AFTER_MS = 1000;
 /** A cli-progress bar on a terminal stream, laid out by layoutBar on each redraw; stop() clears its line. */
 export class ProgressBar {
   private value = 0;
+  private item?: string;
   private readonly bar: cliProgress.SingleBar;
   private readonly showCursor = () => this.o.stream.write('\x1b[?25h');
 
@@ -124,8 +125,13 @@ export class ProgressBar {
     this.value = Math.min(this.o.total, Math.max(0, this.value + delta));
     const next: Payload = {};
     if (payload.files !== undefined) next.files = payload.files || undefined;
-    if (payload.item !== undefined) next.item = payload.item || undefined;
+    if (payload.item !== undefined) next.item = this.item = payload.item || undefined;
     this.bar.update(this.value, next);
+  }
+
+  /** Stop showing `item` if it is still the one shown (a status whose moment has passed). */
+  clearItem(item: string): void {
+    if (this.item === item) this.add(0, { item: '' });
   }
 
   stop(): void {

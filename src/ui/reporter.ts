@@ -77,10 +77,11 @@ export class Reporter {
   spin(text: string): () => void {
     if (!this.interactive || this.halted) return () => {};
     const label = printable(text).trim() || DEFAULT_SPIN_LABEL;
-    // Two widgets redrawing one line fight forever: with a bar up, the bar shows the text.
+    // Two widgets redrawing one line fight forever: with a bar up, the bar shows the text, until its stop.
     if (this.bar) {
-      this.bar.add(0, { item: label });
-      return () => {};
+      const bar = this.bar;
+      bar.add(0, { item: label });
+      return () => bar.clearItem(label);
     }
     this.spinner?.stop();
     const spinner = ora({ text: label, stream: this.err, discardStdin: false }).start();
