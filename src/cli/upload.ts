@@ -109,10 +109,7 @@ async function uploadAction(paths: string[], opts: UploadFlags, filters: PathFil
     const known = knownResized(upload, waitKeys);
     if (opts.wait && !signals.signal.aborted && known) reporter.summary(alreadyResizedLine(known, waitKeys.length > 0, spec.variants.length, target.destBucket));
     if (wait) await rememberResized({ pipeline: target.identity, upload, records: wait.records, spec }).catch((err: Error) => reporter.error(`warning: could not write the ledger: ${err.message}`));
-    if (opts.wait && signals.signal.aborted && !upload.interrupted) {
-      const data = opts.data !== DEFAULT_DATA_DIR ? opts.data : undefined;
-      reporter.error(watchHint(cliName(), { local: opts.local, data, profile: opts.profile, config: opts.config, manifest: opts.manifest, download: opts.download }));
-    }
+    if (opts.wait && signals.signal.aborted && !upload.interrupted) reporter.error(watchHintFor(opts));
     const ok = upload.ok && (!opts.wait || waitKeys.length === 0 || !!wait?.ok);
     reporter.result({ ...upload, ok, wait });
     process.exitCode = signals.exitCode() ?? (ok ? EXIT.ok : upload.stopped ? EXIT.unreachable : EXIT.failed);
@@ -120,6 +117,12 @@ async function uploadAction(paths: string[], opts: UploadFlags, filters: PathFil
     signals.dispose();
     await target.close();
   }
+}
+
+/** Ctrl-C in the wait after the upload: the `watch` that waits where this upload went. */
+function watchHintFor(opts: UploadFlags): string {
+  const data = opts.data !== DEFAULT_DATA_DIR ? opts.data : undefined;
+  return watchHint(cliName(), { local: opts.local, data, profile: opts.profile, config: opts.config, manifest: opts.manifest, download: opts.download });
 }
 
 /** The names and meanings users of `aws s3 cp/sync`, s5cmd and rclone reach for. */
