@@ -9,6 +9,7 @@ import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BIN, runCli } from './helpers/cli.js';
+import { eventually } from './helpers/s3.js';
 import { spawnCli, startFaultProxy, writeNoiseJpegs, type FaultProxy } from './helpers/fault-proxy.js';
 import { tempDir } from './helpers/images.js';
 import { startTestStack, type TestStack } from './helpers/stack.js';
@@ -137,6 +138,7 @@ describe('interrupting an upload', () => {
     const res = await run.done;
     expect({ code: res.code, signal: res.signal }).toEqual({ code: exitCode, signal: null });
     expect(res.stderr).toContain(`imgpipe: ${sig}: stopping, saving the manifest`);
+    expect(res.stderr.split('\n')).toContain('imgpipe: interrupted: run the same command again to resume (files already stored are not sent again)');
     const doc = JSON.parse(res.stdout) as UploadDoc;
     expect(doc).toMatchObject({ ok: false, interrupted: true, files: FILES, uploaded: stored.length, failed: 0 });
 
@@ -154,6 +156,27 @@ describe('interrupting an upload', () => {
     expect((await readdir(path.join(r.cwd, '.imgpipe'))).filter((f) => f.endsWith('.tmp'))).toEqual([]);
 
     await rerunAndCheck(r, stored);
+  });
+
+  it('SIGINT in the wait after the upload names the `imgpipe watch` that picks it up, which waits for the same images', async () => {
+    const r = await rig();
+    r.s3.configure({ rates: {} }); // the PUTs at full speed: the stack resizes nothing (no trigger), so the wait lasts
+    const run = spawnCli(BIN, ['upload', 'photos', '--local', '--wait', '--download', 'out'], { cwd: r.cwd });
+    let stdout = '';
+    run.child.stdout!.on('data', (d) => (stdout += d));
+    await eventually(() => expect(stdout).toMatch(new RegExp(`^${FILES} uploaded, 0 already there, 0 failed of ${FILES} files; `, 'm')), 60_000);
+    run.child.kill('SIGINT');
+    const res = await run.done;
+    expect(res.code).toBe(130);
+    // `npx imgpipe` where no imgpipe is on PATH (test/dev-banner.test.ts tells the two apart).
+    const hint = /^imgpipe: interrupted while waiting; the uploads are done: `(?:npx )?imgpipe (watch --local --download out)` picks the wait up again$/;
+    const said = res.stderr.split('\n').filter((l) => l.startsWith('imgpipe: interrupted'));
+    expect(said).toEqual([expect.stringMatching(hint)]);
+    // The command as printed, given a short timeout: it waits for the run's images, every one.
+    const command = hint.exec(said[0])![1].split(' ');
+    const watch = await runCli([...command, '--timeout', '1'], { cwd: r.cwd });
+    expect(watch.code).toBe(1);
+    expect(watch.stderr).toMatch(new RegExp(`^timed out after 1\\.00 s: ${FILES} of ${FILES} images have no record:$`, 'm'));
   });
 
   it('SIGKILL mid-batch leaves a manifest that parses, and the re-run uploads exactly the rest', async () => {

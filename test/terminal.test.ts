@@ -2,9 +2,9 @@
 // `script`) 120 and 40 columns wide, against the local stack with PUTs trickled through a proxy
 // (so the bar is drawn for a few seconds); the captured bytes are replayed into xterm.js's
 // parser (test/helpers/screen.ts) for the final screen. Then: the summary once and whole, nothing wider than the terminal,
-// no number cut, no empty `|  |` field, and on Ctrl-C one notice line, the summary, nothing else.
+// no number cut, no empty `|  |` field, and on Ctrl-C one notice line, the summary, the hint to resume, nothing else.
 import { execFileSync } from 'node:child_process';
-import { rename } from 'node:fs/promises';
+import { rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { BIN } from './helpers/cli.js';
@@ -138,7 +138,33 @@ describe.skipIf(!hasScript)('the upload screen in a real terminal', () => {
     expect(screen.lines.join('\n')).not.toMatch(/\|\s*\|/);
   });
 
-  it('Ctrl-C at 40 columns: the bar goes, one notice line, the summary, nothing after', async () => {
+  it('at 40 columns, drawn by cli-progress: every frame fits and counts files; an error line printed under the bar stays', async () => {
+    const cols = 40;
+    const r = await rig();
+    await writeFile(path.join(r.cwd, 'photos', 'notes.jpg'), 'shopping list\nmilk\n');
+    const { code, output } = await upload(r, cols).done;
+    const screen = await renderScreen(output, cols);
+    console.log(`final ${cols}-column screen with a bad file:\n${screen.rows.map((l) => `|${l}`).join('\n')}`);
+    expect(code).toBe(1);
+    // cli-progress's redraw (GenericBar.render through its terminal): to column 1, the line, clear to its right.
+    // eslint-disable-next-line no-control-regex
+    const drawn = [...output.matchAll(/\x1b\[1G(uploading [^\x1b]*)\x1b\[0K/g)].map((m) => m[1]);
+    expect(drawn.length).toBeGreaterThan(0);
+    const meter = new CellMeter();
+    for (const f of drawn) await expectBarFrame(meter, f, cols);
+    meter.dispose();
+    expect(drawn.filter((f) => /^uploading \[[█░]+\] \d{1,3}% \| \d+\/31 files$/.test(f)).length).toBeGreaterThan(0);
+    expect(drawn.at(-1)).toMatch(/^uploading \[█+\] 100% \| 31\/31 files$/);
+    // The error line keeps its place when the bar stops (no cursor jump back to where the bar began).
+    const error = /^error \S*photos\/notes\.jpg: a text file, not an image$/;
+    const summary = /^30 uploaded, 0 already there, 1 failed of 31 files; .*; manifest \.imgpipe\/last-upload\.json$/;
+    expectFits(screen, [error, summary, INFO]);
+    expect(screen.lines.filter((l) => error.test(l)), screen.lines.join('\n')).toHaveLength(1);
+    expect(screen.lines.at(-1)).toMatch(summary);
+    expect(screen.lines.join('\n')).not.toMatch(BAR_CHARS);
+  });
+
+  it('Ctrl-C at 40 columns: the bar goes, one notice line, the summary, the hint to resume, nothing after', async () => {
     const cols = 40;
     const r = await rig();
     const run = upload(r, cols);
@@ -150,12 +176,15 @@ describe.skipIf(!hasScript)('the upload screen in a real terminal', () => {
     console.log(`final ${cols}-column screen after SIGINT:\n${screen.rows.map((l) => `|${l}`).join('\n')}`);
     expect(code).toBe(130);
     const notice = 'imgpipe: SIGINT: stopping, saving the manifest (again to quit at once)';
-    expectFits(screen, [SUMMARY_INTERRUPTED, INFO, new RegExp(`^${notice.replace(/[()]/g, '\\$&')}$`)]);
+    const hint = 'imgpipe: interrupted: run the same command again to resume (files already stored are not sent again)';
+    const whole = (line: string) => new RegExp(`^${line.replace(/[()]/g, '\\$&')}$`);
+    expectFits(screen, [SUMMARY_INTERRUPTED, INFO, whole(notice), whole(hint)]);
     const at = screen.lines.indexOf(notice);
     expect(at, screen.lines.join('\n')).toBeGreaterThan(0);
-    expect(screen.lines.slice(at + 1)).toHaveLength(1);
+    expect(screen.lines.slice(at + 1)).toHaveLength(2);
     expect(screen.lines[at + 1]).toMatch(SUMMARY_INTERRUPTED);
-    expect(screen.lines.filter((l) => /interrupted/.test(l))).toHaveLength(1);
+    expect(screen.lines[at + 2]).toBe(hint);
+    expect(screen.lines.filter((l) => /\(interrupted\)/.test(l))).toHaveLength(1); // the summary says it once
     expect(screen.lines.join('\n')).not.toMatch(BAR_CHARS);
     // Nothing of the bar was drawn once the notice was out.
     const afterNotice = output.slice(output.indexOf('imgpipe: SIGINT'));
@@ -253,6 +282,34 @@ describe('the reporter on a terminal', () => {
     const stop = r.spin('   ');
     await eventually(() => expect(err.text).toMatch(/working/), HANG_MS);
     stop();
+  });
+
+  it("a name in decomposed form (as macOS writes it) is drawn whole: the frame fits by columns, not cut by UTF-16 units", async () => {
+    const err = fakeTty(120);
+    const r = new Reporter({ json: false, interactive: true, stdout: fakeTty(120), stderr: err });
+    // 32 columns, 60 UTF-16 units: the frame is 118 columns and 150 units.
+    const name = `${'e\u0301'.repeat(28)}.jpg`;
+    r.start(1000, 'uploading', 'bytes');
+    r.advance(300, { files: '1/3 files', item: `photos/${name}` });
+    await eventually(() => expect(err.text).toMatch(new RegExp(`\\] 30% \\| 1/3 files \\| 300 B/1000 B \\| ${name}\\x1b\\[0K`)), HANG_MS);
+    r.stop();
+  });
+
+  it('a spinner\'s text shown on the bar goes when the spinner stops, not a file name shown since', async () => {
+    const err = fakeTty(120);
+    const r = new Reporter({ json: false, interactive: true, stdout: fakeTty(120), stderr: err });
+    // eslint-disable-next-line no-control-regex
+    const lastFrame = () => [...err.text.matchAll(/\x1b\[1G([^\x1b]*)\x1b\[0K/g)].at(-1)?.[1];
+    r.start(1000, 'uploading', 'bytes');
+    const stop = r.spin('presigning 3 files');
+    await eventually(() => expect(lastFrame()).toMatch(/ \| presigning 3 files$/), HANG_MS);
+    stop();
+    await eventually(() => expect(lastFrame()).toMatch(/\] 0% \| 0 B\/1000 B$/), HANG_MS);
+    const again = r.spin('presigning 2 files');
+    r.step('', 'photos/a.jpg', 0); // a file ended meanwhile: its name is what the bar shows
+    again();
+    await eventually(() => expect(lastFrame()).toMatch(/ \| a\.jpg$/), HANG_MS);
+    r.stop();
   });
 
   it('halted (Ctrl-C): the bar line is cleared, nothing is drawn after, the summary still prints', async () => {

@@ -18,6 +18,7 @@ import {
 } from '../local/state.js';
 import { awsCliCommand, writeAwsProfile } from '../local/aws-profile.js';
 import { addExamples, addSpecOptions, EXIT, port } from './common.js';
+import { cliName } from './invocation.js';
 import { devLogLine } from '../ui/dev-log.js';
 import { printable } from '../ui/format.js';
 
@@ -138,19 +139,24 @@ async function runDev(opts: DevOptions): Promise<void> {
   process.once('exit', () => clearDevStateSync(stateFiles));
   for (const f of stateFiles) await writeDevState(state, f);
   await writeAwsProfile(state);
-  const endpoints = { page: `${stack.apiUrl}/`, api: `${stack.apiUrl}/uploads`, s3: stack.s3Endpoint, sourceBucket: stack.sourceBucket, destBucket: stack.destBucket, data: opts.data };
-  if (json) process.stdout.write(`${JSON.stringify({ level: 'info', msg: 'ready', ...endpoints })}\n`);
-  else {
-    process.stdout.write(
-      `imgpipe dev: ready\n  upload page  ${stack.apiUrl}/\n  presign API  POST ${endpoints.api}${apiKey ? ' (x-api-key required)' : ''}\n` +
-        `  S3 endpoint  ${endpoints.s3} (buckets ${endpoints.sourceBucket} → ${endpoints.destBucket}; aws-cli: imgpipe dev --aws-cli)\n` +
-        `  data         ${opts.data}\nIn another terminal: imgpipe upload PHOTOS --local --wait. Ctrl-C stops.\n`,
-    );
-  }
-  await new Promise<void>((resolve) => {
+  // Listening before the banner is out: a Ctrl-C the moment it shows still stops the stack cleanly.
+  const stopped = new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
+  const endpoints = { page: `${stack.apiUrl}/`, api: `${stack.apiUrl}/uploads`, s3: stack.s3Endpoint, sourceBucket: stack.sourceBucket, destBucket: stack.destBucket, data: opts.data };
+  if (json) process.stdout.write(`${JSON.stringify({ level: 'info', msg: 'ready', ...endpoints })}\n`);
+  else {
+    const cli = cliName(); // `npx imgpipe` for a user without it on PATH
+    // One fact a line, each well within 120 columns (the endpoints and buckets at their defaults).
+    process.stdout.write(
+      `imgpipe dev: ready\n  upload page  ${stack.apiUrl}/\n  presign API  POST ${endpoints.api}${apiKey ? ' (x-api-key required)' : ''}\n` +
+        `  S3 endpoint  ${endpoints.s3} (buckets ${endpoints.sourceBucket} → ${endpoints.destBucket})\n` +
+        `  aws-cli      $(${cli} dev --aws-cli) s3 ls s3://${endpoints.destBucket}\n` +
+        `  data         ${opts.data}\nIn another terminal: ${cli} upload PHOTOS --local --wait. Ctrl-C stops.\n`,
+    );
+  }
+  await stopped;
   for (const f of stateFiles) await clearDevState(f);
   await stack.close();
   if (!json) process.stdout.write('imgpipe dev: stopped\n');

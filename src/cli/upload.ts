@@ -4,8 +4,11 @@ import { type PathFilter } from '../files/scan.js';
 import { loadConfig, type SpecFlags } from '../config/load.js';
 import { DEFAULT_MANIFEST } from '../files/manifest.js';
 import { Reporter } from '../ui/reporter.js';
+import { resumeHint, watchHint } from '../ui/hints.js';
+import { DEFAULT_DATA_DIR } from '../local/state.js';
 import { EXIT, addExamples, addSpecOptions, addTargetOptions, positiveInt, seconds } from './common.js';
 import { abortOnSignals } from './signals.js';
+import { cliName } from './invocation.js';
 import { dryRunTarget, dryRunUpload } from '../jobs/dry-run.js';
 
 export function uploadCommand(): Command {
@@ -41,7 +44,7 @@ async function uploadAction(paths: string[], opts: UploadFlags, filters: PathFil
   if (opts.download) opts.wait = true; // downloading the variants means waiting for them
   const { spec: asked, specGiven, pipeline } = await loadConfig(opts.config, opts);
   // Loaded here, not at the top: only the verb that runs pays for the AWS SDK and sharp.
-  const [{ resolveTarget }, { runUpload }, { runWatch, localNamesOf }, { UploadView }, { keysToWaitFor, rememberResized, requeuedAt }] = await Promise.all([
+  const [{ resolveTarget }, { runUpload }, { runWatch, localNamesOf }, { UploadView, alreadyResizedLine }, { keysToWaitFor, knownResized, rememberResized, requeuedAt }] = await Promise.all([
     import('../jobs/target.js'),
     import('../jobs/upload.js'),
     import('../jobs/watch.js'),
@@ -85,6 +88,7 @@ async function uploadAction(paths: string[], opts: UploadFlags, filters: PathFil
       verify: !!opts.verify,
     });
     view.finish(upload);
+    if (upload.interrupted) reporter.error(resumeHint());
     let wait;
     const waitKeys = keysToWaitFor(upload, !!opts.download);
     if (opts.wait && !signals.signal.aborted && waitKeys.length) {
@@ -104,7 +108,10 @@ async function uploadAction(paths: string[], opts: UploadFlags, filters: PathFil
         throw err;
       });
     }
+    const known = knownResized(upload, waitKeys);
+    if (opts.wait && !signals.signal.aborted && known) reporter.summary(alreadyResizedLine(known, waitKeys.length > 0, spec.variants.length, target.destBucket));
     if (wait) await rememberResized({ pipeline: target.identity, upload, records: wait.records, spec }).catch((err: Error) => reporter.error(`warning: could not write the ledger: ${err.message}`));
+    if (opts.wait && signals.signal.aborted && !upload.interrupted) reporter.error(watchHintFor(opts));
     const ok = upload.ok && (!opts.wait || waitKeys.length === 0 || !!wait?.ok);
     reporter.result({ ...upload, ok, wait });
     process.exitCode = signals.exitCode() ?? (ok ? EXIT.ok : upload.stopped ? EXIT.unreachable : EXIT.failed);
@@ -114,6 +121,12 @@ async function uploadAction(paths: string[], opts: UploadFlags, filters: PathFil
   }
 }
 
+/** Ctrl-C in the wait after the upload: the `watch` that waits where this upload went. */
+function watchHintFor(opts: UploadFlags): string {
+  const data = opts.data !== DEFAULT_DATA_DIR ? opts.data : undefined;
+  return watchHint(cliName(), { local: opts.local, data, profile: opts.profile, config: opts.config, manifest: opts.manifest, download: opts.download });
+}
+
 /** The names and meanings users of `aws s3 cp/sync`, s5cmd and rclone reach for. */
 function addAwsStyleOptions(cmd: Command, filters: PathFilter[]): Command {
   return cmd
@@ -121,7 +134,7 @@ function addAwsStyleOptions(cmd: Command, filters: PathFilter[]): Command {
     .addOption(new Option('--dryrun', "aws s3's spelling of --dry-run").hideHelp())
     .option('--exclude <glob>', 'leave out files whose path (relative to the folder given) matches; repeatable', filterOf('exclude', filters))
     .option('--include <glob>', 'take files back in that an earlier --exclude left out; repeatable (the last match decides)', filterOf('include', filters))
-    .option('-q, --quiet', 'print only errors and the final summary line')
+    .option('-q, --quiet', 'only errors and results (the summary, the wait\'s last line, where --download wrote); no bar, spinner or per-file line')
     .option('--no-progress', 'plain lines even on a terminal: no progress bar or spinner')
     .option('-v, --verbose', 'one line per request and retry, and every skipped entry (on stderr)');
 }

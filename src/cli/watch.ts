@@ -15,7 +15,7 @@ export function watchCommand(): Command {
     .option('--timeout <seconds>', 'give up after this long', seconds, 300)
     .option('--download <dir>', 'then download every variant into DIR')
     .option('--html <file>', 'then write one self-contained HTML page of the batch: thumbnails, sizes, <picture> snippets, failures')
-    .option('-q, --quiet', 'print only errors and the final summary line')
+    .option('-q, --quiet', 'only errors and results (the last line, where --download and --html wrote); no bar, spinner or per-file line')
     .option('--json', 'print one JSON document');
   addTargetOptions(cmd, false);
   addSpecOptions(cmd);
@@ -58,7 +58,7 @@ export function watchCommand(): Command {
         const files = keys.length ? [] : (manifest?.files ?? []);
         const refused = files.flatMap((f) => (f.status === 'failed' && !f.key ? [{ relPath: f.relPath, reason: f.error ?? 'refused' }] : []));
         await writeReport(opts.html, result, target, signals.signal, { names: keys.length ? undefined : localNamesOf(files), refused });
-        reporter.info(`wrote ${opts.html}`);
+        reporter.summary(`wrote ${opts.html}`); // a result: -q prints it too
       }
       reporter.result(result);
       process.exitCode = signals.exitCode() ?? (result.ok ? EXIT.ok : EXIT.failed);

@@ -71,27 +71,31 @@ export async function writeManifest(file: string, manifest: Manifest): Promise<v
 /** Serialises writes and coalesces bursts: at most one write in flight, the last state wins. */
 export class ManifestWriter {
   private pending = false;
-  private running: Promise<void>;
+  private running: Promise<boolean>;
 
   constructor(
     private readonly file: string,
     private readonly snapshot: () => Manifest,
     private readonly coalesceMs = 200,
   ) {
-    this.running = removeStaleTemps(file);
+    this.running = removeStaleTemps(file).then(() => false);
   }
 
-  save(): Promise<void> {
+  /** Resolves true once the state is on disk, false when there was nothing to record; rejects when the write failed. */
+  save(): Promise<boolean> {
     if (this.pending) return this.running;
     this.pending = true;
-    this.running = this.running.then(async () => {
+    // After a failed write the next one tries again (its caller heard of the failure).
+    this.running = this.running.catch(() => false).then(async () => {
       // Coalesce: completions in the next moment ride on this write (it rewrites the whole file).
       await new Promise((resolve) => setTimeout(resolve, this.coalesceMs));
       this.pending = false;
       // A run that put no key anywhere (a typo, every file refused) leaves the last good manifest,
       // so `watch` with no arguments still means the last run that uploaded something.
       const manifest = this.snapshot();
-      if (manifest.files.some((f) => f.key)) await writeManifest(this.file, manifest);
+      if (!manifest.files.some((f) => f.key)) return false;
+      await writeManifest(this.file, manifest);
+      return true;
     });
     return this.running;
   }

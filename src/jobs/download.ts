@@ -54,7 +54,7 @@ export async function downloadBatch(
   const limit = pLimit(8);
   const downloads: Downloads = { dir, files: 0, bytes: 0, errors: [] };
   const jobs = plans.flatMap((p) => p.variants);
-  reporter.start(jobs.length, 'downloading');
+  reporter.start(jobs.length, 'downloading', 'items', 'variants');
   await Promise.all(
     jobs.map((v) =>
       limit(async () => {

@@ -36,14 +36,17 @@ export async function runUpload(opts: UploadOptions): Promise<UploadResult> {
   const ledger = await Ledger.open(opts.ledgerPath ?? DEFAULT_LEDGER);
   // The manifest lists this run's checked files, each as far as it got; rewritten as they progress.
   const writer = new ManifestWriter(opts.manifestPath, () => manifestOf(opts, records));
-  const run: UploadRun = { opts, ledger, specHash: specHash(opts.spec), emit, warn, firstOf: new Map(), twins: new Map(), stats: { retries: 0, bytes: 0 }, save: () => void writer.save() };
+  const run: UploadRun = { opts, ledger, specHash: specHash(opts.spec), emit, warn, firstOf: new Map(), twins: new Map(), stats: { retries: 0, bytes: 0 }, save: () => void writer.save().catch(() => undefined) }; // the last save below tells a failure
   const files = records.filter((r) => r.found);
   emit({ type: 'scan-done', files: files.length, bytes: files.reduce((n, r) => n + r.size, 0) });
 
   await sendAll(run, files);
-  await writer.save();
+  const manifestWritten = await writer.save().catch((err: Error) => {
+    warn(`warning: could not write the manifest ${opts.manifestPath}: ${err.message}`);
+    return false;
+  });
   await ledger.append([]).catch(() => undefined); // every remembered upload is on disk (a failure was told)
-  return uploadResult(opts, scan, records, run, started, warnings);
+  return uploadResult(opts, scan, records, run, started, warnings, manifestWritten);
 }
 
 /** Check, presign and PUT, a batch at a time; resolves when every PUT has ended. */

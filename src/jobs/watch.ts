@@ -60,7 +60,7 @@ export async function runWatch(options: WatchOptions): Promise<WatchResult> {
   // Files with the same bytes share one key: one image to wait for.
   const opts = { ...options, sourceKeys: [...new Set(options.sourceKeys)] };
   const { reporter } = opts;
-  reporter.start(opts.sourceKeys.length, 'waiting for records');
+  reporter.start(opts.sourceKeys.length, 'waiting for records', 'items', 'images');
   const waited = await waitForRecords({
     s3: opts.target.s3,
     bucket: opts.target.destBucket,
@@ -104,8 +104,9 @@ export async function runWatch(options: WatchOptions): Promise<WatchResult> {
     result.downloads = await downloadBatch(opts.target, plans, opts.downloadDir, reporter, opts.signal);
     if (result.downloads.errors.length) result.ok = false;
   }
-  reporter.info(
-    `${result.found}/${result.expected} variants present in ${opts.target.destBucket} after ${formatSeconds(result.seconds * 1000)}` +
+  // Images first, as the wait's bar counts them, then their variants. A result: -q prints it too.
+  reporter.summary(
+    `${result.done}/${result.images} images resized: ${result.found}/${result.expected} variants present in ${opts.target.destBucket} after ${formatSeconds(result.seconds * 1000)}` +
       (failed.length ? `; ${failed.length} image${failed.length === 1 ? '' : 's'} failed` : '') +
       (result.downloads ? `; ${result.downloads.files} downloaded to ${result.downloads.dir} (${formatBytes(result.downloads.bytes)})` : ''),
   );

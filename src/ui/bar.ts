@@ -1,6 +1,9 @@
-// The progress bar: one line redrawn in place with \r, laid out to fit the terminal's width.
-// Fields that do not fit are dropped whole (the file's name first, then the eta, then the
-// bytes), never cut; a field with nothing to say is left out, never drawn empty (`|  |`).
+// The progress bar: cli-progress draws it (its timer, redraw, eta and cursor handling); its format
+// callback is layoutBar, which fits the line to the terminal's width. Fields that do not fit are
+// dropped whole (the file's name first, then the eta, then the bytes), never cut; a field with
+// nothing to say is left out, never drawn empty (`|  |`).
+import cliProgress from 'cli-progress';
+import { BarTerminal } from './bar-terminal.js';
 import { cells, fitName, formatBytes, formatEta, printable } from './format.js';
 
 export interface BarState {
@@ -8,6 +11,8 @@ export interface BarState {
   value: number;
   total: number;
   unit: 'items' | 'bytes';
+  /** What an items bar counts, said after its count ("2/4 images"), so it reads as the line after it. */
+  noun?: string;
   /** "12/30 files" (bytes bars: how many files are done). */
   files?: string;
   /** Seconds left, when known. */
@@ -25,7 +30,7 @@ const MAX_NAME = 32;
 export function layoutBar(s: BarState, width: number): string {
   const ratio = s.total > 0 ? Math.min(1, Math.max(0, s.value / s.total)) : 1;
   const pct = `${Math.floor(ratio * 100)}%`;
-  const counts = s.unit === 'bytes' ? s.files : `${Math.min(s.value, s.total)}/${s.total}`;
+  const counts = s.unit === 'bytes' ? s.files : `${Math.min(s.value, s.total)}/${s.total}${s.noun ? ` ${s.noun}` : ''}`;
   const essential = [pct, counts].filter((f): f is string => !!f);
   const bytes = s.unit === 'bytes' ? `${formatBytes(Math.min(s.value, s.total))}/${formatBytes(s.total)}` : undefined;
   const eta = s.etaSeconds !== undefined && ratio < 1 ? `eta ${formatEta(s.etaSeconds)}` : undefined;
@@ -61,29 +66,54 @@ export interface BarOptions {
   label: string;
   total: number;
   unit: 'items' | 'bytes';
+  noun?: string;
   stream: NodeJS.WritableStream;
   /** Redraw period (ms). */
   everyMs?: number;
 }
 
-/** A bar on a terminal stream, redrawn on a timer while anything changed; stop() clears its line. */
+/** What the bar shows beside the value: layoutBar's optional fields, as cli-progress's payload. */
+interface Payload {
+  files?: string;
+  item?: string;
+}
+
+/** The eta is not shown in the first second: a rate from a few chunks is noise. */
+const ETA_AFTER_MS = 1000;
+
+/** A cli-progress bar on a terminal stream, laid out by layoutBar on each redraw; stop() clears its line. */
 export class ProgressBar {
   private value = 0;
-  private files?: string;
   private item?: string;
-  private readonly started = Date.now();
-  private timer?: NodeJS.Timeout;
-  private drawn = '';
-  private readonly showCursor = () => this.write('\x1b[?25h');
+  private readonly bar: cliProgress.SingleBar;
+  private readonly showCursor = () => this.o.stream.write('\x1b[?25h');
 
-  constructor(private readonly o: BarOptions) {}
+  constructor(private readonly o: BarOptions) {
+    const options: cliProgress.Options & { terminal: BarTerminal } = {
+      format: (_options, params, payload: Payload) => this.line(params, payload),
+      stream: o.stream,
+      terminal: new BarTerminal(o.stream),
+      fps: 1000 / (o.everyMs ?? 100),
+      hideCursor: true,
+      clearOnComplete: true,
+      // true: cli-progress leaves autowrap alone (false would turn it off, and text past the edge
+      // would be lost unseen); the line fits already, so BarTerminal does not trim it.
+      linewrap: true,
+      // Error lines are printed over the bar (Reporter.error): redraw it below them on the next tick
+      // even when its numbers did not change.
+      forceRedraw: true,
+      // Ctrl-C is src/cli/signals.ts's: it takes every widget down before its notice.
+      gracefulExit: false,
+      // A rate over the last updates, refreshed on every frame, so a stall shows in the eta.
+      etaBuffer: 100,
+      etaAsynchronousUpdate: true,
+    };
+    this.bar = new cliProgress.SingleBar(options);
+  }
 
   start(): void {
-    this.write('\x1b[?25l');
     process.once('exit', this.showCursor);
-    this.draw();
-    this.timer = setInterval(() => this.draw(), this.o.everyMs ?? 100);
-    this.timer.unref();
+    this.bar.start(this.o.total, 0, {});
   }
 
   get current(): number {
@@ -91,42 +121,27 @@ export class ProgressBar {
   }
 
   /** Move by `delta` (clamped to 0…total) and/or change the file count or item shown. */
-  add(delta: number, payload: { files?: string; item?: string } = {}): void {
+  add(delta: number, payload: Payload = {}): void {
     this.value = Math.min(this.o.total, Math.max(0, this.value + delta));
-    if (payload.files !== undefined) this.files = payload.files || undefined;
-    if (payload.item !== undefined) this.item = payload.item || undefined;
+    const next: Payload = {};
+    if (payload.files !== undefined) next.files = payload.files || undefined;
+    if (payload.item !== undefined) next.item = this.item = payload.item || undefined;
+    this.bar.update(this.value, next);
   }
 
-  /** Forget the drawn line (something else was printed over it): the next tick draws it again. */
-  invalidate(): void {
-    this.drawn = '';
+  /** Stop showing `item` if it is still the one shown (a status whose moment has passed). */
+  clearItem(item: string): void {
+    if (this.item === item) this.add(0, { item: '' });
   }
 
   stop(): void {
-    if (!this.timer) return;
-    clearInterval(this.timer);
-    this.timer = undefined;
     process.off('exit', this.showCursor);
-    this.write(`${this.drawn ? '\r\x1b[2K' : ''}\x1b[?25h`);
-    this.drawn = '';
+    this.bar.stop();
   }
 
-  private draw(): void {
-    const columns = (this.o.stream as NodeJS.WriteStream).columns || 80;
-    const line = layoutBar({ label: this.o.label, value: this.value, total: this.o.total, unit: this.o.unit, files: this.files, etaSeconds: this.eta(), item: this.item }, columns - 1);
-    if (line === this.drawn) return;
-    this.write(`\r\x1b[2K${line}`);
-    this.drawn = line;
-  }
-
-  /** From the average rate so far; unknown in the first second or before any progress. */
-  private eta(): number | undefined {
-    const elapsed = (Date.now() - this.started) / 1000;
-    if (elapsed < 1 || this.value <= 0 || this.value >= this.o.total) return undefined;
-    return Math.ceil(((this.o.total - this.value) * elapsed) / this.value);
-  }
-
-  private write(s: string): void {
-    this.o.stream.write(s);
+  /** The format callback: the line for the terminal's width now, one column short of the edge (no pending wrap). */
+  private line(params: cliProgress.Params, payload: Payload): string {
+    const known = typeof params.eta === 'number' && Date.now() - params.startTime >= ETA_AFTER_MS && params.value > 0;
+    return layoutBar({ label: this.o.label, noun: this.o.noun, value: params.value, total: params.total, unit: this.o.unit, files: payload.files, item: payload.item, etaSeconds: known ? params.eta : undefined }, params.maxWidth - 1);
   }
 }

@@ -15,7 +15,7 @@ export interface ReporterOptions {
   interactive?: boolean;
   stdout?: NodeJS.WritableStream;
   stderr?: NodeJS.WritableStream;
-  /** -q: nothing but errors and the final summary line. */
+  /** -q (aws s3's --quiet): no progress and no per-item lines; errors and results (summary lines) still print. */
   quiet?: boolean;
   /** -v: one line per request and retry, and every skipped entry (stderr). */
   verbose?: boolean;
@@ -54,11 +54,11 @@ export class Reporter {
 
   private spinner?: Ora;
 
-  /** Start a bar of `total` items, or of `total` bytes (terminal only). */
-  start(total: number, label: string, unit: 'items' | 'bytes' = 'items'): void {
+  /** Start a bar of `total` items (`noun`: what they are), or of `total` bytes (terminal only). */
+  start(total: number, label: string, unit: 'items' | 'bytes' = 'items', noun?: string): void {
     if (!this.interactive || this.halted || total === 0) return;
     this.stop();
-    this.bar = new ProgressBar({ label, total, unit, stream: this.err });
+    this.bar = new ProgressBar({ label, total, unit, noun, stream: this.err });
     this.bar.start();
   }
 
@@ -77,10 +77,11 @@ export class Reporter {
   spin(text: string): () => void {
     if (!this.interactive || this.halted) return () => {};
     const label = printable(text).trim() || DEFAULT_SPIN_LABEL;
-    // Two widgets redrawing one line fight forever: with a bar up, the bar shows the text.
+    // Two widgets redrawing one line fight forever: with a bar up, the bar shows the text, until its stop.
     if (this.bar) {
-      this.bar.add(0, { item: label });
-      return () => {};
+      const bar = this.bar;
+      bar.add(0, { item: label });
+      return () => bar.clearItem(label);
     }
     this.spinner?.stop();
     const spinner = ora({ text: label, stream: this.err, discardStdin: false }).start();
@@ -96,7 +97,6 @@ export class Reporter {
     // Over a bar or spinner: clear its line, print, and let it redraw itself below on its next tick.
     this.spinner?.clear();
     this.err.write(`${this.bar ? '\r\x1b[2K' : ''}${printable(line)}\n`);
-    this.bar?.invalidate();
   }
 
   info(line: string): void {

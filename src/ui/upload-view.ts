@@ -100,6 +100,15 @@ export function summaryLine(result: UploadResult): string {
     (result.retries ? `; ${result.retries} retries` : '') +
     (result.walkSkipped.total ? `; ${walkSkipsText(result.walkSkipped)}` : '') +
     (result.excluded ? `; ${result.excluded} excluded by filters` : '') +
-    `; manifest ${result.manifest}`
+    (result.manifestWritten ? `; manifest ${result.manifest}` : '')
   );
+}
+
+/**
+ * `--wait`'s line for the images it did not wait for, the ledger knowing them resized with this
+ * spec: alone, or after the wait's own line (`more`). Said as the wait's line says it, images first.
+ */
+export function alreadyResizedLine(images: number, more: boolean, variantsEach: number, bucket: string): string {
+  const counted = more ? `and ${images} more image${images === 1 ? '' : 's'}` : `${images}/${images} image${images === 1 ? '' : 's'}`;
+  return `${counted} already resized: ${images * variantsEach} variants in ${bucket} (the ledger knows; --verify asks)`;
 }

@@ -20,6 +20,12 @@ export function requeuedAt(files: Array<{ key?: string; requeuedAt?: string }>):
   return new Map(files.flatMap((f) => (f.key && f.requeuedAt ? [[f.key, Date.parse(f.requeuedAt)] as const] : [])));
 }
 
+/** How many images of the run the wait passes over: the ledger knows them resized with this spec. */
+export function knownResized(upload: UploadResult, waitKeys: string[]): number {
+  const waited = new Set(waitKeys);
+  return new Set(upload.keys.filter((k) => !waited.has(k))).size;
+}
+
 /** Mark in the ledger each file of the run whose record the wait read as done with `spec`; returns how many. */
 export async function rememberResized(o: { pipeline: string; upload: UploadResult; records: Array<ImageRecord | DoneMark>; spec: Spec; ledgerPath?: string }): Promise<number> {
   const hash = specHash(o.spec);

@@ -16,6 +16,7 @@ export function uploadResult(
   { stats: { retries, bytes }, stopped }: Pick<UploadRun, 'stats' | 'stopped'>,
   started: number,
   warnings: string[],
+  manifestWritten: boolean,
 ): UploadResult {
   const seconds = (Date.now() - started) / 1000;
   const count = (s: FileRecord['status']) => records.filter((r) => r.status === s).length;
@@ -33,6 +34,7 @@ export function uploadResult(
     filesPerSecond: seconds ? count('uploaded') / seconds : 0,
     megabytesPerSecond: seconds ? bytes / 1e6 / seconds : 0,
     manifest: opts.manifestPath,
+    manifestWritten,
     uploads: records.map(publicRecord),
     keys: records.filter((r) => (r.status === 'uploaded' || r.status === 'skipped') && r.key).map((r) => r.key!),
     walkSkipped: walkSkips(scan),

@@ -89,6 +89,8 @@ export interface UploadResult {
   filesPerSecond: number;
   megabytesPerSecond: number;
   manifest: string;
+  /** Whether this run wrote `manifest` (not when it put no key anywhere, nor when the write failed). */
+  manifestWritten: boolean;
   uploads: UploadRecord[];
   /** Every key that is in the bucket for this run (uploaded now or before). */
   keys: string[];
