@@ -17,6 +17,7 @@ import { contentFolder, uploadKey } from '../src/core/upload-key.js';
 import { SOURCE_PATH_HEADER, SOURCE_PATH_META, encodeSourcePath, sourcePathProblem } from '../src/core/source-path.js';
 import { createS3Client } from '../src/s3/client.js';
 import { AWS_HEAL_AFTER_MS, healIfStranded, sqsRequeue, type Requeue } from './heal.js';
+import { answerReprocess } from './reprocess.js';
 
 export type { FileRequest, UploadAnswer } from '../src/api/contract.js';
 
@@ -208,6 +209,14 @@ async function postUploads(body: unknown, config: PresignConfig): Promise<ApiRes
   return json(uploads.some((u) => !('error' in u)) ? 200 : 400, { uploads });
 }
 
+async function postReprocess(body: unknown, config: PresignConfig & { destBucket: string; requeue: Requeue }): Promise<ApiResult> {
+  const keys = field(body, 'keys');
+  if (!Array.isArray(keys) || keys.length === 0) return fail(400, 'InvalidRequest', 'body must be {"keys":["uploads/…", …], "dryRun"?: true}');
+  if (keys.length > config.maxFiles) return fail(400, 'TooManyKeys', `at most ${config.maxFiles} keys per request, got ${keys.length}`);
+  const reprocess = await answerReprocess({ ...config, spec: config.spec ?? DEFAULT_SPEC }, keys, field(body, 'dryRun') === true);
+  return json(200, { reprocess });
+}
+
 async function postVariants(body: unknown, config: PresignConfig & { destBucket: string }): Promise<ApiResult> {
   const keys = field(body, 'keys');
   if (!Array.isArray(keys) || keys.length === 0) return fail(400, 'InvalidRequest', 'body must be {"keys":["uploads/…", …]}');
@@ -234,12 +243,13 @@ export function createPresignHandler(config: PresignConfig) {
       const route = path.split('/').pop() ?? '';
       if (method === 'GET' && (route === '' || path === '') && config.page) return getPage();
       if (method === 'GET' && route === 'spec' && config.spec) return getSpec(config);
-      const posts = ['uploads', ...(config.destBucket ? ['variants'] : [])];
+      const posts = ['uploads', ...(config.destBucket ? ['variants'] : []), ...(config.destBucket && config.requeue ? ['reprocess'] : [])];
       if (!posts.includes(route)) return fail(404, 'NotFound', `served here: ${config.page ? 'GET /, ' : ''}GET /spec, ${posts.map((p) => `POST /${p}`).join(', ')}`);
       if (method !== 'POST') return fail(405, 'MethodNotAllowed', `use POST /${route}`);
       if (config.apiKey !== undefined && !sameSecret(header(event, 'x-api-key'), config.apiKey)) return fail(401, 'Unauthorized', 'missing or wrong x-api-key');
       const parsed = jsonBody(event, config);
       if ('statusCode' in parsed) return parsed;
+      if (route === 'reprocess') return await postReprocess(parsed.body, config as PresignConfig & { destBucket: string; requeue: Requeue });
       return route === 'variants' ? await postVariants(parsed.body, config as PresignConfig & { destBucket: string }) : await postUploads(parsed.body, config);
     } catch (err) {
       // Only our own faults get here (signing, credentials): say so without details.

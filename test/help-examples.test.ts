@@ -12,7 +12,7 @@ import { runCli } from './helpers/cli.js';
 import * as img from './helpers/images.js';
 import { ROOT } from './helpers/readme.js';
 
-const VERBS = ['upload', 'watch', 'resize-local', 'dev', 'deploy', 'deploy-lambda'];
+const VERBS = ['upload', 'watch', 'reprocess', 'resize-local', 'dev', 'deploy', 'deploy-lambda'];
 
 /** A command line as sh splits it: words, '…' and "…" quoted. */
 function shellWords(line: string): string[] {

@@ -9,6 +9,7 @@ import { bareLocalStaysBare, EXIT } from './common.js';
 import { deployCommand } from './deploy.js';
 import { deployLambdaCommand } from './deploy-lambda.js';
 import { devCommand } from './dev.js';
+import { reprocessCommand } from './reprocess.js';
 import { resizeLocalCommand } from './resize-local.js';
 import { uploadCommand } from './upload.js';
 import { watchCommand } from './watch.js';
@@ -21,7 +22,7 @@ export function buildProgram(): Command {
     .version(version)
     .showHelpAfterError()
     .exitOverride();
-  for (const cmd of [uploadCommand(), watchCommand(), resizeLocalCommand(), devCommand(), deployCommand(), deployLambdaCommand()]) program.addCommand(cmd.exitOverride());
+  for (const cmd of [uploadCommand(), watchCommand(), reprocessCommand(), resizeLocalCommand(), devCommand(), deployCommand(), deployLambdaCommand()]) program.addCommand(cmd.exitOverride());
   return program;
 }
 

@@ -28,6 +28,8 @@ export interface PipelineTarget {
   apiKey?: string;
   s3: S3Client;
   destBucket: string;
+  /** Where the photos are, when known (the local stack's; on AWS, imgpipe.config.json's, which `deploy` writes): `reprocess --all` lists it. */
+  sourceBucket?: string;
   endpoint?: string;
   region?: string;
   local: boolean;
@@ -41,7 +43,7 @@ export interface PipelineTarget {
 }
 
 /** What a running `imgpipe dev` and an in-process stack both provide. */
-type StackEndpoints = Pick<LocalStack, 'apiUrl' | 's3Endpoint' | 'region' | 'credentials' | 'destBucket'>;
+type StackEndpoints = Pick<LocalStack, 'apiUrl' | 's3Endpoint' | 'region' | 'credentials' | 'destBucket'> & Partial<Pick<LocalStack, 'sourceBucket'>>;
 
 function stackTarget(stack: StackEndpoints, dataDir: string, description: string, extra: Partial<PipelineTarget> = {}, stop = async () => {}): PipelineTarget {
   const s3 = createS3Client({ endpoint: stack.s3Endpoint, region: stack.region, credentials: stack.credentials });
@@ -49,6 +51,7 @@ function stackTarget(stack: StackEndpoints, dataDir: string, description: string
     api: stack.apiUrl,
     s3,
     destBucket: stack.destBucket,
+    sourceBucket: stack.sourceBucket,
     endpoint: stack.s3Endpoint,
     region: stack.region,
     local: true,
@@ -122,6 +125,7 @@ export async function resolveTarget(
     apiKey: process.env.IMGPIPE_API_KEY || undefined,
     s3,
     destBucket,
+    sourceBucket: config.sourceBucket,
     endpoint,
     region,
     local: false,

@@ -21,6 +21,8 @@ export interface WatchOptions {
   localNames?: Map<string, string[]>;
   /** Source key → when it was queued for resize again (lambda/heal.ts): older failure records are stale. */
   staleBefore?: Map<string, number>;
+  /** Only done records made with this spec count (reprocess waits for the new versions). */
+  specHash?: string;
   /** Read every done record (for --json, --html, --download); otherwise a listed one is enough. */
   details?: boolean;
   reporter: Reporter;
@@ -69,6 +71,7 @@ export async function runWatch(options: WatchOptions): Promise<WatchResult> {
     signal: opts.signal,
     readDone: opts.details || !!opts.downloadDir,
     staleBefore: opts.staleBefore,
+    specHash: opts.specHash,
     onRecord: (r) => {
       if (r.status === 'done') reporter.step(`ready ${r.source.key}${r.variants ? ` (${r.variants.length} variants)` : ''}`, r.source.key);
       else {

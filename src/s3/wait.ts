@@ -24,6 +24,8 @@ export interface WaitOptions {
   readDone?: boolean;
   /** Source key → a time (ms): a failure record written before it is an earlier try's, queued again since; wait for the next. */
   staleBefore?: Map<string, number>;
+  /** Only a done record made with this spec counts (reprocess): another spec's is the old version. Implies readDone. */
+  specHash?: string;
   /** Called once per image, as soon as its record is known. */
   onRecord?: (record: ImageRecord | DoneMark) => void;
 }
@@ -118,13 +120,14 @@ async function poll(p: Poller, pending: string[]): Promise<Map<string, ImageReco
 
 export async function waitForRecords(opts: WaitOptions): Promise<WaitResult> {
   const deadline = Date.now() + opts.timeoutMs;
-  const p: Poller = { s3: opts.s3, bucket: opts.bucket, signal: opts.signal, requests: 0, readDone: opts.readDone ?? true };
+  const p: Poller = { s3: opts.s3, bucket: opts.bucket, signal: opts.signal, requests: 0, readDone: (opts.readDone ?? true) || !!opts.specHash };
   const records = new Map<string, ImageRecord | DoneMark>();
   let pending = [...new Set(opts.sourceKeys)];
   for (let round = 0; pending.length; round++) {
     try {
       for (const [source, record] of await poll(p, pending)) {
         if (record.status === 'failed' && Date.parse(record.failedAt) < (opts.staleBefore?.get(source) ?? 0)) continue;
+        if (record.status === 'done' && opts.specHash && 'specHash' in record && record.specHash !== opts.specHash) continue;
         records.set(source, record);
         opts.onRecord?.(record);
       }

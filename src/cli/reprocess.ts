@@ -1,0 +1,82 @@
+// `imgpipe reprocess`: options → runReprocess (→ runWatch with --wait).
+import { Command, Option } from 'commander';
+import { loadConfig } from '../config/load.js';
+import { UsageError } from '../core/errors.js';
+import { specHash } from '../core/spec.js';
+import { DEFAULT_MANIFEST, readManifest } from '../files/manifest.js';
+import { Reporter } from '../ui/reporter.js';
+import { EXIT, addExamples, addSpecOptions, addTargetOptions, seconds } from './common.js';
+import { abortOnSignals } from './signals.js';
+
+export function reprocessCommand(): Command {
+  const cmd = new Command('reprocess')
+    .description(
+      "queue a resize for every photo whose variants are not the pipeline's spec (made with another, failed, or none): those of the last upload, the keys given, or the whole source bucket; photos already this spec's are left alone",
+    )
+    .argument('[keys...]', 'source keys (default: every key of the manifest)')
+    .option('--all', 'every photo in the source bucket (under uploads/)')
+    .option('--source-bucket <name>', 'with --all on AWS: the source bucket (default: "sourceBucket" in imgpipe.config.json)')
+    .option('--manifest <file>', 'manifest to take keys from', DEFAULT_MANIFEST)
+    .option('-n, --dry-run', 'count what would be queued; queue nothing')
+    .addOption(new Option('--dryrun', "aws s3's spelling of --dry-run").hideHelp())
+    .option('--wait', "then wait until each queued photo has this spec's record, as watch does")
+    .option('--timeout <seconds>', 'with --wait: give up after this long', seconds, 600)
+    .option('-q, --quiet', 'print only errors and the summary lines')
+    .option('--json', 'print one JSON document');
+  addTargetOptions(cmd, true);
+  addSpecOptions(cmd);
+  addExamples(cmd, [
+    ['imgpipe reprocess --local --dry-run', "how many photos of the last upload are not the local stack's spec"],
+    ['imgpipe reprocess --local --all --wait', 'bring every photo of the local stack to its spec, and wait'],
+  ]);
+  return cmd.action(async (keys: string[], opts) => {
+    const { spec: asked, specGiven, pipeline } = await loadConfig(opts.config, opts);
+    const [{ resolveTarget }, { runReprocess, listSourceKeys }, { runWatch }] = await Promise.all([import('../jobs/target.js'), import('../jobs/reprocess.js'), import('../jobs/watch.js')]);
+    const manifest = keys.length || opts.all ? undefined : await readManifest(opts.manifest).catch((err) => {
+      throw new UsageError((err as Error).message);
+    });
+    const reporter = new Reporter({ json: !!opts.json, quiet: !!opts.quiet });
+    const signals = abortOnSignals();
+    const target = await resolveTarget(opts, { ...pipeline, ...(opts.sourceBucket ? { sourceBucket: opts.sourceBucket } : {}) }, asked, { needApi: true, manifest });
+    try {
+      if (!target.api) throw new UsageError('no presign API: pass --api URL, or use --local');
+      // The spec the pipeline runs is the one photos are brought to; a --widths that disagrees is refused.
+      const { agreeOnSpec } = await import('../jobs/spec-check.js');
+      const spec = await agreeOnSpec({ api: target.api, apiKey: target.apiKey, spec: asked, specGiven, signal: signals.signal });
+      let sourceKeys = keys;
+      if (opts.all) {
+        if (!target.sourceBucket) throw new UsageError('--all needs the source bucket: pass --source-bucket NAME (or "sourceBucket" in imgpipe.config.json)');
+        sourceKeys = await listSourceKeys(target.s3, target.sourceBucket, 'uploads', signals.signal);
+      } else if (!keys.length) {
+        sourceKeys = (manifest?.files ?? []).filter((f) => f.status === 'uploaded' && f.key).map((f) => f.key!);
+        if (!sourceKeys.length) throw new UsageError(manifest ? `${opts.manifest} lists no uploaded keys` : `no keys given, no --all, and no manifest at ${opts.manifest}`);
+      }
+      const dryRun = !!(opts.dryRun || opts.dryrun);
+      const result = await runReprocess({ keys: sourceKeys, api: target.api, apiKey: target.apiKey, dryRun, reporter, signal: signals.signal });
+      let wait;
+      if (opts.wait && !dryRun && result.queued.length && !signals.signal.aborted) {
+        const queued = result.queued.map((q) => q.key);
+        wait = await runWatch({
+          sourceKeys: queued,
+          spec,
+          target,
+          timeoutMs: opts.timeout * 1000,
+          staleBefore: new Map(queued.map((k) => [k, result.startedAt])),
+          specHash: specHash(spec),
+          details: true,
+          reporter,
+          signal: signals.signal,
+        });
+      }
+      const ok = result.ok && (!wait || wait.ok);
+      reporter.result({ ...result, ok, wait });
+      process.exitCode = signals.exitCode() ?? (ok ? EXIT.ok : EXIT.failed);
+    } catch (err) {
+      if (!signals.signal.aborted) throw err;
+      process.exitCode = signals.exitCode();
+    } finally {
+      signals.dispose();
+      await target.close();
+    }
+  });
+}
