@@ -28,6 +28,7 @@ export function reprocessCommand(): Command {
   addExamples(cmd, [
     ['imgpipe reprocess --local --dry-run', "how many photos of the last upload are not the local stack's spec"],
     ['imgpipe reprocess --local --all --wait', 'bring every photo of the local stack to its spec, and wait'],
+    ['imgpipe reprocess uploads/k3x9/a.jpg --api https://abc123.execute-api.eu-west-1.amazonaws.com --dest-bucket my-resized --json', 'one photo of a deployed pipeline; one JSON document'],
   ]);
   return cmd.action(async (keys: string[], opts) => {
     const { spec: asked, specGiven, pipeline } = await loadConfig(opts.config, opts);
