@@ -3,8 +3,9 @@
 // header read, the one shrink-on-load decode, each resize, each encode, resizeImage as a whole,
 // doneRecord (ThumbHash/colour + EXIF), the upload's integrity walk (hash + structure + header),
 // and the floor (one shrink-on-load decode plus the encodes). Every stage runs once per round,
-// the rounds interleaved, so a busy machine slows all stages alike; medians of wall ms and of
-// process CPU ms (libvips' threads included).
+// the rounds interleaved (odd rounds in reverse order, so no stage always follows the same heavy
+// one), so a busy machine slows all stages alike; medians of wall ms and of process CPU ms
+// (libvips' threads and V8's background GC included).
 //
 // usage: node bench/resize-profile.mjs [PHOTO] [ROUNDS]   (default: the largest ../shared/corpus JPEG, 15)
 // env:   VIPS_THREADS (sharp.concurrency, default libvips' own)   WIDTHS (320,1024,2048)
@@ -71,7 +72,7 @@ const wall = Object.fromEntries(names.map((n) => [n, []]));
 const cpu = Object.fromEntries(names.map((n) => [n, []]));
 for (const n of names) await stages[n](); // warm
 for (let r = 0; r < ROUNDS; r++) {
-  for (const n of names) {
+  for (const n of r % 2 ? [...names].reverse() : names) {
     const c0 = process.cpuUsage();
     const t0 = performance.now();
     await stages[n]();
