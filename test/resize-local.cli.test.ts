@@ -264,3 +264,23 @@ describe('imgpipe resize-local: two inputs, one output path', () => {
     expect(await listFiles(out)).toEqual(['1024', '320/x.jpg']);
   });
 });
+
+describe('imgpipe resize-local start-up', () => {
+  // Loading the AWS SDK for verbs that never call AWS cost every resize-local run ~0.6 s of CPU
+  // and ~40 MB (bench/README.md, issue 24): the modules a run loads are listed by a loader hook.
+  it('loads no AWS SDK module', async () => {
+    const work = await img.tempDir();
+    const hook = path.join(work, 'hook.mjs');
+    const list = path.join(work, 'loaded.txt');
+    await writeFile(hook, `import { appendFileSync } from 'node:fs';\nexport async function load(url, context, next) { appendFileSync(${JSON.stringify(list)}, url + '\\n'); return next(url, context); }\n`);
+    const register = path.join(work, 'register.mjs');
+    await writeFile(register, `import { register } from 'node:module';\nregister(${JSON.stringify(new URL(`file://${hook}`).href)});\n`);
+    await mkdir(path.join(work, 'in'));
+    await copyFile(img.corpusFile('mate-Aqua.jpg'), path.join(work, 'in', 'aqua.jpg'));
+    const r = await runCli(['resize-local', path.join(work, 'in'), '--out', path.join(work, 'out')], { env: { NODE_OPTIONS: `--import=${register}` } });
+    expect(r.code, r.stderr).toBe(0);
+    const loaded = (await readFile(list, 'utf8')).split('\n');
+    expect(loaded.some((u) => u.includes('/dist/src/jobs/resize-local.js'))).toBe(true); // the hook saw the run
+    expect(loaded.filter((u) => u.includes('/@aws-sdk/'))).toEqual([]);
+  });
+});
