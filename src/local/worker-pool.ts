@@ -103,9 +103,10 @@ export class ResizePool {
 
   private spawn(): Instance {
     const child = fork(workerEntry(), [], {
-      // The function's memory as a heap limit, and the allocator setting the deployed function has.
+      // The function's memory as a heap limit, and the allocator setting the deployed function has
+      // (unless this process was given its own, as the bin shim gives `imgpipe dev` the same one).
       execArgv: [`--max-old-space-size=${this.opts.memoryMb}`],
-      env: { ...process.env, MALLOC_ARENA_MAX: '1' },
+      env: { ...process.env, MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '1' },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     const instance: Instance = { child, dead: false, ready: Promise.resolve() };
