@@ -6,7 +6,6 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ATTEMPT_PREFIX, FAILURE_PREFIX, RECORD_PREFIX } from '../src/core/keys.js';
-import { FUNCTION_DEFAULTS } from '../src/deploy/function-config.js';
 import { projectRoot } from '../src/deploy/paths.js';
 import { DEFAULT_RESIZE_CONCURRENCY, RESIZE_CONCURRENCY_RANGE } from '../src/deploy/stack/concurrency.js';
 import { FUNCTION_DEFAULTS, MAX_RECEIVE_COUNT } from '../src/deploy/function-config.js';

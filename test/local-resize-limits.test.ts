@@ -42,6 +42,25 @@ async function uploadOne(cwd: string, file: string, spec: string[]): Promise<str
   return key!;
 }
 
+describe('imgpipe dev --resize-timeout / --resize-concurrency', () => {
+  it.each([
+    [['--resize-timeout', '0'], "error: option '--resize-timeout <seconds>' argument '0' is invalid. must be a positive number of seconds"],
+    [['--resize-timeout', '901'], "error: option '--resize-timeout <seconds>' argument '901' is invalid. must be at most 900 seconds (Lambda's longest timeout)"],
+    [['--resize-concurrency', '0'], "error: option '--resize-concurrency <n>' argument '0' is invalid. must be a positive integer"],
+    [['--resize-concurrency', '1001'], "error: option '--resize-concurrency <n>' argument '1001' is invalid. must be at most 1000 (SQS's bound for an event source's maximum concurrency)"],
+  ])('%j: one line, exit 2, nothing started', async (args, line) => {
+    const cwd = await img.tempDir('imgpipe-dev-flags-');
+    const r = await runCli(['dev', '--s3-port', '0', '--api-port', '0', ...args], { cwd });
+    expect([r.code, r.stderr, r.stdout]).toEqual([2, `${line}\n`, '']);
+  });
+
+  it("--help gives the template's defaults: Timeout 60 s, ResizeConcurrency 5", async () => {
+    const r = await runCli(['dev', '--help']);
+    expect(r.stdout.replace(/\s+/g, ' ')).toContain("--resize-timeout <seconds> the resize function's timeout: a resize still running then is stopped and retried, then recorded as `timeout`; the template's Timeout (default: 60)");
+    expect(r.stdout.replace(/\s+/g, ' ')).toContain("--resize-concurrency <n> resizes at once, as the deployed queue's maximum concurrency; the template's ResizeConcurrency (default: 5)");
+  });
+});
+
 describe('imgpipe dev: the resize under the function timeout and concurrency', () => {
   let dev: DevProcess | undefined;
   afterEach(async () => {
