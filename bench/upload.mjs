@@ -27,6 +27,7 @@
 //        UPLOAD_AWS (/usr/bin/aws)  UPLOAD_KEEP_LOGS (dir: keep each run's stdout/stderr/time)
 //        UPLOAD_IDLE_WAIT (90: seconds a run may wait for the rest of the machine to be quiet; 0 = don't)
 //        UPLOAD_FSYNC (1; 0 = the local S3 skips fdatasync: what durability costs per PUT)
+//        UPLOAD_RESIZE_CONCURRENCY (the stack's default, the template's ResizeConcurrency: resizes at once)
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -220,6 +221,7 @@ async function runOnce(name, mode, dir, expectFiles, expectBytes, tag) {
     spec: DEFAULT_SPEC,
     trigger: mode === 'on',
     fsync: env.UPLOAD_FSYNC !== '0',
+    ...(env.UPLOAD_RESIZE_CONCURRENCY ? { resizeConcurrency: Number(env.UPLOAD_RESIZE_CONCURRENCY) } : {}),
     log: (line) => {
       if (line.msg === 'resized') {
         resized.set(line.key, Date.now());
@@ -500,7 +502,7 @@ if (onTools.length) {
   console.log(`# pipeline s: start → last variant stored (the resize handler's log, after its last variant PUT); latency per file, seconds:`);
   console.log(`# "from PUT" = its PUT completed (imgpipe: manifest uploadedAt; aws-cli: its "upload:" line; SDK: the loop's record) → its 3 variants stored;`);
   console.log(`# "from start" = tool spawned → its 3 variants stored; resize = one resize's own time (GET, decode, 3 encodes, 3 PUTs), the rest`);
-  console.log(`# of a latency is waiting in the queue. Resizes run in the stack (this process), ${os.availableParallelism()} at a time.`);
+  console.log(`# of a latency is waiting in the queue. Resizes run in instances of the stack (child processes), ${env.UPLOAD_RESIZE_CONCURRENCY || "the template's ResizeConcurrency"} at a time; stack CPU s is this process alone.`);
   for (const r of on.imgpipe ?? []) {
     if (r.json?.wait) {
       console.log(`# imgpipe --wait --json: upload ${r.json.seconds.toFixed(2)} s (${r.json.filesPerSecond.toFixed(1)} files/s), ` +

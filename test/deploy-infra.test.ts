@@ -6,9 +6,9 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ATTEMPT_PREFIX, FAILURE_PREFIX, RECORD_PREFIX } from '../src/core/keys.js';
-import { FUNCTION_DEFAULTS } from '../src/deploy/function-config.js';
 import { projectRoot } from '../src/deploy/paths.js';
 import { DEFAULT_RESIZE_CONCURRENCY, RESIZE_CONCURRENCY_RANGE } from '../src/deploy/stack/concurrency.js';
+import { FUNCTION_DEFAULTS, MAX_RECEIVE_COUNT } from '../src/deploy/function-config.js';
 import { parseCfnYaml, PSEUDO_PARAMETERS as PSEUDO, subNames, walk, type CfnNode as Node } from './helpers/cfn-yaml.js';
 import { have, TOOLS } from './helpers/tools.js';
 
@@ -118,7 +118,9 @@ describe('infra/template.yaml', () => {
     const q = r.ResizeQueue.Properties;
     const timeout = r.ResizeFunction.Properties.Timeout as number;
     expect(q.VisibilityTimeout).toBeGreaterThanOrEqual(6 * timeout);
-    expect(q.RedrivePolicy).toEqual({ deadLetterTargetArn: { 'Fn::GetAtt': ['ResizeDeadLetterQueue', 'Arn'] }, maxReceiveCount: 3 });
+    // The local stack (src/local/resize-queue.ts) takes the timeout and the receives from these constants.
+    expect(timeout).toBe(FUNCTION_DEFAULTS.resize.timeout);
+    expect(q.RedrivePolicy).toEqual({ deadLetterTargetArn: { 'Fn::GetAtt': ['ResizeDeadLetterQueue', 'Arn'] }, maxReceiveCount: MAX_RECEIVE_COUNT });
     // A message keeps its first enqueue time when dead-lettered: the DLQ must keep it longer.
     expect(r.ResizeDeadLetterQueue.Properties.MessageRetentionPeriod).toBeGreaterThan(q.MessageRetentionPeriod);
     expect([q.SqsManagedSseEnabled, r.ResizeDeadLetterQueue.Properties.SqsManagedSseEnabled]).toEqual([true, true]);

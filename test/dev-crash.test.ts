@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DEFAULT_SPEC, outputKeys, recordKey } from '../src/core/index.js';
+import { attemptKey, DEFAULT_SPEC, outputKeys, RECORD_PREFIX, recordKey } from '../src/core/index.js';
 import { runCli } from './helpers/cli.js';
 import { startDev, type DevProcess } from './helpers/dev.js';
 import { spawnCli, startFaultProxy, writeNoiseJpegs } from './helpers/fault-proxy.js';
@@ -34,13 +34,13 @@ async function whileStopped<T>(child: ChildProcess, measure: () => Promise<T>, d
     child.kill('SIGSTOP');
     const v = await measure();
     if (done(v)) return v;
-    if (child.exitCode !== null || Date.now() > until) throw new Error(`never reached while it ran (last reading ${String(v)}; exit ${child.exitCode})`);
+    if (child.exitCode !== null || Date.now() > until) throw new Error(`never reached while it ran (last reading ${JSON.stringify(v)}; exit ${child.exitCode})`);
     child.kill('SIGCONT');
     await sleep(BURST_MS);
   }
 }
 
-describe('imgpipe dev killed with SIGKILL mid-upload', () => {
+describe('imgpipe dev killed with SIGKILL mid-upload, photos queued for a resize', () => {
   let dev: DevProcess | undefined;
   afterAll(async () => {
     await dev?.stop();
@@ -51,12 +51,17 @@ describe('imgpipe dev killed with SIGKILL mid-upload', () => {
     const files = await writeNoiseJpegs(path.join(cwd, 'photos'), 100);
     const local = new Set(await Promise.all(files.map(async (f) => sha256(await readFile(f)))));
 
-    dev = await startDev(cwd);
+    // One resize at a time, so that photos stored are still queued for a resize when it dies.
+    dev = await startDev(cwd, { args: ['--resize-concurrency', '1'] });
     const upload = spawnCli(BIN, ['upload', 'photos', '--local', '--json'], { cwd });
     // Mid-upload for certain, however loaded the machine: the upload runs in short bursts and
     // the bucket is counted while it is stopped, so the kill lands with files still to send.
-    const stored = await whileStopped(upload.child, async () => (await dev!.list(dev!.state.sourceBucket)).length, (n) => n >= 25);
-    console.log(`[crash] dev killed with ${stored} of 100 photos stored`);
+    const counts = async () => {
+      const [sources, dest] = await Promise.all([dev!.list(dev!.state.sourceBucket), dev!.list(dev!.state.destBucket)]);
+      return { stored: sources.length, queued: sources.length - dest.filter((k) => k.startsWith(RECORD_PREFIX)).length };
+    };
+    const { stored, queued } = await whileStopped(upload.child, counts, (c) => c.stored >= 25 && c.queued >= 10);
+    console.log(`[crash] dev killed with ${stored} of 100 photos stored, ${queued} of them not yet resized`);
     expect(stored).toBeLessThan(100);
     await dev.kill();
     upload.child.kill('SIGCONT');
@@ -89,7 +94,8 @@ describe('a transient S3 failure during a resize', () => {
       const { PutObjectCommand } = await import('@aws-sdk/client-s3');
       await stack.s3.send(new PutObjectCommand({ Bucket: stack.sourceBucket, Key: key, Body: await readFile(img.corpusFile('mate-Aqua.jpg')) }));
       await eventually(async () => expect(stack.outcomes.get(key)?.status).toBe('ok'), 60_000);
-      expect(await stack.list(stack.destBucket)).toEqual([...outputKeys(key, DEFAULT_SPEC).map((o) => o.key), recordKey(key)].sort());
+      // And the retried attempt's note for the failure recorder, as on the deployed queue (it expires there).
+      expect(await stack.list(stack.destBucket)).toEqual([...outputKeys(key, DEFAULT_SPEC).map((o) => o.key), attemptKey(key), recordKey(key)].sort());
       expect(proxy.failures()).toBe(4);
       expect(lines.filter((l) => l.level === 'error' && l.retry === true)).toHaveLength(1); // one transient failure, then success
     } finally {

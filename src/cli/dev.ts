@@ -1,6 +1,6 @@
 // `imgpipe dev`: run the embedded local stack until Ctrl-C; `--show-credentials` prints how to reach it,
 // `--aws-cli` the aws-cli command that reaches it without touching the shell.
-import { Command } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { loadConfig, type SpecFlags } from '../config/load.js';
@@ -17,7 +17,8 @@ import {
   type DevState,
 } from '../local/state.js';
 import { awsCliCommand, writeAwsProfile } from '../local/aws-profile.js';
-import { addExamples, addSpecOptions, EXIT, port } from './common.js';
+import { DEFAULT_RESIZE_CONCURRENCY, FUNCTION_DEFAULTS } from '../deploy/function-config.js';
+import { addExamples, addSpecOptions, EXIT, port, positiveInt, seconds } from './common.js';
 import { cliName } from './invocation.js';
 import { devLogLine } from '../ui/dev-log.js';
 import { printable } from '../ui/format.js';
@@ -35,6 +36,23 @@ interface DevOptions extends SpecFlags {
   awsCli?: boolean;
   dedupe: boolean;
   config?: string;
+  resizeTimeout: number;
+  resizeConcurrency: number;
+}
+
+/** Lambda's bound on a function's timeout. */
+const MAX_TIMEOUT_S = 900;
+
+function resizeTimeout(value: string): number {
+  const n = seconds(value);
+  if (n > MAX_TIMEOUT_S) throw new InvalidArgumentError(`must be at most ${MAX_TIMEOUT_S} seconds (Lambda's longest timeout)`);
+  return n;
+}
+
+function resizeConcurrency(value: string): number {
+  const n = positiveInt(value);
+  if (n > 1000) throw new InvalidArgumentError('must be at most 1000 (SQS\'s bound for an event source\'s maximum concurrency)');
+  return n;
 }
 
 /** The data folder's S3 credentials, as shell lines `eval` takes (or JSON), for aws-cli and SDKs. */
@@ -111,8 +129,11 @@ async function runDev(opts: DevOptions): Promise<void> {
     apiPort: opts.apiPort,
     apiKey,
     dedupe: opts.dedupe,
+    resizeTimeoutMs: opts.resizeTimeout * 1000,
+    resizeConcurrency: opts.resizeConcurrency,
     log: (line) => {
       if (json) return void process.stdout.write(`${JSON.stringify(line)}\n`);
+      if (line.msg === 'START' || line.msg === 'END') return; // each instance's bracket lines: for machines (--json)
       const { stream, text } = devLogLine(line);
       process[stream].write(text);
     },
@@ -168,6 +189,8 @@ export function devCommand(): Command {
     .option('--data <dir>', 'where objects, the event queue and the S3 credentials are kept (across restarts)', DEFAULT_DATA_DIR)
     .option('--s3-port <port>', 'S3 server port, 0 for any free one', port, DEFAULT_S3_PORT)
     .option('--api-port <port>', 'presign API port, 0 for any free one', port, DEFAULT_API_PORT)
+    .option('--resize-timeout <seconds>', `the resize function's timeout: a resize still running then is stopped and retried, then recorded as \`timeout\`; the template's Timeout`, resizeTimeout, FUNCTION_DEFAULTS.resize.timeout)
+    .option('--resize-concurrency <n>', "resizes at once, as the deployed queue's maximum concurrency; the template's ResizeConcurrency", resizeConcurrency, DEFAULT_RESIZE_CONCURRENCY)
     .option('--no-dedupe', 'presign every file, even content the source bucket already holds')
     .option('--show-credentials', "print the data folder's S3 access key, secret, region and endpoint as shell lines or --json, then exit (for programs; imgpipe refuses these keys for anything but the local stack)")
     .option('--aws-cli', "print the aws-cli command for this folder's running stack, through a profile in .imgpipe/aws-config (the shell keeps no keys): $(imgpipe dev --aws-cli) s3 ls s3://imgpipe-dest")
@@ -176,6 +199,7 @@ export function devCommand(): Command {
   addExamples(cmd, [
     ['imgpipe dev', 'the local stack on 127.0.0.1:9466 (S3) and :9467 (API and upload page)'],
     ['imgpipe dev --s3-port 0 --api-port 0 --json', 'any free ports; one JSON object per line'],
+    ['imgpipe dev --resize-timeout 10 --resize-concurrency 1', 'see what a 10 s timeout does to your spec before you deploy, one resize at a time'],
     ['imgpipe dev --aws-cli', 'the aws-cli command for it: $(imgpipe dev --aws-cli) s3 ls s3://imgpipe-dest'],
   ]);
   return cmd.action(async (opts: DevOptions) => (opts.awsCli ? printAwsCli(opts) : opts.showCredentials ? showCredentials(opts) : runDev(opts)));

@@ -9,6 +9,13 @@ import { LAMBDA_HANDLER, type HandlerName, type LambdaArch, type LambdaRuntime }
 /** The template's ResizeConcurrency default: a new account may have only 10 concurrent executions, and the presign API needs some. */
 export const DEFAULT_RESIZE_CONCURRENCY = 5;
 
+/**
+ * The resize queue's redrive maxReceiveCount (infra/template.yaml, and the failure recorder's
+ * MAX_RECEIVE_COUNT there): receives before a message goes to the dead-letter queue. The local
+ * stack's queue gives up after as many; test/deploy-infra.test.ts holds the template to it.
+ */
+export const MAX_RECEIVE_COUNT = 3;
+
 /** resize: 1,769 MB is where Lambda gives one full vCPU, and sharp is CPU-bound. */
 export const FUNCTION_DEFAULTS: Record<HandlerName, { memory: number; timeout: number }> = {
   resize: { memory: 1769, timeout: 60 },

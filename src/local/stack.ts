@@ -1,17 +1,19 @@
 // The embedded pipeline: a real S3-protocol server on loopback with the two buckets, the presign
 // Lambda served over HTTP in API Gateway's event shape, and the resize Lambda invoked with
 // S3-shaped ObjectCreated records from the server's durable queue whenever an object lands in the
-// source bucket: as Lambda does, a transient failure is retried with backoff, up to a bound.
+// source bucket: as the deployed queue does (resize-queue.ts), each in an instance of its own under
+// the function's timeout and concurrency, retried up to the redrive bound, then a failure record.
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { availableParallelism } from 'node:os';
 import { createPresignHandler, PRESIGN_DEFAULTS, type ApiEvent, type ApiResult } from '../../lambda/presign.js';
 import { encodeEventKey } from '../../lambda/s3-event.js';
-import { createResizeHandler, writeFailureRecord, type RecordOutcome, type ResizeConfig, type S3EventRecord } from '../../lambda/resize.js';
+import type { RecordOutcome, S3EventRecord } from '../../lambda/resize.js';
 import type { Spec } from '../core/spec.js';
+import { DEFAULT_RESIZE_CONCURRENCY, FUNCTION_DEFAULTS, MAX_RECEIVE_COUNT } from '../deploy/function-config.js';
 import { createS3Client } from '../s3/client.js';
 import { apiHosts, refuseRequest } from './api-guard.js';
 import { CHALLENGE, healthProof } from './health.js';
+import { startResizeQueue } from './resize-queue.js';
 import { CORS_DEFAULTS, startLocalS3, type ObjectCreatedEvent } from '@imgpipe/local-s3';
 import { SOURCE_PATH_HEADER } from '../core/source-path.js';
 
@@ -38,8 +40,10 @@ export interface LocalStackOptions {
   fsync?: boolean;
   /** Fire the resize handler on uploads (default true); off measures the upload path alone. */
   trigger?: boolean;
-  /** Resizes run at once, as Lambda runs invocations side by side (default: one per core). */
+  /** Resizes at once, as the queue's maximum concurrency bounds them (default: the template's ResizeConcurrency). */
   resizeConcurrency?: number;
+  /** The resize function's timeout in ms: a resize still running then is stopped and its event returns to the queue (default: the template's). */
+  resizeTimeoutMs?: number;
   /** Structured log lines from the handlers (one JSON object each). */
   log?: (line: Record<string, unknown>) => void;
   /** With no record, how long after its upload a photo counts as stranded and is re-queued (lambda/heal.ts). */
@@ -166,11 +170,9 @@ function listen(server: Server, port: number): Promise<number> {
   });
 }
 
-/** Lambda's own retry policy for asynchronous invocations: the first try and two retries. */
-const RESIZE_ATTEMPTS = 3;
-
 export async function startLocalStack(opts: LocalStackOptions): Promise<LocalStack> {
   const log = opts.log ?? (() => {});
+  const resizeTimeoutMs = opts.resizeTimeoutMs ?? FUNCTION_DEFAULTS.resize.timeout * 1000;
   // The upload page is served by the API (another port): the S3 server lets that origin PUT and GET.
   let pageOrigins: string[] = [];
   const s3server = await startLocalS3({
@@ -199,36 +201,32 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     page: true,
     // Re-queued through the server's own durable queue, as the deployed API sends to SQS.
     requeue: async ({ bucket, key }) => void (await s3server.renotify(bucket, key)),
-    healAfterMs: opts.healAfterMs ?? LOCAL_HEAL_AFTER_MS,
+    // Never while the queue may still be trying it: every receive can take the whole timeout.
+    healAfterMs: opts.healAfterMs ?? Math.max(LOCAL_HEAL_AFTER_MS, MAX_RECEIVE_COUNT * resizeTimeoutMs + 60_000),
   });
-  const handlerS3 = opts.handlerEndpoint ? createS3Client({ endpoint: opts.handlerEndpoint, region: s3server.region, credentials: s3server.credentials }) : s3;
-  const resizeConfig: ResizeConfig = { s3: handlerS3, destBucket: LOCAL_BUCKETS.dest, spec: opts.spec, cacheControl: 'public, max-age=31536000, immutable', log };
-  const resize = createResizeHandler(resizeConfig);
   const api = createApiServer(presign, log, (challenge) => healthProof(s3server.credentials.secretAccessKey, process.pid, challenge));
   const apiPort = await listen(api, opts.apiPort ?? 0);
   pageOrigins = [`http://127.0.0.1:${apiPort}`, `http://localhost:${apiPort}`];
 
   const outcomes = new Map<string, RecordOutcome>();
-  // Lambda runs invocations side by side; one per core keeps sharp busy without thrashing.
-  const delivery = s3server.consumeEvents(
-    async (ev) => {
-      // A direct invocation throws on a transient failure; the queue retries it later.
-      const { outcomes: done } = await resize({ Records: [objectCreatedRecord(ev, s3server.region)] });
-      for (const o of done) outcomes.set(o.key, o);
+  const delivery = startResizeQueue(s3server, {
+    concurrency: opts.resizeConcurrency ?? DEFAULT_RESIZE_CONCURRENCY,
+    timeoutMs: resizeTimeoutMs,
+    memoryMb: FUNCTION_DEFAULTS.resize.memory,
+    instance: {
+      endpoint: opts.handlerEndpoint ?? s3server.endpoint,
+      region: s3server.region,
+      credentials: s3server.credentials,
+      destBucket: LOCAL_BUCKETS.dest,
+      spec: opts.spec,
+      cacheControl: 'public, max-age=31536000, immutable',
     },
-    {
-      concurrency: opts.resizeConcurrency ?? availableParallelism(),
-      maxAttempts: RESIZE_ATTEMPTS,
-      backoffMs: (n) => Math.min(5_000, 200 * 2 ** (n - 1)),
-      onGiveUp: async (ev, err) => {
-        const error = `gave up after ${RESIZE_ATTEMPTS} attempts: ${(err as Error).message}`;
-        outcomes.set(ev.key, { bucket: ev.bucket, key: ev.key, status: 'failed', retry: false, error, code: 'gave-up' });
-        log({ level: 'error', msg: 'resize failed', bucket: ev.bucket, key: ev.key, error, retry: false });
-        // As a dead-letter queue would: the image is given up, and watch learns it at once.
-        await writeFailureRecord(resizeConfig, ev.key, 'gave-up', error).catch(() => undefined);
-      },
-    },
-  );
+    records: { s3, destBucket: LOCAL_BUCKETS.dest, spec: opts.spec },
+    toRecord: (ev) => objectCreatedRecord(ev, s3server.region),
+    messageId: (ev) => `local-${eventSequencer(ev)}`,
+    outcomes,
+    log,
+  });
 
   return {
     apiUrl: `http://127.0.0.1:${apiPort}`,
@@ -245,7 +243,6 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
       await delivery.close();
       await s3server.close();
       s3.destroy();
-      handlerS3.destroy();
     },
   };
 }
