@@ -19,7 +19,7 @@ import { recordKey } from '../src/core/keys.js';
 import { resizeImage } from '../src/core/resize.js';
 import { DEFAULT_SPEC } from '../src/core/spec.js';
 import { runCli } from './helpers/cli.js';
-import { expectResized, expectVariant, makeAfterHeic, makeMixedSet, variantKeys, type SetImage } from './helpers/heic-set.js';
+import { expectResized, expectVariant, localVariantPaths, makeAfterHeic, makeMixedSet, type SetImage } from './helpers/heic-set.js';
 import { tempDir } from './helpers/images.js';
 import { startTestStack, type TestStack } from './helpers/stack.js';
 import { have, TOOLS } from './helpers/tools.js';
@@ -63,7 +63,7 @@ describe.skipIf(!hasHeifEnc)('HEIC among other images, one at a time and four at
       // One line, naming the corrupt file (toEqual shows every line when there are more).
       expect(r.stderr.split('\n').filter((l) => l.trim())).toEqual([expect.stringMatching(/^error \/.*\/corrupt\.heic: corrupt or truncated image: HEIC: \S/)]);
       for (const image of [...set, after]) {
-        for (const { v, key } of variantKeys('', image, DEFAULT_SPEC)) {
+        for (const { v, key } of localVariantPaths(image, DEFAULT_SPEC)) {
           const file = path.join(out, ...key.split('/'));
           if (image.corrupt) expect(existsSync(file), file).toBe(false);
           else await expectVariant(await readFile(file), image, v);

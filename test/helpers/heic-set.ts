@@ -7,7 +7,7 @@ import { copyFile, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import { expect } from 'vitest';
-import { failureKey, outputKey, recordKey } from '../../src/core/keys.js';
+import { failureKey, outputKey, recordKey, variantPath } from '../../src/core/keys.js';
 import type { Spec } from '../../src/core/spec.js';
 import { corpusFile } from './images.js';
 
@@ -77,6 +77,8 @@ export async function expectVariant(bytes: Buffer, image: SetImage, v: Spec['var
 
 /** Where each variant of `image` goes, under a source key `prefix + name`. */
 export const variantKeys = (prefix: string, image: SetImage, spec: Spec) => spec.variants.map((v) => ({ v, key: outputKey(prefix + image.name, v, spec) }));
+/** Where resize-local writes them: the local layout, with no version. */
+export const localVariantPaths = (image: SetImage, spec: Spec) => spec.variants.map((v) => ({ v, key: variantPath(image.name, v) }));
 
 /** A destination bucket, read through whatever client the test has. */
 export interface Destination {
