@@ -33,6 +33,8 @@ export interface PipelineTarget {
   endpoint?: string;
   region?: string;
   local: boolean;
+  /** Of these source keys, how many the pipeline's queue holds and how many it is resizing (the local stack's, POST /backlog). */
+  backlog?: (keys: string[]) => Promise<Backlog>;
   /** Which pipeline this is, stable across runs (see Manifest.target). */
   identity: string;
   /** How the run reached the local stack, for the user. */
@@ -42,6 +44,26 @@ export interface PipelineTarget {
   close(): Promise<void>;
 }
 
+export interface Backlog {
+  queued: number;
+  inFlight: number;
+}
+
+/** The local stack's queue, asked through its API, a thousand keys per request. */
+function localBacklog(apiUrl: string): (keys: string[]) => Promise<Backlog> {
+  return async (keys) => {
+    const total: Backlog = { queued: 0, inFlight: 0 };
+    for (let i = 0; i < keys.length; i += 1000) {
+      const res = await fetch(`${apiUrl}/backlog`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ keys: keys.slice(i, i + 1000) }), signal: AbortSignal.timeout(5_000) });
+      if (!res.ok) throw new Error(`POST /backlog answered ${res.status}`);
+      const part = (await res.json()) as Backlog;
+      total.queued += part.queued;
+      total.inFlight += part.inFlight;
+    }
+    return total;
+  };
+}
+
 /** What a running `imgpipe dev` and an in-process stack both provide. */
 type StackEndpoints = Pick<LocalStack, 'apiUrl' | 's3Endpoint' | 'region' | 'credentials' | 'destBucket'> & Partial<Pick<LocalStack, 'sourceBucket'>>;
 
@@ -49,6 +71,7 @@ function stackTarget(stack: StackEndpoints, dataDir: string, description: string
   const s3 = createS3Client({ endpoint: stack.s3Endpoint, region: stack.region, credentials: stack.credentials });
   return {
     api: stack.apiUrl,
+    backlog: localBacklog(stack.apiUrl),
     s3,
     destBucket: stack.destBucket,
     sourceBucket: stack.sourceBucket,

@@ -14,7 +14,7 @@ export interface WatchOptions {
   sourceKeys: string[];
   /** Only for counting the variants of images that have no record yet. */
   spec: Spec;
-  target: Pick<PipelineTarget, 's3' | 'destBucket'>;
+  target: Pick<PipelineTarget, 's3' | 'destBucket'> & Partial<Pick<PipelineTarget, 'backlog'>>;
   timeoutMs: number;
   downloadDir?: string;
   /** Source key → the local files (relative paths) that hold its bytes, for the download layout. */
@@ -45,6 +45,8 @@ export interface WatchResult {
   seconds: number;
   /** S3 requests the wait made. */
   requests: number;
+  /** Where the images without a record were when the wait ended: still queued, or being resized (the local stack's queue). */
+  backlog?: { queued: number; inFlight: number };
   /** Each image's record, in the order given (a done one without `variants` when not read). */
   records: Array<ImageRecord | DoneMark>;
   downloads?: Downloads;
@@ -57,13 +59,26 @@ export function localNamesOf(files: Array<{ key?: string; relPath: string; statu
   return names;
 }
 
+const BACKLOG_EVERY_MS = 2_000;
+const backlogText = (b: { queued: number; inFlight: number }) => `${b.queued} queued, ${b.inFlight} resizing`;
+
 export async function runWatch(options: WatchOptions): Promise<WatchResult> {
   const started = Date.now();
   // Files with the same bytes share one key: one image to wait for.
   const opts = { ...options, sourceKeys: [...new Set(options.sourceKeys)] };
   const { reporter } = opts;
   reporter.start(opts.sourceKeys.length, 'waiting for records', 'items', 'images');
+  // Where the pending images are, every few seconds, on the bar: queued, or being resized.
+  let backlog: WatchResult['backlog'];
+  let lookedAt = 0;
+  const lookAtQueue = async (pending: string[]) => {
+    if (!opts.target.backlog || Date.now() - lookedAt < BACKLOG_EVERY_MS) return;
+    lookedAt = Date.now();
+    backlog = await opts.target.backlog(pending);
+    reporter.advance(0, { item: backlogText(backlog) });
+  };
   const waited = await waitForRecords({
+    onRound: lookAtQueue,
     s3: opts.target.s3,
     bucket: opts.target.destBucket,
     sourceKeys: opts.sourceKeys,
@@ -82,7 +97,11 @@ export async function runWatch(options: WatchOptions): Promise<WatchResult> {
   });
   reporter.stop();
   if (waited.timedOut) {
-    reporter.error(`timed out after ${formatSeconds(opts.timeoutMs)}: ${waited.missing.length} of ${opts.sourceKeys.length} images have no record:`);
+    lookedAt = 0;
+    await lookAtQueue(waited.missing).catch(() => undefined);
+    // Still queued is not lost: say so, and how to wait on.
+    const where = backlog && backlog.queued + backlog.inFlight ? `; the queue still holds ${backlogText(backlog)} of them: run the same watch again to wait on` : '';
+    reporter.error(`timed out after ${formatSeconds(opts.timeoutMs)}: ${waited.missing.length} of ${opts.sourceKeys.length} images have no record${where}:`);
     for (const m of waited.missing) reporter.error(`missing ${m}`);
   }
   const done = waited.records.filter((r): r is DoneRecord | DoneMark => r.status === 'done');
@@ -101,6 +120,7 @@ export async function runWatch(options: WatchOptions): Promise<WatchResult> {
     seconds: (Date.now() - started) / 1000,
     requests: waited.requests,
     records: waited.records,
+    ...(waited.timedOut && backlog ? { backlog } : {}),
   };
   if (opts.downloadDir && done.length) {
     const plans = planDownloads(done.filter((r): r is DoneRecord => !!r.variants), opts.localNames);

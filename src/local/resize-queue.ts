@@ -107,6 +107,8 @@ export function startResizeQueue(server: Pick<LocalS3, 'consumeEvents'>, opts: R
 
   return {
     idle: () => delivery.idle(),
+    /** Of these source keys, how many wait for a resize (queued, or for a retry) and how many are being resized. */
+    backlog: (keys?: ReadonlySet<string>) => delivery.backlog(keys),
     /** Stop receiving, let running resizes end (within the timeout), then end the instances. */
     async close() {
       await delivery.close();

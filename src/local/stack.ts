@@ -130,7 +130,26 @@ function apiGatewayEvent(req: IncomingMessage, body: Buffer): ApiEvent & Record<
  * The presign Lambda behind a plain HTTP server, as API Gateway would put it; `/health` is the
  * stack's own, and with `?challenge=NONCE` it answers the proof that it is this `dev` (health.ts).
  */
-function createApiServer(presign: (ev: ApiEvent) => Promise<ApiResult>, log: (line: Record<string, unknown>) => void, proof: (challenge: string) => string): Server {
+/** Most keys POST /backlog answers for at once. */
+export const MAX_BACKLOG_KEYS = 1000;
+
+type Backlog = (keys: ReadonlySet<string>) => { queued: number; inFlight: number };
+
+/** POST /backlog {"keys": […]}: of these photos, how many the local queue holds and how many it is resizing. */
+function answerBacklog(body: Buffer, backlog: Backlog): { status: number; doc: unknown } {
+  let keys: unknown;
+  try {
+    keys = (JSON.parse(body.toString('utf8')) as { keys?: unknown }).keys;
+  } catch {
+    return { status: 400, doc: { error: { code: 'MalformedJSON', message: 'the body is not valid JSON' } } };
+  }
+  if (!Array.isArray(keys) || keys.length > MAX_BACKLOG_KEYS || !keys.every((k) => typeof k === 'string')) {
+    return { status: 400, doc: { error: { code: 'InvalidRequest', message: `body must be {"keys":["uploads/…", …]}, at most ${MAX_BACKLOG_KEYS}` } } };
+  }
+  return { status: 200, doc: backlog(new Set(keys as string[])) };
+}
+
+function createApiServer(presign: (ev: ApiEvent) => Promise<ApiResult>, log: (line: Record<string, unknown>) => void, proof: (challenge: string) => string, backlog: Backlog): Server {
   const server: Server = createServer(async (req, res) => {
     try {
       const refused = refuseRequest(req, apiHosts((server.address() as AddressInfo).port));
@@ -150,6 +169,12 @@ function createApiServer(presign: (ev: ApiEvent) => Promise<ApiResult>, log: (li
       // API Gateway itself refuses payloads over its limit before the Lambda sees them.
       if (!body) {
         res.writeHead(413, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'BodyTooLarge', message: 'request body too large' } }));
+        return;
+      }
+      // The local stack's own: on AWS the queue's depth is SQS's (GetQueueAttributes), not the API's.
+      if (req.method === 'POST' && url.pathname === '/backlog') {
+        const { status, doc } = answerBacklog(body, backlog);
+        res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(doc));
         return;
       }
       const result = await presign(apiGatewayEvent(req, body));
@@ -204,12 +229,13 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     // Never while the queue may still be trying it: every receive can take the whole timeout.
     healAfterMs: opts.healAfterMs ?? Math.max(LOCAL_HEAL_AFTER_MS, MAX_RECEIVE_COUNT * resizeTimeoutMs + 60_000),
   });
-  const api = createApiServer(presign, log, (challenge) => healthProof(s3server.credentials.secretAccessKey, process.pid, challenge));
+  let delivery: ReturnType<typeof startResizeQueue> | undefined;
+  const api = createApiServer(presign, log, (challenge) => healthProof(s3server.credentials.secretAccessKey, process.pid, challenge), (keys) => delivery?.backlog(keys) ?? { queued: 0, inFlight: 0 });
   const apiPort = await listen(api, opts.apiPort ?? 0);
   pageOrigins = [`http://127.0.0.1:${apiPort}`, `http://localhost:${apiPort}`];
 
   const outcomes = new Map<string, RecordOutcome>();
-  const delivery = startResizeQueue(s3server, {
+  delivery = startResizeQueue(s3server, {
     concurrency: opts.resizeConcurrency ?? DEFAULT_RESIZE_CONCURRENCY,
     timeoutMs: resizeTimeoutMs,
     memoryMb: FUNCTION_DEFAULTS.resize.memory,
@@ -236,11 +262,11 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     sourceBucket: LOCAL_BUCKETS.source,
     destBucket: LOCAL_BUCKETS.dest,
     outcomes,
-    idle: () => delivery.idle(),
+    idle: () => delivery!.idle(),
     async close() {
       api.closeAllConnections();
       await new Promise<void>((resolve) => api.close(() => resolve()));
-      await delivery.close();
+      await delivery!.close();
       await s3server.close();
       s3.destroy();
     },

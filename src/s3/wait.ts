@@ -28,6 +28,8 @@ export interface WaitOptions {
   specHash?: string;
   /** Called once per image, as soon as its record is known. */
   onRecord?: (record: ImageRecord | DoneMark) => void;
+  /** After each round, with the images still without a record (a look at the queue's backlog, say). */
+  onRound?: (pending: string[]) => Promise<void>;
 }
 
 /** A done record seen in a listing but not read (readDone: false). */
@@ -138,6 +140,7 @@ export async function waitForRecords(opts: WaitOptions): Promise<WaitResult> {
     }
     pending = pending.filter((s) => !records.has(s));
     if (!pending.length) break;
+    await opts.onRound?.(pending).catch(() => undefined); // a look, never a reason to stop waiting
     const wait = Math.min(2_000, 100 * 1.5 ** round);
     if (Date.now() + wait > deadline) break;
     await pause(wait, opts.signal);

@@ -26,6 +26,8 @@ export class EventDelivery {
   private readonly waiting: Array<{ ev: ObjectCreatedEvent; attempt: number }> = [];
   private readonly timers = new Set<NodeJS.Timeout>();
   private running = 0;
+  /** Each event not yet acknowledged, by sequence number: where it is, for backlog(). */
+  private readonly where = new Map<number, { key: string; inFlight: boolean }>();
   private closed = false;
   private idleWaiters: Array<() => void> = [];
 
@@ -40,6 +42,7 @@ export class EventDelivery {
   push(ev: ObjectCreatedEvent, attempt = 1): void {
     if (this.closed) return;
     this.waiting.push({ ev, attempt });
+    this.where.set(ev.seq, { key: ev.key, inFlight: false });
     this.pump();
   }
 
@@ -47,6 +50,7 @@ export class EventDelivery {
     while (!this.closed && this.waiting.length && this.running < (this.opts.concurrency ?? 1)) {
       const job = this.waiting.shift()!;
       this.running++;
+      this.where.set(job.ev.seq, { key: job.ev.key, inFlight: true });
       void this.run(job.ev, job.attempt).finally(() => {
         this.running--;
         this.pump();
@@ -64,10 +68,24 @@ export class EventDelivery {
     }
     // Acknowledged even while closing: the store closes after its deliveries.
     await this.store.ack(ev.seq).catch(() => undefined);
+    this.where.delete(ev.seq);
+  }
+
+  /** Events waiting (queued, or for a retry's timer) and being handled, of these keys (default: all). */
+  backlog(keys?: ReadonlySet<string>): { queued: number; inFlight: number } {
+    let queued = 0;
+    let inFlight = 0;
+    for (const w of this.where.values()) {
+      if (keys && !keys.has(w.key)) continue;
+      if (w.inFlight) inFlight++;
+      else queued++;
+    }
+    return { queued, inFlight };
   }
 
   private retryLater(ev: ObjectCreatedEvent, attempt: number): void {
     if (this.closed) return;
+    this.where.set(ev.seq, { key: ev.key, inFlight: false });
     const timer = setTimeout(() => {
       this.timers.delete(timer);
       this.push(ev, attempt + 1);
@@ -99,6 +117,7 @@ export class EventDelivery {
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
     this.waiting.length = 0;
+    this.where.clear();
     while (this.running) await new Promise((r) => setTimeout(r, 10));
     this.checkIdle();
   }
