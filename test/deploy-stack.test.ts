@@ -28,7 +28,7 @@ const CODE = `imgpipe-artifacts-${ACCOUNT}-${REGION}`;
 const TIMING = { pollMs: 10, timeoutMs: 20_000 };
 const API_KEY = 'k3y-that-must-not-leak-7f1c';
 
-const TEMPLATE_ORDER = ['SourceBucket', 'DestBucket', 'SourceBucketPolicy', 'DestBucketPolicy', 'ResizeQueue', 'ResizeDeadLetterQueue', 'ResizeQueuePolicy', 'ResizeLogGroup', 'ResizeRole', 'ResizeFunction', 'ResizeEventSourceMapping', 'FailureRecorderLogGroup', 'FailureRecorderRole', 'FailureRecorderFunction', 'FailureRecorderEventSourceMapping', 'PresignLogGroup', 'PresignRole', 'PresignFunction', 'HttpApi', 'PresignIntegration', 'UploadsRoute', 'SpecRoute', 'VariantsRoute', 'PageRoute', 'DefaultStage', 'PresignInvokePermission', 'PresignSpecInvokePermission', 'PresignVariantsInvokePermission', 'PresignPageInvokePermission'];
+const TEMPLATE_ORDER = ['SourceBucket', 'DestBucket', 'SourceBucketPolicy', 'DestBucketPolicy', 'ResizeQueue', 'ResizeDeadLetterQueue', 'ResizeQueuePolicy', 'ResizeLogGroup', 'ResizeRole', 'ResizeFunction', 'ResizeEventSourceMapping', 'FailureRecorderLogGroup', 'FailureRecorderRole', 'FailureRecorderFunction', 'FailureRecorderEventSourceMapping', 'PresignLogGroup', 'PresignRole', 'PresignFunction', 'HttpApi', 'PresignIntegration', 'UploadsRoute', 'SpecRoute', 'VariantsRoute', 'ReprocessRoute', 'PageRoute', 'DefaultStage', 'PresignInvokePermission', 'PresignSpecInvokePermission', 'PresignVariantsInvokePermission', 'PresignReprocessInvokePermission', 'PresignPageInvokePermission'];
 const order = (id: string) => TEMPLATE_ORDER.indexOf(id);
 const times = (op: string, n: number): string[] => Array<string>(n).fill(op);
 
@@ -136,7 +136,7 @@ describe('imgpipe deploy (stack) against the fake CloudFormation', () => {
       ...times('cloudformation:DescribeChangeSet', 3), // CREATE_PENDING, CREATE_IN_PROGRESS, CREATE_COMPLETE
       'cloudformation:DescribeStackEvents', // the mark to follow from (the stack's id came with the change set)
       'cloudformation:ExecuteChangeSet',
-      ...times('cloudformation:DescribeStackEvents', 15), // 29 resources: 59 events, 4 a poll
+      ...times('cloudformation:DescribeStackEvents', 16), // 31 resources: 63 events, 4 a poll
       'cloudformation:DescribeStacks', // the outputs
     ]);
     expect(fake.ops()).toEqual(summary!.calls);
@@ -301,7 +301,7 @@ describe('imgpipe deploy (stack) against the fake CloudFormation', () => {
       's3:HeadBucket', // the artifacts bucket, named as kept
       'cloudformation:DescribeStackEvents',
       'cloudformation:DeleteStack',
-      'cloudformation:DescribeStackEvents ×15', // 27 resources deleted, 2 buckets skipped: 57 events, 4 a poll
+      'cloudformation:DescribeStackEvents ×16', // 29 resources deleted, 2 buckets skipped: 61 events, 4 a poll
       's3:HeadBucket ×2',
     ]);
     expect(fake.form('cloudformation:DeleteStack').StackName).toBe(stackId);
@@ -340,10 +340,10 @@ describe('imgpipe deploy (stack) against the fake CloudFormation', () => {
     expect(error).toBeUndefined();
     const stack = fake.world.find(STACK)!;
     expect(summary!.changeSet!.changes.map((c) => c.logicalId)).toEqual([...stack.resources.keys()].sort((a, b) => order(a) - order(b)));
-    // Two answers still pending, then the 29 changes in 6 pages.
-    expect(fake.calls.filter((c) => c.op === 'cloudformation:DescribeChangeSet').map((c) => (c.body as { NextToken?: string }).NextToken ?? '-')).toEqual(['-', '-', '-', '5', '10', '15', '20', '25']);
-    // The mark, then 8 polls releasing 7 events each (pages of 3, 3 and 1 + an old one), then 1 of 3.
-    expect(fake.ops().filter((op) => op === 'cloudformation:DescribeStackEvents')).toHaveLength(1 + 8 * 3 + 2);
+    // Two answers still pending, then the 31 changes in 7 pages.
+    expect(fake.calls.filter((c) => c.op === 'cloudformation:DescribeChangeSet').map((c) => (c.body as { NextToken?: string }).NextToken ?? '-')).toEqual(['-', '-', '-', '5', '10', '15', '20', '25', '30']);
+    // The mark, then 9 polls releasing 7 events each (pages of 3, 3 and 1 + an old one): 63 events, 31 resources.
+    expect(fake.ops().filter((op) => op === 'cloudformation:DescribeStackEvents')).toHaveLength(1 + 9 * 3);
     expect(summary!.events.map((e) => `${e.logicalId} ${e.status}`)).toEqual(stack.events.slice(1).map((e) => `${e.LogicalResourceId} ${e.ResourceStatus}`));
   });
 

@@ -1,7 +1,8 @@
 // `imgpipe upload`: options → runUpload (→ runWatch with --wait).
 import { Command, Option, type OptionValues } from 'commander';
 import { type PathFilter } from '../files/scan.js';
-import { loadConfig, type SpecFlags } from '../config/load.js';
+import { loadConfig, type PipelineConfig, type SpecFlags } from '../config/load.js';
+import type { Spec } from '../core/spec.js';
 import { DEFAULT_MANIFEST } from '../files/manifest.js';
 import { Reporter } from '../ui/reporter.js';
 import { resumeHint, watchHint } from '../ui/hints.js';
@@ -39,6 +40,14 @@ export function uploadCommand(): Command {
 /** commander's parsed flags; --data always has its default. */
 type UploadFlags = OptionValues & SpecFlags & { data: string };
 
+/** --dry-run: the local checks and the ledger, nothing sent. */
+async function dryRun(paths: string[], opts: UploadFlags, filters: PathFilter[], o: { spec: Spec; pipeline: PipelineConfig; reporter: Reporter }): Promise<void> {
+  // Loaded here, not at the top: its AWS SDK clients cost every other verb ~0.6 s CPU and ~40 MB at start.
+  const { dryRunTarget, dryRunUpload } = await import('../jobs/dry-run.js');
+  const ok = await dryRunUpload({ paths, spec: o.spec, filters, target: await dryRunTarget(opts, o.pipeline, o.spec), reporter: o.reporter });
+  process.exitCode = ok ? EXIT.ok : EXIT.failed;
+}
+
 async function uploadAction(paths: string[], opts: UploadFlags, filters: PathFilter[]): Promise<void> {
   if (opts.download) opts.wait = true; // downloading the variants means waiting for them
   const { spec: asked, specGiven, pipeline } = await loadConfig(opts.config, opts);
@@ -51,12 +60,7 @@ async function uploadAction(paths: string[], opts: UploadFlags, filters: PathFil
     import('../jobs/upload/done.js'),
   ]);
   const reporter = new Reporter({ json: !!opts.json, quiet: !!opts.quiet, verbose: !!opts.verbose, interactive: opts.progress === false ? false : undefined });
-  if (opts.dryRun || opts.dryrun) {
-    // Loaded here, not at the top: its AWS SDK clients cost every other verb ~0.6 s CPU and ~40 MB at start.
-    const { dryRunTarget, dryRunUpload } = await import('../jobs/dry-run.js');
-    process.exitCode = (await dryRunUpload({ paths, spec: asked, filters, target: await dryRunTarget(opts, pipeline, asked), reporter })) ? EXIT.ok : EXIT.failed;
-    return;
-  }
+  if (opts.dryRun || opts.dryrun) return dryRun(paths, opts, filters, { spec: asked, pipeline, reporter });
   const signals = abortOnSignals();
   const resizeErrors: string[] = [];
   // Starting the embedded stack takes a few seconds: say what the wait is.
