@@ -35,7 +35,7 @@ export interface LocalS3Options {
   buckets: string[];
   /** Default: the data folder's own random pair (created on first start). */
   credentials?: Credentials;
-  /** Buckets whose ObjectCreated events are queued durably for `consumeEvents` (default: all). */
+  /** Buckets whose ObjectCreated and ObjectRemoved events are queued durably for `consumeEvents` (default: all). */
   notify?: string[];
   /** More Host header values to accept, e.g. a proxy's "127.0.0.1:PORT" that pre-signed URLs name. */
   allowedHosts?: string[];
@@ -65,9 +65,9 @@ export interface LocalS3 {
   port: number;
   credentials: Credentials;
   region: string;
-  /** In-process tap: called once per stored object, after it is readable. Not durable. */
+  /** In-process tap: called once per stored object, after it is readable (never for a delete). Not durable. */
   onObjectCreated(listener: (ev: ObjectCreatedEvent) => void): () => void;
-  /** Durable delivery: pending events from earlier runs first, then new ones, each until handled. */
+  /** Durable delivery of ObjectCreated and ObjectRemoved events: pending ones from earlier runs first, then new ones, each until handled. */
   consumeEvents(handler: EventHandler, opts?: ConsumeOptions): EventDelivery;
   /**
    * Announce an object again, unchanged, as if it had just been stored (durably, with a new event
@@ -134,7 +134,16 @@ export async function startLocalS3(opts: LocalS3Options): Promise<LocalS3> {
   const created = announcer(listeners, deliveries);
   let allowed = new Set<string>();
   const server = createFront({
-    server: { store, region: LOCAL_S3_REGION, hostId: randomBytes(24).toString('base64'), notifies: (b) => !notify || notify.has(b), created },
+    server: {
+      store,
+      region: LOCAL_S3_REGION,
+      hostId: randomBytes(24).toString('base64'),
+      notifies: (b) => !notify || notify.has(b),
+      created,
+      removed: (ev) => {
+        for (const d of deliveries) d.push(ev);
+      },
+    },
     credentials,
     allowedHosts: () => allowed,
     cors,
