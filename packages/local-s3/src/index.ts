@@ -9,7 +9,7 @@ import { EventDelivery, type ConsumeOptions, type EventHandler, type ObjectCreat
 import { validateBucketName } from './keys.js';
 import { corsRule, type CorsOptions } from './http/cors.js';
 import { createFront } from './server.js';
-import { Store } from './storage/store.js';
+import { isRemoval, Store } from './storage/store.js';
 
 export { folderCredentials, readFolderCredentials, CREDENTIALS_FILE, type Credentials } from './credentials.js';
 export type { ObjectCreatedEvent, ConsumeOptions, EventHandler } from './events.js';
@@ -84,10 +84,11 @@ function loopbackNames(host: string, port: number): string[] {
   return names.map((n) => `${n}:${port}`.toLowerCase());
 }
 
-/** What happens when an object is committed: durable consumers get it, then in-process listeners. */
+/** What happens when an object is committed or deleted: durable consumers get it, then (stored objects only) in-process listeners. */
 function announcer(listeners: Set<(ev: ObjectCreatedEvent) => void>, deliveries: Set<EventDelivery>): (ev: ObjectCreatedEvent) => void {
   return (ev) => {
     for (const d of deliveries) if (ev.seq) d.push(ev);
+    if (isRemoval(ev)) return;
     for (const l of [...listeners]) {
       // Later tick: a listener never runs inside the request, and a throwing one harms nothing.
       setImmediate(() => {
@@ -131,19 +132,10 @@ export async function startLocalS3(opts: LocalS3Options): Promise<LocalS3> {
   const listeners = new Set<(ev: ObjectCreatedEvent) => void>();
   const deliveries = new Set<EventDelivery>();
   const notify = opts.notify ? new Set(opts.notify) : undefined;
-  const created = announcer(listeners, deliveries);
+  const announce = announcer(listeners, deliveries);
   let allowed = new Set<string>();
   const server = createFront({
-    server: {
-      store,
-      region: LOCAL_S3_REGION,
-      hostId: randomBytes(24).toString('base64'),
-      notifies: (b) => !notify || notify.has(b),
-      created,
-      removed: (ev) => {
-        for (const d of deliveries) d.push(ev);
-      },
-    },
+    server: { store, region: LOCAL_S3_REGION, hostId: randomBytes(24).toString('base64'), notifies: (b) => !notify || notify.has(b), announce },
     credentials,
     allowedHosts: () => allowed,
     cors,
@@ -188,7 +180,7 @@ export async function startLocalS3(opts: LocalS3Options): Promise<LocalS3> {
       if (!meta || (notify && !notify.has(bucket))) return false;
       // The same version again (same blob): replay sets nothing new, and keeps the event.
       const ev = await store.put(bucket, key, meta, 'ObjectCreated:Put');
-      if (ev) created(ev);
+      if (ev) announce(ev);
       return true;
     },
     close,

@@ -19,10 +19,8 @@ export interface ServerContext {
   hostId: string;
   /** Buckets whose ObjectCreated and ObjectRemoved events are queued durably. */
   notifies(bucket: string): boolean;
-  /** Called after an object is committed and readable. */
-  created(ev: ObjectCreatedEvent): void;
-  /** Called after an object is deleted, with its queued ObjectRemoved event. */
-  removed(ev: ObjectCreatedEvent): void;
+  /** Called after an object is committed and readable, or deleted (with its queued ObjectRemoved event). */
+  announce(ev: ObjectCreatedEvent): void;
 }
 
 export interface RequestContext {
