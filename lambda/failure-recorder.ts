@@ -20,7 +20,8 @@ export interface FailureRecorderConfig {
 
 export interface DeadLetterOutcome {
   key: string;
-  status: 'recorded' | 'already-done';
+  /** `not-a-photo`: a removal that never settled; a failure record would name a photo that is not there. */
+  status: 'recorded' | 'already-done' | 'not-a-photo';
   code?: string;
   attempts?: number;
 }
@@ -37,6 +38,7 @@ export function attemptsOf(message: SqsRecord, maxReceives?: number): number {
 
 async function recordOne(config: FailureRecorderConfig, message: SqsRecord, record: S3EventRecord): Promise<DeadLetterOutcome> {
   const key = decodeEventKey(record.s3.object.key);
+  if (record.eventName?.startsWith('ObjectRemoved:')) return { key, status: 'not-a-photo' };
   // Done meanwhile (uploaded again and resized): a failure record now would be a lie.
   if (await objectExists(config, recordKey(key))) return { key, status: 'already-done' };
   const attempts = attemptsOf(message, config.maxReceives);
@@ -69,7 +71,8 @@ export function createFailureRecorder(config: FailureRecorderConfig) {
         for (const r of records) {
           const o = await recordOne(config, message, r);
           outcomes.push(o);
-          log({ level: o.status === 'recorded' ? 'error' : 'info', msg: o.status === 'recorded' ? 'failure recorded' : 'already done', ...o });
+          const msg = { recorded: 'failure recorded', 'already-done': 'already done', 'not-a-photo': 'removal given up: its outputs may remain' }[o.status];
+          log({ level: o.status === 'already-done' ? 'info' : 'error', msg, ...o });
         }
       } catch (err) {
         // S3 failed us: the message comes back after the visibility timeout and is tried again.

@@ -1,7 +1,8 @@
 // S3 ObjectCreated (on AWS through the SQS queue, one message per invocation) → resize with the
 // shared core → every variant into the destination bucket, under the keys core's key naming
 // gives, then one record per image (done, or failed for good) at the key `imgpipe watch` waits
-// for. With Lambda's context it stops before the function's deadline so that it can still answer;
+// for. S3 ObjectRemoved → that photo's variants and records go (remove.ts). Either event may come
+// late or twice: each ends with the destination agreeing with what the source holds then. With Lambda's context it stops before the function's deadline so that it can still answer;
 // a message it answers "retry" leaves a note of why for the dead-letter queue's failure recorder.
 import { createHash } from 'node:crypto';
 import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
@@ -15,6 +16,7 @@ import { decodeSourcePath } from '../src/core/source-path.js';
 import { httpStatus } from '../src/s3/get-record.js';
 import { ANSWER_RESERVE_MS, Deadline, DeadlineReached, MIN_WORK_MS, type LambdaContext } from './deadline.js';
 import { putJson, writeAttemptNote, writeFailureRecord } from './records.js';
+import { isMissing, removeOutputs, sourceNow } from './remove.js';
 import { decodeEventKey, type S3EventRecord, type SqsRecord } from './s3-event.js';
 
 export { writeFailureRecord, decodeEventKey, type S3EventRecord, type SqsRecord };
@@ -34,12 +36,15 @@ export interface ResizeConfig {
 export interface RecordOutcome {
   bucket: string;
   key: string;
-  /** `superseded`: the object was overwritten after this event; the newer one's event resizes it. */
-  status: 'ok' | 'failed' | 'skipped' | 'superseded';
+  /**
+   * `superseded`: the object was overwritten or deleted after this event (or, for a removal, stored
+   * again): the newer event settles it. `removed`: a deleted source's variants and records are gone.
+   */
+  status: 'ok' | 'failed' | 'skipped' | 'superseded' | 'removed';
   retry: boolean;
   outputs?: { variant: string; key: string; width: number; height: number; bytes: number }[];
   error?: string;
-  /** Why it failed for good (ImageError codes, 'deleted'); a failure record says the same. */
+  /** Why it failed for good (ImageError codes); a failure record says the same. */
   code?: string;
 }
 
@@ -49,7 +54,6 @@ const defaultLog = (line: Record<string, unknown>) => console.log(JSON.stringify
 function isTransient(err: unknown): boolean {
   if (err instanceof ImageError) return false;
   const name = (err as { name?: string }).name;
-  if (name === 'NoSuchKey' || name === 'NotFound' || httpStatus(err) === 404) return false;
   if (name === 'AccessDenied' || httpStatus(err) === 403) return false;
   return true; // 5xx, throttling, network: worth another attempt
 }
@@ -77,7 +81,6 @@ async function putVariants(config: ResizeConfig, key: string, outputs: RenderedO
 
 function failureCode(err: unknown): string {
   if (err instanceof ImageError) return err.code;
-  if ((err as { name?: string }).name === 'NoSuchKey' || httpStatus(err) === 404) return 'deleted';
   return httpStatus(err) === 403 ? 'denied' : 'failed';
 }
 
@@ -120,7 +123,7 @@ async function failed(config: ResizeConfig, log: Log, bucket: string, key: strin
   let retry = isTransient(err);
   const e = err as Error;
   const code = failureCode(err);
-  const error = code === 'deleted' ? 'object no longer exists (deleted before processing)' : e.message;
+  const error = e.message;
   if (!retry) {
     try {
       await writeFailureRecord(config, key, code, error);
@@ -134,13 +137,14 @@ async function failed(config: ResizeConfig, log: Log, bucket: string, key: strin
   return { bucket, key, status: 'failed', retry, error, code };
 }
 
-/** Whether the source no longer holds the bytes of `eTag` (a HEAD with If-Match answers 412). */
-async function overwrittenSince(config: ResizeConfig, bucket: string, key: string, eTag: string): Promise<boolean> {
+/** Whether the source still holds the bytes of `eTag` (a HEAD with If-Match answers 412 if not), or nothing at all. */
+async function sourceState(config: ResizeConfig, bucket: string, key: string, eTag: string | undefined): Promise<'same' | 'overwritten' | 'gone'> {
   try {
-    await config.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key, IfMatch: `"${eTag.replace(/"/g, '')}"` }));
-    return false;
+    await config.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key, ...(eTag ? { IfMatch: `"${eTag.replace(/"/g, '')}"` } : {}) }));
+    return 'same';
   } catch (err) {
-    if (httpStatus(err) === 412) return true;
+    if (httpStatus(err) === 412) return 'overwritten';
+    if (isMissing(err)) return 'gone';
     throw err;
   }
 }
@@ -178,18 +182,30 @@ async function processRecord(config: ResizeConfig, log: Log, record: S3EventReco
     log({ level: 'info', msg: 'deferred', bucket, key, error });
     return { bucket, key, status: 'failed', retry: true, error, code: 'timeout' };
   }
+  if (record.eventName?.startsWith('ObjectRemoved:')) return removed(config, log, bucket, key, attempt, started);
+  return created(config, log, bucket, key, record.s3.object.eTag, attempt, started, 0);
+}
+
+/** The object is gone: no failure record (nothing failed); its removal event takes the rest away. */
+function gone(log: Log, bucket: string, key: string): RecordOutcome {
+  log({ level: 'info', msg: 'superseded', bucket, key, reason: 'the object was deleted after this event' });
+  return { bucket, key, status: 'superseded', retry: false };
+}
+
+async function created(config: ResizeConfig, log: Log, bucket: string, key: string, eTag: string | undefined, attempt: Attempt, started: number, depth: number): Promise<RecordOutcome> {
   try {
     // Only the bytes this event announced: an object overwritten since has an event of its own,
     // and resizing the newer bytes here (or the older ones there) would let whichever finishes
     // last win, leaving one photo's variants under the other's key.
-    const eTag = record.s3.object.eTag;
     // The GET and the resize are what can overrun; the writes after them fit in the reserve.
-    const resized = await attempt.deadline.race(fetchAndResize(config, log, bucket, key, eTag), budget);
+    const resized = await attempt.deadline.race(fetchAndResize(config, log, bucket, key, eTag), attempt.deadline.budget());
     if (!resized) return { bucket, key, status: 'superseded', retry: false };
     const { input, path, source, outputs, exif } = resized;
     // Overwritten while we resized (its newer event may already have written its variants):
-    // writing ours now would put the older photo last.
-    if (eTag && (await overwrittenSince(config, bucket, key, eTag))) {
+    // writing ours now would put the older photo last. Deleted: nothing to write.
+    const before = await sourceState(config, bucket, key, eTag);
+    if (before === 'gone') return gone(log, bucket, key);
+    if (before === 'overwritten') {
       log({ level: 'info', msg: 'superseded', bucket, key, eTag });
       return { bucket, key, status: 'superseded', retry: false };
     }
@@ -198,11 +214,53 @@ async function processRecord(config: ResizeConfig, log: Log, record: S3EventReco
     // After the last variant: the record's presence means "all variants are there".
     await putJson(config, recordKey(key), await doneRecord({ key, path, sha256, bytes: input.length, source, outputs, exif, spec: config.spec }));
     await config.s3.send(new DeleteObjectCommand({ Bucket: config.destBucket, Key: failureKey(key) })); // a re-upload that now works is done
+    // Deleted while we wrote: its removal may have run before our writes landed; take them back.
+    if ((await sourceState(config, bucket, key, undefined)) === 'gone') {
+      log({ level: 'info', msg: 'deleted while resized: taking the outputs back', bucket, key });
+      return settle(config, log, bucket, key, attempt, started, depth);
+    }
     log({ level: 'info', msg: 'resized', bucket, key, outputs: written, ms: Date.now() - started });
     return { bucket, key, status: 'ok', retry: false, outputs: written };
   } catch (err) {
+    // Deleted before we read it: superseded by the delete, not a failure of this photo.
+    if (isMissing(err)) return gone(log, bucket, key);
     return failed(config, log, bucket, key, err, attempt, started);
   }
+}
+
+/**
+ * An ObjectRemoved event. The key holding an object again means it was stored after the delete
+ * (an unversioned bucket keeps nothing older): that object's own event resizes it, and its
+ * variants stay. A removal never writes a failure record; if S3 fails us it is retried.
+ */
+async function removed(config: ResizeConfig, log: Log, bucket: string, key: string, attempt: Attempt, started: number): Promise<RecordOutcome> {
+  try {
+    if (await sourceNow(config.s3, bucket, key)) {
+      log({ level: 'info', msg: 'superseded', bucket, key, reason: 'stored again after this removal' });
+      return { bucket, key, status: 'superseded', retry: false };
+    }
+    return await settle(config, log, bucket, key, attempt, started, 0);
+  } catch (err) {
+    const error = (err as Error).message;
+    log({ level: 'error', msg: 'removal failed', bucket, key, error, retry: true });
+    return { bucket, key, status: 'failed', retry: true, error, code: 'removal' };
+  }
+}
+
+/**
+ * Take the photo's outputs away, then look again: stored anew meanwhile, its own resize may have
+ * finished before we deleted, so resize what is there now (once; past that, a retry settles it).
+ */
+async function settle(config: ResizeConfig, log: Log, bucket: string, key: string, attempt: Attempt, started: number, depth: number): Promise<RecordOutcome> {
+  const keys = await removeOutputs(config, key);
+  const now = await sourceNow(config.s3, bucket, key);
+  if (!now) {
+    log({ level: 'info', msg: 'removed', bucket, key, keys, ms: Date.now() - started });
+    return { bucket, key, status: 'removed', retry: false };
+  }
+  if (depth > 0) return { bucket, key, status: 'failed', retry: true, error: 'stored and deleted again while being settled; retried', code: 'removal' };
+  log({ level: 'info', msg: 'stored again while its outputs were removed: resizing it', bucket, key });
+  return created(config, log, bucket, key, now.eTag, attempt, started, depth + 1);
 }
 
 /** A message answered "retry": leave its reason where the failure recorder looks, should this have been the last attempt. */

@@ -86,10 +86,14 @@ describe('infra/template.yaml', () => {
     expect(r.HttpApi.DependsOn).toBeUndefined();
   });
 
-  it('the source bucket sends s3:ObjectCreated:* under the upload prefix to the queue, which only that bucket of this account may send to', () => {
+  it('the source bucket sends s3:ObjectCreated:* and s3:ObjectRemoved:* under the upload prefix to the queue, which only that bucket of this account may send to', () => {
     const src = r.SourceBucket;
     expect(src.Properties.NotificationConfiguration).toEqual({
-      QueueConfigurations: [{ Event: 's3:ObjectCreated:*', Queue: { 'Fn::GetAtt': ['ResizeQueue', 'Arn'] }, Filter: { S3Key: { Rules: [{ Name: 'prefix', Value: { 'Fn::Sub': '${KeyPrefix}/' } }] } } }],
+      QueueConfigurations: ['s3:ObjectCreated:*', 's3:ObjectRemoved:*'].map((Event) => ({
+        Event,
+        Queue: { 'Fn::GetAtt': ['ResizeQueue', 'Arn'] },
+        Filter: { S3Key: { Rules: [{ Name: 'prefix', Value: { 'Fn::Sub': '${KeyPrefix}/' } }] } },
+      })),
     });
     // S3 checks it may send when the notification is made: the policy comes first.
     expect(src.DependsOn).toBe('ResizeQueuePolicy');
@@ -189,7 +193,7 @@ describe('infra/template.yaml', () => {
     expect(Object.values(r).filter((x: Node) => x.Type === 'AWS::ApiGatewayV2::Route')).toHaveLength(5);
   });
 
-  it('least privilege: presign may only put uploads (and list their prefix for dedupe, and re-queue a stranded one); resize may only read sources, write variants, records and notes, clear failure records and take from its queue; the recorder only reads records and notes, writes failure records and takes from the dead-letter queue; each logs to its own group', () => {
+  it('least privilege: presign may only put uploads (and list their prefix for dedupe, and re-queue a stranded one); resize may only read sources (and know a deleted one), write variants, records and notes, clear failure records, remove a deleted upload’s variants and done record and take from its queue; the recorder only reads records and notes, writes failure records and takes from the dead-letter queue; each logs to its own group', () => {
     const iam = Object.entries(r).filter(([, x]: [string, Node]) => x.Type.startsWith('AWS::IAM::'));
     expect(iam.map(([name, x]: [string, Node]) => `${name} ${x.Type}`).sort()).toEqual(['FailureRecorderRole AWS::IAM::Role', 'PresignRole AWS::IAM::Role', 'ResizeRole AWS::IAM::Role']);
     expect(Object.values(r).filter((x: Node) => x.Type === 'AWS::Lambda::Permission')).toHaveLength(5);
@@ -216,8 +220,15 @@ describe('infra/template.yaml', () => {
     expect(r.PresignFunction.Properties.Environment.Variables.DEDUPE).toEqual({ Ref: 'Dedupe' });
     expect(allows(roleOf('ResizeFunction'))).toEqual([
       { actions: ['s3:GetObject'], resource: { 'Fn::Sub': 'arn:${AWS::Partition}:s3:::${SourceBucketName}/*' } },
+      // A deleted upload answers 404 rather than 403 (a removal and a late create act on it).
+      { actions: ['s3:ListBucket'], resource: { 'Fn::Sub': 'arn:${AWS::Partition}:s3:::${SourceBucketName}' } },
       { actions: ['s3:PutObject'], resource: { 'Fn::Sub': 'arn:${AWS::Partition}:s3:::${DestBucketName}/*' } },
       { actions: ['s3:DeleteObject'], resource: { 'Fn::Sub': 'arn:${AWS::Partition}:s3:::${DestBucketName}/_imgpipe/failed/*' } },
+      // A deleted upload's variants (any version) and done record: no other key of the bucket.
+      {
+        actions: ['s3:DeleteObject'],
+        resource: [{ 'Fn::Sub': 'arn:${AWS::Partition}:s3:::${DestBucketName}/*/????????/${KeyPrefix}/*' }, { 'Fn::Sub': 'arn:${AWS::Partition}:s3:::${DestBucketName}/_imgpipe/done/${KeyPrefix}/*' }],
+      },
       { actions: ['s3:PutObject'], resource: { 'Fn::Sub': 'arn:${AWS::Partition}:s3:::${DestBucketName}/_imgpipe/attempts/*' } },
       { actions: ['sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ReceiveMessage'], resource: { 'Fn::GetAtt': ['ResizeQueue', 'Arn'] } },
       logs('ResizeLogGroup'),

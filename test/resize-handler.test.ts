@@ -1,5 +1,5 @@
 // The resize Lambda against the real local S3 server, with S3-shaped event records.
-import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { readFileSync } from 'node:fs';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,6 +10,8 @@ import * as img from './helpers/images.js';
 import { startTestStack, type TestStack } from './helpers/stack.js';
 
 const record = (bucket: string, key: string) => ({ eventSource: 'aws:s3', eventName: 'ObjectCreated:Put', s3: { bucket: { name: bucket }, object: { key: encodeEventKey(key) } } });
+/** S3's ObjectRemoved record: no size, no ETag. */
+const removal = (bucket: string, key: string) => ({ eventSource: 'aws:s3', eventName: 'ObjectRemoved:Delete', eventTime: new Date().toISOString(), s3: { bucket: { name: bucket }, object: { key: encodeEventKey(key), sequencer: '0' } } });
 
 describe('resize handler', () => {
   let stack: TestStack;
@@ -98,17 +100,15 @@ describe('resize handler', () => {
     const result = await handler({ Records: [record(SRC, 'manual/corrupt.jpg'), record(SRC, 'manual/gone.jpg'), record(SRC, 'manual/fine.jpg')] });
     expect(result.outcomes.map((o) => [o.key, o.status, o.retry])).toEqual([
       ['manual/corrupt.jpg', 'failed', false],
-      ['manual/gone.jpg', 'failed', false],
+      ['manual/gone.jpg', 'superseded', false],
       ['manual/fine.jpg', 'ok', false],
     ]);
     const errors = logs.filter((l) => l.level === 'error');
-    expect(errors.map((l) => [l.key, l.error])).toEqual([
-      ['manual/corrupt.jpg', expect.stringMatching(/corrupt or truncated/)],
-      ['manual/gone.jpg', 'object no longer exists (deleted before processing)'],
-    ]);
+    expect(errors.map((l) => [l.key, l.error])).toEqual([['manual/corrupt.jpg', expect.stringMatching(/corrupt or truncated/)]]);
     const dest = await stack.list(stack.destBucket);
     expect(dest.filter((k) => k.includes('corrupt'))).toEqual([failureKey('manual/corrupt.jpg')]);
-    expect(dest.filter((k) => k.includes('gone'))).toEqual([failureKey('manual/gone.jpg')]);
+    // A create event whose object is gone is superseded by the delete: no failure record.
+    expect(dest.filter((k) => k.includes('gone'))).toEqual([]);
     expect(dest.filter((k) => k.includes('fine'))).toHaveLength(4); // three variants and the record
   });
 
@@ -136,5 +136,47 @@ describe('resize handler', () => {
     // A corrupt image will never succeed: not retried. Nothing transient here.
     expect(result.batchItemFailures).toEqual([]);
     expect(result.outcomes.map((o) => o.status)).toEqual(['ok', 'failed']);
+  });
+
+  it('an ObjectRemoved record deletes exactly that photo\'s variants (listed and current), done and failure records; twice is fine; a key stored again keeps its variants', async () => {
+    const [a, b] = ['removal/a.jpg', 'removal/b.jpg'];
+    for (const k of [a, b]) await stack.s3.send(new PutObjectCommand({ Bucket: SRC, Key: k, Body: readFileSync(img.corpusFile('plasma-Grey.jpg')) }));
+    await stack.idle();
+    expect((await handler({ Records: [record(SRC, a), record(SRC, b)] })).outcomes.map((o) => o.status)).toEqual(['ok', 'ok']);
+    // An older spec's variant the done record still lists, and a stale failure record of a's.
+    const done = JSON.parse((await stack.get(stack.destBucket, recordKey(a))).toString()) as DoneRecord;
+    const oldKey = `320/0123abcd/${a}`;
+    done.variants.push({ ...done.variants[0], key: oldKey });
+    // A key of another photo planted in the record is not a variant of a's: it stays.
+    done.variants.push({ ...done.variants[0], key: outputKeys(b, DEFAULT_SPEC)[0].key });
+    await stack.s3.send(new PutObjectCommand({ Bucket: stack.destBucket, Key: recordKey(a), Body: JSON.stringify(done) }));
+    await stack.s3.send(new PutObjectCommand({ Bucket: stack.destBucket, Key: oldKey, Body: 'old variant' }));
+    await stack.s3.send(new PutObjectCommand({ Bucket: stack.destBucket, Key: failureKey(a), Body: '{}' }));
+    const before = await stack.list(stack.destBucket);
+    await stack.s3.send(new DeleteObjectCommand({ Bucket: SRC, Key: a }));
+
+    const gone = [recordKey(a), failureKey(a), oldKey, ...outputKeys(a, DEFAULT_SPEC).map((o) => o.key)];
+    expect(before).toEqual(expect.arrayContaining(gone));
+    const first = await handler({ Records: [removal(SRC, a)] });
+    expect(first.outcomes).toEqual([expect.objectContaining({ key: a, status: 'removed', retry: false })]);
+    expect(await stack.list(stack.destBucket)).toEqual(before.filter((k) => !gone.includes(k)));
+    const again = await handler({ Records: [{ eventSource: 'aws:sqs', messageId: 'r1', body: JSON.stringify({ Records: [removal(SRC, a)] }) }] });
+    expect([again.outcomes[0].status, again.batchItemFailures]).toEqual(['removed', []]);
+    expect(await stack.list(stack.destBucket)).toEqual(before.filter((k) => !gone.includes(k)));
+
+    // b stored again after its removal's delete: the late removal leaves its variants.
+    await stack.s3.send(new DeleteObjectCommand({ Bucket: SRC, Key: b }));
+    await stack.s3.send(new PutObjectCommand({ Bucket: SRC, Key: b, Body: readFileSync(img.corpusFile('plasma-Grey.jpg')) }));
+    await stack.idle();
+    const late = await handler({ Records: [removal(SRC, b)] });
+    expect(late.outcomes[0]).toMatchObject({ key: b, status: 'superseded' });
+    expect(await stack.list(stack.destBucket)).toEqual(before.filter((k) => !gone.includes(k)));
+  });
+
+  it('a create event for a missing object writes no failure record (superseded by the delete)', async () => {
+    const key = 'removal/late.jpg';
+    const result = await handler({ Records: [record(SRC, key)] });
+    expect(result.outcomes).toEqual([expect.objectContaining({ key, status: 'superseded', retry: false })]);
+    expect((await stack.list(stack.destBucket)).filter((k) => k.includes(key))).toEqual([]);
   });
 });

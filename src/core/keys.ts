@@ -58,6 +58,21 @@ export function outputKey(sourceKey: string, variant: Variant, spec: RenderFlags
   return outputKeyAt(sourceKey, variant, variantVersion(variant, spec));
 }
 
+function stem(path: string): string {
+  const slash = path.lastIndexOf('/');
+  const dot = path.lastIndexOf('.');
+  return dot > slash + 1 ? path.slice(0, dot) : path;
+}
+
+/**
+ * Whether `destKey` is a variant of `sourceKey` at some version (any spec's, old ones included):
+ * what a removal may delete of the keys a done record lists, and nothing else.
+ */
+export function isVariantKeyOf(destKey: string, sourceKey: string): boolean {
+  const [name, version, ...rest] = destKey.split('/');
+  return !!name && !name.startsWith('_') && VERSION_SEGMENT.test(version ?? '') && rest.length > 0 && stem(rest.join('/')) === stem(sourceKey);
+}
+
 export interface ExpectedOutput {
   variant: string;
   key: string;

@@ -79,7 +79,9 @@ export function eventSequencer(ev: Pick<ObjectCreatedEvent, 'eventTime' | 'seq'>
   return `${ms.toString(16).padStart(12, '0')}${(ev.seq ?? 0).toString(16).padStart(8, '0')}`.toUpperCase();
 }
 
+/** The S3 event record of a journal event: ObjectCreated with the object's size and ETag, ObjectRemoved without (as S3 sends it). */
 export function objectCreatedRecord(ev: ObjectCreatedEvent, region: string): S3EventRecord & Record<string, unknown> {
+  const object = ev.eTag === undefined ? {} : { size: ev.size, eTag: ev.eTag };
   return {
     eventVersion: '2.1',
     eventSource: 'aws:s3',
@@ -93,7 +95,7 @@ export function objectCreatedRecord(ev: ObjectCreatedEvent, region: string): S3E
       s3SchemaVersion: '1.0',
       configurationId: 'imgpipe-local-resize',
       bucket: { name: ev.bucket, ownerIdentity: { principalId: 'imgpipe-local' }, arn: `arn:aws:s3:::${ev.bucket}` },
-      object: { key: encodeEventKey(ev.key), size: ev.size, eTag: ev.eTag, sequencer: eventSequencer(ev) },
+      object: { key: encodeEventKey(ev.key), ...object, sequencer: eventSequencer(ev) },
     },
   };
 }

@@ -1,10 +1,10 @@
-// Delivery of the durable ObjectCreated queue, as S3 → SQS → Lambda does it: every event is handed
+// Delivery of the durable event queue (ObjectCreated and ObjectRemoved), as S3 → SQS → Lambda does it: every event is handed
 // to the consumer until it succeeds (at least once, across restarts); a failure is retried with
 // exponential backoff up to a bound, then handed to `onGiveUp` and dropped from the queue.
 import type { StoredEvent } from './storage/records.js';
 import type { Store } from './storage/store.js';
 
-/** An ObjectCreated event; `key` is the raw key, not URL-encoded. */
+/** An ObjectCreated or ObjectRemoved event (`eventName`); `key` is the raw key, not URL-encoded. */
 export type ObjectCreatedEvent = StoredEvent;
 
 export interface ConsumeOptions {

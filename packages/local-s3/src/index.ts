@@ -9,7 +9,7 @@ import { EventDelivery, type ConsumeOptions, type EventHandler, type ObjectCreat
 import { validateBucketName } from './keys.js';
 import { corsRule, type CorsOptions } from './http/cors.js';
 import { createFront } from './server.js';
-import { Store } from './storage/store.js';
+import { isRemoval, Store } from './storage/store.js';
 
 export { folderCredentials, readFolderCredentials, CREDENTIALS_FILE, type Credentials } from './credentials.js';
 export type { ObjectCreatedEvent, ConsumeOptions, EventHandler } from './events.js';
@@ -35,7 +35,7 @@ export interface LocalS3Options {
   buckets: string[];
   /** Default: the data folder's own random pair (created on first start). */
   credentials?: Credentials;
-  /** Buckets whose ObjectCreated events are queued durably for `consumeEvents` (default: all). */
+  /** Buckets whose ObjectCreated and ObjectRemoved events are queued durably for `consumeEvents` (default: all). */
   notify?: string[];
   /** More Host header values to accept, e.g. a proxy's "127.0.0.1:PORT" that pre-signed URLs name. */
   allowedHosts?: string[];
@@ -65,9 +65,9 @@ export interface LocalS3 {
   port: number;
   credentials: Credentials;
   region: string;
-  /** In-process tap: called once per stored object, after it is readable. Not durable. */
+  /** In-process tap: called once per stored object, after it is readable (never for a delete). Not durable. */
   onObjectCreated(listener: (ev: ObjectCreatedEvent) => void): () => void;
-  /** Durable delivery: pending events from earlier runs first, then new ones, each until handled. */
+  /** Durable delivery of ObjectCreated and ObjectRemoved events: pending ones from earlier runs first, then new ones, each until handled. */
   consumeEvents(handler: EventHandler, opts?: ConsumeOptions): EventDelivery;
   /**
    * Announce an object again, unchanged, as if it had just been stored (durably, with a new event
@@ -84,10 +84,11 @@ function loopbackNames(host: string, port: number): string[] {
   return names.map((n) => `${n}:${port}`.toLowerCase());
 }
 
-/** What happens when an object is committed: durable consumers get it, then in-process listeners. */
+/** What happens when an object is committed or deleted: durable consumers get it, then (stored objects only) in-process listeners. */
 function announcer(listeners: Set<(ev: ObjectCreatedEvent) => void>, deliveries: Set<EventDelivery>): (ev: ObjectCreatedEvent) => void {
   return (ev) => {
     for (const d of deliveries) if (ev.seq) d.push(ev);
+    if (isRemoval(ev)) return;
     for (const l of [...listeners]) {
       // Later tick: a listener never runs inside the request, and a throwing one harms nothing.
       setImmediate(() => {
@@ -131,10 +132,10 @@ export async function startLocalS3(opts: LocalS3Options): Promise<LocalS3> {
   const listeners = new Set<(ev: ObjectCreatedEvent) => void>();
   const deliveries = new Set<EventDelivery>();
   const notify = opts.notify ? new Set(opts.notify) : undefined;
-  const created = announcer(listeners, deliveries);
+  const announce = announcer(listeners, deliveries);
   let allowed = new Set<string>();
   const server = createFront({
-    server: { store, region: LOCAL_S3_REGION, hostId: randomBytes(24).toString('base64'), notifies: (b) => !notify || notify.has(b), created },
+    server: { store, region: LOCAL_S3_REGION, hostId: randomBytes(24).toString('base64'), notifies: (b) => !notify || notify.has(b), announce },
     credentials,
     allowedHosts: () => allowed,
     cors,
@@ -179,7 +180,7 @@ export async function startLocalS3(opts: LocalS3Options): Promise<LocalS3> {
       if (!meta || (notify && !notify.has(bucket))) return false;
       // The same version again (same blob): replay sets nothing new, and keeps the event.
       const ev = await store.put(bucket, key, meta, 'ObjectCreated:Put');
-      if (ev) created(ev);
+      if (ev) announce(ev);
       return true;
     },
     close,

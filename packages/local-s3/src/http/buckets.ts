@@ -3,6 +3,7 @@ import { S3Error, xmlEscape } from '../errors.js';
 import { validateKey } from '../keys.js';
 import { listPage, listXml, parseListRequest } from '../list.js';
 import { plan, receive, receiveSmall, requireBucket, sendEmpty, sendXml, type RequestContext } from './context.js';
+import { removeObject } from './objects.js';
 import { parseDeleteRequest, parseXml } from './xml.js';
 
 const OWNER = '<Owner><ID>imgpipe-local</ID><DisplayName>imgpipe-local</DisplayName></Owner>';
@@ -76,7 +77,7 @@ export async function deleteObjects(ctx: RequestContext): Promise<void> {
   for (const key of keys) {
     try {
       validateKey(key);
-      await ctx.server.store.delete(bucket, key);
+      await removeObject(ctx, bucket, key);
       if (!quiet) xml += `<Deleted><Key>${xmlEscape(key)}</Key></Deleted>`;
     } catch (err) {
       const e = err instanceof S3Error ? err : new S3Error('InternalError', 'We encountered an internal error. Please try again.', {}, 500);

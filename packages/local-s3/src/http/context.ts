@@ -17,10 +17,10 @@ export interface ServerContext {
   store: Store;
   region: string;
   hostId: string;
-  /** Buckets whose ObjectCreated events are queued durably. */
+  /** Buckets whose ObjectCreated and ObjectRemoved events are queued durably. */
   notifies(bucket: string): boolean;
-  /** Called after an object is committed and readable. */
-  created(ev: ObjectCreatedEvent): void;
+  /** Called after an object is committed and readable, or deleted (with its queued ObjectRemoved event). */
+  announce(ev: ObjectCreatedEvent): void;
 }
 
 export interface RequestContext {

@@ -98,7 +98,7 @@ export async function commitObject(ctx: RequestContext, bucket: string, key: str
     store.blobs.remove(meta.blob);
     throw err;
   }
-  ctx.server.created(ev ?? { seq: 0, bucket, key, size: meta.size, eTag: meta.etag, eventName, eventTime: new Date(meta.lastModified).toISOString() });
+  ctx.server.announce(ev ?? { seq: 0, bucket, key, size: meta.size, eTag: meta.etag, eventName, eventTime: new Date(meta.lastModified).toISOString() });
 }
 
 export async function putObject(ctx: RequestContext): Promise<void> {
@@ -168,10 +168,16 @@ async function copyObject(ctx: RequestContext, bucket: string, key: string): Pro
   sendXml(ctx, `<CopyObjectResult><LastModified>${new Date(meta.lastModified).toISOString()}</LastModified><ETag>"${xmlEscape(meta.etag)}"</ETag></CopyObjectResult>`);
 }
 
+/** Delete bucket/key and, for a bucket that notifies, queue its ObjectRemoved:Delete (as S3 does for DeleteObject and DeleteObjects). */
+export async function removeObject(ctx: RequestContext, bucket: string, key: string): Promise<void> {
+  const ev = await ctx.server.store.delete(bucket, key, ctx.server.notifies(bucket) ? 'ObjectRemoved:Delete' : undefined);
+  if (ev) ctx.server.announce(ev);
+}
+
 export async function deleteObject(ctx: RequestContext): Promise<void> {
   const bucket = requireBucket(ctx);
   await receive(ctx, plan(ctx, false), () => undefined);
-  await ctx.server.store.delete(bucket, ctx.target.key!);
+  await removeObject(ctx, bucket, ctx.target.key!);
   sendEmpty(ctx, 204);
 }
 

@@ -16,13 +16,14 @@ export interface ObjectMeta {
   checksum?: { algorithm: string; value: string };
 }
 
-/** One ObjectCreated event, kept until its consumer acknowledges it. */
+/** One ObjectCreated or ObjectRemoved event, kept until its consumer acknowledges it. */
 export interface StoredEvent {
   seq: number;
   bucket: string;
   key: string;
-  size: number;
-  eTag: string;
+  /** ObjectCreated only: S3's ObjectRemoved records carry neither. */
+  size?: number;
+  eTag?: string;
   eventName: string;
   eventTime: string;
 }
@@ -45,7 +46,7 @@ export type JournalRecord =
   | { t: 'bucket'; b: string; at: number }
   | { t: 'unbucket'; b: string }
   | { t: 'put'; b: string; k: string; o: ObjectMeta; ev?: StoredEvent }
-  | { t: 'del'; b: string; k: string }
+  | { t: 'del'; b: string; k: string; ev?: StoredEvent }
   | { t: 'ack'; seq: number }
   | { t: 'mpu'; id: string; u: UploadMeta }
   | { t: 'part'; id: string; n: number; p: PartMeta }

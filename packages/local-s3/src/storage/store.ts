@@ -1,7 +1,8 @@
 // The storage behind the S3 front: buckets and objects indexed in memory from the journal, bytes in
 // the blob store. Order of every change: bytes written and fsynced, journal record fsynced, index
 // updated, old bytes deleted. A crash at any point leaves the old object or the new one, never a
-// torn one; the ObjectCreated event is in the same journal record as the object it announces.
+// torn one; an ObjectCreated event is in the same journal record as the object it announces, an
+// ObjectRemoved event in the same record as the delete.
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { BlobStore, newId } from './blobs.js';
@@ -76,10 +77,7 @@ export class Store {
       case 'put': {
         const b = this.buckets.get(r.b);
         // The event first: it is kept until acknowledged even if its bucket is gone.
-        if (r.ev) {
-          this.events.set(r.ev.seq, r.ev);
-          this.seq = Math.max(this.seq, r.ev.seq);
-        }
+        if (r.ev) this.keepEvent(r.ev);
         if (!b) return undefined;
         const old = b.objects.get(r.k);
         b.objects.set(r.k, r.o);
@@ -88,6 +86,7 @@ export class Store {
       }
       case 'del': {
         const b = this.buckets.get(r.b);
+        if (r.ev) this.keepEvent(r.ev);
         const old = b?.objects.get(r.k);
         if (b && old) {
           b.objects.delete(r.k);
@@ -110,6 +109,11 @@ export class Store {
     }
   }
 
+  private keepEvent(ev: StoredEvent): void {
+    this.events.set(ev.seq, ev);
+    this.seq = Math.max(this.seq, ev.seq);
+  }
+
   private liveBlobs(): Set<string> {
     const keep = new Set<string>();
     for (const b of this.buckets.values()) for (const o of b.objects.values()) keep.add(o.blob);
@@ -128,7 +132,11 @@ export class Store {
   private *liveRecords(): Generator<JournalRecord> {
     // Events first, before any bucket exists: replay keeps each event and sets no object, so an
     // event costs one short line however large its object, and one whose object is gone still replays.
-    for (const ev of this.events.values()) yield { t: 'put', b: ev.bucket, k: ev.key, o: ghost(ev), ev };
+    // A removal replays as a delete of a key in no bucket yet: it keeps the event, removes nothing.
+    for (const ev of this.events.values()) {
+      if (isRemoval(ev)) yield { t: 'del', b: ev.bucket, k: ev.key, ev };
+      else yield { t: 'put', b: ev.bucket, k: ev.key, o: ghost(ev), ev };
+    }
     for (const [name, b] of this.buckets) {
       yield { t: 'bucket', b: name, at: b.created };
       for (const [k, o] of b.objects) yield { t: 'put', b: name, k, o };
@@ -213,10 +221,13 @@ export class Store {
     return ev;
   }
 
-  async delete(bucket: string, key: string): Promise<void> {
-    if (!this.get(bucket, key)) return;
-    const old = await this.commit({ t: 'del', b: bucket, k: key });
+  /** Delete bucket/key; with `eventName`, announce it (durably, in the same record). Nothing there: nothing happens. */
+  async delete(bucket: string, key: string, eventName?: string): Promise<StoredEvent | undefined> {
+    if (!this.get(bucket, key)) return undefined;
+    const ev = eventName ? { seq: ++this.seq, bucket, key, eventName, eventTime: new Date().toISOString() } : undefined;
+    const old = await this.commit({ t: 'del', b: bucket, k: key, ev });
     if (old) this.blobs.remove(old.blob);
+    return ev;
   }
 
   // ---- events
@@ -274,7 +285,11 @@ export class Store {
   }
 }
 
+export function isRemoval(ev: Pick<StoredEvent, 'eventName'>): boolean {
+  return ev.eventName.startsWith('ObjectRemoved:');
+}
+
 /** Metadata of an object that no longer exists, for an event replayed after compaction. */
 function ghost(ev: StoredEvent): ObjectMeta {
-  return { blob: '', size: ev.size, etag: ev.eTag, contentType: '', headers: {}, userMeta: {}, lastModified: Date.parse(ev.eventTime) };
+  return { blob: '', size: ev.size ?? 0, etag: ev.eTag ?? '', contentType: '', headers: {}, userMeta: {}, lastModified: Date.parse(ev.eventTime) };
 }
