@@ -133,8 +133,10 @@ describe.skipIf(!HAS_MOTO)('imgpipe deploy against moto', () => {
       // Each role: exactly these actions on exactly these resources.
       expect(await statementsOf('ResizeRole', 'resize')).toEqual([
         { Sid: 'ReadUploads', Effect: 'Allow', Action: 's3:GetObject', Resource: `arn:aws:s3:::${SOURCE}/*` },
+        { Sid: 'KnowDeletedUploads', Effect: 'Allow', Action: 's3:ListBucket', Resource: `arn:aws:s3:::${SOURCE}` },
         { Sid: 'WriteVariants', Effect: 'Allow', Action: 's3:PutObject', Resource: `arn:aws:s3:::${DEST}/*` },
         { Sid: 'ClearFailureRecords', Effect: 'Allow', Action: 's3:DeleteObject', Resource: `arn:aws:s3:::${DEST}/_imgpipe/failed/*` },
+        { Sid: 'RemoveDeletedOutputs', Effect: 'Allow', Action: 's3:DeleteObject', Resource: [`arn:aws:s3:::${DEST}/*/????????/uploads/*`, `arn:aws:s3:::${DEST}/_imgpipe/done/uploads/*`] },
         { Sid: 'WriteAttemptNotes', Effect: 'Allow', Action: 's3:PutObject', Resource: `arn:aws:s3:::${DEST}/_imgpipe/attempts/*` },
         { Sid: 'ConsumeQueue', Effect: 'Allow', Action: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'], Resource: work.QueueArn },
         { Sid: 'Logs', Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: logGroup('resize') },
