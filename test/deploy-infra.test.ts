@@ -55,9 +55,72 @@ describe('infra/template.yaml', () => {
       expect(p.PublicAccessBlockConfiguration).toEqual({ BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true });
       expect(p.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault.SSEAlgorithm).toBe('AES256');
       const policy = Object.values(r).find((x: Node) => x.Type === 'AWS::S3::BucketPolicy' && x.Properties.Bucket.Ref === b) as Node;
-      expect(policy.Properties.PolicyDocument.Statement).toEqual([expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]);
+      // The destination's also carries the CDN's two statements (checked in the CDN test below).
+      expect(policy.Properties.PolicyDocument.Statement[0]).toEqual(expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }));
+      expect(policy.Properties.PolicyDocument.Statement).toHaveLength(b === 'DestBucket' ? 3 : 1);
     }
     expect(Object.values(r).filter((x: Node) => x.Type === 'AWS::S3::BucketPolicy')).toHaveLength(2);
+  });
+
+  it('the CDN (Cdn, on by default): CloudFront with Origin Access Control on the private destination bucket, HTTPS only, CachingOptimized, GET/HEAD; the bucket grants that distribution alone and never its records', () => {
+    expect(t.Parameters.Cdn).toMatchObject({ Type: 'String', Default: 'true', AllowedValues: ['true', 'false'] });
+    expect(t.Conditions.CdnOn).toEqual({ 'Fn::Equals': [{ Ref: 'Cdn' }, 'true'] });
+    const cloudfront = Object.entries(r).filter(([, x]) => (x as Node).Type.startsWith('AWS::CloudFront::')).map(([id]) => id);
+    expect(cloudfront.sort()).toEqual(['VariantsDistribution', 'VariantsOriginAccessControl']);
+    expect(r.VariantsOriginAccessControl).toEqual({
+      Type: 'AWS::CloudFront::OriginAccessControl',
+      Condition: 'CdnOn',
+      Properties: {
+        OriginAccessControlConfig: {
+          Name: { 'Fn::Sub': '${AWS::StackName}-variants' },
+          Description: "imgpipe's CDN reads the destination bucket, signing every request",
+          OriginAccessControlOriginType: 's3',
+          SigningBehavior: 'always',
+          SigningProtocol: 'sigv4',
+        },
+      },
+    });
+    expect(r.VariantsDistribution).toEqual({
+      Type: 'AWS::CloudFront::Distribution',
+      Condition: 'CdnOn',
+      Properties: {
+        DistributionConfig: {
+          Enabled: true,
+          Comment: { 'Fn::Sub': 'imgpipe variants (${AWS::StackName})' },
+          HttpVersion: 'http2and3',
+          IPV6Enabled: true,
+          PriceClass: 'PriceClass_100',
+          // One origin, the destination bucket, read only through the OAC (no legacy OAI, no website endpoint).
+          Origins: [{ Id: 'variants', DomainName: { 'Fn::GetAtt': ['DestBucket', 'RegionalDomainName'] }, OriginAccessControlId: { 'Fn::GetAtt': ['VariantsOriginAccessControl', 'Id'] }, S3OriginConfig: { OriginAccessIdentity: '' } }],
+          DefaultCacheBehavior: {
+            TargetOriginId: 'variants',
+            ViewerProtocolPolicy: 'redirect-to-https',
+            CachePolicyId: '658327ea-f89d-4fab-a63d-7e88639e58f6', // the managed CachingOptimized
+            AllowedMethods: ['GET', 'HEAD'],
+            CachedMethods: ['GET', 'HEAD'],
+            Compress: true,
+          },
+        },
+      },
+    });
+    // The bucket itself stays private: no public access, reachable by the CDN only through the policy.
+    expect(r.DestBucket.Properties.PublicAccessBlockConfiguration.RestrictPublicBuckets).toBe(true);
+    const cdnOnly = (s: Node) => ({ 'Fn::If': ['CdnOn', s, { Ref: 'AWS::NoValue' }] });
+    expect(r.DestBucketPolicy.Properties.PolicyDocument.Statement.slice(1)).toEqual([
+      cdnOnly({
+        Sid: 'CdnReadsVariants',
+        Effect: 'Allow',
+        Principal: { Service: 'cloudfront.amazonaws.com' },
+        Action: 's3:GetObject',
+        Resource: { 'Fn::Sub': '${DestBucket.Arn}/*' },
+        Condition: { StringEquals: { 'AWS:SourceArn': { 'Fn::Sub': 'arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/${VariantsDistribution}' } } },
+      }),
+      // An explicit Deny wins over the Allow: the records are never served, whatever their key.
+      cdnOnly({ Sid: 'CdnNeverReadsRecords', Effect: 'Deny', Principal: { Service: 'cloudfront.amazonaws.com' }, Action: 's3:GetObject', Resource: { 'Fn::Sub': `\${DestBucket.Arn}/${RECORD_PREFIX.replace(/\/.*$/, '')}/*` } }),
+    ]);
+    // The records' prefix the Deny names is the one core/keys.ts writes them under.
+    expect(RECORD_PREFIX.startsWith('_imgpipe/')).toBe(true);
+    expect(t.Outputs.CdnUrl).toEqual({ Condition: 'CdnOn', Description: "The variants' public base URL: <this>/<variant key>", Value: { 'Fn::Sub': 'https://${VariantsDistribution.DomainName}' } });
   });
 
   it("CORS: the page's origin (the HTTP API itself) and the configured origins may PUT to the source bucket, the page may GET/HEAD the destination, nothing more", () => {

@@ -41,7 +41,9 @@ describe.skipIf(!HAS_MOTO)('imgpipe deploy against moto', () => {
   let cwd: string;
   let env: NodeJS.ProcessEnv;
   let clientConfig: { endpoint: string; region: string; credentials: { accessKeyId: string; secretAccessKey: string } };
-  const deploy = (args: string[]) => runCli(['deploy', ...args], { cwd, env, timeoutMs: 300_000 });
+  // --no-cdn: moto accepts CloudFront resources but creates none, and the CdnUrl output's GetAtt on
+  // the distribution fails there; the CDN is checked statically (test/deploy-infra.test.ts, cfn-lint).
+  const deploy = (args: string[]) => runCli(['deploy', '--no-cdn', ...args], { cwd, env, timeoutMs: 300_000 });
   const config = async () => JSON.parse(await readFile(path.join(cwd, 'imgpipe.config.json'), 'utf8'));
 
   beforeAll(async () => {
@@ -60,7 +62,8 @@ describe.skipIf(!HAS_MOTO)('imgpipe deploy against moto', () => {
 
   it("README's deploy line creates the stack: the functions with the spec, the queue and its dead-letter queue with their mappings, each role's exact rights, both buckets; the config gains the place and keeps the spec; no ApiUrl output fails the run, naming it", async () => {
     const [line] = await readmeBlock('Deploy to AWS');
-    const r = await runCli(line.replace(/^npm install && npx imgpipe /, '').split(' '), { cwd, env, timeoutMs: 300_000 });
+    // README's line plus --no-cdn, as every deploy here (see `deploy` above).
+    const r = await runCli([...line.replace(/^npm install && npx imgpipe /, '').split(' '), '--no-cdn'], { cwd, env, timeoutMs: 300_000 });
     expect(r.stderr).toBe(NO_API());
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/^ {2}API {8}\(no ApiUrl output\)$/m);
@@ -68,7 +71,7 @@ describe.skipIf(!HAS_MOTO)('imgpipe deploy against moto', () => {
     expect(r.stdout).not.toContain('next:');
     for (const want of [
       /^✓ Staging the resize zip: uploaded [\d.]+ MB: imgpipe\/resize-x86_64-[0-9a-f]{12}…\.zip$/m,
-      /^✓ Change set for stack imgpipe \(create\): 31 changes$/m,
+      /^✓ Change set for stack imgpipe \(create\): 33 changes$/m,
       /^ {2}\+ add {4}ResizeQueue \(AWS::SQS::Queue\)$/m,
       /^ {2}\+ add {4}FailureRecorderFunction \(AWS::Lambda::Function\)$/m,
       /^ {2}\+ add {4}SourceBucket \(AWS::S3::Bucket\)$/m,
@@ -88,7 +91,11 @@ describe.skipIf(!HAS_MOTO)('imgpipe deploy against moto', () => {
     const iam = new IAMClient(clientConfig);
     const sqs = new SQSClient(clientConfig);
     try {
-      expect((await cfn.send(new DescribeStacksCommand({ StackName: 'imgpipe' }))).Stacks?.[0].StackStatus).toBe('CREATE_COMPLETE');
+      const made = (await cfn.send(new DescribeStacksCommand({ StackName: 'imgpipe' }))).Stacks?.[0];
+      expect(made?.StackStatus).toBe('CREATE_COMPLETE');
+      // Deployed with the CDN off (see `deploy` above): the template's Cdn, and no CdnUrl output.
+      expect(made?.Parameters?.find((p) => p.ParameterKey === 'Cdn')?.ParameterValue).toBe('false');
+      expect((made?.Outputs ?? []).map((o) => o.OutputKey)).not.toContain('CdnUrl');
       const specOf = async (fn: string) => (await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: fn }))).Environment?.Variables?.IMGPIPE_SPEC;
       for (const fn of ['imgpipe-resize', 'imgpipe-presign']) expect(JSON.parse((await specOf(fn)) ?? '{}').variants.map((v: { name: string }) => v.name)).toEqual(['thumb', 'large']);
       const resize = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: 'imgpipe-resize' }));
@@ -157,6 +164,8 @@ describe.skipIf(!HAS_MOTO)('imgpipe deploy against moto', () => {
     expect(cfg.variants).toEqual([{ name: 'thumb', width: 320 }, { name: 'large', width: 1600, format: 'webp' }]);
     // moto has no API Gateway v2 in CloudFormation: no API URL to write.
     expect(cfg.api).toBeUndefined();
+    expect(cfg.cdn).toBeUndefined();
+    expect(r.stdout).not.toMatch(/^ {2}CDN /m);
   }, 300_000);
 
   it('a second deploy of the same sources has nothing to change and uploads nothing', async () => {

@@ -28,7 +28,7 @@ const CODE = `imgpipe-artifacts-${ACCOUNT}-${REGION}`;
 const TIMING = { pollMs: 10, timeoutMs: 20_000 };
 const API_KEY = 'k3y-that-must-not-leak-7f1c';
 
-const TEMPLATE_ORDER = ['SourceBucket', 'DestBucket', 'SourceBucketPolicy', 'DestBucketPolicy', 'ResizeQueue', 'ResizeDeadLetterQueue', 'ResizeQueuePolicy', 'ResizeLogGroup', 'ResizeRole', 'ResizeFunction', 'ResizeEventSourceMapping', 'FailureRecorderLogGroup', 'FailureRecorderRole', 'FailureRecorderFunction', 'FailureRecorderEventSourceMapping', 'PresignLogGroup', 'PresignRole', 'PresignFunction', 'HttpApi', 'PresignIntegration', 'UploadsRoute', 'SpecRoute', 'VariantsRoute', 'ReprocessRoute', 'PageRoute', 'DefaultStage', 'PresignInvokePermission', 'PresignSpecInvokePermission', 'PresignVariantsInvokePermission', 'PresignReprocessInvokePermission', 'PresignPageInvokePermission'];
+const TEMPLATE_ORDER = ['SourceBucket', 'DestBucket', 'SourceBucketPolicy', 'DestBucketPolicy', 'VariantsOriginAccessControl', 'VariantsDistribution', 'ResizeQueue', 'ResizeDeadLetterQueue', 'ResizeQueuePolicy', 'ResizeLogGroup', 'ResizeRole', 'ResizeFunction', 'ResizeEventSourceMapping', 'FailureRecorderLogGroup', 'FailureRecorderRole', 'FailureRecorderFunction', 'FailureRecorderEventSourceMapping', 'PresignLogGroup', 'PresignRole', 'PresignFunction', 'HttpApi', 'PresignIntegration', 'UploadsRoute', 'SpecRoute', 'VariantsRoute', 'ReprocessRoute', 'PageRoute', 'DefaultStage', 'PresignInvokePermission', 'PresignSpecInvokePermission', 'PresignVariantsInvokePermission', 'PresignReprocessInvokePermission', 'PresignPageInvokePermission'];
 const order = (id: string) => TEMPLATE_ORDER.indexOf(id);
 const times = (op: string, n: number): string[] => Array<string>(n).fill(op);
 
@@ -136,7 +136,7 @@ describe('imgpipe deploy (stack) against the fake CloudFormation', () => {
       ...times('cloudformation:DescribeChangeSet', 3), // CREATE_PENDING, CREATE_IN_PROGRESS, CREATE_COMPLETE
       'cloudformation:DescribeStackEvents', // the mark to follow from (the stack's id came with the change set)
       'cloudformation:ExecuteChangeSet',
-      ...times('cloudformation:DescribeStackEvents', 16), // 31 resources: 63 events, 4 a poll
+      ...times('cloudformation:DescribeStackEvents', 17), // 33 resources: 67 events, 4 a poll
       'cloudformation:DescribeStacks', // the outputs
     ]);
     expect(fake.ops()).toEqual(summary!.calls);
@@ -162,8 +162,11 @@ describe('imgpipe deploy (stack) against the fake CloudFormation', () => {
     expect(out).toContain(`  CREATE_COMPLETE      ResizeFunction (AWS::Lambda::Function)\n`);
 
     const api = `https://${stack.resources.get('HttpApi')!.physicalId}.execute-api.${REGION}.amazonaws.com`;
-    expect(summary!.outputs).toEqual({ api, sourceBucket: SOURCE, destBucket: DEST });
-    expect(JSON.parse(await readFile(configFile, 'utf8'))).toEqual({ withoutEnlargement: true, mine: 'kept', stack: STACK, region: REGION, api, destBucket: DEST });
+    // The CDN is on by default: its base URL is the distribution's own domain.
+    const cdn = `https://d${stack.resources.get('VariantsDistribution')!.physicalId.slice(1).toLowerCase()}.cloudfront.net`;
+    expect(summary!.outputs).toEqual({ api, sourceBucket: SOURCE, destBucket: DEST, cdn });
+    expect(summary!.parameters.Cdn).toBe('true');
+    expect(JSON.parse(await readFile(configFile, 'utf8'))).toEqual({ withoutEnlargement: true, mine: 'kept', stack: STACK, region: REGION, api, destBucket: DEST, cdn });
     expect(fake.aws.buckets.has(SOURCE) && fake.aws.buckets.has(DEST)).toBe(true);
   });
 
@@ -289,6 +292,42 @@ describe('imgpipe deploy (stack) against the fake CloudFormation', () => {
     expect(stack.parameters.get('VariantSpec')).toBe(JSON.stringify(DEFAULT_SPEC));
   });
 
+  it('--no-cdn: no CloudFront resources and no CDN in the config; the choice stays until deploy says otherwise, both ways', async () => {
+    const cdnParts = ['VariantsOriginAccessControl', 'VariantsDistribution'];
+    const changes = (summary?: StackDeploySummary) => summary!.changeSet!.changes.map((c) => `${c.action} ${c.logicalId}`);
+    // A stale URL from an earlier stack does not survive a deploy without a CDN.
+    await writeFile(configFile, `${JSON.stringify({ mine: 'kept', cdn: 'https://dstale.cloudfront.net' })}\n`);
+    const off = await deploy({ cdn: false });
+    expect(off.error).toBeUndefined();
+    expect(off.summary!.parameters.Cdn).toBe('false');
+    const stack = fake.world.find(STACK)!;
+    expect([...stack.resources.keys()].filter((id) => cdnParts.includes(id))).toEqual([]);
+    expect([...stack.resources.values()].filter((x) => x.type.startsWith('AWS::CloudFront::'))).toEqual([]);
+    expect(changes(off.summary)).not.toContain('Add VariantsDistribution');
+    expect(off.summary!.outputs?.cdn).toBeUndefined();
+    expect(JSON.parse(await readFile(configFile, 'utf8'))).toEqual({ mine: 'kept', stack: STACK, region: REGION, api: off.summary!.outputs!.api, destBucket: DEST });
+
+    // A deploy that does not say keeps the stack's choice: nothing to change.
+    const same = await deploy();
+    expect(same.summary).toMatchObject({ action: 'unchanged', changedParameters: [], parameters: { Cdn: 'false' } });
+
+    // --cdn puts it back: the two CloudFront resources are added and the bucket policy grants the distribution.
+    const on = await deploy({ cdn: true });
+    expect(on.error).toBeUndefined();
+    expect(on.summary!.changedParameters).toEqual(['Cdn']);
+    expect(changes(on.summary).sort()).toEqual(['Add VariantsDistribution', 'Add VariantsOriginAccessControl', 'Modify DestBucketPolicy']);
+    const cdn = `https://d${stack.resources.get('VariantsDistribution')!.physicalId.slice(1).toLowerCase()}.cloudfront.net`;
+    expect(on.summary!.outputs?.cdn).toBe(cdn);
+    expect(JSON.parse(await readFile(configFile, 'utf8')).cdn).toBe(cdn);
+
+    // And --no-cdn on a stack with one removes them, and the URL with them.
+    const offAgain = await deploy({ cdn: false });
+    expect(offAgain.error).toBeUndefined();
+    expect(changes(offAgain.summary).sort()).toEqual(['Modify DestBucketPolicy', 'Remove VariantsDistribution', 'Remove VariantsOriginAccessControl']);
+    expect(offAgain.summary!.outputs?.cdn).toBeUndefined();
+    expect(JSON.parse(await readFile(configFile, 'utf8'))).not.toHaveProperty('cdn');
+  });
+
   it('--delete: the stack goes, both buckets are kept and listed, the config forgets the stack but keeps the rest', async () => {
     await deployed();
     const stackId = fake.world.find(STACK)!.stackId;
@@ -301,7 +340,7 @@ describe('imgpipe deploy (stack) against the fake CloudFormation', () => {
       's3:HeadBucket', // the artifacts bucket, named as kept
       'cloudformation:DescribeStackEvents',
       'cloudformation:DeleteStack',
-      'cloudformation:DescribeStackEvents ×16', // 29 resources deleted, 2 buckets skipped: 61 events, 4 a poll
+      'cloudformation:DescribeStackEvents ×17', // 31 resources deleted, 2 buckets skipped: 65 events, 4 a poll
       's3:HeadBucket ×2',
     ]);
     expect(fake.form('cloudformation:DeleteStack').StackName).toBe(stackId);
@@ -316,7 +355,7 @@ describe('imgpipe deploy (stack) against the fake CloudFormation', () => {
 
   it('the API key reaches CloudFormation and nothing else: masked in the summary, absent from the output', async () => {
     const { summary, out } = await deploy({ apiKey: API_KEY });
-    expect(fake.form('cloudformation:CreateChangeSet')).toMatchObject({ 'Parameters.member.14.ParameterKey': 'ApiKey', 'Parameters.member.14.ParameterValue': API_KEY });
+    expect(fake.form('cloudformation:CreateChangeSet')).toMatchObject({ 'Parameters.member.15.ParameterKey': 'ApiKey', 'Parameters.member.15.ParameterValue': API_KEY });
     expect(summary!.parameters.ApiKey).toBe('****');
     expect(JSON.stringify(summary)).not.toContain(API_KEY);
     expect(out).not.toContain(API_KEY);
@@ -340,10 +379,10 @@ describe('imgpipe deploy (stack) against the fake CloudFormation', () => {
     expect(error).toBeUndefined();
     const stack = fake.world.find(STACK)!;
     expect(summary!.changeSet!.changes.map((c) => c.logicalId)).toEqual([...stack.resources.keys()].sort((a, b) => order(a) - order(b)));
-    // Two answers still pending, then the 31 changes in 7 pages.
+    // Two answers still pending, then the 33 changes in 7 pages.
     expect(fake.calls.filter((c) => c.op === 'cloudformation:DescribeChangeSet').map((c) => (c.body as { NextToken?: string }).NextToken ?? '-')).toEqual(['-', '-', '-', '5', '10', '15', '20', '25', '30']);
-    // The mark, then 9 polls releasing 7 events each (pages of 3, 3 and 1 + an old one): 63 events, 31 resources.
-    expect(fake.ops().filter((op) => op === 'cloudformation:DescribeStackEvents')).toHaveLength(1 + 9 * 3);
+    // The mark, then 9 polls releasing 7 events each (pages of 3, 3 and 1 + an old one), then 1 of 4 (pages of 3 and 1 + an old one).
+    expect(fake.ops().filter((op) => op === 'cloudformation:DescribeStackEvents')).toHaveLength(1 + 9 * 3 + 2);
     expect(summary!.events.map((e) => `${e.logicalId} ${e.status}`)).toEqual(stack.events.slice(1).map((e) => `${e.LogicalResourceId} ${e.ResourceStatus}`));
   });
 

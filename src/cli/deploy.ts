@@ -25,6 +25,8 @@ export function deployCommand(): Command {
     .option('--prefix <prefix>', 'key prefix of uploads; only these trigger the resize (default: "keyPrefix" of the config, else uploads)')
     .option('--cors-origin <origin>', 'a web origin allowed to PUT uploads from a browser, besides the stack\'s own page (repeatable)', collect)
     .option('--resize-concurrency <n>', 'the most resizes at once: the queue\'s maximum concurrency, 2-1000 (default: the stack\'s, else 5)')
+    .option('--cdn', 'a CloudFront distribution in front of the variants, the bucket kept private (the default on a new stack)')
+    .option('--no-cdn', 'no CloudFront distribution; the stack keeps this choice until --cdn')
     .option('--no-dedupe', 'upload identical bytes again instead of answering "already there" (no s3:ListBucket for the API)')
     .option('--dry-run', 'build, then show the change set and delete it: nothing is staged or changed')
     .option('--delete', 'delete the stack (asks first); its two buckets and their objects are kept')
@@ -117,6 +119,9 @@ async function runDeployCommand(opts: Record<string, any>): Promise<void> {
           keyPrefix: opts.prefix ?? pipeline.keyPrefix ?? 'uploads',
           spec,
           dedupe: opts.dedupe !== false,
+          // With both --cdn and --no-cdn declared commander leaves it undefined unless one is given:
+          // the stack keeps its choice (creating or removing a distribution takes minutes).
+          cdn: opts.cdn as boolean | undefined,
           corsOrigins,
           resizeConcurrency,
           apiKey,

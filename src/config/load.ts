@@ -27,6 +27,8 @@ const pipelineSchema = z.strictObject({
   destBucket: z.string().min(3).max(63).optional(),
   region: z.string().min(1).optional(),
   endpoint: z.url().optional(),
+  /** The CDN in front of the variants, written by `deploy`. */
+  cdn: z.url().optional(),
   // Written and read by `imgpipe deploy`: which stack, and the names it may take from here.
   stack: z.string().min(1).max(128).optional(),
   sourceBucket: z.string().min(3).max(63).optional(),

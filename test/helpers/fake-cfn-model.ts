@@ -193,7 +193,7 @@ export class CfnWorld {
     if (this.changeSets.some((c) => c.stack === stack && c.name === r.name)) throw new CfnError('AlreadyExistsException', `ChangeSet ${r.name} already exists`);
     const changes =
       r.type === 'CREATE'
-        ? t.resources.map((x): Change => ({ action: 'Add', logicalId: x.logicalId, type: x.type }))
+        ? parseTemplate(r.template, parameters).resources.map((x): Change => ({ action: 'Add', logicalId: x.logicalId, type: x.type }))
         : changesBetween({ template: stack.template ?? '', parameters: stack.parameters }, { template: r.template, parameters });
     const cs: FakeChangeSet = {
       id: `arn:aws:cloudformation:${this.region}:${this.account}:changeSet/${r.name}/${randomUUID()}`,
@@ -237,6 +237,8 @@ export class CfnWorld {
     const bucket = properties.BucketName?.Ref;
     if (type === 'AWS::S3::Bucket' && typeof bucket === 'string') return params.get(bucket) ?? '';
     if (type === 'AWS::ApiGatewayV2::Api') return stack.stackId.slice(-10).replace(/-/g, 'a');
+    // A distribution's id: E and 13 capitals or digits, as CloudFront names them.
+    if (type === 'AWS::CloudFront::Distribution') return `E${randomUUID().replace(/-/g, '').slice(0, 13).toUpperCase()}`;
     return `${stack.name}-${logicalId}-${randomUUID().slice(0, 8).toUpperCase()}`;
   }
 
@@ -268,12 +270,20 @@ export class CfnWorld {
     return [{ logicalId, status: 'DELETE_IN_PROGRESS' }, { logicalId, status: 'DELETE_COMPLETE', apply: drop }];
   }
 
+  /** `Resource.Attr` in a Sub: the attributes the template's outputs read. */
+  private attribute(stack: FakeStack, name: string): string {
+    const [logicalId, attr] = name.split('.');
+    const r = stack.resources.get(logicalId);
+    if (r?.type === 'AWS::CloudFront::Distribution' && attr === 'DomainName') return `d${r.physicalId.slice(1).toLowerCase()}.cloudfront.net`;
+    throw new Error(`the fake does not know ${name}${r ? ` of ${r.type}` : ''}`);
+  }
+
   private commit(stack: FakeStack, cs: FakeChangeSet): void {
     stack.template = cs.template;
     stack.parameters = cs.parameters;
-    const t = parseTemplate(cs.template);
+    const t = parseTemplate(cs.template, cs.parameters);
     const pseudo: Record<string, string> = { 'AWS::Region': this.region, 'AWS::URLSuffix': 'amazonaws.com', 'AWS::StackName': stack.name, 'AWS::AccountId': this.account, 'AWS::Partition': 'aws' };
-    const lookup = (n: string) => stack.resources.get(n)?.physicalId ?? cs.parameters.get(n) ?? pseudo[n];
+    const lookup = (n: string) => (n.includes('.') ? this.attribute(stack, n) : (stack.resources.get(n)?.physicalId ?? cs.parameters.get(n) ?? pseudo[n]));
     stack.outputs = new Map([...t.outputs].map(([k, v]) => [k, resolveValue(v, lookup)]));
   }
 

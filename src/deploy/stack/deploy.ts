@@ -33,6 +33,8 @@ export interface StackDeployRequest {
   keyPrefix: string;
   spec: Spec;
   dedupe: boolean;
+  /** false: no CDN (--no-cdn); undefined: the stack's current choice, else on. */
+  cdn?: boolean;
   corsOrigins: string[];
   /** --resize-concurrency; undefined keeps the stack's, or the template's default on a first deploy. */
   resizeConcurrency?: number;
@@ -117,6 +119,7 @@ function settingsFor(x: Context, codeBucket: string, zips: LambdaPackage[]): Sta
     keyPrefix: x.r.keyPrefix,
     spec: x.r.spec,
     dedupe: x.r.dedupe,
+    cdn: x.r.cdn ?? existingParameter(x.existing, 'Cdn') !== 'false',
     corsOrigins: x.r.corsOrigins,
     apiKey: x.r.apiKey,
   };
@@ -263,7 +266,7 @@ async function finish(x: Context, summary: StackDeploySummary, unchanged?: Stack
   // What the stack does give is still written (its buckets are real); a stack without an API is
   // not a working pipeline, so the run ends as a failure that names what is missing.
   if (!summary.outputs.api) [summary.ok, summary.missingOutputs] = [false, ['ApiUrl']];
-  const place = { api: summary.outputs.api, destBucket: summary.outputs.destBucket, region: x.region, stack: x.r.stack };
+  const place = { api: summary.outputs.api, destBucket: summary.outputs.destBucket, cdn: summary.outputs.cdn, region: x.region, stack: x.r.stack };
   await writePipelineConfig(x.r.configFile, place);
   summary.config = x.r.configFile;
   summary.configKeys = Object.entries(place).filter(([, v]) => v !== undefined).map(([k]) => k).sort();

@@ -11,11 +11,13 @@ export interface StackOutputs {
   api?: string;
   sourceBucket?: string;
   destBucket?: string;
+  /** The CDN's base URL in front of the variants (CdnUrl), when the stack has one. */
+  cdn?: string;
 }
 
 export async function stackOutputs(cfn: CloudFormationClient, stack: Stack, region: string): Promise<StackOutputs> {
   const o = Object.fromEntries((stack.Outputs ?? []).map((x) => [x.OutputKey, x.OutputValue]));
-  const out: StackOutputs = { api: o.ApiUrl, sourceBucket: o.SourceBucket, destBucket: o.DestBucket };
+  const out: StackOutputs = { api: o.ApiUrl, sourceBucket: o.SourceBucket, destBucket: o.DestBucket, ...(o.CdnUrl ? { cdn: o.CdnUrl } : {}) };
   if (out.api && out.sourceBucket && out.destBucket) return out;
   const res = await awsCall(`cloudformation:DescribeStackResources ${stack.StackName}`, () => cfn.send(new DescribeStackResourcesCommand({ StackName: stack.StackId })));
   const physical = (id: string) => res.StackResources?.find((r) => r.LogicalResourceId === id)?.PhysicalResourceId;
@@ -24,6 +26,7 @@ export async function stackOutputs(cfn: CloudFormationClient, stack: Stack, regi
     api: out.api ?? (apiId ? `https://${apiId}.execute-api.${region}.amazonaws.com` : undefined),
     sourceBucket: out.sourceBucket ?? physical('SourceBucket'),
     destBucket: out.destBucket ?? physical('DestBucket'),
+    ...(out.cdn ? { cdn: out.cdn } : {}),
   };
 }
 
@@ -33,11 +36,14 @@ export async function readConfigObject(file: string): Promise<Record<string, unk
 }
 
 /** Merge the pipeline's place into the config: the user's other settings stay as they were. */
-export async function writePipelineConfig(file: string, place: { api?: string; destBucket?: string; region: string; stack: string }): Promise<Record<string, unknown>> {
+export async function writePipelineConfig(file: string, place: { api?: string; destBucket?: string; cdn?: string; region: string; stack: string }): Promise<Record<string, unknown>> {
   const current = await readConfigObject(file);
   const next: Record<string, unknown> = { ...current, stack: place.stack, region: place.region };
   if (place.api) next.api = place.api;
   if (place.destBucket) next.destBucket = place.destBucket;
+  // A stack deployed without its CDN leaves no stale URL behind.
+  if (place.cdn) next.cdn = place.cdn;
+  else delete next.cdn;
   await writeFileAtomic(file, `${JSON.stringify(next, null, 2)}\n`);
   return next;
 }

@@ -18,6 +18,8 @@ export interface StackSettings {
   keyPrefix: string;
   spec: Spec;
   dedupe: boolean;
+  /** A CloudFront distribution in front of the variants (the template's Cdn). */
+  cdn: boolean;
   /** Browser origins allowed to PUT besides the stack's own upload page. */
   corsOrigins: string[];
   /** undefined: keep the stack's current key (or none on a first deploy). */
@@ -41,6 +43,7 @@ export function stackParameters(s: StackSettings, stackExists: boolean): Paramet
     // The same JSON the CLI's watch derives its keys from: the Lambda writes exactly those.
     p('VariantSpec', JSON.stringify(s.spec)),
     p('Dedupe', String(s.dedupe)),
+    p('Cdn', String(s.cdn)),
     p('CorsOrigins', s.corsOrigins.join(',')),
     p('ResizeConcurrency', String(s.resizeConcurrency)),
   ];

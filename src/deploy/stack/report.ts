@@ -15,6 +15,7 @@ export function formatDeploy(s: StackDeploySummary, noApiKey: boolean): string {
     lines.push(`  API        ${o.api ?? '(no ApiUrl output)'}${o.api ? '  (also the upload page)' : ''}`);
     if (o.sourceBucket) lines.push(`  uploads    s3://${o.sourceBucket}`);
     if (o.destBucket) lines.push(`  variants   s3://${o.destBucket}`);
+    if (o.cdn) lines.push(`  CDN        ${o.cdn}/<variant key>`);
   }
   if (s.config) lines.push(`  config     ${s.config}: ${(s.configKeys ?? []).join(', ')}`);
   if (s.action === 'created' && noApiKey) {
