@@ -62,6 +62,26 @@ async function confirmDelete(question: string): Promise<boolean> {
   }
 }
 
+/** The flags that can be wrong before anything runs: one UsageError naming each. */
+function checkDeployFlags(opts: Record<string, any>, stack: string, corsOrigins: string[], checkOrigin: (o: string) => string | undefined): { corsOrigins: string[]; resizeConcurrency?: number } {
+  if (opts.emptyBuckets && !opts.delete) throw new UsageError('--empty-buckets goes with --delete');
+  if (opts.delete && !opts.yes && !process.stdin.isTTY) {
+    throw new UsageError(
+      opts.emptyBuckets
+        ? '--empty-buckets deletes every photo in both buckets: pass --yes as well (there is no terminal to ask on)'
+        : `--delete deletes the stack ${stack}: pass --yes as well (there is no terminal to ask on); its buckets and photos are kept`,
+    );
+  }
+  if (opts.prefix !== undefined && !/^[A-Za-z0-9_-]+$/.test(opts.prefix)) throw new UsageError(`--prefix: "${opts.prefix}" must be letters, digits, _ or - (one folder)`);
+  const bad = corsOrigins.map(checkOrigin).filter(Boolean);
+  if (bad.length) throw new UsageError(bad.map((b) => `--cors-origin: ${b}`).join('\n'));
+  const resizeConcurrency = opts.resizeConcurrency === undefined ? undefined : Number(opts.resizeConcurrency);
+  if (resizeConcurrency !== undefined && !(Number.isInteger(resizeConcurrency) && resizeConcurrency >= 2 && resizeConcurrency <= 1000)) {
+    throw new UsageError(`--resize-concurrency: "${opts.resizeConcurrency}" must be a whole number from 2 to 1000 (SQS's bounds for an event source's maximum concurrency)`);
+  }
+  return { corsOrigins, resizeConcurrency };
+}
+
 async function runDeployCommand(opts: Record<string, any>): Promise<void> {
   if (opts.profile !== undefined) process.env.AWS_PROFILE = opts.profile;
   refuseLocalKeysInEnv('AWS CloudFormation, STS and S3');
@@ -78,22 +98,7 @@ async function runDeployCommand(opts: Record<string, any>): Promise<void> {
     import('../deploy/stack/report.js'),
   ]);
   checkStackName(stack);
-  if (opts.emptyBuckets && !opts.delete) throw new UsageError('--empty-buckets goes with --delete');
-  if (opts.delete && !opts.yes && !process.stdin.isTTY) {
-    throw new UsageError(
-      opts.emptyBuckets
-        ? '--empty-buckets deletes every photo in both buckets: pass --yes as well (there is no terminal to ask on)'
-        : `--delete deletes the stack ${stack}: pass --yes as well (there is no terminal to ask on); its buckets and photos are kept`,
-    );
-  }
-  const corsOrigins = [...(pipeline.corsOrigins ?? []), ...(opts.corsOrigin ?? [])];
-  if (opts.prefix !== undefined && !/^[A-Za-z0-9_-]+$/.test(opts.prefix)) throw new UsageError(`--prefix: "${opts.prefix}" must be letters, digits, _ or - (one folder)`);
-  const bad = corsOrigins.map(checkOrigin).filter(Boolean);
-  if (bad.length) throw new UsageError(bad.map((b) => `--cors-origin: ${b}`).join('\n'));
-  const resizeConcurrency = opts.resizeConcurrency === undefined ? undefined : Number(opts.resizeConcurrency);
-  if (resizeConcurrency !== undefined && !(Number.isInteger(resizeConcurrency) && resizeConcurrency >= 2 && resizeConcurrency <= 1000)) {
-    throw new UsageError(`--resize-concurrency: "${opts.resizeConcurrency}" must be a whole number from 2 to 1000 (SQS's bounds for an event source's maximum concurrency)`);
-  }
+  const { corsOrigins, resizeConcurrency } = checkDeployFlags(opts, stack, [...(pipeline.corsOrigins ?? []), ...(opts.corsOrigin ?? [])], checkOrigin);
   const steps = new Steps({ json: !!opts.json });
   const display = new StackDisplay(!!opts.json, !opts.json && process.stderr.isTTY === true && !process.env.CI);
   const stopOnSignals = onInterrupt(stack, () => display.stop());
