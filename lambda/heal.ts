@@ -5,7 +5,7 @@
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { _Object, S3Client } from '@aws-sdk/client-s3';
 import { HEALABLE_CODES } from '../src/core/failed-record.js';
-import { getRecord } from '../src/s3/get-record.js';
+import { getVerdict } from '../src/s3/get-record.js';
 import { encodeEventKey } from './s3-event.js';
 
 /** An object of the source bucket, as ListObjectsV2 lists it. */
@@ -36,13 +36,17 @@ export const AWS_HEAL_AFTER_MS = 20 * 60_000;
 /** Queue `listed` for another resize if it is stranded; whether it was. */
 export async function healIfStranded(config: HealConfig, bucket: string, listed: _Object, now = Date.now()): Promise<boolean> {
   const key = listed.Key!;
-  const done = await getRecord(config.s3, config.destBucket, key, 'done');
-  if (done?.status === 'done') return false;
-  const failed = done ?? (await getRecord(config.s3, config.destBucket, key, 'failed'));
-  const stranded = failed ? failed.status === 'failed' && HEALABLE_CODES.has(failed.code) : now - (listed.LastModified?.getTime() ?? now) >= config.healAfterMs;
+  const record = await getVerdict(config.s3, config.destBucket, key);
+  if (record?.status === 'done') return false;
+  const stranded = record ? HEALABLE_CODES.has(record.code) : now - (listed.LastModified?.getTime() ?? now) >= config.healAfterMs;
   if (!stranded) return false;
-  await config.requeue({ bucket, key, size: listed.Size ?? 0, eTag: (listed.ETag ?? '').replace(/"/g, '') });
+  await config.requeue(storedObject(bucket, listed));
   return true;
+}
+
+/** A listed object as a requeue takes it. */
+export function storedObject(bucket: string, listed: _Object): StoredObject {
+  return { bucket, key: listed.Key!, size: listed.Size ?? 0, eTag: (listed.ETag ?? '').replace(/"/g, '') };
 }
 
 /** The deployed stack's requeue: one SQS message holding the S3 event the bucket would have sent. */

@@ -7,8 +7,8 @@ import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import pLimit from 'p-limit';
 import type { ReprocessAnswer } from '../src/api/contract.js';
 import { specHash, type Spec } from '../src/core/spec.js';
-import { getRecord } from '../src/s3/get-record.js';
-import type { Requeue } from './heal.js';
+import { getVerdict } from '../src/s3/get-record.js';
+import { storedObject, type Requeue } from './heal.js';
 
 export interface ReprocessConfig {
   s3: S3Client;
@@ -26,11 +26,11 @@ async function reprocessOne(config: ReprocessConfig, key: string, dryRun: boolea
   const listed = await config.s3.send(new ListObjectsV2Command({ Bucket: config.bucket, Prefix: key, MaxKeys: 1 }));
   const object = listed.Contents?.[0];
   if (object?.Key !== key) return { key, status: 'missing' };
-  const done = await getRecord(config.s3, config.destBucket, key, 'done');
-  if (done?.status === 'done' && done.specHash === specHash(config.spec)) return { key, status: 'current' };
-  const why = done?.status === 'done' ? 'spec' : done || (await getRecord(config.s3, config.destBucket, key, 'failed')) ? 'failed' : 'none';
+  const record = await getVerdict(config.s3, config.destBucket, key);
+  if (record?.status === 'done' && record.specHash === specHash(config.spec)) return { key, status: 'current' };
+  const why = record?.status === 'done' ? 'spec' : record ? 'failed' : 'none';
   if (dryRun) return { key, status: 'would-queue', why };
-  await config.requeue({ bucket: config.bucket, key, size: object.Size ?? 0, eTag: (object.ETag ?? '').replace(/"/g, '') });
+  await config.requeue(storedObject(config.bucket, object));
   return { key, status: 'queued', why };
 }
 

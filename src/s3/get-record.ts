@@ -11,6 +11,11 @@ export function httpStatus(err: unknown): number | undefined {
   return (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
 }
 
+/** An image's verdict: its done record, else its failure record (read only when there is no done one). */
+export async function getVerdict(s3: S3Client, bucket: string, sourceKey: string, signal?: AbortSignal): Promise<ImageRecord | undefined> {
+  return (await getRecord(s3, bucket, sourceKey, 'done', signal)) ?? getRecord(s3, bucket, sourceKey, 'failed', signal);
+}
+
 /** The done record (kind 'done') or failure record of `sourceKey`; undefined when there is none. */
 export async function getRecord(s3: S3Client, bucket: string, sourceKey: string, kind: 'done' | 'failed', signal?: AbortSignal): Promise<ImageRecord | undefined> {
   const key = kind === 'done' ? recordKey(sourceKey) : failureKey(sourceKey);
