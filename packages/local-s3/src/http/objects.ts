@@ -51,6 +51,7 @@ export async function getObject(ctx: RequestContext): Promise<void> {
     }
     if (!range && meta.checksum && ctx.headers.get('x-amz-checksum-mode')?.toUpperCase() === 'ENABLED') {
       headers[`x-amz-checksum-${meta.checksum.algorithm.toLowerCase()}`] = meta.checksum.value;
+      headers['x-amz-checksum-type'] = meta.checksum.type ?? 'FULL_OBJECT';
     }
     const status = range ? 206 : 200;
     headers['content-length'] = range ? range.end - range.start + 1 : meta.size;

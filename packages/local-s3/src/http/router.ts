@@ -2,7 +2,9 @@
 import { S3Error } from '../errors.js';
 import { bucketLocation, createBucket, deleteBucket, deleteObjects, headBucket, listBuckets, listObjects } from './buckets.js';
 import type { RequestContext } from './context.js';
-import { abortUpload, completeUpload, createUpload, uploadPart } from './multipart.js';
+import { completeUpload } from './multipart-complete.js';
+import { listParts, listUploads } from './multipart-list.js';
+import { abortUpload, createUpload, uploadPart } from './multipart.js';
 import { deleteObject, getObject, putObject } from './objects.js';
 
 type Handler = (ctx: RequestContext) => Promise<void>;
@@ -25,6 +27,7 @@ function bucketRoute(method: string, params: Map<string, string>): Handler {
     throw new S3Error('NotImplemented', 'Browser-based POST uploads are not supported by the local S3 server; use a pre-signed PUT.');
   }
   if (sub === 'location' && method === 'GET') return bucketLocation;
+  if (sub === 'uploads' && method === 'GET') return listUploads;
   if (sub) throw notImplemented(`The bucket subresource ?${sub}`);
   switch (method) {
     case 'GET':
@@ -45,6 +48,7 @@ function objectRoute(method: string, params: Map<string, string>): Handler {
   if (method === 'POST' && sub === 'uploadId') return completeUpload;
   if (method === 'PUT' && sub === 'uploadId') return uploadPart;
   if (method === 'DELETE' && sub === 'uploadId') return abortUpload;
+  if (method === 'GET' && sub === 'uploadId') return listParts;
   if (sub) throw notImplemented(`${method} on the object subresource ?${sub}`);
   if (params.has('partNumber')) throw notImplemented('partNumber without uploadId');
   switch (method) {

@@ -61,12 +61,23 @@ export function parseDeleteRequest(body: Buffer): { keys: string[]; quiet: boole
   return { keys, quiet: String(doc.Quiet ?? '').trim() === 'true' };
 }
 
-export function parseCompleteRequest(body: Buffer): Array<{ partNumber: number; etag: string }> {
-  const doc = parseXml(body).CompleteMultipartUpload as { Part?: Array<{ PartNumber?: unknown; ETag?: unknown }> } | undefined;
+export interface CompleteRequestPart {
+  partNumber: number;
+  etag: string;
+  /** Checksum<ALG> elements of the part: algorithm (SHA256, CRC32, …) to base64 value. */
+  checksums: Record<string, string>;
+}
+
+export function parseCompleteRequest(body: Buffer): CompleteRequestPart[] {
+  const doc = parseXml(body).CompleteMultipartUpload as { Part?: Array<Record<string, unknown>> } | undefined;
   if (!doc || !Array.isArray(doc.Part) || doc.Part.length === 0) throw malformed();
   return doc.Part.map((p) => {
     const n = typeof p?.PartNumber === 'string' ? p.PartNumber.trim() : '';
     if (!/^\d+$/.test(n) || typeof p.ETag !== 'string') throw malformed();
-    return { partNumber: Number(n), etag: p.ETag.trim().replace(/^"|"$/g, '') };
+    const checksums: Record<string, string> = {};
+    for (const [name, value] of Object.entries(p)) {
+      if (name.startsWith('Checksum') && name !== 'ChecksumType' && typeof value === 'string') checksums[name.slice('Checksum'.length).toUpperCase()] = value.trim();
+    }
+    return { partNumber: Number(n), etag: p.ETag.trim().replace(/^"|"$/g, ''), checksums };
   });
 }

@@ -13,8 +13,13 @@ export interface ObjectMeta {
   userMeta: Record<string, string>;
   /** Milliseconds since the epoch. */
   lastModified: number;
-  checksum?: { algorithm: string; value: string };
+  /** type: COMPOSITE (a multipart upload's checksum of part checksums, "<b64>-<parts>") or FULL_OBJECT; absent means FULL_OBJECT. */
+  checksum?: { algorithm: string; value: string; type?: ChecksumType };
+  /** Multipart objects: each part's size and checksum, for GetObjectAttributes' ObjectParts. */
+  parts?: Array<{ size: number; checksum?: string }>;
 }
+
+export type ChecksumType = 'COMPOSITE' | 'FULL_OBJECT';
 
 /** One ObjectCreated or ObjectRemoved event, kept until its consumer acknowledges it. */
 export interface StoredEvent {
@@ -32,6 +37,18 @@ export interface PartMeta {
   blob: string;
   size: number;
   etag: string;
+  /** Milliseconds since the epoch (absent in journals written before ListParts existed). */
+  lastModified?: number;
+  /** The part's verified x-amz-checksum-*, when it carried one. */
+  checksum?: { algorithm: string; value: string };
+}
+
+/** What a completed upload answered, kept so a retried Complete (its answer lost) gets the same answer. */
+export interface CompletedUpload {
+  bucket: string;
+  key: string;
+  etag: string;
+  checksum?: { algorithm: string; value: string; type?: ChecksumType };
 }
 
 export interface UploadMeta {
@@ -40,6 +57,9 @@ export interface UploadMeta {
   /** What CreateMultipartUpload said the object will be (content type, headers, user metadata). */
   init: Pick<ObjectMeta, 'contentType' | 'headers' | 'userMeta'>;
   initiated: number;
+  /** x-amz-checksum-algorithm / -type of CreateMultipartUpload: every part must then carry that checksum. */
+  checksumAlgorithm?: string;
+  checksumType?: ChecksumType;
 }
 
 export type JournalRecord =
@@ -50,4 +70,5 @@ export type JournalRecord =
   | { t: 'ack'; seq: number }
   | { t: 'mpu'; id: string; u: UploadMeta }
   | { t: 'part'; id: string; n: number; p: PartMeta }
-  | { t: 'mpu-end'; id: string };
+  /** done: the upload was completed (not aborted), with what its Complete answered. */
+  | { t: 'mpu-end'; id: string; done?: CompletedUpload };

@@ -7,8 +7,11 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { BlobStore, newId } from './blobs.js';
 import { Journal } from './journal.js';
-import type { JournalRecord, ObjectMeta, PartMeta, StoredEvent, UploadMeta } from './records.js';
+import type { CompletedUpload, JournalRecord, ObjectMeta, PartMeta, StoredEvent, UploadMeta } from './records.js';
 import { SortedKeys } from './sorted-keys.js';
+
+/** Completed uploads remembered for retried Completes; the oldest is forgotten past this. */
+export const COMPLETED_KEPT = 1000;
 
 /** Journal growth allowed past twice its compacted size before compacting again. */
 export const COMPACT_SLACK_BYTES = 1024 * 1024;
@@ -30,6 +33,8 @@ export class Store {
   /** Uploads a Complete or an Abort is ending now: the other finds them gone (see claimUpload). */
   private readonly ending = new Set<string>();
   private readonly events = new Map<number, StoredEvent>();
+  /** Upload id → what its Complete answered (insertion order: oldest first, see COMPLETED_KEPT). */
+  private readonly completed = new Map<string, CompletedUpload>();
   private seq = 0;
   /** The live state's size in the journal at the last compaction (or open): the next is due at twice that. */
   private compactedBytes = 0;
@@ -105,7 +110,16 @@ export class Store {
         return undefined;
       case 'mpu-end':
         this.uploads.delete(r.id);
+        if (r.done) this.rememberCompleted(r.id, r.done);
         return undefined;
+    }
+  }
+
+  private rememberCompleted(id: string, done: CompletedUpload): void {
+    this.completed.set(id, done);
+    for (const old of this.completed.keys()) {
+      if (this.completed.size <= COMPLETED_KEPT) break;
+      this.completed.delete(old);
     }
   }
 
@@ -142,9 +156,11 @@ export class Store {
       for (const [k, o] of b.objects) yield { t: 'put', b: name, k, o };
     }
     for (const [id, u] of this.uploads) {
-      yield { t: 'mpu', id, u: { bucket: u.bucket, key: u.key, init: u.init, initiated: u.initiated } };
+      const { parts: _parts, ...meta } = u;
+      yield { t: 'mpu', id, u: meta };
       for (const [n, p] of u.parts) yield { t: 'part', id, n, p };
     }
+    for (const [id, done] of this.completed) yield { t: 'mpu-end', id, done };
   }
 
   private async commit(r: JournalRecord, durable = true): Promise<ObjectMeta | undefined> {
@@ -253,6 +269,18 @@ export class Store {
     return this.uploads.get(id);
   }
 
+  /** The uploads in progress in `bucket`, by key, then initiation time, then id (ListMultipartUploads' order). */
+  uploadsIn(bucket: string): Array<{ id: string; upload: Upload }> {
+    const out = [...this.uploads].filter(([, u]) => u.bucket === bucket).map(([id, upload]) => ({ id, upload }));
+    const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+    return out.sort((a, b) => cmp(a.upload.key, b.upload.key) || a.upload.initiated - b.upload.initiated || cmp(a.id, b.id));
+  }
+
+  /** What the Complete of `id` answered, while it is remembered (see COMPLETED_KEPT). */
+  completedUpload(id: string): CompletedUpload | undefined {
+    return this.completed.get(id);
+  }
+
   async putPart(id: string, n: number, p: PartMeta): Promise<void> {
     const old = this.uploads.get(id)?.parts.get(n);
     await this.commit({ t: 'part', id, n, p });
@@ -271,11 +299,11 @@ export class Store {
     return () => void this.ending.delete(id);
   }
 
-  /** Forget an upload and delete its parts' bytes (Complete has copied them into the object). */
-  async endUpload(id: string): Promise<void> {
+  /** Forget an upload and delete its parts' bytes (Complete has copied them into the object); `done`: what its Complete answered. */
+  async endUpload(id: string, done?: CompletedUpload): Promise<void> {
     const u = this.uploads.get(id);
     if (!u) return;
-    await this.commit({ t: 'mpu-end', id });
+    await this.commit({ t: 'mpu-end', id, done });
     for (const p of u.parts.values()) this.blobs.remove(p.blob);
   }
 
