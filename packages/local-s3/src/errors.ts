@@ -6,6 +6,7 @@ const STATUS: Record<string, number> = {
   AuthorizationQueryParametersError: 400,
   BadDigest: 400,
   BucketNotEmpty: 409,
+  ConditionalRequestConflict: 409,
   EntityTooSmall: 400,
   EntityTooLarge: 400,
   IllegalLocationConstraintException: 400,

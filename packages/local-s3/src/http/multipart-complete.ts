@@ -9,6 +9,7 @@ import { receiveSmall, requireBucket, sendXml, type RequestContext } from './con
 import { checkCompletePart, checksumXml, ObjectChecksum, type UploadChecksum } from './multipart-checksums.js';
 import { claim, noSuchUpload, theUpload } from './multipart.js';
 import { commitObject } from './objects.js';
+import { checkWrite, writeCondition } from './write-conditions.js';
 import { parseCompleteRequest, type CompleteRequestPart } from './xml.js';
 
 const MIN_PART_BYTES = 5 * 1024 * 1024;
@@ -94,6 +95,8 @@ export async function completeUpload(ctx: RequestContext): Promise<void> {
   const requested = parseCompleteRequest(await receiveSmall(ctx));
   const earlier = store.completedUpload(uploadId);
   if (earlier && !store.upload(uploadId)) return answerAgain(ctx, uploadId, earlier, requested);
+  const cond = writeCondition(ctx.headers);
+  if (cond) checkWrite(store, bucket, key, cond); // before the copy; again, atomically, at commit
   const { id, upload, release } = claim(ctx, bucket);
   let unpins: Array<() => void> = [];
   try {

@@ -7,6 +7,7 @@ import type { ObjectMeta } from '../storage/records.js';
 import type { BlobWriter } from '../storage/blobs.js';
 import { plan, receive, requireBucket, sendEmpty, sendXml, type RequestContext } from './context.js';
 import { describedBy, parseRange, responseHeaders } from './object-meta.js';
+import { checkWrite, claimWrite, writeCondition } from './write-conditions.js';
 
 function noSuchKey(key: string): S3Error {
   return new S3Error('NoSuchKey', 'The specified key does not exist.', { Key: key });
@@ -93,11 +94,16 @@ async function writeBlob(
 export async function commitObject(ctx: RequestContext, bucket: string, key: string, meta: ObjectMeta, eventName: string): Promise<void> {
   const store = ctx.server.store;
   let ev;
+  let release = () => undefined as void;
   try {
+    // If-None-Match / If-Match: checked and the key held in this tick, released once indexed.
+    release = claimWrite(store, bucket, key, eventName === 'ObjectCreated:Copy' ? undefined : writeCondition(ctx.headers));
     ev = await store.put(bucket, key, meta, ctx.server.notifies(bucket) ? eventName : undefined);
   } catch (err) {
     store.blobs.remove(meta.blob);
     throw err;
+  } finally {
+    release();
   }
   ctx.server.announce(ev ?? { seq: 0, bucket, key, size: meta.size, eTag: meta.etag, eventName, eventTime: new Date(meta.lastModified).toISOString() });
 }
@@ -107,6 +113,8 @@ export async function putObject(ctx: RequestContext): Promise<void> {
   const key = ctx.target.key!;
   if (ctx.headers.has('x-amz-copy-source')) return copyObject(ctx, bucket, key);
   describedBy(ctx.headers, undefined); // its refusals (metadata too large) before the body is read
+  const cond = writeCondition(ctx.headers);
+  if (cond) checkWrite(ctx.server.store, bucket, key, cond); // early; checked again, atomically, at commit
   const { blob, md5, checksum, contentEncoding } = await writeBlob(ctx);
   const described = describedBy(ctx.headers, contentEncoding);
   const meta: ObjectMeta = {

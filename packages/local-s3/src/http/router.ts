@@ -1,5 +1,6 @@
 // Which operation a verified request is, from its method, path and query; S3's own dispatch rules.
 import { S3Error } from '../errors.js';
+import { getObjectAttributes } from './attributes.js';
 import { bucketLocation, createBucket, deleteBucket, deleteObjects, headBucket, listBuckets, listObjects } from './buckets.js';
 import type { RequestContext } from './context.js';
 import { completeUpload } from './multipart-complete.js';
@@ -49,6 +50,7 @@ function objectRoute(method: string, params: Map<string, string>): Handler {
   if (method === 'PUT' && sub === 'uploadId') return uploadPart;
   if (method === 'DELETE' && sub === 'uploadId') return abortUpload;
   if (method === 'GET' && sub === 'uploadId') return listParts;
+  if (method === 'GET' && sub === 'attributes') return getObjectAttributes;
   if (sub) throw notImplemented(`${method} on the object subresource ?${sub}`);
   if (params.has('partNumber')) throw notImplemented('partNumber without uploadId');
   switch (method) {

@@ -32,6 +32,8 @@ export class Store {
   private readonly uploads = new Map<string, Upload>();
   /** Uploads a Complete or an Abort is ending now: the other finds them gone (see claimUpload). */
   private readonly ending = new Set<string>();
+  /** bucket\0key of conditional writes between their check and their index update (see write-conditions.ts). */
+  private readonly reserved = new Set<string>();
   private readonly events = new Map<number, StoredEvent>();
   /** Upload id → what its Complete answered (insertion order: oldest first, see COMPLETED_KEPT). */
   private readonly completed = new Map<string, CompletedUpload>();
@@ -225,6 +227,17 @@ export class Store {
 
   get(bucket: string, key: string): ObjectMeta | undefined {
     return this.buckets.get(bucket)?.objects.get(key);
+  }
+
+  isReserved(bucket: string, key: string): boolean {
+    return this.reserved.has(`${bucket}\0${key}`);
+  }
+
+  /** Hold bucket/key for one conditional write; the release is idempotent. */
+  reserve(bucket: string, key: string): () => void {
+    const k = `${bucket}\0${key}`;
+    this.reserved.add(k);
+    return () => void this.reserved.delete(k);
   }
 
   /** Make `meta` (whose blob is already durable) the object at bucket/key. */
