@@ -13,6 +13,7 @@ import { collect, ImageError, resizeImage, type RenderedOutput } from '../src/co
 import { DEFAULT_SPEC, parseSpec, type Spec } from '../src/core/spec.js';
 import { createS3Client } from '../src/s3/client.js';
 import { decodeSourcePath } from '../src/core/source-path.js';
+import { keepsContentPromise } from '../src/core/upload-key.js';
 import { httpStatus } from '../src/s3/get-record.js';
 import { ANSWER_RESERVE_MS, Deadline, DeadlineReached, MIN_WORK_MS, type LambdaContext } from './deadline.js';
 import { putJson, writeAttemptNote, writeFailureRecord } from './records.js';
@@ -162,7 +163,13 @@ async function fetchAndResize(config: ResizeConfig, log: Log, bucket: string, ke
     throw err;
   }
   const input = await collect(object.Body as Readable);
-  return { input, path: decodeSourcePath(object.Metadata), ...(await resizeImage(input, config.spec)) };
+  // The key promises these bytes' SHA-256; a multipart upload's checksum is of its parts, not the
+  // whole, and anything may have written the bucket: checked here, before any variant is made.
+  const sha256 = createHash('sha256').update(input).digest('base64');
+  if (!keepsContentPromise(key, sha256)) {
+    throw new ImageError(`the stored bytes are not the ones uploaded: their SHA-256 is ${sha256}, not the one the key names; upload the file again`, 'checksum');
+  }
+  return { input, sha256, path: decodeSourcePath(object.Metadata), ...(await resizeImage(input, config.spec)) };
 }
 
 async function processRecord(config: ResizeConfig, log: Log, record: S3EventRecord, attempt: Attempt): Promise<RecordOutcome> {
@@ -200,7 +207,7 @@ async function created(config: ResizeConfig, log: Log, bucket: string, key: stri
     // The GET and the resize are what can overrun; the writes after them fit in the reserve.
     const resized = await attempt.deadline.race(fetchAndResize(config, log, bucket, key, eTag), attempt.deadline.budget());
     if (!resized) return { bucket, key, status: 'superseded', retry: false };
-    const { input, path, source, outputs, exif } = resized;
+    const { input, sha256, path, source, outputs, exif } = resized;
     // Overwritten while we resized (its newer event may already have written its variants):
     // writing ours now would put the older photo last. Deleted: nothing to write.
     const before = await sourceState(config, bucket, key, eTag);
@@ -210,7 +217,6 @@ async function created(config: ResizeConfig, log: Log, bucket: string, key: stri
       return { bucket, key, status: 'superseded', retry: false };
     }
     const written = await putVariants(config, key, outputs);
-    const sha256 = createHash('sha256').update(input).digest('base64');
     // After the last variant: the record's presence means "all variants are there".
     await putJson(config, recordKey(key), await doneRecord({ key, path, sha256, bytes: input.length, source, outputs, exif, spec: config.spec }));
     await config.s3.send(new DeleteObjectCommand({ Bucket: config.destBucket, Key: failureKey(key) })); // a re-upload that now works is done

@@ -10,8 +10,8 @@ export interface FailedRecord {
   source: { key: string };
   specHash: string;
   /**
-   * Stable: corrupt, unsupported, too-large, empty, decoder-unavailable, deleted, malformed-record
-   * (the image itself); timeout, crashed, gave-up (the pipeline could not finish it in time, the
+   * Stable: corrupt, unsupported, too-large, empty, decoder-unavailable, deleted, malformed-record,
+   * checksum (the image itself; checksum: its bytes are not the ones its content key names); timeout, crashed, gave-up (the pipeline could not finish it in time, the
    * function died, or transient errors outlasted the retries).
    */
   code: string;

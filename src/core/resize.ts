@@ -46,7 +46,8 @@ export interface RenderedOutput extends PlannedOutput {
 
 /** The codes are the failure record's `code` (lambda/resize.ts), hence lower-case: a wire contract. */
 /** `decoder-unavailable`: this installation cannot decode the format; the photo may be fine. */
-export type ImageErrorCode = 'unsupported' | 'corrupt' | 'too-large' | 'empty' | 'decoder-unavailable';
+/** `checksum`: the stored bytes are not the ones their content key names (permanent: no retry changes them). */
+export type ImageErrorCode = 'unsupported' | 'corrupt' | 'too-large' | 'empty' | 'decoder-unavailable' | 'checksum';
 
 export class ImageError extends ImgpipeError {
   override name = 'ImageError';

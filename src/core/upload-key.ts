@@ -74,6 +74,15 @@ export function contentFolder(sha256Base64: string, prefix = 'uploads'): string 
   return `${prefix.replace(/^\/+|\/+$/g, '')}/${base32(digest)}/`;
 }
 
+/**
+ * Whether bytes whose SHA-256 is `sha256Base64` are the ones a content key promises (the 52
+ * base32 characters before its name); true for a key of another shape, which promises nothing.
+ */
+export function keepsContentPromise(key: string, sha256Base64: string): boolean {
+  const promised = /(?:^|\/)([a-z2-7]{52})\/[^/]+$/.exec(key)?.[1];
+  return promised === undefined || promised === base32(Buffer.from(sha256Base64, 'base64'));
+}
+
 export function uploadKey(name: string, format: ImageFormat, sha256Base64: string, opts: { prefix?: string } = {}): string {
   return `${contentFolder(sha256Base64, opts.prefix ?? 'uploads')}${sanitiseName(name, format)}`;
 }
