@@ -28,6 +28,10 @@ async function reprocessOne(config: ReprocessConfig, key: string, dryRun: boolea
   if (object?.Key !== key) return { key, status: 'missing' };
   const record = await getVerdict(config.s3, config.destBucket, key);
   if (record?.status === 'done' && record.specHash === specHash(config.spec)) return { key, status: 'current' };
+  // Its bytes are not the ones its key names (resize.ts): another resize fails the same way.
+  if (record?.status === 'failed' && record.code === 'checksum') {
+    return { key, status: 'refused', error: { code: 'Checksum', message: 'its stored bytes are not the ones its key names; upload the file again' } };
+  }
   const why = record?.status === 'done' ? 'spec' : record ? 'failed' : 'none';
   if (dryRun) return { key, status: 'would-queue', why };
   await config.requeue(storedObject(config.bucket, object));

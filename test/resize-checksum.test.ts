@@ -85,6 +85,13 @@ describe('the resize verifies a content key against the bytes', () => {
       expect(failed).toMatchObject({ code: 'checksum', source: { key } });
       expect(failed.attempts ?? 1).toBe(1);
       expect((await stack.list(stack.destBucket)).filter((k) => k.includes('tampered'))).toEqual([failureKey(key)]);
+      // Reprocess cannot mend it either: refused with the reason, nothing queued.
+      const res = await fetch(`${stack.apiUrl.replace(/\/+$/, '')}/reprocess`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ keys: [key] }) });
+      expect(res.status).toBe(200);
+      expect(await res.json()).toEqual({ reprocess: [{ key, status: 'refused', error: { code: 'Checksum', message: expect.stringMatching(/upload the file again/) } }] });
+      await stack.idle();
+      const again = JSON.parse((await stack.get(stack.destBucket, failureKey(key))).toString()) as FailedRecord & { attempts?: number };
+      expect(again.failedAt).toBe(failed.failedAt);
     });
   });
 });
