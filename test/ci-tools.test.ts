@@ -40,7 +40,7 @@ describe('.ci/tools', () => {
   it.skipIf(!all)('prints a version for every tool, and fails when moto_server and cfn-lint are not on PATH', async () => {
     const ok = await ciTools(process.env);
     expect(ok.code, ok.out).toBe(0);
-    for (const tool of ['node', 'npm', '/usr/bin/aws', '/usr/bin/chromium', 'heif-enc', 'moto_server', 'cfn-lint']) {
+    for (const tool of ['node', 'npm', '/usr/bin/aws', '/usr/bin/chromium', 'heif-enc', '/usr/bin/python3', 'moto_server', 'cfn-lint']) {
       expect(ok.out).toMatch(new RegExp(`^ci: ${tool.replace(/[/.]/g, '\\$&')} +\\S.*\\d`, 'm'));
     }
     // The same PATH without the folders that hold moto_server or cfn-lint.

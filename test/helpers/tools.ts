@@ -1,4 +1,4 @@
-// A test that needs a system tool (chromium, awscli, moto, cfn-lint, heif-enc, script): outside CI a
+// A test that needs a system tool (chromium, awscli, boto3, moto, cfn-lint, heif-enc, script): outside CI a
 // missing tool skips the test with one line naming it; under CI=true it fails the run, so a green
 // CI run never hides a suite that did not run. `.ci/run` installs what Debian has first.
 import { spawnSync } from 'node:child_process';
@@ -23,6 +23,8 @@ export const TOOLS = {
   aws: { name: '/usr/bin/aws', from: "Debian's awscli (apt-get install awscli)", present: () => existsSync('/usr/bin/aws') },
   heifEnc: { name: 'heif-enc', from: "Debian's libheif-examples (apt-get install libheif-examples)", present: answers('sh', ['-c', 'command -v heif-enc']) },
   moto: { name: 'moto_server', from: 'the Python package moto[server] 5', present: answers('moto_server', ['--help']) },
+  // test/local-s3-boto3.test.ts: a second SDK against the local S3 server (Debian's, not pyenv's python3).
+  boto3: { name: '/usr/bin/python3 (boto3)', from: "Debian's python3-boto3 (apt-get install python3-boto3)", present: answers('/usr/bin/python3', ['-c', 'import boto3']) },
   cfnLint: { name: 'cfn-lint', from: 'the Python package cfn-lint', present: answers('cfn-lint', ['--version']) },
   // test/helpers/pty.ts: a real pseudo-terminal for the CLI (util-linux's `script -qfec`).
   script: { name: 'script', from: "util-linux's script (apt-get install util-linux)", present: () => (spawnSync('script', ['--version'], { encoding: 'utf8', timeout: 60_000 }).stdout ?? '').includes('util-linux') },
