@@ -77,15 +77,16 @@ describe.skipIf(!HAS_BOTO3)('local-s3 through boto3 (a second SDK)', () => {
   const etags = PARTS.map((p) => `"${md5Hex(p)}"`);
   const shas = PARTS.map((p) => sha256B64(p));
 
-  it('multipart with SHA-256: Create echoes it, a wrong part checksum is BadDigest, ListParts pages by max-parts and part-number-marker', () => {
+  it('multipart with SHA-256: Create echoes it, a part without it is InvalidRequest, a wrong one BadDigest, ListParts pages by max-parts and part-number-marker', () => {
     const m = section(out, 'multipart');
     expect(m.create).toEqual({ Bucket: BUCKET, Key: 'mpu/big.bin', ChecksumAlgorithm: 'SHA256', UploadId: expect.stringMatching(/^[0-9a-f]{32}$/) });
     expect(m.badDigest).toEqual({ code: 'BadDigest', status: 400 });
+    expect(m.noChecksum).toEqual({ code: 'InvalidRequest', status: 400 });
     expect(m.uploaded).toEqual([1, 2, 3].map((n) => ({ PartNumber: n, ETag: etags[n - 1], ChecksumSHA256: shas[n - 1] })));
     expect(m.listParts).toEqual({
       ChecksumAlgorithm: 'SHA256',
       IsTruncated: false,
-      // Part 9 (the bad digest) was never stored.
+      // Parts 8 (no checksum) and 9 (the bad digest) were never stored.
       Parts: [1, 2, 3].map((n) => ({ PartNumber: n, ETag: etags[n - 1], Size: PARTS[n - 1].length, ChecksumSHA256: shas[n - 1] })),
     });
     expect(m.listPartsPages).toEqual([

@@ -120,6 +120,8 @@ def multipart(s3):
     out['create'] = {'UploadId': upload_id, 'Key': created['Key'], 'Bucket': created['Bucket'], 'ChecksumAlgorithm': created.get('ChecksumAlgorithm')}
     # A part whose ChecksumSHA256 is not its bytes': refused, and nothing of it is stored (part 9 is never listed).
     out['badDigest'] = failure(lambda: s3.upload_part(Bucket=BUCKET, Key=MPU_KEY, UploadId=upload_id, PartNumber=9, Body=PARTS[-1], ChecksumSHA256=sha256_b64(b'other bytes')))
+    # A part with no checksum at all, on an upload that declared SHA256: refused, not stored (part 8).
+    out['noChecksum'] = failure(lambda: s3.upload_part(Bucket=BUCKET, Key=MPU_KEY, UploadId=upload_id, PartNumber=8, Body=PARTS[-1]))
     out['uploaded'] = upload_parts(s3, upload_id)
     listed = s3.list_parts(Bucket=BUCKET, Key=MPU_KEY, UploadId=upload_id)
     out['listParts'] = {'ChecksumAlgorithm': listed.get('ChecksumAlgorithm'), 'IsTruncated': listed['IsTruncated'], 'Parts': parts_of(listed)}
@@ -136,7 +138,10 @@ def multipart(s3):
     keep = lambda r: {'ETag': r['ETag'], 'ChecksumSHA256': r.get('ChecksumSHA256'), 'Key': r.get('Key'), 'Bucket': r.get('Bucket'), 'Location': r.get('Location'),
                       'status': r['ResponseMetadata']['HTTPStatusCode']}
     out['complete'] = keep(complete())
-    out['completeAgain'] = keep(complete())  # the SDK's retry of a Complete whose answer was lost
+    try:  # the SDK's retry of a Complete whose answer was lost; refused, it is recorded, not raised
+        out['completeAgain'] = keep(complete())
+    except ClientError as e:
+        out['completeAgain'] = {'code': e.response['Error'].get('Code'), 'status': e.response['ResponseMetadata']['HTTPStatusCode']}
     out['listPartsAfter'] = failure(lambda: s3.list_parts(Bucket=BUCKET, Key=MPU_KEY, UploadId=upload_id))
     out.update(read_back(s3))
     return out
