@@ -8,7 +8,7 @@ import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startLocalS3, type LocalS3, type ObjectCreatedEvent } from '@imgpipe/local-s3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { tempDir } from './helpers/images.js';
 import { md5Hex, sha256B64 } from './helpers/s3.js';
 import { have, TOOLS } from './helpers/tools.js';
@@ -59,10 +59,18 @@ describe.skipIf(!HAS_BOTO3)('local-s3 through boto3 (a second SDK)', () => {
   let s3: LocalS3;
   let out: Json;
   const created: ObjectCreatedEvent[] = [];
+  const log: string[] = [];
 
   beforeAll(async () => {
     dir = await tempDir('imgpipe-local-s3-boto3-');
-    s3 = await startLocalS3({ dataDir: path.join(dir, 'data'), buckets: [BUCKET], silent: true });
+    // Its one line per request, kept: no request boto3 or urllib makes may be an internal error.
+    const write = process.stderr.write.bind(process.stderr);
+    vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array, ...rest: unknown[]) => {
+      if (!String(chunk).startsWith('[local-s3] ')) return (write as (c: string | Uint8Array, ...r: unknown[]) => boolean)(chunk, ...rest);
+      log.push(String(chunk).trimEnd());
+      return true;
+    });
+    s3 = await startLocalS3({ dataDir: path.join(dir, 'data'), buckets: [BUCKET], silent: false });
     s3.onObjectCreated((ev) => created.push(ev));
     const files = PARTS.map((_, i) => path.join(dir, `part-${i + 1}`));
     for (const [i, f] of files.entries()) await writeFile(f, PARTS[i]);
@@ -70,6 +78,7 @@ describe.skipIf(!HAS_BOTO3)('local-s3 through boto3 (a second SDK)', () => {
     await new Promise((r) => setImmediate(r)); // listeners run a tick after the commit
   }, 180_000);
   afterAll(async () => {
+    vi.restoreAllMocks();
     await s3?.close();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
@@ -184,5 +193,10 @@ describe.skipIf(!HAS_BOTO3)('local-s3 through boto3 (a second SDK)', () => {
     expect(a.put).toEqual(denied);
     expect(a.list).toEqual(denied);
     expect(a.url).toEqual({ ...denied, message: 'Access Denied' });
+  });
+
+  it('the server logged every request, none of them an internal error (a client closing after a whole body is not one)', () => {
+    expect(log.length).toBeGreaterThan(60);
+    expect(log.filter((l) => / 5\d\d |internal error/.test(l))).toEqual([]);
   });
 });

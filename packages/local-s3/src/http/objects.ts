@@ -30,6 +30,15 @@ function notModified(ctx: RequestContext, meta: ObjectMeta): boolean {
   return (ifNoneMatch !== undefined && matches(ifNoneMatch)) || (ifNoneMatch === undefined && !Number.isNaN(modified) && seconds <= modified);
 }
 
+/**
+ * A body the client stopped reading: it closed the connection (urllib does, right after the last
+ * byte of a Connection: close answer, sometimes before the response's 'finish'). The blob stream is
+ * already closed by pipeline; nothing is left to answer, and it is no internal error of ours.
+ */
+function clientGone(err: unknown): void {
+  if ((err as NodeJS.ErrnoException)?.code !== 'ERR_STREAM_PREMATURE_CLOSE') throw err;
+}
+
 export async function getObject(ctx: RequestContext): Promise<void> {
   const bucket = requireBucket(ctx);
   const key = ctx.target.key!;
@@ -62,7 +71,7 @@ export async function getObject(ctx: RequestContext): Promise<void> {
       ctx.res.end();
       return;
     }
-    await pipeline(store.blobs.read(meta.blob, range), ctx.res);
+    await pipeline(store.blobs.read(meta.blob, range), ctx.res).catch(clientGone);
   } finally {
     unpin();
   }
