@@ -8,16 +8,17 @@ import { ListObjectsV2Command, PutObjectCommand, type _Object, type S3Client } f
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import pLimit from 'p-limit';
-import { MAX_FILES_PER_REQUEST, MAX_VARIANT_KEYS, type FileRequest, type UploadAnswer } from '../src/api/contract.js';
+import { MAX_FILES_PER_REQUEST, MAX_VARIANT_KEYS, MULTIPART_MIN_BYTES, type FileRequest, type UploadAnswer } from '../src/api/contract.js';
 import { answerVariants } from '../src/api/variants.js';
 import { PAGE_CSP, PAGE_HTML } from '../src/web/page.generated.js';
 import { DEFAULT_SPEC, parseSpec, specHash, type Spec } from '../src/core/spec.js';
-import { CONTENT_TYPES, type ImageFormat } from '../src/core/validate.js';
+import { CONTENT_TYPES, MAX_INPUT_BYTES, type ImageFormat } from '../src/core/validate.js';
 import { contentFolder, uploadKey } from '../src/core/upload-key.js';
 import { SOURCE_PATH_HEADER, SOURCE_PATH_META, encodeSourcePath, sourcePathProblem } from '../src/core/source-path.js';
 import { createS3Client } from '../src/s3/client.js';
 import { AWS_HEAL_AFTER_MS, healIfStranded, sqsRequeue, type Requeue } from './heal.js';
 import { answerReprocess } from './reprocess.js';
+import { completeMultipart, partsProblem, planMultipart } from './multipart.js';
 
 export type { FileRequest, UploadAnswer } from '../src/api/contract.js';
 
@@ -56,7 +57,7 @@ export interface PresignConfig {
 
 export const PRESIGN_DEFAULTS = {
   expiresIn: 15 * 60,
-  maxFileBytes: 50 * 1024 * 1024,
+  maxFileBytes: MAX_INPUT_BYTES, // what the resize reads whole
   maxFiles: MAX_FILES_PER_REQUEST,
   maxBodyBytes: 512 * 1024,
   keyPrefix: 'uploads',
@@ -100,6 +101,9 @@ function sameSecret(given: string | undefined, expected: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
+/** A byte limit as people read it: 256 MiB, not 268435456. */
+const sizeLimit = (bytes: number) => (bytes % (1024 * 1024) === 0 ? `${bytes / (1024 * 1024)} MiB` : `${bytes}-byte`);
+
 const FORMAT_OF_TYPE = Object.fromEntries(Object.entries(CONTENT_TYPES).map(([f, t]) => [t, f as ImageFormat]));
 const SHA256_BASE64 = /^[A-Za-z0-9+/]{43}=$/;
 
@@ -113,14 +117,18 @@ function checkFile(entry: unknown, config: PresignConfig): FileRequest | { name:
   if (!(name as string & { isWellFormed(): boolean }).isWellFormed()) return { name: name.replace(/[\ud800-\udfff]/g, '\ufffd'), code: 'InvalidName', message: 'name holds a lone UTF-16 surrogate: not valid Unicode' };
   if (typeof e.size !== 'number' || !Number.isSafeInteger(e.size) || e.size < 0) return refuse('InvalidSize', 'size must be a whole number of bytes');
   if (e.size === 0) return refuse('EmptyFile', 'the file is empty (0 bytes)');
-  if (e.size > config.maxFileBytes) return refuse('EntityTooLarge', `size ${e.size} is over the ${config.maxFileBytes}-byte limit`);
+  if (e.size > config.maxFileBytes) return refuse('EntityTooLarge', `size ${e.size} bytes is over the ${sizeLimit(config.maxFileBytes)} limit (the most the resize reads)`);
   if (typeof e.contentType !== 'string' || !config.allowedTypes.includes(e.contentType) || !FORMAT_OF_TYPE[e.contentType]) {
     return refuse('UnsupportedType', `content type must be one of ${config.allowedTypes.join(', ')}`);
   }
   if (typeof e.sha256 !== 'string' || !SHA256_BASE64.test(e.sha256)) return refuse('InvalidChecksum', 'sha256 must be the base64 SHA-256 of the file (44 characters)');
   const pathProblem = e.path === undefined ? undefined : sourcePathProblem(e.path);
   if (pathProblem) return refuse('InvalidPath', pathProblem);
-  return { name, size: e.size, contentType: e.contentType, sha256: e.sha256, ...(e.path !== undefined ? { path: e.path as string } : {}) };
+  // Part hashes ask for a multipart plan; below the threshold one PUT is as fast, so they are ignored.
+  const multipart = e.parts !== undefined && e.size >= MULTIPART_MIN_BYTES;
+  const partsRefused = multipart ? partsProblem(e.parts, e.size) : undefined;
+  if (partsRefused) return refuse('InvalidParts', partsRefused);
+  return { name, size: e.size, contentType: e.contentType, sha256: e.sha256, ...(e.path !== undefined ? { path: e.path as string } : {}), ...(multipart ? { parts: e.parts as string[] } : {}) };
 }
 
 /** The object already holding these bytes, if any: any object in the content's folder. */
@@ -140,6 +148,7 @@ async function presignOne(file: FileRequest, config: PresignConfig, now: Date): 
     }
   }
   const key = uploadKey(file.name, FORMAT_OF_TYPE[file.contentType], file.sha256, { prefix: config.keyPrefix });
+  if (file.parts) return planMultipart({ ...file, parts: file.parts }, key, config, now);
   const sourcePath = file.path === undefined ? undefined : encodeSourcePath(file.path);
   const command = new PutObjectCommand({
     Bucket: config.bucket,
@@ -209,6 +218,20 @@ async function postUploads(body: unknown, config: PresignConfig): Promise<ApiRes
   return json(uploads.some((u) => !('error' in u)) ? 200 : 400, { uploads });
 }
 
+/** POST /uploads/complete {key, uploadId, size, sha256, parts}: join the parts of a multipart plan. */
+async function postComplete(body: unknown, config: PresignConfig): Promise<ApiResult> {
+  const [key, uploadId, size, sha256, parts] = ['key', 'uploadId', 'size', 'sha256', 'parts'].map((f) => field(body, f));
+  const usage = 'body must be {"key","uploadId","size","sha256","parts":[…]} as the plan was asked for';
+  if (typeof uploadId !== 'string' || !uploadId || uploadId.length > 1024 || typeof sha256 !== 'string' || !SHA256_BASE64.test(sha256)) return fail(400, 'InvalidRequest', usage);
+  if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < MULTIPART_MIN_BYTES || size > config.maxFileBytes) return fail(400, 'InvalidSize', `size must be the file's bytes, ${MULTIPART_MIN_BYTES} to ${config.maxFileBytes}`);
+  // Only keys this API hands out: under the folder of the very bytes the parts hash to.
+  if (typeof key !== 'string' || !key.startsWith(contentFolder(sha256, config.keyPrefix)) || Buffer.byteLength(key) > 1024) return fail(400, 'InvalidKey', "key must be the plan's key, in the folder of the file's SHA-256");
+  const partsRefused = partsProblem(parts, size);
+  if (partsRefused) return fail(400, 'InvalidParts', partsRefused);
+  const outcome = await completeMultipart({ key, uploadId, size, sha256, parts: parts as string[] }, config);
+  return outcome.ok ? json(200, outcome.body) : fail(outcome.status, outcome.code, outcome.message);
+}
+
 async function postReprocess(body: unknown, config: PresignConfig & { destBucket: string; requeue: Requeue }): Promise<ApiResult> {
   const keys = field(body, 'keys');
   if (!Array.isArray(keys) || keys.length === 0) return fail(400, 'InvalidRequest', 'body must be {"keys":["uploads/…", …], "dryRun"?: true}');
@@ -240,15 +263,16 @@ export function createPresignHandler(config: PresignConfig) {
     try {
       const method = (event.requestContext?.http?.method ?? event.httpMethod ?? '').toUpperCase();
       const path = (event.rawPath ?? event.path ?? event.requestContext?.http?.path ?? '').replace(/\/+$/, '');
-      const route = path.split('/').pop() ?? '';
+      const route = /(^|\/)uploads\/complete$/.test(path) ? 'uploads/complete' : (path.split('/').pop() ?? '');
       if (method === 'GET' && (route === '' || path === '') && config.page) return getPage();
       if (method === 'GET' && route === 'spec' && config.spec) return getSpec(config);
-      const posts = ['uploads', ...(config.destBucket ? ['variants'] : []), ...(config.destBucket && config.requeue ? ['reprocess'] : [])];
+      const posts = ['uploads', 'uploads/complete', ...(config.destBucket ? ['variants'] : []), ...(config.destBucket && config.requeue ? ['reprocess'] : [])];
       if (!posts.includes(route)) return fail(404, 'NotFound', `served here: ${config.page ? 'GET /, ' : ''}GET /spec, ${posts.map((p) => `POST /${p}`).join(', ')}`);
       if (method !== 'POST') return fail(405, 'MethodNotAllowed', `use POST /${route}`);
       if (config.apiKey !== undefined && !sameSecret(header(event, 'x-api-key'), config.apiKey)) return fail(401, 'Unauthorized', 'missing or wrong x-api-key');
       const parsed = jsonBody(event, config);
       if ('statusCode' in parsed) return parsed;
+      if (route === 'uploads/complete') return await postComplete(parsed.body, config);
       if (route === 'reprocess') return await postReprocess(parsed.body, config as PresignConfig & { destBucket: string; requeue: Requeue });
       return route === 'variants' ? await postVariants(parsed.body, config as PresignConfig & { destBucket: string }) : await postUploads(parsed.body, config);
     } catch (err) {

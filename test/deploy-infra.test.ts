@@ -235,7 +235,7 @@ describe('infra/template.yaml', () => {
     expect(r.FailureRecorderFunction.Properties).toMatchObject({ MemorySize: FUNCTION_DEFAULTS['failure-recorder'].memory, Timeout: FUNCTION_DEFAULTS['failure-recorder'].timeout });
   });
 
-  it('POST /uploads and GET /spec on the HTTP API reach the presign function, which only these routes may invoke', () => {
+  it('POST /uploads, POST /uploads/complete and GET /spec on the HTTP API reach the presign function, which only these routes may invoke', () => {
     expect(r.HttpApi.Properties.ProtocolType).toBe('HTTP');
     expect(r.UploadsRoute.Properties).toEqual({ ApiId: { Ref: 'HttpApi' }, RouteKey: 'POST /uploads', Target: { 'Fn::Sub': 'integrations/${PresignIntegration}' } });
     expect(r.PresignIntegration.Properties).toEqual({ ApiId: { Ref: 'HttpApi' }, IntegrationType: 'AWS_PROXY', IntegrationUri: { 'Fn::GetAtt': ['PresignFunction', 'Arn'] }, PayloadFormatVersion: '2.0' });
@@ -253,13 +253,15 @@ describe('infra/template.yaml', () => {
     expect(r.PresignPageInvokePermission.Properties.SourceArn).toEqual({ 'Fn::Sub': 'arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${HttpApi}/*/GET/' });
     expect(r.ReprocessRoute.Properties).toEqual({ ApiId: { Ref: 'HttpApi' }, RouteKey: 'POST /reprocess', Target: { 'Fn::Sub': 'integrations/${PresignIntegration}' } });
     expect(r.PresignReprocessInvokePermission.Properties.SourceArn).toEqual({ 'Fn::Sub': 'arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${HttpApi}/*/POST/reprocess' });
-    expect(Object.values(r).filter((x: Node) => x.Type === 'AWS::ApiGatewayV2::Route')).toHaveLength(5);
+    expect(r.CompleteRoute.Properties).toEqual({ ApiId: { Ref: 'HttpApi' }, RouteKey: 'POST /uploads/complete', Target: { 'Fn::Sub': 'integrations/${PresignIntegration}' } });
+    expect(r.PresignCompleteInvokePermission.Properties.SourceArn).toEqual({ 'Fn::Sub': 'arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${HttpApi}/*/POST/uploads/complete' });
+    expect(Object.values(r).filter((x: Node) => x.Type === 'AWS::ApiGatewayV2::Route')).toHaveLength(6);
   });
 
   it('least privilege: presign may only put uploads (and list their prefix for dedupe, and re-queue a stranded one); resize may only read sources (and know a deleted one), write variants, records and notes, clear failure records, remove a deleted upload’s variants and done record and take from its queue; the recorder only reads records and notes, writes failure records and takes from the dead-letter queue; each logs to its own group', () => {
     const iam = Object.entries(r).filter(([, x]: [string, Node]) => x.Type.startsWith('AWS::IAM::'));
     expect(iam.map(([name, x]: [string, Node]) => `${name} ${x.Type}`).sort()).toEqual(['FailureRecorderRole AWS::IAM::Role', 'PresignRole AWS::IAM::Role', 'ResizeRole AWS::IAM::Role']);
-    expect(Object.values(r).filter((x: Node) => x.Type === 'AWS::Lambda::Permission')).toHaveLength(5);
+    expect(Object.values(r).filter((x: Node) => x.Type === 'AWS::Lambda::Permission')).toHaveLength(6);
     for (const [, role] of iam as [string, Node][]) {
       expect(role.Properties.ManagedPolicyArns).toBeUndefined();
       expect(role.Properties.AssumeRolePolicyDocument.Statement).toEqual([{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }]);
@@ -271,6 +273,9 @@ describe('infra/template.yaml', () => {
       { actions: ['s3:GetObject'], resource: { 'Fn::Sub': 'arn:${AWS::Partition}:s3:::${DestBucketName}/*' } },
       // Dedupe's lookup: list the source bucket, under the upload prefix only, and only when it is on.
       { actions: ['s3:ListBucket'], resource: { 'Fn::Sub': 'arn:${AWS::Partition}:s3:::${SourceBucketName}' }, condition: { StringLike: { 's3:prefix': { 'Fn::Sub': '${KeyPrefix}/*' } } } },
+      // Multipart: the uploads in progress in the source bucket, and the parts of those under the prefix.
+      { actions: ['s3:ListBucketMultipartUploads'], resource: { 'Fn::Sub': 'arn:${AWS::Partition}:s3:::${SourceBucketName}' } },
+      { actions: ['s3:ListMultipartUploadParts'], resource: { 'Fn::Sub': 'arn:${AWS::Partition}:s3:::${SourceBucketName}/${KeyPrefix}/*' } },
       // Heal: a stranded photo's S3 event back onto the resize's queue, and no other.
       { actions: ['sqs:SendMessage'], resource: { 'Fn::GetAtt': ['ResizeQueue', 'Arn'] } },
       logs('PresignLogGroup'),

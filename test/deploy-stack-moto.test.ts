@@ -71,7 +71,7 @@ describe.skipIf(!HAS_MOTO)('imgpipe deploy against moto', () => {
     expect(r.stdout).not.toContain('next:');
     for (const want of [
       /^✓ Staging the resize zip: uploaded [\d.]+ MB: imgpipe\/resize-x86_64-[0-9a-f]{12}…\.zip$/m,
-      /^✓ Change set for stack imgpipe \(create\): 33 changes$/m,
+      /^✓ Change set for stack imgpipe \(create\): 35 changes$/m,
       /^ {2}\+ add {4}ResizeQueue \(AWS::SQS::Queue\)$/m,
       /^ {2}\+ add {4}FailureRecorderFunction \(AWS::Lambda::Function\)$/m,
       /^ {2}\+ add {4}SourceBucket \(AWS::S3::Bucket\)$/m,

@@ -28,7 +28,7 @@ const CODE = `imgpipe-artifacts-${ACCOUNT}-${REGION}`;
 const TIMING = { pollMs: 10, timeoutMs: 20_000 };
 const API_KEY = 'k3y-that-must-not-leak-7f1c';
 
-const TEMPLATE_ORDER = ['SourceBucket', 'DestBucket', 'SourceBucketPolicy', 'DestBucketPolicy', 'VariantsOriginAccessControl', 'VariantsDistribution', 'ResizeQueue', 'ResizeDeadLetterQueue', 'ResizeQueuePolicy', 'ResizeLogGroup', 'ResizeRole', 'ResizeFunction', 'ResizeEventSourceMapping', 'FailureRecorderLogGroup', 'FailureRecorderRole', 'FailureRecorderFunction', 'FailureRecorderEventSourceMapping', 'PresignLogGroup', 'PresignRole', 'PresignFunction', 'HttpApi', 'PresignIntegration', 'UploadsRoute', 'SpecRoute', 'VariantsRoute', 'ReprocessRoute', 'PageRoute', 'DefaultStage', 'PresignInvokePermission', 'PresignSpecInvokePermission', 'PresignVariantsInvokePermission', 'PresignReprocessInvokePermission', 'PresignPageInvokePermission'];
+const TEMPLATE_ORDER = ['SourceBucket', 'DestBucket', 'SourceBucketPolicy', 'DestBucketPolicy', 'VariantsOriginAccessControl', 'VariantsDistribution', 'ResizeQueue', 'ResizeDeadLetterQueue', 'ResizeQueuePolicy', 'ResizeLogGroup', 'ResizeRole', 'ResizeFunction', 'ResizeEventSourceMapping', 'FailureRecorderLogGroup', 'FailureRecorderRole', 'FailureRecorderFunction', 'FailureRecorderEventSourceMapping', 'PresignLogGroup', 'PresignRole', 'PresignFunction', 'HttpApi', 'PresignIntegration', 'UploadsRoute', 'CompleteRoute', 'SpecRoute', 'VariantsRoute', 'ReprocessRoute', 'PageRoute', 'DefaultStage', 'PresignInvokePermission', 'PresignCompleteInvokePermission', 'PresignSpecInvokePermission', 'PresignVariantsInvokePermission', 'PresignReprocessInvokePermission', 'PresignPageInvokePermission'];
 const order = (id: string) => TEMPLATE_ORDER.indexOf(id);
 const times = (op: string, n: number): string[] => Array<string>(n).fill(op);
 
@@ -136,7 +136,7 @@ describe('imgpipe deploy (stack) against the fake CloudFormation', () => {
       ...times('cloudformation:DescribeChangeSet', 3), // CREATE_PENDING, CREATE_IN_PROGRESS, CREATE_COMPLETE
       'cloudformation:DescribeStackEvents', // the mark to follow from (the stack's id came with the change set)
       'cloudformation:ExecuteChangeSet',
-      ...times('cloudformation:DescribeStackEvents', 17), // 33 resources: 67 events, 4 a poll
+      ...times('cloudformation:DescribeStackEvents', 18), // 35 resources: 71 events, 4 a poll
       'cloudformation:DescribeStacks', // the outputs
     ]);
     expect(fake.ops()).toEqual(summary!.calls);
@@ -340,7 +340,7 @@ describe('imgpipe deploy (stack) against the fake CloudFormation', () => {
       's3:HeadBucket', // the artifacts bucket, named as kept
       'cloudformation:DescribeStackEvents',
       'cloudformation:DeleteStack',
-      'cloudformation:DescribeStackEvents ×17', // 31 resources deleted, 2 buckets skipped: 65 events, 4 a poll
+      'cloudformation:DescribeStackEvents ×18', // 33 resources deleted, 2 buckets skipped: 69 events, 4 a poll
       's3:HeadBucket ×2',
     ]);
     expect(fake.form('cloudformation:DeleteStack').StackName).toBe(stackId);
@@ -379,10 +379,10 @@ describe('imgpipe deploy (stack) against the fake CloudFormation', () => {
     expect(error).toBeUndefined();
     const stack = fake.world.find(STACK)!;
     expect(summary!.changeSet!.changes.map((c) => c.logicalId)).toEqual([...stack.resources.keys()].sort((a, b) => order(a) - order(b)));
-    // Two answers still pending, then the 33 changes in 7 pages.
+    // Two answers still pending, then the 35 changes in 7 pages.
     expect(fake.calls.filter((c) => c.op === 'cloudformation:DescribeChangeSet').map((c) => (c.body as { NextToken?: string }).NextToken ?? '-')).toEqual(['-', '-', '-', '5', '10', '15', '20', '25', '30']);
-    // The mark, then 9 polls releasing 7 events each (pages of 3, 3 and 1 + an old one), then 1 of 4 (pages of 3 and 1 + an old one).
-    expect(fake.ops().filter((op) => op === 'cloudformation:DescribeStackEvents')).toHaveLength(1 + 9 * 3 + 2);
+    // The mark, then 10 polls releasing 7 events each (pages of 3, 3 and 1 + an old one), then 1 of 1 (one page: it + an old one).
+    expect(fake.ops().filter((op) => op === 'cloudformation:DescribeStackEvents')).toHaveLength(1 + 10 * 3 + 1);
     expect(summary!.events.map((e) => `${e.logicalId} ${e.status}`)).toEqual(stack.events.slice(1).map((e) => `${e.LogicalResourceId} ${e.ResourceStatus}`));
   });
 

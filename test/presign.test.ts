@@ -47,7 +47,7 @@ describe('presign API handler', () => {
   });
 
   it('refuses each bad file with its own error, and presigns the rest', async () => {
-    const r = await handler(rest({ files: [file({ contentType: 'text/html' }), file({ size: 60 * 1024 * 1024 }), file({ size: 0 }), file({ sha256: 'abc' }), file({ name: 'ok.webp', contentType: 'image/webp' })] }));
+    const r = await handler(rest({ files: [file({ contentType: 'text/html' }), file({ size: 300 * 1024 * 1024 }), file({ size: 0 }), file({ sha256: 'abc' }), file({ name: 'ok.webp', contentType: 'image/webp' })] }));
     expect(r.statusCode).toBe(200);
     expect(parse(r).uploads.map((u: { error?: { code: string }; key?: string }) => u.error?.code ?? 'ok')).toEqual(['UnsupportedType', 'EntityTooLarge', 'EmptyFile', 'InvalidChecksum', 'ok']);
   });

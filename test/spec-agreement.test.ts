@@ -29,7 +29,7 @@ describe('the spec the pipeline runs', () => {
     expect(await res.json()).toEqual({
       specHash: specHash(DEFAULT_SPEC),
       spec: JSON.parse(JSON.stringify(DEFAULT_SPEC)),
-      limits: { maxFileBytes: 50 * 1024 * 1024, maxFiles: 100, allowedTypes: ['image/jpeg', 'image/png', 'image/webp', 'image/avif', 'image/gif', 'image/tiff', 'image/heic'] },
+      limits: { maxFileBytes: 256 * 1024 * 1024, maxFiles: 100, allowedTypes: ['image/jpeg', 'image/png', 'image/webp', 'image/avif', 'image/gif', 'image/tiff', 'image/heic'] },
     });
   });
 

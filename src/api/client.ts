@@ -1,5 +1,5 @@
 // Client of the presign API (POST /uploads), retried on 5xx and network errors.
-import type { FileRequest, ReprocessAnswer, SpecResponse, UploadAnswer } from './contract.js';
+import type { CompleteRequest, CompleteResponse, FileRequest, ReprocessAnswer, SpecResponse, UploadAnswer } from './contract.js';
 import { ImgpipeError } from '../core/errors.js';
 import { DEFAULT_RETRY, backoffMs, isNetworkError, pause } from '../s3/retry.js';
 
@@ -45,8 +45,21 @@ export async function requestReprocess(keys: string[], dryRun: boolean, opts: Pr
   return postBatch<ReprocessAnswer>('reprocess', { keys, ...(dryRun ? { dryRun } : {}) }, keys.length, opts);
 }
 
+/** POST /uploads/complete: join a multipart upload's parts; ApiRefused (PartsMissing, NoSuchUpload…) when it cannot. */
+export async function requestComplete(req: CompleteRequest, opts: PresignClientOptions): Promise<CompleteResponse> {
+  return postJson('uploads/complete', req, opts, (doc) => (doc.completed === true ? (doc as unknown as CompleteResponse) : undefined));
+}
+
 /** POST /ROUTE with `body`; the answer's ROUTE field holds one entry per item asked about. */
-async function postBatch<T>(route: 'uploads' | 'reprocess', body: unknown, count: number, opts: PresignClientOptions): Promise<T[]> {
+function postBatch<T>(route: 'uploads' | 'reprocess', body: unknown, count: number, opts: PresignClientOptions): Promise<T[]> {
+  return postJson(route, body, opts, (doc) => {
+    const answers = doc[route];
+    return Array.isArray(answers) && answers.length === count ? (answers as T[]) : undefined;
+  });
+}
+
+/** POST /ROUTE with `body`, retried; `accept` picks the answer out of a good reply (undefined: it is not one). */
+async function postJson<T>(route: string, body: unknown, opts: PresignClientOptions, accept: (doc: Record<string, unknown>) => T | undefined): Promise<T> {
   const url = uploadsUrl(opts.api).replace(/\/uploads$/, `/${route}`);
   for (let i = 0; ; i++) {
     try {
@@ -63,8 +76,8 @@ async function postBatch<T>(route: 'uploads' | 'reprocess', body: unknown, count
       } catch {
         /* not JSON: reported below */
       }
-      const answers = doc[route];
-      if (Array.isArray(answers) && answers.length === count) return answers as T[];
+      const answer = accept(doc); // a 400 of POST /uploads still answers each file
+      if (answer !== undefined) return answer;
       const detail = doc.error ? `${doc.error.code}: ${doc.error.message}` : text.slice(0, 200);
       const refused = apiErrorCode(res.status) === 'ApiRefused';
       throw new ApiError(refused ? `presign API refused the request (${res.status}): ${detail}` : `presign API ${res.status}: ${detail}`, res.status);

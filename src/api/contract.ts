@@ -7,6 +7,31 @@
  */
 export const MAX_FILES_PER_REQUEST = 100;
 
+const MiB = 1024 * 1024;
+
+/**
+ * Files of at least this size go up in parts (S3 multipart), when the client sends each part's
+ * SHA-256 (`FileRequest.parts`): two parts of the smallest size. Below it one PUT is as fast (bench/
+ * upload-wan.mjs: a second part in flight pays off only once a part's transfer outlasts its round trip).
+ */
+export const MULTIPART_MIN_BYTES = 16 * MiB;
+/** Parts are 8 MiB (aws-cli's and lib-storage's default chunk), larger only to stay within S3's 10,000 parts. */
+export const MIN_PART_BYTES = 8 * MiB;
+const MAX_PARTS = 10_000;
+
+/** The size of every part but the last, for a file of `size` bytes: what client and server both cut by. */
+export function partSizeFor(size: number): number {
+  return Math.max(MIN_PART_BYTES, Math.ceil(size / MAX_PARTS / MiB) * MiB);
+}
+
+/** A file's parts: S3's numbers (from 1), each one's first byte and length. */
+export function partsOf(size: number): { partNumber: number; start: number; size: number }[] {
+  const partSize = partSizeFor(size);
+  const parts = [];
+  for (let start = 0, n = 1; start < size; start += partSize, n++) parts.push({ partNumber: n, start, size: Math.min(partSize, size - start) });
+  return parts;
+}
+
 /** One file the client wants to upload. `sha256` is the base64 SHA-256 of its bytes. */
 export interface FileRequest {
   name: string;
@@ -18,6 +43,12 @@ export interface FileRequest {
    * into the object's metadata and copied into its record. Optional; keys never derive from it.
    */
   path?: string;
+  /**
+   * For a file of MULTIPART_MIN_BYTES or more: the base64 SHA-256 of each of its parts
+   * (`partsOf(size)`), in order. With them the answer is a multipart plan (UploadParts), each part's
+   * URL signing that part's hash; without them one PUT.
+   */
+  parts?: string[];
 }
 
 /** A pre-signed PUT: send exactly these headers and the file's bytes to `url` before `expiresAt`. */
@@ -48,7 +79,42 @@ export interface UploadRefused {
   error: { code: string; message: string };
 }
 
-export type UploadAnswer = UploadGranted | UploadExists | UploadRefused;
+/** One part of a multipart plan: a pre-signed UploadPart to send its bytes to, or already in storage. */
+export type PartAnswer = { partNumber: number; url: string; method: 'PUT'; headers: Record<string, string> } | { partNumber: number; done: true };
+
+/**
+ * A multipart upload under `key` (one already in progress for these bytes, from this client or
+ * another, or a new one): send each part not `done`, then POST /uploads/complete. `parts` holds
+ * every part of `partsOf(size)`, in order.
+ */
+export interface UploadParts {
+  name: string;
+  key: string;
+  uploadId: string;
+  partSize: number;
+  parts: PartAnswer[];
+  expiresAt: string;
+}
+
+export type UploadAnswer = UploadGranted | UploadParts | UploadExists | UploadRefused;
+
+/**
+ * POST /uploads/complete: finish a multipart upload once every part is sent. The API checks the
+ * parts storage holds against `parts` (the same hashes the plan was asked with) before it completes.
+ */
+export interface CompleteRequest {
+  key: string;
+  uploadId: string;
+  size: number;
+  sha256: string;
+  parts: string[];
+}
+
+/** Completed (now, or earlier: an answer that was lost). Otherwise a 4xx `{error}`: `PartsMissing`, `NoSuchUpload`… */
+export interface CompleteResponse {
+  key: string;
+  completed: true;
+}
 
 export interface UploadsResponse {
   uploads: UploadAnswer[];

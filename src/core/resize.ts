@@ -11,7 +11,7 @@ import { ImgpipeError } from './errors.js';
 import { decodeHeif, HeifError, heifSharpInput, HeifUnavailableError, readHeifHeader } from './heif.js';
 import { intermediateSize, orientedSize, variantGeometry, type Size } from './plan.js';
 import type { OutputFormat, Spec, Variant } from './spec.js';
-import { CONTENT_TYPES, SNIFF_BYTES, pixelLimitReason, sniff, type ImageFormat } from './validate.js';
+import { CONTENT_TYPES, MAX_INPUT_BYTES, SNIFF_BYTES, pixelLimitReason, sniff, type ImageFormat } from './validate.js';
 
 // The pixel cache only helps when the same file is processed twice; it costs memory otherwise.
 sharp.cache(false);
@@ -64,7 +64,7 @@ export class ImageError extends ImgpipeError {
 export const MAX_FRAMES = 1000;
 
 /** Largest compressed input accepted from a stream (streams are buffered: we decode twice). */
-export const MAX_STREAM_BYTES = 256 * 1024 * 1024;
+export const MAX_STREAM_BYTES = MAX_INPUT_BYTES;
 
 async function readHead(input: string | Buffer): Promise<Buffer> {
   if (Buffer.isBuffer(input)) return input.subarray(0, SNIFF_BYTES);

@@ -13,6 +13,12 @@ export const CONTENT_TYPES: Record<ImageFormat, string> = {
   heic: 'image/heic',
 };
 
+/**
+ * Largest input the pipeline takes: the resize reads an object whole (it decodes twice), so this is
+ * its buffered-input cap, and the presign API's size limit.
+ */
+export const MAX_INPUT_BYTES = 256 * 1024 * 1024;
+
 /** How many leading bytes `sniff` needs to decide. */
 export const SNIFF_BYTES = 64;
 

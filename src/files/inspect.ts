@@ -10,9 +10,11 @@ import { integrityCheck, type IntegrityCheck } from '../core/integrity.js';
 import { checkDecodes, planImage } from '../core/resize.js';
 import type { Spec } from '../core/spec.js';
 import { SNIFF_BYTES, sniff } from '../core/validate.js';
+import { partHasher } from './part-hashes.js';
 
 export type Inspected =
-  | { ok: true; size: number; sha256: string; contentType: string; width?: number; height?: number }
+  /** `parts`: each part's SHA-256, for a file that goes up in parts (./part-hashes.ts). */
+  | { ok: true; size: number; sha256: string; contentType: string; width?: number; height?: number; parts?: string[] }
   | { ok: false; reason: string };
 
 function fsReason(err: unknown): string {
@@ -49,6 +51,7 @@ export async function inspectFile(path: string | Buffer, spec: Spec): Promise<In
   }
   if (before.size === 0) return { ok: false, reason: 'empty file (0 bytes)' };
   const hash = createHash('sha256');
+  const parts = partHasher(before.size);
   let size = 0;
   // Chunks seen before the magic bytes are complete; then the integrity check takes over.
   let pending: Buffer[] = [];
@@ -67,6 +70,7 @@ export async function inspectFile(path: string | Buffer, spec: Spec): Promise<In
     for await (const chunk of createReadStream(path, { highWaterMark: 256 * 1024 })) {
       const buf = chunk as Buffer;
       hash.update(buf);
+      parts?.update(buf);
       size += buf.length;
       if (check) check.update(buf);
       else {
@@ -93,7 +97,7 @@ export async function inspectFile(path: string | Buffer, spec: Spec): Promise<In
       if (!integrity.ok) await checkDecodes(input, spec); // only suspicious files pay for a decode
       return planImage(input, spec); // header: dimensions, frames, pixel limit
     });
-    return { ok: true, size, sha256: hash.digest('base64'), contentType, width: source.width, height: source.height };
+    return { ok: true, size, sha256: hash.digest('base64'), contentType, width: source.width, height: source.height, ...(parts ? { parts: parts.digest() } : {}) };
   } catch (err) {
     return { ok: false, reason: (err as Error).message };
   }

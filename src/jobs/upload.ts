@@ -14,6 +14,7 @@ import { slowSpecWarning } from './slow-spec.js';
 import { checkBatch, filesToPresign } from './upload/check.js';
 import { presignBatch } from './upload/presign.js';
 import { putOne } from './upload/put.js';
+import { putParts } from './upload/put-parts.js';
 import { manifestOf, uploadResult } from './upload/result.js';
 import { scanStage } from './upload/scan.js';
 import type { FileRecord, UploadOptions, UploadResult, UploadRun } from './upload/types.js';
@@ -62,7 +63,7 @@ async function sendAll(run: UploadRun, files: FileRecord[]): Promise<void> {
     while (putLimit.pendingCount > batchSize && !signal.aborted) await pause(50);
     const toPresign = filesToPresign(run, await checkBatch(run, files.slice(i, i + size)));
     if (!toPresign.length) continue;
-    for (const { r, signed } of await presignBatch(run, toPresign)) puts.push(putLimit(() => putOne(run, r, signed)));
+    for (const g of await presignBatch(run, toPresign)) puts.push('plan' in g ? putParts(run, g.r, g.plan, putLimit) : putLimit(() => putOne(run, g.r, g.signed)));
     // Keys are on disk before their PUTs start: after a crash they show what may be in the bucket.
     run.save();
   }

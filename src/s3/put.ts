@@ -31,6 +31,8 @@ export interface PutOptions {
   path: string | Buffer;
   /** The size that was checked and signed (Content-Length): exactly this many bytes are sent. */
   size: number;
+  /** A part of the file (multipart): its first byte, and the whole file's checked size. */
+  part?: { start: number; fileSize: number };
   signal?: AbortSignal;
   retry?: RetryPolicy;
   /** A request that makes no progress for this long is abandoned and retried. */
@@ -71,7 +73,8 @@ async function openSigned(opts: PutOptions): Promise<FileHandle> {
   const fh = await open(opts.path, 'r').catch((err) => Promise.reject(fileFailure(err)));
   try {
     const { size } = await fh.stat();
-    if (size !== opts.size) throw changed(`it has ${size} bytes, ${opts.size} were signed`);
+    const signed = opts.part?.fileSize ?? opts.size;
+    if (size !== signed) throw changed(`it has ${size} bytes, ${signed} were signed`);
     return fh;
   } catch (err) {
     await fh.close().catch(() => {});
@@ -84,7 +87,7 @@ async function openSigned(opts: PutOptions): Promise<FileHandle> {
 // shrank since it was checked fails at once, before its last signed byte is sent, so S3 stores
 // nothing; a request whose body was cut closes its connection rather than returning it to the pool.
 async function attempt(target: SignedPut, opts: PutOptions): Promise<void> {
-  if (opts.size <= SMALL_FILE_BYTES) {
+  if (opts.size <= SMALL_FILE_BYTES && !opts.part) {
     // One read, one write: a body of a few MB costs less CPU whole than streamed in chunks. Read
     // while the request takes a connection; the bytes read are the bytes sent, so only their
     // count needs checking.
@@ -114,10 +117,13 @@ interface BodyHooks {
 /**
  * Stream bytes 0..size inclusive: one past the signed end, to see that the file ends there. That
  * byte is never sent, and the last signed chunk waits for EOF: a file that grew is cut before the
- * server has a whole body.
+ * server has a whole body. A part is its own range, no byte past it (its size was checked at open;
+ * its SHA-256, signed, is checked by storage).
  */
-function streamExactly(fh: FileHandle, size: number, req: http.ClientRequest, hooks: BodyHooks): ReadStream {
-  const stream = fh.createReadStream({ start: 0, end: size, highWaterMark: 1024 * 1024, autoClose: false });
+function streamExactly(fh: FileHandle, opts: PutOptions, req: http.ClientRequest, hooks: BodyHooks): ReadStream {
+  const { size } = opts;
+  const start = opts.part?.start ?? 0;
+  const stream = fh.createReadStream({ start, end: start + size - (opts.part ? 1 : 0), highWaterMark: 1024 * 1024, autoClose: false });
   let read = 0;
   let last: Buffer | undefined;
   const write = (chunk: Buffer, end: boolean) => {
@@ -206,7 +212,7 @@ function send(target: SignedPut, opts: PutOptions, body: (() => Promise<Buffer>)
         req.end(b, () => count(n));
       }, fail);
     } else {
-      file = streamExactly(body, opts.size, req, { count, fail, settled: () => settled, ended: () => void (ended = true) });
+      file = streamExactly(body, opts, req, { count, fail, settled: () => settled, ended: () => void (ended = true) });
     }
     const ok = () => {
       settled = true;

@@ -1,13 +1,17 @@
 // The upload page, run in the browser: the same checks as the CLI (magic bytes from src/core, the
 // size limit, the header's pixel count against the pipeline's limit), SHA-256 in the browser
 // (WebCrypto, off the main thread), batch presign through POST /uploads, concurrent PUTs with
-// progress and retries, then each photo's smallest variant from the read side (POST /variants).
+// progress and retries (a big file in parts, src/web/parts.ts), then each photo's smallest variant
+// from the read side (POST /variants).
 import { imageSize } from 'image-size';
-import type { FileRequest, SpecResponse, UploadAnswer, VariantsAnswer } from '../api/contract.js';
+import pLimit from 'p-limit';
+import { MULTIPART_MIN_BYTES, partsOf, type FileRequest, type SpecResponse, type UploadAnswer, type UploadParts, type VariantsAnswer } from '../api/contract.js';
 import { smallestVariant } from '../core/plan.js';
 import { integrityCheck } from '../core/integrity.js';
 import { sourcePathProblem } from '../core/source-path.js';
 import { endMarkerReason, pixelLimitReason, sniff, SNIFF_BYTES } from '../core/validate.js';
+import { sendParts } from './parts.js';
+import { transient, xhrPut } from './xhr-put.js';
 
 type State = 'checking' | 'refused' | 'queued' | 'uploading' | 'resizing' | 'done' | 'failed';
 
@@ -22,7 +26,8 @@ interface Row {
 
 const HEADER_BYTES = 256 * 1024; // enough for a JPEG's SOF behind a large EXIF block
 const BATCH = 20;
-const PUTS_AT_ONCE = 4;
+const PUTS_AT_ONCE = 4; // whole files and parts alike: a big file's parts go side by side
+const putSlot = pLimit(PUTS_AT_ONCE);
 const ATTEMPTS = 5;
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const rows: Row[] = [];
@@ -106,9 +111,11 @@ async function check(row: Row): Promise<string | undefined> {
   if (!sniffed.ok) return sniffed.reason;
   const truncated = endMarkerReason(sniffed.format, new Uint8Array(await file.slice(-4096).arrayBuffer()));
   if (truncated) return truncated;
+  const bytes = await file.arrayBuffer();
   let size: { width?: number; height?: number } = {};
   try {
-    size = imageSize(head);
+    // A TIFF may keep its directory after the pixels (libtiff writes it last): then the whole file.
+    size = imageSize(head.length < file.size && sniffed.format === 'tiff' ? headOrWhole(head, bytes) : head);
   } catch {
     return 'corrupt or truncated image: its header cannot be read';
   }
@@ -117,7 +124,6 @@ async function check(row: Row): Promise<string | undefined> {
   if (tooLarge) return tooLarge;
   // The CLI's structural checks (box walk, CRCs, declared sizes), from src/core: a definite verdict
   // refuses; a mere suspicion is left to the resize, which the page cannot run.
-  const bytes = await file.arrayBuffer();
   const structure = integrityCheck(sniffed.format);
   structure.update(new Uint8Array(bytes));
   const verdict = structure.finish();
@@ -125,51 +131,81 @@ async function check(row: Row): Promise<string | undefined> {
   const sha256 = base64(await crypto.subtle.digest('SHA-256', bytes));
   // A folder picked whole gives each file its path in it: the record keeps it as the photo's label.
   const label = file.webkitRelativePath && !sourcePathProblem(file.webkitRelativePath) ? { path: file.webkitRelativePath } : {};
-  row.request = { name: file.name, size: file.size, contentType: sniffed.contentType, sha256, ...label };
+  // A big file goes in parts: the API answers a multipart plan when it gets each part's hash.
+  const parts = file.size >= MULTIPART_MIN_BYTES ? { parts: await Promise.all(partsOf(file.size).map(async (p) => base64(await crypto.subtle.digest('SHA-256', new Uint8Array(bytes, p.start, p.size))))) } : {};
+  row.request = { name: file.name, size: file.size, contentType: sniffed.contentType, sha256, ...label, ...parts };
   return undefined;
 }
 
-/** PUT with progress; resolves to the HTTP status (0: network error or timeout). */
-function put(row: Row, url: string, headers: Record<string, string>): Promise<number> {
-  return new Promise((resolve) => {
-    const xhr = new XMLHttpRequest();
-    xhr.open('PUT', url);
-    // content-length is the browser's to set; the URL signs it, and the file has exactly that many bytes.
-    for (const [k, v] of Object.entries(headers)) if (k !== 'content-length') xhr.setRequestHeader(k, v);
-    xhr.timeout = 120_000;
-    xhr.upload.onprogress = (e) => {
-      row.sent = e.loaded;
-      const bar = row.el.querySelector('progress');
-      if (bar) bar.value = e.loaded;
-      summarise();
-    };
-    xhr.onload = () => resolve(xhr.status === 403 && /expired/i.test(xhr.responseText) ? -403 : xhr.status);
-    xhr.onerror = xhr.ontimeout = () => resolve(0);
-    xhr.send(row.file);
+function headOrWhole(head: Uint8Array, whole: ArrayBuffer): Uint8Array {
+  try {
+    imageSize(head);
+    return head;
+  } catch {
+    return new Uint8Array(whole);
+  }
+}
+
+/** One file, one PUT: a slot, then the retries; a fresh URL if the one given expired while queued. */
+function upload(row: Row, answer: Extract<UploadAnswer, { url: string }>): Promise<void> {
+  return putSlot(async () => {
+    let { url, headers } = answer;
+    for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
+      const bar = document.createElement('progress');
+      bar.max = row.file.size;
+      render(row, 'uploading', attempt > 1 ? `sending (attempt ${attempt})… ` : 'sending… ', bar);
+      const status = await xhrPut(url, headers, row.file, (bytes) => showSent(row, bytes));
+      if (status >= 200 && status < 300) return waitFor(row);
+      row.sent = 0;
+      if (status === -403) {
+        // Same key: the content decides it.
+        const fresh = await presignAgain(row);
+        if ('exists' in fresh) return waitFor(row);
+        if ('error' in fresh) return render(row, 'failed', fresh.error.message);
+        if ('uploadId' in fresh) return uploadParts(row, fresh);
+        ({ url, headers } = fresh);
+        continue;
+      }
+      if (!transient(status)) return render(row, 'failed', `refused by storage (${status})`);
+      await pause(attempt);
+    }
+    render(row, 'failed', `not sent after ${ATTEMPTS} attempts`);
   });
 }
 
-async function upload(row: Row, answer: Extract<UploadAnswer, { url: string }>): Promise<void> {
-  let { url, headers } = answer;
-  for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
-    const bar = document.createElement('progress');
-    bar.max = row.file.size;
-    render(row, 'uploading', attempt > 1 ? `sending (attempt ${attempt})… ` : 'sending… ', bar);
-    const status = await put(row, url, headers);
-    if (status >= 200 && status < 300) return waitFor(row);
-    row.sent = 0;
-    if (status === -403) {
-      // The link expired while queued: ask for a fresh one (same key: the content decides it).
-      const [fresh] = (await api<{ uploads: UploadAnswer[] }>('uploads', { files: [row.request] })).uploads;
-      if ('exists' in fresh) return waitFor(row);
-      if ('error' in fresh) return render(row, 'failed', fresh.error.message);
-      ({ url, headers } = fresh);
-      continue;
-    }
-    if (status !== 0 && status < 500 && status !== 429) return render(row, 'failed', `refused by storage (${status})`);
-    await pause(attempt);
-  }
-  render(row, 'failed', `not sent after ${ATTEMPTS} attempts`);
+async function presignAgain(row: Row): Promise<UploadAnswer> {
+  return (await api<{ uploads: UploadAnswer[] }>('uploads', { files: [row.request] })).uploads[0];
+}
+
+function showSent(row: Row, bytes: number): void {
+  row.sent = bytes;
+  const bar = row.el.querySelector('progress');
+  if (bar) bar.value = bytes;
+  summarise();
+}
+
+/** A big file: its parts on the shared PUT slots, per-part progress, then the API joins them. */
+async function uploadParts(row: Row, plan: UploadParts): Promise<void> {
+  const bar = document.createElement('progress');
+  bar.max = row.file.size;
+  const status = document.createElement('span');
+  render(row, 'uploading', '', status);
+  row.el.querySelector('.state')!.append(' ', bar);
+  const outcome = await sendParts(plan, {
+    file: row.file,
+    request: row.request as FileRequest & { parts: string[] },
+    slot: putSlot,
+    replan: () => presignAgain(row),
+    complete: (body) => api('uploads/complete', body),
+    pause,
+    attempts: ATTEMPTS,
+    progress: ({ sent, stored, resumed, total }) => {
+      status.textContent = `${stored} of ${total} parts stored${resumed ? ` (${resumed} from before)` : ''}… `;
+      showSent(row, sent);
+    },
+  }).catch((err: Error) => ({ sent: false as const, reason: err.message }));
+  if (outcome.sent) waitFor(row);
+  else render(row, 'failed', outcome.reason);
 }
 
 function waitFor(row: Row): void {
@@ -177,22 +213,18 @@ function waitFor(row: Row): void {
   render(row, 'resizing', 'resizing…');
 }
 
-/** Presign a batch, then PUT its files, a few at a time. */
+/** Presign a batch, then send its files: each PUT (a file, or a part of one) waits for a slot. */
 async function send(batch: Row[]): Promise<void> {
   const { uploads } = await api<{ uploads: UploadAnswer[] }>('uploads', { files: batch.map((r) => r.request) });
-  const queue: Array<[Row, Extract<UploadAnswer, { url: string }>]> = [];
-  uploads.forEach((answer, i) => {
+  const sending = uploads.map((answer, i) => {
     const row = batch[i];
     if ('error' in answer) return render(row, 'refused', answer.error.message);
     row.key = answer.key;
     if ('exists' in answer) return waitFor(row);
     render(row, 'queued', 'waiting to send…');
-    queue.push([row, answer]);
+    return 'uploadId' in answer ? uploadParts(row, answer) : upload(row, answer);
   });
-  const workers = Array.from({ length: PUTS_AT_ONCE }, async () => {
-    for (let job = queue.shift(); job; job = queue.shift()) await upload(...job);
-  });
-  await Promise.all(workers);
+  await Promise.all(sending);
 }
 
 function showDone(row: Row, answer: Extract<VariantsAnswer, { status: 'done' }>): void {

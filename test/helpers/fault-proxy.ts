@@ -78,6 +78,8 @@ export interface FaultProxy {
   upstreamOk: Map<string, number>;
   /** 2xx answers delivered whole to the client, per "METHOD /path". */
   delivered: Map<string, number>;
+  /** Request body bytes forwarded upstream, per "METHOD /path" (every attempt, cut ones included). */
+  bytesUp: Map<string, number>;
   /** Faults injected, by kind. */
   faults: Record<Fault, number>;
   /** Every matched request's decision, in arrival order. */
@@ -155,6 +157,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     requests: new Map<string, number>(),
     upstreamOk: new Map<string, number>(),
     delivered: new Map<string, number>(),
+    bytesUp: new Map<string, number>(),
     faults: Object.fromEntries(FAULTS.map((f) => [f, 0])) as Record<Fault, number>,
     decisions: [] as FaultDecision[],
     clientAborts: 0,
@@ -363,6 +366,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
       const write = async (b: Buffer) => {
         if (!b.length) return;
         sent += b.length;
+        proxy.bytesUp.set(key, (proxy.bytesUp.get(key) ?? 0) + b.length);
         if (!up.write(b)) await once(up, 'drain');
       };
       try {

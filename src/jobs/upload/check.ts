@@ -4,6 +4,7 @@
 // (its `done` record read by a wait) is asked about not at all, unless --verify.
 import pLimit from 'p-limit';
 import { inspectFile, type Inspected } from '../../files/inspect.js';
+import { hashParts } from '../../files/part-hashes.js';
 import { Ledger, type LedgerEntry } from '../../files/ledger.js';
 import { diskPath, type FoundFile } from '../../files/scan.js';
 import { alreadyThere, failed, knownResized, pipelineOf } from './record.js';
@@ -33,7 +34,9 @@ export async function checkFile(run: UploadRun, r: FileRecord): Promise<Checked>
   const known = unchangedUpload(run.ledger, pipelineOf(run.opts), file, file.mtimeMs); // the scan's mtime: no second stat
   if (known) {
     const resizedAs = !run.opts.verify && known.done !== undefined && known.done === run.specHash ? known.key : undefined;
-    return { r, fromLedger: true, resizedAs, inspected: { ok: true, size: known.size, sha256: known.sha256, contentType: known.contentType } };
+    // A big file the API will be asked about needs its part hashes, which the ledger does not keep.
+    const parts = resizedAs ? undefined : await hashParts(diskPath(file), known.size).catch(() => undefined);
+    return { r, fromLedger: true, resizedAs, inspected: { ok: true, size: known.size, sha256: known.sha256, contentType: known.contentType, ...(parts ? { parts } : {}) } };
   }
   return { r, fromLedger: false, inspected: await inspectFile(diskPath(file), run.opts.spec) };
 }
@@ -54,7 +57,7 @@ export function filesToPresign(run: UploadRun, checks: Checked[]): FileRecord[] 
       failed(run, r, 'check', inspected.reason);
       continue;
     }
-    Object.assign(r, { size: inspected.size, sha256: inspected.sha256, contentType: inspected.contentType });
+    Object.assign(r, { size: inspected.size, sha256: inspected.sha256, contentType: inspected.contentType, parts: inspected.parts });
     run.emit({ type: 'file-checked', relPath: r.relPath, size: inspected.size, sha256: inspected.sha256, fromLedger });
     if (resizedAs) {
       if (!run.firstOf.has(inspected.sha256)) run.firstOf.set(inspected.sha256, r); // a copy of it follows it

@@ -1,7 +1,7 @@
 // Stage 3, presign: one request per batch; each file gets a URL, or the API's "already there" (its
 // bytes are in the bucket: the file ends here), or a refusal. A URL that expires mid-PUT is asked
 // for again, one file at a time.
-import type { FileRequest, UploadAnswer } from '../../api/contract.js';
+import type { FileRequest, UploadAnswer, UploadParts } from '../../api/contract.js';
 import { requestUploads, uploadsUrl } from '../../api/client.js';
 import type { SignedPut } from '../../s3/put.js';
 import { alreadyThere, failed } from './record.js';
@@ -9,10 +9,8 @@ import type { FileRecord, UploadRun } from './types.js';
 import { stopForFirstBatch } from './unreachable.js';
 import { sourcePathProblem } from '../../core/source-path.js';
 
-export interface Granted {
-  r: FileRecord;
-  signed: SignedPut;
-}
+/** A file to send: one pre-signed PUT, or a multipart plan (its parts, then POST /uploads/complete). */
+export type Granted = { r: FileRecord; signed: SignedPut } | { r: FileRecord; plan: UploadParts };
 
 /**
  * URLs for a batch. A failed request fails its files (unless interrupted) and grants none; when
@@ -45,7 +43,7 @@ export async function presignBatch(run: UploadRun, batch: FileRecord[]): Promise
       return alreadyThere(run, r, answer.key);
     }
     r.key = answer.key;
-    granted.push({ r, signed: { url: answer.url, headers: answer.headers } });
+    granted.push('uploadId' in answer ? { r, plan: answer } : { r, signed: { url: answer.url, headers: answer.headers } });
   });
   return granted;
 }
@@ -57,7 +55,7 @@ export async function presignBatch(run: UploadRun, batch: FileRecord[]): Promise
  */
 function fileRequest(r: FileRecord): FileRequest {
   const label = sourcePathProblem(r.relPath) ? {} : { path: r.relPath };
-  return { name: r.relPath.split('/').pop()!, size: r.size, contentType: r.contentType!, sha256: r.sha256!, ...label };
+  return { name: r.relPath.split('/').pop()!, size: r.size, contentType: r.contentType!, sha256: r.sha256!, ...label, ...(r.parts ? { parts: r.parts } : {}) };
 }
 
 /** Thrown out of a PUT's retries when a fresh presign says the bytes have arrived meanwhile. */
@@ -67,14 +65,28 @@ export class AlreadyThere extends Error {
   }
 }
 
-/** A fresh URL for one file whose URL expired (the same key: it comes from the content). */
-export async function signOne(run: UploadRun, r: FileRecord): Promise<SignedPut & { key: string }> {
+/** A fresh answer for one file whose URL expired (the same key: it comes from the content). */
+async function askAgain(run: UploadRun, r: FileRecord) {
   const { opts } = run;
   run.emit({ type: 'url-refresh', url: uploadsUrl(opts.api), relPath: r.relPath });
   const [answer] = await requestUploads([fileRequest(r)], { api: opts.api, apiKey: opts.apiKey, signal: opts.signal, timeoutMs: opts.timeoutMs, onRetry: retried(run, 'POST /uploads') });
   if ('error' in answer) throw new Error(`${answer.error.code}: ${answer.error.message}`);
   if ('exists' in answer) throw new AlreadyThere(answer.key);
+  return answer;
+}
+
+/** A fresh URL for a file sent in one PUT. */
+export async function signOne(run: UploadRun, r: FileRecord): Promise<SignedPut & { key: string }> {
+  const answer = await askAgain(run, r);
+  if ('uploadId' in answer) throw new Error('the API answered a multipart plan for a file sent in one PUT');
   return { url: answer.url, headers: answer.headers, key: answer.key };
+}
+
+/** A fresh plan for a file sent in parts: the same upload, resumed, its URLs new. */
+export async function planAgain(run: UploadRun, r: FileRecord): Promise<UploadParts> {
+  const answer = await askAgain(run, r);
+  if (!('uploadId' in answer)) throw new Error('the API answered one PUT for a file sent in parts');
+  return answer;
 }
 
 /** Counts a retry of any request of the run, and tells it. */

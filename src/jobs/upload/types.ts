@@ -49,6 +49,8 @@ export interface FileRecord {
   /** Set by the check: what the API is told. */
   sha256?: string;
   contentType?: string;
+  /** Each part's SHA-256, for a file that goes up in parts (files/part-hashes.ts). */
+  parts?: string[];
   key?: string;
   /** PUT retries of this file. */
   retries?: number;
