@@ -33,15 +33,21 @@ export interface HealConfig {
 /** On AWS the queue waits 360 s per receive, 3 receives, then the dead-letter queue's recorder: 20 minutes covers it. */
 export const AWS_HEAL_AFTER_MS = 20 * 60_000;
 
-/** Queue `listed` for another resize if it is stranded; whether it was. */
-export async function healIfStranded(config: HealConfig, bucket: string, listed: _Object, now = Date.now()): Promise<boolean> {
+/**
+ * What to do about bytes the bucket holds under a content key: nothing (done, or still on its way),
+ * queue them for another resize (stranded), or have the client send its bytes onto the key again:
+ * a `checksum` record says the stored bytes are not the ones the key names, and a client asking
+ * with that SHA-256 holds the right ones, so "exists" would leave the photo failed for good.
+ */
+export async function healIfStranded(config: HealConfig, bucket: string, listed: _Object, now = Date.now()): Promise<'fine' | 'requeued' | 'resend'> {
   const key = listed.Key!;
   const record = await getVerdict(config.s3, config.destBucket, key);
-  if (record?.status === 'done') return false;
+  if (record?.status === 'done') return 'fine';
+  if (record?.code === 'checksum') return 'resend';
   const stranded = record ? HEALABLE_CODES.has(record.code) : now - (listed.LastModified?.getTime() ?? now) >= config.healAfterMs;
-  if (!stranded) return false;
+  if (!stranded) return 'fine';
   await config.requeue(storedObject(bucket, listed));
-  return true;
+  return 'requeued';
 }
 
 /** A listed object as a requeue takes it. */

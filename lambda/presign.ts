@@ -138,16 +138,17 @@ async function existingObject(file: FileRequest, config: PresignConfig): Promise
 }
 
 async function presignOne(file: FileRequest, config: PresignConfig, now: Date): Promise<UploadAnswer> {
+  let key = uploadKey(file.name, FORMAT_OF_TYPE[file.contentType], file.sha256, { prefix: config.keyPrefix });
   if (config.dedupe !== false) {
     const existing = await existingObject(file, config);
     if (existing?.Key) {
       const { requeue, destBucket } = config;
       const heal = requeue && destBucket ? { s3: config.s3, destBucket, requeue, healAfterMs: config.healAfterMs ?? AWS_HEAL_AFTER_MS } : undefined;
-      const requeued = heal ? await healIfStranded(heal, config.bucket, existing, now.getTime()) : false;
-      return { name: file.name, key: existing.Key, exists: true, ...(requeued ? { requeuedAt: now.toISOString() } : {}) };
+      const verdict = heal ? await healIfStranded(heal, config.bucket, existing, now.getTime()) : 'fine';
+      if (verdict !== 'resend') return { name: file.name, key: existing.Key, exists: true, ...(verdict === 'requeued' ? { requeuedAt: now.toISOString() } : {}) };
+      key = existing.Key; // the genuine bytes go onto the key whose record says they are wrong
     }
   }
-  const key = uploadKey(file.name, FORMAT_OF_TYPE[file.contentType], file.sha256, { prefix: config.keyPrefix });
   if (file.parts) return planMultipart({ ...file, parts: file.parts }, key, config, now);
   const sourcePath = file.path === undefined ? undefined : encodeSourcePath(file.path);
   const command = new PutObjectCommand({

@@ -93,5 +93,25 @@ describe('the resize verifies a content key against the bytes', () => {
       const again = JSON.parse((await stack.get(stack.destBucket, failureKey(key))).toString()) as FailedRecord & { attempts?: number };
       expect(again.failedAt).toBe(failed.failedAt);
     });
+
+    it('"upload the file again" works: the API hands the genuine bytes a PUT onto that key, not "exists"; then variants, and the failure record goes', async () => {
+      const key = uploadKey('mended.jpg', 'jpeg', sha256(genuine));
+      await stack.s3.send(new PutObjectCommand({ Bucket: SRC, Key: key, Body: other }));
+      await stack.idle();
+      expect(await stack.list(stack.destBucket)).toContain(failureKey(key));
+      const { requestUploads } = await import('../src/api/client.js');
+      const [answer] = await requestUploads([{ name: 'other-name.jpg', size: genuine.length, contentType: 'image/jpeg', sha256: sha256(genuine) }], { api: stack.apiUrl });
+      if (!('url' in answer)) throw new Error(`expected a PUT, got ${JSON.stringify(answer)}`);
+      expect(answer.key).toBe(key); // onto the bytes that failed, so its record is the one mended
+      expect((await fetch(answer.url, { method: 'PUT', headers: answer.headers, body: genuine })).status).toBe(200);
+      await stack.idle();
+      expect(sha256(await stack.get(SRC, key))).toBe(sha256(genuine));
+      const dest = await stack.list(stack.destBucket);
+      expect(dest).toContain(recordKey(key));
+      expect(dest).not.toContain(failureKey(key));
+      // Mended: the same bytes are now answered "exists".
+      const [after] = await requestUploads([{ name: 'mended.jpg', size: genuine.length, contentType: 'image/jpeg', sha256: sha256(genuine) }], { api: stack.apiUrl });
+      expect(after).toMatchObject({ key, exists: true });
+    });
   });
 });
