@@ -70,10 +70,12 @@ describe.skipIf(!HAS_CHROMIUM)('a big file from the page, in parts (Chromium)', 
     await again.setInputFiles('#files', scan);
     await again.waitForFunction(() => /from before/.test(document.querySelector('.row .state')?.textContent ?? ''), null, { timeout: 30_000 });
     const resumedText = (await again.textContent('.row .state'))?.trim();
+    const shot = path.join(path.dirname(scan), 'page-resuming.png');
+    await again.screenshot({ path: shot });
     await again.waitForFunction(() => document.querySelector('.row.done, .row.failed'), null, { timeout: 120_000 });
     expect(await again.textContent('.row .state')).toMatch(/^ready: /);
     const resent = toSource(s3.bytesUp) - before;
-    process.stdout.write(`web multipart resume: ${bytes.length} bytes, ${parts.length} parts; the second page sent ${resent} (${((100 * resent) / bytes.length).toFixed(0)} %); it said "${resumedText}"\n`);
+    process.stdout.write(`web multipart resume: ${bytes.length} bytes, ${parts.length} parts; the second page sent ${resent} (${((100 * resent) / bytes.length).toFixed(0)} %); it said "${resumedText}"; screenshot ${shot}\n`);
     expect(resumedText).toMatch(/^[5-8] of 9 parts stored \([5-8] from before\)…$/);
     expect(resent).toBeGreaterThan(0);
     expect(resent / bytes.length).toBeLessThan(0.6);
