@@ -67,7 +67,7 @@ describe.skipIf(!HAS_MOTO)('imgpipe deploy against moto', () => {
     expect(r.stderr).toBe(NO_API());
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/^ {2}API {8}\(no ApiUrl output\)$/m);
-    expect(r.stdout).toMatch(/^ {2}config {5}\S+imgpipe\.config\.json: destBucket, region, stack$/m);
+    expect(r.stdout).toMatch(/^ {2}config {5}\S+imgpipe\.config\.json: destBucket, queue, region, stack$/m);
     expect(r.stdout).not.toContain('next:');
     for (const want of [
       /^✓ Staging the resize zip: uploaded [\d.]+ MB: imgpipe\/resize-x86_64-[0-9a-f]{12}…\.zip$/m,

@@ -164,9 +164,10 @@ describe('imgpipe deploy (stack) against the fake CloudFormation', () => {
     const api = `https://${stack.resources.get('HttpApi')!.physicalId}.execute-api.${REGION}.amazonaws.com`;
     // The CDN is on by default: its base URL is the distribution's own domain.
     const cdn = `https://d${stack.resources.get('VariantsDistribution')!.physicalId.slice(1).toLowerCase()}.cloudfront.net`;
-    expect(summary!.outputs).toEqual({ api, sourceBucket: SOURCE, destBucket: DEST, cdn });
+    const queue = stack.resources.get('ResizeQueue')!.physicalId; // an SQS queue's physical id is its URL
+    expect(summary!.outputs).toEqual({ api, sourceBucket: SOURCE, destBucket: DEST, cdn, queue });
     expect(summary!.parameters.Cdn).toBe('true');
-    expect(JSON.parse(await readFile(configFile, 'utf8'))).toEqual({ withoutEnlargement: true, mine: 'kept', stack: STACK, region: REGION, api, destBucket: DEST, cdn });
+    expect(JSON.parse(await readFile(configFile, 'utf8'))).toEqual({ withoutEnlargement: true, mine: 'kept', stack: STACK, region: REGION, api, destBucket: DEST, cdn, queue });
     expect(fake.aws.buckets.has(SOURCE) && fake.aws.buckets.has(DEST)).toBe(true);
   });
 
@@ -305,7 +306,7 @@ describe('imgpipe deploy (stack) against the fake CloudFormation', () => {
     expect([...stack.resources.values()].filter((x) => x.type.startsWith('AWS::CloudFront::'))).toEqual([]);
     expect(changes(off.summary)).not.toContain('Add VariantsDistribution');
     expect(off.summary!.outputs?.cdn).toBeUndefined();
-    expect(JSON.parse(await readFile(configFile, 'utf8'))).toEqual({ mine: 'kept', stack: STACK, region: REGION, api: off.summary!.outputs!.api, destBucket: DEST });
+    expect(JSON.parse(await readFile(configFile, 'utf8'))).toEqual({ mine: 'kept', stack: STACK, region: REGION, api: off.summary!.outputs!.api, destBucket: DEST, queue: off.summary!.outputs!.queue });
 
     // A deploy that does not say keeps the stack's choice: nothing to change.
     const same = await deploy();

@@ -29,6 +29,8 @@ const pipelineSchema = z.strictObject({
   endpoint: z.url().optional(),
   /** The CDN in front of the variants, written by `deploy`. */
   cdn: z.url().optional(),
+  /** The resize queue's URL, written by `deploy`: `watch` shows its depth as the backlog. */
+  queue: z.url().optional(),
   // Written and read by `imgpipe deploy`: which stack, and the names it may take from here.
   stack: z.string().min(1).max(128).optional(),
   sourceBucket: z.string().min(3).max(63).optional(),

@@ -11,6 +11,7 @@ import { startLocalStack, type LocalStack } from '../local/stack.js';
 import { DEFAULT_DATA_DIR, findFolderStack, findNamedStack, runningStacks, whoseStack, type FoundStack } from '../local/state.js';
 import { createS3Client } from '../s3/client.js';
 import { isLoopbackUrl } from '../core/local-keys.js';
+import { queueBacklog } from './queue-backlog.js';
 import { configuredS3Endpoint, localKeysMayGo, refuseLocalKeysInEnv } from '../s3/local-keys.js';
 
 export interface TargetFlags {
@@ -33,7 +34,7 @@ export interface PipelineTarget {
   endpoint?: string;
   region?: string;
   local: boolean;
-  /** Of these source keys, how many the pipeline's queue holds and how many it is resizing (the local stack's, POST /backlog). */
+  /** Of these source keys, how many the pipeline's queue holds and how many it is resizing (the local stack's POST /backlog; on AWS the whole queue's depth). */
   backlog?: (keys: string[]) => Promise<Backlog>;
   /** Which pipeline this is, stable across runs (see Manifest.target). */
   identity: string;
@@ -47,6 +48,8 @@ export interface PipelineTarget {
 export interface Backlog {
   queued: number;
   inFlight: number;
+  /** Counted over the whole queue, every upload's photos (SQS answers no per-key view). */
+  wholeQueue?: true;
 }
 
 /** The local stack's queue, asked through its API, a thousand keys per request. */
@@ -152,6 +155,7 @@ export async function resolveTarget(
     endpoint,
     region,
     local: false,
+    ...(config.queue ? { backlog: queueBacklog(config.queue, region) } : {}),
     identity: `${api ?? ''} → s3://${destBucket}${endpoint ? ` at ${endpoint}` : ''}`,
     description: `${api ?? ''} → s3://${destBucket}`,
     close: async () => s3.destroy(),

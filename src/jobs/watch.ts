@@ -6,7 +6,7 @@ import { downloadBatch, planDownloads, type Downloads } from './download.js';
 import { waitForRecords, type DoneMark } from '../s3/wait.js';
 import { formatBytes, formatSeconds } from '../ui/format.js';
 import type { Reporter } from '../ui/reporter.js';
-import type { PipelineTarget } from './target.js';
+import type { Backlog, PipelineTarget } from './target.js';
 
 export type { Downloads } from './download.js';
 
@@ -46,10 +46,35 @@ export interface WatchResult {
   /** S3 requests the wait made. */
   requests: number;
   /** Where the images without a record were when the wait ended: still queued, or being resized (the local stack's queue). */
-  backlog?: { queued: number; inFlight: number };
+  backlog?: Backlog;
   /** Each image's record, in the order given (a done one without `variants` when not read). */
   records: Array<ImageRecord | DoneMark>;
   downloads?: Downloads;
+}
+
+/** Where the pending images are, every few seconds, on the bar: queued, or being resized. */
+function queueWatcher(ask: ((keys: string[]) => Promise<Backlog>) | undefined, reporter: Reporter) {
+  let backlog: Backlog | undefined;
+  let lookedAt = 0;
+  return {
+    get backlog() {
+      return backlog;
+    },
+    async look(pending: string[], now = false): Promise<Backlog | undefined> {
+      if (!ask || (!now && Date.now() - lookedAt < BACKLOG_EVERY_MS)) return backlog;
+      lookedAt = Date.now();
+      try {
+        backlog = await ask(pending);
+      } catch (err) {
+        // A queue this user may not read (no sqs:GetQueueAttributes) is no reason to stop waiting.
+        reporter.error(`note: no backlog shown, the queue could not be read (${(err as Error).message.split('\n')[0]})`);
+        ask = undefined;
+        return undefined;
+      }
+      reporter.advance(0, { item: backlogText(backlog) });
+      return backlog;
+    },
+  };
 }
 
 /** Source key → local relative paths, from a run's per-file records. */
@@ -60,7 +85,7 @@ export function localNamesOf(files: Array<{ key?: string; relPath: string; statu
 }
 
 const BACKLOG_EVERY_MS = 2_000;
-const backlogText = (b: { queued: number; inFlight: number }) => `${b.queued} queued, ${b.inFlight} resizing`;
+const backlogText = (b: Backlog) => `${b.queued} queued, ${b.inFlight} resizing${b.wholeQueue ? ' in the queue' : ''}`;
 
 export async function runWatch(options: WatchOptions): Promise<WatchResult> {
   const started = Date.now();
@@ -68,17 +93,9 @@ export async function runWatch(options: WatchOptions): Promise<WatchResult> {
   const opts = { ...options, sourceKeys: [...new Set(options.sourceKeys)] };
   const { reporter } = opts;
   reporter.start(opts.sourceKeys.length, 'waiting for records', 'items', 'images');
-  // Where the pending images are, every few seconds, on the bar: queued, or being resized.
-  let backlog: WatchResult['backlog'];
-  let lookedAt = 0;
-  const lookAtQueue = async (pending: string[]) => {
-    if (!opts.target.backlog || Date.now() - lookedAt < BACKLOG_EVERY_MS) return;
-    lookedAt = Date.now();
-    backlog = await opts.target.backlog(pending);
-    reporter.advance(0, { item: backlogText(backlog) });
-  };
+  const queue = queueWatcher(opts.target.backlog, reporter);
   const waited = await waitForRecords({
-    onRound: lookAtQueue,
+    onRound: async (pending) => void (await queue.look(pending)),
     s3: opts.target.s3,
     bucket: opts.target.destBucket,
     sourceKeys: opts.sourceKeys,
@@ -97,10 +114,12 @@ export async function runWatch(options: WatchOptions): Promise<WatchResult> {
   });
   reporter.stop();
   if (waited.timedOut) {
-    lookedAt = 0;
-    await lookAtQueue(waited.missing).catch(() => undefined);
+    const backlog = await queue.look(waited.missing, true).catch(() => undefined);
     // Still queued is not lost: say so, and how to wait on.
-    const where = backlog && backlog.queued + backlog.inFlight ? `; the queue still holds ${backlogText(backlog)} of them: run the same watch again to wait on` : '';
+    const held = backlog && backlog.queued + backlog.inFlight ? backlog : undefined;
+    // SQS counts the whole queue: every upload's photos, these among them or not.
+    const holds = held && (held.wholeQueue ? `the pipeline's queue (every upload's photos) still holds ${held.queued} queued, ${held.inFlight} resizing` : `the queue still holds ${backlogText(held)} of them`);
+    const where = holds ? `; ${holds}: run the same watch again to wait on` : '';
     reporter.error(`timed out after ${formatSeconds(opts.timeoutMs)}: ${waited.missing.length} of ${opts.sourceKeys.length} images have no record${where}:`);
     for (const m of waited.missing) reporter.error(`missing ${m}`);
   }
@@ -120,7 +139,7 @@ export async function runWatch(options: WatchOptions): Promise<WatchResult> {
     seconds: (Date.now() - started) / 1000,
     requests: waited.requests,
     records: waited.records,
-    ...(waited.timedOut && backlog ? { backlog } : {}),
+    ...(waited.timedOut && queue.backlog ? { backlog: queue.backlog } : {}),
   };
   if (opts.downloadDir && done.length) {
     const plans = planDownloads(done.filter((r): r is DoneRecord => !!r.variants), opts.localNames);

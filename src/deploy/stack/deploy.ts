@@ -266,7 +266,7 @@ async function finish(x: Context, summary: StackDeploySummary, unchanged?: Stack
   // What the stack does give is still written (its buckets are real); a stack without an API is
   // not a working pipeline, so the run ends as a failure that names what is missing.
   if (!summary.outputs.api) [summary.ok, summary.missingOutputs] = [false, ['ApiUrl']];
-  const place = { api: summary.outputs.api, destBucket: summary.outputs.destBucket, cdn: summary.outputs.cdn, region: x.region, stack: x.r.stack };
+  const place = { api: summary.outputs.api, destBucket: summary.outputs.destBucket, cdn: summary.outputs.cdn, queue: summary.outputs.queue, region: x.region, stack: x.r.stack };
   await writePipelineConfig(x.r.configFile, place);
   summary.config = x.r.configFile;
   summary.configKeys = Object.entries(place).filter(([, v]) => v !== undefined).map(([k]) => k).sort();

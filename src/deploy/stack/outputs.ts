@@ -13,11 +13,13 @@ export interface StackOutputs {
   destBucket?: string;
   /** The CDN's base URL in front of the variants (CdnUrl), when the stack has one. */
   cdn?: string;
+  /** The resize queue's URL (ResizeQueueUrl): its depth is the backlog `watch` shows. */
+  queue?: string;
 }
 
 export async function stackOutputs(cfn: CloudFormationClient, stack: Stack, region: string): Promise<StackOutputs> {
   const o = Object.fromEntries((stack.Outputs ?? []).map((x) => [x.OutputKey, x.OutputValue]));
-  const out: StackOutputs = { api: o.ApiUrl, sourceBucket: o.SourceBucket, destBucket: o.DestBucket, ...(o.CdnUrl ? { cdn: o.CdnUrl } : {}) };
+  const out: StackOutputs = { api: o.ApiUrl, sourceBucket: o.SourceBucket, destBucket: o.DestBucket, ...(o.CdnUrl ? { cdn: o.CdnUrl } : {}), ...(o.ResizeQueueUrl ? { queue: o.ResizeQueueUrl } : {}) };
   if (out.api && out.sourceBucket && out.destBucket) return out;
   const res = await awsCall(`cloudformation:DescribeStackResources ${stack.StackName}`, () => cfn.send(new DescribeStackResourcesCommand({ StackName: stack.StackId })));
   const physical = (id: string) => res.StackResources?.find((r) => r.LogicalResourceId === id)?.PhysicalResourceId;
@@ -27,6 +29,7 @@ export async function stackOutputs(cfn: CloudFormationClient, stack: Stack, regi
     sourceBucket: out.sourceBucket ?? physical('SourceBucket'),
     destBucket: out.destBucket ?? physical('DestBucket'),
     ...(out.cdn ? { cdn: out.cdn } : {}),
+    ...(out.queue ?? physical('ResizeQueue') ? { queue: out.queue ?? physical('ResizeQueue') } : {}), // an SQS queue's physical id is its URL
   };
 }
 
@@ -36,7 +39,7 @@ export async function readConfigObject(file: string): Promise<Record<string, unk
 }
 
 /** Merge the pipeline's place into the config: the user's other settings stay as they were. */
-export async function writePipelineConfig(file: string, place: { api?: string; destBucket?: string; cdn?: string; region: string; stack: string }): Promise<Record<string, unknown>> {
+export async function writePipelineConfig(file: string, place: { api?: string; destBucket?: string; cdn?: string; queue?: string; region: string; stack: string }): Promise<Record<string, unknown>> {
   const current = await readConfigObject(file);
   const next: Record<string, unknown> = { ...current, stack: place.stack, region: place.region };
   if (place.api) next.api = place.api;
@@ -44,6 +47,8 @@ export async function writePipelineConfig(file: string, place: { api?: string; d
   // A stack deployed without its CDN leaves no stale URL behind.
   if (place.cdn) next.cdn = place.cdn;
   else delete next.cdn;
+  if (place.queue) next.queue = place.queue;
+  else delete next.queue;
   await writeFileAtomic(file, `${JSON.stringify(next, null, 2)}\n`);
   return next;
 }

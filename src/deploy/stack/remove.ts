@@ -59,11 +59,11 @@ async function bucketsOf(cfn: CloudFormationClient, stackId: string): Promise<st
   return (res.StackResources ?? []).filter((r) => r.ResourceType === 'AWS::S3::Bucket' && r.PhysicalResourceId).map((r) => r.PhysicalResourceId as string);
 }
 
-/** The config no longer points at a stack that is gone, nor at its CDN (the kept variants bucket stays named). */
+/** The config no longer points at a stack that is gone, nor at its CDN or queue (the kept variants bucket stays named). */
 async function forgetStack(file: string, stack: string): Promise<void> {
   const current = await readConfigObject(file);
   if (current.stack !== stack) return;
-  const { api: _api, stack: _stack, cdn: _cdn, ...rest } = current;
+  const { api: _api, stack: _stack, cdn: _cdn, queue: _queue, ...rest } = current;
   await writeFileAtomic(file, `${JSON.stringify(rest, null, 2)}\n`);
 }
 
