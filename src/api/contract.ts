@@ -11,8 +11,9 @@ const MiB = 1024 * 1024;
 
 /**
  * Files of at least this size go up in parts (S3 multipart), when the client sends each part's
- * SHA-256 (`FileRequest.parts`): two parts of the smallest size. Below it one PUT is as fast (bench/
- * upload-wan.mjs: a second part in flight pays off only once a part's transfer outlasts its round trip).
+ * SHA-256 (`FileRequest.parts`): two parts of the smallest size. Parts are for resuming, not for
+ * speed: on the WAN bench (bench/upload-wan.mjs, 40 ms, no loss) one PUT beat 8 MiB parts at every
+ * size up to 64 MiB, but a failed 40 MB PUT starts again from byte 0, and a part only from its own.
  */
 export const MULTIPART_MIN_BYTES = 16 * MiB;
 /** Parts are 8 MiB (aws-cli's and lib-storage's default chunk), larger only to stay within S3's 10,000 parts. */
