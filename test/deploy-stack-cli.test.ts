@@ -89,9 +89,9 @@ describe('imgpipe deploy (CLI)', () => {
     expect(fake.form('cloudformation:CreateChangeSet')).toMatchObject({ 'Parameters.member.15.ParameterKey': 'ApiKey', 'Parameters.member.15.ParameterValue': API_KEY });
     expect(s.concurrency).toEqual({ wanted: 5, limit: 1000, unreserved: 1000, fits: true });
     const dest = `photos-variants-${ACCOUNT}-${REGION}`;
-    expect(s.outputs).toMatchObject({ sourceBucket: `photos-uploads-${ACCOUNT}-${REGION}`, destBucket: dest, cdn: expect.stringMatching(/^https:\/\/d[0-9a-z]{13}\.cloudfront\.net$/) });
+    expect(s.outputs).toMatchObject({ sourceBucket: `photos-uploads-${ACCOUNT}-${REGION}`, destBucket: dest, cdn: expect.stringMatching(/^https:\/\/d[0-9a-z]{13}\.cloudfront\.net$/), queue: expect.stringMatching(/^https:\/\/sqs\.us-east-1\.amazonaws\.com\/\d{12}\/photos-ResizeQueue-/) });
     expect(s.parameters.Cdn).toBe('true');
-    expect(JSON.parse(await readFile(path.join(cwd, 'imgpipe.config.json'), 'utf8'))).toEqual({ withoutEnlargement: true, stack: 'photos', region: REGION, api: s.outputs.api, destBucket: dest, cdn: s.outputs.cdn });
+    expect(JSON.parse(await readFile(path.join(cwd, 'imgpipe.config.json'), 'utf8'))).toEqual({ withoutEnlargement: true, stack: 'photos', region: REGION, api: s.outputs.api, destBucket: dest, cdn: s.outputs.cdn, queue: s.outputs.queue });
   }, 240_000);
 
   it('takes keyPrefix and runtime from the config (flags win), and refuses a prefix that is not one folder', async () => {

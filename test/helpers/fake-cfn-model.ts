@@ -239,6 +239,8 @@ export class CfnWorld {
     if (type === 'AWS::ApiGatewayV2::Api') return stack.stackId.slice(-10).replace(/-/g, 'a');
     // A distribution's id: E and 13 capitals or digits, as CloudFront names them.
     if (type === 'AWS::CloudFront::Distribution') return `E${randomUUID().replace(/-/g, '').slice(0, 13).toUpperCase()}`;
+    // A queue's physical id is its URL, as SQS names it.
+    if (type === 'AWS::SQS::Queue') return `https://sqs.us-east-1.amazonaws.com/123456789012/${stack.name}-${logicalId}-${randomUUID().slice(0, 8).toUpperCase()}`;
     return `${stack.name}-${logicalId}-${randomUUID().slice(0, 8).toUpperCase()}`;
   }
 

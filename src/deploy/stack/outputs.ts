@@ -19,7 +19,7 @@ export interface StackOutputs {
 
 export async function stackOutputs(cfn: CloudFormationClient, stack: Stack, region: string): Promise<StackOutputs> {
   const o = Object.fromEntries((stack.Outputs ?? []).map((x) => [x.OutputKey, x.OutputValue]));
-  const out: StackOutputs = { api: o.ApiUrl, sourceBucket: o.SourceBucket, destBucket: o.DestBucket, ...(o.CdnUrl ? { cdn: o.CdnUrl } : {}), ...(o.ResizeQueueUrl ? { queue: o.ResizeQueueUrl } : {}) };
+  const out: StackOutputs = { api: o.ApiUrl, sourceBucket: o.SourceBucket, destBucket: o.DestBucket, ...(o.CdnUrl ? { cdn: o.CdnUrl } : {}), ...queueUrl(o.ResizeQueueUrl) };
   if (out.api && out.sourceBucket && out.destBucket) return out;
   const res = await awsCall(`cloudformation:DescribeStackResources ${stack.StackName}`, () => cfn.send(new DescribeStackResourcesCommand({ StackName: stack.StackId })));
   const physical = (id: string) => res.StackResources?.find((r) => r.LogicalResourceId === id)?.PhysicalResourceId;
@@ -29,8 +29,13 @@ export async function stackOutputs(cfn: CloudFormationClient, stack: Stack, regi
     sourceBucket: out.sourceBucket ?? physical('SourceBucket'),
     destBucket: out.destBucket ?? physical('DestBucket'),
     ...(out.cdn ? { cdn: out.cdn } : {}),
-    ...(out.queue ?? physical('ResizeQueue') ? { queue: out.queue ?? physical('ResizeQueue') } : {}), // an SQS queue's physical id is its URL
+    ...queueUrl(out.queue ?? physical('ResizeQueue')), // an SQS queue's physical id is its URL
   };
+}
+
+/** Only a URL goes into the config as `queue` (the config refuses anything else, and every verb reads it). */
+function queueUrl(value: string | undefined): { queue?: string } {
+  return value && URL.canParse(value) && /^https?:$/.test(new URL(value).protocol) ? { queue: value } : {};
 }
 
 /** The config as it stands (read as every verb reads it), or {} when there is none yet: deploy writes the first. */
