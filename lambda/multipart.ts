@@ -14,7 +14,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { partsOf, type CompleteResponse, type FileRequest, type PartAnswer, type UploadParts } from '../src/api/contract.js';
+import { partSizeFor, partsOf, type CompleteResponse, type FileRequest, type PartAnswer, type UploadParts } from '../src/api/contract.js';
 import { contentFolder } from '../src/core/upload-key.js';
 import { SOURCE_PATH_META, encodeSourcePath } from '../src/core/source-path.js';
 
@@ -25,7 +25,8 @@ export interface MultipartConfig {
   keyPrefix: string;
 }
 
-const SHA256_BASE64 = /^[A-Za-z0-9+/]{43}=$/;
+/** A base64 SHA-256, as the wire carries every hash (the file's and each part's). */
+export const SHA256_BASE64 = /^[A-Za-z0-9+/]{43}=$/;
 
 /** Why `parts` is not a plan for a file of `size` bytes, if it is not. */
 export function partsProblem(parts: unknown, size: number): string | undefined {
@@ -86,7 +87,7 @@ export async function planMultipart(file: FileRequest & { parts: string[] }, key
       return { partNumber, url, method: 'PUT', headers: { 'content-length': String(size), 'x-amz-checksum-sha256': sha256 } };
     }),
   );
-  return { name: file.name, key: uploadKey, uploadId, partSize: partsOf(file.size)[0].size, parts, expiresAt: new Date(now.getTime() + config.expiresIn * 1000).toISOString() };
+  return { name: file.name, key: uploadKey, uploadId, partSize: partSizeFor(file.size), parts, expiresAt: new Date(now.getTime() + config.expiresIn * 1000).toISOString() };
 }
 
 export type CompleteOutcome = { ok: true; body: CompleteResponse } | { ok: false; status: number; code: string; message: string };

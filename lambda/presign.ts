@@ -18,7 +18,7 @@ import { SOURCE_PATH_HEADER, SOURCE_PATH_META, encodeSourcePath, sourcePathProbl
 import { createS3Client } from '../src/s3/client.js';
 import { AWS_HEAL_AFTER_MS, healIfStranded, sqsRequeue, type Requeue } from './heal.js';
 import { answerReprocess } from './reprocess.js';
-import { completeMultipart, partsProblem, planMultipart } from './multipart.js';
+import { completeMultipart, partsProblem, planMultipart, SHA256_BASE64 } from './multipart.js';
 
 export type { FileRequest, UploadAnswer } from '../src/api/contract.js';
 
@@ -105,7 +105,6 @@ function sameSecret(given: string | undefined, expected: string): boolean {
 const sizeLimit = (bytes: number) => (bytes % (1024 * 1024) === 0 ? `${bytes / (1024 * 1024)} MiB` : `${bytes}-byte`);
 
 const FORMAT_OF_TYPE = Object.fromEntries(Object.entries(CONTENT_TYPES).map(([f, t]) => [t, f as ImageFormat]));
-const SHA256_BASE64 = /^[A-Za-z0-9+/]{43}=$/;
 
 /** Check one entry of `files`; a string is the reason it is refused. */
 function checkFile(entry: unknown, config: PresignConfig): FileRequest | { name: string; code: string; message: string } {

@@ -22,11 +22,12 @@ export async function putParts(run: UploadRun, r: FileRecord, plan: UploadParts,
     return 'url' in part ? { url: part.url, headers: part.headers } : undefined;
   };
   run.emit({ type: 'put-start', relPath: r.relPath, key: r.key!, size: r.size });
-  const held = partsOf(r.size).filter(({ partNumber }) => 'done' in plan.parts[partNumber - 1]);
-  const heldBytes = held.reduce((n, p) => n + p.size, 0);
+  const isHeld = ({ partNumber }: { partNumber: number }) => 'done' in plan.parts[partNumber - 1];
+  const parts = partsOf(r.size);
+  const heldBytes = parts.filter(isHeld).reduce((n, p) => n + p.size, 0);
   if (heldBytes) run.emit({ type: 'put-progress', relPath: r.relPath, bytes: heldBytes });
   try {
-    const toSend = partsOf(r.size).filter(({ partNumber }) => !('done' in plan.parts[partNumber - 1]));
+    const toSend = parts.filter((p) => !isHeld(p));
     await Promise.all(
       toSend.map(({ partNumber, start, size }) =>
         putLimit(async () => {
