@@ -16,8 +16,10 @@ export async function putParts(run: UploadRun, r: FileRecord, plan: UploadParts,
   let retries = 0;
   const countRetry = retried(run, `PUT ${r.relPath}`);
   let latest = plan;
+  // Parts whose URLs expire together share one fresh plan rather than asking once each.
+  let replanning: Promise<UploadParts> | undefined;
   const fresh = async (partNumber: number) => {
-    latest = await planAgain(run, r);
+    latest = await (replanning ??= planAgain(run, r).finally(() => (replanning = undefined)));
     const part = latest.parts[partNumber - 1];
     return 'url' in part ? { url: part.url, headers: part.headers } : undefined;
   };
