@@ -23,16 +23,27 @@ export class DeadlineReached extends Error {
 }
 
 export class Deadline {
-  /** The time the invocation had for work when it started (Infinity without a context: the local stack, tests). */
+  /** The time the invocation had for work when it started (Infinity without a context: tests). */
   readonly atStart: number;
+  /**
+   * Kept back for answering: ANSWER_RESERVE_MS, or a fifth of a short function's time, so that
+   * a 1 s timeout (`imgpipe dev --resize-timeout 1`) still leaves work its share and no photo is
+   * refused before it starts for want of a reserve larger than the whole invocation.
+   */
+  readonly reserveMs: number;
+  /** Less than this left for a photo: it is not started (MIN_WORK_MS, or a quarter of a short function's time). */
+  readonly minWorkMs: number;
 
   constructor(private readonly context?: LambdaContext) {
-    this.atStart = this.budget();
+    const total = context ? context.getRemainingTimeInMillis() : Infinity;
+    this.reserveMs = Math.min(ANSWER_RESERVE_MS, total / 5);
+    this.minWorkMs = Math.min(MIN_WORK_MS, total / 4);
+    this.atStart = total - this.reserveMs;
   }
 
   /** What the next piece of work may take. */
   budget(): number {
-    return this.context ? this.context.getRemainingTimeInMillis() - ANSWER_RESERVE_MS : Infinity;
+    return this.context ? this.context.getRemainingTimeInMillis() - this.reserveMs : Infinity;
   }
 
   /**

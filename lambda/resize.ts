@@ -15,7 +15,7 @@ import { createS3Client } from '../src/s3/client.js';
 import { decodeSourcePath } from '../src/core/source-path.js';
 import { keepsContentPromise } from '../src/core/upload-key.js';
 import { httpStatus } from '../src/s3/get-record.js';
-import { ANSWER_RESERVE_MS, Deadline, DeadlineReached, MIN_WORK_MS, type LambdaContext } from './deadline.js';
+import { Deadline, DeadlineReached, type LambdaContext } from './deadline.js';
 import { putJson, writeAttemptNote, writeFailureRecord } from './records.js';
 import { isMissing, removeOutputs, sourceNow } from './remove.js';
 import { decodeEventKey, type S3EventRecord, type SqsRecord } from './s3-event.js';
@@ -183,9 +183,9 @@ async function processRecord(config: ResizeConfig, log: Log, record: S3EventReco
     return { bucket, key, status: 'skipped', retry: false, error };
   }
   const budget = attempt.deadline.budget();
-  if (budget < MIN_WORK_MS) {
+  if (budget < attempt.deadline.minWorkMs) {
     // Not started: a fresh invocation has the whole time for it.
-    const error = `not started: ${Math.max(0, Math.round(budget + ANSWER_RESERVE_MS))} ms of the function's time left`;
+    const error = `not started: ${Math.max(0, Math.round(budget + attempt.deadline.reserveMs))} ms of the function's time left`;
     log({ level: 'info', msg: 'deferred', bucket, key, error });
     return { bucket, key, status: 'failed', retry: true, error, code: 'timeout' };
   }

@@ -1,7 +1,9 @@
 // The local stack as a model of the deployed resize: `imgpipe dev` (a subprocess) runs each resize
 // in an instance of its own under the function's timeout and concurrency, returns an unanswered
 // event to the queue with one more receive, and after the redrive bound writes the failure record
-// the dead-letter queue's recorder writes on AWS: `timeout`, `crashed`, with the attempts.
+// the dead-letter queue's recorder writes on AWS: `timeout`, `crashed`, with the attempts. The
+// handler gets Lambda's context from the pool, so it can stop before the timeout as it does on AWS.
+import { execFileSync } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
@@ -14,6 +16,9 @@ import { startDev, type DevProcess } from './helpers/dev.js';
 import { writeNoiseJpegs } from './helpers/fault-proxy.js';
 import * as img from './helpers/images.js';
 import { eventually } from './helpers/s3.js';
+import { have, TOOLS } from './helpers/tools.js';
+
+const hasHeifEnc = have(TOOLS.heifEnc, 'local-resize-limits.test (the HEIC that outlasts its timeout)');
 
 // AVIF at 3000 px of noise: several seconds of encoding per photo on any machine, far over 1 s.
 const SLOW_SPEC = ['--widths', '3000,2048', '--format', 'avif'];
@@ -56,7 +61,7 @@ describe('imgpipe dev --resize-timeout / --resize-concurrency', () => {
 
   it("--help gives the template's defaults: Timeout 60 s, ResizeConcurrency 5", async () => {
     const r = await runCli(['dev', '--help']);
-    expect(r.stdout.replace(/\s+/g, ' ')).toContain("--resize-timeout <seconds> the resize function's timeout: a resize still running then is stopped and retried, then recorded as `timeout`; the template's Timeout (default: 60)");
+    expect(r.stdout.replace(/\s+/g, ' ')).toContain("--resize-timeout <seconds> the resize function's timeout: the handler records a resize it cannot finish in it as `timeout`; one still running then is stopped and retried; the template's Timeout (default: 60)");
     expect(r.stdout.replace(/\s+/g, ' ')).toContain("--resize-concurrency <n> resizes at once, as the deployed queue's maximum concurrency; the template's ResizeConcurrency (default: 5)");
   });
 });
@@ -68,7 +73,7 @@ describe('imgpipe dev: the resize under the function timeout and concurrency', (
     dev = undefined;
   });
 
-  it(`--resize-timeout 1: a spec that cannot finish is stopped each time, and after ${MAX_RECEIVE_COUNT} receives gets a timeout record; watch exits 1 naming it`, async () => {
+  it('--resize-timeout 1: the handler sees the deadline through its context, stops the spec that cannot finish and records a timeout at the first receive, as on AWS; watch exits 1 naming it', async () => {
     const cwd = await img.tempDir('imgpipe-timeout-');
     const file = await noisePng(path.join(cwd, 'photos'), 'huge.png');
     dev = await startDev(cwd, { args: ['--resize-timeout', '1', ...SLOW_SPEC] });
@@ -76,10 +81,38 @@ describe('imgpipe dev: the resize under the function timeout and concurrency', (
     const key = await uploadOne(cwd, file, SLOW_SPEC);
     // Its own deadline is far off: ending before it means the record ended it.
     const watch = await runCli(['watch', '--local', '--timeout', '600', ...SLOW_SPEC], { cwd, timeoutMs: 300_000 });
-    console.log(`[timeout] watch ended after ${((Date.now() - started) / 1000).toFixed(1)} s (${MAX_RECEIVE_COUNT} receives × 1 s timeout + backoff)`);
+    console.log(`[timeout] watch ended after ${((Date.now() - started) / 1000).toFixed(1)} s (one receive of a 1 s function)`);
     expect(watch.code, watch.stdout + watch.stderr).toBe(1);
     expect(watch.stdout + watch.stderr).toContain(key);
-    expect(watch.stdout + watch.stderr).toMatch(/timeout|did not finish within the function's timeout/);
+    expect(watch.stdout + watch.stderr).toMatch(/did not finish in the function's time/);
+
+    const record = JSON.parse((await dev.get(dev.state.destBucket, failureKey(key))).toString()) as FailedRecord;
+    expect(record).toMatchObject({ status: 'failed', source: { key }, code: 'timeout', attempts: 1 });
+    // A fifth of the 1 s kept back for answering: the work was cut at 0.8 s.
+    expect(record.reason).toBe("the resize did not finish in the function's time: stopped after 0.8 s: the function's time was running out");
+    // The handler answered before the pool had to stop it, and no retry was asked for: a second
+    // run of the same spec on the same bytes would end the same way.
+    const stoppedByHandler = devLines(dev).filter((l) => l.msg === 'resize stopped at the deadline');
+    expect(stoppedByHandler.map((l) => [l.key, l.code, l.retry])).toEqual([[key, 'timeout', false]]);
+    expect(devLines(dev).filter((l) => l.msg === 'resize ended without an answer')).toEqual([]);
+    expect(devLines(dev).filter((l) => l.msg === 'resized')).toEqual([]);
+    expect((await dev.list(dev.state.destBucket)).includes(recordKey(key))).toBe(false);
+  }, 300_000);
+
+  it.skipIf(!hasHeifEnc)(`--resize-timeout 1: a HEIC whose decode holds the handler past its deadline is stopped by the pool each time, and after ${MAX_RECEIVE_COUNT} receives gets a timeout record`, async () => {
+    const cwd = await img.tempDir('imgpipe-timeout-heic-');
+    await mkdir(path.join(cwd, 'photos'));
+    // 37 MP: libheif's WebAssembly decode runs on the handler's one thread for seconds, so no timer
+    // of its own can fire; only Lambda (here the pool) can end it, as a 48 MP HEIC on a cold container.
+    const src = path.join(cwd, 'big.jpg');
+    await sharp(img.corpusFile('plasma-Kite.jpg')).resize(7000, 5250, { fit: 'fill' }).jpeg({ quality: 90 }).toFile(src);
+    const file = path.join(cwd, 'photos', 'big.heic');
+    execFileSync('heif-enc', ['-p', 'preset=ultrafast', '-q', '60', src, '-o', file], { stdio: 'ignore' });
+    dev = await startDev(cwd, { args: ['--resize-timeout', '1'] });
+    const key = await uploadOne(cwd, file, []);
+    const watch = await runCli(['watch', '--local', '--timeout', '600'], { cwd, timeoutMs: 300_000 });
+    expect(watch.code, watch.stdout + watch.stderr).toBe(1);
+    expect(watch.stdout + watch.stderr).toContain(key);
 
     const record = JSON.parse((await dev.get(dev.state.destBucket, failureKey(key))).toString()) as FailedRecord;
     expect(record).toMatchObject({ status: 'failed', source: { key }, code: 'timeout', attempts: MAX_RECEIVE_COUNT });
@@ -91,7 +124,7 @@ describe('imgpipe dev: the resize under the function timeout and concurrency', (
       ['timeout', 2, true],
       ['timeout', 3, false],
     ]);
-    expect(devLines(dev).filter((l) => l.msg === 'resized')).toEqual([]);
+    expect(devLines(dev).filter((l) => l.msg === 'END')).toEqual([]);
     expect((await dev.list(dev.state.destBucket)).includes(recordKey(key))).toBe(false);
   }, 300_000);
 

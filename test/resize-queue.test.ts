@@ -7,7 +7,7 @@ import http from 'node:http';
 import net from 'node:net';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ANSWER_RESERVE_MS, Deadline } from '../lambda/deadline.js';
+import { ANSWER_RESERVE_MS, Deadline, MIN_WORK_MS } from '../lambda/deadline.js';
 import { createFailureRecorder } from '../lambda/failure-recorder.js';
 import { createResizeHandler } from '../lambda/resize.js';
 import type { SqsRecord } from '../lambda/s3-event.js';
@@ -95,11 +95,12 @@ describe('the resize on an SQS queue, and the failure recorder', () => {
   });
 
   it("with the function's time nearly gone, a slow resize stops before the deadline and is recorded as a timeout; the photo after it is not started and goes back to the queue", async () => {
-    // A real slow spec: AVIF of a noisy 1.9 MP PNG takes seconds; the context leaves 1.5 s for work.
+    // A real slow spec: AVIF of a noisy 1.9 MP PNG takes seconds; a 2 s function leaves 1.6 s for
+    // work (a fifth kept back for answering).
     const spec = parseSpec({ variants: [{ name: 'full', width: 1600, format: 'avif' }] });
     const png = await sharp({ create: { width: 1600, height: 1200, channels: 3, noise: { type: 'gaussian', mean: 128, sigma: 60 }, background: '#808080' } }).png({ compressionLevel: 1 }).toBuffer();
     await put('q/slow.png', png);
-    const context = contextWith(ANSWER_RESERVE_MS + 1500);
+    const context = contextWith(2000);
     const result = await handlerVia(false, spec)({ Records: [message('m-slow', 'q/slow.png', 1), message('m-next', 'q/fine.jpg', 1)] }, context);
     // Answered with time to spare: Lambda did not have to kill it.
     expect(context.getRemainingTimeInMillis()).toBeGreaterThan(0);
@@ -124,7 +125,11 @@ describe('the resize on an SQS queue, and the failure recorder', () => {
     expect(deadline.wasFair(deadline.atStart / 2)).toBe(true);
     left = 20_000;
     expect(deadline.wasFair(deadline.budget())).toBe(false);
-    // Without a context (the local stack): no deadline at all.
+    // A short function keeps a fifth back, and starts no photo in its last quarter.
+    const short = new Deadline({ getRemainingTimeInMillis: () => 1000 });
+    expect([short.reserveMs, short.atStart, short.minWorkMs]).toEqual([200, 800, 250]);
+    expect([deadline.reserveMs, deadline.minWorkMs]).toEqual([ANSWER_RESERVE_MS, MIN_WORK_MS]);
+    // Without a context (tests of the handler alone): no deadline at all.
     expect(new Deadline().budget()).toBe(Infinity);
   });
 

@@ -189,7 +189,7 @@ export function devCommand(): Command {
     .option('--data <dir>', 'where objects, the event queue and the S3 credentials are kept (across restarts)', DEFAULT_DATA_DIR)
     .option('--s3-port <port>', 'S3 server port, 0 for any free one', port, DEFAULT_S3_PORT)
     .option('--api-port <port>', 'presign API port, 0 for any free one', port, DEFAULT_API_PORT)
-    .option('--resize-timeout <seconds>', `the resize function's timeout: a resize still running then is stopped and retried, then recorded as \`timeout\`; the template's Timeout`, resizeTimeout, FUNCTION_DEFAULTS.resize.timeout)
+    .option('--resize-timeout <seconds>', `the resize function's timeout: the handler records a resize it cannot finish in it as \`timeout\`; one still running then is stopped and retried; the template's Timeout`, resizeTimeout, FUNCTION_DEFAULTS.resize.timeout)
     .option('--resize-concurrency <n>', "resizes at once, as the deployed queue's maximum concurrency; the template's ResizeConcurrency", resizeConcurrency, DEFAULT_RESIZE_CONCURRENCY)
     .option('--no-dedupe', 'presign every file, even content the source bucket already holds')
     .option('--show-credentials', "print the data folder's S3 access key, secret, region and endpoint as shell lines or --json, then exit (for programs; imgpipe refuses these keys for anything but the local stack)")

@@ -21,11 +21,13 @@ process.on('message', (msg: ToWorker) => {
   }
   void (async () => {
     const started = Date.now();
-    const { requestId } = msg;
+    const { requestId, deadlineAt } = msg;
+    // Lambda's context, as far as the handler reads it: the time left before the pool stops it.
+    const context = { getRemainingTimeInMillis: () => Math.max(0, deadlineAt - Date.now()) };
     // Lambda's own START and END lines: which instance ran what, and when, seen from outside.
     send({ type: 'log', line: { level: 'info', msg: 'START', requestId, pid: process.pid } });
     try {
-      const { outcomes, batchItemFailures } = await resize!(msg.event);
+      const { outcomes, batchItemFailures } = await resize!(msg.event, context);
       send({ type: 'log', line: { level: 'info', msg: 'END', requestId, ms: Date.now() - started } });
       send({ type: 'answer', requestId, outcomes, batchItemFailures });
     } catch (err) {

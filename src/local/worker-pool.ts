@@ -78,7 +78,7 @@ export class ResizePool {
           resolve(r);
         },
       };
-      this.send(instance, { type: 'invoke', requestId, event });
+      this.send(instance, { type: 'invoke', requestId, event, deadlineAt: Date.now() + this.opts.timeoutMs });
     });
   }
 

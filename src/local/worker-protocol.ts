@@ -13,7 +13,8 @@ export interface InstanceConfig {
   cacheControl: string;
 }
 
-export type ToWorker = { type: 'init'; config: InstanceConfig } | { type: 'invoke'; requestId: string; event: ResizeEvent };
+/** `deadlineAt`: when the pool stops this invocation (epoch ms), which the handler sees through its context as on Lambda. */
+export type ToWorker = { type: 'init'; config: InstanceConfig } | { type: 'invoke'; requestId: string; event: ResizeEvent; deadlineAt: number };
 
 export type FromWorker =
   | { type: 'ready' }
