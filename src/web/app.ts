@@ -146,31 +146,38 @@ function headOrWhole(head: Uint8Array, whole: ArrayBuffer): Uint8Array {
   }
 }
 
-/** One file, one PUT: a slot, then the retries; a fresh URL if the one given expired while queued. */
-function upload(row: Row, answer: Extract<UploadAnswer, { url: string }>): Promise<void> {
-  return putSlot(async () => {
-    let { url, headers } = answer;
-    for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
-      const bar = document.createElement('progress');
-      bar.max = row.file.size;
-      render(row, 'uploading', attempt > 1 ? `sending (attempt ${attempt})… ` : 'sending… ', bar);
-      const status = await xhrPut(url, headers, row.file, (bytes) => showSent(row, bytes));
-      if (status >= 200 && status < 300) return waitFor(row);
-      row.sent = 0;
-      if (status === -403) {
-        // Same key: the content decides it.
-        const fresh = await presignAgain(row);
-        if ('exists' in fresh) return waitFor(row);
-        if ('error' in fresh) return render(row, 'failed', fresh.error.message);
-        if ('uploadId' in fresh) return uploadParts(row, fresh);
-        ({ url, headers } = fresh);
-        continue;
-      }
-      if (!transient(status)) return render(row, 'failed', `refused by storage (${status})`);
-      await pause(attempt);
+/**
+ * One file, one PUT: a slot, then the retries; a fresh URL if the one given expired while queued.
+ * Should the fresh answer be a plan in parts, the parts are sent after this slot is given back:
+ * they wait for slots of their own, and four such files holding theirs would wait for ever.
+ */
+async function upload(row: Row, answer: Extract<UploadAnswer, { url: string }>): Promise<void> {
+  const inParts = await putSlot(() => putWhole(row, answer));
+  if (inParts) await uploadParts(row, inParts);
+}
+
+async function putWhole(row: Row, answer: Extract<UploadAnswer, { url: string }>): Promise<UploadParts | undefined> {
+  let { url, headers } = answer;
+  for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
+    const bar = document.createElement('progress');
+    bar.max = row.file.size;
+    render(row, 'uploading', attempt > 1 ? `sending (attempt ${attempt})… ` : 'sending… ', bar);
+    const status = await xhrPut(url, headers, row.file, (bytes) => showSent(row, bytes));
+    if (status >= 200 && status < 300) return void waitFor(row);
+    row.sent = 0;
+    if (status === -403) {
+      // Same key: the content decides it.
+      const fresh = await presignAgain(row);
+      if ('exists' in fresh) return void waitFor(row);
+      if ('error' in fresh) return void render(row, 'failed', fresh.error.message);
+      if ('uploadId' in fresh) return fresh;
+      ({ url, headers } = fresh);
+      continue;
     }
-    render(row, 'failed', `not sent after ${ATTEMPTS} attempts`);
-  });
+    if (!transient(status)) return void render(row, 'failed', `refused by storage (${status})`);
+    await pause(attempt);
+  }
+  render(row, 'failed', `not sent after ${ATTEMPTS} attempts`);
 }
 
 async function presignAgain(row: Row): Promise<UploadAnswer> {
