@@ -82,6 +82,10 @@ describe('multipart uploads', () => {
     const meta = await sharp(await stack.get(stack.destBucket, variants.find((k) => k.startsWith('1024/'))!)).metadata();
     expect([meta.format, meta.width]).toEqual(['jpeg', 1024]);
 
+    // The ledger keeps the parts' hashes beside the file's: a later run need not read 120 MB for them.
+    const ledgerLine = JSON.parse((await readFile(path.join(b, '.imgpipe/ledger.jsonl'), 'utf8')).trim().split('\n').pop()!);
+    expect(ledgerLine).toMatchObject({ key, sha256: sha256(bytes), parts: parts.map((p) => sha256(bytes.subarray(p.start, p.start + p.size))) });
+
     // The first folder again: the API answers "exists", no byte is sent.
     const sent = sentToSource();
     const rerun = await runCli(['upload', 'photos', '--local', '--json'], { cwd: a });

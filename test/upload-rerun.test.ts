@@ -147,3 +147,28 @@ describe('what the ledger must know for a file to be asked nothing', () => {
     expect([checked.fromLedger, checked.resizedAs]).toEqual([false, undefined]);
   });
 });
+
+describe('a big file the ledger knows, sent in parts', () => {
+  it('takes its part hashes from the ledger: the file is not read for them (here it is not even there)', async () => {
+    const dir = await tempDir('imgpipe-rerun-parts-');
+    const ledger = await Ledger.open(path.join(dir, 'ledger.jsonl'));
+    const pipeline = 'local:/data/a';
+    const size = 20 * 1024 * 1024; // over the multipart threshold: three parts
+    const gone = path.join(dir, 'photos', 'scan.tif'); // never written: any read of it fails
+    const found = { path: gone, relPath: 'scan.tif', size, mtimeMs: 1_700_000_000_000 } as unknown as FileRecord['found'];
+    const parts = ['cGFydDE=', 'cGFydDI=', 'cGFydDM='];
+    const entry = { pipeline, path: gone, size, mtimeMs: 1_700_000_000_000, sha256: 'c2hh', contentType: 'image/tiff', key: 'uploads/k/scan.tif', at: '2026-01-01T00:00:00Z' };
+    const run = { ledger, specHash: specHash(SPEC), opts: { spec: SPEC, api: 'http://api', destination: { target: pipeline } } } as unknown as UploadRun;
+    const record: FileRecord = { path: gone, relPath: 'scan.tif', found, status: 'pending', size };
+
+    await ledger.append([entry]); // a ledger of before: no parts kept
+    expect((await checkFile(run, record)).inspected).toMatchObject({ ok: true, sha256: 'c2hh' });
+    expect((await checkFile(run, record)).inspected).not.toHaveProperty('parts'); // the read failed: none
+
+    await ledger.append([{ ...entry, parts }]);
+    const checked = await checkFile(run, record);
+    expect([checked.fromLedger, checked.inspected]).toEqual([true, { ok: true, size, sha256: 'c2hh', contentType: 'image/tiff', parts }]);
+    // And the ledger keeps them across a reopen.
+    expect((await Ledger.open(path.join(dir, 'ledger.jsonl'))).lookup(pipeline, gone)?.parts).toEqual(parts);
+  });
+});

@@ -27,12 +27,14 @@ export interface LedgerEntry {
    * that spec is there. Absent: not known (no wait yet, or the record was not read).
    */
   done?: string;
+  /** A file sent in parts: each part's SHA-256 (api/contract.ts partsOf), so a re-run need not read it for them. */
+  parts?: string[];
 }
 
 const id = (pipeline: string, path: string) => `${pipeline}\n${path}`;
 
 function valid(e: Partial<LedgerEntry>): e is LedgerEntry {
-  return typeof e.pipeline === 'string' && typeof e.path === 'string' && typeof e.key === 'string' && typeof e.sha256 === 'string' && typeof e.size === 'number' && typeof e.mtimeMs === 'number';
+  return typeof e.pipeline === 'string' && typeof e.path === 'string' && typeof e.key === 'string' && typeof e.sha256 === 'string' && typeof e.size === 'number' && typeof e.mtimeMs === 'number' && (e.parts === undefined || (Array.isArray(e.parts) && e.parts.every((p) => typeof p === 'string')));
 }
 
 export class Ledger {

@@ -34,8 +34,8 @@ export async function checkFile(run: UploadRun, r: FileRecord): Promise<Checked>
   const known = unchangedUpload(run.ledger, pipelineOf(run.opts), file, file.mtimeMs); // the scan's mtime: no second stat
   if (known) {
     const resizedAs = !run.opts.verify && known.done !== undefined && known.done === run.specHash ? known.key : undefined;
-    // A big file the API will be asked about needs its part hashes, which the ledger does not keep.
-    const parts = resizedAs ? undefined : await hashParts(diskPath(file), known.size).catch(() => undefined);
+    // A big file the API will be asked about needs its part hashes: the ledger's, else one read for them.
+    const parts = resizedAs ? undefined : (known.parts ?? (await hashParts(diskPath(file), known.size).catch(() => undefined)));
     return { r, fromLedger: true, resizedAs, inspected: { ok: true, size: known.size, sha256: known.sha256, contentType: known.contentType, ...(parts ? { parts } : {}) } };
   }
   return { r, fromLedger: false, inspected: await inspectFile(diskPath(file), run.opts.spec) };

@@ -68,7 +68,7 @@ function remember(run: UploadRun, r: FileRecord): void {
   const before = run.ledger.lookup(pipeline, r.path);
   const done = before && before.key === r.key && before.sha256 === r.sha256 ? before.done : undefined;
   void run.ledger
-    .append([{ pipeline, path: r.path, size: r.size, mtimeMs: found.mtimeMs, sha256: r.sha256!, contentType: r.contentType!, key: r.key!, at: new Date().toISOString(), ...(done ? { done } : {}) }])
+    .append([{ pipeline, path: r.path, size: r.size, mtimeMs: found.mtimeMs, sha256: r.sha256!, contentType: r.contentType!, key: r.key!, at: new Date().toISOString(), ...(done ? { done } : {}), ...(r.parts ? { parts: r.parts } : {}) }])
     .catch((err: Error) => run.warn(`warning: could not write the ledger ${run.ledger.file}: ${err.message}`));
 }
 
