@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { attemptKey, DEFAULT_SPEC, outputKeys, RECORD_PREFIX, recordKey } from '../src/core/index.js';
+import { attemptKey, DEFAULT_SPEC, FAILURE_PREFIX, outputKeys, RECORD_PREFIX, recordKey } from '../src/core/index.js';
 import { runCli } from './helpers/cli.js';
 import { startDev, type DevProcess } from './helpers/dev.js';
 import { spawnCli, startFaultProxy, writeNoiseJpegs } from './helpers/fault-proxy.js';
@@ -78,6 +78,40 @@ describe('imgpipe dev killed with SIGKILL mid-upload, photos queued for a resize
     for (const key of sources) expect(local.has(sha256(await dev.get(dev.state.sourceBucket, key))), key).toBe(true);
     // Events stored before the kill were replayed: objects of the first run got variants too.
     await eventually(async () => expect(await missingVariants(dev!)).toEqual([]), 120_000);
+  }, 400_000);
+});
+
+describe('imgpipe dev killed with SIGKILL with 200 photos stored and queued for a resize', () => {
+  let dev: DevProcess | undefined;
+  afterAll(async () => {
+    await dev?.stop();
+  });
+
+  it('loses none: after a restart each one is resized once, and no failure is recorded', async () => {
+    const cwd = await img.tempDir('imgpipe-crash-queued-');
+    await writeNoiseJpegs(path.join(cwd, 'photos'), 200);
+    // One resize at a time: most of the 200 are still queued when the upload ends.
+    dev = await startDev(cwd, { args: ['--resize-concurrency', '1'] });
+    const up = await runCli(['upload', 'photos', '--local', '--json'], { cwd, timeoutMs: 120_000 });
+    expect(up.code, up.stderr).toBe(0);
+    const keys: string[] = JSON.parse(up.stdout).keys;
+    expect(keys).toHaveLength(200);
+    const done = (await dev.list(dev.state.destBucket)).filter((k) => k.startsWith(RECORD_PREFIX)).length;
+    await dev.kill();
+    console.log(`[crash] dev killed with 200 photos stored, ${200 - done} of them not yet resized`);
+    expect(200 - done).toBeGreaterThanOrEqual(50);
+
+    dev = await startDev(cwd);
+    const watch = await runCli(['watch', '--local', '--json'], { cwd, timeoutMs: 240_000 });
+    expect(watch.code, watch.stderr).toBe(0);
+    const dest = await dev.list(dev.state.destBucket);
+    expect(keys.filter((k) => !dest.includes(recordKey(k)))).toEqual([]);
+    expect(await missingVariants(dev)).toEqual([]);
+    expect(dest.filter((k) => k.startsWith(FAILURE_PREFIX))).toEqual([]);
+    // Each photo resized once after the restart, none twice: the queue hands out each event once.
+    const resized = dev.output().stdout.split('\n').filter((l) => l.includes('"msg":"resized"')).map((l) => JSON.parse(l).key as string);
+    expect(resized.length).toBe(new Set(resized).size);
+    expect(resized.length).toBeLessThanOrEqual(200 - done + 1); // at most the one cut off by the kill again
   }, 400_000);
 });
 
