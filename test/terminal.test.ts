@@ -18,6 +18,8 @@ import { layoutBar, type BarState } from '../src/ui/bar.js';
 import { fitName, formatEta } from '../src/ui/format.js';
 import { haltWidgets } from '../src/ui/live.js';
 import { Reporter } from '../src/ui/reporter.js';
+import { UploadView } from '../src/ui/upload-view.js';
+import type { UploadEvent } from '../src/jobs/upload/events.js';
 
 const FILES = 30;
 const LONG_NAME = 'a-very-long-holiday-photo-name-from-the-mountains-2024-07-13.jpg';
@@ -309,6 +311,24 @@ describe('the reporter on a terminal', () => {
     r.step('', 'photos/a.jpg', 0); // a file ended meanwhile: its name is what the bar shows
     again();
     await eventually(() => expect(lastFrame()).toMatch(/ \| a\.jpg$/), HANG_MS);
+    r.stop();
+  });
+
+  it('a big file still being sent while small ones end: the bar keeps the big one\'s name', async () => {
+    const err = fakeTty(120);
+    const r = new Reporter({ json: false, interactive: true, stdout: fakeTty(120), stderr: err });
+    const lastFrame = () => [...err.text.matchAll(/\x1b\[1G([^\x1b]*)\x1b\[0K/g)].at(-1)?.[1];
+    const view = new UploadView(r);
+    const file = (relPath: string, size: number) => ({ path: relPath, relPath, size, key: `uploads/k/${relPath}`, status: 'uploaded' as const });
+    view.onEvent({ type: 'scan-done', files: 3, bytes: 240_000_000 + 2_000_000 });
+    view.onEvent({ type: 'put-start', relPath: 'scan.tif', key: 'uploads/k/scan.tif', size: 240_000_000 });
+    view.onEvent({ type: 'put-start', relPath: 'small-1.jpg', key: 'uploads/k/small-1.jpg', size: 1_000_000 });
+    view.onEvent({ type: 'put-start', relPath: 'small-2.jpg', key: 'uploads/k/small-2.jpg', size: 1_000_000 });
+    view.onEvent({ type: 'file-uploaded', file: file('small-1.jpg', 1_000_000) } as UploadEvent);
+    view.onEvent({ type: 'file-uploaded', file: file('small-2.jpg', 1_000_000) } as UploadEvent);
+    await eventually(() => expect(lastFrame()).toMatch(/ \| 2\/3 files \| .* \| scan\.tif$/), HANG_MS);
+    view.onEvent({ type: 'file-uploaded', file: file('scan.tif', 240_000_000) } as UploadEvent);
+    await eventually(() => expect(lastFrame()).toMatch(/ \| 3\/3 files \| .* \| scan\.tif$/), HANG_MS);
     r.stop();
   });
 

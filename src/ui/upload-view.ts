@@ -12,6 +12,8 @@ export class UploadView {
   private files = 0;
   private done = 0;
   private stopSpin?: () => void;
+  /** Files being sent, by size: the bar names the largest, which the run waits for longest. */
+  private readonly sending = new Map<string, number>();
 
   constructor(private readonly reporter: Reporter) {}
 
@@ -38,6 +40,7 @@ export class UploadView {
       case 'url-refresh':
         return reporter.verbose(`request POST ${e.url} (1 file, a fresh URL for ${e.relPath.split('/').pop()})`);
       case 'put-start':
+        this.sending.set(e.relPath, e.size);
         return reporter.verbose(`request PUT ${e.relPath} → ${e.key} (${formatBytes(e.size)})`);
       case 'put-progress':
         return reporter.advance(e.bytes);
@@ -77,7 +80,10 @@ export class UploadView {
   /** A file ended: its plain line (none for a failure: its error line said it), the bar's file count. */
   private ended(relPath: string, line: string): void {
     this.done++;
-    this.reporter.step(line, relPath, 0);
+    this.sending.delete(relPath);
+    // A 200 MB scan still going while small files end: the bar keeps its name, not the last small one's.
+    const largest = [...this.sending].reduce<[string, number] | undefined>((a, b) => (!a || b[1] > a[1] ? b : a), undefined);
+    this.reporter.step(line, largest?.[0] ?? relPath, 0);
     this.reporter.advance(0, { files: `${this.done}/${this.files} files` });
   }
 }
