@@ -7,7 +7,7 @@ import sharp from 'sharp';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DEFAULT_SPEC, parseSpec, widthVariants, type Spec } from '../src/core/spec.js';
 import { readManifest } from '../src/files/manifest.js';
-import { runUpload, type UploadEvent, type UploadResult } from '../src/jobs/upload.js';
+import { batchesOf, runUpload, type UploadEvent, type UploadResult } from '../src/jobs/upload.js';
 import { writeNoiseJpegs } from './helpers/fault-proxy.js';
 import * as img from './helpers/images.js';
 import { startTestStack, type TestStack } from './helpers/stack.js';
@@ -148,5 +148,16 @@ describe('the upload job, as events and data', () => {
     const jpeg = await upload([path.join(photos, 'old.jpg')], { env });
     expect(jpeg.events.filter((e) => e.type === 'warning')).toEqual([]);
     expect(jpeg.result.warnings).toEqual([]);
+  });
+});
+
+describe('the batches a run asks the API for', () => {
+  it('a small first one, then each twice the last up to the limit; every file once, in order', () => {
+    const files = Array.from({ length: 500 }, (_, i) => i);
+    const batches = batchesOf(files, 16, 100);
+    expect(batches.map((b) => b.length)).toEqual([16, 32, 64, 100, 100, 100, 88]);
+    expect(batches.flat()).toEqual(files);
+    expect(batchesOf(files.slice(0, 10), 16, 100).map((b) => b.length)).toEqual([10]);
+    expect(batchesOf([], 16, 100)).toEqual([]);
   });
 });

@@ -57,16 +57,33 @@ async function sendAll(run: UploadRun, files: FileRecord[]): Promise<void> {
   const batchSize = run.opts.batchSize ?? MAX_FILES_PER_REQUEST;
   const putLimit = pLimit(concurrency);
   const puts: Promise<void>[] = [];
-  // A small first batch, so the first PUTs start while the rest is still being checked.
-  for (let i = 0, size = Math.min(batchSize, concurrency); i < files.length && !signal.aborted && !run.stopped; i += size, size = batchSize) {
+  const halted = () => signal.aborted || !!run.stopped;
+  const batches = batchesOf(files, Math.min(batchSize, concurrency), batchSize);
+  // Each batch is read and hashed while the one before it is presigned and its PUTs start, so
+  // that a PUT slot is not left waiting for the next batch's check and then its URLs.
+  let checking = batches.length ? checkBatch(run, batches[0]) : undefined;
+  for (let b = 0; b < batches.length && !halted(); b++) {
+    const checked = await checking!;
+    checking = b + 1 < batches.length ? checkBatch(run, batches[b + 1]) : undefined;
     // Do not run ahead of the uploads: URLs are short-lived and each batch holds memory.
     while (putLimit.pendingCount > batchSize && !signal.aborted) await pause(50);
-    const toPresign = filesToPresign(run, await checkBatch(run, files.slice(i, i + size)));
+    if (halted()) break;
+    const toPresign = filesToPresign(run, checked);
     if (!toPresign.length) continue;
     for (const g of await presignBatch(run, toPresign)) puts.push('plan' in g ? putParts(run, g.r, g.plan, putLimit) : putLimit(() => putOne(run, g.r, g.signed)));
     // Keys are on disk before their PUTs start: after a crash they show what may be in the bucket.
     run.save();
   }
+  await checking?.catch(() => undefined); // a check begun before the run stopped: its files stay pending
   await Promise.all(puts);
 }
 
+/**
+ * The batches of a run: a small first one, so the first PUTs start while the rest is still being
+ * checked, then each twice the last up to the API's limit per request.
+ */
+export function batchesOf<T>(items: T[], first: number, most: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0, size = first; i < items.length; i += size, size = Math.min(most, size * 2)) out.push(items.slice(i, i + size));
+  return out;
+}
