@@ -88,8 +88,8 @@ describe('imgpipe dev: the resize under the function timeout and concurrency', (
 
     const record = JSON.parse((await dev.get(dev.state.destBucket, failureKey(key))).toString()) as FailedRecord;
     expect(record).toMatchObject({ status: 'failed', source: { key }, code: 'timeout', attempts: 1 });
-    // A fifth of the 1 s kept back for answering: the work was cut at 0.8 s.
-    expect(record.reason).toBe("the resize did not finish in the function's time: stopped after 0.8 s: the function's time was running out");
+    // 40 % of the 1 s kept back for answering: the work was cut at 0.6 s.
+    expect(record.reason).toBe("the resize did not finish in the function's time: stopped after 0.6 s: the function's time was running out");
     // The handler answered before the pool had to stop it, and no retry was asked for: a second
     // run of the same spec on the same bytes would end the same way.
     const stoppedByHandler = devLines(dev).filter((l) => l.msg === 'resize stopped at the deadline');

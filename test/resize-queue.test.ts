@@ -95,8 +95,8 @@ describe('the resize on an SQS queue, and the failure recorder', () => {
   });
 
   it("with the function's time nearly gone, a slow resize stops before the deadline and is recorded as a timeout; the photo after it is not started and goes back to the queue", async () => {
-    // A real slow spec: AVIF of a noisy 1.9 MP PNG takes seconds; a 2 s function leaves 1.6 s for
-    // work (a fifth kept back for answering).
+    // A real slow spec: AVIF of a noisy 1.9 MP PNG takes seconds; a 2 s function leaves 1.2 s for
+    // work (40 % kept back for answering).
     const spec = parseSpec({ variants: [{ name: 'full', width: 1600, format: 'avif' }] });
     const png = await sharp({ create: { width: 1600, height: 1200, channels: 3, noise: { type: 'gaussian', mean: 128, sigma: 60 }, background: '#808080' } }).png({ compressionLevel: 1 }).toBuffer();
     await put('q/slow.png', png);
@@ -125,9 +125,9 @@ describe('the resize on an SQS queue, and the failure recorder', () => {
     expect(deadline.wasFair(deadline.atStart / 2)).toBe(true);
     left = 20_000;
     expect(deadline.wasFair(deadline.budget())).toBe(false);
-    // A short function keeps a fifth back, and starts no photo in its last quarter.
+    // A short function keeps 40 % back, and starts no photo in its last quarter.
     const short = new Deadline({ getRemainingTimeInMillis: () => 1000 });
-    expect([short.reserveMs, short.atStart, short.minWorkMs]).toEqual([200, 800, 250]);
+    expect([short.reserveMs, short.atStart, short.minWorkMs]).toEqual([400, 600, 250]);
     expect([deadline.reserveMs, deadline.minWorkMs]).toEqual([ANSWER_RESERVE_MS, MIN_WORK_MS]);
     // Without a context (tests of the handler alone): no deadline at all.
     expect(new Deadline().budget()).toBe(Infinity);
