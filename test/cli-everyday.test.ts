@@ -97,11 +97,11 @@ describe('imgpipe dev, port held by another program', () => {
   });
   afterAll(() => new Promise<void>((resolve) => held.server.close(() => resolve())));
 
-  for (const flag of ['--s3-port', '--api-port']) {
+  for (const flag of ['--s3-port', '--api-port', '--cdn-port']) {
     it(`names the port and suggests ${flag}, exit 1`, async () => {
       const cwd = await img.tempDir('imgpipe-dev-busy-');
       const stateHome = await img.tempDir('imgpipe-state-home-');
-      const args = flag === '--s3-port' ? ['--s3-port', String(held.port), '--api-port', '0'] : ['--s3-port', '0', '--api-port', String(held.port)];
+      const args = ['--s3-port', '--api-port', '--cdn-port'].flatMap((f) => [f, f === flag ? String(held.port) : '0']);
       const r = await runCli(['dev', ...args], { cwd, env: { XDG_STATE_HOME: stateHome }, timeoutMs: 30_000 });
       expect(r.stderr).toBe(`imgpipe dev: port ${held.port} is in use by another program: pass ${flag} PORT to choose another (0 picks a free one)\n`);
       expect(r.code).toBe(1);

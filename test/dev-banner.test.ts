@@ -15,7 +15,7 @@ import { renderScreen } from './helpers/screen.js';
 async function banner(PATH: string): Promise<string> {
   const cwd = await tempDir('imgpipe-banner-');
   const env = cliEnv({ PATH, XDG_STATE_HOME: await mkdtemp(path.join(os.tmpdir(), 'imgpipe-state-')) });
-  const child = spawn(process.execPath, [BIN, 'dev', '--s3-port', '0', '--api-port', '0'], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, 'dev', '--s3-port', '0', '--api-port', '0', '--cdn-port', '0'], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let stopping = false;
   child.stdout!.on('data', (d) => {

@@ -20,7 +20,7 @@ describe("dev's resize lines", () => {
 
   it('a real dev, a photo PUT under a hostile key: its output holds no escape', async () => {
     const cwd = await img.tempDir('imgpipe-devlog-');
-    const child = spawn(process.execPath, [BIN, 'dev', '--s3-port', '0', '--api-port', '0'], { cwd, env: cliEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, 'dev', '--s3-port', '0', '--api-port', '0', '--cdn-port', '0'], { cwd, env: cliEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (out += d));

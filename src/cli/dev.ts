@@ -26,11 +26,13 @@ import { printable } from '../ui/format.js';
 /** Ports no well-known local tool takes by default (LocalStack 4566, s3rver 4568, moto 5000, MinIO 9000/9001, Azurite 10000-10002). */
 export const DEFAULT_S3_PORT = 9466;
 export const DEFAULT_API_PORT = 9467;
+export const DEFAULT_CDN_PORT = 9468;
 
 interface DevOptions extends SpecFlags {
   data: string;
   s3Port: number;
   apiPort: number;
+  cdnPort: number;
   json?: boolean;
   showCredentials?: boolean;
   awsCli?: boolean;
@@ -95,7 +97,7 @@ function portBusy(p: number): Promise<boolean> {
 }
 
 function portInUse(p: number, opts: DevOptions): string {
-  const flag = p === opts.s3Port ? '--s3-port' : '--api-port';
+  const flag = p === opts.s3Port ? '--s3-port' : p === opts.apiPort ? '--api-port' : '--cdn-port';
   return `imgpipe dev: port ${p} is in use by another program: pass ${flag} PORT to choose another (0 picks a free one)\n`;
 }
 
@@ -105,11 +107,14 @@ function alreadyRunning(other: DevState): string {
 
 /** Another `dev` on this data folder or these ports, or a port taken by another program: say so, exit 1. */
 async function refuseToStart(opts: DevOptions): Promise<boolean> {
-  const other = await findConflictingStack(opts.data, [opts.s3Port, opts.apiPort]);
-  const busy = other ? undefined : [opts.s3Port, opts.apiPort].find((p, i, all) => all.indexOf(p) !== i && p !== 0);
-  const taken = other || busy !== undefined ? undefined : (await portBusy(opts.s3Port)) ? opts.s3Port : (await portBusy(opts.apiPort)) ? opts.apiPort : undefined;
+  const ports = [opts.s3Port, opts.apiPort, opts.cdnPort];
+  const other = await findConflictingStack(opts.data, ports);
+  const busy = other ? undefined : ports.find((p, i, all) => all.indexOf(p) !== i && p !== 0);
+  let taken: number | undefined;
+  for (const p of other || busy !== undefined ? [] : ports) if (taken === undefined && (await portBusy(p))) taken = p;
+  const flags = ['--s3-port', '--api-port', '--cdn-port'].filter((_, i) => ports[i] === busy);
   if (other) process.stderr.write(alreadyRunning(other));
-  else if (busy !== undefined) process.stderr.write(`imgpipe dev: --s3-port and --api-port are both ${busy}: give them different ports\n`);
+  else if (busy !== undefined) process.stderr.write(`imgpipe dev: ${flags.join(' and ')} are both ${busy}: give them different ports\n`);
   else if (taken !== undefined) process.stderr.write(portInUse(taken, opts));
   else return false;
   process.exitCode = EXIT.failed;
@@ -127,6 +132,7 @@ async function runDev(opts: DevOptions): Promise<void> {
     spec,
     s3Port: opts.s3Port,
     apiPort: opts.apiPort,
+    cdnPort: opts.cdnPort,
     apiKey,
     dedupe: opts.dedupe,
     resizeTimeoutMs: opts.resizeTimeout * 1000,
@@ -147,6 +153,7 @@ async function runDev(opts: DevOptions): Promise<void> {
   const state: DevState = {
     pid: process.pid,
     apiUrl: stack.apiUrl,
+    cdnUrl: stack.cdnUrl,
     s3Endpoint: stack.s3Endpoint,
     region: stack.region,
     sourceBucket: stack.sourceBucket,
@@ -165,7 +172,7 @@ async function runDev(opts: DevOptions): Promise<void> {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
-  const endpoints = { page: `${stack.apiUrl}/`, api: `${stack.apiUrl}/uploads`, s3: stack.s3Endpoint, sourceBucket: stack.sourceBucket, destBucket: stack.destBucket, data: opts.data };
+  const endpoints = { page: `${stack.apiUrl}/`, api: `${stack.apiUrl}/uploads`, cdn: stack.cdnUrl, s3: stack.s3Endpoint, sourceBucket: stack.sourceBucket, destBucket: stack.destBucket, data: opts.data };
   if (json) process.stdout.write(`${JSON.stringify({ level: 'info', msg: 'ready', ...endpoints })}\n`);
   else {
     const cli = cliName(); // `npx imgpipe` for a user without it on PATH
@@ -173,6 +180,7 @@ async function runDev(opts: DevOptions): Promise<void> {
     process.stdout.write(
       `imgpipe dev: ready\n  upload page  ${stack.apiUrl}/\n  presign API  POST ${endpoints.api}${apiKey ? ' (x-api-key required)' : ''}\n` +
         `  S3 endpoint  ${endpoints.s3} (buckets ${endpoints.sourceBucket} → ${endpoints.destBucket})\n` +
+        `  CDN          ${endpoints.cdn}/<variant key> (${endpoints.destBucket}'s variants, read-only, no keys)\n` +
         `  aws-cli      $(${cli} dev --aws-cli) s3 ls s3://${endpoints.destBucket}\n` +
         `  data         ${opts.data}\nIn another terminal: ${cli} upload PHOTOS --local --wait. Ctrl-C stops.\n`,
     );
@@ -189,6 +197,7 @@ export function devCommand(): Command {
     .option('--data <dir>', 'where objects, the event queue and the S3 credentials are kept (across restarts)', DEFAULT_DATA_DIR)
     .option('--s3-port <port>', 'S3 server port, 0 for any free one', port, DEFAULT_S3_PORT)
     .option('--api-port <port>', 'presign API port, 0 for any free one', port, DEFAULT_API_PORT)
+    .option('--cdn-port <port>', "the local CDN's port (the variants, read-only, as CloudFront serves them), 0 for any free one", port, DEFAULT_CDN_PORT)
     .option('--resize-timeout <seconds>', `the resize function's timeout: the handler records a resize it cannot finish in it as \`timeout\`; one still running then is stopped and retried; the template's Timeout`, resizeTimeout, FUNCTION_DEFAULTS.resize.timeout)
     .option('--resize-concurrency <n>', "resizes at once, as the deployed queue's maximum concurrency; the template's ResizeConcurrency", resizeConcurrency, DEFAULT_RESIZE_CONCURRENCY)
     .option('--no-dedupe', 'presign every file, even content the source bucket already holds')
@@ -197,8 +206,8 @@ export function devCommand(): Command {
     .option('--json', 'log one JSON object per line');
   addSpecOptions(cmd);
   addExamples(cmd, [
-    ['imgpipe dev', 'the local stack on 127.0.0.1:9466 (S3) and :9467 (API and upload page)'],
-    ['imgpipe dev --s3-port 0 --api-port 0 --json', 'any free ports; one JSON object per line'],
+    ['imgpipe dev', 'the local stack on 127.0.0.1:9466 (S3), :9467 (API and upload page) and :9468 (CDN)'],
+    ['imgpipe dev --s3-port 0 --api-port 0 --cdn-port 0 --json', 'any free ports; one JSON object per line'],
     ['imgpipe dev --resize-timeout 10 --resize-concurrency 1', 'see what a 10 s timeout does to your spec before you deploy, one resize at a time'],
     ['imgpipe dev --aws-cli', 'the aws-cli command for it: $(imgpipe dev --aws-cli) s3 ls s3://imgpipe-dest'],
   ]);

@@ -24,6 +24,8 @@ export interface VariantRecord {
   width: number;
   height: number;
   bytes: number;
+  /** Its public URL, when a CDN is known: added when read (core/cdn-url.ts), never written by the resize handler. */
+  url?: string;
 }
 
 export interface DoneRecord {

@@ -1,6 +1,7 @@
 // Fetch a batch's variants where people look: DIR/<variant>/<the file's path relative to the
 // folder given, with the output's extension>, so trip1/IMG_1.jpg and trip2/IMG_1.jpg stay apart,
-// and DIR/index.json mapping each local file to its source key and every variant.
+// and DIR/index.json mapping each local file to its source key and every variant (with its public
+// URL when there is a CDN).
 import pLimit from 'p-limit';
 import path from 'node:path';
 import type { DoneRecord } from '../core/record.js';
@@ -72,7 +73,7 @@ export async function downloadBatch(
   );
   reporter.stop();
   const index = path.join(dir, 'index.json');
-  const doc = { files: plans.map((p) => ({ file: p.file, source: p.source, variants: p.variants.map(({ name, path: file, key, width, height, format, bytes }) => ({ name, file, key, width, height, format, bytes })) })) };
+  const doc = { files: plans.map((p) => ({ file: p.file, source: p.source, variants: p.variants.map(({ name, path: file, key, url, width, height, format, bytes }) => ({ name, file, key, ...(url && { url }), width, height, format, bytes })) })) };
   await writeFileAtomic(index, `${JSON.stringify(doc, null, 2)}\n`);
   downloads.index = index;
   return downloads;

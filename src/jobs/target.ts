@@ -29,6 +29,8 @@ export interface PipelineTarget {
   apiKey?: string;
   s3: S3Client;
   destBucket: string;
+  /** The CDN's base URL, when there is one (on AWS, imgpipe.config.json's `cdn`, which `deploy` writes; locally, the running `dev`'s): a variant's public URL is `<cdn>/<key>`. */
+  cdn?: string;
   /** Where the photos are, when known (the local stack's; on AWS, imgpipe.config.json's, which `deploy` writes): `reprocess --all` lists it. */
   sourceBucket?: string;
   endpoint?: string;
@@ -68,7 +70,7 @@ function localBacklog(apiUrl: string): (keys: string[]) => Promise<Backlog> {
 }
 
 /** What a running `imgpipe dev` and an in-process stack both provide. */
-type StackEndpoints = Pick<LocalStack, 'apiUrl' | 's3Endpoint' | 'region' | 'credentials' | 'destBucket'> & Partial<Pick<LocalStack, 'sourceBucket'>>;
+type StackEndpoints = Pick<LocalStack, 'apiUrl' | 's3Endpoint' | 'region' | 'credentials' | 'destBucket'> & Partial<Pick<LocalStack, 'sourceBucket' | 'cdnUrl'>>;
 
 function stackTarget(stack: StackEndpoints, dataDir: string, description: string, extra: Partial<PipelineTarget> = {}, stop = async () => {}): PipelineTarget {
   const s3 = createS3Client({ endpoint: stack.s3Endpoint, region: stack.region, credentials: stack.credentials });
@@ -77,6 +79,7 @@ function stackTarget(stack: StackEndpoints, dataDir: string, description: string
     backlog: localBacklog(stack.apiUrl),
     s3,
     destBucket: stack.destBucket,
+    ...(stack.cdnUrl && { cdn: stack.cdnUrl }),
     sourceBucket: stack.sourceBucket,
     endpoint: stack.s3Endpoint,
     region: stack.region,
@@ -122,6 +125,7 @@ async function localTarget(
   if (found) return runningTarget(found);
   // As when none runs at all: a stack of this folder's own, for this run.
   const note = await otherStackNote();
+  // No CDN for it: it stops with this run, and a URL to it would be dead by the time anyone used it.
   const stack = await startLocalStack({ dataDir, spec, log });
   return stackTarget(stack, dataDir, `embedded local stack started for this run (data in ${dataDir})`, { note }, () => stack.close());
 }
@@ -151,6 +155,7 @@ export async function resolveTarget(
     apiKey: process.env.IMGPIPE_API_KEY || undefined,
     s3,
     destBucket,
+    ...(config.cdn && { cdn: config.cdn }),
     sourceBucket: config.sourceBucket,
     endpoint,
     region,

@@ -1,5 +1,6 @@
 // watch: wait until every source image has its record (done or failed), report each failure the
 // moment its record appears, then optionally download the variants and write an HTML page.
+import { withPublicUrls } from '../core/cdn-url.js';
 import type { DoneRecord, ImageRecord } from '../core/record.js';
 import type { Spec } from '../core/spec.js';
 import { downloadBatch, planDownloads, type Downloads } from './download.js';
@@ -14,7 +15,7 @@ export interface WatchOptions {
   sourceKeys: string[];
   /** Only for counting the variants of images that have no record yet. */
   spec: Spec;
-  target: Pick<PipelineTarget, 's3' | 'destBucket'> & Partial<Pick<PipelineTarget, 'backlog'>>;
+  target: Pick<PipelineTarget, 's3' | 'destBucket'> & Partial<Pick<PipelineTarget, 'backlog' | 'cdn'>>;
   timeoutMs: number;
   downloadDir?: string;
   /** Source key → the local files (relative paths) that hold its bytes, for the download layout. */
@@ -47,7 +48,7 @@ export interface WatchResult {
   requests: number;
   /** Where the images without a record were when the wait ended: still queued, or being resized (the local stack's queue). */
   backlog?: Backlog;
-  /** Each image's record, in the order given (a done one without `variants` when not read). */
+  /** Each image's record, in the order given (a done one without `variants` when not read); each variant with its public `url` when there is a CDN. */
   records: Array<ImageRecord | DoneMark>;
   downloads?: Downloads;
 }
@@ -123,8 +124,10 @@ export async function runWatch(options: WatchOptions): Promise<WatchResult> {
     reporter.error(`timed out after ${formatSeconds(opts.timeoutMs)}: ${waited.missing.length} of ${opts.sourceKeys.length} images have no record${where}:`);
     for (const m of waited.missing) reporter.error(`missing ${m}`);
   }
-  const done = waited.records.filter((r): r is DoneRecord | DoneMark => r.status === 'done');
-  const failed = waited.records.flatMap((r) => (r.status === 'failed' ? [{ sourceKey: r.source.key, code: r.code, error: r.reason }] : []));
+  // The one place a record read back gets its variants' public URLs (--json, --html, index.json).
+  const records = waited.records.map((r) => withPublicUrls(r, opts.target.cdn));
+  const done = records.filter((r): r is DoneRecord | DoneMark => r.status === 'done');
+  const failed = records.flatMap((r) => (r.status === 'failed' ? [{ sourceKey: r.source.key, code: r.code, error: r.reason }] : []));
   const found = done.reduce((n, r) => n + (r.variants?.length ?? opts.spec.variants.length), 0);
   const result: WatchResult = {
     ok: waited.missing.length === 0 && failed.length === 0,
@@ -138,7 +141,7 @@ export async function runWatch(options: WatchOptions): Promise<WatchResult> {
     timedOut: waited.timedOut,
     seconds: (Date.now() - started) / 1000,
     requests: waited.requests,
-    records: waited.records,
+    records,
     ...(waited.timedOut && queue.backlog ? { backlog: queue.backlog } : {}),
   };
   if (opts.downloadDir && done.length) {

@@ -14,6 +14,7 @@ import { createS3Client } from '../s3/client.js';
 import { apiHosts, refuseRequest } from './api-guard.js';
 import { CHALLENGE, healthProof } from './health.js';
 import { startResizeQueue } from './resize-queue.js';
+import { createCdnServer } from './cdn.js';
 import { CORS_DEFAULTS, startLocalS3, type ObjectCreatedEvent } from '@imgpipe/local-s3';
 import { SOURCE_PATH_HEADER } from '../core/source-path.js';
 
@@ -24,6 +25,8 @@ export interface LocalStackOptions {
   spec: Spec;
   s3Port?: number;
   apiPort?: number;
+  /** Serve the destination bucket's variants as the CDN does (local/cdn.ts) on this port (0: any); none when undefined. */
+  cdnPort?: number;
   apiKey?: string;
   /** Seconds pre-signed URLs stay valid. */
   urlExpiresIn?: number;
@@ -55,6 +58,8 @@ export const LOCAL_HEAL_AFTER_MS = 5 * 60_000;
 
 export interface LocalStack {
   apiUrl: string;
+  /** The local CDN's base URL (`<this>/<variant key>`), when started with cdnPort. */
+  cdnUrl?: string;
   s3Endpoint: string;
   region: string;
   credentials: { accessKeyId: string; secretAccessKey: string };
@@ -197,6 +202,11 @@ function listen(server: Server, port: number): Promise<number> {
   });
 }
 
+function closeServer(server: Server): Promise<void> {
+  server.closeAllConnections();
+  return new Promise<void>((resolve) => server.close(() => resolve()));
+}
+
 export async function startLocalStack(opts: LocalStackOptions): Promise<LocalStack> {
   const log = opts.log ?? (() => {});
   const resizeTimeoutMs = opts.resizeTimeoutMs ?? FUNCTION_DEFAULTS.resize.timeout * 1000;
@@ -235,6 +245,8 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
   const api = createApiServer(presign, log, (challenge) => healthProof(s3server.credentials.secretAccessKey, process.pid, challenge), (keys) => delivery?.backlog(keys) ?? { queued: 0, inFlight: 0 });
   const apiPort = await listen(api, opts.apiPort ?? 0);
   pageOrigins = [`http://127.0.0.1:${apiPort}`, `http://localhost:${apiPort}`];
+  const cdn = opts.cdnPort === undefined ? undefined : createCdnServer({ s3, bucket: LOCAL_BUCKETS.dest, log });
+  const cdnPort = cdn && (await listen(cdn, opts.cdnPort!));
 
   const outcomes = new Map<string, RecordOutcome>();
   delivery = startResizeQueue(s3server, {
@@ -258,6 +270,7 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
 
   return {
     apiUrl: `http://127.0.0.1:${apiPort}`,
+    ...(cdnPort !== undefined && { cdnUrl: `http://127.0.0.1:${cdnPort}` }),
     s3Endpoint: s3server.endpoint,
     region: s3server.region,
     credentials: s3server.credentials,
@@ -266,8 +279,8 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     outcomes,
     idle: () => delivery!.idle(),
     async close() {
-      api.closeAllConnections();
-      await new Promise<void>((resolve) => api.close(() => resolve()));
+      await closeServer(api);
+      if (cdn) await closeServer(cdn);
       await delivery!.close();
       await s3server.close();
       s3.destroy();

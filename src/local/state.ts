@@ -18,6 +18,8 @@ export const DEFAULT_DATA_DIR = '.imgpipe/data';
 export interface DevState {
   pid: number;
   apiUrl: string;
+  /** The local CDN's base URL: a variant's public URL is `<this>/<its key>`, as `cdn` in imgpipe.config.json is on AWS. */
+  cdnUrl?: string;
   s3Endpoint: string;
   region: string;
   sourceBucket: string;
@@ -199,7 +201,7 @@ export async function findNamedStack(where: string, cwd = process.cwd(), probe: 
     } catch {
       return undefined;
     }
-    const state = (await runningStacks(process.env, probe, refused)).find((s) => hostOf(s.apiUrl) === host || hostOf(s.s3Endpoint) === host);
+    const state = (await runningStacks(process.env, probe, refused)).find((s) => hostOf(s.apiUrl) === host || hostOf(s.s3Endpoint) === host || (!!s.cdnUrl && hostOf(s.cdnUrl) === host));
     return state ? { state, via: userStateFile(state.dataDir) } : undefined;
   }
   const dir = path.resolve(cwd, where);
@@ -218,6 +220,6 @@ export async function findConflictingStack(dataDir: string, ports: number[]): Pr
   const candidates = [await findRunningStack(), await findRunningStack(userStateFile(abs)), ...(await runningStacks())];
   const portOf = (url: string) => Number(new URL(url).port);
   return candidates.find(
-    (s) => s && (path.resolve(s.dataDir) === abs || ports.some((p) => p !== 0 && (portOf(s.apiUrl) === p || portOf(s.s3Endpoint) === p))),
+    (s) => s && (path.resolve(s.dataDir) === abs || ports.some((p) => p !== 0 && [s.apiUrl, s.s3Endpoint, s.cdnUrl].some((u) => !!u && portOf(u) === p))),
   );
 }

@@ -32,7 +32,7 @@ function modeProblem(st: Stats): string | undefined {
 function parse(text: string): DevState | undefined {
   try {
     const s = JSON.parse(text) as DevState;
-    const ok = Number.isInteger(s?.pid) && s.pid > 0 && typeof s.apiUrl === 'string' && typeof s.s3Endpoint === 'string' && typeof s.credentials?.secretAccessKey === 'string';
+    const ok = Number.isInteger(s?.pid) && s.pid > 0 && typeof s.apiUrl === 'string' && typeof s.s3Endpoint === 'string' && typeof s.credentials?.secretAccessKey === 'string' && (s.cdnUrl === undefined || typeof s.cdnUrl === 'string');
     return ok ? s : undefined;
   } catch {
     return undefined;
@@ -56,7 +56,7 @@ export async function readStateFile(file: string): Promise<StateRead> {
     if (problem) return { refused: problem };
     const state = parse(await fh.readFile('utf8'));
     if (!state) return undefined;
-    const far = [state.apiUrl, state.s3Endpoint].find((u) => !isLoopbackUrl(u));
+    const far = [state.apiUrl, state.s3Endpoint, ...(state.cdnUrl === undefined ? [] : [state.cdnUrl])].find((u) => !isLoopbackUrl(u));
     if (far !== undefined) return { refused: `${far} is not on this machine: a local stack listens on loopback only (${AGAIN})` };
     return { state };
   } finally {

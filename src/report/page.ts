@@ -28,13 +28,14 @@ const num = (n: unknown): string => (typeof n === 'number' && Number.isFinite(n)
 const colour = (c: unknown): string => (typeof c === 'string' && /^#[0-9a-f]{6}$/i.test(c) ? c : '#888888');
 const IMAGE_TYPES = new Set(['image/jpeg', 'image/png', 'image/webp', 'image/avif']);
 const CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'";
-const keyUrl = (key: string): string => key.split('/').map(encodeURIComponent).join('/');
+/** The variant's public URL when there is a CDN (core/cdn-url.ts), else its key as a relative URL. */
+const variantUrl = (v: { key: string; url?: string }): string => v.url ?? v.key.split('/').map(encodeURIComponent).join('/');
 
 /** The markup a web page would use for this image: one <source> per extra format, widths as srcset. */
 export function pictureSnippet(r: DoneRecord): string {
   const byFormat = new Map<string, DoneRecord['variants']>();
   for (const v of r.variants) byFormat.set(v.contentType, [...(byFormat.get(v.contentType) ?? []), v]);
-  const srcset = (vs: DoneRecord['variants']) => vs.map((v) => `${keyUrl(v.key)} ${num(v.width)}w`).join(', ');
+  const srcset = (vs: DoneRecord['variants']) => vs.map((v) => `${variantUrl(v)} ${num(v.width)}w`).join(', ');
   const [fallbackType, fallback] = [...byFormat].find(([t]) => t === 'image/jpeg' || t === 'image/png') ?? [...byFormat][0];
   const largest = fallback.reduce((a, b) => (b.width > a.width ? b : a));
   const smallest = smallestVariant(fallback);
@@ -42,7 +43,7 @@ export function pictureSnippet(r: DoneRecord): string {
   const sources = [...byFormat].filter(([t]) => t !== fallbackType).map(([t, vs]) => `  <source type="${esc(t)}" srcset="${esc(srcset(vs))}" sizes="${sizes}">\n`);
   return (
     `<picture>\n${sources.join('')}` +
-    `  <img src="${esc(keyUrl(smallest.key))}" srcset="${esc(srcset(fallback))}" sizes="${sizes}"\n` +
+    `  <img src="${esc(variantUrl(smallest))}" srcset="${esc(srcset(fallback))}" sizes="${sizes}"\n` +
     `       width="${num(largest.width)}" height="${num(largest.height)}" alt="" loading="lazy" decoding="async" style="background:${colour(r.color)}">\n</picture>`
   );
 }

@@ -30,7 +30,7 @@ export async function startDev(cwd: string, opts: { args?: string[]; env?: NodeJ
   // A state directory of its own unless the test gives one: a test's `dev` never reaches the user's
   // (nor another test's `upload --local`) through ~/.local/state/imgpipe.
   const stateHome = opts.env?.XDG_STATE_HOME ?? (await mkdtemp(path.join(os.tmpdir(), 'imgpipe-state-')));
-  const argv = ['dev', '--s3-port', '0', '--api-port', '0', '--json', ...(opts.args ?? [])];
+  const argv = ['dev', '--s3-port', '0', '--api-port', '0', '--cdn-port', '0', '--json', ...(opts.args ?? [])];
   const env = cliEnv({ XDG_STATE_HOME: stateHome, ...(opts.asCommand && { MALLOC_ARENA_MAX: undefined }), ...opts.env });
   const child = opts.asCommand ? spawn(BIN, argv, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] }) : spawn(process.execPath, [BIN, ...argv], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
