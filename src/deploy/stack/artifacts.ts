@@ -1,13 +1,16 @@
 // The artifacts bucket and the zips in it. The bucket is made once per account and region
-// (private, encrypted) and found again by name; a zip whose content-addressed key is already
-// there is not sent again.
+// (private, encrypted, TLS only, staged zips expiring) and found again by name; a zip whose
+// content-addressed key is already there is not sent again.
 import {
   CreateBucketCommand,
   HeadBucketCommand,
   HeadObjectCommand,
   PutBucketEncryptionCommand,
+  PutBucketLifecycleConfigurationCommand,
+  PutBucketPolicyCommand,
   PutObjectCommand,
   PutPublicAccessBlockCommand,
+  type LifecycleRule,
   type BucketLocationConstraint,
   type S3Client,
 } from '@aws-sdk/client-s3';
@@ -25,6 +28,36 @@ export async function bucketState(s3: S3Client, bucket: string): Promise<'presen
     if (status(err) === 404 || isAwsError(err, 'NotFound', 'NoSuchBucket')) return 'absent';
     throw explainAwsError(err, `s3:HeadBucket ${bucket}`);
   }
+}
+
+/**
+ * Days a staged zip is kept (S3 counts from its upload). Lambda copies a function's code when
+ * CloudFormation creates or updates it, so no function runs from the bucket: a zip is needed
+ * while its deploy runs (a deploy stages again one that has expired: its key is its SHA-256), and
+ * again only if a later update that changes the code fails and CloudFormation rolls the function
+ * back to it. Past these days that rollback finds no zip and the stack stops in
+ * UPDATE_ROLLBACK_FAILED (`aws cloudformation continue-update-rollback` skips the function).
+ */
+export const STAGED_ZIP_DAYS = 30;
+
+/** The artifacts bucket's one lifecycle rule: staged zips (under imgpipe/, names.ts) expire. */
+export const STAGED_ZIP_RULE: LifecycleRule = { ID: 'expire-staged-zips', Status: 'Enabled', Filter: { Prefix: 'imgpipe/' }, Expiration: { Days: STAGED_ZIP_DAYS } };
+
+/** The ARN partition of a region (CloudFormation's AWS::Partition, which the stack's buckets use). */
+export const partitionOf = (region: string): string => (region.startsWith('cn-') ? 'aws-cn' : region.startsWith('us-gov-') ? 'aws-us-gov' : 'aws');
+
+/** Deny-only, as the stack's two buckets: refuse plain HTTP, grant nothing. */
+export function tlsOnlyPolicy(bucket: string, region: string): string {
+  const arn = `arn:${partitionOf(region)}:s3:::${bucket}`;
+  const statement = {
+    Sid: 'DenyInsecureTransport',
+    Effect: 'Deny',
+    Principal: '*',
+    Action: 's3:*',
+    Resource: [arn, `${arn}/*`],
+    Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+  };
+  return JSON.stringify({ Version: '2012-10-17', Statement: [statement] });
 }
 
 /** 'present' when the bucket exists and is ours; 'created' when this call made it. */
@@ -47,6 +80,8 @@ export async function ensureCodeBucket(s3: S3Client, bucket: string, region: str
   await awsCall(`s3:PutBucketEncryption on ${bucket}`, () =>
     s3.send(new PutBucketEncryptionCommand({ Bucket: bucket, ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] } })),
   );
+  await awsCall(`s3:PutBucketLifecycleConfiguration on ${bucket}`, () => s3.send(new PutBucketLifecycleConfigurationCommand({ Bucket: bucket, LifecycleConfiguration: { Rules: [STAGED_ZIP_RULE] } })));
+  await awsCall(`s3:PutBucketPolicy on ${bucket}`, () => s3.send(new PutBucketPolicyCommand({ Bucket: bucket, Policy: tlsOnlyPolicy(bucket, region) })));
   return 'created';
 }
 

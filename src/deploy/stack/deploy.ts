@@ -4,6 +4,7 @@ import type { Stack } from '@aws-sdk/client-cloudformation';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Spec } from '../../core/spec.js';
+import { UsageError } from '../../core/errors.js';
 import { formatBytes } from '../../ui/format.js';
 import { DeployError } from '../errors.js';
 import { buildPackage, type LambdaPackage } from '../package.js';
@@ -11,13 +12,14 @@ import { projectRoot } from '../paths.js';
 import type { StepRecord, Steps } from '../steps.js';
 import { HANDLERS, type HandlerName, type LambdaArch, type LambdaRuntime } from '../targets.js';
 import { accountConcurrency, checkConcurrency, concurrencyNote, DEFAULT_RESIZE_CONCURRENCY, type ConcurrencyCheck } from './concurrency.js';
-import { assertBucketsFree, ensureCodeBucket, stageZip, zipPresent, type StagedZip } from './artifacts.js';
+import { assertBucketsFree, ensureCodeBucket, stageZip, STAGED_ZIP_DAYS, zipPresent, type StagedZip } from './artifacts.js';
 import { createChangeSet, deleteChangeSet, executeChangeSet, findStack, DEFAULT_TIMING, type ResourceChange, type Timing } from './change-set.js';
 import { accountOf, openStackClients, type StackClients } from './clients.js';
 import type { StackDisplay } from './display.js';
 import { changeAndFollow, failureCause, SUCCESS_STATES, type ShownEvent } from './events.js';
 import { artifactKey, checkBucketName, defaultCodeBucket, defaultDestBucket, defaultSourceBucket } from './names.js';
 import { stackOutputs, writePipelineConfig, type StackOutputs } from './outputs.js';
+import { checkLifecycle, LIFECYCLE_DEFAULTS, type Lifecycle, type OriginalsStorageClass } from './lifecycle.js';
 import { shownParameters, stackParameters, type StackSettings } from './parameters.js';
 import { changedParameters, checkStackState, currentTemplate, deleteNewStack, existingParameter } from './state.js';
 
@@ -38,6 +40,8 @@ export interface StackDeployRequest {
   corsOrigins: string[];
   /** --resize-concurrency; undefined keeps the stack's, or the template's default on a first deploy. */
   resizeConcurrency?: number;
+  /** --originals-transition-days, --originals-storage-class, --failed-record-days; each one undefined keeps the stack's, else the template's default. */
+  lifecycle?: Partial<Lifecycle>;
   /** From IMGPIPE_API_KEY; undefined keeps the stack's. */
   apiKey?: string;
   /** imgpipe.config.json to merge the outputs into. */
@@ -106,6 +110,7 @@ function settingsFor(x: Context, codeBucket: string, zips: LambdaPackage[]): Sta
   if (sourceBucket === destBucket) throw new DeployError('the source and destination buckets must differ (the variants would trigger the resize again, forever)', 'RecursiveTrigger');
   const [resize, presign, recorder] = zips;
   const stackConcurrency = Number(existingParameter(x.existing, 'ResizeConcurrency')) || undefined;
+  const lifecycle = lifecycleFor(x);
   return {
     sourceBucket,
     destBucket,
@@ -121,8 +126,25 @@ function settingsFor(x: Context, codeBucket: string, zips: LambdaPackage[]): Sta
     dedupe: x.r.dedupe,
     cdn: x.r.cdn ?? existingParameter(x.existing, 'Cdn') !== 'false',
     corsOrigins: x.r.corsOrigins,
+    lifecycle,
     apiKey: x.r.apiKey,
   };
+}
+
+/** Each lifecycle setting: the flag, else the stack's, else the template's default; refused before anything is staged when S3 would refuse it. */
+function lifecycleFor(x: Context): Lifecycle {
+  const stackDays = (key: string) => {
+    const v = existingParameter(x.existing, key);
+    return v === undefined ? undefined : Number(v);
+  };
+  const lifecycle: Lifecycle = {
+    originalsTransitionDays: x.r.lifecycle?.originalsTransitionDays ?? stackDays('OriginalsTransitionDays') ?? LIFECYCLE_DEFAULTS.originalsTransitionDays,
+    originalsStorageClass: x.r.lifecycle?.originalsStorageClass ?? (existingParameter(x.existing, 'OriginalsStorageClass') as OriginalsStorageClass | undefined) ?? LIFECYCLE_DEFAULTS.originalsStorageClass,
+    failedRecordDays: x.r.lifecycle?.failedRecordDays ?? stackDays('FailedRecordDays') ?? LIFECYCLE_DEFAULTS.failedRecordDays,
+  };
+  const bad = checkLifecycle(lifecycle);
+  if (bad) throw new UsageError(bad);
+  return lifecycle;
 }
 
 /** Say when the resize's bound is over what the account leaves unreserved; a failed look is said too, and stops nothing. */
@@ -164,7 +186,7 @@ async function stageZips(x: Context, bucket: string, zips: LambdaPackage[], keys
       }),
     );
   }
-  await x.steps.run(`Artifacts bucket s3://${bucket}`, () => ensureCodeBucket(x.c.s3, bucket, x.region, derivedBucket), (s) => (s === 'created' ? 'created (private, encrypted)' : 'found'));
+  await x.steps.run(`Artifacts bucket s3://${bucket}`, () => ensureCodeBucket(x.c.s3, bucket, x.region, derivedBucket), (s) => (s === 'created' ? `created (private, encrypted, TLS only, zips expire after ${STAGED_ZIP_DAYS} days)` : 'found'));
   const staged: Artifact[] = [];
   for (const [i, z] of zips.entries()) {
     const s = await x.steps.run(`Staging the ${z.handler} zip`, () => stageZip(x.c.s3, bucket, keys[i], z.zip, z.codeSha256), (s) => `${s.status === 'present' ? 'already there' : `uploaded ${formatBytes(s.bytes)}`}: ${s.key.replace(/([0-9a-f]{12})[0-9a-f]{52}/, '$1…')}`);
