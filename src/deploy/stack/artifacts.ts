@@ -2,6 +2,7 @@
 // (private, encrypted, TLS only, staged zips expiring) and found again by name; a zip whose
 // content-addressed key is already there is not sent again.
 import {
+  CopyObjectCommand,
   CreateBucketCommand,
   HeadBucketCommand,
   HeadObjectCommand,
@@ -31,12 +32,13 @@ export async function bucketState(s3: S3Client, bucket: string): Promise<'presen
 }
 
 /**
- * Days a staged zip is kept (S3 counts from its upload). Lambda copies a function's code when
+ * Days a staged zip is kept (S3 counts from its upload, or its last copy). Lambda copies a function's code when
  * CloudFormation creates or updates it, so no function runs from the bucket: a zip is needed
  * while its deploy runs (a deploy stages again one that has expired: its key is its SHA-256), and
  * again only if a later update that changes the code fails and CloudFormation rolls the function
- * back to it. Past these days that rollback finds no zip and the stack stops in
- * UPDATE_ROLLBACK_FAILED (`aws cloudformation continue-update-rollback` skips the function).
+ * back to it: that update starts the days of the zips it replaces again first (keepZip). A zip
+ * already gone then (the stack not deployed for these days) is said, and a failed update would
+ * stop in UPDATE_ROLLBACK_FAILED (`aws cloudformation continue-update-rollback` skips the function).
  */
 export const STAGED_ZIP_DAYS = 30;
 
@@ -109,6 +111,21 @@ export async function stageZip(s3: S3Client, bucket: string, key: string, zip: B
     s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: zip, ContentType: 'application/zip', ChecksumSHA256: codeSha256 })),
   );
   return { key, status: 'uploaded', bytes: zip.length };
+}
+
+/**
+ * Start a zip's days again (a copy onto itself is a new object to S3's lifecycle): done for the
+ * zips a stack runs now, before an update that replaces them, so a rollback of that update finds
+ * them. 'gone' when it has already expired.
+ */
+export async function keepZip(s3: S3Client, bucket: string, key: string): Promise<'kept' | 'gone'> {
+  try {
+    await s3.send(new CopyObjectCommand({ Bucket: bucket, Key: key, CopySource: `${bucket}/${key}`, MetadataDirective: 'REPLACE', ContentType: 'application/zip' }));
+    return 'kept';
+  } catch (err) {
+    if (status(err) === 404 || isAwsError(err, 'NoSuchKey', 'NotFound')) return 'gone';
+    throw explainAwsError(err, `s3:CopyObject s3://${bucket}/${key} onto itself`);
+  }
 }
 
 /** A bucket a new stack would create must not exist yet: CloudFormation cannot adopt it, and would fail half-way. */

@@ -12,7 +12,7 @@ import { projectRoot } from '../paths.js';
 import type { StepRecord, Steps } from '../steps.js';
 import { HANDLERS, type HandlerName, type LambdaArch, type LambdaRuntime } from '../targets.js';
 import { accountConcurrency, checkConcurrency, concurrencyNote, DEFAULT_RESIZE_CONCURRENCY, type ConcurrencyCheck } from './concurrency.js';
-import { assertBucketsFree, ensureCodeBucket, stageZip, STAGED_ZIP_DAYS, zipPresent, type StagedZip } from './artifacts.js';
+import { assertBucketsFree, ensureCodeBucket, keepZip, stageZip, STAGED_ZIP_DAYS, zipPresent, type StagedZip } from './artifacts.js';
 import { createChangeSet, deleteChangeSet, executeChangeSet, findStack, DEFAULT_TIMING, type ResourceChange, type Timing } from './change-set.js';
 import { accountOf, openStackClients, type StackClients } from './clients.js';
 import type { StackDisplay } from './display.js';
@@ -195,6 +195,24 @@ async function stageZips(x: Context, bucket: string, zips: LambdaPackage[], keys
   return staged;
 }
 
+const CODE_KEYS = [
+  ['resize', 'ResizeCodeKey', 'resizeKey'],
+  ['presign', 'PresignCodeKey', 'presignKey'],
+  ['failure-recorder', 'FailureRecorderCodeKey', 'failureRecorderKey'],
+] as const;
+
+/** The zips the stack runs now and this update replaces: a failed update rolls back to them, so they must outlive it (STAGED_ZIP_DAYS). */
+async function keepRollbackZips(x: Context, settings: StackSettings): Promise<void> {
+  const bucket = existingParameter(x.existing, 'CodeBucket');
+  for (const [handler, parameter, setting] of CODE_KEYS) {
+    const key = existingParameter(x.existing, parameter);
+    if (!bucket || !key || (bucket === settings.codeBucket && key === settings[setting])) continue;
+    if ((await keepZip(x.c.s3, bucket, key)) === 'gone') {
+      x.display.line(`  note: the ${handler} zip the stack runs now is no longer in s3://${bucket} (staged zips expire after ${STAGED_ZIP_DAYS} days): should this update fail, CloudFormation cannot roll ${handler} back to it`);
+    }
+  }
+}
+
 export async function deployStack(r: StackDeployRequest, steps: Steps, display: StackDisplay, deps: StackDeployDeps = {}): Promise<StackDeploySummary> {
   const calls: string[] = [];
   const { c, close } = await openStackClients(r.region, deps.clients, calls);
@@ -223,6 +241,7 @@ async function deployWith(x: Context, calls: string[], deps: StackDeployDeps): P
     ]);
   }
   const artifacts = await stageZips(x, codeBucket, zips, [settings.resizeKey, settings.presignKey, settings.failureRecorderKey]);
+  if (live && !r.dryRun) await keepRollbackZips(x, settings);
   const parameters = stackParameters(settings, !!live);
   const template = await readFile(deps.templateFile ?? path.join(projectRoot(), 'infra', 'template.yaml'), 'utf8');
   const summary: StackDeploySummary = {
