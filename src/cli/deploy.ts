@@ -50,7 +50,7 @@ AWS chain. After a deploy, \`imgpipe upload examples/photos --wait\` needs no fl
     ['imgpipe deploy --stack imgpipe', 'create or update the whole stack, then write imgpipe.config.json'],
     ['imgpipe deploy --dry-run', 'build and show the change set; change nothing'],
     ['imgpipe deploy --widths 480,1200 --format webp', 'another spec for the resize'],
-    ['imgpipe deploy --originals-transition-days 30 --failed-record-days 90', 'originals to STANDARD_IA after 30 days; failure records kept 90'],
+    ['imgpipe deploy --originals-transition-days 30 --failed-record-days 90', 'originals to --originals-storage-class (STANDARD_IA unless set) after 30 days; failure records kept 90'],
     ['imgpipe deploy --delete --yes', 'remove the stack, keep both buckets'],
   ]);
   return cmd.action(async (opts) => runDeployCommand(opts));
