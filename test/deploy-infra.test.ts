@@ -9,7 +9,8 @@ import { ATTEMPT_PREFIX, FAILURE_PREFIX, RECORD_PREFIX } from '../src/core/keys.
 import { projectRoot } from '../src/deploy/paths.js';
 import { DEFAULT_RESIZE_CONCURRENCY, RESIZE_CONCURRENCY_RANGE } from '../src/deploy/stack/concurrency.js';
 import { FUNCTION_DEFAULTS, MAX_RECEIVE_COUNT } from '../src/deploy/function-config.js';
-import { parseCfnYaml, PSEUDO_PARAMETERS as PSEUDO, subNames, walk, type CfnNode as Node } from './helpers/cfn-yaml.js';
+import { checkLifecycle, LIFECYCLE_DEFAULTS, ORIGINALS_STORAGE_CLASSES } from '../src/deploy/stack/lifecycle.js';
+import { parseCfnYaml, PSEUDO_PARAMETERS as PSEUDO, resolveFor, subNames, walk, type CfnNode as Node } from './helpers/cfn-yaml.js';
 import { have, TOOLS } from './helpers/tools.js';
 
 /** Every Allow statement of a role, with its actions sorted; `!If [cond, a, b]` read as a (the defaults hold every condition true). */
@@ -207,8 +208,41 @@ describe('infra/template.yaml', () => {
     });
     expect(r.FailureRecorderFunction.Properties.Environment.Variables.MAX_RECEIVE_COUNT).toBe(String(q.RedrivePolicy.maxReceiveCount));
     expect(Object.values(r).filter((x: Node) => x.Type === 'AWS::Lambda::EventSourceMapping')).toHaveLength(2);
-    // The resize's notes for the recorder expire; nothing else in the destination does.
-    expect(r.DestBucket.Properties.LifecycleConfiguration.Rules).toEqual([{ Id: 'expire-attempt-notes', Status: 'Enabled', Prefix: ATTEMPT_PREFIX, ExpirationInDays: 15 }]);
+    // The resize's notes for the recorder expire; with the defaults, nothing else in the destination does.
+    expect(resolveFor(t, {}).Resources.DestBucket.Properties.LifecycleConfiguration.Rules).toEqual([{ Id: 'expire-attempt-notes', Status: 'Enabled', Prefix: ATTEMPT_PREFIX, ExpirationInDays: 15 }]);
+  });
+
+  it("lifecycle: off by default; OriginalsTransitionDays moves the uploads (only) to OriginalsStorageClass, FailedRecordDays expires the failure records (only); the other rules stay either way", () => {
+    // The parameters, and the CLI's defaults and choices, are the same.
+    expect(t.Parameters.OriginalsTransitionDays).toMatchObject({ Type: 'Number', Default: LIFECYCLE_DEFAULTS.originalsTransitionDays, MinValue: 0 });
+    expect(t.Parameters.OriginalsStorageClass).toMatchObject({ Type: 'String', Default: LIFECYCLE_DEFAULTS.originalsStorageClass, AllowedValues: [...ORIGINALS_STORAGE_CLASSES] });
+    expect(t.Parameters.FailedRecordDays).toMatchObject({ Type: 'Number', Default: LIFECYCLE_DEFAULTS.failedRecordDays, MinValue: 0 });
+    // Every class offered reads back at once (GetObject): the archive classes would need a restore first.
+    for (const c of ORIGINALS_STORAGE_CLASSES) expect(['GLACIER', 'DEEP_ARCHIVE']).not.toContain(c);
+    const abort = { Id: 'abort-incomplete-multipart-uploads', Status: 'Enabled', AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 } };
+    const notes = { Id: 'expire-attempt-notes', Status: 'Enabled', Prefix: ATTEMPT_PREFIX, ExpirationInDays: 15 };
+    const rules = (given: Record<string, string>) => {
+      const x = resolveFor(t, given).Resources;
+      return [x.SourceBucket.Properties.LifecycleConfiguration.Rules, x.DestBucket.Properties.LifecycleConfiguration.Rules];
+    };
+    expect(rules({})).toEqual([[abort], [notes]]);
+    expect(rules({ OriginalsTransitionDays: '0', FailedRecordDays: '0', OriginalsStorageClass: 'GLACIER_IR' })).toEqual([[abort], [notes]]);
+    expect(rules({ OriginalsTransitionDays: '30', FailedRecordDays: '90' })).toEqual([
+      [abort, { Id: 'transition-originals', Status: 'Enabled', Prefix: { 'Fn::Sub': '${KeyPrefix}/' }, Transitions: [{ StorageClass: 'STANDARD_IA', TransitionInDays: '30' }] }],
+      [notes, { Id: 'expire-failure-records', Status: 'Enabled', Prefix: FAILURE_PREFIX, ExpirationInDays: '90' }],
+    ]);
+    // Each on its own: one parameter never turns the other's rule on.
+    expect(rules({ OriginalsTransitionDays: '1', OriginalsStorageClass: 'GLACIER_IR' })).toEqual([
+      [abort, { Id: 'transition-originals', Status: 'Enabled', Prefix: { 'Fn::Sub': '${KeyPrefix}/' }, Transitions: [{ StorageClass: 'GLACIER_IR', TransitionInDays: '1' }] }],
+      [notes],
+    ]);
+    expect(rules({ FailedRecordDays: '7' })).toEqual([[abort], [notes, { Id: 'expire-failure-records', Status: 'Enabled', Prefix: FAILURE_PREFIX, ExpirationInDays: '7' }]]);
+  });
+
+  it("the CLI refuses what S3 would refuse mid-update: STANDARD_IA before 30 days; the other classes take any day", () => {
+    const at = (originalsTransitionDays: number, originalsStorageClass: (typeof ORIGINALS_STORAGE_CLASSES)[number]) => checkLifecycle({ ...LIFECYCLE_DEFAULTS, originalsTransitionDays, originalsStorageClass });
+    expect(at(29, 'STANDARD_IA')).toMatch(/^--originals-transition-days: S3 moves nothing to STANDARD_IA before 30 days \(29 given\)/);
+    expect([at(0, 'STANDARD_IA'), at(30, 'STANDARD_IA'), at(1, 'GLACIER_IR'), at(1, 'INTELLIGENT_TIERING')]).toEqual([undefined, undefined, undefined, undefined]);
   });
 
   it('the functions run the deploy-lambda zips and set only variables the handlers read', () => {

@@ -71,6 +71,8 @@ describe('imgpipe deploy (CLI)', () => {
       's3:CreateBucket',
       's3:PutPublicAccessBlock',
       's3:PutBucketEncryption',
+      's3:PutBucketLifecycleConfiguration',
+      's3:PutBucketPolicy',
       's3:HeadObject',
       's3:PutObject',
       's3:HeadObject',
@@ -86,7 +88,7 @@ describe('imgpipe deploy (CLI)', () => {
       'cloudformation:DescribeStacks',
     ]);
     expect(r.stdout).not.toContain(API_KEY);
-    expect(fake.form('cloudformation:CreateChangeSet')).toMatchObject({ 'Parameters.member.15.ParameterKey': 'ApiKey', 'Parameters.member.15.ParameterValue': API_KEY });
+    expect(fake.form('cloudformation:CreateChangeSet')).toMatchObject({ 'Parameters.member.18.ParameterKey': 'ApiKey', 'Parameters.member.18.ParameterValue': API_KEY });
     expect(s.concurrency).toEqual({ wanted: 5, limit: 1000, unreserved: 1000, fits: true });
     const dest = `photos-variants-${ACCOUNT}-${REGION}`;
     expect(s.outputs).toMatchObject({ sourceBucket: `photos-uploads-${ACCOUNT}-${REGION}`, destBucket: dest, cdn: expect.stringMatching(/^https:\/\/d[0-9a-z]{13}\.cloudfront\.net$/), queue: expect.stringMatching(/^https:\/\/sqs\.us-east-1\.amazonaws\.com\/\d{12}\/photos-ResizeQueue-/) });

@@ -7,6 +7,12 @@
 // - the bucket notification from the template is not applied, nor is the queue policy that lets
 //   S3 send (AWS::SQS::QueuePolicy is not implemented; test/deploy-infra.test.ts checks both in the
 //   template), and no Lambda code runs (the mappings, their queues and roles are checked);
+// - a bucket's LifecycleConfiguration in the template is not applied (moto's stack-made buckets
+//   take only the encryption and tags): the lifecycle parameters are read back from the stack,
+//   and the rules they make are checked in the template (test/deploy-infra.test.ts, cfn-lint);
+// - a bucket policy's Condition is ignored, so the TLS-only Deny of the artifacts bucket deploy
+//   makes would refuse every call here: the bucket is made beforehand, as an existing --code-bucket
+//   would be (test/deploy-artifacts-moto.test.ts makes one as deploy does and reads it back);
 // - lambda:GetAccountSettings is not implemented: the deploy says the bound went unchecked
 //   (test/deploy-concurrency.test.ts checks the request and the verdict against a stub).
 // test/deploy-stack.test.ts checks those parts against the project's own fake endpoint.
@@ -14,7 +20,7 @@ import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-clo
 import { GetRolePolicyCommand, IAMClient, ListRolesCommand } from '@aws-sdk/client-iam';
 import { GetFunctionConfigurationCommand, GetPolicyCommand, LambdaClient, ListEventSourceMappingsCommand } from '@aws-sdk/client-lambda';
 import { GetQueueAttributesCommand, ListQueuesCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { GetObjectCommand, HeadBucketCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectCommand, HeadBucketCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -52,6 +58,13 @@ describe.skipIf(!HAS_MOTO)('imgpipe deploy against moto', () => {
     const credentials = { accessKeyId: 'AKIDMOTO', secretAccessKey: 'moto-secret' };
     clientConfig = { endpoint: moto.endpoint, region: REGION, credentials };
     env = keysOnlyEnv(cwd, credentials, REGION, { AWS_ENDPOINT_URL: moto.endpoint });
+    // The artifacts bucket, without the TLS-only policy moto would read as deny-all (see above).
+    const s3 = new S3Client({ ...clientConfig, forcePathStyle: true });
+    try {
+      await s3.send(new CreateBucketCommand({ Bucket: `imgpipe-artifacts-${ACCOUNT}-${REGION}` }));
+    } finally {
+      s3.destroy();
+    }
     // A user's own settings, which the deploy must keep.
     await writeFile(path.join(cwd, 'imgpipe.config.json'), JSON.stringify({ variants: [{ name: 'thumb', width: 320 }, { name: 'large', width: 1600, format: 'webp' }] }));
   }, 60_000);
@@ -239,6 +252,42 @@ describe.skipIf(!HAS_MOTO)('imgpipe deploy against moto', () => {
     const again = await deploy(['--widths', '200,800', '--json']);
     expect(again.code).toBe(1);
     expect(JSON.parse(again.stdout)).toMatchObject({ action: 'unchanged', parameters: { ResizeConcurrency: '8' } });
+  }, 300_000);
+
+  it('the lifecycle flags reach the stack, a later deploy keeps them, and STANDARD_IA before 30 days or days that are not a number are refused before any change', async () => {
+    const cfn = new CloudFormationClient(clientConfig);
+    const parameters = async () => {
+      const stack = (await cfn.send(new DescribeStacksCommand({ StackName: 'imgpipe' }))).Stacks?.[0];
+      return Object.fromEntries((stack?.Parameters ?? []).filter((p) => /^(Originals|FailedRecord)/.test(p.ParameterKey ?? '')).map((p) => [p.ParameterKey, p.ParameterValue]));
+    };
+    try {
+      // The stack so far: the template's defaults, nothing moves, nothing expires.
+      expect(await parameters()).toEqual({ OriginalsTransitionDays: '0', OriginalsStorageClass: 'STANDARD_IA', FailedRecordDays: '0' });
+
+      const refused = await deploy(['--widths', '200,800', '--originals-transition-days', '10']);
+      expect(refused.stderr).toBe('imgpipe: --originals-transition-days: S3 moves nothing to STANDARD_IA before 30 days (10 given); pass 30 or more, or --originals-storage-class INTELLIGENT_TIERING or GLACIER_IR\n');
+      expect(refused.code).toBe(2);
+      const notDays = await deploy(['--widths', '200,800', '--failed-record-days', 'soon']);
+      expect(notDays.stderr).toBe('imgpipe: --failed-record-days: "soon" must be a whole number of days (0: never)\n');
+      expect(notDays.code).toBe(2);
+      expect(await parameters()).toEqual({ OriginalsTransitionDays: '0', OriginalsStorageClass: 'STANDARD_IA', FailedRecordDays: '0' });
+
+      const r = await deploy(['--widths', '200,800', '--originals-transition-days', '30', '--failed-record-days', '90']);
+      expect(r.stderr).toBe(NO_API());
+      expect(r.code).toBe(1);
+      expect(r.stdout).toMatch(/^ {2}~ parameter OriginalsTransitionDays$/m);
+      expect(r.stdout).toMatch(/^ {2}~ parameter FailedRecordDays$/m);
+      expect(r.stdout).not.toMatch(/parameter OriginalsStorageClass/);
+      expect(await parameters()).toEqual({ OriginalsTransitionDays: '30', OriginalsStorageClass: 'STANDARD_IA', FailedRecordDays: '90' });
+      // A deploy without the flags keeps them; another class needs no other flag.
+      const again = await deploy(['--widths', '200,800', '--json']);
+      expect(JSON.parse(again.stdout)).toMatchObject({ action: 'unchanged', parameters: { OriginalsTransitionDays: '30', OriginalsStorageClass: 'STANDARD_IA', FailedRecordDays: '90' } });
+      const glacier = await deploy(['--widths', '200,800', '--originals-storage-class', 'GLACIER_IR', '--failed-record-days', '0', '--json']);
+      expect(JSON.parse(glacier.stdout)).toMatchObject({ action: 'updated', changedParameters: ['OriginalsStorageClass', 'FailedRecordDays'] });
+      expect(await parameters()).toEqual({ OriginalsTransitionDays: '30', OriginalsStorageClass: 'GLACIER_IR', FailedRecordDays: '0' });
+    } finally {
+      cfn.destroy();
+    }
   }, 300_000);
 
   it('--delete removes the stack and keeps both buckets with their objects; the config forgets the stack, keeps the rest', async () => {

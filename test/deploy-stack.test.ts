@@ -120,7 +120,7 @@ describe('imgpipe deploy (stack) against the fake CloudFormation', () => {
     builds = [];
   }
 
-  const STAGE_NEW = ['s3:HeadBucket', 's3:CreateBucket', 's3:PutPublicAccessBlock', 's3:PutBucketEncryption', 's3:HeadObject', 's3:PutObject', 's3:HeadObject', 's3:PutObject', 's3:HeadObject', 's3:PutObject'];
+  const STAGE_NEW = ['s3:HeadBucket', 's3:CreateBucket', 's3:PutPublicAccessBlock', 's3:PutBucketEncryption', 's3:PutBucketLifecycleConfiguration', 's3:PutBucketPolicy', 's3:HeadObject', 's3:PutObject', 's3:HeadObject', 's3:PutObject', 's3:HeadObject', 's3:PutObject'];
   const STAGE_PRESENT = ['s3:HeadBucket', 's3:HeadObject', 's3:HeadObject', 's3:HeadObject'];
 
   it('a first deploy: stages the three zips, creates the stack through a change set, follows its events, writes the config', async () => {
@@ -356,7 +356,7 @@ describe('imgpipe deploy (stack) against the fake CloudFormation', () => {
 
   it('the API key reaches CloudFormation and nothing else: masked in the summary, absent from the output', async () => {
     const { summary, out } = await deploy({ apiKey: API_KEY });
-    expect(fake.form('cloudformation:CreateChangeSet')).toMatchObject({ 'Parameters.member.15.ParameterKey': 'ApiKey', 'Parameters.member.15.ParameterValue': API_KEY });
+    expect(fake.form('cloudformation:CreateChangeSet')).toMatchObject({ 'Parameters.member.18.ParameterKey': 'ApiKey', 'Parameters.member.18.ParameterValue': API_KEY });
     expect(summary!.parameters.ApiKey).toBe('****');
     expect(JSON.stringify(summary)).not.toContain(API_KEY);
     expect(out).not.toContain(API_KEY);

@@ -3,6 +3,7 @@ import { Command, Option } from 'commander';
 import path from 'node:path';
 import { CONFIG_FILE, loadConfig } from '../config/load.js';
 import { UsageError } from '../core/errors.js';
+import { ORIGINALS_STORAGE_CLASSES, type Lifecycle } from '../deploy/stack/lifecycle.js';
 import { ARCHES, RUNTIMES } from '../deploy/targets.js';
 import { refuseLocalKeysInEnv } from '../s3/local-keys.js';
 import { EXIT, addExamples, addSpecOptions, endWithFailure } from './common.js';
@@ -25,6 +26,9 @@ export function deployCommand(): Command {
     .option('--prefix <prefix>', 'key prefix of uploads; only these trigger the resize (default: "keyPrefix" of the config, else uploads)')
     .option('--cors-origin <origin>', 'a web origin allowed to PUT uploads from a browser, besides the stack\'s own page (repeatable)', collect)
     .option('--resize-concurrency <n>', 'the most resizes at once: the queue\'s maximum concurrency, 2-1000 (default: the stack\'s, else 5)')
+    .option('--originals-transition-days <n>', 'days after upload when the originals move to --originals-storage-class; 0 keeps them in STANDARD (default: the stack\'s, else 0)')
+    .addOption(new Option('--originals-storage-class <class>', 'where --originals-transition-days moves the originals; all three still read at once, for reprocess (default: the stack\'s, else STANDARD_IA)').choices(ORIGINALS_STORAGE_CLASSES))
+    .option('--failed-record-days <n>', 'days after which failure records (_imgpipe/failed/) expire; 0 keeps them (default: the stack\'s, else 0)')
     .option('--cdn', 'a CloudFront distribution in front of the variants, the bucket kept private (the default on a new stack)')
     .option('--no-cdn', 'no CloudFront distribution; the stack keeps this choice until --cdn')
     .option('--no-dedupe', 'upload identical bytes again instead of answering "already there" (no s3:ListBucket for the API)')
@@ -46,6 +50,7 @@ AWS chain. After a deploy, \`imgpipe upload examples/photos --wait\` needs no fl
     ['imgpipe deploy --stack imgpipe', 'create or update the whole stack, then write imgpipe.config.json'],
     ['imgpipe deploy --dry-run', 'build and show the change set; change nothing'],
     ['imgpipe deploy --widths 480,1200 --format webp', 'another spec for the resize'],
+    ['imgpipe deploy --originals-transition-days 30 --failed-record-days 90', 'originals to --originals-storage-class (STANDARD_IA unless set) after 30 days; failure records kept 90'],
     ['imgpipe deploy --delete --yes', 'remove the stack, keep both buckets'],
   ]);
   return cmd.action(async (opts) => runDeployCommand(opts));
@@ -63,7 +68,12 @@ async function confirmDelete(question: string): Promise<boolean> {
 }
 
 /** The flags that can be wrong before anything runs: one UsageError naming each. */
-function checkDeployFlags(opts: Record<string, any>, stack: string, corsOrigins: string[], checkOrigin: (o: string) => string | undefined): { corsOrigins: string[]; resizeConcurrency?: number } {
+function checkDeployFlags(
+  opts: Record<string, any>,
+  stack: string,
+  corsOrigins: string[],
+  checkOrigin: (o: string) => string | undefined,
+): { corsOrigins: string[]; resizeConcurrency?: number; lifecycle: Partial<Lifecycle> } {
   if (opts.emptyBuckets && !opts.delete) throw new UsageError('--empty-buckets goes with --delete');
   if (opts.delete && !opts.yes && !process.stdin.isTTY) {
     throw new UsageError(
@@ -79,7 +89,22 @@ function checkDeployFlags(opts: Record<string, any>, stack: string, corsOrigins:
   if (resizeConcurrency !== undefined && !(Number.isInteger(resizeConcurrency) && resizeConcurrency >= 2 && resizeConcurrency <= 1000)) {
     throw new UsageError(`--resize-concurrency: "${opts.resizeConcurrency}" must be a whole number from 2 to 1000 (SQS's bounds for an event source's maximum concurrency)`);
   }
-  return { corsOrigins, resizeConcurrency };
+  return { corsOrigins, resizeConcurrency, lifecycle: lifecycleFlags(opts) };
+}
+
+/** --originals-transition-days, --originals-storage-class, --failed-record-days: whole days, 0 for never; unset keeps the stack's. */
+function lifecycleFlags(opts: Record<string, any>): Partial<Lifecycle> {
+  const days = (flag: string, value: string | undefined): number | undefined => {
+    if (value === undefined) return undefined;
+    const n = Number(value);
+    if (!(/^\d+$/.test(value) && Number.isSafeInteger(n))) throw new UsageError(`${flag}: "${value}" must be a whole number of days (0: never)`);
+    return n;
+  };
+  return {
+    originalsTransitionDays: days('--originals-transition-days', opts.originalsTransitionDays),
+    originalsStorageClass: opts.originalsStorageClass,
+    failedRecordDays: days('--failed-record-days', opts.failedRecordDays),
+  };
 }
 
 async function runDeployCommand(opts: Record<string, any>): Promise<void> {
@@ -98,7 +123,7 @@ async function runDeployCommand(opts: Record<string, any>): Promise<void> {
     import('../deploy/stack/report.js'),
   ]);
   checkStackName(stack);
-  const { corsOrigins, resizeConcurrency } = checkDeployFlags(opts, stack, [...(pipeline.corsOrigins ?? []), ...(opts.corsOrigin ?? [])], checkOrigin);
+  const { corsOrigins, resizeConcurrency, lifecycle } = checkDeployFlags(opts, stack, [...(pipeline.corsOrigins ?? []), ...(opts.corsOrigin ?? [])], checkOrigin);
   const steps = new Steps({ json: !!opts.json });
   const display = new StackDisplay(!!opts.json, !opts.json && process.stderr.isTTY === true && !process.env.CI);
   const stopOnSignals = onInterrupt(stack, () => display.stop());
@@ -129,6 +154,7 @@ async function runDeployCommand(opts: Record<string, any>): Promise<void> {
           cdn: opts.cdn as boolean | undefined,
           corsOrigins,
           resizeConcurrency,
+          lifecycle,
           apiKey,
           configFile,
         },

@@ -48,3 +48,44 @@ export function referencesIn(node: unknown): Set<string> {
   for (const d of [dependsOn ?? []].flat()) refs.add(String(d));
   return refs;
 }
+
+/**
+ * The template as CloudFormation would read it for these parameter values (the rest at their
+ * Default): every condition decided, `Fn::If` replaced by its branch, `AWS::NoValue` dropped, a
+ * `Ref` to a parameter replaced by its value as a string (as CloudFormation passes Number
+ * parameters on). Other references stay as they are.
+ */
+export function resolveFor(t: CfnNode, given: Record<string, string>): CfnNode {
+  const params: Record<string, string> = Object.fromEntries(Object.entries(t.Parameters as CfnNode).map(([k, p]) => [k, given[k] ?? (p.Default === undefined ? '' : String(p.Default))]));
+  const conditions = new Map<string, boolean>();
+  const value = (v: unknown): unknown => (v && typeof v === 'object' && 'Ref' in v && String((v as CfnNode).Ref) in params ? params[(v as CfnNode).Ref] : v);
+  const decide = (c: CfnNode): boolean => {
+    if ('Condition' in c) return condition(c.Condition);
+    if ('Fn::Equals' in c) return String(value(c['Fn::Equals'][0])) === String(value(c['Fn::Equals'][1]));
+    if ('Fn::Not' in c) return !decide(c['Fn::Not'][0]);
+    if ('Fn::And' in c) return (c['Fn::And'] as CfnNode[]).every(decide);
+    if ('Fn::Or' in c) return (c['Fn::Or'] as CfnNode[]).some(decide);
+    throw new Error(`a condition this reader does not know: ${JSON.stringify(c)}`);
+  };
+  const condition = (name: string): boolean => {
+    if (!conditions.has(name)) conditions.set(name, decide(t.Conditions[name]));
+    return conditions.get(name)!;
+  };
+  const NO_VALUE = Symbol('AWS::NoValue');
+  const resolve = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(resolve).filter((x) => x !== NO_VALUE);
+    if (!v || typeof v !== 'object') return v;
+    const o = v as CfnNode;
+    if (o.Ref === 'AWS::NoValue') return NO_VALUE;
+    if (typeof o.Ref === 'string' && o.Ref in params) return params[o.Ref];
+    if ('Fn::If' in o) return resolve(condition(o['Fn::If'][0]) ? o['Fn::If'][1] : o['Fn::If'][2]);
+    const out: CfnNode = {};
+    for (const [k, x] of Object.entries(o)) {
+      const r = resolve(x);
+      if (r !== NO_VALUE) out[k] = r;
+    }
+    return out;
+  };
+  const resources = Object.fromEntries(Object.entries(t.Resources as CfnNode).filter(([, r]) => !r.Condition || condition(r.Condition)).map(([k, r]) => [k, resolve(r)]));
+  return { ...t, Resources: resources };
+}

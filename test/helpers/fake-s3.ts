@@ -7,7 +7,7 @@ export type Answer = { status: number; headers?: Record<string, string>; body?: 
 export interface FakeBucket {
   notification: string;
   objects: Map<string, Buffer>;
-  /** The query sub-resources set on it (publicAccessBlock, encryption): their XML. */
+  /** The query sub-resources set on it (publicAccessBlock, encryption, lifecycle, policy): their XML (the policy's JSON). */
   settings: Map<string, string>;
 }
 
@@ -24,7 +24,7 @@ export const s3Error = (status: number, code: string, message: string): Answer =
 });
 
 /** Bucket settings this fake stores as sent (PUT /bucket?<name>). */
-const SETTINGS: Record<string, string> = { publicAccessBlock: 'PutPublicAccessBlock', encryption: 'PutBucketEncryption' };
+const SETTINGS: Record<string, string> = { publicAccessBlock: 'PutPublicAccessBlock', encryption: 'PutBucketEncryption', lifecycle: 'PutBucketLifecycleConfiguration', policy: 'PutBucketPolicy' };
 
 /**
  * One S3 request. `unvalidated` says which Lambda destinations of a notification S3 could not

@@ -1,13 +1,17 @@
 // The artifacts bucket and the zips in it. The bucket is made once per account and region
-// (private, encrypted) and found again by name; a zip whose content-addressed key is already
-// there is not sent again.
+// (private, encrypted, TLS only, staged zips expiring) and found again by name; a zip whose
+// content-addressed key is already there is not sent again.
 import {
+  CopyObjectCommand,
   CreateBucketCommand,
   HeadBucketCommand,
   HeadObjectCommand,
   PutBucketEncryptionCommand,
+  PutBucketLifecycleConfigurationCommand,
+  PutBucketPolicyCommand,
   PutObjectCommand,
   PutPublicAccessBlockCommand,
+  type LifecycleRule,
   type BucketLocationConstraint,
   type S3Client,
 } from '@aws-sdk/client-s3';
@@ -25,6 +29,37 @@ export async function bucketState(s3: S3Client, bucket: string): Promise<'presen
     if (status(err) === 404 || isAwsError(err, 'NotFound', 'NoSuchBucket')) return 'absent';
     throw explainAwsError(err, `s3:HeadBucket ${bucket}`);
   }
+}
+
+/**
+ * Days a staged zip is kept (S3 counts from its upload, or its last copy). Lambda copies a function's code when
+ * CloudFormation creates or updates it, so no function runs from the bucket: a zip is needed
+ * while its deploy runs (a deploy stages again one that has expired: its key is its SHA-256), and
+ * again only if a later update that changes the code fails and CloudFormation rolls the function
+ * back to it: that update starts the days of the zips it replaces again first (keepZip). A zip
+ * already gone then (the stack not deployed for these days) is said, and a failed update would
+ * stop in UPDATE_ROLLBACK_FAILED (`aws cloudformation continue-update-rollback` skips the function).
+ */
+export const STAGED_ZIP_DAYS = 30;
+
+/** The artifacts bucket's one lifecycle rule: staged zips (under imgpipe/, names.ts) expire. */
+export const STAGED_ZIP_RULE: LifecycleRule = { ID: 'expire-staged-zips', Status: 'Enabled', Filter: { Prefix: 'imgpipe/' }, Expiration: { Days: STAGED_ZIP_DAYS } };
+
+/** The ARN partition of a region (CloudFormation's AWS::Partition, which the stack's buckets use). */
+export const partitionOf = (region: string): string => (region.startsWith('cn-') ? 'aws-cn' : region.startsWith('us-gov-') ? 'aws-us-gov' : 'aws');
+
+/** Deny-only, as the stack's two buckets: refuse plain HTTP, grant nothing. */
+export function tlsOnlyPolicy(bucket: string, region: string): string {
+  const arn = `arn:${partitionOf(region)}:s3:::${bucket}`;
+  const statement = {
+    Sid: 'DenyInsecureTransport',
+    Effect: 'Deny',
+    Principal: '*',
+    Action: 's3:*',
+    Resource: [arn, `${arn}/*`],
+    Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+  };
+  return JSON.stringify({ Version: '2012-10-17', Statement: [statement] });
 }
 
 /** 'present' when the bucket exists and is ours; 'created' when this call made it. */
@@ -47,6 +82,8 @@ export async function ensureCodeBucket(s3: S3Client, bucket: string, region: str
   await awsCall(`s3:PutBucketEncryption on ${bucket}`, () =>
     s3.send(new PutBucketEncryptionCommand({ Bucket: bucket, ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] } })),
   );
+  await awsCall(`s3:PutBucketLifecycleConfiguration on ${bucket}`, () => s3.send(new PutBucketLifecycleConfigurationCommand({ Bucket: bucket, LifecycleConfiguration: { Rules: [STAGED_ZIP_RULE] } })));
+  await awsCall(`s3:PutBucketPolicy on ${bucket}`, () => s3.send(new PutBucketPolicyCommand({ Bucket: bucket, Policy: tlsOnlyPolicy(bucket, region) })));
   return 'created';
 }
 
@@ -74,6 +111,21 @@ export async function stageZip(s3: S3Client, bucket: string, key: string, zip: B
     s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: zip, ContentType: 'application/zip', ChecksumSHA256: codeSha256 })),
   );
   return { key, status: 'uploaded', bytes: zip.length };
+}
+
+/**
+ * Start a zip's days again (a copy onto itself is a new object to S3's lifecycle): done for the
+ * zips a stack runs now, before an update that replaces them, so a rollback of that update finds
+ * them. 'gone' when it has already expired.
+ */
+export async function keepZip(s3: S3Client, bucket: string, key: string): Promise<'kept' | 'gone'> {
+  try {
+    await s3.send(new CopyObjectCommand({ Bucket: bucket, Key: key, CopySource: `${bucket}/${key}`, MetadataDirective: 'REPLACE', ContentType: 'application/zip' }));
+    return 'kept';
+  } catch (err) {
+    if (status(err) === 404 || isAwsError(err, 'NoSuchKey', 'NotFound')) return 'gone';
+    throw explainAwsError(err, `s3:CopyObject s3://${bucket}/${key} onto itself`);
+  }
 }
 
 /** A bucket a new stack would create must not exist yet: CloudFormation cannot adopt it, and would fail half-way. */

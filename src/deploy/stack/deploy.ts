@@ -4,6 +4,7 @@ import type { Stack } from '@aws-sdk/client-cloudformation';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Spec } from '../../core/spec.js';
+import { UsageError } from '../../core/errors.js';
 import { formatBytes } from '../../ui/format.js';
 import { DeployError } from '../errors.js';
 import { buildPackage, type LambdaPackage } from '../package.js';
@@ -11,13 +12,14 @@ import { projectRoot } from '../paths.js';
 import type { StepRecord, Steps } from '../steps.js';
 import { HANDLERS, type HandlerName, type LambdaArch, type LambdaRuntime } from '../targets.js';
 import { accountConcurrency, checkConcurrency, concurrencyNote, DEFAULT_RESIZE_CONCURRENCY, type ConcurrencyCheck } from './concurrency.js';
-import { assertBucketsFree, ensureCodeBucket, stageZip, zipPresent, type StagedZip } from './artifacts.js';
+import { assertBucketsFree, ensureCodeBucket, keepZip, stageZip, STAGED_ZIP_DAYS, zipPresent, type StagedZip } from './artifacts.js';
 import { createChangeSet, deleteChangeSet, executeChangeSet, findStack, DEFAULT_TIMING, type ResourceChange, type Timing } from './change-set.js';
 import { accountOf, openStackClients, type StackClients } from './clients.js';
 import type { StackDisplay } from './display.js';
 import { changeAndFollow, failureCause, SUCCESS_STATES, type ShownEvent } from './events.js';
 import { artifactKey, checkBucketName, defaultCodeBucket, defaultDestBucket, defaultSourceBucket } from './names.js';
 import { stackOutputs, writePipelineConfig, type StackOutputs } from './outputs.js';
+import { checkLifecycle, LIFECYCLE_DEFAULTS, type Lifecycle, type OriginalsStorageClass } from './lifecycle.js';
 import { shownParameters, stackParameters, type StackSettings } from './parameters.js';
 import { changedParameters, checkStackState, currentTemplate, deleteNewStack, existingParameter } from './state.js';
 
@@ -38,6 +40,8 @@ export interface StackDeployRequest {
   corsOrigins: string[];
   /** --resize-concurrency; undefined keeps the stack's, or the template's default on a first deploy. */
   resizeConcurrency?: number;
+  /** --originals-transition-days, --originals-storage-class, --failed-record-days; each one undefined keeps the stack's, else the template's default. */
+  lifecycle?: Partial<Lifecycle>;
   /** From IMGPIPE_API_KEY; undefined keeps the stack's. */
   apiKey?: string;
   /** imgpipe.config.json to merge the outputs into. */
@@ -106,6 +110,7 @@ function settingsFor(x: Context, codeBucket: string, zips: LambdaPackage[]): Sta
   if (sourceBucket === destBucket) throw new DeployError('the source and destination buckets must differ (the variants would trigger the resize again, forever)', 'RecursiveTrigger');
   const [resize, presign, recorder] = zips;
   const stackConcurrency = Number(existingParameter(x.existing, 'ResizeConcurrency')) || undefined;
+  const lifecycle = lifecycleFor(x);
   return {
     sourceBucket,
     destBucket,
@@ -121,8 +126,25 @@ function settingsFor(x: Context, codeBucket: string, zips: LambdaPackage[]): Sta
     dedupe: x.r.dedupe,
     cdn: x.r.cdn ?? existingParameter(x.existing, 'Cdn') !== 'false',
     corsOrigins: x.r.corsOrigins,
+    lifecycle,
     apiKey: x.r.apiKey,
   };
+}
+
+/** Each lifecycle setting: the flag, else the stack's, else the template's default; refused before anything is staged when S3 would refuse it. */
+function lifecycleFor(x: Context): Lifecycle {
+  const stackDays = (key: string) => {
+    const v = existingParameter(x.existing, key);
+    return v === undefined ? undefined : Number(v);
+  };
+  const lifecycle: Lifecycle = {
+    originalsTransitionDays: x.r.lifecycle?.originalsTransitionDays ?? stackDays('OriginalsTransitionDays') ?? LIFECYCLE_DEFAULTS.originalsTransitionDays,
+    originalsStorageClass: x.r.lifecycle?.originalsStorageClass ?? (existingParameter(x.existing, 'OriginalsStorageClass') as OriginalsStorageClass | undefined) ?? LIFECYCLE_DEFAULTS.originalsStorageClass,
+    failedRecordDays: x.r.lifecycle?.failedRecordDays ?? stackDays('FailedRecordDays') ?? LIFECYCLE_DEFAULTS.failedRecordDays,
+  };
+  const bad = checkLifecycle(lifecycle);
+  if (bad) throw new UsageError(bad);
+  return lifecycle;
 }
 
 /** Say when the resize's bound is over what the account leaves unreserved; a failed look is said too, and stops nothing. */
@@ -164,13 +186,31 @@ async function stageZips(x: Context, bucket: string, zips: LambdaPackage[], keys
       }),
     );
   }
-  await x.steps.run(`Artifacts bucket s3://${bucket}`, () => ensureCodeBucket(x.c.s3, bucket, x.region, derivedBucket), (s) => (s === 'created' ? 'created (private, encrypted)' : 'found'));
+  await x.steps.run(`Artifacts bucket s3://${bucket}`, () => ensureCodeBucket(x.c.s3, bucket, x.region, derivedBucket), (s) => (s === 'created' ? `created (private, encrypted, TLS only, zips expire after ${STAGED_ZIP_DAYS} days)` : 'found'));
   const staged: Artifact[] = [];
   for (const [i, z] of zips.entries()) {
     const s = await x.steps.run(`Staging the ${z.handler} zip`, () => stageZip(x.c.s3, bucket, keys[i], z.zip, z.codeSha256), (s) => `${s.status === 'present' ? 'already there' : `uploaded ${formatBytes(s.bytes)}`}: ${s.key.replace(/([0-9a-f]{12})[0-9a-f]{52}/, '$1…')}`);
     staged.push({ handler: z.handler, key: s.key, sha256: z.sha256, bytes: s.bytes, status: s.status });
   }
   return staged;
+}
+
+const CODE_KEYS = [
+  ['resize', 'ResizeCodeKey', 'resizeKey'],
+  ['presign', 'PresignCodeKey', 'presignKey'],
+  ['failure-recorder', 'FailureRecorderCodeKey', 'failureRecorderKey'],
+] as const;
+
+/** The zips the stack runs now and this update replaces: a failed update rolls back to them, so they must outlive it (STAGED_ZIP_DAYS). */
+async function keepRollbackZips(x: Context, settings: StackSettings): Promise<void> {
+  const bucket = existingParameter(x.existing, 'CodeBucket');
+  for (const [handler, parameter, setting] of CODE_KEYS) {
+    const key = existingParameter(x.existing, parameter);
+    if (!bucket || !key || (bucket === settings.codeBucket && key === settings[setting])) continue;
+    if ((await keepZip(x.c.s3, bucket, key)) === 'gone') {
+      x.display.line(`  note: the ${handler} zip the stack runs now is no longer in s3://${bucket} (staged zips expire after ${STAGED_ZIP_DAYS} days): should this update fail, CloudFormation cannot roll ${handler} back to it`);
+    }
+  }
 }
 
 export async function deployStack(r: StackDeployRequest, steps: Steps, display: StackDisplay, deps: StackDeployDeps = {}): Promise<StackDeploySummary> {
@@ -201,6 +241,7 @@ async function deployWith(x: Context, calls: string[], deps: StackDeployDeps): P
     ]);
   }
   const artifacts = await stageZips(x, codeBucket, zips, [settings.resizeKey, settings.presignKey, settings.failureRecorderKey]);
+  if (live && !r.dryRun) await keepRollbackZips(x, settings);
   const parameters = stackParameters(settings, !!live);
   const template = await readFile(deps.templateFile ?? path.join(projectRoot(), 'infra', 'template.yaml'), 'utf8');
   const summary: StackDeploySummary = {

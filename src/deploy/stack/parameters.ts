@@ -3,6 +3,7 @@
 import type { Parameter } from '@aws-sdk/client-cloudformation';
 import type { Spec } from '../../core/spec.js';
 import type { LambdaArch, LambdaRuntime } from '../targets.js';
+import type { Lifecycle } from './lifecycle.js';
 
 export interface StackSettings {
   sourceBucket: string;
@@ -22,6 +23,8 @@ export interface StackSettings {
   cdn: boolean;
   /** Browser origins allowed to PUT besides the stack's own upload page. */
   corsOrigins: string[];
+  /** What happens to originals and failure records as they age (the template's lifecycle rules). */
+  lifecycle: Lifecycle;
   /** undefined: keep the stack's current key (or none on a first deploy). */
   apiKey?: string;
 }
@@ -46,6 +49,9 @@ export function stackParameters(s: StackSettings, stackExists: boolean): Paramet
     p('Cdn', String(s.cdn)),
     p('CorsOrigins', s.corsOrigins.join(',')),
     p('ResizeConcurrency', String(s.resizeConcurrency)),
+    p('OriginalsTransitionDays', String(s.lifecycle.originalsTransitionDays)),
+    p('OriginalsStorageClass', s.lifecycle.originalsStorageClass),
+    p('FailedRecordDays', String(s.lifecycle.failedRecordDays)),
   ];
   if (s.apiKey !== undefined) params.push(p('ApiKey', s.apiKey));
   else if (stackExists) params.push({ ParameterKey: 'ApiKey', UsePreviousValue: true });
