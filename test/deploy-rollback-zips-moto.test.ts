@@ -5,44 +5,31 @@
 // up (DescribeStackResources answered 500; not traced further). test/deploy-stack-moto.test.ts
 // holds the other deploys and says what moto cannot check.
 import { CloudFormationClient, CreateChangeSetCommand, DescribeStacksCommand, ExecuteChangeSetCommand } from '@aws-sdk/client-cloudformation';
-import { CopyObjectCommand, CreateBucketCommand, DeleteObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CopyObjectCommand, DeleteObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { projectRoot } from '../src/deploy/paths.js';
-import { keysOnlyEnv } from './helpers/aws-env.js';
 import { runCli } from './helpers/cli.js';
-import { tempDir } from './helpers/images.js';
-import { startMoto, type Moto } from './helpers/moto.js';
+import { MOTO_ACCOUNT, MOTO_REGION, noApiLine, startDeployMoto, type DeployMoto, type Moto } from './helpers/moto.js';
 import { have, TOOLS } from './helpers/tools.js';
 
 const HAS_MOTO = have(TOOLS.moto, 'deploy-rollback-zips-moto.test');
 
-const ACCOUNT = '123456789012'; // moto's default account
-const REGION = 'us-east-1';
-const NO_API = 'imgpipe deploy: the stack imgpipe gives no ApiUrl output (nor an HttpApi resource to derive it from): the config has no "api", so `imgpipe upload` has no API to call; see the stack\'s outputs with `aws cloudformation describe-stacks --stack-name imgpipe`\n';
+const ACCOUNT = MOTO_ACCOUNT;
+const REGION = MOTO_REGION;
+const NO_API = noApiLine();
 
 describe.skipIf(!HAS_MOTO)('imgpipe deploy keeps the zips a rollback needs, against moto', () => {
   let moto: Moto;
   let cwd: string;
   let env: NodeJS.ProcessEnv;
-  let clientConfig: { endpoint: string; region: string; credentials: { accessKeyId: string; secretAccessKey: string } };
+  let clientConfig: DeployMoto['clientConfig'];
   // --no-cdn: moto creates no CloudFront resources (see test/deploy-stack-moto.test.ts).
   const deploy = (args: string[]) => runCli(['deploy', '--no-cdn', ...args], { cwd, env, timeoutMs: 300_000 });
 
   beforeAll(async () => {
-    moto = await startMoto();
-    cwd = await tempDir('imgpipe-deploy-rollback-');
-    const credentials = { accessKeyId: 'AKIDMOTO', secretAccessKey: 'moto-secret' };
-    clientConfig = { endpoint: moto.endpoint, region: REGION, credentials };
-    env = keysOnlyEnv(cwd, credentials, REGION, { AWS_ENDPOINT_URL: moto.endpoint });
-    // Made beforehand: moto reads the TLS-only policy of the one deploy makes as deny-all.
-    const s3 = new S3Client({ ...clientConfig, forcePathStyle: true });
-    try {
-      await s3.send(new CreateBucketCommand({ Bucket: `imgpipe-artifacts-${ACCOUNT}-${REGION}` }));
-    } finally {
-      s3.destroy();
-    }
+    ({ moto, cwd, env, clientConfig } = await startDeployMoto('imgpipe-deploy-rollback-'));
     const made = await deploy([]);
     expect(made.stdout).toMatch(/stack imgpipe created in us-east-1/);
   }, 300_000);

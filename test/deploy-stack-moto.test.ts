@@ -20,51 +20,37 @@ import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-clo
 import { GetRolePolicyCommand, IAMClient, ListRolesCommand } from '@aws-sdk/client-iam';
 import { GetFunctionConfigurationCommand, GetPolicyCommand, LambdaClient, ListEventSourceMappingsCommand } from '@aws-sdk/client-lambda';
 import { GetQueueAttributesCommand, ListQueuesCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { CreateBucketCommand, GetObjectCommand, HeadBucketCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadBucketCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { keysOnlyEnv } from './helpers/aws-env.js';
 import { runCli } from './helpers/cli.js';
-import { tempDir } from './helpers/images.js';
-import { startMoto, type Moto } from './helpers/moto.js';
+import { MOTO_ACCOUNT, MOTO_REGION, noApiLine, startDeployMoto, type DeployMoto, type Moto } from './helpers/moto.js';
 import { have, TOOLS } from './helpers/tools.js';
 import { readmeBlock } from './helpers/readme.js';
 
 const HAS_MOTO = have(TOOLS.moto, 'deploy-stack-moto.test');
 
-const ACCOUNT = '123456789012'; // moto's default account
-const REGION = 'us-east-1';
+const ACCOUNT = MOTO_ACCOUNT;
+const REGION = MOTO_REGION;
 const SOURCE = `imgpipe-uploads-${ACCOUNT}-${REGION}`;
 const DEST = `imgpipe-variants-${ACCOUNT}-${REGION}`;
 // moto's stacks have no API (see above): every deploy that brings one up must say so and fail.
-const NO_API = (stack = 'imgpipe') =>
-  `imgpipe deploy: the stack ${stack} gives no ApiUrl output (nor an HttpApi resource to derive it from): the config has no "api", so \`imgpipe upload\` has no API to call; see the stack's outputs with \`aws cloudformation describe-stacks --stack-name ${stack}\`\n`;
+const NO_API = noApiLine;
 
 describe.skipIf(!HAS_MOTO)('imgpipe deploy against moto', () => {
   let moto: Moto;
   let cwd: string;
   let env: NodeJS.ProcessEnv;
-  let clientConfig: { endpoint: string; region: string; credentials: { accessKeyId: string; secretAccessKey: string } };
+  let clientConfig: DeployMoto['clientConfig'];
   // --no-cdn: moto accepts CloudFront resources but creates none, and the CdnUrl output's GetAtt on
   // the distribution fails there; the CDN is checked statically (test/deploy-infra.test.ts, cfn-lint).
   const deploy = (args: string[]) => runCli(['deploy', '--no-cdn', ...args], { cwd, env, timeoutMs: 300_000 });
   const config = async () => JSON.parse(await readFile(path.join(cwd, 'imgpipe.config.json'), 'utf8'));
 
   beforeAll(async () => {
-    moto = await startMoto();
-    cwd = await tempDir('imgpipe-deploy-moto-');
-    const credentials = { accessKeyId: 'AKIDMOTO', secretAccessKey: 'moto-secret' };
-    clientConfig = { endpoint: moto.endpoint, region: REGION, credentials };
-    env = keysOnlyEnv(cwd, credentials, REGION, { AWS_ENDPOINT_URL: moto.endpoint });
-    // The artifacts bucket, without the TLS-only policy moto would read as deny-all (see above).
-    const s3 = new S3Client({ ...clientConfig, forcePathStyle: true });
-    try {
-      await s3.send(new CreateBucketCommand({ Bucket: `imgpipe-artifacts-${ACCOUNT}-${REGION}` }));
-    } finally {
-      s3.destroy();
-    }
+    ({ moto, cwd, env, clientConfig } = await startDeployMoto('imgpipe-deploy-moto-'));
     // A user's own settings, which the deploy must keep.
     await writeFile(path.join(cwd, 'imgpipe.config.json'), JSON.stringify({ variants: [{ name: 'thumb', width: 320 }, { name: 'large', width: 1600, format: 'webp' }] }));
   }, 60_000);
