@@ -239,7 +239,7 @@ describe('a URL that expires mid-batch is re-signed', () => {
 
     // The fault proxy injected no failure; every PUT S3 refused was a 403 "Request has expired"
     // for a URL older than its 1 s (X-Amz-Date is whole seconds), and each got one fresh presign
-    // (POST /uploads beyond the 2 batches: 2 files first, then 28).
+    // (POST /uploads beyond the 4 batches: 2 files first, then twice the last: 4, 8 and 16).
     const puts = recorder.answers.filter((a) => a.method === 'PUT');
     const refused = puts.filter((a) => a.status !== 200);
     expect(s3Proxy.failures()).toBe(0);
@@ -252,7 +252,7 @@ describe('a URL that expires mid-batch is re-signed', () => {
       expect(a.urlAgeMs).toBeGreaterThan(1000);
     }
     const presigns = apiProxy.total(apiProxy.requests, 'POST');
-    expect(presigns - 2).toBe(refused.length); // one fresh URL per expired one
+    expect(presigns - 4).toBe(refused.length); // one fresh URL per expired one
     expect(doc.retries).toBe(refused.length);
     expect(doc.uploads.reduce((n, u) => n + (u.retries ?? 0), 0)).toBe(refused.length);
     const perFile = doc.uploads.map((u) => u.retries ?? 0);
