@@ -8,10 +8,12 @@
 // Two differences from SQS, both on purpose: a returned message waits a short backoff rather than
 // the 6-minute visibility timeout (one machine has nothing to wait out), and the receive count
 // starts again at 1 after a restart of the stack (the journal keeps the event, not its count).
-// And one that is not chosen but left open: the handler gets no Lambda context here, so its own
-// deadline (lambda/deadline.ts: a `timeout` record at once after a fair run) never fires; the
-// timeout is enforced from outside, as Lambda ends a handler that does not stop itself, and a
-// photo too slow for it is recorded after MAX_RECEIVE_COUNT receives rather than after one.
+// The handler gets Lambda's context (the time left before the pool stops it), so its own deadline
+// (lambda/deadline.ts: a `timeout` record at once after a fair run) works as on AWS; the timeout is
+// also enforced from outside, as Lambda ends a handler that cannot stop itself (a HEIC decode
+// holds its one thread). Then this stack, which saw the timeout, leaves the note that makes the
+// record say `timeout`; on AWS nothing can, and the recorder says `crashed`, naming the timeout
+// among the causes it cannot tell apart.
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { LocalS3, ObjectCreatedEvent } from '@imgpipe/local-s3';
 import { createFailureRecorder } from '../../lambda/failure-recorder.js';
