@@ -38,6 +38,8 @@ export interface PresignConfig {
   spec?: Spec;
   /** Where the variants and records are: enables POST /variants (the read side). */
   destBucket?: string;
+  /** The CDN's base URL in front of destBucket: POST /variants answers its URLs, not pre-signed ones. */
+  cdn?: string;
   /** Serve the upload page at GET / (default false). */
   page?: boolean;
   /**
@@ -244,7 +246,7 @@ async function postVariants(body: unknown, config: PresignConfig & { destBucket:
   const keys = field(body, 'keys');
   if (!Array.isArray(keys) || keys.length === 0) return fail(400, 'InvalidRequest', 'body must be {"keys":["uploads/…", …]}');
   if (keys.length > MAX_VARIANT_KEYS) return fail(400, 'TooManyKeys', `at most ${MAX_VARIANT_KEYS} keys per request, got ${keys.length}`);
-  const variants = await answerVariants({ s3: config.s3, destBucket: config.destBucket, keyPrefix: config.keyPrefix, expiresIn: config.expiresIn, spec: config.spec ?? DEFAULT_SPEC }, keys);
+  const variants = await answerVariants({ s3: config.s3, destBucket: config.destBucket, keyPrefix: config.keyPrefix, expiresIn: config.expiresIn, spec: config.spec ?? DEFAULT_SPEC, cdn: config.cdn }, keys);
   return json(200, { variants });
 }
 
@@ -307,6 +309,7 @@ export function presignConfigFromEnv(env: NodeJS.ProcessEnv = process.env, s3: S
     dedupe: env.DEDUPE !== 'false',
     spec: env.IMGPIPE_SPEC ? parseSpec(JSON.parse(env.IMGPIPE_SPEC), 'IMGPIPE_SPEC') : DEFAULT_SPEC,
     destBucket: env.DEST_BUCKET || undefined,
+    cdn: env.CDN_URL || undefined,
     page: env.SERVE_PAGE !== 'false',
     requeue: env.RESIZE_QUEUE_URL ? sqsRequeue(new SQSClient({}), env.RESIZE_QUEUE_URL, env.AWS_REGION ?? 'us-east-1') : undefined,
     healAfterMs: intEnv(env, 'HEAL_AFTER_SECONDS', AWS_HEAL_AFTER_MS / 1000) * 1000,

@@ -122,6 +122,8 @@ describe('infra/template.yaml', () => {
     // The records' prefix the Deny names is the one core/keys.ts writes them under.
     expect(RECORD_PREFIX.startsWith('_imgpipe/')).toBe(true);
     expect(t.Outputs.CdnUrl).toEqual({ Condition: 'CdnOn', Description: "The variants' public base URL: <this>/<variant key>", Value: { 'Fn::Sub': 'https://${VariantsDistribution.DomainName}' } });
+    // The presign API is told the same URL (POST /variants answers with it), and nothing without the CDN.
+    expect(r.PresignFunction.Properties.Environment.Variables.CDN_URL).toEqual(cdnOnly(t.Outputs.CdnUrl.Value));
   });
 
   it("CORS: the page's origin (the HTTP API itself) and the configured origins may PUT to the source bucket, the page may GET/HEAD the destination, nothing more", () => {

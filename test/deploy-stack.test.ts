@@ -312,11 +312,12 @@ describe('imgpipe deploy (stack) against the fake CloudFormation', () => {
     const same = await deploy();
     expect(same.summary).toMatchObject({ action: 'unchanged', changedParameters: [], parameters: { Cdn: 'false' } });
 
-    // --cdn puts it back: the two CloudFront resources are added and the bucket policy grants the distribution.
+    // --cdn puts it back: the two CloudFront resources are added, the bucket policy grants the
+    // distribution, and the presign function is told its URL (POST /variants answers with it).
     const on = await deploy({ cdn: true });
     expect(on.error).toBeUndefined();
     expect(on.summary!.changedParameters).toEqual(['Cdn']);
-    expect(changes(on.summary).sort()).toEqual(['Add VariantsDistribution', 'Add VariantsOriginAccessControl', 'Modify DestBucketPolicy']);
+    expect(changes(on.summary).sort()).toEqual(['Add VariantsDistribution', 'Add VariantsOriginAccessControl', 'Modify DestBucketPolicy', 'Modify PresignFunction']);
     const cdn = `https://d${stack.resources.get('VariantsDistribution')!.physicalId.slice(1).toLowerCase()}.cloudfront.net`;
     expect(on.summary!.outputs?.cdn).toBe(cdn);
     expect(JSON.parse(await readFile(configFile, 'utf8')).cdn).toBe(cdn);
@@ -324,7 +325,7 @@ describe('imgpipe deploy (stack) against the fake CloudFormation', () => {
     // And --no-cdn on a stack with one removes them, and the URL with them.
     const offAgain = await deploy({ cdn: false });
     expect(offAgain.error).toBeUndefined();
-    expect(changes(offAgain.summary).sort()).toEqual(['Modify DestBucketPolicy', 'Remove VariantsDistribution', 'Remove VariantsOriginAccessControl']);
+    expect(changes(offAgain.summary).sort()).toEqual(['Modify DestBucketPolicy', 'Modify PresignFunction', 'Remove VariantsDistribution', 'Remove VariantsOriginAccessControl']);
     expect(offAgain.summary!.outputs?.cdn).toBeUndefined();
     expect(JSON.parse(await readFile(configFile, 'utf8'))).not.toHaveProperty('cdn');
   });

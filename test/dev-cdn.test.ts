@@ -55,6 +55,20 @@ describe('the local CDN of imgpipe dev', () => {
   }, 180_000);
   afterAll(async () => dev?.stop());
 
+  it("the API's read side (POST /variants, what the upload page shows) answers the CDN's URLs: they fetch without credentials and do not expire", async () => {
+    const res = await fetch(`${dev.state.apiUrl}/variants`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ keys: [key] }) });
+    expect(res.status).toBe(200);
+    const [answer] = ((await res.json()) as { variants: Array<{ status: string; expiresAt?: string; variants: Array<{ name: string; url: string }> }> }).variants;
+    expect(answer.status).toBe('done');
+    expect(answer).not.toHaveProperty('expiresAt');
+    expect(answer.variants.map((v) => v.url)).toEqual(variantKeys().map((k) => urlOf(cdn, k)));
+    for (const [i, v] of answer.variants.entries()) {
+      const got = await fetch(v.url);
+      expect([v.name, got.status, got.headers.get('content-type')]).toEqual([outputKeys(key, DEFAULT_SPEC)[i].variant, 200, 'image/jpeg']);
+      expect(Buffer.from(await got.arrayBuffer()).equals(await dev.get(dev.state.destBucket, variantKeys()[i]))).toBe(true);
+    }
+  });
+
   it('is in the state file and the ready line, on loopback', () => {
     expect(cdn).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(new URL(cdn).port).not.toBe(new URL(dev.state.apiUrl).port);

@@ -135,7 +135,7 @@ export interface VariantsRequest {
 
 export const MAX_VARIANT_KEYS = 100;
 
-/** A variant the caller may fetch without S3 credentials, until `expiresAt`. */
+/** A variant the caller may fetch without S3 credentials: the CDN's URL, or a pre-signed one until `expiresAt`. */
 export interface VariantLink {
   name: string;
   width: number;
@@ -146,7 +146,7 @@ export interface VariantLink {
 }
 
 export type VariantsAnswer =
-  | { key: string; status: 'done'; variants: VariantLink[]; placeholder: string; color: string; expiresAt: string }
+  | { key: string; status: 'done'; variants: VariantLink[]; placeholder: string; color: string; expiresAt?: string }
   | { key: string; status: 'failed'; error: { code: string; message: string } }
   | { key: string; status: 'pending' }
   | { key: string; status: 'refused'; error: { code: string; message: string } };

@@ -1,9 +1,11 @@
 // The API's read side (POST /variants): for keys the API hands out, whether the image is done,
-// failed or still pending, and a short-lived pre-signed GET URL per variant. It lets a browser
-// (or a client without S3 credentials) show the results; it reads only the per-image records.
+// failed or still pending, and a URL per variant: the CDN's public one where the pipeline has a
+// CDN, else a short-lived pre-signed GET. It lets a browser (or a client without S3 credentials)
+// show the results; it reads only the per-image records.
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import pLimit from 'p-limit';
+import { publicUrl } from '../core/cdn-url.js';
 import { outputKeys } from '../core/keys.js';
 import type { Spec } from '../core/spec.js';
 import { getRecord } from '../s3/get-record.js';
@@ -16,6 +18,8 @@ export interface ReadSideConfig {
   expiresIn: number;
   /** Only the keys this spec gives an image's variants are ever signed, whatever a record names. */
   spec: Spec;
+  /** The CDN in front of the variants: its URLs instead of pre-signed ones (they never expire). */
+  cdn?: string;
 }
 
 /** Only keys of the shape the API hands out: `<prefix>/<SHA-256 in base32>/<name>`. */
@@ -38,11 +42,11 @@ async function answerOne(config: ReadSideConfig, key: string, now: Date): Promis
         height: v.height,
         format: v.format,
         bytes: v.bytes,
-        url: await getSignedUrl(config.s3, new GetObjectCommand({ Bucket: config.destBucket, Key: v.key }), { expiresIn: config.expiresIn, signingDate: now }),
+        url: config.cdn ? publicUrl(config.cdn, v.key) : await getSignedUrl(config.s3, new GetObjectCommand({ Bucket: config.destBucket, Key: v.key }), { expiresIn: config.expiresIn, signingDate: now }),
       })),
     );
-    const expiresAt = new Date(now.getTime() + config.expiresIn * 1000).toISOString();
-    return { key, status: 'done', variants, placeholder: done.placeholder, color: done.color, expiresAt };
+    const answer = { key, status: 'done' as const, variants, placeholder: done.placeholder, color: done.color };
+    return config.cdn ? answer : { ...answer, expiresAt: new Date(now.getTime() + config.expiresIn * 1000).toISOString() };
   }
   if (done) return { key, status: 'failed', error: { code: done.code, message: done.reason } }; // malformed
   const failed = await getRecord(config.s3, config.destBucket, key, 'failed');

@@ -225,6 +225,10 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
   });
   const s3 = createS3Client({ endpoint: s3server.endpoint, region: s3server.region, credentials: s3server.credentials });
 
+  // The CDN first: the API answers POST /variants with its URLs, as the deployed API does.
+  const cdn = opts.cdnPort === undefined ? undefined : createCdnServer({ s3, bucket: LOCAL_BUCKETS.dest, log });
+  const cdnPort = cdn && (await listen(cdn, opts.cdnPort!));
+  const cdnUrl = cdnPort === undefined ? undefined : `http://127.0.0.1:${cdnPort}`;
   const urlSigner = opts.urlEndpoint ? createS3Client({ endpoint: opts.urlEndpoint, region: s3server.region, credentials: s3server.credentials }) : s3;
   const presign = createPresignHandler({
     ...PRESIGN_DEFAULTS,
@@ -235,6 +239,7 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     dedupe: opts.dedupe,
     spec: opts.spec,
     destBucket: LOCAL_BUCKETS.dest,
+    cdn: cdnUrl,
     page: true,
     // Re-queued through the server's own durable queue, as the deployed API sends to SQS.
     requeue: async ({ bucket, key }) => void (await s3server.renotify(bucket, key)),
@@ -245,8 +250,6 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
   const api = createApiServer(presign, log, (challenge) => healthProof(s3server.credentials.secretAccessKey, process.pid, challenge), (keys) => delivery?.backlog(keys) ?? { queued: 0, inFlight: 0 });
   const apiPort = await listen(api, opts.apiPort ?? 0);
   pageOrigins = [`http://127.0.0.1:${apiPort}`, `http://localhost:${apiPort}`];
-  const cdn = opts.cdnPort === undefined ? undefined : createCdnServer({ s3, bucket: LOCAL_BUCKETS.dest, log });
-  const cdnPort = cdn && (await listen(cdn, opts.cdnPort!));
 
   const outcomes = new Map<string, RecordOutcome>();
   delivery = startResizeQueue(s3server, {
@@ -270,7 +273,7 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
 
   return {
     apiUrl: `http://127.0.0.1:${apiPort}`,
-    ...(cdnPort !== undefined && { cdnUrl: `http://127.0.0.1:${cdnPort}` }),
+    ...(cdnUrl && { cdnUrl }),
     s3Endpoint: s3server.endpoint,
     region: s3server.region,
     credentials: s3server.credentials,
