@@ -10,12 +10,13 @@ import { encodeEventKey } from '../../lambda/s3-event.js';
 import type { RecordOutcome, S3EventRecord } from '../../lambda/resize.js';
 import type { Spec } from '../core/spec.js';
 import { DEFAULT_RESIZE_CONCURRENCY, FUNCTION_DEFAULTS, MAX_RECEIVE_COUNT } from '../deploy/function-config.js';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { createS3Client } from '../s3/client.js';
 import { apiHosts, refuseRequest } from './api-guard.js';
 import { CHALLENGE, healthProof } from './health.js';
 import { startResizeQueue } from './resize-queue.js';
 import { createCdnServer } from './cdn.js';
-import { CORS_DEFAULTS, startLocalS3, type ObjectCreatedEvent } from '@imgpipe/local-s3';
+import { CORS_DEFAULTS, startLocalS3, type LocalS3, type ObjectCreatedEvent } from '@imgpipe/local-s3';
 import { SOURCE_PATH_HEADER } from '../core/source-path.js';
 
 export const LOCAL_BUCKETS = { source: 'imgpipe-source', dest: 'imgpipe-dest' } as const;
@@ -207,6 +208,27 @@ function closeServer(server: Server): Promise<void> {
   return new Promise<void>((resolve) => server.close(() => resolve()));
 }
 
+/** The presign API of the local stack, as the deployed function is configured (its env in the template). */
+function localPresign(opts: LocalStackOptions, s3server: LocalS3, s3: S3Client, cdnUrl: string | undefined, resizeTimeoutMs: number) {
+  const urlSigner = opts.urlEndpoint ? createS3Client({ endpoint: opts.urlEndpoint, region: s3server.region, credentials: s3server.credentials }) : s3;
+  return createPresignHandler({
+    ...PRESIGN_DEFAULTS,
+    bucket: LOCAL_BUCKETS.source,
+    s3: urlSigner,
+    expiresIn: opts.urlExpiresIn ?? PRESIGN_DEFAULTS.expiresIn,
+    apiKey: opts.apiKey,
+    dedupe: opts.dedupe,
+    spec: opts.spec,
+    destBucket: LOCAL_BUCKETS.dest,
+    cdn: cdnUrl,
+    page: true,
+    // Re-queued through the server's own durable queue, as the deployed API sends to SQS.
+    requeue: async ({ bucket, key }) => void (await s3server.renotify(bucket, key)),
+    // Never while the queue may still be trying it: every receive can take the whole timeout.
+    healAfterMs: opts.healAfterMs ?? Math.max(LOCAL_HEAL_AFTER_MS, MAX_RECEIVE_COUNT * resizeTimeoutMs + 60_000),
+  });
+}
+
 export async function startLocalStack(opts: LocalStackOptions): Promise<LocalStack> {
   const log = opts.log ?? (() => {});
   const resizeTimeoutMs = opts.resizeTimeoutMs ?? FUNCTION_DEFAULTS.resize.timeout * 1000;
@@ -229,23 +251,7 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
   const cdn = opts.cdnPort === undefined ? undefined : createCdnServer({ s3, bucket: LOCAL_BUCKETS.dest, log });
   const cdnPort = cdn && (await listen(cdn, opts.cdnPort!));
   const cdnUrl = cdnPort === undefined ? undefined : `http://127.0.0.1:${cdnPort}`;
-  const urlSigner = opts.urlEndpoint ? createS3Client({ endpoint: opts.urlEndpoint, region: s3server.region, credentials: s3server.credentials }) : s3;
-  const presign = createPresignHandler({
-    ...PRESIGN_DEFAULTS,
-    bucket: LOCAL_BUCKETS.source,
-    s3: urlSigner,
-    expiresIn: opts.urlExpiresIn ?? PRESIGN_DEFAULTS.expiresIn,
-    apiKey: opts.apiKey,
-    dedupe: opts.dedupe,
-    spec: opts.spec,
-    destBucket: LOCAL_BUCKETS.dest,
-    cdn: cdnUrl,
-    page: true,
-    // Re-queued through the server's own durable queue, as the deployed API sends to SQS.
-    requeue: async ({ bucket, key }) => void (await s3server.renotify(bucket, key)),
-    // Never while the queue may still be trying it: every receive can take the whole timeout.
-    healAfterMs: opts.healAfterMs ?? Math.max(LOCAL_HEAL_AFTER_MS, MAX_RECEIVE_COUNT * resizeTimeoutMs + 60_000),
-  });
+  const presign = localPresign(opts, s3server, s3, cdnUrl, resizeTimeoutMs);
   let delivery: ReturnType<typeof startResizeQueue> | undefined;
   const api = createApiServer(presign, log, (challenge) => healthProof(s3server.credentials.secretAccessKey, process.pid, challenge), (keys) => delivery?.backlog(keys) ?? { queued: 0, inFlight: 0 });
   const apiPort = await listen(api, opts.apiPort ?? 0);
