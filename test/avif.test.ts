@@ -8,7 +8,7 @@ import { ssim } from '../bench/avif.mjs';
 import { estimateSeconds, timeoutWarning } from '../src/core/estimate.js';
 import { AVIF_EFFORT, resizeImage } from '../src/core/resize.js';
 import { DEFAULT_SPEC, parseSpec, widthVariants } from '../src/core/spec.js';
-import { FUNCTION_DEFAULTS } from '../src/deploy/function-config.js';
+import { FUNCTION_DEFAULTS } from '../src/core/pipeline-defaults.js';
 import { runCli } from './helpers/cli.js';
 import * as img from './helpers/images.js';
 

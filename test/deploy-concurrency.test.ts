@@ -17,7 +17,7 @@ import { accountConcurrency, checkConcurrency, concurrencyNote } from '../src/de
 import { deployStack } from '../src/deploy/stack/deploy.js';
 import { StackDisplay } from '../src/deploy/stack/display.js';
 import { Steps } from '../src/deploy/steps.js';
-import type { HandlerName } from '../src/deploy/targets.js';
+import type { HandlerName } from '../src/core/pipeline-defaults.js';
 import { createS3Client } from '../src/s3/client.js';
 import { CREDENTIALS, REGION, startFakeCloudFormation, type FakeCloudFormation } from './helpers/fake-cloudformation.js';
 import { tempDir } from './helpers/images.js';

@@ -5,7 +5,7 @@
 import { cp } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writePipelineConfig } from '../src/deploy/stack/outputs.js';
+import { writePipelineConfig } from '../src/config/write.js';
 import { CLEAN_ENV } from './helpers/aws-env.js';
 import { runCli } from './helpers/cli.js';
 import { startDev, type DevProcess } from './helpers/dev.js';

@@ -7,8 +7,8 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { ImgpipeError } from '../src/core/errors.js';
 import { DEFAULT_SPEC, parseSpec, widthVariants } from '../src/core/spec.js';
-import { DeployError } from '../src/deploy/errors.js';
 import { buildPackage, type LambdaPackage } from '../src/deploy/package.js';
 import { findStack } from '../src/deploy/stack/change-set.js';
 import type { StackClients } from '../src/deploy/stack/clients.js';
@@ -16,7 +16,7 @@ import { deployStack, type StackDeployRequest, type StackDeploySummary } from '.
 import { StackDisplay } from '../src/deploy/stack/display.js';
 import { deleteStack } from '../src/deploy/stack/remove.js';
 import { Steps } from '../src/deploy/steps.js';
-import type { HandlerName } from '../src/deploy/targets.js';
+import type { HandlerName } from '../src/core/pipeline-defaults.js';
 import { createS3Client } from '../src/s3/client.js';
 import { ACCOUNT, CREDENTIALS, REGION, startFakeCloudFormation, type FakeCloudFormation } from './helpers/fake-cloudformation.js';
 import { tempDir } from './helpers/images.js';
@@ -101,14 +101,14 @@ describe('imgpipe deploy (stack) against the fake CloudFormation', () => {
   });
 
   /** One deploy; its summary or error, and everything it showed. */
-  async function deploy(over: Partial<StackDeployRequest> = {}, timing = TIMING): Promise<{ summary?: StackDeploySummary; error?: DeployError; out: string }> {
+  async function deploy(over: Partial<StackDeployRequest> = {}, timing = TIMING): Promise<{ summary?: StackDeploySummary; error?: ImgpipeError; out: string }> {
     const out = sink();
     const steps = new Steps({ interactive: false, stdout: out.stream, stderr: out.stream });
     const display = new StackDisplay(false, false, out.stream, out.stream);
     try {
       return { summary: await deployStack(request(over), steps, display, { clients, timing, build }), out: out.text() };
     } catch (error) {
-      return { error: error as DeployError, out: out.text() };
+      return { error: error as ImgpipeError, out: out.text() };
     }
   }
 
@@ -257,7 +257,7 @@ describe('imgpipe deploy (stack) against the fake CloudFormation', () => {
     fake.world.failResource('ResizeFunction', reason);
     const { summary, error, out } = await deploy();
     expect(summary).toBeUndefined();
-    expect(error).toBeInstanceOf(DeployError);
+    expect(error).toBeInstanceOf(ImgpipeError);
     expect(error!.code).toBe('StackFailed');
     expect(error!.message).toBe(
       `the create failed at ResizeFunction (AWS::Lambda::Function): ${reason}; the stack is now ROLLBACK_COMPLETE: remove it with \`imgpipe deploy --delete --stack ${STACK}\`, then deploy again`,

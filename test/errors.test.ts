@@ -12,7 +12,8 @@ import { EXIT, ImgpipeError, UsageError } from '../src/core/errors.js';
 import { HeifError, readHeifHeader } from '../src/core/heif.js';
 import { ImageError, resizeImage } from '../src/core/resize.js';
 import { DEFAULT_SPEC, parseSpec, SpecError } from '../src/core/spec.js';
-import { DeployError, explainAwsError } from '../src/deploy/errors.js';
+import { explainAwsError } from '../src/deploy/errors.js';
+import { LocalKeysError } from '../src/core/local-keys.js';
 import { assertWithinLimits, LIMITS, PackageTooLargeError } from '../src/deploy/limits.js';
 import { PutError, putWithRetry } from '../src/s3/put.js';
 import { runCli } from './helpers/cli.js';
@@ -59,10 +60,13 @@ describe('every error class is an ImgpipeError with a stable code and exit', () 
     expectModel(await caught(() => readHeifHeader(Buffer.from('not a HEIF file'))), HeifError, 'HeifDecode', EXIT.failed);
   });
 
-  it('DeployError keeps new DeployError(message, code); explainAwsError names the AWS failure', async () => {
-    expectModel(new DeployError('function f does not exist', 'FunctionNotFound'), DeployError, 'FunctionNotFound', EXIT.failed);
+  it('explainAwsError names the AWS failure as an ImgpipeError (exit 1), and passes one of ours through', async () => {
+    const ours = new ImgpipeError('function f does not exist', 'FunctionNotFound');
+    expect(explainAwsError(ours, 'lambda:GetFunction on f')).toBe(ours);
     const denied = explainAwsError({ name: 'AccessDeniedException', message: 'no', $metadata: { httpStatusCode: 403 } }, 'lambda:GetFunction on f');
-    expectModel(denied, DeployError, 'AccessDenied', EXIT.failed);
+    expectModel(denied, ImgpipeError, 'AccessDenied', EXIT.failed);
+    // The local stack's keys refused before any call: the same line, but a failed deploy (exit 1), not bad usage.
+    expectModel(explainAwsError(new LocalKeysError('AWS Lambda', true), 'lambda:GetFunction on f'), ImgpipeError, 'LocalKeys', EXIT.failed);
     expect(denied.message).toBe('access denied: lambda:GetFunction on f is not allowed for these credentials (no)');
     expectModel(await caught(() => assertWithinLimits(LIMITS.unzippedBytes + 1)), PackageTooLargeError, 'PackageTooLarge', EXIT.failed);
   });

@@ -9,7 +9,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { afterEach, describe, expect, it } from 'vitest';
 import { failureKey, recordKey, type FailedRecord } from '../src/core/index.js';
-import { MAX_RECEIVE_COUNT } from '../src/deploy/function-config.js';
+import { MAX_RECEIVE_COUNT } from '../src/core/pipeline-defaults.js';
 import type { UploadResult } from '../src/jobs/upload.js';
 import { runCli } from './helpers/cli.js';
 import { startDev, type DevProcess } from './helpers/dev.js';

@@ -11,7 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { BIN, cliEnv, type CliResult } from './helpers/cli.js';
 import { tempDir } from './helpers/images.js';
 import { node22 } from './helpers/node22.js';
-import { DEFAULT_RESIZE_CONCURRENCY } from '../src/deploy/function-config.js';
+import { DEFAULT_RESIZE_CONCURRENCY } from '../src/core/pipeline-defaults.js';
 import { readmeBlock, ROOT } from './helpers/readme.js';
 
 const NODE22 = await node22('quick-start-node22.test');

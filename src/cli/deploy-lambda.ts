@@ -1,7 +1,7 @@
 // `imgpipe deploy-lambda`: options → runDeploy (src/deploy/run.ts).
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadConfig } from '../config/load.js';
-import { ARCHES, HANDLERS, RUNTIMES } from '../deploy/targets.js';
+import { ARCHES, HANDLERS, RUNTIMES } from '../core/pipeline-defaults.js';
 import { refuseLocalKeysInEnv } from '../s3/local-keys.js';
 import { EXIT, addExamples, addSpecOptions, applyAwsAliases, endWithFailure } from './common.js';
 

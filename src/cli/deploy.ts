@@ -4,7 +4,7 @@ import path from 'node:path';
 import { CONFIG_FILE, loadConfig } from '../config/load.js';
 import { UsageError } from '../core/errors.js';
 import { ORIGINALS_STORAGE_CLASSES, type Lifecycle } from '../deploy/stack/lifecycle.js';
-import { ARCHES, RUNTIMES } from '../deploy/targets.js';
+import { ARCHES, RUNTIMES } from '../core/pipeline-defaults.js';
 import { refuseLocalKeysInEnv } from '../s3/local-keys.js';
 import { EXIT, addExamples, addSpecOptions, endWithFailure } from './common.js';
 

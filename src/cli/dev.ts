@@ -17,7 +17,7 @@ import {
   type DevState,
 } from '../local/state.js';
 import { awsCliCommand, writeAwsProfile } from '../local/aws-profile.js';
-import { DEFAULT_RESIZE_CONCURRENCY, FUNCTION_DEFAULTS } from '../deploy/function-config.js';
+import { DEFAULT_RESIZE_CONCURRENCY, FUNCTION_DEFAULTS } from '../core/pipeline-defaults.js';
 import { addExamples, addSpecOptions, EXIT, port, positiveInt, seconds } from './common.js';
 import { cliName } from './invocation.js';
 import { devLogLine } from '../ui/dev-log.js';

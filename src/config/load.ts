@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { UsageError } from '../core/errors.js';
-import { ARCHES, RUNTIMES } from '../deploy/targets.js';
+import { ARCHES, RUNTIMES } from '../core/pipeline-defaults.js';
 import {
   FITS,
   OUTPUT_FORMATS,

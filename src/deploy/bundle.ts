@@ -6,7 +6,8 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import * as esbuild from 'esbuild';
 import { projectRoot } from './paths.js';
-import { BUNDLE_FILE, NODE_TARGET, type HandlerName, type LambdaRuntime } from './targets.js';
+import type { HandlerName, LambdaRuntime } from '../core/pipeline-defaults.js';
+import { BUNDLE_FILE, NODE_TARGET } from './targets.js';
 
 /** Packages resolved at run time from the zip's node_modules instead of being bundled. */
 export const EXTERNAL_PACKAGES = ['sharp'];

@@ -1,29 +1,12 @@
 // The function configuration deploy-lambda asks for: runtime, handler, memory, timeout, and the
 // environment each handler reads (lambda/*.ts's *ConfigFromEnv), merged over what the function
 // already has so variables set elsewhere (API_KEY, CACHE_CONTROL…) survive a deploy.
+import { ImgpipeError } from '../core/errors.js';
 import type { Spec } from '../core/spec.js';
-import { DeployError } from './errors.js';
+import { } from './errors.js';
 import { LIMITS } from './limits.js';
-import { LAMBDA_HANDLER, type HandlerName, type LambdaArch, type LambdaRuntime } from './targets.js';
-
-/** The template's ResizeConcurrency default: a new account may have only 10 concurrent executions, and the presign API needs some. */
-export const DEFAULT_RESIZE_CONCURRENCY = 5;
-
-/**
- * The resize queue's redrive maxReceiveCount (infra/template.yaml, and the failure recorder's
- * MAX_RECEIVE_COUNT there): receives before a message goes to the dead-letter queue. The local
- * stack's queue gives up after as many; test/deploy-infra.test.ts holds the template to it.
- */
-export const MAX_RECEIVE_COUNT = 3;
-
-/** resize: 1,769 MB is where Lambda gives one full vCPU, and sharp is CPU-bound. */
-export const FUNCTION_DEFAULTS: Record<HandlerName, { memory: number; timeout: number }> = {
-  resize: { memory: 1769, timeout: 60 },
-  // presign: the largest batch (MAX_FILES_PER_REQUEST) within a third of the timeout at this
-  // memory's CPU share, as `node bench/presign.mjs` measures it (its figures in bench/README.md).
-  presign: { memory: 512, timeout: 10 },
-  'failure-recorder': { memory: 256, timeout: 30 },
-};
+import { FUNCTION_DEFAULTS, type HandlerName, type LambdaArch, type LambdaRuntime } from '../core/pipeline-defaults.js';
+import { LAMBDA_HANDLER } from './targets.js';
 
 /** Variables a handler cannot start without. */
 export const REQUIRED_VARIABLES: Record<HandlerName, string[]> = { resize: ['DEST_BUCKET'], presign: ['SOURCE_BUCKET'], 'failure-recorder': ['DEST_BUCKET'] };
@@ -92,14 +75,14 @@ export function checkVariables(vars: Record<string, string>, settings: FunctionS
   const missing = settings.required.filter((k) => !vars[k]);
   if (missing.length) {
     const flags = missing.map((k) => (k === 'DEST_BUCKET' ? '--dest-bucket' : k === 'SOURCE_BUCKET' ? '--source-bucket' : `--env ${k}=…`));
-    throw new DeployError(`${functionName} would have no ${missing.join(', ')}: pass ${flags.join(' and ')}`, 'MissingSetting');
+    throw new ImgpipeError(`${functionName} would have no ${missing.join(', ')}: pass ${flags.join(' and ')}`, 'MissingSetting');
   }
   if (vars.SOURCE_BUCKET && vars.SOURCE_BUCKET === vars.DEST_BUCKET) {
-    throw new DeployError('SOURCE_BUCKET and DEST_BUCKET must differ: writing variants into the source bucket would trigger the function forever', 'RecursiveTrigger');
+    throw new ImgpipeError('SOURCE_BUCKET and DEST_BUCKET must differ: writing variants into the source bucket would trigger the function forever', 'RecursiveTrigger');
   }
   const bytes = environmentBytes(vars);
   if (bytes > LIMITS.environmentBytes) {
-    throw new DeployError(`the environment of ${functionName} is ${bytes} bytes, over Lambda's ${LIMITS.environmentBytes}-byte limit (a smaller variant spec?)`, 'EnvironmentTooLarge');
+    throw new ImgpipeError(`the environment of ${functionName} is ${bytes} bytes, over Lambda's ${LIMITS.environmentBytes}-byte limit (a smaller variant spec?)`, 'EnvironmentTooLarge');
   }
 }
 

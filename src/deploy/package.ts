@@ -6,7 +6,8 @@ import path from 'node:path';
 import { bundleHandler } from './bundle.js';
 import { assertWithinLimits, needsS3Staging } from './limits.js';
 import { stageSharp, stagedFiles } from './sharp-stage.js';
-import { BUNDLE_FILE, ELF_MACHINE, LAMBDA_HANDLER, type HandlerName, type LambdaArch, type LambdaRuntime } from './targets.js';
+import type { HandlerName, LambdaArch, LambdaRuntime } from '../core/pipeline-defaults.js';
+import { BUNDLE_FILE, ELF_MACHINE, LAMBDA_HANDLER } from './targets.js';
 import { deterministicZip, type BuiltZip, type ZipEntry } from './zip.js';
 
 export interface PackageOptions {

@@ -1,6 +1,7 @@
 // Publish a package to one Lambda function: create it or update its code (skipped when the
 // deployed CodeSha256 is already ours), wait with the SDK's waiters until Lambda is done, bring
 // the configuration in line, publish a version and point the alias at it.
+import { ImgpipeError } from '../core/errors.js';
 import {
   CreateAliasCommand,
   CreateFunctionCommand,
@@ -20,7 +21,7 @@ import {
 } from '@aws-sdk/client-lambda';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { formatBytes } from '../ui/format.js';
-import { awsCall, DeployError, explainAwsError, isAwsError, isRoleNotAssumable } from './errors.js';
+import { awsCall, explainAwsError, isAwsError, isRoleNotAssumable } from './errors.js';
 import { checkVariables, configurationMatches, mergeVariables, type FunctionSettings } from './function-config.js';
 import { LIMITS, needsS3Staging } from './limits.js';
 import type { LambdaPackage } from './package.js';
@@ -84,10 +85,10 @@ function checkWait(result: WaitResult, what: string, timing: WaiterTiming): void
   const reason = result.reason as FunctionConfiguration & { name?: string; message?: string };
   if (state === 'FAILURE') {
     const why = reason?.LastUpdateStatusReason ?? reason?.StateReason ?? 'no reason given';
-    throw new DeployError(`${what} failed: ${why}`, reason?.LastUpdateStatusReasonCode ?? reason?.StateReasonCode ?? 'UpdateFailed');
+    throw new ImgpipeError(`${what} failed: ${why}`, reason?.LastUpdateStatusReasonCode ?? reason?.StateReasonCode ?? 'UpdateFailed');
   }
   if (reason && reason.name && reason.message) throw explainAwsError(reason, what);
-  throw new DeployError(`${what}: not finished after ${timing.maxWaitTime} s`, 'WaitTimeout');
+  throw new ImgpipeError(`${what}: not finished after ${timing.maxWaitTime} s`, 'WaitTimeout');
 }
 
 /** What every step of one publish needs. */
@@ -125,7 +126,7 @@ export async function publishFunction(pkg: PublishablePackage, opts: PublishOpti
     overLimit: needsS3Staging(pkg.bytes, opts.directUploadLimit ?? LIMITS.directUploadBytes),
   };
   if (p.overLimit && !opts.codeBucket) {
-    throw new DeployError(
+    throw new ImgpipeError(
       `the zip is ${formatBytes(pkg.bytes)}, over Lambda's ${formatBytes(opts.directUploadLimit ?? LIMITS.directUploadBytes)} direct-upload limit: pass --code-bucket BUCKET to stage it in S3`,
       'NeedsCodeBucket',
     );
@@ -169,8 +170,8 @@ async function codeFor({ pkg, opts, s3, steps, name, overLimit }: Publish): Prom
 async function createFunction(p: Publish): Promise<FunctionOutcome> {
   const { pkg, opts, steps, name, timing } = p;
   const settings = opts.settings;
-  if (!opts.create) throw new DeployError(`function ${name} does not exist: pass --create --role ARN to create it`, 'FunctionNotFound');
-  if (!opts.role) throw new DeployError('--create needs --role ARN (the execution role the function runs as)', 'MissingRole');
+  if (!opts.create) throw new ImgpipeError(`function ${name} does not exist: pass --create --role ARN to create it`, 'FunctionNotFound');
+  if (!opts.role) throw new ImgpipeError('--create needs --role ARN (the execution role the function runs as)', 'MissingRole');
   const variables = mergeVariables(undefined, settings.variables);
   checkVariables(variables, settings, name);
   const { code: Code, stagedAt } = await codeFor(p);
@@ -213,7 +214,7 @@ async function createWhenRoleAssumable({ lambda, opts }: Publish, input: CreateF
     } catch (err) {
       if (!isRoleNotAssumable(err)) throw err;
       if (attempt >= retry.attempts) {
-        throw new DeployError(
+        throw new ImgpipeError(
           `role ${opts.role} cannot be assumed by Lambda: check that it exists and that its trust policy lets lambda.amazonaws.com call sts:AssumeRole`,
           'RoleNotAssumable',
         );

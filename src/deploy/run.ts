@@ -13,7 +13,7 @@ import { buildPackage, type LambdaPackage } from './package.js';
 import { planCalls, type PlannedCall } from './plan.js';
 import { publishFunction, type PublishClients, type PublishResult, type WaiterTiming } from './publish.js';
 import type { StepRecord, Steps } from './steps.js';
-import type { HandlerName, LambdaArch, LambdaRuntime } from './targets.js';
+import type { HandlerName, LambdaArch, LambdaRuntime } from '../core/pipeline-defaults.js';
 import { wireTrigger, type TriggerResult } from './trigger.js';
 
 export interface DeployRequest {

@@ -7,7 +7,8 @@ import { createHash } from 'node:crypto';
 import { existsSync, promises as fsp, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { deployCacheDir, projectRoot } from './paths.js';
-import { NPM_CPU, type LambdaArch } from './targets.js';
+import type { LambdaArch } from '../core/pipeline-defaults.js';
+import { NPM_CPU } from './targets.js';
 
 export interface StagedSharp {
   version: string;

@@ -1,13 +1,6 @@
-// What can be packaged: which handler, for which Lambda architecture and Node runtime.
-/** The resize, the presign API, and the dead-letter queue's consumer (which only the stack wires to its queue). */
-export const HANDLERS = ['resize', 'presign', 'failure-recorder'] as const;
-export const ARCHES = ['x86_64', 'arm64'] as const;
-// nodejs20.x is gone: Lambda stopped creating functions on it on 2026-06-01.
-export const RUNTIMES = ['nodejs22.x', 'nodejs24.x'] as const;
-
-export type HandlerName = (typeof HANDLERS)[number];
-export type LambdaArch = (typeof ARCHES)[number];
-export type LambdaRuntime = (typeof RUNTIMES)[number];
+// What a package is built for: npm's and ELF's names for each architecture, esbuild's target for
+// each runtime, and the bundle's file and entry (the choices themselves are in src/core/pipeline-defaults.ts).
+import type { LambdaArch, LambdaRuntime } from '../core/pipeline-defaults.js';
 
 /** Lambda says x86_64, npm and Node say x64. */
 export const NPM_CPU: Record<LambdaArch, 'x64' | 'arm64'> = { x86_64: 'x64', arm64: 'arm64' };

@@ -2,6 +2,7 @@
 // only), then add an ObjectCreated notification to the bucket, merged into the configurations
 // already there. S3 has one notification document per bucket, so writing ours alone would
 // silently drop everybody else's.
+import { ImgpipeError } from '../core/errors.js';
 import { AddPermissionCommand, GetPolicyCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import {
   GetBucketNotificationConfigurationCommand,
@@ -11,7 +12,7 @@ import {
   type NotificationConfiguration,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { DeployError, explainAwsError, isAwsError } from './errors.js';
+import { explainAwsError, isAwsError } from './errors.js';
 import type { Steps } from './steps.js';
 
 export const TRIGGER_EVENTS: S3Event[] = ['s3:ObjectCreated:*'];
@@ -36,7 +37,7 @@ export interface TriggerResult {
 
 export function parseFunctionArn(arn: string): { partition: string; region: string; account: string; name: string } {
   const m = /^arn:([^:]+):lambda:([^:]+):([^:]+):function:([^:]+)/.exec(arn);
-  if (!m) throw new DeployError(`not a Lambda function ARN: ${arn}`, 'BadArn');
+  if (!m) throw new ImgpipeError(`not a Lambda function ARN: ${arn}`, 'BadArn');
   return { partition: m[1], region: m[2], account: m[3], name: m[4] };
 }
 
@@ -113,7 +114,7 @@ export function mergeNotification(existing: NotificationConfiguration, ours: Lam
   ];
   const clash = kept.find((k) => overlaps(k.c, ours));
   if (clash) {
-    throw new DeployError(
+    throw new ImgpipeError(
       `the bucket's notification "${clash.id}" already receives ObjectCreated events for overlapping keys; S3 allows one target per event and key range: use --prefix, or remove that configuration`,
       'OverlappingNotification',
     );

@@ -5,7 +5,7 @@ import { batchCost, costLine, type Deployment } from '../core/cost.js';
 import type { Size } from '../core/plan.js';
 import { AVIF_EFFORT } from '../core/resize.js';
 import type { Spec } from '../core/spec.js';
-import { DEFAULT_RESIZE_CONCURRENCY, FUNCTION_DEFAULTS } from '../deploy/function-config.js';
+import { DEFAULT_RESIZE_CONCURRENCY, FUNCTION_DEFAULTS } from '../core/pipeline-defaults.js';
 import { inspectFile } from '../files/inspect.js';
 import { DEFAULT_LEDGER, Ledger } from '../files/ledger.js';
 import { diskPath, scanPaths, walkSkips, walkSkipsText, type PathFilter } from '../files/scan.js';

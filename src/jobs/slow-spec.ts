@@ -4,7 +4,7 @@
 import { estimateSeconds, timeoutWarning } from '../core/estimate.js';
 import { AVIF_EFFORT } from '../core/resize.js';
 import type { Spec } from '../core/spec.js';
-import { FUNCTION_DEFAULTS } from '../deploy/function-config.js';
+import { FUNCTION_DEFAULTS } from '../core/pipeline-defaults.js';
 
 /**
  * The warning line, or undefined when the spec fits. IMGPIPE_RESIZE_TIMEOUT_S (seconds) replaces

@@ -21,7 +21,7 @@ import { writeAttemptNote } from '../../lambda/records.js';
 import type { RecordOutcome } from '../../lambda/resize.js';
 import type { SqsRecord } from '../../lambda/s3-event.js';
 import type { Spec } from '../core/spec.js';
-import { MAX_RECEIVE_COUNT } from '../deploy/function-config.js';
+import { MAX_RECEIVE_COUNT } from '../core/pipeline-defaults.js';
 import { ResizePool, type InvokeResult } from './worker-pool.js';
 import type { InstanceConfig } from './worker-protocol.js';
 

@@ -9,7 +9,7 @@ import { createPresignHandler, PRESIGN_DEFAULTS, type ApiEvent, type ApiResult }
 import { encodeEventKey } from '../../lambda/s3-event.js';
 import type { RecordOutcome, S3EventRecord } from '../../lambda/resize.js';
 import type { Spec } from '../core/spec.js';
-import { DEFAULT_RESIZE_CONCURRENCY, FUNCTION_DEFAULTS, MAX_RECEIVE_COUNT } from '../deploy/function-config.js';
+import { DEFAULT_RESIZE_CONCURRENCY, FUNCTION_DEFAULTS, MAX_RECEIVE_COUNT } from '../core/pipeline-defaults.js';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { createS3Client } from '../s3/client.js';
 import { apiHosts, refuseRequest } from './api-guard.js';

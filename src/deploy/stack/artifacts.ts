@@ -1,6 +1,7 @@
 // The artifacts bucket and the zips in it. The bucket is made once per account and region
 // (private, encrypted, TLS only, staged zips expiring) and found again by name; a zip whose
 // content-addressed key is already there is not sent again.
+import { ImgpipeError } from '../../core/errors.js';
 import {
   CopyObjectCommand,
   CreateBucketCommand,
@@ -15,7 +16,7 @@ import {
   type BucketLocationConstraint,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { awsCall, DeployError, explainAwsError, isAwsError } from '../errors.js';
+import { awsCall, explainAwsError, isAwsError } from '../errors.js';
 
 const status = (err: unknown): number | undefined => (err as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode;
 
@@ -66,8 +67,8 @@ export function tlsOnlyPolicy(bucket: string, region: string): string {
 export async function ensureCodeBucket(s3: S3Client, bucket: string, region: string, create: boolean): Promise<'present' | 'created'> {
   const state = await bucketState(s3, bucket);
   if (state === 'present') return state;
-  if (state === 'forbidden') throw new DeployError(`the artifacts bucket ${bucket} exists but these credentials cannot use it (another account's?): pass --code-bucket NAME`, 'CodeBucketForbidden');
-  if (!create) throw new DeployError(`the artifacts bucket ${bucket} does not exist (--code-bucket names an existing bucket)`, 'NotFound');
+  if (state === 'forbidden') throw new ImgpipeError(`the artifacts bucket ${bucket} exists but these credentials cannot use it (another account's?): pass --code-bucket NAME`, 'CodeBucketForbidden');
+  if (!create) throw new ImgpipeError(`the artifacts bucket ${bucket} does not exist (--code-bucket names an existing bucket)`, 'NotFound');
   // us-east-1 is the one region that refuses a LocationConstraint naming itself.
   const location = region === 'us-east-1' ? undefined : { LocationConstraint: region as BucketLocationConstraint };
   await awsCall(`s3:CreateBucket ${bucket}`, () => s3.send(new CreateBucketCommand({ Bucket: bucket, CreateBucketConfiguration: location, ObjectOwnership: 'BucketOwnerEnforced' })));
@@ -132,7 +133,7 @@ export async function keepZip(s3: S3Client, bucket: string, key: string): Promis
 export async function assertBucketsFree(s3: S3Client, buckets: { name: string; flag: string }[]): Promise<void> {
   for (const b of buckets) {
     const state = await bucketState(s3, b.name);
-    if (state === 'present') throw new DeployError(`the bucket ${b.name} already exists (kept from an earlier stack?): a new stack cannot take it over; pass ${b.flag} NEW-NAME, or remove it first (aws s3 rb s3://${b.name} --force)`, 'BucketExists');
-    if (state === 'forbidden') throw new DeployError(`the bucket name ${b.name} is taken by another account: pass ${b.flag} NEW-NAME`, 'BucketExists');
+    if (state === 'present') throw new ImgpipeError(`the bucket ${b.name} already exists (kept from an earlier stack?): a new stack cannot take it over; pass ${b.flag} NEW-NAME, or remove it first (aws s3 rb s3://${b.name} --force)`, 'BucketExists');
+    if (state === 'forbidden') throw new ImgpipeError(`the bucket name ${b.name} is taken by another account: pass ${b.flag} NEW-NAME`, 'BucketExists');
   }
 }

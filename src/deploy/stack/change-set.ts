@@ -1,5 +1,6 @@
 // A CloudFormation change set: made, waited for, read (every page of changes), then executed or
 // deleted. "No changes" is an answer, not a failure.
+import { ImgpipeError } from '../../core/errors.js';
 import {
   CreateChangeSetCommand,
   DeleteChangeSetCommand,
@@ -11,7 +12,7 @@ import {
   type Stack,
 } from '@aws-sdk/client-cloudformation';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { awsCall, DeployError, explainAwsError, isAwsError } from '../errors.js';
+import { awsCall, explainAwsError, isAwsError } from '../errors.js';
 
 export interface Timing {
   /** Between polls of a change set or of the stack's events. */
@@ -80,12 +81,12 @@ export async function createChangeSet(cfn: CloudFormationClient, r: ChangeSetReq
     if (status === 'CREATE_COMPLETE') return { kind: 'ready', name, stackId, changes };
     if (status === 'FAILED') {
       if (NO_CHANGES.test(reason ?? '')) return { kind: 'empty', name, stackId };
-      throw new DeployError(`CloudFormation could not make the change set: ${reason ?? 'no reason given'}`, 'ChangeSetFailed');
+      throw new ImgpipeError(`CloudFormation could not make the change set: ${reason ?? 'no reason given'}`, 'ChangeSetFailed');
     }
     if (Date.now() - started > timing.timeoutMs) {
       // Not left behind to be executed by mistake later; if even this fails, the message names it.
       await cfn.send(new DeleteChangeSetCommand({ StackName: r.stack, ChangeSetName: name })).catch(() => undefined);
-      throw new DeployError(`the change set ${name} was still ${status} after ${Math.max(1, Math.round(timing.timeoutMs / 1000))} s; it was deleted`, 'Timeout');
+      throw new ImgpipeError(`the change set ${name} was still ${status} after ${Math.max(1, Math.round(timing.timeoutMs / 1000))} s; it was deleted`, 'Timeout');
     }
     await sleep(timing.pollMs);
   }

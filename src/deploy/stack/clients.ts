@@ -1,5 +1,6 @@
 // The AWS clients a stack deployment uses, from the standard chain (env, profile, SSO…; every one
 // honours AWS_ENDPOINT_URL), all in one region, every call recorded for the summary.
+import { ImgpipeError } from '../../core/errors.js';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import type { S3Client } from '@aws-sdk/client-s3';
@@ -7,7 +8,7 @@ import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { createS3Client } from '../../s3/client.js';
 import { guardLocalKeys } from '../../s3/local-keys.js';
 import { recordCalls, resolvedRegion } from '../aws-clients.js';
-import { awsCall, DeployError } from '../errors.js';
+import { awsCall } from '../errors.js';
 
 export interface StackClients {
   cfn: CloudFormationClient;
@@ -37,7 +38,7 @@ async function defaultStackClients(region: string | undefined): Promise<StackCli
 
 export async function accountOf(sts: STSClient): Promise<string> {
   const who = await awsCall('sts:GetCallerIdentity', () => sts.send(new GetCallerIdentityCommand({})));
-  if (!who.Account) throw new DeployError('sts:GetCallerIdentity gave no account', 'NoAccount');
+  if (!who.Account) throw new ImgpipeError('sts:GetCallerIdentity gave no account', 'NoAccount');
   return who.Account;
 }
 

@@ -5,7 +5,6 @@
 import { GetAccountSettingsCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import { awsCall } from '../errors.js';
 
-export { DEFAULT_RESIZE_CONCURRENCY } from '../function-config.js';
 /** SQS's bounds for MaximumConcurrency. */
 export const RESIZE_CONCURRENCY_RANGE = { min: 2, max: 1000 } as const;
 

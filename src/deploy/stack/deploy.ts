@@ -3,22 +3,23 @@
 import type { Stack } from '@aws-sdk/client-cloudformation';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { writePipelineConfig } from '../../config/write.js';
 import type { Spec } from '../../core/spec.js';
-import { UsageError } from '../../core/errors.js';
+import { ImgpipeError, UsageError } from '../../core/errors.js';
 import { formatBytes } from '../../ui/format.js';
-import { DeployError } from '../errors.js';
+import { } from '../errors.js';
 import { buildPackage, type LambdaPackage } from '../package.js';
 import { projectRoot } from '../paths.js';
 import type { StepRecord, Steps } from '../steps.js';
-import { HANDLERS, type HandlerName, type LambdaArch, type LambdaRuntime } from '../targets.js';
-import { accountConcurrency, checkConcurrency, concurrencyNote, DEFAULT_RESIZE_CONCURRENCY, type ConcurrencyCheck } from './concurrency.js';
+import { DEFAULT_RESIZE_CONCURRENCY, HANDLERS, type HandlerName, type LambdaArch, type LambdaRuntime } from '../../core/pipeline-defaults.js';
+import { accountConcurrency, checkConcurrency, concurrencyNote, type ConcurrencyCheck } from './concurrency.js';
 import { assertBucketsFree, ensureCodeBucket, keepZip, stageZip, STAGED_ZIP_DAYS, zipPresent, type StagedZip } from './artifacts.js';
 import { createChangeSet, deleteChangeSet, executeChangeSet, findStack, DEFAULT_TIMING, type ResourceChange, type Timing } from './change-set.js';
 import { accountOf, openStackClients, type StackClients } from './clients.js';
 import type { StackDisplay } from './display.js';
 import { changeAndFollow, failureCause, SUCCESS_STATES, type ShownEvent } from './events.js';
 import { artifactKey, checkBucketName, defaultCodeBucket, defaultDestBucket, defaultSourceBucket } from './names.js';
-import { stackOutputs, writePipelineConfig, type StackOutputs } from './outputs.js';
+import { stackOutputs, type StackOutputs } from './outputs.js';
 import { checkLifecycle, LIFECYCLE_DEFAULTS, type Lifecycle, type OriginalsStorageClass } from './lifecycle.js';
 import { shownParameters, stackParameters, type StackSettings } from './parameters.js';
 import { changedParameters, checkStackState, currentTemplate, deleteNewStack, existingParameter } from './state.js';
@@ -107,7 +108,7 @@ function settingsFor(x: Context, codeBucket: string, zips: LambdaPackage[]): Sta
   const destBucket = x.r.destBucket ?? existingParameter(x.existing, 'DestBucketName') ?? defaultDestBucket(place);
   checkBucketName(sourceBucket, 'source bucket');
   checkBucketName(destBucket, 'destination bucket');
-  if (sourceBucket === destBucket) throw new DeployError('the source and destination buckets must differ (the variants would trigger the resize again, forever)', 'RecursiveTrigger');
+  if (sourceBucket === destBucket) throw new ImgpipeError('the source and destination buckets must differ (the variants would trigger the resize again, forever)', 'RecursiveTrigger');
   const [resize, presign, recorder] = zips;
   const stackConcurrency = Number(existingParameter(x.existing, 'ResizeConcurrency')) || undefined;
   const lifecycle = lifecycleFor(x);
@@ -293,7 +294,7 @@ async function execute(x: Context, summary: StackDeploySummary, changeSet: strin
   if (!SUCCESS_STATES.has(followed.status)) {
     const cause = failureCause(followed);
     const after = followed.status === 'ROLLBACK_COMPLETE' ? `; the stack is now ROLLBACK_COMPLETE: remove it with \`imgpipe deploy --delete --stack ${x.r.stack}\`, then deploy again` : `; the stack is now ${followed.status}`;
-    throw new DeployError(`the ${live ? 'update' : 'create'} failed at ${cause}${after}`, 'StackFailed');
+    throw new ImgpipeError(`the ${live ? 'update' : 'create'} failed at ${cause}${after}`, 'StackFailed');
   }
   summary.action = live ? 'updated' : 'created';
   return finish(x, summary);
@@ -302,7 +303,7 @@ async function execute(x: Context, summary: StackDeploySummary, changeSet: strin
 /** Read the outputs (from `unchanged`, the stack as read at the start, when nothing was executed) and merge them into the config file. */
 async function finish(x: Context, summary: StackDeploySummary, unchanged?: Stack): Promise<StackDeploySummary> {
   const stack = unchanged ?? (await findStack(x.c.cfn, x.r.stack));
-  if (!stack) throw new DeployError(`the stack ${x.r.stack} is gone`, 'NotFound');
+  if (!stack) throw new ImgpipeError(`the stack ${x.r.stack} is gone`, 'NotFound');
   summary.outputs = await stackOutputs(x.c.cfn, stack, x.region);
   // What the stack does give is still written (its buckets are real); a stack without an API is
   // not a working pipeline, so the run ends as a failure that names what is missing.

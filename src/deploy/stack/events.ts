@@ -2,8 +2,9 @@
 // DescribeStackEvents answers newest first, a page at a time: read back until an event already
 // seen, then hand the new ones over in order. Event ids, not clocks: a deploy a second after the
 // last must not read that one's final event as its own.
+import { ImgpipeError } from '../../core/errors.js';
 import { DescribeStackEventsCommand, type CloudFormationClient, type StackEvent } from '@aws-sdk/client-cloudformation';
-import { awsCall, DeployError } from '../errors.js';
+import { awsCall } from '../errors.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Timing } from './change-set.js';
 
@@ -89,7 +90,7 @@ export async function followStack(cfn: CloudFormationClient, stackId: string, af
       if (!firstFailure && e.status.endsWith('_FAILED') && !isStackEvent(raw, stackId) && !/cancelled/i.test(e.reason ?? '')) firstFailure = e;
       if (isStackEvent(raw, stackId) && FINAL_STATES.has(e.status)) return { status: e.status, events, ...(firstFailure && { firstFailure }) };
     }
-    if (Date.now() - started > timing.timeoutMs) throw new DeployError(`the stack was still changing after ${Math.round(timing.timeoutMs / 60000)} min; see its events in the CloudFormation console`, 'Timeout');
+    if (Date.now() - started > timing.timeoutMs) throw new ImgpipeError(`the stack was still changing after ${Math.round(timing.timeoutMs / 60000)} min; see its events in the CloudFormation console`, 'Timeout');
     await sleep(timing.pollMs);
   }
 }

@@ -1,10 +1,7 @@
 // What a deployed stack tells its users: the API URL and the buckets, from the stack's outputs,
-// or (where an implementation keeps no outputs) from its resources; then written into
-// imgpipe.config.json so every later verb finds the pipeline with no flags.
+// or (where an implementation keeps no outputs) from its resources; src/config/write.ts then
+// writes them into imgpipe.config.json so every later verb finds the pipeline with no flags.
 import { DescribeStackResourcesCommand, type CloudFormationClient, type Stack } from '@aws-sdk/client-cloudformation';
-import { existsSync } from 'node:fs';
-import { readConfigFile } from '../../config/load.js';
-import { writeFileAtomic } from '../../files/atomic.js';
 import { awsCall } from '../errors.js';
 
 export interface StackOutputs {
@@ -36,24 +33,4 @@ export async function stackOutputs(cfn: CloudFormationClient, stack: Stack, regi
 /** Only a URL goes into the config as `queue` (the config refuses anything else, and every verb reads it). */
 function queueUrl(value: string | undefined): { queue?: string } {
   return value && URL.canParse(value) && /^https?:$/.test(new URL(value).protocol) ? { queue: value } : {};
-}
-
-/** The config as it stands (read as every verb reads it), or {} when there is none yet: deploy writes the first. */
-export async function readConfigObject(file: string): Promise<Record<string, unknown>> {
-  return existsSync(file) ? (await readConfigFile(file)).raw : {};
-}
-
-/** Merge the pipeline's place into the config: the user's other settings stay as they were. */
-export async function writePipelineConfig(file: string, place: { api?: string; destBucket?: string; cdn?: string; queue?: string; region: string; stack: string }): Promise<Record<string, unknown>> {
-  const current = await readConfigObject(file);
-  const next: Record<string, unknown> = { ...current, stack: place.stack, region: place.region };
-  if (place.api) next.api = place.api;
-  if (place.destBucket) next.destBucket = place.destBucket;
-  // A stack deployed without its CDN leaves no stale URL behind.
-  if (place.cdn) next.cdn = place.cdn;
-  else delete next.cdn;
-  if (place.queue) next.queue = place.queue;
-  else delete next.queue;
-  await writeFileAtomic(file, `${JSON.stringify(next, null, 2)}\n`);
-  return next;
 }

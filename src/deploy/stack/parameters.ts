@@ -2,7 +2,7 @@
 // the environment and is never echoed: it is masked wherever parameters are shown.
 import type { Parameter } from '@aws-sdk/client-cloudformation';
 import type { Spec } from '../../core/spec.js';
-import type { LambdaArch, LambdaRuntime } from '../targets.js';
+import type { LambdaArch, LambdaRuntime } from '../../core/pipeline-defaults.js';
 import type { Lifecycle } from './lifecycle.js';
 
 export interface StackSettings {

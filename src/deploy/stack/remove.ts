@@ -1,9 +1,10 @@
 // `imgpipe deploy --delete`: remove the stack and keep the photos. The template retains both
 // buckets, so they outlive the stack; this says which were kept, and takes the pipeline out of
 // imgpipe.config.json when it points at this stack.
+import { ImgpipeError } from '../../core/errors.js';
 import { DeleteStackCommand, DescribeStackResourcesCommand, type CloudFormationClient } from '@aws-sdk/client-cloudformation';
-import { writeFileAtomic } from '../../files/atomic.js';
-import { awsCall, DeployError } from '../errors.js';
+import { forgetStack } from '../../config/write.js';
+import { awsCall } from '../errors.js';
 import type { StepRecord, Steps } from '../steps.js';
 import { DEFAULT_TIMING, findStack, type Timing } from './change-set.js';
 import { accountOf, openStackClients, type StackClients } from './clients.js';
@@ -13,7 +14,6 @@ import { isBusy } from './state.js';
 import { bucketState } from './artifacts.js';
 import { emptyAndRemoveBucket } from './empty.js';
 import { defaultCodeBucket } from './names.js';
-import { readConfigObject } from './outputs.js';
 
 /** What a delete is about to do, for the question asked before it does it. */
 export interface DeletePlan {
@@ -59,14 +59,6 @@ async function bucketsOf(cfn: CloudFormationClient, stackId: string): Promise<st
   return (res.StackResources ?? []).filter((r) => r.ResourceType === 'AWS::S3::Bucket' && r.PhysicalResourceId).map((r) => r.PhysicalResourceId as string);
 }
 
-/** The config no longer points at a stack that is gone, nor at its CDN or queue (the kept variants bucket stays named). */
-async function forgetStack(file: string, stack: string): Promise<void> {
-  const current = await readConfigObject(file);
-  if (current.stack !== stack) return;
-  const { api: _api, stack: _stack, cdn: _cdn, queue: _queue, ...rest } = current;
-  await writeFileAtomic(file, `${JSON.stringify(rest, null, 2)}\n`);
-}
-
 export async function deleteStack(r: StackDeleteRequest, steps: Steps, display: StackDisplay, deps: { clients?: StackClients; timing?: Timing } = {}): Promise<StackDeleteSummary> {
   const calls: string[] = [];
   const { c, close } = await openStackClients(r.region, deps.clients, calls);
@@ -79,19 +71,19 @@ export async function deleteStack(r: StackDeleteRequest, steps: Steps, display: 
       return summary;
     }
     if (isBusy(stack.StackStatus)) {
-      throw new DeployError(`the stack ${r.stack} is busy (${stack.StackStatus}): wait until it settles, then delete it`, 'StackBusy');
+      throw new ImgpipeError(`the stack ${r.stack} is busy (${stack.StackStatus}): wait until it settles, then delete it`, 'StackBusy');
     }
     const buckets = await bucketsOf(c.cfn, stack.StackId);
     const artifacts = r.codeBucket ?? defaultCodeBucket({ account: await accountOf(c.sts), region });
     if ((await bucketState(c.s3, artifacts)) === 'present') summary.artifactsBucket = artifacts;
     const plan: DeletePlan = { stack: r.stack, region, buckets, emptyBuckets: !!r.emptyBuckets, artifactsBucket: summary.artifactsBucket };
-    if (r.confirm && !(await r.confirm(plan))) throw new DeployError('not confirmed: nothing was deleted', 'NotConfirmed');
+    if (r.confirm && !(await r.confirm(plan))) throw new ImgpipeError('not confirmed: nothing was deleted', 'NotConfirmed');
     const stackId = stack.StackId;
     const followed = await changeAndFollow(c.cfn, stackId, deps.timing ?? DEFAULT_TIMING, display, () =>
       awsCall(`cloudformation:DeleteStack ${r.stack}`, () => c.cfn.send(new DeleteStackCommand({ StackName: stackId }))),
     );
     summary.events = followed.events;
-    if (followed.status !== 'DELETE_COMPLETE') throw new DeployError(`deleting the stack ${r.stack} failed at ${failureCause(followed)}`, 'StackDeleteFailed');
+    if (followed.status !== 'DELETE_COMPLETE') throw new ImgpipeError(`deleting the stack ${r.stack} failed at ${failureCause(followed)}`, 'StackDeleteFailed');
     summary.action = 'deleted';
     for (const b of buckets) if ((await bucketState(c.s3, b)) === 'present') summary.keptBuckets.push(b);
     if (r.emptyBuckets) {

@@ -1,7 +1,8 @@
 // What an existing stack's state allows: a stack mid-change or left in ROLLBACK_COMPLETE cannot
 // take a change set, and the user is told what to do instead.
+import { ImgpipeError } from '../../core/errors.js';
 import { DeleteStackCommand, GetTemplateCommand, type CloudFormationClient, type Parameter, type Stack } from '@aws-sdk/client-cloudformation';
-import { awsCall, DeployError } from '../errors.js';
+import { awsCall } from '../errors.js';
 
 /** Mid-change: no change set, no delete until it settles. REVIEW_IN_PROGRESS is an empty stack awaiting its first change set. */
 export const isBusy = (status: string | undefined): boolean => !!status?.endsWith('_IN_PROGRESS') && status !== 'REVIEW_IN_PROGRESS';
@@ -10,14 +11,14 @@ export function checkStackState(name: string, region: string, stack: Stack | und
   const status = stack?.StackStatus;
   if (!status) return;
   if (status === 'ROLLBACK_COMPLETE' || status === 'ROLLBACK_FAILED') {
-    throw new DeployError(
+    throw new ImgpipeError(
       `the stack ${name} (${region}) is in ${status} from an earlier failed create and cannot be updated: remove it with \`imgpipe deploy --delete --stack ${name}\` (its buckets are kept), then deploy again`,
       'StackRolledBack',
     );
   }
-  if (status === 'DELETE_FAILED') throw new DeployError(`the stack ${name} is in DELETE_FAILED: run \`imgpipe deploy --delete --stack ${name}\` again, or see its events in the CloudFormation console`, 'StackDeleteFailed');
+  if (status === 'DELETE_FAILED') throw new ImgpipeError(`the stack ${name} is in DELETE_FAILED: run \`imgpipe deploy --delete --stack ${name}\` again, or see its events in the CloudFormation console`, 'StackDeleteFailed');
   if (isBusy(status)) {
-    throw new DeployError(`the stack ${name} is busy (${status}): wait until it settles, then deploy again`, 'StackBusy');
+    throw new ImgpipeError(`the stack ${name} is busy (${status}): wait until it settles, then deploy again`, 'StackBusy');
   }
 }
 
