@@ -11,7 +11,7 @@ import { ImgpipeError } from '../src/core/errors.js';
 import { DEFAULT_SPEC, parseSpec, widthVariants } from '../src/core/spec.js';
 import { buildPackage, type LambdaPackage } from '../src/deploy/package.js';
 import { findStack } from '../src/deploy/stack/change-set.js';
-import type { StackClients } from '../src/deploy/stack/clients.js';
+import type { StackClients } from '../src/deploy/clients.js';
 import { deployStack, type StackDeployRequest, type StackDeploySummary } from '../src/deploy/stack/deploy.js';
 import { StackDisplay } from '../src/deploy/stack/display.js';
 import { deleteStack } from '../src/deploy/stack/remove.js';

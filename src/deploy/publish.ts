@@ -21,6 +21,7 @@ import {
 } from '@aws-sdk/client-lambda';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { formatBytes } from '../ui/format.js';
+import type { PublishClients } from './clients.js';
 import { awsCall, explainAwsError, isAwsError, isRoleNotAssumable } from './errors.js';
 import { checkVariables, configurationMatches, mergeVariables, type FunctionSettings } from './function-config.js';
 import { LIMITS, needsS3Staging } from './limits.js';
@@ -49,11 +50,6 @@ export interface PublishOptions {
   waiter?: WaiterTiming;
   /** A role created moments ago is not yet assumable by Lambda: retry CreateFunction. */
   roleRetry?: { attempts: number; delayMs: number };
-}
-
-export interface PublishClients {
-  lambda: LambdaClient;
-  s3: S3Client;
 }
 
 export interface PublishResult {

@@ -1,17 +1,14 @@
 // `imgpipe deploy-lambda` in one call: build the package, then either report it (and with
 // --dry-run the calls a publish would make), or publish it and wire the S3 trigger.
-import { LambdaClient } from '@aws-sdk/client-lambda';
 import { UsageError } from '../core/errors.js';
 import type { Spec } from '../core/spec.js';
-import { createS3Client } from '../s3/client.js';
-import { guardLocalKeys } from '../s3/local-keys.js';
 import { formatBytes } from '../ui/format.js';
-import { recordCalls, resolvedRegion } from './aws-clients.js';
+import { openPublishClients, type PublishClients } from './clients.js';
 import { functionSettings } from './function-config.js';
 import { LIMITS } from './limits.js';
 import { buildPackage, type LambdaPackage } from './package.js';
 import { planCalls, type PlannedCall } from './plan.js';
-import { publishFunction, type PublishClients, type PublishResult, type WaiterTiming } from './publish.js';
+import { publishFunction, type PublishResult, type WaiterTiming } from './publish.js';
 import type { StepRecord, Steps } from './steps.js';
 import type { HandlerName, LambdaArch, LambdaRuntime } from '../core/pipeline-defaults.js';
 import { wireTrigger, type TriggerResult } from './trigger.js';
@@ -95,15 +92,6 @@ export function validateRequest(r: DeployRequest): void {
   }
 }
 
-/** Clients from the standard AWS chain (env, profile, SSO…), both in the function's region. */
-async function defaultClients(r: DeployRequest): Promise<PublishClients> {
-  // Standard retries with backoff cover throttling (TooManyRequestsException, SlowDown).
-  const lambda = guardLocalKeys(new LambdaClient({ region: r.region, maxAttempts: 6 }), 'AWS Lambda');
-  const region = await resolvedRegion(lambda);
-  // S3 notifications can only target a function in the bucket's region: talk to S3 there too.
-  return { lambda, s3: createS3Client({ region, endpoint: r.endpoint, maxAttempts: 6 }) };
-}
-
 export async function runDeploy(r: DeployRequest, steps: Steps, deps: DeployDeps = {}): Promise<DeploySummary> {
   validateRequest(r);
   const built = await steps.run(
@@ -129,10 +117,7 @@ export async function runDeploy(r: DeployRequest, steps: Steps, deps: DeployDeps
     return summary;
   }
 
-  const owned = !deps.clients;
-  const clients = deps.clients ?? (await defaultClients(r));
-  recordCalls(clients.lambda, 'lambda', summary.calls);
-  recordCalls(clients.s3, 's3', summary.calls);
+  const { c: clients, close } = await openPublishClients(r.region, r.endpoint, deps.clients, summary.calls);
   try {
     summary.function = await publishFunction(
       built,
@@ -145,9 +130,6 @@ export async function runDeploy(r: DeployRequest, steps: Steps, deps: DeployDeps
     }
     return summary;
   } finally {
-    if (owned) {
-      clients.lambda.destroy();
-      clients.s3.destroy();
-    }
+    close();
   }
 }

@@ -3,16 +3,16 @@
 // already there. S3 has one notification document per bucket, so writing ours alone would
 // silently drop everybody else's.
 import { ImgpipeError } from '../core/errors.js';
-import { AddPermissionCommand, GetPolicyCommand, type LambdaClient } from '@aws-sdk/client-lambda';
+import { AddPermissionCommand, GetPolicyCommand } from '@aws-sdk/client-lambda';
 import {
   GetBucketNotificationConfigurationCommand,
   PutBucketNotificationConfigurationCommand,
   type Event as S3Event,
   type LambdaFunctionConfiguration,
   type NotificationConfiguration,
-  type S3Client,
 } from '@aws-sdk/client-s3';
 import { explainAwsError, isAwsError } from './errors.js';
+import type { PublishClients } from './clients.js';
 import type { Steps } from './steps.js';
 
 export const TRIGGER_EVENTS: S3Event[] = ['s3:ObjectCreated:*'];
@@ -135,7 +135,7 @@ interface PolicyDocument {
   Statement?: { Sid?: string }[];
 }
 
-export async function wireTrigger(opts: TriggerOptions, clients: { lambda: LambdaClient; s3: S3Client }, steps: Steps): Promise<TriggerResult> {
+export async function wireTrigger(opts: TriggerOptions, clients: PublishClients, steps: Steps): Promise<TriggerResult> {
   const input = permissionInput(opts);
   const target = `${opts.functionArn}:${opts.alias}`;
   const permission = await steps.run(

@@ -15,7 +15,7 @@ import { DEFAULT_RESIZE_CONCURRENCY, HANDLERS, type HandlerName, type LambdaArch
 import { accountConcurrency, checkConcurrency, concurrencyNote, type ConcurrencyCheck } from './concurrency.js';
 import { assertBucketsFree, ensureCodeBucket, keepZip, stageZip, STAGED_ZIP_DAYS, zipPresent, type StagedZip } from './artifacts.js';
 import { createChangeSet, deleteChangeSet, executeChangeSet, findStack, DEFAULT_TIMING, type ResourceChange, type Timing } from './change-set.js';
-import { accountOf, openStackClients, type StackClients } from './clients.js';
+import { accountOf, openStackClients, type StackClients } from '../clients.js';
 import type { StackDisplay } from './display.js';
 import { changeAndFollow, failureCause, SUCCESS_STATES, type ShownEvent } from './events.js';
 import { artifactKey, checkBucketName, defaultCodeBucket, defaultDestBucket, defaultSourceBucket } from './names.js';

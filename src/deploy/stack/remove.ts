@@ -7,7 +7,7 @@ import { forgetStack } from '../../config/write.js';
 import { awsCall } from '../errors.js';
 import type { StepRecord, Steps } from '../steps.js';
 import { DEFAULT_TIMING, findStack, type Timing } from './change-set.js';
-import { accountOf, openStackClients, type StackClients } from './clients.js';
+import { accountOf, openStackClients, type StackClients } from '../clients.js';
 import type { StackDisplay } from './display.js';
 import { changeAndFollow, failureCause, type ShownEvent } from './events.js';
 import { isBusy } from './state.js';
