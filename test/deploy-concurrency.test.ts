@@ -15,8 +15,8 @@ import { DEFAULT_SPEC } from '../src/core/spec.js';
 import { buildPackage, type LambdaPackage } from '../src/deploy/package.js';
 import { accountConcurrency, checkConcurrency, concurrencyNote } from '../src/deploy/stack/concurrency.js';
 import { deployStack } from '../src/deploy/stack/deploy.js';
-import { StackDisplay } from '../src/deploy/stack/display.js';
-import { Steps } from '../src/deploy/steps.js';
+import { DeployProgress } from '../src/deploy/progress.js';
+import { DeployView } from '../src/ui/deploy-view.js';
 import type { HandlerName } from '../src/core/pipeline-defaults.js';
 import { createS3Client } from '../src/s3/client.js';
 import { CREDENTIALS, REGION, startFakeCloudFormation, type FakeCloudFormation } from './helpers/fake-cloudformation.js';
@@ -101,8 +101,7 @@ describe('the resize concurrency bound against the account', () => {
       try {
         const summary = await deployStack(
           { stack: 'photos', arch: 'x86_64', runtime: 'nodejs22.x', dryRun: false, keyPrefix: 'uploads', spec: DEFAULT_SPEC, dedupe: true, corsOrigins: [], resizeConcurrency: 6, configFile },
-          new Steps({ interactive: false, stdout: out, stderr: out }),
-          new StackDisplay(false, false, out, out),
+          new DeployProgress(new DeployView({ json: false, interactive: false, stdout: out, stderr: out }).onEvent),
           { clients, timing: { pollMs: 10, timeoutMs: 20_000 }, build: async (h) => packages[h]! },
         );
         expect(summary.action).toBe('created');

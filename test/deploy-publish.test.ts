@@ -9,7 +9,7 @@ import { explainAwsError } from '../src/deploy/errors.js';
 import { functionSettings } from '../src/deploy/function-config.js';
 import { publishFunction, stagingKey, type PublishablePackage, type PublishOptions } from '../src/deploy/publish.js';
 import { runDeploy } from '../src/deploy/run.js';
-import { Steps } from '../src/deploy/steps.js';
+import { DeployProgress } from '../src/deploy/progress.js';
 import { mergeNotification, wireTrigger } from '../src/deploy/trigger.js';
 import { deterministicZip } from '../src/deploy/zip.js';
 import { createS3Client } from '../src/s3/client.js';
@@ -41,7 +41,7 @@ describe('deploy-lambda publish', () => {
     lambda: new LambdaClient({ endpoint: fake.endpoint, region: REGION, credentials: CREDENTIALS, maxAttempts }),
     s3: createS3Client({ endpoint: fake.endpoint, region: REGION, credentials: CREDENTIALS, maxAttempts }),
   });
-  const publish = (p: PublishablePackage, over: Partial<PublishOptions> = {}, steps = new Steps({ json: true }), c = clients) =>
+  const publish = (p: PublishablePackage, over: Partial<PublishOptions> = {}, steps = new DeployProgress(), c = clients) =>
     publishFunction(p, { functionName: NAME, create: false, alias: 'live', settings, waiter: WAIT, roleRetry: { attempts: 2, delayMs: 5 }, ...over }, c, steps);
   const body = (op: string, nth = 0) => fake.calls.filter((c) => c.op === op)[nth]?.body;
 
@@ -151,7 +151,7 @@ describe('deploy-lambda publish', () => {
     const p = await pkg();
     await publish(p, { create: true, role: ROLE });
     fake.calls.length = 0;
-    const steps = new Steps({ json: true });
+    const steps = new DeployProgress();
     const again = await publish(p, {}, steps);
     expect(fake.ops()).toEqual(['lambda:GetFunction', 'lambda:PublishVersion', 'lambda:GetAlias']);
     expect(again).toMatchObject({ code: { status: 'unchanged' }, configuration: { status: 'unchanged' }, version: '1', alias: { status: 'unchanged', version: '1' } });
@@ -204,7 +204,7 @@ describe('deploy-lambda publish', () => {
     fake.failNext('lambda:UpdateFunctionCode', { status: 429, type: 'TooManyRequestsException', message: 'Rate exceeded' }, 5);
     const two = makeClients(2);
     try {
-      await expect(publish(await pkg(), {}, new Steps({ json: true }), two)).rejects.toMatchObject({
+      await expect(publish(await pkg(), {}, new DeployProgress(), two)).rejects.toMatchObject({
         code: 'Throttled',
         message: 'lambda:UpdateFunctionCode on imgpipe-resize: still throttled by AWS after 2 attempts; try again in a minute',
       });
@@ -278,7 +278,7 @@ describe('deploy-lambda publish', () => {
       fake.addBucket('imgpipe-source', S3_NOTIFICATION(OTHERS));
       const before = await readBack();
       fake.calls.length = 0;
-      const result = await wireTrigger(trigger, clients, new Steps({ json: true }));
+      const result = await wireTrigger(trigger, clients, new DeployProgress());
       expect(fake.ops()).toEqual(['lambda:GetPolicy', 'lambda:AddPermission', 's3:GetBucketNotificationConfiguration', 's3:PutBucketNotificationConfiguration']);
       expect(fake.calls[1]).toMatchObject({
         query: { Qualifier: 'live' },
@@ -298,10 +298,10 @@ describe('deploy-lambda publish', () => {
 
     it('is idempotent: a second run reads and writes nothing', async () => {
       fake.addBucket('imgpipe-source', S3_NOTIFICATION(OTHERS));
-      await wireTrigger(trigger, clients, new Steps({ json: true }));
+      await wireTrigger(trigger, clients, new DeployProgress());
       const stored = fake.buckets.get('imgpipe-source')!.notification;
       fake.calls.length = 0;
-      const again = await wireTrigger(trigger, clients, new Steps({ json: true }));
+      const again = await wireTrigger(trigger, clients, new DeployProgress());
       expect(fake.ops()).toEqual(['lambda:GetPolicy', 's3:GetBucketNotificationConfiguration']);
       expect(again).toMatchObject({ permission: 'present', notification: 'unchanged' });
       expect(fake.buckets.get('imgpipe-source')!.notification).toBe(stored);
@@ -310,7 +310,7 @@ describe('deploy-lambda publish', () => {
 
     it('takes over a configuration that already sent ObjectCreated to this function ($LATEST)', async () => {
       fake.addBucket('imgpipe-source', S3_NOTIFICATION(`<CloudFunctionConfiguration><Id>by-hand</Id><CloudFunction>${ARN}</CloudFunction><Event>s3:ObjectCreated:Put</Event></CloudFunctionConfiguration>`));
-      const result = await wireTrigger({ ...trigger, prefix: undefined }, clients, new Steps({ json: true }));
+      const result = await wireTrigger({ ...trigger, prefix: undefined }, clients, new DeployProgress());
       expect(result.notification).toBe('replaced');
       expect((await readBack()).LambdaFunctionConfigurations).toEqual([{ Id: `imgpipe-trigger-${NAME}`, LambdaFunctionArn: `${ARN}:live`, Events: ['s3:ObjectCreated:*'] }]);
     });
@@ -318,24 +318,24 @@ describe('deploy-lambda publish', () => {
     it('refuses to clobber another target for the same keys, and writes nothing', async () => {
       const theirs = S3_NOTIFICATION('<QueueConfiguration><Id>ingest</Id><Queue>arn:aws:sqs:us-east-1:123456789012:ingest</Queue><Event>s3:ObjectCreated:Put</Event><Filter><S3Key><FilterRule><Name>Prefix</Name><Value>uploads/2025/</Value></FilterRule></S3Key></Filter></QueueConfiguration>');
       fake.addBucket('imgpipe-source', theirs);
-      await expect(wireTrigger(trigger, clients, new Steps({ json: true }))).rejects.toMatchObject({ code: 'OverlappingNotification', message: expect.stringMatching(/"ingest" already receives ObjectCreated/) });
+      await expect(wireTrigger(trigger, clients, new DeployProgress())).rejects.toMatchObject({ code: 'OverlappingNotification', message: expect.stringMatching(/"ingest" already receives ObjectCreated/) });
       expect(fake.ops()).not.toContain('s3:PutBucketNotificationConfiguration');
       expect(fake.buckets.get('imgpipe-source')!.notification).toBe(theirs);
     });
 
     it('treats a permission added concurrently (409 already exists) as present', async () => {
       fake.addBucket('imgpipe-source');
-      await wireTrigger(trigger, clients, new Steps({ json: true }));
+      await wireTrigger(trigger, clients, new DeployProgress());
       fake.calls.length = 0;
       // Our read missed the statement another run had just added.
       fake.failNext('lambda:GetPolicy', { status: 404, type: 'ResourceNotFoundException', message: 'The resource you requested does not exist.' });
-      const result = await wireTrigger(trigger, clients, new Steps({ json: true }));
+      const result = await wireTrigger(trigger, clients, new DeployProgress());
       expect(fake.ops().slice(0, 2)).toEqual(['lambda:GetPolicy', 'lambda:AddPermission']);
       expect(result.permission).toBe('present');
     });
 
     it('a missing source bucket is one clear error', async () => {
-      await expect(wireTrigger(trigger, clients, new Steps({ json: true }))).rejects.toMatchObject({ code: 'NotFound', message: expect.stringMatching(/^s3 notification configuration of imgpipe-source: /) });
+      await expect(wireTrigger(trigger, clients, new DeployProgress())).rejects.toMatchObject({ code: 'NotFound', message: expect.stringMatching(/^s3 notification configuration of imgpipe-source: /) });
     });
   });
 
@@ -359,7 +359,7 @@ describe('deploy-lambda publish', () => {
     fake.addBucket('imgpipe-source');
     const summary = await runDeploy(
       { handler: 'presign', arch: 'arm64', runtime: 'nodejs22.x', dryRun: false, functionName: 'imgpipe-presign', create: true, role: ROLE, alias: 'live', sourceBucket: 'imgpipe-source', env: { API_KEY: 'k' }, spec: DEFAULT_SPEC },
-      new Steps({ json: true }),
+      new DeployProgress(),
       { clients, waiter: WAIT },
     );
     expect(summary.calls).toEqual(fake.ops());

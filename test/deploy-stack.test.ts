@@ -13,9 +13,9 @@ import { buildPackage, type LambdaPackage } from '../src/deploy/package.js';
 import { findStack } from '../src/deploy/stack/change-set.js';
 import type { StackClients } from '../src/deploy/clients.js';
 import { deployStack, type StackDeployRequest, type StackDeploySummary } from '../src/deploy/stack/deploy.js';
-import { StackDisplay } from '../src/deploy/stack/display.js';
 import { deleteStack } from '../src/deploy/stack/remove.js';
-import { Steps } from '../src/deploy/steps.js';
+import { DeployProgress } from '../src/deploy/progress.js';
+import { DeployView } from '../src/ui/deploy-view.js';
 import type { HandlerName } from '../src/core/pipeline-defaults.js';
 import { createS3Client } from '../src/s3/client.js';
 import { ACCOUNT, CREDENTIALS, REGION, startFakeCloudFormation, type FakeCloudFormation } from './helpers/fake-cloudformation.js';
@@ -103,10 +103,9 @@ describe('imgpipe deploy (stack) against the fake CloudFormation', () => {
   /** One deploy; its summary or error, and everything it showed. */
   async function deploy(over: Partial<StackDeployRequest> = {}, timing = TIMING): Promise<{ summary?: StackDeploySummary; error?: ImgpipeError; out: string }> {
     const out = sink();
-    const steps = new Steps({ interactive: false, stdout: out.stream, stderr: out.stream });
-    const display = new StackDisplay(false, false, out.stream, out.stream);
+    const steps = new DeployProgress(new DeployView({ json: false, interactive: false, stdout: out.stream, stderr: out.stream }).onEvent);
     try {
-      return { summary: await deployStack(request(over), steps, display, { clients, timing, build }), out: out.text() };
+      return { summary: await deployStack(request(over), steps, { clients, timing, build }), out: out.text() };
     } catch (error) {
       return { error: error as ImgpipeError, out: out.text() };
     }
@@ -334,7 +333,7 @@ describe('imgpipe deploy (stack) against the fake CloudFormation', () => {
     await deployed();
     const stackId = fake.world.find(STACK)!.stackId;
     const out = sink();
-    const summary = await deleteStack({ stack: STACK, configFile }, new Steps({ interactive: false, stdout: out.stream }), new StackDisplay(false, false, out.stream, out.stream), { clients, timing: TIMING });
+    const summary = await deleteStack({ stack: STACK, configFile }, new DeployProgress(new DeployView({ json: false, interactive: false, stdout: out.stream, stderr: out.stream }).onEvent), { clients, timing: TIMING });
     expect(runs(summary.calls)).toEqual([
       'cloudformation:DescribeStacks',
       'cloudformation:DescribeStackResources',
@@ -417,7 +416,7 @@ describe('imgpipe deploy (stack) against the fake CloudFormation', () => {
     expect(failed.error!.message).toMatch(/^the create failed at DefaultStage \(AWS::ApiGatewayV2::Stage\): Resource handler returned message: "Rate exceeded"; the stack is now ROLLBACK_COMPLETE/);
     expect(fake.form('cloudformation:ExecuteChangeSet').RetainExceptOnCreate).toBe('true');
     expect([fake.aws.buckets.has(SOURCE), fake.aws.buckets.has(DEST)]).toEqual([false, false]);
-    const removed = await deleteStack({ stack: STACK, configFile }, new Steps({ json: true }), new StackDisplay(true, false), { clients, timing: TIMING });
+    const removed = await deleteStack({ stack: STACK, configFile }, new DeployProgress(), { clients, timing: TIMING });
     expect(removed).toMatchObject({ action: 'deleted', keptBuckets: [] });
     const again = await deploy();
     expect(again.error).toBeUndefined();

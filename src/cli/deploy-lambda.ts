@@ -1,8 +1,9 @@
-// `imgpipe deploy-lambda`: options → runDeploy (src/deploy/run.ts).
+// `imgpipe deploy-lambda`: options → runDeploy (src/deploy/run.ts), its events → DeployView.
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadConfig } from '../config/load.js';
 import { ARCHES, HANDLERS, RUNTIMES } from '../core/pipeline-defaults.js';
 import { refuseLocalKeysInEnv } from '../s3/local-keys.js';
+import { onInterrupt } from './deploy.js';
 import { EXIT, addExamples, addSpecOptions, applyAwsAliases, endWithFailure } from './common.js';
 
 function intIn(min: number, max: number, unit: string) {
@@ -61,8 +62,20 @@ See docs/deploy.md.`,
     refuseLocalKeysInEnv('AWS Lambda and S3');
     const { spec, pipeline } = await loadConfig(opts.config, opts);
     // Loaded here, not at the top: only this verb pays for esbuild and the Lambda client.
-    const [{ runDeploy }, { Steps }, { formatSummary }] = await Promise.all([import('../deploy/run.js'), import('../deploy/steps.js'), import('../deploy/report.js')]);
-    const steps = new Steps({ json: !!opts.json });
+    const [{ runDeploy }, { DeployProgress }, { DeployView }, { formatSummary }] = await Promise.all([
+      import('../deploy/run.js'),
+      import('../deploy/progress.js'),
+      import('../ui/deploy-view.js'),
+      import('../ui/deploy-report.js'),
+    ]);
+    const view = new DeployView({ json: !!opts.json });
+    const steps = new DeployProgress(view.onEvent);
+    const stopOnSignals = onInterrupt(
+      'deploy-lambda',
+      opts.function && !opts.dryRun
+        ? `an update Lambda already received for ${opts.function} carries on (\`aws lambda get-function --function-name ${opts.function}\` shows where it stands)`
+        : 'nothing was sent to AWS',
+    );
     const resizeFunction = opts.function && opts.handler === 'resize';
     try {
       const summary = await runDeploy(
@@ -93,6 +106,9 @@ See docs/deploy.md.`,
       process.exitCode = EXIT.ok;
     } catch (err) {
       endWithFailure('deploy-lambda', err, !!opts.json, steps.records);
+    } finally {
+      view.stop();
+      stopOnSignals();
     }
   });
 }

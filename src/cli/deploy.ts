@@ -1,4 +1,4 @@
-// `imgpipe deploy`: options → deployStack / deleteStack (src/deploy/stack/).
+// `imgpipe deploy`: options → deployStack / deleteStack (src/deploy/stack/), their events → DeployView.
 import { Command, Option } from 'commander';
 import path from 'node:path';
 import { CONFIG_FILE, loadConfig } from '../config/load.js';
@@ -6,6 +6,7 @@ import { UsageError } from '../core/errors.js';
 import { ORIGINALS_STORAGE_CLASSES, type Lifecycle } from '../deploy/stack/lifecycle.js';
 import { ARCHES, RUNTIMES } from '../core/pipeline-defaults.js';
 import { refuseLocalKeysInEnv } from '../s3/local-keys.js';
+import { haltWidgets } from '../ui/live.js';
 import { EXIT, addExamples, addSpecOptions, endWithFailure } from './common.js';
 
 function collect(value: string, previous: string[] = []): string[] {
@@ -115,23 +116,23 @@ async function runDeployCommand(opts: Record<string, any>): Promise<void> {
   const stack = opts.stack ?? pipeline.stack ?? 'imgpipe';
   const region = opts.region ?? pipeline.region;
   // Loaded here: only this verb pays for esbuild and the CloudFormation client.
-  const [{ checkStackName }, { checkOrigin }, { Steps }, { StackDisplay }, report] = await Promise.all([
+  const [{ checkStackName }, { checkOrigin }, { DeployProgress }, { DeployView }, report] = await Promise.all([
     import('../deploy/stack/names.js'),
     import('../deploy/stack/parameters.js'),
-    import('../deploy/steps.js'),
-    import('../deploy/stack/display.js'),
-    import('../deploy/stack/report.js'),
+    import('../deploy/progress.js'),
+    import('../ui/deploy-view.js'),
+    import('../ui/deploy-report.js'),
   ]);
   checkStackName(stack);
   const { corsOrigins, resizeConcurrency, lifecycle } = checkDeployFlags(opts, stack, [...(pipeline.corsOrigins ?? []), ...(opts.corsOrigin ?? [])], checkOrigin);
-  const steps = new Steps({ json: !!opts.json });
-  const display = new StackDisplay(!!opts.json, !opts.json && process.stderr.isTTY === true && !process.env.CI);
-  const stopOnSignals = onInterrupt(stack, () => display.stop());
+  const view = new DeployView({ json: !!opts.json });
+  const steps = new DeployProgress(view.onEvent);
+  const stopOnSignals = onInterrupt('deploy', `a change CloudFormation already started on stack ${stack} carries on (\`imgpipe deploy --dry-run\` shows where it stands)`);
   try {
     if (opts.delete) {
       const { deleteStack } = await import('../deploy/stack/remove.js');
       const confirm = opts.yes ? undefined : (plan: Parameters<typeof report.deletePrompt>[0]) => confirmDelete(report.deletePrompt(plan));
-      const summary = await deleteStack({ stack, region, configFile, codeBucket: opts.codeBucket ?? pipeline.codeBucket, emptyBuckets: !!opts.emptyBuckets, confirm }, steps, display);
+      const summary = await deleteStack({ stack, region, configFile, codeBucket: opts.codeBucket ?? pipeline.codeBucket, emptyBuckets: !!opts.emptyBuckets, confirm }, steps);
       process.stdout.write(opts.json ? `${JSON.stringify(summary, null, 2)}\n` : `${report.formatDelete(summary)}\n`);
     } else {
       const { deployStack } = await import('../deploy/stack/deploy.js');
@@ -159,7 +160,6 @@ async function runDeployCommand(opts: Record<string, any>): Promise<void> {
           configFile,
         },
         steps,
-        display,
       );
       process.stdout.write(opts.json ? `${JSON.stringify(summary, null, 2)}\n` : `${report.formatDeploy(summary, !apiKey)}\n`);
       const missing = report.missingOutputsLine(summary);
@@ -173,19 +173,20 @@ async function runDeployCommand(opts: Record<string, any>): Promise<void> {
   } catch (err) {
     endWithFailure('deploy', err, !!opts.json, steps.records);
   } finally {
+    view.stop();
     stopOnSignals();
   }
 }
 
 /**
- * Ctrl-C only stops imgpipe: what CloudFormation has started goes on without it, and the user is
- * told so in one line, with how to see where it got to. Exit 130 / 143 as for every verb.
+ * Ctrl-C only stops imgpipe: what AWS has started goes on without it, and the user is told so in
+ * one line (`carriesOn`), with how to see where it got to. Exit 130 / 143 as for every verb.
  */
-function onInterrupt(stack: string, halt: () => void): () => void {
+export function onInterrupt(verb: string, carriesOn: string): () => void {
   const handler = (sig: NodeJS.Signals) => {
-    halt();
+    haltWidgets();
     const start = process.stderr.isTTY ? '\r\x1b[2K' : '';
-    process.stderr.write(`${start}imgpipe deploy: ${sig}: stopped; a change CloudFormation already started on stack ${stack} carries on (\`imgpipe deploy --dry-run\` shows where it stands)\n`);
+    process.stderr.write(`${start}imgpipe ${verb}: ${sig}: stopped; ${carriesOn}\n`);
     process.exit(sig === 'SIGTERM' ? 143 : 130);
   };
   process.on('SIGINT', handler);

@@ -26,7 +26,7 @@ import { awsCall, explainAwsError, isAwsError, isRoleNotAssumable } from './erro
 import { checkVariables, configurationMatches, mergeVariables, type FunctionSettings } from './function-config.js';
 import { LIMITS, needsS3Staging } from './limits.js';
 import type { LambdaPackage } from './package.js';
-import type { Steps } from './steps.js';
+import type { DeployProgress } from './progress.js';
 
 export type PublishablePackage = Pick<LambdaPackage, 'zip' | 'sha256' | 'codeSha256' | 'bytes' | 'handler'>;
 
@@ -93,7 +93,7 @@ interface Publish {
   opts: PublishOptions;
   lambda: LambdaClient;
   s3: S3Client;
-  steps: Steps;
+  steps: DeployProgress;
   name: string;
   timing: WaiterTiming;
   waiter: { client: LambdaClient } & WaiterTiming;
@@ -108,7 +108,7 @@ interface FunctionOutcome {
   configStatus: PublishResult['configuration']['status'];
 }
 
-export async function publishFunction(pkg: PublishablePackage, opts: PublishOptions, clients: PublishClients, steps: Steps): Promise<PublishResult> {
+export async function publishFunction(pkg: PublishablePackage, opts: PublishOptions, clients: PublishClients, steps: DeployProgress): Promise<PublishResult> {
   const timing = opts.waiter ?? DEFAULT_WAITER;
   const p: Publish = {
     pkg,

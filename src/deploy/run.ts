@@ -9,7 +9,7 @@ import { LIMITS } from './limits.js';
 import { buildPackage, type LambdaPackage } from './package.js';
 import { planCalls, type PlannedCall } from './plan.js';
 import { publishFunction, type PublishResult, type WaiterTiming } from './publish.js';
-import type { StepRecord, Steps } from './steps.js';
+import type { DeployProgress, DeployReport } from './progress.js';
 import type { HandlerName, LambdaArch, LambdaRuntime } from '../core/pipeline-defaults.js';
 import { wireTrigger, type TriggerResult } from './trigger.js';
 
@@ -46,8 +46,7 @@ export interface DeployDeps {
 
 export type PackageReport = Omit<LambdaPackage, 'zip'>;
 
-export interface DeploySummary {
-  ok: boolean;
+export interface DeploySummary extends DeployReport {
   dryRun: boolean;
   package: PackageReport;
   limits: { unzippedBytes: number; directUploadBytes: number };
@@ -55,9 +54,6 @@ export interface DeploySummary {
   trigger?: TriggerResult;
   /** --dry-run with --function: what a publish would send. */
   plan?: PlannedCall[];
-  /** AWS calls made, in order ("lambda:GetFunction", …); waiter polls included. */
-  calls: string[];
-  steps: StepRecord[];
 }
 
 /** Lambda reserves these names; setting one fails the whole update. */
@@ -92,7 +88,7 @@ export function validateRequest(r: DeployRequest): void {
   }
 }
 
-export async function runDeploy(r: DeployRequest, steps: Steps, deps: DeployDeps = {}): Promise<DeploySummary> {
+export async function runDeploy(r: DeployRequest, steps: DeployProgress, deps: DeployDeps = {}): Promise<DeploySummary> {
   validateRequest(r);
   const built = await steps.run(
     `Building the ${r.handler} package (${r.arch}, ${r.runtime})`,

@@ -13,7 +13,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { explainAwsError, isAwsError } from './errors.js';
 import type { PublishClients } from './clients.js';
-import type { Steps } from './steps.js';
+import type { DeployProgress } from './progress.js';
 
 export const TRIGGER_EVENTS: S3Event[] = ['s3:ObjectCreated:*'];
 
@@ -135,7 +135,7 @@ interface PolicyDocument {
   Statement?: { Sid?: string }[];
 }
 
-export async function wireTrigger(opts: TriggerOptions, clients: PublishClients, steps: Steps): Promise<TriggerResult> {
+export async function wireTrigger(opts: TriggerOptions, clients: PublishClients, steps: DeployProgress): Promise<TriggerResult> {
   const input = permissionInput(opts);
   const target = `${opts.functionArn}:${opts.alias}`;
   const permission = await steps.run(

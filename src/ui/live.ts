@@ -20,3 +20,12 @@ export function haltWidgets(): number {
   for (const w of [...live]) w.halt();
   return n;
 }
+
+/**
+ * The one rule for "draw widgets here": a terminal, CI unset, and a width; a pty that reports 0
+ * columns would make a spinner or bar redraw forever, so it gets plain lines.
+ */
+export function isLiveTerminal(stream: NodeJS.WritableStream, env: NodeJS.ProcessEnv = process.env): boolean {
+  const ws = stream as NodeJS.WriteStream;
+  return ws.isTTY === true && (ws.columns ?? 0) > 0 && !env.CI;
+}

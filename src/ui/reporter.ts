@@ -4,7 +4,7 @@
 import ora, { type Ora } from 'ora';
 import { ProgressBar } from './bar.js';
 import { printable } from './format.js';
-import { registerWidgets } from './live.js';
+import { isLiveTerminal, registerWidgets } from './live.js';
 
 /** What a spinner says when its caller gave no text: never a bare spinner. */
 const DEFAULT_SPIN_LABEL = 'working';
@@ -36,9 +36,7 @@ export class Reporter {
     this.json = opts.json;
     this.out = opts.stdout ?? process.stdout;
     this.err = opts.stderr ?? process.stderr;
-    const ws = this.err as NodeJS.WriteStream;
-    // A pty that reports 0 columns makes the widgets redraw forever: treat it as no terminal.
-    const tty = ws.isTTY === true && (ws.columns ?? 0) > 0 && !process.env.CI;
+    const tty = isLiveTerminal(this.err);
     this.quiet = !!opts.quiet;
     this.isVerbose = !!opts.verbose;
     this.interactive = !this.json && !this.quiet && (opts.interactive ?? tty);

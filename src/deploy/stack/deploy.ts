@@ -10,14 +10,13 @@ import { formatBytes } from '../../ui/format.js';
 import { } from '../errors.js';
 import { buildPackage, type LambdaPackage } from '../package.js';
 import { projectRoot } from '../paths.js';
-import type { StepRecord, Steps } from '../steps.js';
+import type { DeployProgress, DeployReport, ShownEvent } from '../progress.js';
 import { DEFAULT_RESIZE_CONCURRENCY, HANDLERS, type HandlerName, type LambdaArch, type LambdaRuntime } from '../../core/pipeline-defaults.js';
 import { accountConcurrency, checkConcurrency, concurrencyNote, type ConcurrencyCheck } from './concurrency.js';
 import { assertBucketsFree, ensureCodeBucket, keepZip, stageZip, STAGED_ZIP_DAYS, zipPresent, type StagedZip } from './artifacts.js';
 import { createChangeSet, deleteChangeSet, executeChangeSet, findStack, DEFAULT_TIMING, type ResourceChange, type Timing } from './change-set.js';
 import { accountOf, openStackClients, type StackClients } from '../clients.js';
-import type { StackDisplay } from './display.js';
-import { changeAndFollow, failureCause, SUCCESS_STATES, type ShownEvent } from './events.js';
+import { changeAndFollow, failureCause, SUCCESS_STATES } from './events.js';
 import { artifactKey, checkBucketName, defaultCodeBucket, defaultDestBucket, defaultSourceBucket } from './names.js';
 import { stackOutputs, type StackOutputs } from './outputs.js';
 import { checkLifecycle, LIFECYCLE_DEFAULTS, type Lifecycle, type OriginalsStorageClass } from './lifecycle.js';
@@ -49,8 +48,7 @@ export interface StackDeployRequest {
   configFile: string;
 }
 
-export interface StackDeploySummary {
-  ok: boolean;
+export interface StackDeploySummary extends DeployReport {
   action: 'created' | 'updated' | 'unchanged' | 'dry-run';
   stack: string;
   region: string;
@@ -69,8 +67,6 @@ export interface StackDeploySummary {
   config?: string;
   /** The keys written into the config. */
   configKeys?: string[];
-  calls: string[];
-  steps: StepRecord[];
 }
 
 export interface Artifact {
@@ -93,8 +89,7 @@ export interface StackDeployDeps {
 interface Context {
   r: StackDeployRequest;
   c: StackClients;
-  steps: Steps;
-  display: StackDisplay;
+  steps: DeployProgress;
   timing: Timing;
   region: string;
   account: string;
@@ -155,12 +150,12 @@ async function checkResizeConcurrency(x: Context, wanted: number): Promise<Concu
   try {
     account = await accountConcurrency(x.c.lambda);
   } catch (err) {
-    x.display.line(`  note: ResizeConcurrency ${wanted} not checked against the account: ${(err as Error).message}`);
+    x.steps.note(`  note: ResizeConcurrency ${wanted} not checked against the account: ${(err as Error).message}`);
     return undefined;
   }
   const check = checkConcurrency(wanted, account);
   const note = concurrencyNote(check);
-  if (note) x.display.line(`  note: ${note}`);
+  if (note) x.steps.note(`  note: ${note}`);
   return check;
 }
 
@@ -209,12 +204,12 @@ async function keepRollbackZips(x: Context, settings: StackSettings): Promise<vo
     const key = existingParameter(x.existing, parameter);
     if (!bucket || !key || (bucket === settings.codeBucket && key === settings[setting])) continue;
     if ((await keepZip(x.c.s3, bucket, key)) === 'gone') {
-      x.display.line(`  note: the ${handler} zip the stack runs now is no longer in s3://${bucket} (staged zips expire after ${STAGED_ZIP_DAYS} days): should this update fail, CloudFormation cannot roll ${handler} back to it`);
+      x.steps.note(`  note: the ${handler} zip the stack runs now is no longer in s3://${bucket} (staged zips expire after ${STAGED_ZIP_DAYS} days): should this update fail, CloudFormation cannot roll ${handler} back to it`);
     }
   }
 }
 
-export async function deployStack(r: StackDeployRequest, steps: Steps, display: StackDisplay, deps: StackDeployDeps = {}): Promise<StackDeploySummary> {
+export async function deployStack(r: StackDeployRequest, steps: DeployProgress, deps: StackDeployDeps = {}): Promise<StackDeploySummary> {
   const calls: string[] = [];
   const { c, close } = await openStackClients(r.region, deps.clients, calls);
   try {
@@ -222,7 +217,7 @@ export async function deployStack(r: StackDeployRequest, steps: Steps, display: 
     const account = await accountOf(c.sts);
     const existing = await findStack(c.cfn, r.stack);
     checkStackState(r.stack, region, existing);
-    const x: Context = { r, c, steps, display, timing: deps.timing ?? DEFAULT_TIMING, region, account, existing };
+    const x: Context = { r, c, steps, timing: deps.timing ?? DEFAULT_TIMING, region, account, existing };
     return await deployWith(x, calls, deps);
   } finally {
     close();
@@ -265,7 +260,7 @@ async function deployWith(x: Context, calls: string[], deps: StackDeployDeps): P
       x.steps.skip(`Change set for stack ${r.stack}`, 'nothing to change (same template, same parameters)');
       return r.dryRun ? summary : finish(x, summary, x.existing);
     }
-    for (const k of summary.changedParameters) x.display.line(`  ~ parameter ${k}`);
+    for (const k of summary.changedParameters) x.steps.note(`  ~ parameter ${k}`);
   }
   const outcome = await x.steps.run(
     `Change set for stack ${r.stack} (${live ? 'update' : 'create'})`,
@@ -277,19 +272,19 @@ async function deployWith(x: Context, calls: string[], deps: StackDeployDeps): P
     return r.dryRun ? summary : finish(x, summary, x.existing);
   }
   summary.changeSet = { name: outcome.name, changes: outcome.changes };
-  x.display.changes(outcome.changes);
+  x.steps.emit({ type: 'changes', changes: outcome.changes });
   if (r.dryRun) {
     summary.action = 'dry-run';
     await deleteChangeSet(c.cfn, r.stack, outcome.name);
     if (!live) await deleteNewStack(c.cfn, r.stack);
-    x.display.line('dry run: the change set was deleted; nothing was changed');
+    x.steps.note('dry run: the change set was deleted; nothing was changed');
     return summary;
   }
   return execute(x, summary, outcome.name, outcome.stackId, !!live);
 }
 
 async function execute(x: Context, summary: StackDeploySummary, changeSet: string, stackId: string, live: boolean): Promise<StackDeploySummary> {
-  const followed = await changeAndFollow(x.c.cfn, stackId, x.timing, x.display, () => executeChangeSet(x.c.cfn, x.r.stack, changeSet));
+  const followed = await changeAndFollow(x.c.cfn, stackId, x.timing, x.steps, () => executeChangeSet(x.c.cfn, x.r.stack, changeSet));
   summary.events = followed.events;
   if (!SUCCESS_STATES.has(followed.status)) {
     const cause = failureCause(followed);

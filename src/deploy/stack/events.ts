@@ -7,14 +7,7 @@ import { DescribeStackEventsCommand, type CloudFormationClient, type StackEvent 
 import { awsCall } from '../errors.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Timing } from './change-set.js';
-
-export interface ShownEvent {
-  logicalId: string;
-  type: string;
-  status: string;
-  reason?: string;
-  at: string;
-}
+import type { DeployProgress, ShownEvent } from '../progress.js';
 
 /** States a stack rests in; anything else is still moving. */
 export const FINAL_STATES = new Set([
@@ -95,20 +88,14 @@ export async function followStack(cfn: CloudFormationClient, stackId: string, af
   }
 }
 
-/** What shows a stack's progress: the CLI's StackDisplay. */
-export interface EventSink {
-  event(e: ShownEvent): void;
-  stop(): void;
-}
-
 /** Start a change (execute a change set, delete the stack) and follow it to its end, from the last event before it. */
-export async function changeAndFollow(cfn: CloudFormationClient, stackId: string, timing: Timing, sink: EventSink, start: () => Promise<unknown>): Promise<FollowResult> {
+export async function changeAndFollow(cfn: CloudFormationClient, stackId: string, timing: Timing, progress: DeployProgress, start: () => Promise<unknown>): Promise<FollowResult> {
   const mark = await lastEventId(cfn, stackId);
   await start();
   try {
-    return await followStack(cfn, stackId, mark, timing, (e) => sink.event(e));
+    return await followStack(cfn, stackId, mark, timing, (event) => progress.emit({ type: 'stack-event', event }));
   } finally {
-    sink.stop();
+    progress.emit({ type: 'follow-end' });
   }
 }
 

@@ -5,11 +5,10 @@ import { ImgpipeError } from '../../core/errors.js';
 import { DeleteStackCommand, DescribeStackResourcesCommand, type CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { forgetStack } from '../../config/write.js';
 import { awsCall } from '../errors.js';
-import type { StepRecord, Steps } from '../steps.js';
+import type { DeployProgress, DeployReport, ShownEvent } from '../progress.js';
 import { DEFAULT_TIMING, findStack, type Timing } from './change-set.js';
 import { accountOf, openStackClients, type StackClients } from '../clients.js';
-import type { StackDisplay } from './display.js';
-import { changeAndFollow, failureCause, type ShownEvent } from './events.js';
+import { changeAndFollow, failureCause } from './events.js';
 import { isBusy } from './state.js';
 import { bucketState } from './artifacts.js';
 import { emptyAndRemoveBucket } from './empty.js';
@@ -38,8 +37,7 @@ export interface StackDeleteRequest {
   confirm?: (plan: DeletePlan) => Promise<boolean>;
 }
 
-export interface StackDeleteSummary {
-  ok: boolean;
+export interface StackDeleteSummary extends DeployReport {
   action: 'deleted' | 'absent';
   stack: string;
   region: string;
@@ -50,8 +48,6 @@ export interface StackDeleteSummary {
   /** --empty-buckets: the buckets removed and how many objects each held. */
   removedBuckets?: { bucket: string; objects: number }[];
   events: ShownEvent[];
-  calls: string[];
-  steps: StepRecord[];
 }
 
 async function bucketsOf(cfn: CloudFormationClient, stackId: string): Promise<string[]> {
@@ -59,7 +55,7 @@ async function bucketsOf(cfn: CloudFormationClient, stackId: string): Promise<st
   return (res.StackResources ?? []).filter((r) => r.ResourceType === 'AWS::S3::Bucket' && r.PhysicalResourceId).map((r) => r.PhysicalResourceId as string);
 }
 
-export async function deleteStack(r: StackDeleteRequest, steps: Steps, display: StackDisplay, deps: { clients?: StackClients; timing?: Timing } = {}): Promise<StackDeleteSummary> {
+export async function deleteStack(r: StackDeleteRequest, steps: DeployProgress, deps: { clients?: StackClients; timing?: Timing } = {}): Promise<StackDeleteSummary> {
   const calls: string[] = [];
   const { c, close } = await openStackClients(r.region, deps.clients, calls);
   try {
@@ -79,7 +75,7 @@ export async function deleteStack(r: StackDeleteRequest, steps: Steps, display: 
     const plan: DeletePlan = { stack: r.stack, region, buckets, emptyBuckets: !!r.emptyBuckets, artifactsBucket: summary.artifactsBucket };
     if (r.confirm && !(await r.confirm(plan))) throw new ImgpipeError('not confirmed: nothing was deleted', 'NotConfirmed');
     const stackId = stack.StackId;
-    const followed = await changeAndFollow(c.cfn, stackId, deps.timing ?? DEFAULT_TIMING, display, () =>
+    const followed = await changeAndFollow(c.cfn, stackId, deps.timing ?? DEFAULT_TIMING, steps, () =>
       awsCall(`cloudformation:DeleteStack ${r.stack}`, () => c.cfn.send(new DeleteStackCommand({ StackName: stackId }))),
     );
     summary.events = followed.events;
