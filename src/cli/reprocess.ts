@@ -32,7 +32,13 @@ export function reprocessCommand(): Command {
   ]);
   return cmd.action(async (keys: string[], opts) => {
     const { spec: asked, specGiven, pipeline } = await loadConfig(opts.config, opts);
-    const [{ resolveTarget }, { runReprocess, listSourceKeys }, { runWatch }] = await Promise.all([import('../jobs/target.js'), import('../jobs/reprocess.js'), import('../jobs/watch.js')]);
+    const [{ resolveTarget }, { runReprocess, listSourceKeys }, { runWatch }, { ReprocessView }, { WatchView }] = await Promise.all([
+      import('../jobs/target.js'),
+      import('../jobs/reprocess.js'),
+      import('../jobs/watch.js'),
+      import('../ui/reprocess-view.js'),
+      import('../ui/watch-view.js'),
+    ]);
     const manifest = keys.length || opts.all ? undefined : await readManifest(opts.manifest).catch((err) => {
       throw new UsageError((err as Error).message);
     });
@@ -53,10 +59,13 @@ export function reprocessCommand(): Command {
         if (!sourceKeys.length) throw new UsageError(manifest ? `${opts.manifest} lists no uploaded keys` : `no keys given, no --all, and no manifest at ${opts.manifest}`);
       }
       const dryRun = !!(opts.dryRun || opts.dryrun);
-      const result = await runReprocess({ keys: sourceKeys, api: target.api, apiKey: target.apiKey, dryRun, reporter, signal: signals.signal });
+      const view = new ReprocessView(reporter); // the jobs' events → bars, lines; they print nothing themselves
+      const result = await runReprocess({ keys: sourceKeys, api: target.api, apiKey: target.apiKey, dryRun, onEvent: view.onEvent, signal: signals.signal });
+      view.finish(result);
       let wait;
       if (opts.wait && !dryRun && result.queued.length && !signals.signal.aborted) {
         const queued = result.queued.map((q) => q.key);
+        const waitView = new WatchView(reporter);
         wait = await runWatch({
           sourceKeys: queued,
           spec,
@@ -65,9 +74,10 @@ export function reprocessCommand(): Command {
           staleBefore: new Map(queued.map((k) => [k, result.startedAt])),
           specHash: specHash(spec),
           details: true,
-          reporter,
+          onEvent: waitView.onEvent,
           signal: signals.signal,
         });
+        waitView.finish(wait);
       }
       const ok = result.ok && (!wait || wait.ok);
       reporter.result({ ...result, ok, wait });

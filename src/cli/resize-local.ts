@@ -20,9 +20,12 @@ export function resizeLocalCommand(): Command {
   ]);
   return cmd.action(async (paths: string[], opts) => {
     const { spec } = await loadConfig(opts.config, opts);
-    const { runResizeLocal } = await import('../jobs/resize-local.js');
+    const [{ runResizeLocal }, { ResizeView }] = await Promise.all([import('../jobs/resize-local.js'), import('../ui/resize-view.js')]);
     const reporter = new Reporter({ json: !!opts.json });
-    const result = await runResizeLocal({ paths, outDir: opts.out, dryRun: !!opts.dryRun, concurrency: opts.concurrency, spec, reporter });
+    const view = new ResizeView(reporter); // the job's events → bar, lines; it prints nothing itself
+    const result = await runResizeLocal({ paths, outDir: opts.out, dryRun: !!opts.dryRun, concurrency: opts.concurrency, spec, onEvent: view.onEvent });
+    view.finish(result);
+    reporter.result(result);
     process.exitCode = result.ok ? EXIT.ok : EXIT.failed;
   });
 }

@@ -52,11 +52,12 @@ async function uploadAction(paths: string[], opts: UploadFlags, filters: PathFil
   if (opts.download) opts.wait = true; // downloading the variants means waiting for them
   const { spec: asked, specGiven, pipeline } = await loadConfig(opts.config, opts);
   // Loaded here, not at the top: only the verb that runs pays for the AWS SDK and sharp.
-  const [{ resolveTarget }, { runUpload }, { runWatch, localNamesOf }, { UploadView, alreadyResizedLine }, { keysToWaitFor, knownResized, rememberResized, requeuedAt }] = await Promise.all([
+  const [{ resolveTarget }, { runUpload }, { runWatch, localNamesOf }, { UploadView, alreadyResizedLine }, { WatchView }, { keysToWaitFor, knownResized, rememberResized, requeuedAt }] = await Promise.all([
     import('../jobs/target.js'),
     import('../jobs/upload.js'),
     import('../jobs/watch.js'),
     import('../ui/upload-view.js'),
+    import('../ui/watch-view.js'),
     import('../jobs/upload/done.js'),
   ]);
   const reporter = new Reporter({ json: !!opts.json, quiet: !!opts.quiet, verbose: !!opts.verbose, interactive: opts.progress === false ? false : undefined });
@@ -97,6 +98,7 @@ async function uploadAction(paths: string[], opts: UploadFlags, filters: PathFil
     let wait;
     const waitKeys = keysToWaitFor(upload, !!opts.download);
     if (opts.wait && !signals.signal.aborted && waitKeys.length) {
+      const waitView = new WatchView(reporter);
       wait = await runWatch({
         sourceKeys: waitKeys,
         spec,
@@ -106,12 +108,13 @@ async function uploadAction(paths: string[], opts: UploadFlags, filters: PathFil
         localNames: localNamesOf(upload.uploads),
         staleBefore: requeuedAt(upload.uploads),
         details: true, // each record's spec hash: what the ledger learns (jobs/upload/done.ts)
-        reporter,
+        onEvent: waitView.onEvent,
         signal: signals.signal,
       }).catch((err) => {
         if (signals.signal.aborted) return undefined;
         throw err;
       });
+      if (wait) waitView.finish(wait);
     }
     const known = knownResized(upload, waitKeys);
     if (opts.wait && !signals.signal.aborted && known) reporter.summary(alreadyResizedLine(known, waitKeys.length > 0, spec.variants.length, target.destBucket));

@@ -26,7 +26,12 @@ export function watchCommand(): Command {
   ]);
   return cmd.action(async (keys: string[], opts) => {
     const { spec: asked, specGiven, pipeline } = await loadConfig(opts.config, opts);
-    const [{ resolveTarget }, { runWatch, localNamesOf }, { requeuedAt }] = await Promise.all([import('../jobs/target.js'), import('../jobs/watch.js'), import('../jobs/upload/done.js')]);
+    const [{ resolveTarget }, { runWatch, localNamesOf }, { requeuedAt }, { WatchView }] = await Promise.all([
+      import('../jobs/target.js'),
+      import('../jobs/watch.js'),
+      import('../jobs/upload/done.js'),
+      import('../ui/watch-view.js'),
+    ]);
     const manifest = await readManifest(opts.manifest).catch((err) => {
       throw new UsageError((err as Error).message);
     });
@@ -39,6 +44,7 @@ export function watchCommand(): Command {
     try {
       const { agreeOnSpec } = await import('../jobs/spec-check.js');
       const spec = await agreeOnSpec({ api: target.api, apiKey: target.apiKey, spec: asked, specGiven, signal: signals.signal });
+      const view = new WatchView(reporter); // the job's events → bar, lines; it prints nothing itself
       const result = await runWatch({
         sourceKeys,
         spec,
@@ -48,9 +54,10 @@ export function watchCommand(): Command {
         localNames: keys.length ? undefined : localNamesOf(manifest?.files ?? []),
         staleBefore: requeuedAt(manifest?.files ?? []),
         details: !!(opts.json || opts.html),
-        reporter,
+        onEvent: view.onEvent,
         signal: signals.signal,
       });
+      view.finish(result);
       if (opts.html) {
         const { writeReport } = await import('../jobs/report.js');
         // From the manifest (no keys given): each image under the paths it was uploaded from, and

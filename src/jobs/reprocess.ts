@@ -1,12 +1,12 @@
 // reprocess: bring photos already in the source bucket to the pipeline's spec. The API decides
 // per key (lambda/reprocess.ts) and queues on the resize's own queue; this job only hands it the
 // keys, a batch per request and a few requests at once, so queueing 100,000 photos is not one
-// request at a time, and lists the source bucket for --all.
+// request at a time, and lists the source bucket for --all. The job prints nothing: it emits
+// ReprocessEvents (rendered by src/ui/reprocess-view.ts) and returns a ReprocessResult.
 import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import pLimit from 'p-limit';
 import { MAX_FILES_PER_REQUEST, type ReprocessAnswer, type ReprocessWhy } from '../api/contract.js';
 import { requestReprocess } from '../api/client.js';
-import type { Reporter } from '../ui/reporter.js';
 
 export interface ReprocessOptions {
   keys: string[];
@@ -14,9 +14,16 @@ export interface ReprocessOptions {
   apiKey?: string;
   dryRun: boolean;
   timeoutMs?: number;
-  reporter: Reporter;
+  onEvent?: (e: ReprocessEvent) => void;
   signal: AbortSignal;
 }
+
+/** What reprocess says while it runs, as the upload's events do (src/jobs/upload/events.ts). */
+export type ReprocessEvent =
+  /** The keys are known: `keys` of them (the same key once), to queue or, `dryRun`, to check. */
+  | { type: 'reprocess-start'; keys: number; dryRun: boolean }
+  /** The API's word on one key (api/contract.ts): queued (would-queue), current, missing or refused. */
+  | { type: 'answer'; answer: ReprocessAnswer; dryRun: boolean };
 
 export interface ReprocessResult {
   ok: boolean;
@@ -52,23 +59,14 @@ export async function runReprocess(o: ReprocessOptions): Promise<ReprocessResult
   const batches: string[][] = [];
   for (let i = 0; i < keys.length; i += MAX_FILES_PER_REQUEST) batches.push(keys.slice(i, i + MAX_FILES_PER_REQUEST));
   const limit = pLimit(4); // the API's lookups run 16 at once per request already
-  o.reporter.start(keys.length, o.dryRun ? 'checking' : 'queueing');
+  const onEvent = o.onEvent ?? (() => {});
+  onEvent({ type: 'reprocess-start', keys: keys.length, dryRun: o.dryRun });
   const take = (a: ReprocessAnswer) => {
-    if (a.status === 'queued' || a.status === 'would-queue') {
-      result.queued.push({ key: a.key, why: a.why });
-      o.reporter.step(`${o.dryRun ? '(dryrun) queue' : 'queued'} ${a.key} (${WHY[a.why]})`, a.key);
-    } else if (a.status === 'current') {
-      result.current++;
-      o.reporter.step('', a.key);
-    } else if (a.status === 'missing') {
-      result.missing.push(a.key);
-      o.reporter.error(`error ${a.key}: not in the source bucket`);
-      o.reporter.step('', a.key);
-    } else if (a.status === 'refused') {
-      result.refused.push({ key: a.key, error: a.error.message });
-      o.reporter.error(`error ${a.key}: refused by the API: ${a.error.message}`);
-      o.reporter.step('', a.key);
-    }
+    if (a.status === 'queued' || a.status === 'would-queue') result.queued.push({ key: a.key, why: a.why });
+    else if (a.status === 'current') result.current++;
+    else if (a.status === 'missing') result.missing.push(a.key);
+    else if (a.status === 'refused') result.refused.push({ key: a.key, error: a.error.message });
+    onEvent({ type: 'answer', answer: a, dryRun: o.dryRun });
   };
   await Promise.all(
     batches.map((batch) =>
@@ -79,21 +77,7 @@ export async function runReprocess(o: ReprocessOptions): Promise<ReprocessResult
       }),
     ),
   );
-  o.reporter.stop();
   result.ok = !result.missing.length && !result.refused.length;
   result.seconds = (Date.now() - startedAt) / 1000;
-  const what = o.dryRun ? 'would queue' : 'queued';
-  o.reporter.summary(
-    `${what} ${result.queued.length} of ${keys.length} photos for resize (${countWhy(result.queued)}); ${result.current} already this spec's` +
-      (result.missing.length ? `; ${result.missing.length} not in the source bucket` : '') +
-      (result.refused.length ? `; ${result.refused.length} refused` : ''),
-  );
   return result;
-}
-
-const WHY: Record<ReprocessWhy, string> = { spec: 'made with another spec', failed: 'failed before', none: 'no record' };
-
-function countWhy(queued: ReprocessResult['queued']): string {
-  const n = (w: ReprocessWhy) => queued.filter((q) => q.why === w).length;
-  return (Object.keys(WHY) as ReprocessWhy[]).map((w) => `${n(w)} ${WHY[w]}`).join(', ');
 }

@@ -7,6 +7,9 @@
 // anything is read or written: inputs whose outputs would land on the same path are all refused,
 // one error line each, and the rest of the batch goes on. Files already on disk from an earlier
 // run are not clashes: a re-run overwrites its own outputs.
+//
+// The job prints nothing: it emits ResizeLocalEvents (rendered by src/ui/resize-view.ts) and
+// returns a ResizeLocalResult (--json prints it as it is).
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import pLimit from 'p-limit';
@@ -16,9 +19,7 @@ import type { Spec } from '../core/spec.js';
 import { writeFileAtomic } from '../files/atomic.js';
 import { withImageInput } from '../files/inspect.js';
 import { diskPath, scanPaths, type FoundFile, type ScanResult } from '../files/scan.js';
-import { formatBytes, formatSeconds } from '../ui/format.js';
 import { slowSpecWarning } from './slow-spec.js';
-import type { Reporter } from '../ui/reporter.js';
 
 export interface ResizeLocalOptions {
   paths: string[];
@@ -26,8 +27,21 @@ export interface ResizeLocalOptions {
   dryRun: boolean;
   concurrency?: number;
   spec: Spec;
-  reporter: Reporter;
+  onEvent?: (e: ResizeLocalEvent) => void;
 }
+
+/** What resize-local says while it runs, as the upload's events do (src/jobs/upload/events.ts). */
+export type ResizeLocalEvent =
+  /** The spec is estimated to outlast the resize Lambda's timeout (./slow-spec.ts). */
+  | { type: 'warning'; message: string }
+  /** The arguments are walked: the images found, and what was passed over (non-image files, and `special` ones: FIFOs, sockets, devices). */
+  | { type: 'scan-done'; files: number; skipped: string[]; special: ScanResult['special'] }
+  /** An input refused before anything is read: its argument could not be read, or its outputs would overwrite another's. */
+  | { type: 'input-refused'; path: string; error: string }
+  /** The inputs to resize (or, `dryRun`, to plan) are known: `files` of them (the progress total). */
+  | { type: 'resize-start'; files: number; dryRun: boolean }
+  /** One input is done: its outputs written (planned), or `status: 'error'` with why. */
+  | { type: 'input-done'; input: InputRecord; dryRun: boolean };
 
 export interface OutputRecord extends PlannedOutput {
   key: string;
@@ -103,8 +117,8 @@ function clashMessage(output: string, others: string[]): string {
   return `its output ${output} would overwrite the output of ${others.join(', ')}; ${none} written: resize them in separate runs, each with its own --out, or rename one`;
 }
 
-async function processFile(file: FoundFile, targets: Targets, opts: ResizeLocalOptions, errors: ResizeLocalResult['errors']): Promise<InputRecord> {
-  const { reporter, spec } = opts;
+async function processFile(file: FoundFile, targets: Targets, opts: ResizeLocalOptions, errors: ResizeLocalResult['errors'], onEvent: (e: ResizeLocalEvent) => void): Promise<InputRecord> {
+  const { spec } = opts;
   const record: InputRecord = { path: file.path, relPath: file.relPath, status: 'ok', bytes: file.size, outputs: [] };
   try {
     const result = await withImageInput(diskPath(file), (input) => (opts.dryRun ? planImage(input, spec) : resizeImage(input, spec)));
@@ -121,35 +135,28 @@ async function processFile(file: FoundFile, targets: Targets, opts: ResizeLocalO
       }
       record.outputs.push(rec);
     }
-    const sizes = record.outputs.map((o) => `${o.key} ${o.width}×${o.height} ${o.format}${o.bytes !== undefined ? ` ${formatBytes(o.bytes)}` : ''}`);
-    reporter.step(`${opts.dryRun ? 'plan' : 'ok'} ${file.relPath} (${format} ${width}×${height}) → ${sizes.join(', ')}`, file.relPath);
   } catch (err) {
     // Outputs already written stay listed (they are on disk); in a dry run there are none.
     record.status = 'error';
     record.error = (err as Error).message;
     const detail = (err as { detail?: string }).detail; // the decoder's own words, for --json
     errors.push({ path: file.path, error: record.error, ...(detail ? { detail } : {}) });
-    reporter.error(`error ${file.path}: ${record.error}`);
-    reporter.step('', file.relPath);
   }
+  onEvent({ type: 'input-done', input: record, dryRun: opts.dryRun });
   return record;
-}
-
-/** One stderr line when the spec is estimated to outlast the resize Lambda's timeout (./slow-spec.ts). */
-export function warnIfSlow(spec: Spec, reporter: Reporter, env: NodeJS.ProcessEnv = process.env): string[] {
-  const warning = slowSpecWarning(spec, env);
-  if (warning) reporter.error(warning);
-  return warning ? [warning] : [];
 }
 
 export async function runResizeLocal(opts: ResizeLocalOptions): Promise<ResizeLocalResult> {
   const started = Date.now();
-  const { reporter } = opts;
-  const warnings = warnIfSlow(opts.spec, reporter);
+  const onEvent = opts.onEvent ?? (() => {});
+  const warning = slowSpecWarning(opts.spec);
+  if (warning) onEvent({ type: 'warning', message: warning });
+  const warnings = warning ? [warning] : [];
   const outDir = path.resolve(opts.outDir);
   const scan = await scanPaths(opts.paths);
+  onEvent({ type: 'scan-done', files: scan.files.length, skipped: scan.skipped, special: scan.special });
   const errors = scan.problems.map((p) => ({ path: p.path, error: p.reason }));
-  for (const e of errors) reporter.error(`error ${e.path}: ${e.error}`);
+  for (const e of errors) onEvent({ type: 'input-refused', ...e });
 
   // Plan every output path first: clashing inputs are refused before anything is written.
   const targets = scan.files.map((file) => planTargets(file, opts.spec, outDir));
@@ -160,15 +167,14 @@ export async function runResizeLocal(opts: ResizeLocalOptions): Promise<ResizeLo
     const error = clashMessage(output, others);
     refused.set(i, { path: file.path, relPath: file.relPath, status: 'error', bytes: file.size, outputs: [], error, clashesWith: others });
     errors.push({ path: file.path, error });
-    reporter.error(`error ${file.path}: ${error}`);
+    onEvent({ type: 'input-refused', path: file.path, error });
   }
 
   const limit = pLimit(Math.max(1, opts.concurrency ?? availableParallelism()));
-  reporter.start(scan.files.length - refused.size, opts.dryRun ? 'planning' : 'resizing');
+  onEvent({ type: 'resize-start', files: scan.files.length - refused.size, dryRun: opts.dryRun });
   const inputs = await Promise.all(
-    scan.files.map((file, i) => refused.get(i) ?? limit(() => processFile(file, targets[i], opts, errors))),
+    scan.files.map((file, i) => refused.get(i) ?? limit(() => processFile(file, targets[i], opts, errors, onEvent))),
   );
-  reporter.stop();
   return summarize(opts, outDir, started, scan, inputs, errors, warnings);
 }
 
@@ -176,13 +182,13 @@ function summarize(
   opts: ResizeLocalOptions,
   outDir: string,
   started: number,
-  scan: Pick<ScanResult, 'skipped' | 'special'>,
+  scan: Pick<ScanResult, 'skipped'>,
   inputs: InputRecord[],
   errors: ResizeLocalResult['errors'],
   warnings: string[],
 ): ResizeLocalResult {
   const outputs = inputs.flatMap((i) => i.outputs);
-  const result: ResizeLocalResult = {
+  return {
     ok: errors.length === 0,
     dryRun: opts.dryRun,
     outDir,
@@ -198,16 +204,4 @@ function summarize(
     errors,
     warnings,
   };
-  const verb = opts.dryRun ? 'planned (dry run, nothing written)' : `written to ${outDir}`;
-  opts.reporter.info(
-    `${result.succeeded}/${result.files} files, ${result.outputs} outputs ${verb}; ` +
-      `${formatBytes(result.bytesIn)} in${opts.dryRun ? '' : `, ${formatBytes(result.bytesOut)} out`}; ` +
-      `${formatSeconds(Date.now() - started)}` +
-      (result.failed ? `; ${result.failed} failed` : '') +
-      (scan.skipped.length ? `; ${scan.skipped.length} non-image files skipped` : '') +
-      (scan.special.length ? `; ${scan.special.length} not regular files skipped (${[...new Set(scan.special.map((s) => s.kind))].join(', ')})` : ''),
-  );
-  for (const s of scan.special) opts.reporter.verbose(`skip ${s.path}: not a regular file (a ${s.kind})`);
-  opts.reporter.result(result);
-  return result;
 }

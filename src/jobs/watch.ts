@@ -1,15 +1,32 @@
 // watch: wait until every source image has its record (done or failed), report each failure the
-// moment its record appears, then optionally download the variants and write an HTML page.
+// moment its record appears, then optionally download the variants. The job prints nothing: it
+// emits WatchEvents (rendered by src/ui/watch-view.ts: the bar, the ready/error lines, the
+// timeout's lines, the summary) and returns a WatchResult (--json prints it as it is).
 import { withPublicUrls } from '../core/cdn-url.js';
 import type { DoneRecord, ImageRecord } from '../core/record.js';
 import type { Spec } from '../core/spec.js';
-import { downloadBatch, planDownloads, type Downloads } from './download.js';
+import { downloadBatch, planDownloads, type DownloadEvent, type Downloads } from './download.js';
 import { waitForRecords, type DoneMark } from '../s3/wait.js';
-import { formatBytes, formatSeconds } from '../ui/format.js';
-import type { Reporter } from '../ui/reporter.js';
 import type { Backlog, PipelineTarget } from './target.js';
 
 export type { Downloads } from './download.js';
+
+/** What the watch says while it runs, as the upload's events do (src/jobs/upload/events.ts). */
+export type WatchEvent =
+  /** The wait begins: `images` source keys (the same bytes once) to wait for. */
+  | { type: 'wait-start'; images: number }
+  /** Where the images without a record are, every few seconds: still queued, or being resized. */
+  | { type: 'backlog'; backlog: Backlog }
+  /** The queue could not be read (no sqs:GetQueueAttributes, say): the wait goes on without a backlog. */
+  | { type: 'backlog-unreadable'; error: string }
+  /** An image's record appeared: done (with its variants when read), or failed with the pipeline's reason. */
+  | { type: 'record'; record: ImageRecord | DoneMark }
+  /** The wait is over: every image has its record, or it timed out with `missing` images. */
+  | { type: 'wait-end'; images: number; timedOut: boolean; missing: string[] }
+  /** It timed out after `timeoutMs`; `held`: what the queue still holds then (not lost: watch again). */
+  | { type: 'timed-out'; images: number; timeoutMs: number; missing: string[]; held?: Backlog }
+  /** --download: the variants being fetched (./download.ts). */
+  | DownloadEvent;
 
 export interface WatchOptions {
   sourceKeys: string[];
@@ -26,7 +43,7 @@ export interface WatchOptions {
   specHash?: string;
   /** Read every done record (for --json, --html, --download); otherwise a listed one is enough. */
   details?: boolean;
-  reporter: Reporter;
+  onEvent?: (e: WatchEvent) => void;
   signal: AbortSignal;
 }
 
@@ -54,7 +71,7 @@ export interface WatchResult {
 }
 
 /** Where the pending images are, every few seconds, on the bar: queued, or being resized. */
-function queueWatcher(ask: ((keys: string[]) => Promise<Backlog>) | undefined, reporter: Reporter) {
+function queueWatcher(ask: ((keys: string[]) => Promise<Backlog>) | undefined, onEvent: (e: WatchEvent) => void) {
   let backlog: Backlog | undefined;
   let lookedAt = 0;
   return {
@@ -68,11 +85,11 @@ function queueWatcher(ask: ((keys: string[]) => Promise<Backlog>) | undefined, r
         backlog = await ask(pending);
       } catch (err) {
         // A queue this user may not read (no sqs:GetQueueAttributes) is no reason to stop waiting.
-        reporter.error(`note: no backlog shown, the queue could not be read (${(err as Error).message.split('\n')[0]})`);
+        onEvent({ type: 'backlog-unreadable', error: (err as Error).message.split('\n')[0] });
         ask = undefined;
         return undefined;
       }
-      reporter.advance(0, { item: backlogText(backlog) });
+      onEvent({ type: 'backlog', backlog });
       return backlog;
     },
   };
@@ -86,15 +103,14 @@ export function localNamesOf(files: Array<{ key?: string; relPath: string; statu
 }
 
 const BACKLOG_EVERY_MS = 2_000;
-const backlogText = (b: Backlog) => `${b.queued} queued, ${b.inFlight} resizing${b.wholeQueue ? ' in the queue' : ''}`;
 
 export async function runWatch(options: WatchOptions): Promise<WatchResult> {
   const started = Date.now();
   // Files with the same bytes share one key: one image to wait for.
   const opts = { ...options, sourceKeys: [...new Set(options.sourceKeys)] };
-  const { reporter } = opts;
-  reporter.start(opts.sourceKeys.length, 'waiting for records', 'items', 'images');
-  const queue = queueWatcher(opts.target.backlog, reporter);
+  const onEvent = opts.onEvent ?? (() => {});
+  onEvent({ type: 'wait-start', images: opts.sourceKeys.length });
+  const queue = queueWatcher(opts.target.backlog, onEvent);
   const waited = await waitForRecords({
     onRound: async (pending) => void (await queue.look(pending)),
     s3: opts.target.s3,
@@ -105,24 +121,15 @@ export async function runWatch(options: WatchOptions): Promise<WatchResult> {
     readDone: opts.details || !!opts.downloadDir,
     staleBefore: opts.staleBefore,
     specHash: opts.specHash,
-    onRecord: (r) => {
-      if (r.status === 'done') reporter.step(`ready ${r.source.key}${r.variants ? ` (${r.variants.length} variants)` : ''}`, r.source.key);
-      else {
-        reporter.error(`error ${r.source.key}: resize failed: ${r.reason} (${r.code})`);
-        reporter.step('', r.source.key);
-      }
-    },
+    onRecord: (record) => onEvent({ type: 'record', record }),
   });
-  reporter.stop();
+  const images = opts.sourceKeys.length;
+  onEvent({ type: 'wait-end', images, timedOut: waited.timedOut, missing: waited.missing });
   if (waited.timedOut) {
+    // Still queued is not lost: the timeout's lines say so, and how to wait on.
     const backlog = await queue.look(waited.missing, true).catch(() => undefined);
-    // Still queued is not lost: say so, and how to wait on.
     const held = backlog && backlog.queued + backlog.inFlight ? backlog : undefined;
-    // SQS counts the whole queue: every upload's photos, these among them or not.
-    const holds = held && (held.wholeQueue ? `the pipeline's queue (every upload's photos) still holds ${held.queued} queued, ${held.inFlight} resizing` : `the queue still holds ${backlogText(held)} of them`);
-    const where = holds ? `; ${holds}: run the same watch again to wait on` : '';
-    reporter.error(`timed out after ${formatSeconds(opts.timeoutMs)}: ${waited.missing.length} of ${opts.sourceKeys.length} images have no record${where}:`);
-    for (const m of waited.missing) reporter.error(`missing ${m}`);
+    onEvent({ type: 'timed-out', images, timeoutMs: opts.timeoutMs, missing: waited.missing, ...(held ? { held } : {}) });
   }
   // The one place a record read back gets its variants' public URLs (--json, --html, index.json).
   const records = waited.records.map((r) => withPublicUrls(r, opts.target.cdn));
@@ -146,14 +153,8 @@ export async function runWatch(options: WatchOptions): Promise<WatchResult> {
   };
   if (opts.downloadDir && done.length) {
     const plans = planDownloads(done.filter((r): r is DoneRecord => !!r.variants), opts.localNames);
-    result.downloads = await downloadBatch(opts.target, plans, opts.downloadDir, reporter, opts.signal);
+    result.downloads = await downloadBatch(opts.target, plans, opts.downloadDir, onEvent, opts.signal);
     if (result.downloads.errors.length) result.ok = false;
   }
-  // Images first, as the wait's bar counts them, then their variants. A result: -q prints it too.
-  reporter.summary(
-    `${result.done}/${result.images} images resized: ${result.found}/${result.expected} variants present in ${opts.target.destBucket} after ${formatSeconds(result.seconds * 1000)}` +
-      (failed.length ? `; ${failed.length} image${failed.length === 1 ? '' : 's'} failed` : '') +
-      (result.downloads ? `; ${result.downloads.files} downloaded to ${result.downloads.dir} (${formatBytes(result.downloads.bytes)})` : ''),
-  );
   return result;
 }
