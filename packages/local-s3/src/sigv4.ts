@@ -381,6 +381,3 @@ export function chunkStringToSign(amzDate: string, scope: string, previousSignat
 export function trailerStringToSign(amzDate: string, scope: string, previousSignature: string, trailerSha256Hex: string): string {
   return ['AWS4-HMAC-SHA256-TRAILER', amzDate, scope, previousSignature, trailerSha256Hex].join('\n');
 }
-
-export { isoBasic as toAmzDate };
-
