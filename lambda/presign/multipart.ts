@@ -14,9 +14,9 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { partSizeFor, partsOf, type CompleteResponse, type FileRequest, type PartAnswer, type UploadParts } from '../src/api/contract.js';
-import { contentFolder } from '../src/core/upload-key.js';
-import { SOURCE_PATH_META, encodeSourcePath } from '../src/core/source-path.js';
+import { partSizeFor, partsOf, type CompleteResponse, type FileRequest, type PartAnswer, type UploadParts } from '../../src/api/contract.js';
+import { contentFolder } from '../../src/core/upload-key.js';
+import { SOURCE_PATH_META, encodeSourcePath } from '../../src/core/source-path.js';
 
 export interface MultipartConfig {
   bucket: string;

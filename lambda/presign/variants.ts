@@ -5,11 +5,11 @@
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import pLimit from 'p-limit';
-import { publicUrl } from '../core/cdn-url.js';
-import { outputKeys } from '../core/keys.js';
-import type { Spec } from '../core/spec.js';
-import { getRecord } from '../s3/get-record.js';
-import type { VariantsAnswer } from './contract.js';
+import { publicUrl } from '../../src/core/cdn-url.js';
+import { outputKeys } from '../../src/core/keys.js';
+import type { Spec } from '../../src/core/spec.js';
+import { getRecord } from '../../src/s3/get-record.js';
+import type { VariantsAnswer } from '../../src/api/contract.js';
 
 export interface ReadSideConfig {
   s3: S3Client;
