@@ -253,7 +253,7 @@ describe('infra/template.yaml', () => {
     const runtimeOnly = ['MALLOC_ARENA_MAX'];
     for (const [fn, file, codeKey, required] of [
       ['ResizeFunction', 'resize.ts', 'ResizeCodeKey', ['DEST_BUCKET', 'SOURCE_BUCKET', 'IMGPIPE_SPEC', 'MALLOC_ARENA_MAX']],
-      ['PresignFunction', 'presign.ts', 'PresignCodeKey', ['SOURCE_BUCKET', 'KEY_PREFIX', 'API_KEY', 'DEDUPE', 'IMGPIPE_SPEC', 'DEST_BUCKET', 'RESIZE_QUEUE_URL']],
+      ['PresignFunction', 'presign/config.ts', 'PresignCodeKey', ['SOURCE_BUCKET', 'KEY_PREFIX', 'API_KEY', 'DEDUPE', 'IMGPIPE_SPEC', 'DEST_BUCKET', 'RESIZE_QUEUE_URL']],
       ['FailureRecorderFunction', 'failure-recorder.ts', 'FailureRecorderCodeKey', ['DEST_BUCKET', 'IMGPIPE_SPEC', 'MAX_RECEIVE_COUNT']],
     ] as const) {
       const p = r[fn].Properties;
