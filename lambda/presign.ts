@@ -15,7 +15,9 @@ export type { ApiEvent, ApiResult } from './presign/http.js';
  *
  * @example
  * const presign = createPresignHandler({ ...PRESIGN_DEFAULTS, bucket: 'photos', s3: new S3Client({}) });
- * const answer = await presign({ httpMethod: 'POST', path: '/uploads', body: JSON.stringify({ files: [{ name: 'a.jpg', size: 1234, contentType: 'image/jpeg', sha256 }] }) });
+ * const sha256 = createHash('sha256').update(bytes).digest('base64');
+ * const answer = await presign({ httpMethod: 'POST', path: '/uploads', body: JSON.stringify({ files: [{ name: 'a.jpg', size: bytes.length, contentType: 'image/jpeg', sha256 }] }) });
+ * // answer.body: {"uploads":[{"name":"a.jpg","key":"uploads/<sha256 in base32>/a.jpg","url":…,"method":"PUT","headers":{…},"expiresAt":…}]}
  */
 export function createPresignHandler(config: PresignConfig) {
   return async function presign(event: ApiEvent): Promise<ApiResult> {

@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { partsOf } from '../src/api/contract.js';
+import { partsOf } from '../src/api/parts.js';
 import { launchChromium } from './helpers/browser.js';
 import { startFaultProxy, type FaultProxy } from './helpers/fault-proxy.js';
 import { corpusFile, tempDir } from './helpers/images.js';

@@ -14,7 +14,8 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { partSizeFor, partsOf, type CompleteResponse, type FileRequest, type PartAnswer, type UploadParts } from '../../src/api/contract.js';
+import type { CompleteRequest, CompleteResponse, FileRequest, PartAnswer, UploadParts } from '../../src/api/contract.js';
+import { partSizeFor, partsOf } from '../../src/api/parts.js';
 import { contentFolder } from '../../src/core/upload-key.js';
 import { SOURCE_PATH_META, encodeSourcePath } from '../../src/core/source-path.js';
 
@@ -23,17 +24,6 @@ export interface MultipartConfig {
   s3: S3Client;
   expiresIn: number;
   keyPrefix: string;
-}
-
-/** A base64 SHA-256, as the wire carries every hash (the file's and each part's). */
-export const SHA256_BASE64 = /^[A-Za-z0-9+/]{43}=$/;
-
-/** Why `parts` is not a plan for a file of `size` bytes, if it is not. */
-export function partsProblem(parts: unknown, size: number): string | undefined {
-  const expected = partsOf(size).length;
-  if (!Array.isArray(parts) || parts.length !== expected) return `parts must list the SHA-256 of each of the file's ${expected} parts`;
-  if (!parts.every((p) => typeof p === 'string' && SHA256_BASE64.test(p))) return 'each of parts must be a base64 SHA-256 (44 characters)';
-  return undefined;
 }
 
 /** Every part storage holds for an upload (ListParts pages through 1,000 at a time). */
@@ -59,7 +49,7 @@ const sameAs = (held: Part | undefined, size: number, sha256: string) => held !=
 
 /**
  * The plan for a file with part hashes: resume an upload in progress for its content (its parts
- * that match are `done`), else start one under `key`. `file.parts` has been checked (partsProblem).
+ * that match are `done`), else start one under `key`. `file.parts` has been checked (validate.ts).
  */
 export async function planMultipart(file: FileRequest & { parts: string[] }, key: string, config: MultipartConfig, now: Date): Promise<UploadParts> {
   let upload = await uploadInProgress(file, config);
@@ -105,7 +95,7 @@ async function alreadyCompleted(config: MultipartConfig, key: string): Promise<b
  * missing or different is refused by number, so the client sends it again. Completing twice, or
  * after the answer was lost, answers completed.
  */
-export async function completeMultipart(req: { key: string; uploadId: string; size: number; sha256: string; parts: string[] }, config: MultipartConfig): Promise<CompleteOutcome> {
+export async function completeMultipart(req: CompleteRequest, config: MultipartConfig): Promise<CompleteOutcome> {
   const { key, uploadId } = req;
   const gone = async (): Promise<CompleteOutcome> =>
     (await alreadyCompleted(config, key)) ? { ok: true, body: { key, completed: true } } : { ok: false, status: 404, code: 'NoSuchUpload', message: 'this upload is not in progress (aborted or expired): upload the file again' };

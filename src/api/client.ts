@@ -1,5 +1,5 @@
 // Client of the presign API (POST /uploads), retried on 5xx and network errors.
-import type { CompleteRequest, CompleteResponse, FileRequest, ReprocessAnswer, SpecResponse, UploadAnswer } from './contract.js';
+import type { CompleteRequest, CompleteResponse, FileRequest, ReprocessAnswer, ReprocessRequest, SpecResponse, UploadAnswer } from './contract.js';
 import { ImgpipeError } from '../core/errors.js';
 import { DEFAULT_RETRY, backoffMs, isNetworkError, pause } from '../s3/retry.js';
 
@@ -42,7 +42,7 @@ export async function requestUploads(files: FileRequest[], opts: PresignClientOp
 
 /** POST /reprocess: queue a resize of each key whose variants are not this spec's (dryRun: only say which). */
 export async function requestReprocess(keys: string[], dryRun: boolean, opts: PresignClientOptions): Promise<ReprocessAnswer[]> {
-  return postBatch<ReprocessAnswer>('reprocess', { keys, ...(dryRun ? { dryRun } : {}) }, keys.length, opts);
+  return postBatch<ReprocessAnswer>('reprocess', { keys, ...(dryRun ? { dryRun } : {}) } satisfies ReprocessRequest, keys.length, opts);
 }
 
 /** POST /uploads/complete: join a multipart upload's parts; ApiRefused (PartsMissing, NoSuchUpload…) when it cannot. */

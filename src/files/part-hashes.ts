@@ -3,7 +3,7 @@
 // supplied the file's hash without a read.
 import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { MULTIPART_MIN_BYTES, partSizeFor } from '../api/contract.js';
+import { MULTIPART_MIN_BYTES, partSizeFor } from '../api/parts.js';
 
 export interface PartHasher {
   update(chunk: Buffer): void;

@@ -5,7 +5,8 @@
 // from the read side (POST /variants).
 import { imageSize } from 'image-size';
 import pLimit from 'p-limit';
-import { MULTIPART_MIN_BYTES, partsOf, type FileRequest, type SpecResponse, type UploadAnswer, type UploadParts, type VariantsAnswer } from '../api/contract.js';
+import type { FileRequest, SpecResponse, UploadAnswer, UploadParts, VariantsAnswer } from '../api/contract.js';
+import { MULTIPART_MIN_BYTES, partsOf } from '../api/parts.js';
 import { smallestVariant } from '../core/plan.js';
 import { integrityCheck } from '../core/integrity.js';
 import { sourcePathProblem } from '../core/source-path.js';

@@ -3,7 +3,8 @@
 // tab was closed, or from another machine with the same file) are not sent again: the plan is found
 // by the file's content, so the browser stores nothing to resume. A URL that expires asks for the
 // plan again, which also names the parts stored meanwhile.
-import { partsOf, type CompleteResponse, type FileRequest, type UploadAnswer, type UploadParts } from '../api/contract.js';
+import type { CompleteResponse, FileRequest, UploadAnswer, UploadParts } from '../api/contract.js';
+import { partsOf } from '../api/parts.js';
 import { transient, xhrPut } from './xhr-put.js';
 
 export interface PartsProgress {

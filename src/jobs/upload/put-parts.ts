@@ -3,7 +3,8 @@
 // says storage holds already (an earlier run, another machine) are not sent; a URL that expires
 // asks for the plan again, which also says which parts arrived meanwhile.
 import type { LimitFunction } from 'p-limit';
-import { partsOf, type UploadParts } from '../../api/contract.js';
+import type { UploadParts } from '../../api/contract.js';
+import { partsOf } from '../../api/parts.js';
 import { requestComplete } from '../../api/client.js';
 import { diskPath } from '../../files/scan.js';
 import { putWithRetry } from '../../s3/put.js';
