@@ -1,5 +1,5 @@
 // `imgpipe deploy-lambda`: options → runDeploy (src/deploy/run.ts), its events → DeployView.
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, InvalidArgumentError, Option, type OptionValues } from 'commander';
 import { loadConfig } from '../config/load.js';
 import { ARCHES, HANDLERS, RUNTIMES } from '../core/pipeline-defaults.js';
 import { refuseLocalKeysInEnv } from '../s3/local-keys.js';
@@ -58,57 +58,59 @@ The variant spec (--config, --widths, …) becomes IMGPIPE_SPEC of both function
 and the presign API serves it at GET /spec, so uploads can check it. Credentials come from the standard AWS chain.
 See docs/deploy.md.`,
   );
-  return cmd.action(async (opts) => {
-    refuseLocalKeysInEnv('AWS Lambda and S3');
-    const { spec, pipeline } = await loadConfig(opts.config, opts);
-    // Loaded here, not at the top: only this verb pays for esbuild and the Lambda client.
-    const [{ runDeploy }, { DeployProgress }, { DeployView }, { formatSummary }] = await Promise.all([
-      import('../deploy/run.js'),
-      import('../deploy/progress.js'),
-      import('../ui/deploy-view.js'),
-      import('../ui/deploy-report.js'),
-    ]);
-    const view = new DeployView({ json: !!opts.json });
-    const steps = new DeployProgress(view.onEvent);
-    const stopOnSignals = onInterrupt(
-      'deploy-lambda',
-      opts.function && !opts.dryRun
-        ? `an update Lambda already received for ${opts.function} carries on (\`aws lambda get-function --function-name ${opts.function}\` shows where it stands)`
-        : 'nothing was sent to AWS',
+  return cmd.action(deployLambdaAction);
+}
+
+async function deployLambdaAction(opts: OptionValues): Promise<void> {
+  refuseLocalKeysInEnv('AWS Lambda and S3');
+  const { spec, pipeline } = await loadConfig(opts.config, opts);
+  // Loaded here, not at the top: only this verb pays for esbuild and the Lambda client.
+  const [{ runDeploy }, { DeployProgress }, { DeployView }, { formatSummary }] = await Promise.all([
+    import('../deploy/run.js'),
+    import('../deploy/progress.js'),
+    import('../ui/deploy-view.js'),
+    import('../ui/deploy-report.js'),
+  ]);
+  const view = new DeployView({ json: !!opts.json });
+  const steps = new DeployProgress(view.onEvent);
+  const stopOnSignals = onInterrupt(
+    'deploy-lambda',
+    opts.function && !opts.dryRun
+      ? `an update Lambda already received for ${opts.function} carries on (\`aws lambda get-function --function-name ${opts.function}\` shows where it stands)`
+      : 'nothing was sent to AWS',
+  );
+  const resizeFunction = opts.function && opts.handler === 'resize';
+  try {
+    const summary = await runDeploy(
+      {
+        handler: opts.handler,
+        arch: opts.arch,
+        runtime: opts.runtime,
+        out: opts.out,
+        dryRun: !!opts.dryRun,
+        functionName: opts.function,
+        create: !!opts.create,
+        role: opts.role,
+        alias: opts.alias,
+        memory: opts.memory,
+        timeout: opts.timeout,
+        sourceBucket: opts.sourceBucket,
+        destBucket: opts.destBucket ?? (resizeFunction ? pipeline.destBucket : undefined),
+        prefix: opts.prefix,
+        codeBucket: opts.codeBucket,
+        region: opts.region ?? pipeline.region,
+        endpoint: opts.endpoint,
+        env: opts.env ?? {},
+        spec,
+      },
+      steps,
     );
-    const resizeFunction = opts.function && opts.handler === 'resize';
-    try {
-      const summary = await runDeploy(
-        {
-          handler: opts.handler,
-          arch: opts.arch,
-          runtime: opts.runtime,
-          out: opts.out,
-          dryRun: !!opts.dryRun,
-          functionName: opts.function,
-          create: !!opts.create,
-          role: opts.role,
-          alias: opts.alias,
-          memory: opts.memory,
-          timeout: opts.timeout,
-          sourceBucket: opts.sourceBucket,
-          destBucket: opts.destBucket ?? (resizeFunction ? pipeline.destBucket : undefined),
-          prefix: opts.prefix,
-          codeBucket: opts.codeBucket,
-          region: opts.region ?? pipeline.region,
-          endpoint: opts.endpoint,
-          env: opts.env ?? {},
-          spec,
-        },
-        steps,
-      );
-      process.stdout.write(opts.json ? `${JSON.stringify(summary, null, 2)}\n` : `${formatSummary(summary)}\n`);
-      process.exitCode = EXIT.ok;
-    } catch (err) {
-      endWithFailure('deploy-lambda', err, !!opts.json, steps.records);
-    } finally {
-      view.stop();
-      stopOnSignals();
-    }
-  });
+    process.stdout.write(opts.json ? `${JSON.stringify(summary, null, 2)}\n` : `${formatSummary(summary)}\n`);
+    process.exitCode = EXIT.ok;
+  } catch (err) {
+    endWithFailure('deploy-lambda', err, !!opts.json, steps.records);
+  } finally {
+    view.stop();
+    stopOnSignals();
+  }
 }

@@ -1,5 +1,5 @@
 // `imgpipe reprocess`: options → runReprocess (→ runWatch with --wait).
-import { Command, Option } from 'commander';
+import { Command, Option, type OptionValues } from 'commander';
 import { loadConfig } from '../config/load.js';
 import { UsageError } from '../core/errors.js';
 import { specHash } from '../core/spec.js';
@@ -30,64 +30,66 @@ export function reprocessCommand(): Command {
     ['imgpipe reprocess --local --all --wait', 'bring every photo of the local stack to its spec, and wait'],
     ['imgpipe reprocess uploads/k3x9/a.jpg --api https://abc123.execute-api.eu-west-1.amazonaws.com --dest-bucket my-resized --json', 'one photo of a deployed pipeline; one JSON document'],
   ]);
-  return cmd.action(async (keys: string[], opts) => {
-    const { spec: asked, specGiven, pipeline } = await loadConfig(opts.config, opts);
-    const [{ resolveTarget }, { runReprocess, listSourceKeys }, { runWatch }, { ReprocessView }, { WatchView }] = await Promise.all([
-      import('../jobs/target.js'),
-      import('../jobs/reprocess.js'),
-      import('../jobs/watch.js'),
-      import('../ui/reprocess-view.js'),
-      import('../ui/watch-view.js'),
-    ]);
-    const manifest = keys.length || opts.all ? undefined : await readManifest(opts.manifest).catch((err) => {
-      throw new UsageError((err as Error).message);
-    });
-    const reporter = new Reporter({ json: !!opts.json, quiet: !!opts.quiet });
-    const signals = abortOnSignals();
-    const target = await resolveTarget(opts, { ...pipeline, ...(opts.sourceBucket ? { sourceBucket: opts.sourceBucket } : {}) }, asked, { needApi: true, manifest });
-    try {
-      if (!target.api) throw new UsageError('no presign API: pass --api URL, or use --local');
-      // The spec the pipeline runs is the one photos are brought to; a --widths that disagrees is refused.
-      const { agreeOnSpec } = await import('../jobs/spec-check.js');
-      const spec = await agreeOnSpec({ api: target.api, apiKey: target.apiKey, spec: asked, specGiven, signal: signals.signal });
-      let sourceKeys = keys;
-      if (opts.all) {
-        if (!target.sourceBucket) throw new UsageError('--all needs the source bucket: pass --source-bucket NAME (or "sourceBucket" in imgpipe.config.json)');
-        sourceKeys = await listSourceKeys(target.s3, target.sourceBucket, 'uploads', signals.signal);
-      } else if (!keys.length) {
-        sourceKeys = (manifest?.files ?? []).filter((f) => f.status === 'uploaded' && f.key).map((f) => f.key!);
-        if (!sourceKeys.length) throw new UsageError(manifest ? `${opts.manifest} lists no uploaded keys` : `no keys given, no --all, and no manifest at ${opts.manifest}`);
-      }
-      const dryRun = !!(opts.dryRun || opts.dryrun);
-      const view = new ReprocessView(reporter); // the jobs' events → bars, lines; they print nothing themselves
-      const result = await runReprocess({ keys: sourceKeys, api: target.api, apiKey: target.apiKey, dryRun, onEvent: view.onEvent, signal: signals.signal });
-      view.finish(result);
-      let wait;
-      if (opts.wait && !dryRun && result.queued.length && !signals.signal.aborted) {
-        const queued = result.queued.map((q) => q.key);
-        const waitView = new WatchView(reporter);
-        wait = await runWatch({
-          sourceKeys: queued,
-          spec,
-          target,
-          timeoutMs: opts.timeout * 1000,
-          staleBefore: new Map(queued.map((k) => [k, result.startedAt])),
-          specHash: specHash(spec),
-          details: true,
-          onEvent: waitView.onEvent,
-          signal: signals.signal,
-        });
-        waitView.finish(wait);
-      }
-      const ok = result.ok && (!wait || wait.ok);
-      reporter.result({ ...result, ok, wait });
-      process.exitCode = signals.exitCode() ?? (ok ? EXIT.ok : EXIT.failed);
-    } catch (err) {
-      if (!signals.signal.aborted) throw err;
-      process.exitCode = signals.exitCode();
-    } finally {
-      signals.dispose();
-      await target.close();
-    }
+  return cmd.action(reprocessAction);
+}
+
+async function reprocessAction(keys: string[], opts: OptionValues): Promise<void> {
+  const { spec: asked, specGiven, pipeline } = await loadConfig(opts.config, opts);
+  const [{ resolveTarget }, { runReprocess, listSourceKeys }, { runWatch }, { ReprocessView }, { WatchView }] = await Promise.all([
+    import('../jobs/target.js'),
+    import('../jobs/reprocess.js'),
+    import('../jobs/watch.js'),
+    import('../ui/reprocess-view.js'),
+    import('../ui/watch-view.js'),
+  ]);
+  const manifest = keys.length || opts.all ? undefined : await readManifest(opts.manifest).catch((err) => {
+    throw new UsageError((err as Error).message);
   });
+  const reporter = new Reporter({ json: !!opts.json, quiet: !!opts.quiet });
+  const signals = abortOnSignals();
+  const target = await resolveTarget(opts, { ...pipeline, ...(opts.sourceBucket ? { sourceBucket: opts.sourceBucket } : {}) }, asked, { needApi: true, manifest });
+  try {
+    if (!target.api) throw new UsageError('no presign API: pass --api URL, or use --local');
+    // The spec the pipeline runs is the one photos are brought to; a --widths that disagrees is refused.
+    const { agreeOnSpec } = await import('../jobs/spec-check.js');
+    const spec = await agreeOnSpec({ api: target.api, apiKey: target.apiKey, spec: asked, specGiven, signal: signals.signal });
+    let sourceKeys = keys;
+    if (opts.all) {
+      if (!target.sourceBucket) throw new UsageError('--all needs the source bucket: pass --source-bucket NAME (or "sourceBucket" in imgpipe.config.json)');
+      sourceKeys = await listSourceKeys(target.s3, target.sourceBucket, 'uploads', signals.signal);
+    } else if (!keys.length) {
+      sourceKeys = (manifest?.files ?? []).filter((f) => f.status === 'uploaded' && f.key).map((f) => f.key!);
+      if (!sourceKeys.length) throw new UsageError(manifest ? `${opts.manifest} lists no uploaded keys` : `no keys given, no --all, and no manifest at ${opts.manifest}`);
+    }
+    const dryRun = !!(opts.dryRun || opts.dryrun);
+    const view = new ReprocessView(reporter); // the jobs' events → bars, lines; they print nothing themselves
+    const result = await runReprocess({ keys: sourceKeys, api: target.api, apiKey: target.apiKey, dryRun, onEvent: view.onEvent, signal: signals.signal });
+    view.finish(result);
+    let wait;
+    if (opts.wait && !dryRun && result.queued.length && !signals.signal.aborted) {
+      const queued = result.queued.map((q) => q.key);
+      const waitView = new WatchView(reporter);
+      wait = await runWatch({
+        sourceKeys: queued,
+        spec,
+        target,
+        timeoutMs: opts.timeout * 1000,
+        staleBefore: new Map(queued.map((k) => [k, result.startedAt])),
+        specHash: specHash(spec),
+        details: true,
+        onEvent: waitView.onEvent,
+        signal: signals.signal,
+      });
+      waitView.finish(wait);
+    }
+    const ok = result.ok && (!wait || wait.ok);
+    reporter.result({ ...result, ok, wait });
+    process.exitCode = signals.exitCode() ?? (ok ? EXIT.ok : EXIT.failed);
+  } catch (err) {
+    if (!signals.signal.aborted) throw err;
+    process.exitCode = signals.exitCode();
+  } finally {
+    signals.dispose();
+    await target.close();
+  }
 }
