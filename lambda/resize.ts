@@ -18,9 +18,7 @@ import { httpStatus } from '../src/s3/get-record.js';
 import { Deadline, DeadlineReached, type LambdaContext } from './deadline.js';
 import { putJson, writeAttemptNote, writeFailureRecord } from './records.js';
 import { isMissing, removeOutputs, sourceNow } from './remove.js';
-import { decodeEventKey, type S3EventRecord, type SqsRecord } from './s3-event.js';
-
-export { writeFailureRecord, decodeEventKey, type S3EventRecord, type SqsRecord };
+import { decodeEventKey, type S3EventRecord, type SqsRecord } from '../src/core/s3-event.js';
 
 export interface ResizeEvent {
   Records?: (S3EventRecord | SqsRecord)[];

@@ -11,7 +11,7 @@ import { createResizeHandler } from '../lambda/resize.js';
 import { DEFAULT_SPEC, failureKey, outputKey, recordKey, type DoneRecord, type FailedRecord } from '../src/core/index.js';
 import { HEALABLE_CODES } from '../src/core/failed-record.js';
 import { uploadKey } from '../src/core/upload-key.js';
-import { encodeEventKey } from '../src/local/stack.js';
+import { encodeEventKey } from '../src/core/s3-event.js';
 import * as img from './helpers/images.js';
 import { startTestStack, type TestStack } from './helpers/stack.js';
 

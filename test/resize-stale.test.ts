@@ -9,7 +9,7 @@ import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createResizeHandler } from '../lambda/resize.js';
 import { DEFAULT_SPEC, outputKeys, recordKey, type DoneRecord } from '../src/core/index.js';
-import { encodeEventKey } from '../src/local/stack.js';
+import { encodeEventKey } from '../src/core/s3-event.js';
 import { createS3Client } from '../src/s3/client.js';
 import * as img from './helpers/images.js';
 import { startTestStack, type TestStack } from './helpers/stack.js';
