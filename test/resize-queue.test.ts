@@ -11,7 +11,9 @@ import { ANSWER_RESERVE_MS, Deadline, MIN_WORK_MS } from '../lambda/deadline.js'
 import { createFailureRecorder } from '../lambda/failure-recorder.js';
 import { createResizeHandler } from '../lambda/resize.js';
 import { encodeEventKey, type SqsRecord } from '../src/core/s3-event.js';
-import { attemptKey, DEFAULT_SPEC, failureKey, parseSpec, recordKey, type FailedRecord } from '../src/core/index.js';
+import { type FailedRecord } from '../src/core/failed-record.js';
+import { attemptKey, failureKey, recordKey } from '../src/core/keys.js';
+import { DEFAULT_SPEC, parseSpec } from '../src/core/spec.js';
 import type { AttemptNote } from '../src/core/failed-record.js';
 import { createS3Client } from '../src/s3/client.js';
 import { startFaultProxy, type FaultProxy } from './helpers/fault-proxy.js';

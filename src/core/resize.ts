@@ -61,10 +61,10 @@ export class ImageError extends ImgpipeError {
 }
 
 /** Most frames an animated input may have (only the first is used, but all are parsed). */
-export const MAX_FRAMES = 1000;
+const MAX_FRAMES = 1000;
 
 /** Largest compressed input accepted from a stream (streams are buffered: we decode twice). */
-export const MAX_STREAM_BYTES = MAX_INPUT_BYTES;
+const MAX_STREAM_BYTES = MAX_INPUT_BYTES;
 
 async function readHead(input: string | Buffer): Promise<Buffer> {
   if (Buffer.isBuffer(input)) return input.subarray(0, SNIFF_BYTES);

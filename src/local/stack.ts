@@ -6,6 +6,7 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createPresignHandler, PRESIGN_DEFAULTS, type ApiEvent, type ApiResult } from '../../lambda/presign.js';
+import { VARIANT_CACHE_CONTROL } from '../core/keys.js';
 import { eventSequencer, s3EventRecord } from '../core/s3-event.js';
 import type { Spec } from '../core/spec.js';
 import { DEFAULT_RESIZE_CONCURRENCY, FUNCTION_DEFAULTS, MAX_RECEIVE_COUNT } from '../deploy/function-config.js';
@@ -18,7 +19,7 @@ import { createCdnServer } from './cdn.js';
 import { CORS_DEFAULTS, startLocalS3, type LocalS3 } from '@imgpipe/local-s3';
 import { SOURCE_PATH_HEADER } from '../core/source-path.js';
 
-export const LOCAL_BUCKETS = { source: 'imgpipe-source', dest: 'imgpipe-dest' } as const;
+const LOCAL_BUCKETS = { source: 'imgpipe-source', dest: 'imgpipe-dest' } as const;
 
 export interface LocalStackOptions {
   dataDir: string;
@@ -54,7 +55,7 @@ export interface LocalStackOptions {
 }
 
 /** Longer than the local queue keeps trying one photo (attempts × the resize's timeout, and backoff). */
-export const LOCAL_HEAL_AFTER_MS = 5 * 60_000;
+const LOCAL_HEAL_AFTER_MS = 5 * 60_000;
 
 export interface LocalStack {
   apiUrl: string;
@@ -103,7 +104,7 @@ function apiGatewayEvent(req: IncomingMessage, body: Buffer): ApiEvent & Record<
  * stack's own, and with `?challenge=NONCE` it answers the proof that it is this `dev` (health.ts).
  */
 /** Most keys POST /backlog answers for at once. */
-export const MAX_BACKLOG_KEYS = 1000;
+const MAX_BACKLOG_KEYS = 1000;
 
 type Backlog = (keys: ReadonlySet<string>) => { queued: number; inFlight: number };
 
@@ -231,7 +232,7 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
       credentials: s3server.credentials,
       destBucket: LOCAL_BUCKETS.dest,
       spec: opts.spec,
-      cacheControl: 'public, max-age=31536000, immutable',
+      cacheControl: VARIANT_CACHE_CONTROL,
     },
     records: { s3, destBucket: LOCAL_BUCKETS.dest, spec: opts.spec },
     toRecord: (ev) => s3EventRecord(ev, s3server.region),
