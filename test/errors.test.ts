@@ -9,7 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { ApiError, requestUploads } from '../src/api/client.js';
 import { loadConfig } from '../src/config/load.js';
 import { EXIT, ImgpipeError, UsageError } from '../src/core/errors.js';
-import { HeifError, readHeifHeader } from '../src/core/heif.js';
+import { readHeifHeader } from '../src/core/heif.js';
 import { ImageError, resizeImage } from '../src/core/resize.js';
 import { DEFAULT_SPEC, parseSpec, SpecError } from '../src/core/spec.js';
 import { DeployError, explainAwsError } from '../src/deploy/errors.js';
@@ -53,10 +53,10 @@ describe('every error class is an ImgpipeError with a stable code and exit', () 
     expectModel(await caught(() => parseSpec({ variants: [] })), SpecError, 'InvalidSpec', EXIT.usage);
   });
 
-  it('ImageError and HeifError: failed work, exit 1, ImageError keeping the failure records\' codes', async () => {
+  it('ImageError and the HEIC decoder\'s own: failed work, exit 1, ImageError keeping the failure records\' codes', async () => {
     expectModel(await caught(() => resizeImage(Buffer.from('just some text'), DEFAULT_SPEC)), ImageError, 'unsupported', EXIT.failed);
     expectModel(await caught(() => resizeImage(img.truncatedJpeg(), DEFAULT_SPEC)), ImageError, 'corrupt', EXIT.failed);
-    expectModel(await caught(() => readHeifHeader(Buffer.from('not a HEIF file'))), HeifError, 'HeifDecode', EXIT.failed);
+    expectModel(await caught(() => readHeifHeader(Buffer.from('not a HEIF file'))), ImgpipeError, 'HeifDecode', EXIT.failed);
   });
 
   it('DeployError keeps new DeployError(message, code); explainAwsError names the AWS failure', async () => {
