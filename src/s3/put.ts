@@ -12,7 +12,7 @@ export interface SignedPut {
 }
 
 /** `code`: S3's error Code, or ours (FileError, Timeout, NetworkError). */
-export class PutError extends ImgpipeError {
+class PutError extends ImgpipeError {
   override name = 'PutError';
   constructor(
     message: string,
