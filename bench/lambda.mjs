@@ -41,7 +41,7 @@ if (!HOST_ARCH) {
 const { buildPackage } = await import('../dist/src/deploy/package.js');
 const { functionSettings } = await import('../dist/src/deploy/function-config.js');
 const { startLocalS3 } = await import('@imgpipe/local-s3');
-const { objectCreatedRecord } = await import('../dist/src/local/stack.js');
+const { s3EventRecord } = await import('../dist/src/core/s3-event.js');
 const { createS3Client } = await import('../dist/src/s3/client.js');
 const { DEFAULT_SPEC } = await import('../dist/src/core/spec.js');
 const { PutObjectCommand } = await import('@aws-sdk/client-s3');
@@ -113,7 +113,7 @@ const photo = fs.readFileSync(PHOTO);
 const meta = await sharp(photo).metadata();
 const key = `uploads/bench/${path.basename(PHOTO)}`;
 const put = await s3.send(new PutObjectCommand({ Bucket: 'imgpipe-source', Key: key, Body: photo }));
-const event = { Records: [objectCreatedRecord({ bucket: 'imgpipe-source', key, size: photo.length, eTag: put.ETag.replace(/"/g, ''), eventName: 'ObjectCreated:Put', eventTime: new Date().toISOString() }, s3server.region)] };
+const event = { Records: [s3EventRecord({ bucket: 'imgpipe-source', key, size: photo.length, eTag: put.ETag.replace(/"/g, ''), eventName: 'ObjectCreated:Put', eventTime: new Date().toISOString() }, s3server.region)] };
 fs.writeFileSync(path.join(TASK, 'event.json'), JSON.stringify(event));
 fs.writeFileSync(
   path.join(TASK, 'invoke.mjs'),

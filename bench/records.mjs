@@ -14,7 +14,10 @@ import { ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const { DEFAULT_SPEC, resizeImage, doneRecord, outputKeys, recordKey } = await import(path.join(ROOT, 'dist/src/core/index.js'));
+const { DEFAULT_SPEC } = await import(path.join(ROOT, 'dist/src/core/spec.js'));
+const { resizeImage } = await import(path.join(ROOT, 'dist/src/core/resize.js'));
+const { doneRecord } = await import(path.join(ROOT, 'dist/src/core/record.js'));
+const { outputKeys, recordKey } = await import(path.join(ROOT, 'dist/src/core/keys.js'));
 const { waitForRecords } = await import(path.join(ROOT, 'dist/src/s3/wait.js'));
 const { createS3Client } = await import(path.join(ROOT, 'dist/src/s3/client.js'));
 const { startLocalS3 } = await import('@imgpipe/local-s3');

@@ -7,7 +7,7 @@ import { recordKey } from '../src/core/keys.js';
 import { DEFAULT_SPEC, parseSpec, type Spec } from '../src/core/spec.js';
 import { createS3Client } from '../src/s3/client.js';
 import { objectExists, readAttemptNote, writeFailureRecord } from './records.js';
-import { decodeEventKey, type S3EventRecord, type SqsRecord } from './s3-event.js';
+import { decodeEventKey, type S3EventRecord, type SqsRecord } from '../src/core/s3-event.js';
 
 export interface FailureRecorderConfig {
   s3: S3Client;

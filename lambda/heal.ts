@@ -6,7 +6,7 @@ import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { _Object, S3Client } from '@aws-sdk/client-s3';
 import { HEALABLE_CODES } from '../src/core/failed-record.js';
 import { getVerdict } from '../src/s3/get-record.js';
-import { encodeEventKey } from './s3-event.js';
+import { encodeEventKey } from '../src/core/s3-event.js';
 
 /** An object of the source bucket, as ListObjectsV2 lists it. */
 export interface StoredObject {

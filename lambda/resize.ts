@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Readable } from 'node:stream';
-import { failureKey, outputKey, recordKey } from '../src/core/keys.js';
+import { failureKey, outputKey, recordKey, VARIANT_CACHE_CONTROL } from '../src/core/keys.js';
 import { doneRecord } from '../src/core/record.js';
 import { collect, ImageError, resizeImage, type RenderedOutput } from '../src/core/resize.js';
 import { DEFAULT_SPEC, parseSpec, type Spec } from '../src/core/spec.js';
@@ -18,9 +18,7 @@ import { httpStatus } from '../src/s3/get-record.js';
 import { Deadline, DeadlineReached, type LambdaContext } from './deadline.js';
 import { putJson, writeAttemptNote, writeFailureRecord } from './records.js';
 import { isMissing, removeOutputs, sourceNow } from './remove.js';
-import { decodeEventKey, type S3EventRecord, type SqsRecord } from './s3-event.js';
-
-export { writeFailureRecord, decodeEventKey, type S3EventRecord, type SqsRecord };
+import { decodeEventKey, type S3EventRecord, type SqsRecord } from '../src/core/s3-event.js';
 
 export interface ResizeEvent {
   Records?: (S3EventRecord | SqsRecord)[];
@@ -321,12 +319,12 @@ export function createResizeHandler(config: ResizeConfig) {
   };
 }
 
-export function resizeConfigFromEnv(env: NodeJS.ProcessEnv = process.env, s3: S3Client = createS3Client()): ResizeConfig {
+function resizeConfigFromEnv(env: NodeJS.ProcessEnv = process.env, s3: S3Client = createS3Client()): ResizeConfig {
   const destBucket = env.DEST_BUCKET;
   if (!destBucket) throw new Error('DEST_BUCKET is not set');
   if (env.SOURCE_BUCKET && env.SOURCE_BUCKET === destBucket) throw new Error('DEST_BUCKET must differ from SOURCE_BUCKET (recursive trigger)');
   const spec = env.IMGPIPE_SPEC ? parseSpec(JSON.parse(env.IMGPIPE_SPEC), 'IMGPIPE_SPEC') : DEFAULT_SPEC;
-  return { s3, destBucket, spec, cacheControl: env.CACHE_CONTROL || 'public, max-age=31536000, immutable' };
+  return { s3, destBucket, spec, cacheControl: env.CACHE_CONTROL || VARIANT_CACHE_CONTROL };
 }
 
 let deployed: ReturnType<typeof createResizeHandler> | undefined;

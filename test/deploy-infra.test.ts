@@ -5,13 +5,16 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ATTEMPT_PREFIX, FAILURE_PREFIX, RECORD_PREFIX } from '../src/core/keys.js';
+import { attemptKey, FAILURE_PREFIX, RECORD_PREFIX } from '../src/core/keys.js';
 import { projectRoot } from '../src/deploy/paths.js';
 import { RESIZE_CONCURRENCY_RANGE } from '../src/deploy/stack/concurrency.js';
 import { DEFAULT_RESIZE_CONCURRENCY, FUNCTION_DEFAULTS, MAX_RECEIVE_COUNT } from '../src/core/pipeline-defaults.js';
 import { checkLifecycle, LIFECYCLE_DEFAULTS, ORIGINALS_STORAGE_CLASSES } from '../src/deploy/stack/lifecycle.js';
 import { parseCfnYaml, PSEUDO_PARAMETERS as PSEUDO, resolveFor, subNames, walk, type CfnNode as Node } from './helpers/cfn-yaml.js';
 import { have, TOOLS } from './helpers/tools.js';
+
+/** Where the resize's attempt notes go (core/keys.ts attemptKey): what the template's lifecycle rule expires. */
+const ATTEMPT_PREFIX = path.posix.dirname(attemptKey('x')) + '/';
 
 /** Every Allow statement of a role, with its actions sorted; `!If [cond, a, b]` read as a (the defaults hold every condition true). */
 function allows(role: Node): { actions: string[]; resource: unknown; condition?: unknown }[] {

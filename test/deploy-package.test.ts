@@ -10,14 +10,15 @@ import path from 'node:path';
 import { ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { failureKey, outputKeys, parseSpec, recordKey, widthVariants } from '../src/core/index.js';
+import { failureKey, outputKeys, recordKey } from '../src/core/keys.js';
+import { parseSpec, widthVariants } from '../src/core/spec.js';
 import { functionSettings } from '../src/deploy/function-config.js';
 import { assertWithinLimits, LIMITS, needsS3Staging, PackageTooLargeError } from '../src/deploy/limits.js';
 import { buildPackage, elfMachine, type LambdaPackage } from '../src/deploy/package.js';
 import { projectRoot } from '../src/deploy/paths.js';
 import { isRuntimeFile, pinnedSharpSpecs, stageSharp } from '../src/deploy/sharp-stage.js';
 import { deterministicZip } from '../src/deploy/zip.js';
-import { objectCreatedRecord } from '../src/local/stack.js';
+import { s3EventRecord } from '../src/core/s3-event.js';
 import { startLocalS3, type LocalS3 } from '@imgpipe/local-s3';
 import { createS3Client } from '../src/s3/client.js';
 import { extractZip, readZip, type ZipFileEntry } from './helpers/deploy-zip.js';
@@ -99,7 +100,7 @@ describe('deploy-lambda package', () => {
       const key = 'uploads/2025/01/02/k3y/Holiday ünï (1)+x.jpg';
       const photo = readFileSync(corpusFile('mate-Garden.jpg'));
       const put = await s3.send(new PutObjectCommand({ Bucket: SOURCE, Key: key, Body: photo, ContentType: 'image/jpeg' }));
-      const record = objectCreatedRecord({ bucket: SOURCE, key, size: photo.length, eTag: put.ETag!.replace(/"/g, ''), eventName: 'ObjectCreated:Put', eventTime: new Date().toISOString() }, s3server.region);
+      const record = s3EventRecord({ bucket: SOURCE, key, size: photo.length, eTag: put.ETag!.replace(/"/g, ''), eventName: 'ObjectCreated:Put', eventTime: new Date().toISOString() }, s3server.region);
       await writeFile(path.join(dir, 'event.json'), JSON.stringify({ Records: [record] }));
 
       // The environment deploy-lambda gives the function, plus what the Lambda sandbox adds.
@@ -162,7 +163,7 @@ describe('deploy-lambda package', () => {
         expect(recorder.sharp).toBeNull();
         await writeFile(path.join(rdir, 'runner.mjs'), RUNNER);
         const key = 'uploads/2025/01/02/d3ad/never answered.jpg';
-        const s3Event = { Records: [objectCreatedRecord({ seq: 1, bucket: SOURCE, key, size: 10, eTag: 'e', eventName: 'ObjectCreated:Put', eventTime: new Date().toISOString() }, s3server.region)] };
+        const s3Event = { Records: [s3EventRecord({ seq: 1, bucket: SOURCE, key, size: 10, eTag: 'e', eventName: 'ObjectCreated:Put', eventTime: new Date().toISOString() }, s3server.region)] };
         const event = { Records: [{ eventSource: 'aws:sqs', messageId: 'm-1', body: JSON.stringify(s3Event), attributes: { ApproximateReceiveCount: '4' } }] };
         await writeFile(path.join(rdir, 'event.json'), JSON.stringify(event));
         // The template's environment for it (infra/template.yaml FailureRecorderFunction).

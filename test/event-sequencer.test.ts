@@ -1,7 +1,7 @@
 // The local stack's S3 event records carry a sequencer that orders one key's events and stays the
 // same when an event is delivered again, as S3's does.
 import { describe, expect, it } from 'vitest';
-import { eventSequencer, objectCreatedRecord } from '../src/local/stack.js';
+import { eventSequencer, s3EventRecord } from '../src/core/s3-event.js';
 
 const ev = (seq: number, eventTime: string) => ({ seq, eventTime, bucket: 'imgpipe-source', key: 'uploads/a b.jpg', size: 3, eTag: 'e', eventName: 'ObjectCreated:Put' });
 
@@ -16,9 +16,9 @@ describe('event sequencer', () => {
   });
 
   it('is the same on every delivery of one event', async () => {
-    const first = objectCreatedRecord(ev(3, '2026-12-02T01:00:00.000Z'), 'us-east-1');
+    const first = s3EventRecord(ev(3, '2026-12-02T01:00:00.000Z'), 'us-east-1');
     await new Promise((r) => setTimeout(r, 5));
-    const again = objectCreatedRecord(ev(3, '2026-12-02T01:00:00.000Z'), 'us-east-1');
+    const again = s3EventRecord(ev(3, '2026-12-02T01:00:00.000Z'), 'us-east-1');
     expect(again.s3.object.sequencer).toBe(first.s3.object.sequencer);
     expect(first.s3.object.key).toBe('uploads/a+b.jpg');
   });

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_SPEC } from '../src/core/spec.js';
 import { functionSettings } from '../src/deploy/function-config.js';
 import { buildPackage } from '../src/deploy/package.js';
-import { objectCreatedRecord } from '../src/local/stack.js';
+import { s3EventRecord } from '../src/core/s3-event.js';
 import { extractZip } from './helpers/deploy-zip.js';
 import { expectResized, makeAfterHeic, makeMixedSet, type SetImage } from './helpers/heic-set.js';
 import { tempDir } from './helpers/images.js';
@@ -103,7 +103,7 @@ describe.skipIf(!NODE22)('the deployment zip\'s resize handler on Node 22, over 
       const key = prefix + image.name;
       const put = await s3.send(new PutObjectCommand({ Bucket: SOURCE, Key: key, Body: body }));
       // The object's real ETag, as S3 puts it in the event: the handler reads only those bytes.
-      const record = objectCreatedRecord({ bucket: SOURCE, key, size: body.length, eTag: put.ETag!.replace(/"/g, ''), eventName: 'ObjectCreated:Put', eventTime: new Date().toISOString() }, server.region);
+      const record = s3EventRecord({ bucket: SOURCE, key, size: body.length, eTag: put.ETag!.replace(/"/g, ''), eventName: 'ObjectCreated:Put', eventTime: new Date().toISOString() }, server.region);
       events.push({ Records: [record] });
     }
     return events;

@@ -7,6 +7,7 @@ import { outputKeys } from '../src/core/keys.js';
 import { DEFAULT_SPEC } from '../src/core/spec.js';
 import { startLocalStack } from '../src/local/stack.js';
 import { createS3Client } from '../src/s3/client.js';
+import { getVerdict } from '../src/s3/get-record.js';
 import * as img from './helpers/images.js';
 import { startTestStack } from './helpers/stack.js';
 
@@ -17,8 +18,8 @@ describe('local stack', () => {
       await stack.s3.send(new PutObjectCommand({ Bucket: stack.sourceBucket, Key: 'direct/broken.jpg', Body: img.truncatedJpeg() }));
       await stack.s3.send(new PutObjectCommand({ Bucket: stack.sourceBucket, Key: 'direct/fine.jpg', Body: readFileSync(img.corpusFile('mate-Aqua.jpg')) }));
       await stack.idle();
-      expect(stack.outcomes.get('direct/broken.jpg')).toMatchObject({ status: 'failed', error: expect.stringMatching(/corrupt or truncated/) });
-      expect(stack.outcomes.get('direct/fine.jpg')).toMatchObject({ status: 'ok' });
+      expect(await getVerdict(stack.s3, stack.destBucket, 'direct/broken.jpg')).toMatchObject({ status: 'failed', code: 'corrupt', reason: expect.stringMatching(/corrupt or truncated/) });
+      expect(await getVerdict(stack.s3, stack.destBucket, 'direct/fine.jpg')).toMatchObject({ status: 'done' });
       expect(await stack.list(stack.destBucket)).toEqual([...outputKeys('direct/fine.jpg', DEFAULT_SPEC).map((o) => o.key).sort(), '_imgpipe/done/direct/fine.jpg.json', '_imgpipe/failed/direct/broken.jpg.json']);
       const health = await fetch(`${stack.apiUrl}/health`);
       expect(health.status).toBe(200);

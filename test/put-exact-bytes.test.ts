@@ -9,7 +9,8 @@ import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { PutError, putWithRetry, type PutOptions } from '../src/s3/put.js';
+import { ImgpipeError } from '../src/core/errors.js';
+import { putWithRetry, type PutOptions } from '../src/s3/put.js';
 import { tempDir } from './helpers/images.js';
 
 const MiB = 1024 * 1024;
@@ -189,8 +190,8 @@ async function expectNextPutOnFreshConnection() {
 
 /** Soft, so a failure also shows what went over the wire. */
 function expectChanged(err: unknown) {
-  expect.soft(err).toBeInstanceOf(PutError);
-  expect.soft((err as PutError).message).toMatch(/^file changed during upload\b/);
+  expect.soft(err).toBeInstanceOf(ImgpipeError);
+  expect.soft(err).toMatchObject({ name: 'PutError', message: expect.stringMatching(/^file changed during upload\b/) });
 }
 
 describe('put sends exactly the signed bytes', () => {

@@ -8,10 +8,13 @@ import { readFileSync } from 'node:fs';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createResizeHandler } from '../lambda/resize.js';
-import { DEFAULT_SPEC, failureKey, outputKey, recordKey, type DoneRecord, type FailedRecord } from '../src/core/index.js';
+import { type FailedRecord } from '../src/core/failed-record.js';
+import { failureKey, outputKey, recordKey } from '../src/core/keys.js';
+import { type DoneRecord } from '../src/core/record.js';
+import { DEFAULT_SPEC } from '../src/core/spec.js';
 import { HEALABLE_CODES } from '../src/core/failed-record.js';
 import { uploadKey } from '../src/core/upload-key.js';
-import { encodeEventKey } from '../src/local/stack.js';
+import { encodeEventKey } from '../src/core/s3-event.js';
 import * as img from './helpers/images.js';
 import { startTestStack, type TestStack } from './helpers/stack.js';
 

@@ -3,9 +3,12 @@ import { DeleteObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-s
 import { readFileSync } from 'node:fs';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createResizeHandler, decodeEventKey } from '../lambda/resize.js';
-import { DEFAULT_SPEC, failureKey, outputKey, outputKeys, recordKey, type DoneRecord, type FailedRecord } from '../src/core/index.js';
-import { encodeEventKey } from '../src/local/stack.js';
+import { createResizeHandler } from '../lambda/resize.js';
+import { type FailedRecord } from '../src/core/failed-record.js';
+import { failureKey, outputKey, outputKeys, recordKey } from '../src/core/keys.js';
+import { type DoneRecord } from '../src/core/record.js';
+import { DEFAULT_SPEC } from '../src/core/spec.js';
+import { decodeEventKey, encodeEventKey } from '../src/core/s3-event.js';
 import * as img from './helpers/images.js';
 import { startTestStack, type TestStack } from './helpers/stack.js';
 

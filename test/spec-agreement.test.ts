@@ -4,7 +4,7 @@
 import { copyFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_SPEC, specHash } from '../src/core/index.js';
+import { DEFAULT_SPEC, specHash } from '../src/core/spec.js';
 import { runCli } from './helpers/cli.js';
 import { startDev, type DevProcess } from './helpers/dev.js';
 import * as img from './helpers/images.js';

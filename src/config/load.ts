@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { UsageError } from '../core/errors.js';
 import { ARCHES, RUNTIMES } from '../core/pipeline-defaults.js';
 import {
+  DEFAULT_WIDTHS,
   FITS,
   OUTPUT_FORMATS,
   SPEC_KEYS,
@@ -144,7 +145,7 @@ export function applySpecFlags(raw: Record<string, unknown>, flags: SpecFlags): 
     const widths = flags.widths.split(',').map((w) => intFlag('widths', w));
     out.variants = widthVariants(widths, format ?? 'jpeg', quality ?? 80, fit ?? 'inside');
   } else if (format || fit || quality !== undefined) {
-    const base = Array.isArray(out.variants) ? (out.variants as Record<string, unknown>[]) : widthVariants([320, 1024, 2048]);
+    const base = Array.isArray(out.variants) ? (out.variants as Record<string, unknown>[]) : widthVariants(DEFAULT_WIDTHS);
     out.variants = base.map((v) => ({ ...v, ...(format && { format: format as OutputFormat }), ...(fit && { fit }), ...(quality !== undefined && { quality }) }));
   }
   if (flags.maxPixels !== undefined) out.maxInputPixels = intFlag('max-pixels', flags.maxPixels);
@@ -162,7 +163,7 @@ export interface LoadedConfig {
 export async function loadConfig(explicit: string | undefined, flags: SpecFlags, cwd = process.cwd()): Promise<LoadedConfig> {
   const { raw, where } = await readConfigFile(explicit, cwd);
   const specRaw = applySpecFlags(pick(raw, SPEC_KEYS, true), flags);
-  if (specRaw.variants === undefined) specRaw.variants = widthVariants([320, 1024, 2048]);
+  if (specRaw.variants === undefined) specRaw.variants = widthVariants(DEFAULT_WIDTHS);
   // Every problem of the file at once, one per line: the spec's, then the pipeline fields'.
   const problems: string[] = [];
   let spec: Spec | undefined;

@@ -10,7 +10,7 @@ const WHITE = [0.95047, 1, 1.08883];
 const f = (t: number) => (t > 216 / 24389 ? Math.cbrt(t) : (24389 / 27 * t + 16) / 116);
 const fInverse = (t: number) => (t ** 3 > 216 / 24389 ? t ** 3 : (116 * t - 16) / (24389 / 27));
 
-export function srgbToLab(r: number, g: number, b: number): [number, number, number] {
+function srgbToLab(r: number, g: number, b: number): [number, number, number] {
   const [R, G, B] = [r, g, b].map((v) => toLinear(v / 255));
   const x = (0.4124564 * R + 0.3575761 * G + 0.1804375 * B) / WHITE[0];
   const y = (0.2126729 * R + 0.7151522 * G + 0.072175 * B) / WHITE[1];
@@ -19,7 +19,7 @@ export function srgbToLab(r: number, g: number, b: number): [number, number, num
   return [116 * fy - 16, 500 * (fx - fy), 200 * (fy - fz)];
 }
 
-export function labToSrgb(L: number, a: number, b: number): [number, number, number] {
+function labToSrgb(L: number, a: number, b: number): [number, number, number] {
   const fy = (L + 16) / 116;
   const [x, y, z] = [fInverse(fy + a / 500) * WHITE[0], fInverse(fy) * WHITE[1], fInverse(fy - b / 200) * WHITE[2]];
   const R = 3.2404542 * x - 1.5371385 * y - 0.4985314 * z;

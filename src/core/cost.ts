@@ -12,7 +12,7 @@ import type { Spec } from './spec.js';
  * (aws.amazon.com/lambda/pricing, /s3/pricing, /sqs/pricing, /api-gateway/pricing) and last
  * checked 2025-06; other regions differ by up to ~30 %. Free tiers are not subtracted.
  */
-export const PRICES = {
+const PRICES = {
   checked: '2025-06',
   region: 'us-east-1',
   lambdaGbSecond: { x86_64: 0.0000166667, arm64: 0.0000133334 },

@@ -25,6 +25,11 @@ export class ImgpipeError extends Error {
   }
 }
 
+/** Whether `err` is ours with this code: callers branch on the code, not on a class. */
+export function hasCode(err: unknown, code: string): err is ImgpipeError {
+  return err instanceof ImgpipeError && err.code === code;
+}
+
 /** Bad flags, config or arguments: nothing was tried. The message may hold several lines, one per problem. */
 export class UsageError extends ImgpipeError {
   override name = 'UsageError';

@@ -9,13 +9,13 @@ import { variantGeometry, type Size } from './plan.js';
 import type { OutputFormat, Spec } from './spec.js';
 
 /** What "an image" means in the estimate and the warning: a 12 MP 4:3 camera photo. */
-export const REFERENCE_SOURCE: Size = { width: 4000, height: 3000 };
+const REFERENCE_SOURCE: Size = { width: 4000, height: 3000 };
 
 /**
  * Seconds per output megapixel by sharp's AVIF effort, quality 50: bench/avif.mjs's medians divided by
  * the mean megapixels (efforts 0-5: 20 photos, 3.04 MP; 6-9: the 4 test photos, 2.69 MP).
  */
-export const AVIF_SECONDS_PER_MP: Record<number, number> = {
+const AVIF_SECONDS_PER_MP: Record<number, number> = {
   0: 0.09, 1: 0.14, 2: 0.25, 3: 0.35, 4: 1.56, 5: 2.26, 6: 3.6, 7: 6.0, 8: 6.4, 9: 14.0,
 };
 
@@ -23,10 +23,10 @@ export const AVIF_SECONDS_PER_MP: Record<number, number> = {
  * Seconds per output megapixel for the other encoders (JPEG q80, WebP q80, PNG). JPEG measured 0.012
  * in bench/avif.mjs and 0.025 beside WebP/PNG: the higher is kept, this only ever warns.
  */
-export const SECONDS_PER_MP: Record<'jpeg' | 'webp' | 'png', number> = { jpeg: 0.025, webp: 0.1, png: 0.05 };
+const SECONDS_PER_MP: Record<'jpeg' | 'webp' | 'png', number> = { jpeg: 0.025, webp: 0.1, png: 0.05 };
 
 /** Decode plus the resize to 2048 px wide, per source megapixel. */
-export const DECODE_SECONDS_PER_SOURCE_MP = 0.03;
+const DECODE_SECONDS_PER_SOURCE_MP = 0.03;
 
 export interface Estimate {
   /** Seconds per image for the whole spec. */

@@ -6,12 +6,14 @@
 import pLimit from 'p-limit';
 import { ImgpipeError } from './errors.js';
 
-export class HeifError extends ImgpipeError {
-  override name = 'HeifError';
-  constructor(message: string) {
-    super(message, 'HeifDecode');
-  }
-}
+/**
+ * Its errors' codes. `decode`: these bytes are no HEIF libheif can read (resize.ts: the photo is
+ * `corrupt`). `unavailable`: the decoder itself would not load (a broken install or bundle): no
+ * verdict on any photo.
+ */
+export const HEIF_ERRORS = { decode: 'HeifDecode', unavailable: 'HeifUnavailable' } as const;
+
+const heifError = (message: string) => new ImgpipeError(message, HEIF_ERRORS.decode);
 
 /** What the header says, before a pixel is decoded. Width and height are after rotation. */
 export interface HeifHeader {
@@ -30,14 +32,6 @@ export interface DecodedHeif extends HeifHeader {
   pixels: Buffer;
 }
 
-/** The decoder itself would not load (a broken install or bundle): no verdict on any photo. */
-export class HeifUnavailableError extends ImgpipeError {
-  override name = 'HeifUnavailableError';
-  constructor(message: string) {
-    super(message, 'HeifUnavailable');
-  }
-}
-
 type Lib = any;
 let loading: Promise<Lib> | undefined;
 
@@ -49,7 +43,7 @@ function lib(): Promise<Lib> {
     (m: any) => m.default ?? m,
     (err: Error) => {
       loading = undefined; // the next photo tries again
-      throw new HeifUnavailableError(`the HEIC decoder (libheif-js) could not be loaded: ${err.message.split('\n')[0]}`);
+      throw new ImgpipeError(`the HEIC decoder (libheif-js) could not be loaded: ${err.message.split('\n')[0]}`, HEIF_ERRORS.unavailable);
     },
   );
   return loading;
@@ -97,9 +91,9 @@ async function withPrimaryNow<T>(data: Buffer, use: (h: Lib, handle: any, header
   let handle: any;
   try {
     const err = h.heif_context_read_from_memory(ctx, data);
-    if (err.code !== h.heif_error_code.heif_error_Ok) throw new HeifError(String(err.message).trim());
+    if (err.code !== h.heif_error_code.heif_error_Ok) throw heifError(String(err.message).trim());
     handle = h.heif_js_context_get_primary_image_handle(ctx);
-    if (!handle || handle.code) throw new HeifError(`no primary image${handle?.message ? `: ${handle.message}` : ''}`);
+    if (!handle || handle.code) throw heifError(`no primary image${handle?.message ? `: ${handle.message}` : ''}`);
     const header: HeifHeader = {
       width: h.heif_image_handle_get_width(handle),
       height: h.heif_image_handle_get_height(handle),
@@ -107,7 +101,7 @@ async function withPrimaryNow<T>(data: Buffer, use: (h: Lib, handle: any, header
       hasAlpha: !!h.heif_image_handle_has_alpha_channel(handle),
       icc: iccOf(h, handle),
     };
-    if (!header.width || !header.height) throw new HeifError('image header has no dimensions');
+    if (!header.width || !header.height) throw heifError('image header has no dimensions');
     return await use(h, handle, header);
   } finally {
     if (handle && !handle.code) h.heif_image_handle_release(handle);
@@ -130,7 +124,7 @@ export function decodeHeif(data: Buffer, check: (header: HeifHeader) => void): P
     const channels = header.hasAlpha ? 4 : 3;
     const chroma = header.hasAlpha ? h.heif_chroma.heif_chroma_interleaved_RGBA : h.heif_chroma.heif_chroma_interleaved_RGB;
     const img = await h.heif_js_decode_image2(handle, h.heif_colorspace.heif_colorspace_RGB, chroma);
-    if (!img || img.code || !img.channels) throw new HeifError(`cannot decode the image${img?.message ? `: ${img.message}` : ''}`);
+    if (!img || img.code || !img.channels) throw heifError(`cannot decode the image${img?.message ? `: ${img.message}` : ''}`);
     try {
       const plane = img.channels.find((c: any) => c.id === h.heif_channel.heif_channel_interleaved) ?? img.channels[0];
       const { width, height, stride } = plane as { width: number; height: number; stride: number };

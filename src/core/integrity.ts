@@ -15,7 +15,7 @@ const CRC_TABLE = Uint32Array.from({ length: 256 }, (_, n) => {
 });
 
 /** The PNG/zlib CRC-32, table-driven; what `zlib.crc32` computes, for where zlib is absent. */
-export const crc32Bytes: Crc32 = (data, previous = 0) => {
+const crc32Bytes: Crc32 = (data, previous = 0) => {
   let c = ~previous;
   for (let i = 0; i < data.length; i++) c = CRC_TABLE[(c ^ data[i]) & 0xff] ^ (c >>> 8);
   return ~c >>> 0;

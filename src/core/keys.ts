@@ -11,6 +11,13 @@
 import { createHash } from 'node:crypto';
 import type { OutputFormat, Spec, Variant } from './spec.js';
 
+/**
+ * The Cache-Control every variant is written with (CACHE_CONTROL on the resize function overrides
+ * it): a key's bytes never change, as its version changes whenever they would, so a cache keeps
+ * it a year and never asks again.
+ */
+export const VARIANT_CACHE_CONTROL = 'public, max-age=31536000, immutable';
+
 /** Bump when the rendering itself changes what a variant's bytes are (not for a faster path to the same). */
 const RENDER_VERSION = 1;
 
@@ -18,7 +25,7 @@ const RENDER_VERSION = 1;
 export type RenderFlags = Pick<Spec, 'withoutEnlargement' | 'autoRotate' | 'keepIccProfile'>;
 
 /** The variant's version: 8 hex of a hash of its settings (its name is beside it in the key already). */
-export function variantVersion(variant: Omit<Variant, 'name'>, flags: RenderFlags): string {
+function variantVersion(variant: Omit<Variant, 'name'>, flags: RenderFlags): string {
   const decides = [RENDER_VERSION, variant.width ?? null, variant.height ?? null, variant.fit, variant.format, variant.quality, flags.withoutEnlargement, flags.autoRotate, flags.keepIccProfile];
   return createHash('sha256').update(JSON.stringify(decides)).digest('hex').slice(0, 8);
 }
@@ -82,11 +89,6 @@ export function outputKeys(sourceKey: string, spec: Pick<Spec, 'variants'> & Ren
   return spec.variants.map((v) => ({ variant: v.name, key: outputKey(sourceKey, v, spec) }));
 }
 
-/** Whether a key is itself an output of the spec, so a misrouted trigger cannot resize outputs. */
-export function isOutputKey(key: string, spec: Pick<Spec, 'variants'>): boolean {
-  return spec.variants.some((v) => key.startsWith(`${v.name}/`));
-}
-
 /**
  * Where the resize handler writes its answer for one source image, beside the variants: a record
  * once every variant is written, or a failure record when it gives up on the image for good.
@@ -95,7 +97,7 @@ export function isOutputKey(key: string, spec: Pick<Spec, 'variants'>): boolean 
 export const RECORD_PREFIX = '_imgpipe/done/';
 export const FAILURE_PREFIX = '_imgpipe/failed/';
 /** The resize's note of why its last attempt at an image answered "retry", for the failure recorder; never waited for. */
-export const ATTEMPT_PREFIX = '_imgpipe/attempts/';
+const ATTEMPT_PREFIX = '_imgpipe/attempts/';
 
 export function recordKey(sourceKey: string): string {
   return `${RECORD_PREFIX}${sourceKey}.json`;

@@ -13,7 +13,6 @@ import { smallestVariant } from './plan.js';
 import type { RenderedOutput, SourceInfo } from './resize.js';
 import { specHash, type Spec } from './spec.js';
 
-export { RECORD_VERSION, failedRecord, type FailedRecord } from './failed-record.js';
 import { RECORD_VERSION, type FailedRecord } from './failed-record.js';
 
 export interface VariantRecord {
@@ -64,7 +63,7 @@ async function looks(smallest: RenderedOutput): Promise<{ placeholder: string; c
 }
 
 /** Capture time and camera from EXIF; the GPS block is never read into the record. */
-export function takenFrom(exif: Buffer | undefined): DoneRecord['taken'] {
+function takenFrom(exif: Buffer | undefined): DoneRecord['taken'] {
   if (!exif) return undefined;
   try {
     const tags = exifReader(exif);

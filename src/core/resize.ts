@@ -7,8 +7,8 @@
 import { open, readFile } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import sharp, { type Metadata, type Sharp, type SharpOptions } from 'sharp';
-import { ImgpipeError } from './errors.js';
-import { decodeHeif, HeifError, heifSharpInput, HeifUnavailableError, readHeifHeader } from './heif.js';
+import { hasCode, ImgpipeError } from './errors.js';
+import { decodeHeif, HEIF_ERRORS, heifSharpInput, readHeifHeader } from './heif.js';
 import { intermediateSize, orientedSize, variantGeometry, type Size } from './plan.js';
 import type { OutputFormat, Spec, Variant } from './spec.js';
 import { CONTENT_TYPES, MAX_INPUT_BYTES, SNIFF_BYTES, pixelLimitReason, sniff, type ImageFormat } from './validate.js';
@@ -61,10 +61,10 @@ export class ImageError extends ImgpipeError {
 }
 
 /** Most frames an animated input may have (only the first is used, but all are parsed). */
-export const MAX_FRAMES = 1000;
+const MAX_FRAMES = 1000;
 
 /** Largest compressed input accepted from a stream (streams are buffered: we decode twice). */
-export const MAX_STREAM_BYTES = MAX_INPUT_BYTES;
+const MAX_STREAM_BYTES = MAX_INPUT_BYTES;
 
 async function readHead(input: string | Buffer): Promise<Buffer> {
   if (Buffer.isBuffer(input)) return input.subarray(0, SNIFF_BYTES);
@@ -116,11 +116,11 @@ function heifSentence(raw: string): string {
 /** A decoder's failure as a plain sentence (`format`: what the bytes were sniffed as), its own words as `detail`. */
 function describeSharpError(err: unknown, format?: string): ImageError {
   if (err instanceof ImageError) return err;
-  if (err instanceof HeifUnavailableError) return new ImageError(`${err.message} (a fault of this installation, not of the photo)`, 'decoder-unavailable');
+  if (hasCode(err, HEIF_ERRORS.unavailable)) return new ImageError(`${err.message} (a fault of this installation, not of the photo)`, 'decoder-unavailable');
   const raw = err instanceof Error ? err.message : String(err);
   const first = (raw.split('\n').find((l) => l.trim()) ?? raw).trim();
   const detail = raw.split('\n').map((l) => l.trim()).filter(Boolean).join('; ');
-  if (err instanceof HeifError) return new ImageError(`corrupt or truncated image: HEIC: ${heifSentence(first)}`, 'corrupt', detail);
+  if (hasCode(err, HEIF_ERRORS.decode)) return new ImageError(`corrupt or truncated image: HEIC: ${heifSentence(first)}`, 'corrupt', detail);
   if (/pixel limit/i.test(raw)) return new ImageError('image exceeds the pixel limit', 'too-large', detail);
   if (/unsupported image format/i.test(raw)) return new ImageError('not a supported image', 'unsupported', detail);
   const what = format ? format.toUpperCase() : 'image';

@@ -18,7 +18,6 @@ export function sourcePathProblem(path: unknown): string | undefined {
   if (typeof path !== 'string' || path === '') return 'path must be a non-empty string';
   if (new TextEncoder().encode(path).length > MAX_SOURCE_PATH_BYTES) return `path must be at most ${MAX_SOURCE_PATH_BYTES} bytes`;
   if (!(path as string & { isWellFormed(): boolean }).isWellFormed()) return 'path holds a lone UTF-16 surrogate: not valid Unicode';
-  // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f-\u009f]/.test(path)) return 'path holds a control character';
   if (path.startsWith('/') || path.includes('\\')) return "path must be relative, with '/' between folders";
   if (path.split('/').some((s) => s === '' || s === '.' || s === '..')) return "path must not hold empty, '.' or '..' segments";

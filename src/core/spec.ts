@@ -56,9 +56,10 @@ export type Variant = z.output<typeof variantSchema>;
 export type Spec = z.output<typeof specSchema>;
 export type SpecInput = z.input<typeof specSchema>;
 
-export const DEFAULT_WIDTHS = [320, 1024, 2048];
+/** The default spec's variants: these widths, JPEG q80, fit inside (widthVariants's defaults). */
+export const DEFAULT_WIDTHS: readonly number[] = [320, 1024, 2048];
 
-export function widthVariants(widths: number[], format: OutputFormat = 'jpeg', quality = 80, fit: Fit = 'inside'): SpecInput['variants'] {
+export function widthVariants(widths: readonly number[], format: OutputFormat = 'jpeg', quality = 80, fit: Fit = 'inside'): SpecInput['variants'] {
   return widths.map((width) => ({ name: String(width), width, fit, format, quality }));
 }
 

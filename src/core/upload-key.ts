@@ -15,7 +15,7 @@ const EXTENSIONS: Record<ImageFormat, string[]> = {
 };
 
 /** Most bytes kept of a client's file name (S3 keys may be 1024 bytes; leave room for prefixes). */
-export const MAX_NAME_BYTES = 200;
+const MAX_NAME_BYTES = 200;
 
 function truncateUtf8(s: string, maxBytes: number): string {
   let out = '';
@@ -35,9 +35,8 @@ function truncateUtf8(s: string, maxBytes: number): string {
  * the content (so the format is visible from the key), in the case it was written. Spaces,
  * unicode, '+', '%' are kept.
  */
-export function sanitiseName(name: string, format: ImageFormat): string {
+function sanitiseName(name: string, format: ImageFormat): string {
   let base = name.normalize('NFC').split(/[/\\]/).pop() ?? '';
-  // eslint-disable-next-line no-control-regex
   base = base.replace(/[\u0000-\u001f\u007f-\u009f]/g, '').trim().replace(/^\.+/, '');
   const dot = base.lastIndexOf('.');
   const ext = dot > 0 ? base.slice(dot) : '';

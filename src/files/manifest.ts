@@ -1,5 +1,6 @@
-// The upload manifest: what was uploaded where, so a re-run skips it and `watch` knows what to
-// wait for. Always written whole to a temporary file and renamed: never torn, even on SIGKILL.
+// The upload manifest: what the last run uploaded where, so `watch` and `reprocess` know which
+// photos it sent. What a re-run skips is the ledger's call (files/ledger.ts), not this file's.
+// Always written whole to a temporary file and renamed: never torn, even on SIGKILL.
 import { readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { writeFileAtomic } from './atomic.js';

@@ -18,8 +18,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { LocalS3, ObjectCreatedEvent } from '@imgpipe/local-s3';
 import { createFailureRecorder } from '../../lambda/failure-recorder.js';
 import { writeAttemptNote } from '../../lambda/records.js';
-import type { RecordOutcome } from '../../lambda/resize.js';
-import type { SqsRecord } from '../../lambda/s3-event.js';
+import type { SqsRecord } from '../core/s3-event.js';
 import type { Spec } from '../core/spec.js';
 import { MAX_RECEIVE_COUNT } from '../core/pipeline-defaults.js';
 import { ResizePool, type InvokeResult } from './worker-pool.js';
@@ -35,11 +34,10 @@ export interface ResizeQueueOptions {
   instance: InstanceConfig;
   /** Where the dead-letter step writes (the failure recorder's own S3 access on AWS). */
   records: { s3: S3Client; destBucket: string; spec: Spec };
-  /** The S3 event record of a journal event (stack.ts objectCreatedRecord). */
+  /** The S3 event record of a journal event (core/s3-event.ts s3EventRecord). */
   toRecord: (ev: ObjectCreatedEvent) => Record<string, unknown>;
   /** Id of the event's message: the same on every receive, as SQS keeps it. */
   messageId: (ev: ObjectCreatedEvent) => string;
-  outcomes: Map<string, RecordOutcome>;
   log: (line: Record<string, unknown>) => void;
 }
 
@@ -74,7 +72,6 @@ export function startResizeQueue(server: Pick<LocalS3, 'consumeEvents'>, opts: R
       const sqs = message(ev, receiveCount);
       const r = await pool.invoke({ Records: [sqs] });
       if (r.kind === 'answered') {
-        for (const o of r.outcomes) opts.outcomes.set(o.key, o);
         // The handler has logged why and left its note for the recorder.
         if (r.batchItemFailures.length) throw new Error('the resize answered: retry');
         return;
@@ -98,11 +95,7 @@ export function startResizeQueue(server: Pick<LocalS3, 'consumeEvents'>, opts: R
       onGiveUp: async (ev) => {
         // The dead-letter queue's message: received once more there.
         const dead = message(ev, MAX_RECEIVE_COUNT + 1);
-        const { outcomes } = await recordFailures({ Records: [dead] });
-        for (const o of outcomes) {
-          if (o.status !== 'recorded') continue;
-          opts.outcomes.set(o.key, { bucket: ev.bucket, key: o.key, status: 'failed', retry: false, code: o.code, error: `${o.code} after ${o.attempts} attempts` });
-        }
+        await recordFailures({ Records: [dead] });
       },
     },
   );

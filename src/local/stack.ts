@@ -6,8 +6,8 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createPresignHandler, PRESIGN_DEFAULTS, type ApiEvent, type ApiResult } from '../../lambda/presign.js';
-import { encodeEventKey } from '../../lambda/s3-event.js';
-import type { RecordOutcome, S3EventRecord } from '../../lambda/resize.js';
+import { VARIANT_CACHE_CONTROL } from '../core/keys.js';
+import { eventSequencer, s3EventRecord } from '../core/s3-event.js';
 import type { Spec } from '../core/spec.js';
 import { DEFAULT_RESIZE_CONCURRENCY, FUNCTION_DEFAULTS, MAX_RECEIVE_COUNT } from '../core/pipeline-defaults.js';
 import type { S3Client } from '@aws-sdk/client-s3';
@@ -16,10 +16,10 @@ import { apiHosts, refuseRequest } from './api-guard.js';
 import { CHALLENGE, healthProof } from './health.js';
 import { startResizeQueue } from './resize-queue.js';
 import { createCdnServer } from './cdn.js';
-import { CORS_DEFAULTS, startLocalS3, type LocalS3, type ObjectCreatedEvent } from '@imgpipe/local-s3';
+import { CORS_DEFAULTS, startLocalS3, type LocalS3 } from '@imgpipe/local-s3';
 import { SOURCE_PATH_HEADER } from '../core/source-path.js';
 
-export const LOCAL_BUCKETS = { source: 'imgpipe-source', dest: 'imgpipe-dest' } as const;
+const LOCAL_BUCKETS = { source: 'imgpipe-source', dest: 'imgpipe-dest' } as const;
 
 export interface LocalStackOptions {
   dataDir: string;
@@ -55,7 +55,7 @@ export interface LocalStackOptions {
 }
 
 /** Longer than the local queue keeps trying one photo (attempts × the resize's timeout, and backoff). */
-export const LOCAL_HEAL_AFTER_MS = 5 * 60_000;
+const LOCAL_HEAL_AFTER_MS = 5 * 60_000;
 
 export interface LocalStack {
   apiUrl: string;
@@ -66,44 +66,9 @@ export interface LocalStack {
   credentials: { accessKeyId: string; secretAccessKey: string };
   sourceBucket: string;
   destBucket: string;
-  /** Outcome of the last resize of each source key. */
-  outcomes: Map<string, RecordOutcome>;
   /** Resolves when no resize is queued or running. */
   idle(): Promise<void>;
   close(): Promise<void>;
-}
-
-export { encodeEventKey };
-
-/**
- * S3's `sequencer` orders the events of one key: here the PUT's own time, then the server's
- * sequence number, in fixed-width hex so the strings compare in order. The same event delivered
- * again (a retry, a replay after a crash) carries the same sequencer, as on S3.
- */
-export function eventSequencer(ev: Pick<ObjectCreatedEvent, 'eventTime' | 'seq'>): string {
-  const ms = Date.parse(ev.eventTime);
-  return `${ms.toString(16).padStart(12, '0')}${(ev.seq ?? 0).toString(16).padStart(8, '0')}`.toUpperCase();
-}
-
-/** The S3 event record of a journal event: ObjectCreated with the object's size and ETag, ObjectRemoved without (as S3 sends it). */
-export function objectCreatedRecord(ev: ObjectCreatedEvent, region: string): S3EventRecord & Record<string, unknown> {
-  const object = ev.eTag === undefined ? {} : { size: ev.size, eTag: ev.eTag };
-  return {
-    eventVersion: '2.1',
-    eventSource: 'aws:s3',
-    awsRegion: region,
-    eventTime: ev.eventTime,
-    eventName: ev.eventName,
-    userIdentity: { principalId: 'imgpipe-local' },
-    requestParameters: { sourceIPAddress: '127.0.0.1' },
-    responseElements: { 'x-amz-request-id': 'local', 'x-amz-id-2': 'local' },
-    s3: {
-      s3SchemaVersion: '1.0',
-      configurationId: 'imgpipe-local-resize',
-      bucket: { name: ev.bucket, ownerIdentity: { principalId: 'imgpipe-local' }, arn: `arn:aws:s3:::${ev.bucket}` },
-      object: { key: encodeEventKey(ev.key), ...object, sequencer: eventSequencer(ev) },
-    },
-  };
 }
 
 async function readRequestBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
@@ -139,7 +104,7 @@ function apiGatewayEvent(req: IncomingMessage, body: Buffer): ApiEvent & Record<
  * stack's own, and with `?challenge=NONCE` it answers the proof that it is this `dev` (health.ts).
  */
 /** Most keys POST /backlog answers for at once. */
-export const MAX_BACKLOG_KEYS = 1000;
+const MAX_BACKLOG_KEYS = 1000;
 
 type Backlog = (keys: ReadonlySet<string>) => { queued: number; inFlight: number };
 
@@ -257,7 +222,6 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
   const apiPort = await listen(api, opts.apiPort ?? 0);
   pageOrigins = [`http://127.0.0.1:${apiPort}`, `http://localhost:${apiPort}`];
 
-  const outcomes = new Map<string, RecordOutcome>();
   delivery = startResizeQueue(s3server, {
     concurrency: opts.resizeConcurrency ?? DEFAULT_RESIZE_CONCURRENCY,
     timeoutMs: resizeTimeoutMs,
@@ -268,12 +232,11 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
       credentials: s3server.credentials,
       destBucket: LOCAL_BUCKETS.dest,
       spec: opts.spec,
-      cacheControl: 'public, max-age=31536000, immutable',
+      cacheControl: VARIANT_CACHE_CONTROL,
     },
     records: { s3, destBucket: LOCAL_BUCKETS.dest, spec: opts.spec },
-    toRecord: (ev) => objectCreatedRecord(ev, s3server.region),
+    toRecord: (ev) => s3EventRecord(ev, s3server.region),
     messageId: (ev) => `local-${eventSequencer(ev)}`,
-    outcomes,
     log,
   });
 
@@ -285,7 +248,6 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     credentials: s3server.credentials,
     sourceBucket: LOCAL_BUCKETS.source,
     destBucket: LOCAL_BUCKETS.dest,
-    outcomes,
     idle: () => delivery!.idle(),
     async close() {
       await closeServer(api);

@@ -7,13 +7,6 @@ import { ImgpipeError } from '../core/errors.js';
 /** S3's answers to a request signed with keys it does not accept (a 403, like "no such key" without ListBucket). */
 const REFUSED = new Set(['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'InvalidToken', 'ExpiredToken', 'TokenRefreshRequired']);
 
-export class CredentialsError extends ImgpipeError {
-  override name = 'CredentialsError';
-  constructor(message: string, code: 'NoCredentials' | 'InvalidCredentials') {
-    super(message, code);
-  }
-}
-
 /** Whether `err` says the credentials cannot work (none found, or keys S3 refuses). */
 export function isCredentialsFailure(err: unknown): boolean {
   const name = (err as { name?: string })?.name ?? '';
@@ -27,16 +20,16 @@ const sharedFiles = (): string => {
 };
 
 /** The one clear line for a credentials failure reading `bucket`, naming the profile in use. */
-export function explainCredentials(err: unknown, bucket: string): CredentialsError {
+export function explainCredentials(err: unknown, bucket: string): ImgpipeError {
   const e = err as { name?: string; message?: string };
   const profile = process.env.AWS_PROFILE;
   if (e?.name === 'CredentialsProviderError') {
-    if (profile) return new CredentialsError(`no AWS credentials for profile "${profile}" (looked in ${sharedFiles()}): ${e.message}`, 'NoCredentials');
-    return new CredentialsError(
+    if (profile) return new ImgpipeError(`no AWS credentials for profile "${profile}" (looked in ${sharedFiles()}): ${e.message}`, 'NoCredentials');
+    return new ImgpipeError(
       'no AWS credentials found: pass --profile NAME (after `aws configure` or `aws sso login`), or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY',
       'NoCredentials',
     );
   }
   const whose = profile ? ` of profile "${profile}"` : '';
-  return new CredentialsError(`s3://${bucket} refused the credentials${whose}: ${e?.name}: ${e?.message}`, 'InvalidCredentials');
+  return new ImgpipeError(`s3://${bucket} refused the credentials${whose}: ${e?.name}: ${e?.message}`, 'InvalidCredentials');
 }

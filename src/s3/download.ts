@@ -7,7 +7,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 
 /** The local path for a key, refusing keys that would escape the folder. */
-export function localPathFor(dir: string, key: string): string {
+function localPathFor(dir: string, key: string): string {
   const parts = key.split('/');
   if (parts.some((p) => p === '' || p === '.' || p === '..' || p.includes('\\') || p.includes('\0'))) {
     throw new Error(`refusing to write key "${key}" outside ${dir}`);

@@ -12,7 +12,7 @@ export interface SignedPut {
 }
 
 /** `code`: S3's error Code, or ours (FileError, Timeout, NetworkError). */
-export class PutError extends ImgpipeError {
+class PutError extends ImgpipeError {
   override name = 'PutError';
   constructor(
     message: string,
@@ -42,7 +42,7 @@ export interface PutOptions {
 }
 
 /** S3 answers errors as XML: pull out Code and Message. */
-export function parseS3Error(body: string): { code: string; message: string } {
+function parseS3Error(body: string): { code: string; message: string } {
   const pick = (tag: string) => body.match(new RegExp(`<${tag}>([^<]*)</${tag}>`))?.[1];
   return { code: pick('Code') ?? 'Unknown', message: pick('Message') ?? body.slice(0, 200).trim() };
 }

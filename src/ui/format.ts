@@ -26,7 +26,6 @@ export function formatSeconds(ms: number): string {
 
 /** Strip control characters so a hostile file name cannot rewrite the terminal. */
 export function printable(s: string): string {
-  // eslint-disable-next-line no-control-regex
   return s.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 
