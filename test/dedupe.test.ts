@@ -42,18 +42,18 @@ describe('the same photo is never uploaded twice', () => {
     const cwd = path.join(root, 'work');
     await mkdir(cwd);
     let before = puts();
-    expect(await upload(path.join(root, 'A'), cwd)).toMatchObject({ uploaded: 6, skipped: 0 });
+    expect(await upload(path.join(root, 'A'), cwd)).toMatchObject({ uploaded: 6, exists: 0 });
     expect(puts() - before).toBe(6);
 
     before = puts();
     const b = await upload(path.join(root, 'B'), cwd);
-    expect(b).toMatchObject({ uploaded: 3, skipped: 1 });
+    expect(b).toMatchObject({ uploaded: 3, exists: 1 });
     expect(puts() - before).toBe(3);
     const copy = b.uploads.find((u) => u.relPath === 'renamed-copy.jpg')!;
-    expect(copy).toMatchObject({ status: 'skipped', key: expect.stringMatching(/\/img-000\.jpg$/) }); // A's key for those bytes
+    expect(copy).toMatchObject({ status: 'exists', key: expect.stringMatching(/\/img-000\.jpg$/) }); // A's key for those bytes
 
     before = puts();
-    expect(await upload(path.join(root, 'A'), cwd)).toMatchObject({ uploaded: 0, skipped: 6 });
+    expect(await upload(path.join(root, 'A'), cwd)).toMatchObject({ uploaded: 0, exists: 6 });
     expect(puts() - before).toBe(0);
     expect(await stack.list(stack.sourceBucket)).toHaveLength(9);
   });
@@ -63,7 +63,7 @@ describe('the same photo is never uploaded twice', () => {
     await mkdir(elsewhere);
     const before = puts();
     const r = await upload(path.join(root, 'A'), elsewhere);
-    expect(r).toMatchObject({ uploaded: 0, skipped: 6, failed: 0 });
+    expect(r).toMatchObject({ uploaded: 0, exists: 6, failed: 0 });
     expect(r.keys).toHaveLength(6); // --wait and watch still know every key
     expect(puts() - before).toBe(0);
   });
@@ -103,7 +103,7 @@ describe('dedupe turned off', () => {
       const first = await runCli(['upload', 'p', '--local', '--json', '--manifest', 'one.json'], { cwd });
       const second = await runCli(['upload', 'p', '--local', '--json', '--manifest', 'two.json'], { cwd });
       expect(JSON.parse(first.stdout)).toMatchObject({ uploaded: 1 });
-      expect(JSON.parse(second.stdout)).toMatchObject({ uploaded: 1, skipped: 0 });
+      expect(JSON.parse(second.stdout)).toMatchObject({ uploaded: 1, exists: 0 });
       expect(await stack.list(stack.sourceBucket)).toHaveLength(1);
     } finally {
       await stack.stop();

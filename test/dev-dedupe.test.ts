@@ -27,7 +27,7 @@ async function devWithOnePhoto(args: string[]): Promise<{ dev: DevProcess; bytes
   const r = await runCli(['upload', 'p', '--local', '--json'], { cwd, env: { IMGPIPE_API_KEY: '' } });
   expect(r.code, r.stderr).toBe(0);
   const doc = JSON.parse(r.stdout);
-  expect(doc).toMatchObject({ uploaded: 1, skipped: 0 });
+  expect(doc).toMatchObject({ uploaded: 1, exists: 0 });
   return { dev, bytes: await readFile(file), key: doc.uploads[0].key };
 }
 

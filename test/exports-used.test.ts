@@ -86,7 +86,6 @@ const ALLOWED: string[] = [
   'src/files/scan.ts looksLikeImage',
   'src/files/scan.ts skipKind',
   // src/jobs
-  'src/jobs/dry-run.ts DEFAULT_DEPLOYMENT',
   'src/jobs/spec-check.ts describeSpec',
   'src/jobs/upload.ts UploadEvent',
   'src/jobs/upload.ts UploadOptions',

@@ -148,7 +148,7 @@ describe('upload through injected faults', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const doc = JSON.parse(r.stdout) as UploadDoc;
-    expect(doc).toMatchObject({ ok: true, interrupted: false, files: 300, uploaded: 300, skipped: 0, failed: 0 });
+    expect(doc).toMatchObject({ ok: true, interrupted: false, files: 300, uploaded: 300, exists: 0, failed: 0 });
 
     // The faults really happened, of every kind, on both sides.
     for (const kind of ['status500', 'status503', 'resetRequest', 'resetResponse'] as const) expect(s3.faults[kind], kind).toBeGreaterThan(0);
@@ -219,7 +219,7 @@ describe('upload through injected faults', () => {
     const again = await spawnCli(BIN, ['upload', photos, '--local', '--json'], { cwd }).done;
     expect(again.code).toBe(0);
     const doc2 = JSON.parse(again.stdout) as UploadDoc;
-    expect(doc2).toMatchObject({ ok: true, uploaded: 12, skipped: 0, failed: 0, retries: 0 });
+    expect(doc2).toMatchObject({ ok: true, uploaded: 12, exists: 0, failed: 0, retries: 0 });
     await expectObjects(stack, doc2.uploads);
   });
 

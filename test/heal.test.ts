@@ -68,9 +68,9 @@ describe('heal on the local stack', () => {
     const again = await upload('--verify', '--wait', '--timeout', '120');
     const byPath = new Map(again.result.uploads.map((u) => [u.relPath, u]));
     expect([...byPath.values()].map((u) => [u.relPath, u.status, !!u.requeuedAt]).sort()).toEqual([
-      ['mate-Aqua.jpg', 'skipped', true],
-      ['mate-Wood.jpg', 'skipped', false],
-      ['plasma-Grey.jpg', 'skipped', true],
+      ['mate-Aqua.jpg', 'exists', true],
+      ['mate-Wood.jpg', 'exists', false],
+      ['plasma-Grey.jpg', 'exists', true],
     ]);
     // The corrupt one stays failed, and the wait says so: exit 1 naming it, with its own reason.
     expect(again.code, again.stderr).toBe(1);

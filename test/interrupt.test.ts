@@ -107,7 +107,7 @@ async function rerunAndCheck(r: Rig, uploadedBefore: string[]) {
   expect(again.stderr).toBe('');
   expect(again.code).toBe(0);
   const doc = JSON.parse(again.stdout) as UploadDoc;
-  expect(doc).toMatchObject({ ok: true, files: FILES, uploaded: FILES - uploadedBefore.length, skipped: uploadedBefore.length, failed: 0 });
+  expect(doc).toMatchObject({ ok: true, files: FILES, uploaded: FILES - uploadedBefore.length, exists: uploadedBefore.length, failed: 0 });
 
   // Over both runs: one successful PUT per file, none twice, nothing else stored.
   const stored = storedKeys(r.s3, r.stack.sourceBucket);
@@ -220,7 +220,7 @@ describe('interrupting an upload', () => {
     const again = await runCli(['upload', r.photos, '--local', '--json'], { cwd: r.cwd });
     expect(again.code).toBe(0);
     const doc = JSON.parse(again.stdout) as UploadDoc;
-    expect(doc).toMatchObject({ ok: true, uploaded: FILES - stored.size, skipped: stored.size, failed: 0 });
+    expect(doc).toMatchObject({ ok: true, uploaded: FILES - stored.size, exists: stored.size, failed: 0 });
     expect(r.s3.total(r.s3.requests, 'PUT') - putsBefore).toBe(FILES - stored.size);
     const final = await readManifest(r.cwd);
     const keys = uploadedKeys(final);

@@ -62,11 +62,11 @@ describe('the ledger and the manifest across runs', () => {
     await utimes(file, before.atime, before.mtime);
     const r = await runCli(['upload', 'trips', '--local', '--json'], { cwd });
     const doc = JSON.parse(r.stdout) as UploadResult;
-    expect(doc, r.stdout + r.stderr).toMatchObject({ uploaded: 0, skipped: 2 });
+    expect(doc, r.stdout + r.stderr).toMatchObject({ uploaded: 0, exists: 2 });
     // A real change moves the mtime: then it is read, hashed and uploaded again.
     await utimes(file, new Date(), new Date());
     const again = JSON.parse((await runCli(['upload', 'trips', '--local', '--json'], { cwd })).stdout) as UploadResult;
-    expect(again).toMatchObject({ uploaded: 1, skipped: 1 });
+    expect(again).toMatchObject({ uploaded: 1, exists: 1 });
   });
 
   it('a run that uploads nothing (a typo) leaves the manifest, and watch still finds the last upload', async () => {
@@ -85,7 +85,7 @@ describe('the ledger and the manifest across runs', () => {
     await stack.adopt(other);
     await copyFile(path.join(cwd, 'trips', 'trip2', 'IMG_0001.jpg'), path.join(other, 'same.jpg'));
     const r = JSON.parse((await runCli(['upload', 'same.jpg', '--local', '--json'], { cwd: other })).stdout) as UploadResult;
-    expect(r).toMatchObject({ uploaded: 0, skipped: 1 }); // the API knows the bytes
+    expect(r).toMatchObject({ uploaded: 0, exists: 1 }); // the API knows the bytes
     expect(existsSync(path.join(other, DEFAULT_LEDGER))).toBe(true);
   });
 });

@@ -76,7 +76,7 @@ describe('upload --local with two checkouts, each running `imgpipe dev`', () => 
     const byUrl = await upload(a.dir, 'to-b.jpg', `--local=${page}`, '--json');
     expect(byUrl.stderr).toBe('');
     expect(byUrl.code).toBe(0);
-    expect(JSON.parse(byUrl.stdout)).toMatchObject({ ok: true, uploaded: 0, skipped: 1 }); // already in B's bucket
+    expect(JSON.parse(byUrl.stdout)).toMatchObject({ ok: true, uploaded: 0, exists: 1 }); // already in B's bucket
     const byS3 = await upload(a.dir, 'to-b.jpg', `--local=${b.dev.state.s3Endpoint}`);
     expect(byS3.stdout).toContain(uploadedTo(b, b.dir));
     expect(byS3.code).toBe(0);

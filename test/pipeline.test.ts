@@ -63,7 +63,7 @@ describe('upload → resize → watch on the local stack', () => {
     const doc = JSON.parse(r.stdout);
     // The five odd names hold the same bytes: sent once, the other four recorded under its key.
     const unique = names.length - 4;
-    expect(doc).toMatchObject({ ok: true, files: names.length, uploaded: unique, skipped: 4, failed: 0 });
+    expect(doc).toMatchObject({ ok: true, files: names.length, uploaded: unique, exists: 4, failed: 0 });
     expect(doc.wait).toMatchObject({ ok: true, images: unique, done: unique, expected: unique * 3, found: unique * 3, missing: [], failed: [] });
     expect(doc.wait.downloads).toMatchObject({ files: names.length * 3, errors: [] }); // every local file gets its variants
 

@@ -74,7 +74,7 @@ describe('upload and watch through the remote target (--api/--endpoint, not --lo
     const message = `the presign API at ${dev.state.apiUrl.replace(/\/+$/, '')}/uploads refused the request (401): check IMGPIPE_API_KEY (the key \`imgpipe deploy\` made) and the URL; nothing was uploaded`;
     expect(r.stderr).toBe(`imgpipe: ${message}\n`);
     const doc = JSON.parse(r.stdout) as UploadDoc;
-    expect(doc).toMatchObject({ ok: false, files: FILES, uploaded: 0, skipped: 0, failed: 0, keys: [], stopped: { code: 'ApiRefused', message } });
+    expect(doc).toMatchObject({ ok: false, files: FILES, uploaded: 0, exists: 0, failed: 0, keys: [], stopped: { code: 'ApiRefused', message } });
     expect(doc.wait).toBeUndefined();
     expect(await dev.list(dev.state.sourceBucket)).toEqual([]);
     expect(existsSync(path.join(cwd, '.imgpipe/dev.json'))).toBe(false);
@@ -89,7 +89,7 @@ describe('upload and watch through the remote target (--api/--endpoint, not --lo
 
     const doc = JSON.parse(r.stdout) as UploadDoc;
     firstRun = doc;
-    expect(doc).toMatchObject({ ok: true, api: dev.state.apiUrl, files: FILES, uploaded: FILES, skipped: 0, failed: 0 });
+    expect(doc).toMatchObject({ ok: true, api: dev.state.apiUrl, files: FILES, uploaded: FILES, exists: 0, failed: 0 });
     expect(doc.uploads.map((u) => u.status)).toEqual(Array(FILES).fill('uploaded'));
     expect(doc.keys).toHaveLength(FILES);
     expect(doc.wait).toMatchObject({ ok: true, bucket: 'imgpipe-dest', images: FILES, done: FILES, missing: [], failed: [], timedOut: false });
@@ -127,8 +127,8 @@ describe('upload and watch through the remote target (--api/--endpoint, not --lo
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const doc = JSON.parse(r.stdout) as UploadDoc;
-    expect(doc).toMatchObject({ ok: true, files: FILES, uploaded: 0, skipped: FILES, failed: 0, bytes: 0 });
-    expect(doc.uploads.map((u) => u.status)).toEqual(Array(FILES).fill('skipped'));
+    expect(doc).toMatchObject({ ok: true, files: FILES, uploaded: 0, exists: FILES, failed: 0, bytes: 0 });
+    expect(doc.uploads.map((u) => u.status)).toEqual(Array(FILES).fill('exists'));
     expect([...doc.keys].sort()).toEqual([...firstRun.keys].sort()); // the keys of the bytes already there
     expect(doc.wait).toMatchObject({ ok: true, images: FILES, done: FILES });
     expect(await dev.list(dev.state.sourceBucket)).toEqual(before);
@@ -225,7 +225,7 @@ describe('a URL that expires mid-batch is re-signed', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const doc = JSON.parse(r.stdout) as UploadDoc;
-    expect(doc).toMatchObject({ ok: true, files: FILES, uploaded: FILES, skipped: 0, failed: 0 });
+    expect(doc).toMatchObject({ ok: true, files: FILES, uploaded: FILES, exists: 0, failed: 0 });
     expect(doc.retries).toBeGreaterThan(0);
 
     // Exactly once each: one object per file in the bucket, S3 said 2xx to one PUT per key.
@@ -283,7 +283,7 @@ describe("another pipeline's manifest entries never cause a skip", () => {
     expect(toA.stderr).toBe('');
     expect(toA.code).toBe(0);
     const docA = JSON.parse(toA.stdout) as UploadDoc;
-    expect(docA).toMatchObject({ ok: true, files: FILES, uploaded: FILES, skipped: 0, failed: 0 });
+    expect(docA).toMatchObject({ ok: true, files: FILES, uploaded: FILES, exists: 0, failed: 0 });
     expect(await a.list(a.sourceBucket)).toHaveLength(FILES);
 
     await b.adopt(cwd);
@@ -291,7 +291,7 @@ describe("another pipeline's manifest entries never cause a skip", () => {
     expect(toB.stderr).toBe('');
     expect(toB.code).toBe(0);
     const docB = JSON.parse(toB.stdout) as UploadDoc;
-    expect(docB).toMatchObject({ ok: true, files: FILES, uploaded: FILES, skipped: 0, failed: 0 });
+    expect(docB).toMatchObject({ ok: true, files: FILES, uploaded: FILES, exists: 0, failed: 0 });
     expect(docB.uploads.map((u) => u.status)).toEqual(Array(FILES).fill('uploaded'));
 
     // B's bucket holds every file, byte for byte (A's still holds its own).
@@ -340,7 +340,7 @@ describe("another pipeline's manifest entries, remote target: same address, diff
     a = await startTestStack({ trigger: false, s3Port, apiPort });
     const toA = await upload(a);
     expect(toA.code, toA.stderr).toBe(0);
-    expect(JSON.parse(toA.stdout)).toMatchObject({ uploaded: FILES, skipped: 0 });
+    expect(JSON.parse(toA.stdout)).toMatchObject({ uploaded: FILES, exists: 0 });
     await a.stop();
     a = undefined;
 
@@ -350,7 +350,7 @@ describe("another pipeline's manifest entries, remote target: same address, diff
     const toB = await upload(b);
     expect(toB.code, toB.stderr).toBe(0);
     const doc = JSON.parse(toB.stdout) as UploadDoc;
-    expect(await b.list(b.sourceBucket), `B's bucket; upload said ${JSON.stringify({ uploaded: doc.uploaded, skipped: doc.skipped })}`).toHaveLength(FILES);
-    expect(doc).toMatchObject({ ok: true, uploaded: FILES, skipped: 0 });
+    expect(await b.list(b.sourceBucket), `B's bucket; upload said ${JSON.stringify({ uploaded: doc.uploaded, exists: doc.skipped })}`).toHaveLength(FILES);
+    expect(doc).toMatchObject({ ok: true, uploaded: FILES, exists: 0 });
   }, 60_000);
 });

@@ -6,8 +6,6 @@ import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { scanPaths, walkSkips, walkSkipsText } from '../src/files/scan.js';
-import { scanSkips } from '../src/jobs/upload/scan.js';
-import { skipLine } from '../src/ui/upload-view.js';
 import { runCli } from './helpers/cli.js';
 import * as img from './helpers/images.js';
 
@@ -31,9 +29,16 @@ describe('entries that are not regular files', () => {
       { path: path.join(dir, 'sock.jpg'), kind: 'socket' },
     ]);
     expect(walkSkipsText(walkSkips(scan))).toBe('skipped 2: 1 FIFO, 1 socket');
-    expect(scanSkips(scan).map(skipLine)).toEqual([`skip ${path.join(dir, 'pipe.jpg')}: not a regular file (a FIFO)`, `skip ${path.join(dir, 'sock.jpg')}: not a regular file (a socket)`]);
     const named = await scanPaths([path.join(dir, 'pipe.jpg')]);
     expect(named.problems).toEqual([{ path: path.join(dir, 'pipe.jpg'), reason: 'not a regular file or folder (a FIFO)' }]);
+  });
+
+  it('upload -v names each one it passed over (a dry run: the same walk, nothing sent)', async () => {
+    const cwd = await img.tempDir('imgpipe-special-cwd-');
+    const r = await runCli(['upload', dir, '--local', '--dry-run', '-v'], { cwd, timeoutMs: 60_000 });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr.split('\n').filter((l) => l.startsWith('skip '))).toEqual([`skip ${path.join(dir, 'pipe.jpg')}: not a regular file (a FIFO)`, `skip ${path.join(dir, 'sock.jpg')}: not a regular file (a socket)`]);
+    expect(r.stdout).toMatch(/^\(dryrun\) 1 to upload .*; skipped 2: 1 FIFO, 1 socket; nothing sent$/m);
   });
 
   it('resize-local says it passed over them, and does not hang on the FIFO', async () => {

@@ -64,7 +64,7 @@ describe('upload to a presign API that cannot be reached', () => {
     expect(json.stderr).toBe(line);
     expect(json.code).toBe(3);
     const doc = JSON.parse(json.stdout) as UploadResult;
-    expect(doc).toMatchObject({ ok: false, files: N, uploaded: 0, skipped: 0, failed: 0, keys: [], stopped: { code: 'ApiUnreachable', message: line.slice('imgpipe: '.length, -1) } });
+    expect(doc).toMatchObject({ ok: false, files: N, uploaded: 0, exists: 0, failed: 0, keys: [], stopped: { code: 'ApiUnreachable', message: line.slice('imgpipe: '.length, -1) } });
     // The first batch's six attempts and no more (there were 105 retries over 21 batches).
     expect(doc.retries).toBe(5);
     expect(doc.uploads.filter((u) => u.status !== 'pending')).toEqual([]);

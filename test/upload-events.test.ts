@@ -53,7 +53,7 @@ describe('the upload job, as events and data', () => {
         api: stack.apiUrl,
         manifestPath: path.join(work, '.imgpipe/last-upload.json'),
         ledgerPath: path.join(work, '.imgpipe/ledger.jsonl'),
-        destination: { destBucket: stack.destBucket, target: `local:${stack.dir}` },
+        destination: { destBucket: stack.destBucket, pipeline: `local:${stack.dir}` },
         signal: new AbortController().signal,
         concurrency: 8, // one batch for the whole folder
         onEvent: (e) => events.push(e),
@@ -72,7 +72,7 @@ describe('the upload job, as events and data', () => {
 
   it('3 new images, 1 not an image, 1 uploaded before: the events in order, the records, nothing printed', async () => {
     const first = await upload([path.join(photos, 'old.jpg')]);
-    expect(first.result).toMatchObject({ ok: true, uploaded: 1, skipped: 0 });
+    expect(first.result).toMatchObject({ ok: true, uploaded: 1, exists: 0 });
     const oldKey = first.result.keys[0];
 
     const { events, written, result } = await upload([photos]);
@@ -84,9 +84,9 @@ describe('the upload job, as events and data', () => {
     // Up to the PUTs the order is fixed: the scan, each check in scan order, one presign, and the
     // file the bucket already holds ends before any PUT starts.
     const putsFrom = events.findIndex((e) => e.type === 'put-start');
-    const oldRecord = { path: old.path, relPath: 'old.jpg', status: 'skipped', key: oldKey, size: old.size };
+    const oldRecord = { path: old.path, relPath: 'old.jpg', status: 'exists', key: oldKey, size: old.size };
     expect(events.slice(0, putsFrom)).toEqual([
-      { type: 'file-skipped', path: path.join(photos, 'notes.txt'), reason: 'not an image' },
+      { type: 'file-skipped', path: path.join(photos, 'notes.txt'), reason: 'not-an-image' },
       { type: 'scan-done', files: 4, bytes: allBytes },
       ...fresh.map((f) => ({ type: 'file-checked', relPath: f.name, size: f.size, sha256: f.sha256, fromLedger: false })),
       { type: 'file-checked', relPath: 'old.jpg', size: old.size, sha256: old.sha256, fromLedger: true }, // unchanged: not read again
@@ -114,13 +114,14 @@ describe('the upload job, as events and data', () => {
       ...fresh.map((f, i) => ({ path: f.path, relPath: f.name, status: 'uploaded', key: keys[i], size: f.size, retries: 0 })),
       oldRecord,
     ]);
-    expect(result).toMatchObject({ ok: true, interrupted: false, files: 4, uploaded: 3, skipped: 1, failed: 0, retries: 0, bytes: a.size + b.size + c.size, excluded: 0, warnings: [] });
+    expect(result).toMatchObject({ ok: true, interrupted: false, files: 4, uploaded: 3, exists: 1, failed: 0, retries: 0, bytes: a.size + b.size + c.size, excluded: 0, warnings: [] });
     expect(result.walkSkipped).toMatchObject({ total: 1, kinds: { '.txt': 1 } });
     expect((await stack.list(stack.sourceBucket)).sort()).toEqual([...keys].sort());
 
     // The manifest is the same records, as `watch` reads them.
     const manifest = (await readManifest(result.manifest))!;
-    expect(manifest.files.map((f) => [f.relPath, f.status, f.key, f.sha256])).toEqual([...fresh, old].map((f, i) => [f.name, 'uploaded', keys[i], f.sha256]));
+    expect(manifest.files.map((f) => [f.relPath, f.status, f.key, f.sha256])).toEqual([...fresh, old].map((f, i) => [f.name, f === old ? 'exists' : 'uploaded', keys[i], f.sha256]));
+    expect(manifest).toMatchObject({ pipeline: `local:${stack.dir}`, destBucket: stack.destBucket });
   });
 
   it('a file that is no image fails its check: its bytes still count toward the bar, nothing is asked for it', async () => {

@@ -1,7 +1,7 @@
 // The flags users of `aws s3 cp/sync`, s5cmd and rclone reach for: --dry-run, -q, --no-progress,
 // -v, --exclude/--include, quoted globs, --endpoint-url, --profile, and the count of what a folder
 // walk skipped. The built CLI against a real local stack; PUTs counted through a proxy.
-import { access, mkdir, writeFile } from 'node:fs/promises';
+import { access, copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -132,7 +132,7 @@ describe('upload flags from aws s3 / s5cmd / rclone', () => {
       '(dryrun) upload img-002.jpg',
       '(dryrun) upload sub/img-000.jpg',
       '(dryrun) upload sub/img-001.jpg',
-      expect.stringMatching(/^\(dryrun\) 5 to upload \(\d+(\.\d+)? KB\), 0 skipped, 0 failed of 5 files; skipped 4: 2 \.xmp, 1 \.CR2, 1 \.DS_Store; nothing sent$/),
+      expect.stringMatching(/^\(dryrun\) 5 to upload \(\d+(\.\d+)? KB\), 0 already there, 0 failed of 5 files; skipped 4: 2 \.xmp, 1 \.CR2, 1 \.DS_Store; nothing sent$/),
     ]);
     expect(r.stderr).toBe('');
     expect(puts() - before).toBe(0);
@@ -145,17 +145,24 @@ describe('upload flags from aws s3 / s5cmd / rclone', () => {
     const keys = Object.fromEntries((JSON.parse(up.stdout).uploads as { relPath: string; key: string }[]).map((u) => [u.relPath, u.key]));
     const again = await runCli(['upload', 'photos', '--local', '--dry-run', '--json'], { cwd });
     const doc = JSON.parse(again.stdout);
-    expect(doc).toMatchObject({ dryRun: true, ok: true, files: 5, toUpload: 0, skipped: 5, failed: 0, bytes: 0, walkSkipped: { total: 4, kinds: { '.xmp': 2, '.CR2': 1, '.DS_Store': 1 } } });
-    expect(doc.uploads[0]).toMatchObject({ relPath: 'img-000.jpg', action: 'skip', reason: `unchanged since its upload as ${keys['img-000.jpg']}` });
+    expect(doc).toMatchObject({ dryRun: true, ok: true, files: 5, toUpload: 0, toUploadBytes: 0, exists: 5, failed: 0, bytes: 0, walkSkipped: { total: 4, kinds: { '.xmp': 2, '.CR2': 1, '.DS_Store': 1 } } });
+    expect(doc.uploads[0]).toEqual({ path: path.join(cwd, 'photos', 'img-000.jpg'), relPath: 'img-000.jpg', status: 'exists', key: keys['img-000.jpg'], size: expect.any(Number), fromLedger: true });
+    const text = await runCli(['upload', 'photos', '--local', '--dry-run'], { cwd });
+    expect(lines(text.stdout)[0]).toBe(`(dryrun) skip img-000.jpg: unchanged since its upload as ${keys['img-000.jpg']}`);
   });
 
   it('--dry-run makes no request at all: an unreachable API is never asked', async () => {
     const cwd = await workdir('dry-remote');
     await writeFile(path.join(cwd, 'photos', 'broken.jpg'), 'not a photo');
-    const r = await runCli(['upload', 'photos', '--api', 'http://127.0.0.1:9/nothing-here', '--dest-bucket', 'b', '--dry-run', '-q'], { cwd });
+    await copyFile(path.join(cwd, 'photos', 'img-000.jpg'), path.join(cwd, 'photos', 'twin.jpg'));
+    const r = await runCli(['upload', 'photos', '--api', 'http://127.0.0.1:9/nothing-here', '--dest-bucket', 'b', '--dry-run'], { cwd });
     expect(r.code).toBe(1); // a local check failed
     expect(lines(r.stderr)).toEqual([`error ${path.join(cwd, 'photos', 'broken.jpg')}: a text file, not an image`]);
-    expect(lines(r.stdout)).toEqual([expect.stringMatching(/^\(dryrun\) 5 to upload \(.+\), 0 skipped, 1 failed of 6 files; skipped 4: .*; nothing sent$/)]);
+    // A copy of a file that would be sent would not be sent again: the real run's twins rule.
+    expect(lines(r.stdout)).toContain('(dryrun) skip twin.jpg: same bytes as img-000.jpg');
+    expect(lines(r.stdout).at(-1)).toMatch(/^\(dryrun\) 5 to upload \(.+\), 1 already there, 1 failed of 7 files; skipped 4: .*; nothing sent$/);
+    const quiet = await runCli(['upload', 'photos', '--api', 'http://127.0.0.1:9/nothing-here', '--dest-bucket', 'b', '--dry-run', '-q'], { cwd });
+    expect(lines(quiet.stdout)).toEqual([lines(r.stdout).at(-1)]);
   });
 
   it('the upload summary counts what the walk skipped by kind; -v lists them with every request', async () => {
@@ -218,7 +225,7 @@ describe('upload flags from aws s3 / s5cmd / rclone', () => {
     const up = await runCli(['upload', 'photos', ...remote, '--endpoint-url', stack.s3Endpoint, '-q'], { cwd });
     expect(up.code, up.stderr).toBe(0);
     const dry = await runCli(['upload', 'photos', ...remote, '--endpoint', stack.s3Endpoint, '--dry-run', '--json'], { cwd });
-    expect(JSON.parse(dry.stdout)).toMatchObject({ toUpload: 0, skipped: 5 });
+    expect(JSON.parse(dry.stdout)).toMatchObject({ toUpload: 0, exists: 5 });
     const both = await runCli(['upload', 'photos', ...remote, '--endpoint', 'http://a', '--endpoint-url', 'http://b'], { cwd });
     expect(both.code).toBe(2);
     expect(both.stderr).toMatch(/--endpoint and --endpoint-url name different endpoints/);

@@ -91,7 +91,7 @@ describe('multipart uploads', () => {
     const sent = sentToSource();
     const rerun = await runCli(['upload', 'photos', '--local', '--json'], { cwd: a });
     expect(rerun.code, rerun.stderr).toBe(0);
-    expect(JSON.parse(rerun.stdout)).toMatchObject({ uploaded: 0, skipped: 1, failed: 0 });
+    expect(JSON.parse(rerun.stdout)).toMatchObject({ uploaded: 0, exists: 1, failed: 0 });
     expect(sentToSource()).toBe(sent);
   }, 180_000);
 

@@ -87,7 +87,7 @@ describe('upload with its stdout closed early (`| head -3`)', () => {
       expect(manifest.files.filter((f) => !f.key).map((f) => [f.relPath, f.status])).toEqual(broken ? [['zz-broken.jpg', 'failed']] : []);
       // The next dry run knows every stored file: nothing left to upload.
       const dry = await runCli(['upload', 'photos', '--local', '--dry-run'], { cwd });
-      expect(dry.stdout).toContain(`(dryrun) 0 to upload (0 B), ${n} skipped, ${broken ? 1 : 0} failed of ${n + (broken ? 1 : 0)} files; nothing sent\n`);
+      expect(dry.stdout).toContain(`(dryrun) 0 to upload (0 B), ${n} already there, ${broken ? 1 : 0} failed of ${n + (broken ? 1 : 0)} files; nothing sent\n`);
     });
   }
 });

@@ -66,11 +66,11 @@ describe('re-running an upload of unchanged files', () => {
 
   it('without a wait the ledger knows the files stored but not resized: the re-run asks the API, as before', async () => {
     const first = await upload('-c', '8');
-    expect(first.doc).toMatchObject({ uploaded: N, skipped: 0 });
+    expect(first.doc).toMatchObject({ uploaded: N, exists: 0 });
     // A PUT per file, and the API's ListObjectsV2 per file (is it there already?).
     expect(first.s3Calls).toBe(2 * N);
     const again = await upload('-c', '8');
-    expect(again.doc).toMatchObject({ uploaded: 0, skipped: N });
+    expect(again.doc).toMatchObject({ uploaded: 0, exists: N });
     expect(again.doc.uploads.filter((u) => u.resized)).toEqual([]);
     expect(again.apiCalls).toEqual({ ...RUN_CHECKS, 'POST /uploads': POSTS });
     // Per file: the API's list, and its read of the done record; of the failure record too where the resize has not finished yet.
@@ -90,7 +90,7 @@ describe('re-running an upload of unchanged files', () => {
 
     for (const flags of [[], ['--wait']]) {
       const rerun = await upload('-c', '8', ...flags);
-      expect(rerun.doc).toMatchObject({ ok: true, uploaded: 0, skipped: N, failed: 0 });
+      expect(rerun.doc).toMatchObject({ ok: true, uploaded: 0, exists: N, failed: 0 });
       expect(rerun.doc.uploads.map((u) => u.resized)).toEqual(Array(N).fill(true));
       expect(rerun.doc.keys.sort()).toEqual(waited.doc.keys.sort());
       expect(rerun.apiCalls, flags.join(' ')).toEqual(RUN_CHECKS); // no POST /uploads
@@ -103,7 +103,7 @@ describe('re-running an upload of unchanged files', () => {
     expect((await readFile(path.join(cwd, '.imgpipe/ledger.jsonl'), 'utf8')).trim().split('\n')).toHaveLength(entries.length);
 
     const verified = await upload('-c', '8', '--verify');
-    expect(verified.doc).toMatchObject({ uploaded: 0, skipped: N });
+    expect(verified.doc).toMatchObject({ uploaded: 0, exists: N });
     expect(verified.doc.uploads.filter((u) => u.resized)).toEqual([]);
     expect(verified.apiCalls).toEqual({ ...RUN_CHECKS, 'POST /uploads': POSTS });
     expect(verified.s3Kinds).toEqual({ lists: N, doneReads: N, failedReads: 0 }); // all done: nothing to heal
@@ -119,7 +119,9 @@ describe('what the ledger must know for a file to be asked nothing', () => {
   let record: FileRecord;
   const pipeline = 'local:/data/a';
   const run = (over: Partial<UploadRun['opts']> = {}, spec = SPEC): UploadRun =>
-    ({ ledger, specHash: specHash(spec), opts: { spec, api: 'http://api', destination: { target: pipeline }, ...over } }) as unknown as UploadRun;
+    ({ ledger, specHash: specHash(spec), opts: { spec, api: 'http://api', destination: { pipeline }, ...over } }) as unknown as UploadRun;
+  // checkFile fills in the record it is given: each check gets its own copy.
+  const check = (r: UploadRun) => checkFile(r, { ...record });
 
   beforeAll(async () => {
     dir = await tempDir('imgpipe-rerun-unit-');
@@ -132,19 +134,24 @@ describe('what the ledger must know for a file to be asked nothing', () => {
   });
 
   it('this pipeline, unchanged, done with this spec: resized, not asked', async () => {
-    expect(await checkFile(run(), record)).toMatchObject({ fromLedger: true, resizedAs: 'uploads/k/img-000.jpg' });
+    expect(await check(run())).toMatchObject({ fromLedger: true, resized: true, ledgerKey: 'uploads/k/img-000.jpg', sha256: 'c2hh' });
   });
   it('--verify: asked', async () => {
-    expect((await checkFile(run({ verify: true }), record)).resizedAs).toBeUndefined();
+    expect(await check(run({ verify: true }))).toMatchObject({ fromLedger: true, resized: undefined, ledgerKey: undefined });
   });
   it('done with another spec: asked', async () => {
     const other = parseSpec({ variants: widthVariants([128], 'jpeg', 70) });
-    const checked = await checkFile(run({}, other), record);
-    expect([checked.fromLedger, checked.resizedAs]).toEqual([true, undefined]);
+    const checked = await check(run({}, other));
+    expect([checked.fromLedger, checked.ledgerKey]).toEqual([true, undefined]);
   });
   it('another pipeline: not known at all (read, then asked)', async () => {
-    const checked = await checkFile(run({ destination: { target: 'local:/data/b' } }), record);
-    expect([checked.fromLedger, checked.resizedAs]).toEqual([false, undefined]);
+    const checked = await check(run({ destination: { pipeline: 'local:/data/b' } }));
+    expect([!!checked.fromLedger, checked.ledgerKey]).toEqual([false, undefined]);
+    expect(checked.sha256).not.toBe('c2hh'); // read: the file's own hash
+  });
+  it("a dry run takes the ledger's key for any spec: it asks nothing anyway", async () => {
+    const other = parseSpec({ variants: widthVariants([128], 'jpeg', 70) });
+    expect(await check(run({ dryRun: true }, other))).toMatchObject({ fromLedger: true, ledgerKey: 'uploads/k/img-000.jpg', resized: undefined });
   });
 });
 
@@ -158,16 +165,15 @@ describe('a big file the ledger knows, sent in parts', () => {
     const found = { path: gone, relPath: 'scan.tif', size, mtimeMs: 1_700_000_000_000 } as unknown as FileRecord['found'];
     const parts = ['cGFydDE=', 'cGFydDI=', 'cGFydDM='];
     const entry = { pipeline, path: gone, size, mtimeMs: 1_700_000_000_000, sha256: 'c2hh', contentType: 'image/tiff', key: 'uploads/k/scan.tif', at: '2026-01-01T00:00:00Z' };
-    const run = { ledger, specHash: specHash(SPEC), opts: { spec: SPEC, api: 'http://api', destination: { target: pipeline } } } as unknown as UploadRun;
-    const record: FileRecord = { path: gone, relPath: 'scan.tif', found, status: 'pending', size };
+    const run = { ledger, specHash: specHash(SPEC), opts: { spec: SPEC, api: 'http://api', destination: { pipeline } } } as unknown as UploadRun;
+    const check = () => checkFile(run, { path: gone, relPath: 'scan.tif', found, status: 'pending', size });
 
     await ledger.append([entry]); // a ledger of before: no parts kept
-    expect((await checkFile(run, record)).inspected).toMatchObject({ ok: true, sha256: 'c2hh' });
-    expect((await checkFile(run, record)).inspected).not.toHaveProperty('parts'); // the read failed: none
+    expect(await check()).toMatchObject({ fromLedger: true, sha256: 'c2hh' });
+    expect((await check()).parts).toBeUndefined(); // the read failed: none
 
     await ledger.append([{ ...entry, parts }]);
-    const checked = await checkFile(run, record);
-    expect([checked.fromLedger, checked.inspected]).toEqual([true, { ok: true, size, sha256: 'c2hh', contentType: 'image/tiff', parts }]);
+    expect(await check()).toMatchObject({ fromLedger: true, size, sha256: 'c2hh', contentType: 'image/tiff', parts });
     // And the ledger keeps them across a reopen.
     expect((await Ledger.open(path.join(dir, 'ledger.jsonl'))).lookup(pipeline, gone)?.parts).toEqual(parts);
   });

@@ -14,8 +14,8 @@ import {
   STATE_FILE,
   userStateFile,
   writeDevState,
-  type DevState,
 } from '../local/state.js';
+import type { DevState } from '../local/dev-state.js';
 import { awsCliCommand, writeAwsProfile } from '../local/aws-profile.js';
 import { DEFAULT_RESIZE_CONCURRENCY, FUNCTION_DEFAULTS } from '../core/pipeline-defaults.js';
 import { addExamples, addSpecOptions, EXIT, port, positiveInt, seconds } from './common.js';

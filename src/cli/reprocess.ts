@@ -3,7 +3,7 @@ import { Command, Option, type OptionValues } from 'commander';
 import { loadConfig } from '../config/load.js';
 import { UsageError } from '../core/errors.js';
 import { specHash } from '../core/spec.js';
-import { DEFAULT_MANIFEST, readManifest } from '../files/manifest.js';
+import { DEFAULT_MANIFEST, readManifest, storedKeys } from '../files/manifest.js';
 import { Reporter } from '../ui/reporter.js';
 import { EXIT, addExamples, addSpecOptions, addTargetOptions, seconds } from './common.js';
 import { abortOnSignals } from './signals.js';
@@ -58,7 +58,7 @@ async function reprocessAction(keys: string[], opts: OptionValues): Promise<void
       if (!target.sourceBucket) throw new UsageError('--all needs the source bucket: pass --source-bucket NAME (or "sourceBucket" in imgpipe.config.json)');
       sourceKeys = await listSourceKeys(target.s3, target.sourceBucket, 'uploads', signals.signal);
     } else if (!keys.length) {
-      sourceKeys = (manifest?.files ?? []).filter((f) => f.status === 'uploaded' && f.key).map((f) => f.key!);
+      sourceKeys = storedKeys(manifest);
       if (!sourceKeys.length) throw new UsageError(manifest ? `${opts.manifest} lists no uploaded keys` : `no keys given, no --all, and no manifest at ${opts.manifest}`);
     }
     const dryRun = !!(opts.dryRun || opts.dryrun);

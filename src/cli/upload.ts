@@ -40,12 +40,24 @@ export function uploadCommand(): Command {
 /** commander's parsed flags; --data always has its default. */
 type UploadFlags = OptionValues & SpecFlags & { data: string };
 
-/** --dry-run: the local checks and the ledger, nothing sent. */
+/**
+ * --dry-run: the upload's own stages with the sending ones left out — the scan, the checks, the
+ * ledger and the twins rule; no request (the pipeline is found without one), nothing written.
+ */
 async function dryRun(paths: string[], opts: UploadFlags, filters: PathFilter[], o: { spec: Spec; pipeline: PipelineConfig; reporter: Reporter }): Promise<void> {
   // Loaded here, not at the top: its AWS SDK clients cost every other verb ~0.6 s CPU and ~40 MB at start.
-  const { dryRunTarget, dryRunUpload } = await import('../jobs/dry-run.js');
-  const ok = await dryRunUpload({ paths, spec: o.spec, filters, target: await dryRunTarget(opts, o.pipeline, o.spec), reporter: o.reporter });
-  process.exitCode = ok ? EXIT.ok : EXIT.failed;
+  const [{ dryRunPipeline }, { runUpload }, { UploadView }] = await Promise.all([import('../jobs/upload/dry-run.js'), import('../jobs/upload.js'), import('../ui/upload-view.js')]);
+  const pipeline = await dryRunPipeline(opts, o.pipeline, o.spec);
+  const view = new UploadView(o.reporter, true);
+  const signals = abortOnSignals();
+  try {
+    const result = await runUpload({ paths, spec: o.spec, api: '', manifestPath: opts.manifest, destination: { pipeline, local: pipeline.startsWith('local:') }, dryRun: true, filters, onEvent: view.onEvent, signal: signals.signal });
+    view.finish(result);
+    o.reporter.result(result);
+    process.exitCode = signals.exitCode() ?? (result.ok ? EXIT.ok : EXIT.failed);
+  } finally {
+    signals.dispose();
+  }
 }
 
 async function uploadAction(paths: string[], opts: UploadFlags, filters: PathFilter[]): Promise<void> {
@@ -86,7 +98,7 @@ async function uploadAction(paths: string[], opts: UploadFlags, filters: PathFil
       apiKey: target.apiKey,
       concurrency: opts.concurrency,
       manifestPath: opts.manifest,
-      destination: { destBucket: target.destBucket, endpoint: target.endpoint, region: target.region, local: target.local, target: target.identity },
+      destination: { destBucket: target.destBucket, endpoint: target.endpoint, region: target.region, local: target.local, pipeline: target.pipeline },
       onEvent: view.onEvent,
       signal: signals.signal,
       timeoutMs: opts.requestTimeout * 1000,
@@ -118,7 +130,7 @@ async function uploadAction(paths: string[], opts: UploadFlags, filters: PathFil
     }
     const known = knownResized(upload, waitKeys);
     if (opts.wait && !signals.signal.aborted && known) reporter.summary(alreadyResizedLine(known, waitKeys.length > 0, spec.variants.length, target.destBucket));
-    if (wait) await rememberResized({ pipeline: target.identity, upload, records: wait.records, spec }).catch((err: Error) => reporter.error(`warning: could not write the ledger: ${err.message}`));
+    if (wait) await rememberResized({ pipeline: target.pipeline, upload, records: wait.records, spec }).catch((err: Error) => reporter.error(`warning: could not write the ledger: ${err.message}`));
     if (opts.wait && signals.signal.aborted && !upload.interrupted) reporter.error(watchHintFor(opts));
     const ok = upload.ok && (!opts.wait || waitKeys.length === 0 || !!wait?.ok);
     reporter.result({ ...upload, ok, wait });

@@ -2,7 +2,7 @@
 import { Command } from 'commander';
 import { loadConfig } from '../config/load.js';
 import { UsageError } from '../core/errors.js';
-import { DEFAULT_MANIFEST, readManifest } from '../files/manifest.js';
+import { DEFAULT_MANIFEST, readManifest, storedKeys } from '../files/manifest.js';
 import { Reporter } from '../ui/reporter.js';
 import { EXIT, addExamples, addSpecOptions, addTargetOptions, seconds } from './common.js';
 import { abortOnSignals } from './signals.js';
@@ -35,7 +35,7 @@ export function watchCommand(): Command {
     const manifest = await readManifest(opts.manifest).catch((err) => {
       throw new UsageError((err as Error).message);
     });
-    const sourceKeys = keys.length ? keys : (manifest?.files ?? []).filter((f) => f.status === 'uploaded' && f.key).map((f) => f.key!);
+    const sourceKeys = keys.length ? keys : storedKeys(manifest);
     if (!sourceKeys.length) throw new UsageError(manifest ? `${opts.manifest} lists no uploaded keys` : `no keys given and no manifest at ${opts.manifest}`);
     const reporter = new Reporter({ json: !!opts.json, quiet: !!opts.quiet });
     const signals = abortOnSignals();

@@ -6,6 +6,7 @@
 import { estimateSeconds, type Estimate } from './estimate.js';
 import type { Size } from './plan.js';
 import type { Spec } from './spec.js';
+import { DEFAULT_RESIZE_CONCURRENCY, FUNCTION_DEFAULTS } from './pipeline-defaults.js';
 
 /**
  * US East (N. Virginia) list prices in USD, as published on the AWS pricing pages
@@ -34,6 +35,12 @@ export interface Deployment {
   /** Files per presign request. */
   presignBatch: number;
 }
+
+/**
+ * The deployed stack as the template's defaults make it (a dry run asks nothing, so it cannot
+ * read the stack's own settings): 1769 MB (one vCPU), x86_64, ResizeConcurrency's 5 at once, 100 files a presign.
+ */
+export const DEFAULT_DEPLOYMENT: Deployment = { memoryMb: FUNCTION_DEFAULTS.resize.memory, arch: 'x86_64', concurrency: DEFAULT_RESIZE_CONCURRENCY, presignBatch: 100 };
 
 export interface BatchCost {
   photos: number;

@@ -13,7 +13,7 @@ import { writeFileAtomic } from './atomic.js';
 export const DEFAULT_LEDGER = '.imgpipe/ledger.jsonl';
 
 export interface LedgerEntry {
-  /** The pipeline the key lives in (PipelineTarget.identity). */
+  /** The pipeline the key lives in (PipelineTarget.pipeline). */
   pipeline: string;
   path: string;
   size: number;

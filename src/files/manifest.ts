@@ -3,6 +3,8 @@
 // Always written whole to a temporary file and renamed: never torn, even on SIGKILL.
 import { readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
+import type { Destination } from '../core/destination.js';
+import { isStored, type FileStatus } from '../core/file-status.js';
 import { writeFileAtomic } from './atomic.js';
 
 export const DEFAULT_MANIFEST = '.imgpipe/last-upload.json';
@@ -15,26 +17,17 @@ export interface ManifestFile {
   sha256?: string;
   contentType?: string;
   key?: string;
-  status: 'uploaded' | 'failed' | 'pending';
+  status: FileStatus;
   error?: string;
   uploadedAt?: string;
   /** The API queued its bytes for resize again then: a failure record older than that is stale. */
   requeuedAt?: string;
 }
 
-export interface Manifest {
+/** What the last run uploaded where: its destination, and its checked files as far as each got. */
+export interface Manifest extends Partial<Destination> {
   version: 1;
   api?: string;
-  /** Where the variants land, so `watch` works with no flags after an upload. */
-  destBucket?: string;
-  endpoint?: string;
-  region?: string;
-  local?: boolean;
-  /**
-   * Which pipeline the keys live in: the API URL, or `local:<data dir>` for the local stack
-   * (whose API port changes from run to run). A re-run skips files only for the same one.
-   */
-  target?: string;
   updatedAt: string;
   files: ManifestFile[];
 }
@@ -50,6 +43,11 @@ export async function readManifest(file: string): Promise<Manifest | undefined> 
   const doc = JSON.parse(text) as Manifest;
   if (doc.version !== 1 || !Array.isArray(doc.files)) throw new Error(`${file}: not an imgpipe manifest`);
   return doc;
+}
+
+/** The keys the run left in the bucket (uploaded then, or there already): what `watch` and `reprocess` look at. */
+export function storedKeys(manifest: Manifest | undefined): string[] {
+  return (manifest?.files ?? []).flatMap((f) => (isStored(f.status) && f.key ? [f.key] : []));
 }
 
 /** A process killed mid-write leaves its temporary file: remove other processes' leftovers. */

@@ -11,7 +11,7 @@ import { startLocalStack, type LocalStack } from '../local/stack.js';
 import { DEFAULT_DATA_DIR, findFolderStack, findNamedStack, runningStacks, whoseStack, type FoundStack } from '../local/state.js';
 import { createS3Client } from '../s3/client.js';
 import { isLoopbackUrl } from '../core/local-keys.js';
-import { queueBacklog } from './queue-backlog.js';
+import { localBacklog, queueBacklog, type Backlog } from './queue-backlog.js';
 import { configuredS3Endpoint, localKeysMayGo, refuseLocalKeysInEnv } from '../s3/local-keys.js';
 
 export interface TargetFlags {
@@ -38,8 +38,8 @@ export interface PipelineTarget {
   local: boolean;
   /** Of these source keys, how many the pipeline's queue holds and how many it is resizing (the local stack's POST /backlog; on AWS the whole queue's depth). */
   backlog?: (keys: string[]) => Promise<Backlog>;
-  /** Which pipeline this is, stable across runs (see Manifest.target). */
-  identity: string;
+  /** Which pipeline this is, stable across runs (the ledger files uploads under it; see core/destination.ts). */
+  pipeline: string;
   /** How the run reached the local stack, for the user. */
   description: string;
   /** Something the user should know about the choice (another folder's `dev` runs too). */
@@ -47,27 +47,6 @@ export interface PipelineTarget {
   close(): Promise<void>;
 }
 
-export interface Backlog {
-  queued: number;
-  inFlight: number;
-  /** Counted over the whole queue, every upload's photos (SQS answers no per-key view). */
-  wholeQueue?: true;
-}
-
-/** The local stack's queue, asked through its API, a thousand keys per request. */
-function localBacklog(apiUrl: string): (keys: string[]) => Promise<Backlog> {
-  return async (keys) => {
-    const total: Backlog = { queued: 0, inFlight: 0 };
-    for (let i = 0; i < keys.length; i += 1000) {
-      const res = await fetch(`${apiUrl}/backlog`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ keys: keys.slice(i, i + 1000) }), signal: AbortSignal.timeout(5_000) });
-      if (!res.ok) throw new Error(`POST /backlog answered ${res.status}`);
-      const part = (await res.json()) as Backlog;
-      total.queued += part.queued;
-      total.inFlight += part.inFlight;
-    }
-    return total;
-  };
-}
 
 /** What a running `imgpipe dev` and an in-process stack both provide. */
 type StackEndpoints = Pick<LocalStack, 'apiUrl' | 's3Endpoint' | 'region' | 'credentials' | 'destBucket'> & Partial<Pick<LocalStack, 'sourceBucket' | 'cdnUrl'>>;
@@ -84,7 +63,7 @@ function stackTarget(stack: StackEndpoints, dataDir: string, description: string
     endpoint: stack.s3Endpoint,
     region: stack.region,
     local: true,
-    identity: `local:${path.resolve(dataDir)}`,
+    pipeline: `local:${path.resolve(dataDir)}`,
     description,
     ...extra,
     close: async () => {
@@ -161,7 +140,7 @@ export async function resolveTarget(
     region,
     local: false,
     ...(config.queue ? { backlog: queueBacklog(config.queue, region) } : {}),
-    identity: `${api ?? ''} → s3://${destBucket}${endpoint ? ` at ${endpoint}` : ''}`,
+    pipeline: `${api ?? ''} → s3://${destBucket}${endpoint ? ` at ${endpoint}` : ''}`,
     description: `${api ?? ''} → s3://${destBucket}`,
     close: async () => s3.destroy(),
   };

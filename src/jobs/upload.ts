@@ -12,6 +12,7 @@ import { ManifestWriter } from '../files/manifest.js';
 import { pause } from '../s3/retry.js';
 import { slowSpecWarning } from './slow-spec.js';
 import { checkBatch, filesToPresign } from './upload/check.js';
+import { wouldUpload } from './upload/record.js';
 import { presignBatch } from './upload/presign.js';
 import { putOne } from './upload/put.js';
 import { putParts } from './upload/put-parts.js';
@@ -19,8 +20,8 @@ import { manifestOf, uploadResult } from './upload/result.js';
 import { scanStage } from './upload/scan.js';
 import type { FileRecord, UploadOptions, UploadResult, UploadRun } from './upload/types.js';
 
-export type { UploadOptions, UploadRecord, UploadResult } from './upload/types.js';
-export type { UploadEvent, UploadStage } from './upload/events.js';
+export type { UploadOptions, UploadResult } from './upload/types.js';
+export type { UploadEvent, UploadRecord, UploadStage } from './upload/events.js';
 
 export async function runUpload(opts: UploadOptions): Promise<UploadResult> {
   const started = Date.now();
@@ -35,18 +36,19 @@ export async function runUpload(opts: UploadOptions): Promise<UploadResult> {
 
   const { scan, records } = await scanStage(opts, emit);
   const ledger = await Ledger.open(opts.ledgerPath ?? DEFAULT_LEDGER);
-  // The manifest lists this run's checked files, each as far as it got; rewritten as they progress.
-  const writer = new ManifestWriter(opts.manifestPath, () => manifestOf(opts, records));
-  const run: UploadRun = { opts, ledger, specHash: specHash(opts.spec), emit, warn, firstOf: new Map(), twins: new Map(), stats: { retries: 0, bytes: 0 }, save: () => void writer.save().catch(() => undefined) }; // the last save below tells a failure
+  // The manifest lists this run's checked files, each as far as it got; rewritten as they progress
+  // (a dry run writes none).
+  const writer = opts.dryRun ? undefined : new ManifestWriter(opts.manifestPath, () => manifestOf(opts, records));
+  const run: UploadRun = { opts, ledger, specHash: specHash(opts.spec), emit, warn, firstOf: new Map(), twins: new Map(), stats: { retries: 0, bytes: 0 }, save: () => void writer?.save().catch(() => undefined) }; // the last save below tells a failure
   const files = records.filter((r) => r.found);
   emit({ type: 'scan-done', files: files.length, bytes: files.reduce((n, r) => n + r.size, 0) });
 
   await sendAll(run, files);
-  const manifestWritten = await writer.save().catch((err: Error) => {
+  const manifestWritten = !!writer && (await writer.save().catch((err: Error) => {
     warn(`warning: could not write the manifest ${opts.manifestPath}: ${err.message}`);
     return false;
-  });
-  await ledger.append([]).catch(() => undefined); // every remembered upload is on disk (a failure was told)
+  }));
+  if (!opts.dryRun) await ledger.append([]).catch(() => undefined); // every remembered upload is on disk (a failure was told)
   return uploadResult(opts, scan, records, run, started, warnings, manifestWritten);
 }
 
@@ -69,8 +71,10 @@ async function sendAll(run: UploadRun, files: FileRecord[]): Promise<void> {
     while (putLimit.pendingCount > batchSize && !signal.aborted) await pause(50);
     if (halted()) break;
     const toPresign = filesToPresign(run, checked);
-    if (!toPresign.length) continue;
-    for (const g of await presignBatch(run, toPresign)) puts.push('plan' in g ? putParts(run, g.r, g.plan, putLimit) : putLimit(() => putOne(run, g.r, g.signed)));
+    // --dry-run's one guard: what the API would be asked about is what would be sent.
+    if (run.opts.dryRun) toPresign.forEach((r) => wouldUpload(run, r));
+    if (!toPresign.length || run.opts.dryRun) continue;
+    for (const r of await presignBatch(run, toPresign)) puts.push(r.send && 'plan' in r.send ? putParts(run, r, putLimit) : putLimit(() => putOne(run, r)));
     // Keys are on disk before their PUTs start: after a crash they show what may be in the bucket.
     run.save();
   }

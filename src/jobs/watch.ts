@@ -7,7 +7,8 @@ import type { DoneRecord, ImageRecord } from '../core/record.js';
 import type { Spec } from '../core/spec.js';
 import { downloadBatch, planDownloads, type DownloadEvent, type Downloads } from './download.js';
 import { waitForRecords, type DoneMark } from '../s3/wait.js';
-import type { Backlog, PipelineTarget } from './target.js';
+import type { Backlog } from './queue-backlog.js';
+import type { PipelineTarget } from './target.js';
 
 export type { Downloads } from './download.js';
 

@@ -5,7 +5,7 @@
 import path from 'node:path';
 import { LOCAL_AWS_PROFILE } from '../core/local-keys.js';
 import { writeFileAtomic } from '../files/atomic.js';
-import type { DevState } from './state.js';
+import type { DevState } from './dev-state.js';
 
 export const AWS_CONFIG_FILE = '.imgpipe/aws-config';
 

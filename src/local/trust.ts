@@ -8,7 +8,7 @@ import { open } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import path from 'node:path';
 import { isLoopbackUrl } from '../core/local-keys.js';
-import type { DevState } from './state.js';
+import type { DevState } from './dev-state.js';
 
 /** A state file read: its state, why it is refused, or nothing (missing, or not a state file). */
 export type StateRead = { state: DevState } | { refused: string } | undefined;

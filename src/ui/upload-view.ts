@@ -3,6 +3,7 @@
 // stderr, and the summary line at the end (--json: the CLI prints the result document instead).
 import type { UploadEvent } from '../jobs/upload/events.js';
 import type { UploadResult } from '../jobs/upload/types.js';
+import { costLine } from '../core/cost.js';
 import { walkSkipsText } from '../files/scan.js';
 import { formatBytes, formatSeconds } from './format.js';
 import type { Reporter } from './reporter.js';
@@ -15,7 +16,11 @@ export class UploadView {
   /** Files being sent, by size: the bar names the largest, which the run waits for longest. */
   private readonly sending = new Map<string, number>();
 
-  constructor(private readonly reporter: Reporter) {}
+  /** `dryRun`: the job's --dry-run, said as aws s3's `(dryrun) upload …` lines; no bar. */
+  constructor(
+    private readonly reporter: Reporter,
+    private readonly dryRun = false,
+  ) {}
 
   /** Pass as the job's `onEvent`. */
   readonly onEvent = (e: UploadEvent): void => {
@@ -27,6 +32,7 @@ export class UploadView {
         return reporter.verbose(skipLine(e));
       case 'scan-done':
         this.files = e.files;
+        if (this.dryRun) return;
         return reporter.start(e.bytes, 'uploading', 'bytes');
       case 'file-checked':
         return;
@@ -50,11 +56,14 @@ export class UploadView {
         const { relPath, key, retries } = e.file;
         return this.ended(relPath, `ok ${relPath} → ${key}${retries ? ` (${retries} retries)` : ''}`);
       }
+      case 'file-would-upload':
+        return reporter.step(`(dryrun) upload ${e.file.relPath}`);
       case 'file-exists': {
         const { relPath, key, size } = e.file;
+        if (this.dryRun) return reporter.step(`(dryrun) skip ${relPath}: ${e.file.twinOf ? `same bytes as ${e.file.twinOf}` : `unchanged since its upload as ${key}`}`);
         reporter.advance(size ?? 0);
-        const why = e.twinOf
-          ? `same bytes as ${e.twinOf}, stored as ${key}`
+        const why = e.file.twinOf
+          ? `same bytes as ${e.file.twinOf}, stored as ${key}`
           : e.file.resized
             ? `already there as ${key}, resized (the ledger knows; --verify asks)`
             : e.file.requeuedAt
@@ -64,7 +73,7 @@ export class UploadView {
       }
       case 'file-failed':
         reporter.error(`error ${e.file.path}: ${e.file.error}`);
-        if (e.stage === 'scan') return; // an argument the scan could not read: not one of the bar's files
+        if (e.stage === 'scan' || this.dryRun) return; // an argument the scan could not read: not one of the bar's files
         reporter.advance(e.bytes); // the bar still ends at 100 %
         return this.ended(e.file.relPath, '');
     }
@@ -74,7 +83,8 @@ export class UploadView {
   finish(result: UploadResult): void {
     this.reporter.stop();
     if (result.stopped) this.reporter.error(`imgpipe: ${result.stopped.message}`);
-    this.reporter.summary(summaryLine(result));
+    if (result.aws?.photos) this.reporter.info(`(dryrun) ${costLine(result.aws, result.aws.deployment)}`);
+    this.reporter.summary(result.dryRun ? dryRunLine(result) : summaryLine(result));
   }
 
   /** A file ended: its plain line (none for a failure: its error line said it), the bar's file count. */
@@ -89,16 +99,17 @@ export class UploadView {
 }
 
 /** -v's line for an entry the scan passed over (dry runs print it too). */
-export function skipLine(e: Extract<UploadEvent, { type: 'file-skipped' }>): string {
+function skipLine(e: Extract<UploadEvent, { type: 'file-skipped' }>): string {
   if (e.reason === 'excluded') return `skip ${e.relPath}: excluded by --exclude ${e.pattern}`;
-  if (e.reason === 'hidden' || e.reason === 'not an image') return `skip ${e.path}: ${e.reason === 'hidden' ? 'hidden' : 'not an image (by its extension)'}`;
-  return `skip ${e.path}: not a regular file (a ${e.reason})`;
+  if (e.reason === 'hidden') return `skip ${e.path}: hidden`;
+  if (e.reason === 'not-an-image') return `skip ${e.path}: not an image (by its extension)`;
+  return `skip ${e.path}: not a regular file (a ${e.reason === 'fifo' ? 'FIFO' : e.reason})`;
 }
 
 export function summaryLine(result: UploadResult): string {
   const pending = result.uploads.filter((r) => r.status === 'pending').length;
   return (
-    `${result.uploaded} uploaded, ${result.skipped} already there, ${result.failed} failed` +
+    `${result.uploaded} uploaded, ${result.exists} already there, ${result.failed} failed` +
     (result.interrupted ? `, ${pending} not done (interrupted)` : '') +
     (result.stopped ? `, ${pending} not sent (the API could not be reached)` : '') +
     ` of ${result.files} files; ${formatBytes(result.bytes)} in ${formatSeconds(result.seconds * 1000)}` +
@@ -107,6 +118,16 @@ export function summaryLine(result: UploadResult): string {
     (result.walkSkipped.total ? `; ${walkSkipsText(result.walkSkipped)}` : '') +
     (result.excluded ? `; ${result.excluded} excluded by filters` : '') +
     (result.manifestWritten ? `; manifest ${result.manifest}` : '')
+  );
+}
+
+/** --dry-run's summary: what would be sent, what is there already, what would fail. */
+function dryRunLine(result: UploadResult): string {
+  return (
+    `(dryrun) ${result.toUpload} to upload (${formatBytes(result.toUploadBytes ?? 0)}), ${result.exists} already there, ${result.failed} failed of ${result.files} files` +
+    (result.walkSkipped.total ? `; ${walkSkipsText(result.walkSkipped)}` : '') +
+    (result.excluded ? `; ${result.excluded} excluded by filters` : '') +
+    '; nothing sent'
   );
 }
 

@@ -2,7 +2,7 @@
 // on a terminal (its item the queue's backlog), one `ready` line per image otherwise, failures and
 // the timeout's lines on stderr, the download's bar, and the summary line at the end (--json: the
 // CLI prints the result document instead).
-import type { Backlog } from '../jobs/target.js';
+import type { Backlog } from '../jobs/queue-backlog.js';
 import type { WatchEvent, WatchResult } from '../jobs/watch.js';
 import { formatBytes, formatSeconds } from './format.js';
 import type { Reporter } from './reporter.js';

@@ -3,46 +3,43 @@
 // A file the ledger knows unchanged, stored in this pipeline and resized with this run's spec
 // (its `done` record read by a wait) is asked about not at all, unless --verify.
 import pLimit from 'p-limit';
-import { inspectFile, type Inspected } from '../../files/inspect.js';
+import { inspectFile } from '../../files/inspect.js';
 import { hashParts } from '../../files/part-hashes.js';
 import { Ledger, type LedgerEntry } from '../../files/ledger.js';
 import { diskPath, type FoundFile } from '../../files/scan.js';
-import { alreadyThere, failed, knownResized, pipelineOf } from './record.js';
+import { alreadyThere, failed, knownStored } from './record.js';
 import type { FileRecord, UploadRun } from './types.js';
 
-export interface Checked {
-  r: FileRecord;
-  inspected: Inspected;
-  /** The ledger knew the file unchanged: its hash is the recorded one, the file was not read. */
-  fromLedger: boolean;
-  /** …and knew it resized with this run's spec, under this key: no request is made for it. */
-  resizedAs?: string;
-}
-
 /** A batch's checks. Reading and hashing a few files at a time keeps memory flat (all 100 of a batch at once peaked 75 MB higher, no faster). */
-export function checkBatch(run: UploadRun, batch: FileRecord[]): Promise<Checked[]> {
+export function checkBatch(run: UploadRun, batch: FileRecord[]): Promise<FileRecord[]> {
   const limit = pLimit(4);
   return Promise.all(batch.map((r) => limit(() => checkFile(run, r))));
 }
 
 /**
- * A file the ledger has seen for this pipeline, with the same size and mtime, is not read again:
- * its recorded SHA-256 goes to the API, which still decides ("exists", or a URL if the bucket lost it).
+ * What a file is, written into its record (hash, type, parts, pixels), or its failure. A file the
+ * ledger has seen for this pipeline, with the same size and mtime, is not read again: its
+ * recorded SHA-256 goes to the API, which still decides ("exists", or a URL if the bucket lost
+ * it). If the ledger also knows it resized with this run's spec — or the run is a dry run, which
+ * asks nothing — the ledger's key is the answer.
  */
-export async function checkFile(run: UploadRun, r: FileRecord): Promise<Checked> {
+export async function checkFile(run: UploadRun, r: FileRecord): Promise<FileRecord> {
   const file = r.found!;
-  const known = unchangedUpload(run.ledger, pipelineOf(run.opts), file, file.mtimeMs); // the scan's mtime: no second stat
+  const known = unchangedUpload(run.ledger, run.opts.destination.pipeline, file, file.mtimeMs); // the scan's mtime: no second stat
   if (known) {
-    const resizedAs = !run.opts.verify && known.done !== undefined && known.done === run.specHash ? known.key : undefined;
+    const resized = !run.opts.verify && known.done !== undefined && known.done === run.specHash;
+    const ledgerKey = resized || run.opts.dryRun ? known.key : undefined;
     // A big file the API will be asked about needs its part hashes: the ledger's, else one read for them.
-    const parts = resizedAs ? undefined : (known.parts ?? (await hashParts(diskPath(file), known.size).catch(() => undefined)));
-    return { r, fromLedger: true, resizedAs, inspected: { ok: true, size: known.size, sha256: known.sha256, contentType: known.contentType, ...(parts ? { parts } : {}) } };
+    const parts = ledgerKey ? undefined : (known.parts ?? (await hashParts(diskPath(file), known.size).catch(() => undefined)));
+    return Object.assign(r, { fromLedger: true, ledgerKey, resized: resized || undefined, size: known.size, sha256: known.sha256, contentType: known.contentType, parts });
   }
-  return { r, fromLedger: false, inspected: await inspectFile(diskPath(file), run.opts.spec) };
+  const inspected = await inspectFile(diskPath(file), run.opts.spec);
+  if (!inspected.ok) return Object.assign(r, { error: inspected.reason });
+  return Object.assign(r, { size: inspected.size, sha256: inspected.sha256, contentType: inspected.contentType, parts: inspected.parts, width: inspected.width, height: inspected.height });
 }
 
 /** The ledger's entry for a file whose size and mtime are those of its upload (dry runs ask too). */
-export function unchangedUpload(ledger: Ledger, pipeline: string, file: FoundFile, mtimeMs: number): LedgerEntry | undefined {
+function unchangedUpload(ledger: Ledger, pipeline: string, file: FoundFile, mtimeMs: number): LedgerEntry | undefined {
   // A name that is not UTF-8 shows U+FFFD, which another file's name may show too: not looked up.
   const known = file.fsPath ? undefined : ledger.lookup(pipeline, file.path);
   // Milliseconds, as most tools that restore a time (cp -p, tar, utimes with a Date) keep them.
@@ -50,24 +47,24 @@ export function unchangedUpload(ledger: Ledger, pipeline: string, file: FoundFil
 }
 
 /** Ends the files that failed their check; returns the rest that the API must be asked about, in order. */
-export function filesToPresign(run: UploadRun, checks: Checked[]): FileRecord[] {
+export function filesToPresign(run: UploadRun, checked: FileRecord[]): FileRecord[] {
   const requests: FileRecord[] = [];
-  for (const { r, inspected, fromLedger, resizedAs } of checks) {
-    if (!inspected.ok) {
-      failed(run, r, 'check', inspected.reason);
+  for (const r of checked) {
+    if (!r.sha256) {
+      failed(run, r, 'check', r.error ?? 'not checked');
       continue;
     }
-    Object.assign(r, { size: inspected.size, sha256: inspected.sha256, contentType: inspected.contentType, parts: inspected.parts });
-    run.emit({ type: 'file-checked', relPath: r.relPath, size: inspected.size, sha256: inspected.sha256, fromLedger });
-    if (resizedAs) {
-      if (!run.firstOf.has(inspected.sha256)) run.firstOf.set(inspected.sha256, r); // a copy of it follows it
-      knownResized(run, r, resizedAs);
+    run.emit({ type: 'file-checked', relPath: r.relPath, size: r.size, sha256: r.sha256, fromLedger: !!r.fromLedger });
+    if (r.ledgerKey) {
+      if (!run.firstOf.has(r.sha256)) run.firstOf.set(r.sha256, r); // a copy of it follows it
+      knownStored(run, r, r.ledgerKey);
       continue;
     }
-    const first = run.firstOf.get(inspected.sha256);
-    // The same bytes twice in one run (a copy in another folder): sent once, both recorded. A copy
-    // of one that already failed gets its own try (the failure may have been the first's alone).
-    if (first?.status === 'pending') {
+    const first = run.firstOf.get(r.sha256);
+    // The same bytes twice in one run (a copy in another folder): sent once, both recorded (a dry
+    // run's first stays pending: its copy ends at once). A copy of one that already failed gets its
+    // own try (the failure may have been the first's alone).
+    if (first?.status === 'pending' && !run.opts.dryRun) {
       run.twins.set(first, [...(run.twins.get(first) ?? []), r]);
       continue;
     }
@@ -75,7 +72,7 @@ export function filesToPresign(run: UploadRun, checks: Checked[]): FileRecord[] 
       alreadyThere(run, r, first.key!, first);
       continue;
     }
-    run.firstOf.set(inspected.sha256, r);
+    run.firstOf.set(r.sha256, r);
     requests.push(r);
   }
   return requests;

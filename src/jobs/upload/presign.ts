@@ -9,15 +9,13 @@ import type { FileRecord, UploadRun } from './types.js';
 import { stopForFirstBatch } from './unreachable.js';
 import { sourcePathProblem } from '../../core/source-path.js';
 
-/** A file to send: one pre-signed PUT, or a multipart plan (its parts, then POST /uploads/complete). */
-export type Granted = { r: FileRecord; signed: SignedPut } | { r: FileRecord; plan: UploadParts };
-
 /**
- * URLs for a batch. A failed request fails its files (unless interrupted) and grants none; when
+ * URLs for a batch, written into each record (`key`, `send`); returns the records to send. A
+ * failed request fails its files (unless interrupted) and grants none; when
  * no request of the run has been answered yet and this one shows the API cannot be reached, it
  * stops the run instead (./unreachable.ts), its files left pending.
  */
-export async function presignBatch(run: UploadRun, batch: FileRecord[]): Promise<Granted[]> {
+export async function presignBatch(run: UploadRun, batch: FileRecord[]): Promise<FileRecord[]> {
   const { opts } = run;
   run.emit({ type: 'batch-presigning', url: uploadsUrl(opts.api), files: batch.length });
   let answers: UploadAnswer[];
@@ -34,7 +32,7 @@ export async function presignBatch(run: UploadRun, batch: FileRecord[]): Promise
   run.apiAnswered = true;
   const count = (field: string) => answers.filter((a) => field in a).length;
   run.emit({ type: 'batch-presigned', files: batch.length, urls: count('url'), exists: count('exists'), refused: count('error') });
-  const granted: Granted[] = [];
+  const granted: FileRecord[] = [];
   batch.forEach((r, j) => {
     const answer = answers[j];
     if ('error' in answer) return failed(run, r, 'presign', `refused by the API: ${answer.error.code}: ${answer.error.message}`);
@@ -43,7 +41,8 @@ export async function presignBatch(run: UploadRun, batch: FileRecord[]): Promise
       return alreadyThere(run, r, answer.key);
     }
     r.key = answer.key;
-    granted.push('uploadId' in answer ? { r, plan: answer } : { r, signed: { url: answer.url, headers: answer.headers } });
+    r.send = 'uploadId' in answer ? { plan: answer } : { signed: { url: answer.url, headers: answer.headers } };
+    granted.push(r);
   });
   return granted;
 }

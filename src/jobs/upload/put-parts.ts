@@ -12,8 +12,10 @@ import { AlreadyThere, planAgain, retried } from './presign.js';
 import { alreadyThere, failed, uploaded } from './record.js';
 import type { FileRecord, UploadRun } from './types.js';
 
-export async function putParts(run: UploadRun, r: FileRecord, plan: UploadParts, putLimit: LimitFunction): Promise<void> {
+/** Sends a record the presign granted a multipart plan (`r.send.plan`). */
+export async function putParts(run: UploadRun, r: FileRecord, putLimit: LimitFunction): Promise<void> {
   const { opts } = run;
+  const { plan } = r.send as { plan: UploadParts };
   let retries = 0;
   const countRetry = retried(run, `PUT ${r.relPath}`);
   let latest = plan;

@@ -6,8 +6,10 @@ import { AlreadyThere, retried, signOne } from './presign.js';
 import { alreadyThere, failed, uploaded } from './record.js';
 import type { FileRecord, UploadRun } from './types.js';
 
-export async function putOne(run: UploadRun, r: FileRecord, signed: SignedPut): Promise<void> {
+/** Sends a record the presign granted one PUT (`r.send.signed`). */
+export async function putOne(run: UploadRun, r: FileRecord): Promise<void> {
   const { opts } = run;
+  const { signed } = r.send as { signed: SignedPut };
   if (opts.signal.aborted) return;
   let retries = 0;
   const countRetry = retried(run, `PUT ${r.relPath}`);

@@ -1,12 +1,11 @@
-// Stage 5, record: a file ends here exactly once, uploaded, already there or failed. What is in the
+// Stage 5, record: a file ends here exactly once, uploaded, exists or failed. What is in the
 // bucket goes into the ledger, the manifest is saved, and the file's twins (its bytes, elsewhere in
-// this run) end as it did. Also how the record reads in the manifest and in the result.
+// this run) end as it did. And the one module that writes the record's views: the result's and
+// the events' (publicRecord), the manifest's (manifestFile) and the ledger's (ledgerEntry).
+import type { LedgerEntry } from '../../files/ledger.js';
 import type { ManifestFile } from '../../files/manifest.js';
-import type { UploadStage } from './events.js';
-import type { FileRecord, UploadOptions, UploadRecord, UploadRun } from './types.js';
-
-/** Which pipeline the ledger files an upload under: the stack's identity, else its API. */
-export const pipelineOf = (opts: UploadOptions): string => opts.destination.target ?? opts.api;
+import type { UploadRecord, UploadStage } from './events.js';
+import type { FileRecord, UploadRun } from './types.js';
 
 export function uploaded(run: UploadRun, r: FileRecord): void {
   r.status = 'uploaded';
@@ -20,24 +19,29 @@ export function uploaded(run: UploadRun, r: FileRecord): void {
 
 /** The bucket holds these bytes already (from any folder, machine, earlier or interrupted run, or `twinOf` of this run): nothing to send. */
 export function alreadyThere(run: UploadRun, r: FileRecord, key: string, twinOf?: FileRecord): void {
-  r.status = 'skipped';
+  r.status = 'exists';
   r.key = key;
+  if (twinOf) r.twinOf = twinOf.relPath;
   r.uploadedAt ??= new Date().toISOString();
   remember(run, r);
-  run.emit({ type: 'file-exists', file: publicRecord(r), ...(twinOf ? { twinOf: twinOf.relPath } : {}) });
+  run.emit({ type: 'file-exists', file: publicRecord(r) });
   run.save();
   settleTwins(run, r, 'put');
 }
 
-/** The ledger knows the file stored under `key` and resized with this run's spec: nothing asked, nothing written. */
-export function knownResized(run: UploadRun, r: FileRecord, key: string): void {
-  r.status = 'skipped';
+/** The ledger knows the file stored under `key` (and resized with this run's spec, or the run is a dry run): nothing asked, nothing written. */
+export function knownStored(run: UploadRun, r: FileRecord, key: string): void {
+  r.status = 'exists';
   r.key = key;
-  r.resized = true;
-  r.uploadedAt ??= run.ledger.lookup(pipelineOf(run.opts), r.path)?.at;
+  r.uploadedAt ??= run.ledger.lookup(run.opts.destination.pipeline, r.path)?.at;
   run.emit({ type: 'file-exists', file: publicRecord(r) });
   run.save();
   settleTwins(run, r, 'put');
+}
+
+/** A dry run's file that would be sent: it stays pending (its copies in this run end as `exists`, see the check). */
+export function wouldUpload(run: UploadRun, r: FileRecord): void {
+  run.emit({ type: 'file-would-upload', file: publicRecord(r) });
 }
 
 export function failed(run: UploadRun, r: FileRecord, stage: UploadStage, error: string): void {
@@ -59,25 +63,26 @@ function settleTwins(run: UploadRun, r: FileRecord, stage: UploadStage): void {
   }
 }
 
-/** The file is in the bucket under `r.key`: remember it for the next run. */
+/** The file is in the bucket under `r.key`: remember it for the next run (a dry run writes nothing). */
 function remember(run: UploadRun, r: FileRecord): void {
-  const found = r.found!;
-  if (found.fsPath) return; // its shown path (U+FFFD for bytes that are not UTF-8) may be another file's too
-  const pipeline = pipelineOf(run.opts);
-  // The same bytes under the same key keep what a wait learnt of their record.
-  const before = run.ledger.lookup(pipeline, r.path);
-  const done = before && before.key === r.key && before.sha256 === r.sha256 ? before.done : undefined;
-  void run.ledger
-    .append([{ pipeline, path: r.path, size: r.size, mtimeMs: found.mtimeMs, sha256: r.sha256!, contentType: r.contentType!, key: r.key!, at: new Date().toISOString(), ...(done ? { done } : {}), ...(r.parts ? { parts: r.parts } : {}) }])
-    .catch((err: Error) => run.warn(`warning: could not write the ledger ${run.ledger.file}: ${err.message}`));
+  if (run.opts.dryRun || r.found!.fsPath) return; // its shown path (U+FFFD for bytes that are not UTF-8) may be another file's too
+  const pipeline = run.opts.destination.pipeline;
+  void run.ledger.append([ledgerEntry(r, pipeline, run.ledger.lookup(pipeline, r.path))]).catch((err: Error) => run.warn(`warning: could not write the ledger ${run.ledger.file}: ${err.message}`));
 }
 
-/** The record as the result and --json show it: what each status has to say. */
+/** The record as the ledger keeps it; the same bytes under the same key keep what a wait learnt of their record (`done`). */
+function ledgerEntry(r: FileRecord, pipeline: string, before?: LedgerEntry): LedgerEntry {
+  const done = before && before.key === r.key && before.sha256 === r.sha256 ? before.done : undefined;
+  return { pipeline, path: r.path, size: r.size, mtimeMs: r.found!.mtimeMs, sha256: r.sha256!, contentType: r.contentType!, key: r.key!, at: new Date().toISOString(), ...(done ? { done } : {}), ...(r.parts ? { parts: r.parts } : {}) };
+}
+
+/** The record as the result, the events and --json show it: what each status has to say. */
 export function publicRecord(r: FileRecord): UploadRecord {
   const { path, relPath, status } = r;
   if (status === 'failed') return { path, relPath, status, error: r.error, ...(r.retries !== undefined ? { retries: r.retries } : {}) };
   if (status === 'uploaded') return { path, relPath, status, key: r.key, size: r.size, retries: r.retries ?? 0 };
-  return { path, relPath, status, key: r.key, size: r.size, ...(r.resized ? { resized: true } : {}), ...(r.requeuedAt ? { requeuedAt: r.requeuedAt } : {}) }; // skipped, or pending (never reached)
+  // exists, or pending (never reached; a dry run's "would upload")
+  return { path, relPath, status, key: r.key, size: r.size, ...(r.twinOf ? { twinOf: r.twinOf } : {}), ...(r.resized ? { resized: true } : {}), ...(r.requeuedAt ? { requeuedAt: r.requeuedAt } : {}), ...(r.ledgerKey && !r.resized ? { fromLedger: true } : {}) };
 }
 
 /**
@@ -86,6 +91,5 @@ export function publicRecord(r: FileRecord): UploadRecord {
  */
 export function manifestFile(r: FileRecord): ManifestFile | undefined {
   if (!r.sha256 && r.status !== 'failed') return undefined;
-  const status = r.status === 'skipped' ? 'uploaded' : r.status;
-  return { path: r.path, relPath: r.relPath, size: r.size, sha256: r.sha256, contentType: r.contentType, key: r.key, status, error: r.error, uploadedAt: r.uploadedAt, ...(r.requeuedAt ? { requeuedAt: r.requeuedAt } : {}) };
+  return { path: r.path, relPath: r.relPath, size: r.size, sha256: r.sha256, contentType: r.contentType, key: r.key, status: r.status, error: r.error, uploadedAt: r.uploadedAt, ...(r.requeuedAt ? { requeuedAt: r.requeuedAt } : {}) };
 }

@@ -1,6 +1,8 @@
 // The run's result: counts, rates and every file's record, read off the records the stages filled in.
 import type { Manifest } from '../../files/manifest.js';
 import { walkSkips, type ScanResult } from '../../files/scan.js';
+import { isStored } from '../../core/file-status.js';
+import { dryRunCost } from './dry-run.js';
 import { manifestFile, publicRecord } from './record.js';
 import type { FileRecord, UploadOptions, UploadResult, UploadRun } from './types.js';
 
@@ -21,12 +23,13 @@ export function uploadResult(
   const seconds = (Date.now() - started) / 1000;
   const count = (s: FileRecord['status']) => records.filter((r) => r.status === s).length;
   return {
-    ok: !opts.signal.aborted && count('failed') === 0 && count('pending') === 0,
+    // A dry run's pending files are its "would upload", not unfinished work.
+    ok: !opts.signal.aborted && count('failed') === 0 && (opts.dryRun || count('pending') === 0),
     interrupted: opts.signal.aborted,
     api: opts.api,
     files: records.length,
     uploaded: count('uploaded'),
-    skipped: count('skipped'),
+    exists: count('exists'),
     failed: count('failed'),
     retries,
     bytes,
@@ -36,10 +39,19 @@ export function uploadResult(
     manifest: opts.manifestPath,
     manifestWritten,
     uploads: records.map(publicRecord),
-    keys: records.filter((r) => (r.status === 'uploaded' || r.status === 'skipped') && r.key).map((r) => r.key!),
+    keys: records.filter((r) => isStored(r.status) && r.key).map((r) => r.key!),
     walkSkipped: walkSkips(scan),
     excluded: scan.excluded.length,
     warnings,
     ...(stopped ? { stopped } : {}),
+    ...(opts.dryRun ? dryRunCounts(records) : {}),
+    // Only a deployed pipeline costs money; the local stack's cost is this machine's time.
+    ...(opts.dryRun && !opts.destination.local ? { aws: dryRunCost(records, opts.spec) } : {}),
   };
+}
+
+/** What a dry run would send: its files left pending, and their bytes. */
+function dryRunCounts(records: FileRecord[]): Pick<UploadResult, 'dryRun' | 'toUpload' | 'toUploadBytes'> {
+  const toSend = records.filter((r) => r.status === 'pending');
+  return { dryRun: true, toUpload: toSend.length, toUploadBytes: toSend.reduce((n, r) => n + r.size, 0) };
 }

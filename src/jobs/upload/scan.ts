@@ -22,11 +22,11 @@ export async function scanStage(opts: UploadOptions, emit: (e: UploadEvent) => v
 }
 
 /** The walk's skips, sorted by path, then the filters' (dry runs list them too). */
-export function scanSkips(scan: ScanResult): FileSkipped[] {
+function scanSkips(scan: ScanResult): FileSkipped[] {
   const hidden = new Set(scan.hidden);
   return [
-    ...[...scan.skipped, ...scan.hidden].sort().map((path): FileSkipped => ({ type: 'file-skipped', path, reason: hidden.has(path) ? 'hidden' : 'not an image' })),
-    ...scan.special.map((s): FileSkipped => ({ type: 'file-skipped', path: s.path, reason: s.kind })),
+    ...[...scan.skipped, ...scan.hidden].sort().map((path): FileSkipped => ({ type: 'file-skipped', path, reason: hidden.has(path) ? 'hidden' : 'not-an-image' })),
+    ...scan.special.map((s): FileSkipped => ({ type: 'file-skipped', path: s.path, reason: s.kind === 'FIFO' ? 'fifo' : s.kind })),
     ...scan.excluded.map((e): FileSkipped => ({ type: 'file-skipped', path: e.path, relPath: e.relPath, reason: 'excluded', pattern: e.pattern })),
   ];
 }

@@ -1,11 +1,16 @@
 // The upload job's records: the options, the one record per file that flows through the stages
 // (scan → check → presign → put → record), and the result it returns.
 import { Ledger } from '../../files/ledger.js';
-import { type Manifest } from '../../files/manifest.js';
 import { type FoundFile, type PathFilter, type WalkSkips } from '../../files/scan.js';
+import type { BatchCost, Deployment } from '../../core/cost.js';
+import type { Destination } from '../../core/destination.js';
+import type { FileStatus } from '../../core/file-status.js';
 import type { Spec } from '../../core/spec.js';
-import type { UploadEvent } from './events.js';
+import type { SignedPut } from '../../s3/put.js';
+import type { UploadParts } from '../../api/contract.js';
+import type { UploadEvent, UploadRecord } from './events.js';
 import type { UploadStopped } from './unreachable.js';
+
 
 export interface UploadOptions {
   paths: string[];
@@ -18,8 +23,14 @@ export interface UploadOptions {
   manifestPath: string;
   /** Every upload of this working folder, across runs (default .imgpipe/ledger.jsonl). */
   ledgerPath?: string;
-  /** Recorded in the manifest so `watch` can find the outputs later. */
-  destination: Pick<Manifest, 'destBucket' | 'endpoint' | 'region' | 'local' | 'target'>;
+  destination: Destination;
+  /**
+   * --dry-run: the same stages with the sending ones left out (rclone's one guard inside the real
+   * copy): the scan, the checks, the ledger and the twins rule run; nothing is asked or sent, no
+   * manifest or ledger written; a file that would be sent ends `pending`, one the ledger knows
+   * stored ends `exists`.
+   */
+  dryRun?: boolean;
   /** Progress, as it happens; the job itself prints nothing. */
   onEvent?: (e: UploadEvent) => void;
   signal: AbortSignal;
@@ -33,17 +44,18 @@ export interface UploadOptions {
 }
 
 /**
- * The one record per file: made by the scan, filled in by each stage (the check adds the hash and
- * type, the presign the key, the put the retries), and ended exactly once as uploaded, skipped
- * (the bucket holds its bytes) or failed; 'pending' at the end means never reached (interrupted).
- * The manifest's entries and the result's `uploads` are both read off it.
+ * The one record per file: made by the scan, filled in by each stage (the check adds the hash,
+ * type and pixels, the presign the key and what to send, the put the retries), and ended exactly
+ * once as uploaded, exists or failed; 'pending' at the end means never reached (interrupted, or
+ * a dry run's "would upload"). The result's `uploads`, the events' files, the manifest's entries
+ * and the ledger's are views of it, all written by ./record.ts.
  */
 export interface FileRecord {
   path: string;
   relPath: string;
   /** The scan's find (disk path, mtime); absent for an argument the scan could not read. */
   found?: FoundFile;
-  status: 'pending' | 'uploaded' | 'skipped' | 'failed';
+  status: FileStatus;
   /** The scan's size, then the one the check read. */
   size: number;
   /** Set by the check: what the API is told. */
@@ -51,29 +63,25 @@ export interface FileRecord {
   contentType?: string;
   /** Each part's SHA-256, for a file that goes up in parts (files/part-hashes.ts). */
   parts?: string[];
+  /** Its pixels, when the check read its header (the dry run's cost estimate). */
+  width?: number;
+  height?: number;
+  /** The check took its hash from the ledger (the file unchanged since its upload): no read. */
+  fromLedger?: boolean;
+  /** The key the ledger knows it stored under: asked about not at all (resized with this spec, or a dry run). */
+  ledgerKey?: string;
   key?: string;
+  /** Set by the presign: one pre-signed PUT, or a multipart plan (its parts, then POST /uploads/complete). */
+  send?: { signed: SignedPut } | { plan: UploadParts };
   /** PUT retries of this file. */
   retries?: number;
   error?: string;
   uploadedAt?: string;
-  /** Skipped because the ledger knows it resized with this spec (no request was made). */
+  /** Exists as a copy of this file of the run (the one sent). */
+  twinOf?: string;
+  /** Exists, and the ledger knows it resized with this spec (no request was made). */
   resized?: boolean;
   /** Already there, but its resize had never finished: the API queued it again at this time (lambda/heal.ts). */
-  requeuedAt?: string;
-}
-
-/** A file as the result (and --json) shows it. */
-export interface UploadRecord {
-  path: string;
-  relPath: string;
-  status: FileRecord['status'];
-  key?: string;
-  size?: number;
-  retries?: number;
-  error?: string;
-  /** The ledger knows its variants of this spec are there: the API was not asked (--verify asks). */
-  resized?: true;
-  /** Already there without its variants (the pipeline had failed it, or never finished): queued for resize again then. */
   requeuedAt?: string;
 }
 
@@ -83,7 +91,8 @@ export interface UploadResult {
   api: string;
   files: number;
   uploaded: number;
-  skipped: number;
+  /** Files whose bytes the bucket already held. */
+  exists: number;
   failed: number;
   retries: number;
   bytes: number;
@@ -104,6 +113,12 @@ export interface UploadResult {
   warnings: string[];
   /** The run stopped before sending anything, because the API could not be reached; every file is pending. */
   stopped?: UploadStopped;
+  /** --dry-run: nothing was asked or sent; `toUpload` files (`pending`), `toUploadBytes` in all, would have been. */
+  dryRun?: true;
+  toUpload?: number;
+  toUploadBytes?: number;
+  /** --dry-run to a deployed pipeline: what resizing the `toUpload` files costs on the template's default deployment. */
+  aws?: BatchCost & { deployment: Deployment };
 }
 
 /** One run's shared state: what its stages read (options) and update (counters, twins). */
