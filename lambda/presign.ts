@@ -12,6 +12,7 @@ export type { ApiEvent, ApiResult } from './presign/http.js';
 
 /**
  * The handler for one configuration: an API Gateway event in, its answer out, never a throw.
+ * examples/api/lambdas.mjs runs it on a local S3 server (test/api-examples.test.ts runs that file).
  *
  * @example
  * const presign = createPresignHandler({ ...PRESIGN_DEFAULTS, bucket: 'photos', s3: new S3Client({}) });

@@ -36,10 +36,11 @@ export interface RecordOutcome {
   bucket: string;
   key: string;
   /**
+   * `refused`: the event is from the destination bucket (the recursion guard): never processed.
    * `superseded`: the object was overwritten or deleted after this event (or, for a removal, stored
    * again): the newer event settles it. `removed`: a deleted source's variants and records are gone.
    */
-  status: 'ok' | 'failed' | 'skipped' | 'superseded' | 'removed';
+  status: 'ok' | 'failed' | 'refused' | 'superseded' | 'removed';
   retry: boolean;
   outputs?: { variant: string; key: string; width: number; height: number; bytes: number }[];
   error?: string;
@@ -178,7 +179,7 @@ async function processRecord(config: ResizeConfig, log: Log, record: S3EventReco
     // Writing variants into the bucket that triggers us would trigger us again, forever.
     const error = `refusing to process "${bucket}": it is the destination bucket (recursive trigger)`;
     log({ level: 'error', msg: 'recursion guard', bucket, key, error });
-    return { bucket, key, status: 'skipped', retry: false, error };
+    return { bucket, key, status: 'refused', retry: false, error };
   }
   const budget = attempt.deadline.budget();
   if (budget < attempt.deadline.minWorkMs) {
@@ -275,6 +276,16 @@ async function noteRetry(config: ResizeConfig, log: Log, messageId: string, atte
   }
 }
 
+/**
+ * The resize function for one configuration: S3 events (direct, or through the SQS queue) in,
+ * the variants and a record per photo written to `destBucket`. examples/api/lambdas.mjs runs it
+ * on a local S3 server (test/api-examples.test.ts runs that file).
+ *
+ * @example
+ * const resize = createResizeHandler({ s3, destBucket: 'photos-resized', spec: DEFAULT_SPEC, cacheControl: VARIANT_CACHE_CONTROL });
+ * const { outcomes } = await resize({ Records: [{ eventSource: 'aws:s3', eventName: 'ObjectCreated:Put', s3: { bucket: { name: 'photos' }, object: { key, size } } }] });
+ * // outcomes[0]: { status: 'ok', outputs: [{ variant: '320', width: 320, height: 200, key: '320/<version>/<key>', … }, …] }
+ */
 export function createResizeHandler(config: ResizeConfig) {
   const log = config.log ?? defaultLog;
 

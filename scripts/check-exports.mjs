@@ -11,7 +11,8 @@
 // used only in its own file needs no `export`.
 //
 // What counts as an importer: the scanned files themselves, and the .js/.mjs
-// files under bin/, bench/ and scripts/ (they import the built `dist/…` files,
+// files under bin/, bench/, scripts/ and examples/ (they import the built
+// `dist/…` files, or `imgpipe/<subpath>` through package.json's `exports`,
 // which stand for their sources here). What counts as used without an
 // importer, being an entry point some other program calls:
 //   - `handler` in a lambda/*.ts file (the Lambda runtime calls `index.handler`);
@@ -93,6 +94,16 @@ function packagesOf(root) {
     });
 }
 
+/** The root package.json's name and `exports` map (empty when it has none). */
+function rootExports(root) {
+  try {
+    const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+    return { name: pkg.name, map: pkg.exports && typeof pkg.exports === 'object' ? pkg.exports : {} };
+  } catch {
+    return { name: undefined, map: {} };
+  }
+}
+
 /** Resolves a specifier to a scanned file; built paths (`dist/…`) stand for their sources. */
 function makeResolver(root, packages, known) {
   const asSource = (abs) => {
@@ -107,7 +118,11 @@ function makeResolver(root, packages, known) {
     }
     return candidates.find((c) => known.has(c));
   };
+  // The root package's own subpaths (`imgpipe/upload`), as package.json's `exports` maps them.
+  const self = rootExports(root);
   return (from, specifier) => {
+    const own = self.name && specifier.startsWith(`${self.name}/`) ? self.map[`./${specifier.slice(self.name.length + 1)}`] : undefined;
+    if (typeof own === 'string') return asSource(join(root, own));
     const pkg = packages.find((p) => p.name && specifier === p.name);
     if (pkg) return asSource(join(pkg.src, 'index.ts'));
     if (specifier.startsWith('./') || specifier.startsWith('../')) return asSource(resolve(dirname(from), specifier));
@@ -281,7 +296,7 @@ function main() {
   // A mistyped --root must not pass by checking nothing.
   if (dirs.length === 0) usage(`no src/, lambda/ or packages/*/src/ under ${root}`);
   const sources = dirs.flatMap((dir) => walk(dir, isSource, [])).sort();
-  const scripts = ['bin', 'bench', 'scripts'].flatMap((dir) => walk(join(root, dir), isScript, [])).sort();
+  const scripts = ['bin', 'bench', 'scripts', 'examples'].flatMap((dir) => walk(join(root, dir), isScript, [])).sort();
   const resolveSpec = makeResolver(root, packages, new Set(sources));
   const files = new Map([...sources, ...scripts].map((p) => [p, readFile(p, resolveSpec)]));
 

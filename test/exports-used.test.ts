@@ -204,6 +204,10 @@ describe('check-exports', () => {
       'bin/x.js': "const { main } = await import('../dist/src/cli/main.js');\nawait main();\n",
       'bench/y.mjs': "import path from 'node:path';\nconst { viaBench } = await import(path.join(ROOT, 'dist/src/benched.js'));\n",
       'src/benched.ts': 'export const viaBench = 1;\n',
+      // An example importing the root package by one of its `exports` subpaths.
+      'package.json': '{"name": "rootpkg", "exports": {"./sub": "./dist/src/sub.js"}}',
+      'examples/e.mjs': "import { viaExports } from 'rootpkg/sub';\nconsole.log(viaExports);\n",
+      'src/sub.ts': 'export const viaExports = 1;\nexport const notViaExports = 2;\n',
       // Tests are no importers; nor are files outside the scan.
       'test/a.test.ts': "import { onlyTested, viaNamespace, b2 } from '../src/core/a.js';\nimport { Orphan } from '../src/core/a.js';\n",
       'src/dist/skipped.ts': 'export const neverScanned = 1;\n',
@@ -225,10 +229,11 @@ describe('check-exports', () => {
         'src/core/forward.ts renamed',
         'src/lazy.ts notTaken',
         'src/second.ts alsoInSecond',
+        'src/sub.ts notViaExports',
         'src/uses-pkg.ts p',
       ].sort(),
     );
-    expect(output).toMatch(/16 files, 2 scripts; 13 export\(s\) nothing but a test imports/);
+    expect(output).toMatch(/17 files, 3 scripts; 14 export\(s\) nothing but a test imports/);
   });
 
   it('passes a tree where every export is imported', async () => {

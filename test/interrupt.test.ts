@@ -73,7 +73,8 @@ function storedKeys(s3: FaultProxy, bucket: string): Map<string, number> {
   return out;
 }
 
-const uploadedKeys = (m: ManifestDoc) => m.files.filter((f) => f.status === 'uploaded').map((f) => f.key!).sort();
+/** The keys the manifest says are in the bucket: sent by the run ('uploaded') or found there ('exists'). */
+const uploadedKeys = (m: ManifestDoc) => m.files.filter((f) => f.status === 'uploaded' || f.status === 'exists').map((f) => f.key!).sort();
 
 /** Hold the proxy, wait for the in-flight PUTs to be parked and for the manifest to catch up. */
 async function quiesce(r: Rig): Promise<string[]> {
@@ -114,7 +115,9 @@ async function rerunAndCheck(r: Rig, uploadedBefore: string[]) {
   expect(stored.size).toBe(FILES);
   expect([...stored.values()].every((n) => n === 1)).toBe(true);
   const manifest = await readManifest(r.cwd);
-  expect(manifest.files.map((f) => f.status)).toEqual(Array(FILES).fill('uploaded'));
+  // The re-run's manifest: what it sent 'uploaded', what the first run had stored 'exists'.
+  const before = new Set(uploadedBefore);
+  expect(manifest.files.map((f) => f.status)).toEqual(manifest.files.map((f) => (before.has(f.key!) ? 'exists' : 'uploaded')));
   expect(await r.stack.list(r.stack.sourceBucket)).toEqual(uploadedKeys(manifest));
   expect(uploadedKeys(manifest)).toEqual([...stored.keys()].sort());
   for (const f of manifest.files) {
@@ -148,7 +151,7 @@ describe('interrupting an upload', () => {
     expect(r.s3.upstreamCut).toBe(CONCURRENCY);
     expect([...storedKeys(r.s3, r.stack.sourceBucket).keys()].sort()).toEqual(stored);
 
-    // The manifest: whole, every stored file 'uploaded', the rest 'pending' (never 'failed').
+    // The manifest: whole, every stored file 'uploaded', the rest 'pending' (never 'failed' nor 'exists').
     const manifest = await readManifest(r.cwd);
     expect(manifest.files).toHaveLength(FILES);
     expect(uploadedKeys(manifest)).toEqual(stored);

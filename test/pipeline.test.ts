@@ -95,7 +95,9 @@ describe('upload → resize → watch on the local stack', () => {
     }
     // The manifest records what went where, as valid JSON.
     const manifest = JSON.parse(await readFile(path.join(cwd, '.imgpipe/last-upload.json'), 'utf8'));
-    expect(manifest.files.map((f: { status: string }) => f.status)).toEqual(Array(names.length).fill('uploaded')); // in the bucket, sent or not
+    // The same words as --json: each file sent 'uploaded', each copy of one 'exists'.
+    expect(manifest.files.map((f: { relPath: string; status: string }) => [f.relPath, f.status])).toEqual(doc.uploads.map((u: { relPath: string; status: string }) => [u.relPath, u.status]));
+    expect(manifest.files.filter((f: { status: string }) => f.status === 'exists')).toHaveLength(4);
   });
 
   it('a re-run uploads nothing and says so', async () => {

@@ -90,7 +90,7 @@ describe('resize handler', () => {
     logs.length = 0;
     const before = await stack.list(stack.destBucket);
     const result = await handler({ Records: [record(stack.destBucket, '320/manual/dup.jpg')] });
-    expect(result.outcomes[0]).toMatchObject({ status: 'skipped', retry: false, error: expect.stringMatching(/recursive trigger/) });
+    expect(result.outcomes[0]).toMatchObject({ status: 'refused', retry: false, error: expect.stringMatching(/recursive trigger/) });
     expect(logs).toEqual([expect.objectContaining({ level: 'error', msg: 'recursion guard' })]);
     expect(await stack.list(stack.destBucket)).toEqual(before);
   });

@@ -23,6 +23,16 @@ import type { FileRecord, UploadOptions, UploadResult, UploadRun } from './uploa
 export type { UploadOptions, UploadResult } from './upload/types.js';
 export type { UploadEvent, UploadRecord, UploadStage } from './upload/events.js';
 
+/**
+ * The `imgpipe upload` job: every file of `opts.paths` checked, asked about and sent; it prints
+ * nothing (progress is `opts.onEvent`) and returns one record per file. examples/api/upload.mjs
+ * runs it against the embedded local stack (test/api-examples.test.ts runs that file).
+ *
+ * @example
+ * const result = await runUpload({ paths: ['photos'], spec: DEFAULT_SPEC, api: stack.apiUrl, manifestPath: '.imgpipe/last-upload.json',
+ *   destination: { pipeline: `local:${dataDir}`, destBucket: stack.destBucket, local: true }, signal: AbortSignal.timeout(120_000) });
+ * // result.uploads: [{ relPath: 'a.jpg', status: 'uploaded', key: 'uploads/<sha256 in base32>/a.jpg', … }]
+ */
 export async function runUpload(opts: UploadOptions): Promise<UploadResult> {
   const started = Date.now();
   const emit = opts.onEvent ?? (() => {});

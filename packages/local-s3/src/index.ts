@@ -112,6 +112,14 @@ function listen(server: Server, port: number, host: string): Promise<number> {
   });
 }
 
+/**
+ * An S3 server on loopback for any S3 client, its data in `opts.dataDir`. examples/api/local-s3.mjs
+ * puts, lists and reads an object through the AWS SDK (test/api-examples.test.ts runs that file).
+ *
+ * @example
+ * const server = await startLocalS3({ dataDir: '.imgpipe/data', buckets: ['photos'] });
+ * const s3 = new S3Client({ endpoint: server.endpoint, region: server.region, credentials: server.credentials, forcePathStyle: true });
+ */
 export async function startLocalS3(opts: LocalS3Options): Promise<LocalS3> {
   const host = opts.host ?? '127.0.0.1';
   const log = opts.silent === false ? (l: string) => process.stderr.write(`[local-s3] ${l}\n`) : () => {};
