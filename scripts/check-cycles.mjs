@@ -20,61 +20,12 @@
 // elementary cycle of each tangle (up to MAX_CYCLES_PER_TANGLE of them).
 // Exits 1 if there is any cycle, 0 otherwise, 2 on a bad invocation.
 
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
+import { parseArgs, sourceDirs, walk } from './source-files.mjs';
 
-const SKIP_DIRS = new Set(['dist', 'node_modules']);
 const MAX_CYCLES_PER_TANGLE = 20;
-
-function usage(message) {
-  console.error(`check-cycles: ${message}`);
-  console.error('usage: node scripts/check-cycles.mjs [--root DIR]');
-  process.exit(2);
-}
-
-function parseArgs(argv) {
-  const opts = { root: resolve(dirname(fileURLToPath(import.meta.url)), '..') };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (arg === '--root' && argv[i + 1] !== undefined) opts.root = resolve(argv[++i]);
-    else if (arg.startsWith('--root=')) opts.root = resolve(arg.slice('--root='.length));
-    else usage(`unknown argument ${arg}`);
-  }
-  return opts;
-}
-
-function isDir(path) {
-  try {
-    return statSync(path).isDirectory();
-  } catch {
-    return false;
-  }
-}
-
-function walk(dir, out) {
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) {
-      if (!SKIP_DIRS.has(entry.name)) walk(path, out);
-    } else if (entry.isFile() && entry.name.endsWith('.ts') && !entry.name.endsWith('.d.ts')) {
-      out.push(path);
-    }
-  }
-  return out;
-}
-
-function sourceDirs(root) {
-  const dirs = [join(root, 'src'), join(root, 'lambda')];
-  const packages = join(root, 'packages');
-  if (isDir(packages)) {
-    for (const entry of readdirSync(packages, { withFileTypes: true })) {
-      if (entry.isDirectory() && !SKIP_DIRS.has(entry.name)) dirs.push(join(packages, entry.name, 'src'));
-    }
-  }
-  return dirs.filter(isDir);
-}
 
 /** Every module specifier the file names, whatever the kind of import. */
 function specifiersOf(path) {
@@ -184,11 +135,11 @@ function cyclesOf(component, graph, limit) {
 }
 
 function main() {
-  const { root } = parseArgs(process.argv.slice(2));
+  const { opts: { root }, usage } = parseArgs(process.argv.slice(2), { script: 'check-cycles', usageLine: 'node scripts/check-cycles.mjs [--root DIR]' });
   const dirs = sourceDirs(root);
   // A mistyped --root must not pass by checking nothing.
   if (dirs.length === 0) usage(`no src/, lambda/ or packages/*/src/ under ${root}`);
-  const files = dirs.flatMap((dir) => walk(dir, [])).sort();
+  const files = dirs.flatMap((dir) => walk(dir)).sort();
   const graph = buildGraph(files);
   const rel = (p) => relative(root, p).split('\\').join('/');
   const found = tangles(graph);

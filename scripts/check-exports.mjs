@@ -30,52 +30,12 @@
 // Prints `path:line  name`, one a line; exits 1 if any, 0 if none, 2 on a bad
 // invocation.
 
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
+import { isDir, isScript, isSource, parseArgs, SKIP_DIRS, walk } from './source-files.mjs';
 
-const SKIP_DIRS = new Set(['dist', 'node_modules']);
 const ALL = '*';
-
-function usage(message) {
-  console.error(`check-exports: ${message}`);
-  console.error('usage: node scripts/check-exports.mjs [--root DIR]');
-  process.exit(2);
-}
-
-function parseArgs(argv) {
-  const opts = { root: resolve(dirname(fileURLToPath(import.meta.url)), '..') };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (arg === '--root' && argv[i + 1] !== undefined) opts.root = resolve(argv[++i]);
-    else if (arg.startsWith('--root=')) opts.root = resolve(arg.slice('--root='.length));
-    else usage(`unknown argument ${arg}`);
-  }
-  return opts;
-}
-
-function isDir(path) {
-  try {
-    return statSync(path).isDirectory();
-  } catch {
-    return false;
-  }
-}
-
-function walk(dir, keep, out) {
-  if (!isDir(dir)) return out;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) {
-      if (!SKIP_DIRS.has(entry.name)) walk(path, keep, out);
-    } else if (entry.isFile() && keep(entry.name)) out.push(path);
-  }
-  return out;
-}
-
-const isSource = (name) => name.endsWith('.ts') && !name.endsWith('.d.ts');
-const isScript = (name) => name.endsWith('.mjs') || name.endsWith('.js');
 
 /** packages/<dir>: its package name and its src/ folder. */
 function packagesOf(root) {
@@ -290,7 +250,7 @@ function typesNamedBy(file, name) {
 }
 
 function main() {
-  const { root } = parseArgs(process.argv.slice(2));
+  const { opts: { root }, usage } = parseArgs(process.argv.slice(2), { script: 'check-exports', usageLine: 'node scripts/check-exports.mjs [--root DIR]' });
   const packages = packagesOf(root);
   const dirs = [join(root, 'src'), join(root, 'lambda'), ...packages.map((p) => p.src)].filter(isDir);
   // A mistyped --root must not pass by checking nothing.

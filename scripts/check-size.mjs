@@ -9,71 +9,25 @@
 // count inside their parent and are also measured on their own.
 // Exits 1 on any violation, 0 otherwise.
 
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { relative } from 'node:path';
 import ts from 'typescript';
+import { parseArgs, sourceDirs, walk } from './source-files.mjs';
 
 const MAX_FILE_LINES = 400;
 const MAX_FUNCTION_LINES = 80;
-const SKIP_DIRS = new Set(['dist', 'node_modules']);
-
-function usage(message) {
-  console.error(`check-size: ${message}`);
-  console.error('usage: node scripts/check-size.mjs [--root DIR] [--top N]');
-  process.exit(2);
-}
-
-function parseArgs(argv) {
-  const opts = { root: resolve(dirname(fileURLToPath(import.meta.url)), '..'), top: 0 };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    const [flag, inline] = arg.startsWith('--') && arg.includes('=') ? arg.split(/=(.*)/s, 2) : [arg, undefined];
-    const value = () => {
-      const v = inline ?? argv[++i];
-      if (v === undefined) usage(`${flag} needs a value`);
-      return v;
-    };
-    if (flag === '--root') opts.root = resolve(value());
-    else if (flag === '--top') {
-      const n = Number(value());
-      if (!Number.isInteger(n) || n < 0) usage('--top takes a non-negative integer');
+const { opts: ARGS, usage } = parseArgs(process.argv.slice(2), {
+  script: 'check-size',
+  usageLine: 'node scripts/check-size.mjs [--root DIR] [--top N]',
+  defaults: { top: 0 },
+  flags: {
+    '--top': (v, opts, bad) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 0) bad('--top takes a non-negative integer');
       opts.top = n;
-    } else usage(`unknown argument ${arg}`);
-  }
-  return opts;
-}
-
-function isDir(path) {
-  try {
-    return statSync(path).isDirectory();
-  } catch {
-    return false;
-  }
-}
-
-function walk(dir, out) {
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) {
-      if (!SKIP_DIRS.has(entry.name)) walk(path, out);
-    } else if (entry.isFile() && entry.name.endsWith('.ts') && !entry.name.endsWith('.d.ts')) {
-      out.push(path);
-    }
-  }
-  return out;
-}
-
-function sourceDirs(root) {
-  const dirs = [join(root, 'src'), join(root, 'lambda')];
-  const packages = join(root, 'packages');
-  if (isDir(packages)) {
-    for (const entry of readdirSync(packages, { withFileTypes: true })) {
-      if (entry.isDirectory() && !SKIP_DIRS.has(entry.name)) dirs.push(join(packages, entry.name, 'src'));
-    }
-  }
-  return dirs.filter(isDir);
-}
+    },
+  },
+});
 
 function propertyName(name, sf) {
   if (!name) return undefined;
@@ -153,12 +107,12 @@ function measureFile(path, root) {
 }
 
 function main() {
-  const { root, top } = parseArgs(process.argv.slice(2));
+  const { root, top } = ARGS;
   const dirs = sourceDirs(root);
   // A mistyped --root must not pass by checking nothing.
   if (dirs.length === 0) usage(`no src/, lambda/ or packages/*/src/ under ${root}`);
   const files = dirs
-    .flatMap((dir) => walk(dir, []))
+    .flatMap((dir) => walk(dir))
     .sort()
     .map((path) => measureFile(path, root));
   const functions = files.flatMap((f) => f.functions);
