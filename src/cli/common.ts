@@ -2,6 +2,7 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { EXIT, ImgpipeError, UsageError } from '../core/errors.js';
 import { printable } from '../ui/format.js';
+import type { abortOnSignals } from './signals.js';
 
 // The exit codes live beside the error model that maps to them.
 export { EXIT };
@@ -96,4 +97,20 @@ export function endWithFailure(verb: string, err: unknown, json: boolean, steps:
   if (json) process.stdout.write(`${JSON.stringify({ ok: false, error: { code: e.code ?? e.name, message: e.message }, steps }, null, 2)}\n`);
   process.stderr.write(`imgpipe ${verb}: ${printable(e.message)}\n`);
   process.exitCode = e instanceof ImgpipeError ? e.exit : EXIT.failed;
+}
+
+/**
+ * A verb's work with its pipeline open: an error thrown after Ctrl-C is the interruption (exit
+ * 130/143), not a failure to report; the signal handlers and the target are released either way.
+ */
+export async function withTarget(signals: ReturnType<typeof abortOnSignals>, target: { close(): Promise<void> }, work: () => Promise<void>): Promise<void> {
+  try {
+    await work();
+  } catch (err) {
+    if (!signals.signal.aborted) throw err;
+    process.exitCode = signals.exitCode();
+  } finally {
+    signals.dispose();
+    await target.close();
+  }
 }

@@ -5,7 +5,7 @@ import { UsageError } from '../core/errors.js';
 import { specHash } from '../core/spec.js';
 import { DEFAULT_MANIFEST, readManifest, storedKeys } from '../files/manifest.js';
 import { Reporter } from '../ui/reporter.js';
-import { EXIT, addExamples, addSpecOptions, addTargetOptions, seconds } from './common.js';
+import { EXIT, addExamples, addSpecOptions, addTargetOptions, seconds, withTarget } from './common.js';
 import { abortOnSignals } from './signals.js';
 
 export function reprocessCommand(): Command {
@@ -48,7 +48,7 @@ async function reprocessAction(keys: string[], opts: OptionValues): Promise<void
   const reporter = new Reporter({ json: !!opts.json, quiet: !!opts.quiet });
   const signals = abortOnSignals();
   const target = await resolveTarget(opts, { ...pipeline, ...(opts.sourceBucket ? { sourceBucket: opts.sourceBucket } : {}) }, asked, { needApi: true, manifest });
-  try {
+  await withTarget(signals, target, async () => {
     if (!target.api) throw new UsageError('no presign API: pass --api URL, or use --local');
     // The spec the pipeline runs is the one photos are brought to; a --widths that disagrees is refused.
     const { agreeOnSpec } = await import('../jobs/spec-check.js');
@@ -85,11 +85,5 @@ async function reprocessAction(keys: string[], opts: OptionValues): Promise<void
     const ok = result.ok && (!wait || wait.ok);
     reporter.result({ ...result, ok, wait });
     process.exitCode = signals.exitCode() ?? (ok ? EXIT.ok : EXIT.failed);
-  } catch (err) {
-    if (!signals.signal.aborted) throw err;
-    process.exitCode = signals.exitCode();
-  } finally {
-    signals.dispose();
-    await target.close();
-  }
+  });
 }

@@ -7,7 +7,7 @@ import { DEFAULT_MANIFEST } from '../files/manifest.js';
 import { Reporter } from '../ui/reporter.js';
 import { resumeHint, watchHint } from '../ui/hints.js';
 import { DEFAULT_DATA_DIR } from '../local/state.js';
-import { EXIT, addExamples, addSpecOptions, addTargetOptions, positiveInt, seconds } from './common.js';
+import { EXIT, addExamples, addSpecOptions, addTargetOptions, positiveInt, seconds, withTarget } from './common.js';
 import { abortOnSignals } from './signals.js';
 import { cliName } from './invocation.js';
 
@@ -85,7 +85,7 @@ async function uploadAction(paths: string[], opts: UploadFlags, filters: PathFil
       if (line.level === 'error') resizeErrors.push(`${line.key}: ${line.error}`);
     },
   }).finally(stopStarting);
-  try {
+  await withTarget(signals, target, async () => {
     const { agreeOnSpec } = await import('../jobs/spec-check.js');
     const spec = await agreeOnSpec({ api: target.api, apiKey: target.apiKey, spec: asked, specGiven, signal: signals.signal });
     reporter.info(`imgpipe: uploading to ${target.description}`);
@@ -135,10 +135,7 @@ async function uploadAction(paths: string[], opts: UploadFlags, filters: PathFil
     const ok = upload.ok && (!opts.wait || waitKeys.length === 0 || !!wait?.ok);
     reporter.result({ ...upload, ok, wait });
     process.exitCode = signals.exitCode() ?? (ok ? EXIT.ok : upload.stopped ? EXIT.unreachable : EXIT.failed);
-  } finally {
-    signals.dispose();
-    await target.close();
-  }
+  });
 }
 
 /** Ctrl-C in the wait after the upload: the `watch` that waits where this upload went. */

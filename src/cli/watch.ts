@@ -4,7 +4,7 @@ import { loadConfig } from '../config/load.js';
 import { UsageError } from '../core/errors.js';
 import { DEFAULT_MANIFEST, readManifest, storedKeys } from '../files/manifest.js';
 import { Reporter } from '../ui/reporter.js';
-import { EXIT, addExamples, addSpecOptions, addTargetOptions, seconds } from './common.js';
+import { EXIT, addExamples, addSpecOptions, addTargetOptions, seconds, withTarget } from './common.js';
 import { abortOnSignals } from './signals.js';
 
 export function watchCommand(): Command {
@@ -41,7 +41,7 @@ export function watchCommand(): Command {
     const signals = abortOnSignals();
     const target = await resolveTarget(opts, pipeline, asked, { needApi: false, manifest, refused: (line) => reporter.error(`imgpipe: ${line}`) });
     if (target.note) reporter.info(`imgpipe: ${target.note}`);
-    try {
+    await withTarget(signals, target, async () => {
       const { agreeOnSpec } = await import('../jobs/spec-check.js');
       const spec = await agreeOnSpec({ api: target.api, apiKey: target.apiKey, spec: asked, specGiven, signal: signals.signal });
       const view = new WatchView(reporter); // the job's events → bar, lines; it prints nothing itself
@@ -69,12 +69,6 @@ export function watchCommand(): Command {
       }
       reporter.result(result);
       process.exitCode = signals.exitCode() ?? (result.ok ? EXIT.ok : EXIT.failed);
-    } catch (err) {
-      if (!signals.signal.aborted) throw err;
-      process.exitCode = signals.exitCode();
-    } finally {
-      signals.dispose();
-      await target.close();
-    }
+    });
   });
 }
