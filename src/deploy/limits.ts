@@ -1,6 +1,6 @@
 // Lambda's published quotas for .zip packages (docs: "Lambda quotas").
 import { ImgpipeError } from '../core/errors.js';
-import { formatBytes } from '../ui/format.js';
+import { formatBytes } from '../core/bytes.js';
 
 export const LIMITS = {
   /** Deployment package, unzipped, including layers: a hard limit. */

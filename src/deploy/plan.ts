@@ -1,7 +1,7 @@
 // What a publish would send, for --dry-run: the same inputs publish.ts and trigger.ts build,
 // with the zip shown by size and hash, and when each conditional call would happen. Nothing
 // here talks to AWS, so what depends on the function's current state is stated as a condition.
-import { formatBytes } from '../ui/format.js';
+import { formatBytes } from '../core/bytes.js';
 import { LIMITS, needsS3Staging } from './limits.js';
 import { stagingKey, versionDescription, type PublishablePackage, type PublishOptions } from './publish.js';
 import { notificationFor, permissionInput } from './trigger.js';

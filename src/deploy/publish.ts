@@ -20,7 +20,7 @@ import {
   type LambdaClient,
 } from '@aws-sdk/client-lambda';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { formatBytes } from '../ui/format.js';
+import { formatBytes } from '../core/bytes.js';
 import type { PublishClients } from './clients.js';
 import { awsCall, explainAwsError, isAwsError, isRoleNotAssumable } from './errors.js';
 import { checkVariables, configurationMatches, mergeVariables, type FunctionSettings } from './function-config.js';

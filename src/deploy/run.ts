@@ -2,7 +2,7 @@
 // --dry-run the calls a publish would make), or publish it and wire the S3 trigger.
 import { UsageError } from '../core/errors.js';
 import type { Spec } from '../core/spec.js';
-import { formatBytes } from '../ui/format.js';
+import { formatBytes } from '../core/bytes.js';
 import { openPublishClients, type PublishClients } from './clients.js';
 import { functionSettings } from './function-config.js';
 import { LIMITS } from './limits.js';

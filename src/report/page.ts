@@ -4,7 +4,7 @@
 import { thumbHashToDataURL } from 'thumbhash';
 import { smallestVariant } from '../core/plan.js';
 import type { DoneRecord, ImageRecord } from '../core/record.js';
-import { formatBytes } from '../ui/format.js';
+import { formatBytes } from '../core/bytes.js';
 
 export interface ReportInput {
   title: string;

@@ -4,7 +4,8 @@
 // nothing to say is left out, never drawn empty (`|  |`).
 import cliProgress from 'cli-progress';
 import { BarTerminal } from './bar-terminal.js';
-import { cells, fitName, formatBytes, formatEta, printable } from './format.js';
+import { cells, fitName, formatEta, printable } from './format.js';
+import { formatBytes } from '../core/bytes.js';
 
 export interface BarState {
   label: string;

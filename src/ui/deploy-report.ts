@@ -4,7 +4,7 @@
 import type { DeploySummary } from '../deploy/run.js';
 import type { StackDeploySummary } from '../deploy/stack/deploy.js';
 import type { DeletePlan, StackDeleteSummary } from '../deploy/stack/remove.js';
-import { formatBytes } from './format.js';
+import { formatBytes } from '../core/bytes.js';
 
 /** `deploy-lambda`. */
 export function formatSummary(s: DeploySummary): string {

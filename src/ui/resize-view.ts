@@ -3,7 +3,8 @@
 // the slow-spec warning on stderr, and the summary line at the end (--json: the CLI prints the
 // result document instead).
 import type { ResizeLocalEvent, ResizeLocalResult } from '../jobs/resize-local.js';
-import { formatBytes, formatSeconds } from './format.js';
+import { formatSeconds } from './format.js';
+import { formatBytes } from '../core/bytes.js';
 import type { Reporter } from './reporter.js';
 
 /** The scan's FIFOs, sockets and devices: the summary counts them. */

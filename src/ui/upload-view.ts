@@ -5,7 +5,8 @@ import type { UploadEvent } from '../jobs/upload/events.js';
 import type { UploadResult } from '../jobs/upload/types.js';
 import { costLine } from '../core/cost.js';
 import { walkSkipsText } from '../files/scan.js';
-import { formatBytes, formatSeconds } from './format.js';
+import { formatSeconds } from './format.js';
+import { formatBytes } from '../core/bytes.js';
 import type { Reporter } from './reporter.js';
 
 export class UploadView {

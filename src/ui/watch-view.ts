@@ -4,7 +4,8 @@
 // CLI prints the result document instead).
 import type { Backlog } from '../jobs/queue-backlog.js';
 import type { WatchEvent, WatchResult } from '../jobs/watch.js';
-import { formatBytes, formatSeconds } from './format.js';
+import { formatSeconds } from './format.js';
+import { formatBytes } from '../core/bytes.js';
 import type { Reporter } from './reporter.js';
 
 export class WatchView {

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { writePipelineConfig } from '../../config/write.js';
 import type { Spec } from '../../core/spec.js';
 import { ImgpipeError, UsageError } from '../../core/errors.js';
-import { formatBytes } from '../../ui/format.js';
+import { formatBytes } from '../../core/bytes.js';
 import { } from '../errors.js';
 import { buildPackage, type LambdaPackage } from '../package.js';
 import { projectRoot } from '../paths.js';
