@@ -17,7 +17,8 @@
 // importer, being an entry point some other program calls:
 //   - `handler` in a lambda/*.ts file (the Lambda runtime calls `index.handler`);
 //   - everything packages/<name>/src/index.ts exports (the package's public face,
-//     imported as `@imgpipe/<name>` or by its package name).
+//     imported as `@imgpipe/<name>` or by its package name), and everything a file
+//     the root package.json's `exports` names exports (`imgpipe`, `imgpipe/lambda/…`).
 // A re-export (`export { a } from`, `export *`, `import { a } …; export { a }`)
 // is used if its own name is; then what it forwards is used too.
 // An exported type (interface or type alias) is used if a used export of its
@@ -81,7 +82,8 @@ function makeResolver(root, packages, known) {
   // The root package's own subpaths (`imgpipe/upload`), as package.json's `exports` maps them.
   const self = rootExports(root);
   return (from, specifier) => {
-    const own = self.name && specifier.startsWith(`${self.name}/`) ? self.map[`./${specifier.slice(self.name.length + 1)}`] : undefined;
+    const sub = specifier === self.name ? '.' : self.name && specifier.startsWith(`${self.name}/`) ? `./${specifier.slice(self.name.length + 1)}` : undefined;
+    const own = sub && self.map[sub];
     if (typeof own === 'string') return asSource(join(root, own));
     const pkg = packages.find((p) => p.name && specifier === p.name);
     if (pkg) return asSource(join(pkg.src, 'index.ts'));
@@ -275,6 +277,12 @@ function main() {
     if (rel[0] === 'lambda' && rel.length === 2) use(path, 'handler');
   }
   for (const pkg of packages) if (files.has(join(pkg.src, 'index.ts'))) use(join(pkg.src, 'index.ts'), ALL);
+  // The root package's entry points (package.json's `exports`) are its public face too.
+  const self = rootExports(root);
+  for (const sub of Object.keys(self.map)) {
+    const entry = resolveSpec(join(root, 'package.json'), sub === '.' ? self.name : `${self.name}/${sub.slice(2)}`);
+    if (entry) use(entry, ALL);
+  }
 
   // A used re-export uses what it forwards.
   while (pending.length > 0) {

@@ -11,7 +11,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { startLocalS3 } from '@imgpipe/local-s3';
 import { createPresignHandler, PRESIGN_DEFAULTS } from 'imgpipe/lambda/presign';
 import { createResizeHandler } from 'imgpipe/lambda/resize';
-import { DEFAULT_SPEC } from 'imgpipe/spec';
+import { DEFAULT_SPEC } from 'imgpipe';
 
 const photo = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'photos', 'mate-Aqua.jpg');
 const dataDir = await mkdtemp(path.join(os.tmpdir(), 'imgpipe-lambdas-'));

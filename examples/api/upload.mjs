@@ -7,9 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import { startLocalStack } from 'imgpipe/local-stack';
-import { DEFAULT_SPEC } from 'imgpipe/spec';
-import { runUpload } from 'imgpipe/upload';
+import { DEFAULT_SPEC, runUpload, startLocalStack } from 'imgpipe';
 
 const folder = process.argv[2] ?? path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'photos');
 const dataDir = await mkdtemp(path.join(os.tmpdir(), 'imgpipe-example-'));
