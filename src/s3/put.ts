@@ -25,8 +25,11 @@ class PutError extends ImgpipeError {
 }
 
 export interface PutOptions {
-  /** Gets a URL; called again with `fresh` when the last one expired. */
-  sign: (fresh: boolean) => Promise<SignedPut>;
+  /**
+   * Gets a URL; called again with `fresh` when the last one expired. Undefined: nothing is left to
+   * send (another client stored these bytes meanwhile), and putWithRetry returns without sending.
+   */
+  sign: (fresh: boolean) => Promise<SignedPut | undefined>;
   /** A string, or the path's bytes when a name in it is not valid UTF-8 (FoundFile.fsPath). */
   path: string | Buffer;
   /** The size that was checked and signed (Content-Length): exactly this many bytes are sent. */
@@ -232,6 +235,7 @@ export async function putWithRetry(opts: PutOptions): Promise<number> {
   const policy = opts.retry ?? DEFAULT_RETRY;
   let target = await opts.sign(false);
   let retries = 0;
+  if (!target) return retries;
   for (let i = 0; ; i++) {
     try {
       await attempt(target, opts);
@@ -253,8 +257,10 @@ export async function putWithRetry(opts: PutOptions): Promise<number> {
       }
       retries++;
       opts.onRetry?.(put ? put.message : `network error: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-      if (put?.expired) target = await opts.sign(true);
-      else await pause(backoffMs(i, policy), opts.signal);
+      if (put?.expired) {
+        target = await opts.sign(true);
+        if (!target) return retries;
+      } else await pause(backoffMs(i, policy), opts.signal);
     }
   }
 }

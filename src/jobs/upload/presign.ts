@@ -1,7 +1,7 @@
 // Stage 3, presign: one request per batch; each file gets a URL, or the API's "already there" (its
 // bytes are in the bucket: the file ends here), or a refusal. A URL that expires mid-PUT is asked
 // for again, one file at a time.
-import type { FileRequest, UploadAnswer, UploadParts } from '../../api/contract.js';
+import type { FileRequest, UploadAnswer, UploadParts, UploadRefused } from '../../api/contract.js';
 import { requestUploads, uploadsUrl } from '../../api/client.js';
 import type { SignedPut } from '../../s3/put.js';
 import { alreadyThere, failed } from './record.js';
@@ -57,33 +57,32 @@ function fileRequest(r: FileRecord): FileRequest {
   return { name: r.relPath.split('/').pop()!, size: r.size, contentType: r.contentType!, sha256: r.sha256!, ...label, ...(r.parts ? { parts: r.parts } : {}) };
 }
 
-/** Thrown out of a PUT's retries when a fresh presign says the bytes have arrived meanwhile. */
-export class AlreadyThere extends Error {
-  constructor(readonly key: string) {
-    super(`already there as ${key}`);
-  }
-}
-
-/** A fresh answer for one file whose URL expired (the same key: it comes from the content). */
-async function askAgain(run: UploadRun, r: FileRecord) {
+/**
+ * A fresh answer for one file whose URL expired: the same key (it comes from the content), now in
+ * the record; "exists" when its bytes arrived meanwhile (another run, another machine).
+ */
+async function askAgain(run: UploadRun, r: FileRecord): Promise<Exclude<UploadAnswer, UploadRefused>> {
   const { opts } = run;
   run.emit({ type: 'url-refresh', url: uploadsUrl(opts.api), relPath: r.relPath });
   const [answer] = await requestUploads([fileRequest(r)], { api: opts.api, apiKey: opts.apiKey, signal: opts.signal, timeoutMs: opts.timeoutMs, onRetry: retried(run, 'POST /uploads') });
   if ('error' in answer) throw new Error(`${answer.error.code}: ${answer.error.message}`);
-  if ('exists' in answer) throw new AlreadyThere(answer.key);
+  r.key = answer.key;
+  if ('exists' in answer && answer.requeuedAt) r.requeuedAt = answer.requeuedAt;
   return answer;
 }
 
-/** A fresh URL for a file sent in one PUT. */
-export async function signOne(run: UploadRun, r: FileRecord): Promise<SignedPut & { key: string }> {
+/** A fresh URL for a file sent in one PUT; undefined when its bytes are there now (nothing to send). */
+export async function signOne(run: UploadRun, r: FileRecord): Promise<SignedPut | undefined> {
   const answer = await askAgain(run, r);
+  if ('exists' in answer) return undefined;
   if ('uploadId' in answer) throw new Error('the API answered a multipart plan for a file sent in one PUT');
-  return { url: answer.url, headers: answer.headers, key: answer.key };
+  return { url: answer.url, headers: answer.headers };
 }
 
-/** A fresh plan for a file sent in parts: the same upload, resumed, its URLs new. */
-export async function planAgain(run: UploadRun, r: FileRecord): Promise<UploadParts> {
+/** A fresh plan for a file sent in parts (the same upload, resumed, its URLs new); undefined when the whole file is there now. */
+export async function planAgain(run: UploadRun, r: FileRecord): Promise<UploadParts | undefined> {
   const answer = await askAgain(run, r);
+  if ('exists' in answer) return undefined;
   if (!('uploadId' in answer)) throw new Error('the API answered one PUT for a file sent in parts');
   return answer;
 }

@@ -8,7 +8,7 @@ import { partsOf } from '../../api/parts.js';
 import { requestComplete } from '../../api/client.js';
 import { diskPath } from '../../files/scan.js';
 import { putWithRetry } from '../../s3/put.js';
-import { AlreadyThere, planAgain, retried } from './presign.js';
+import { planAgain, retried } from './presign.js';
 import { alreadyThere, failed, uploaded } from './record.js';
 import type { FileRecord, UploadRun } from './types.js';
 
@@ -19,10 +19,17 @@ export async function putParts(run: UploadRun, r: FileRecord, putLimit: LimitFun
   let retries = 0;
   const countRetry = retried(run, `PUT ${r.relPath}`);
   let latest = plan;
+  let storedMeanwhile = false; // a fresh plan said the bucket holds the whole file now
   // Parts whose URLs expire together share one fresh plan rather than asking once each.
-  let replanning: Promise<UploadParts> | undefined;
+  let replanning: Promise<UploadParts | undefined> | undefined;
+  /** A part's fresh URL; undefined when nothing is left to send for it (the part, or the whole file, is stored). */
   const fresh = async (partNumber: number) => {
-    latest = await (replanning ??= planAgain(run, r).finally(() => (replanning = undefined)));
+    const next = await (replanning ??= planAgain(run, r).finally(() => (replanning = undefined)));
+    if (!next) {
+      storedMeanwhile = true;
+      return undefined;
+    }
+    latest = next;
     const part = latest.parts[partNumber - 1];
     return 'url' in part ? { url: part.url, headers: part.headers } : undefined;
   };
@@ -36,44 +43,35 @@ export async function putParts(run: UploadRun, r: FileRecord, putLimit: LimitFun
     await Promise.all(
       toSend.map(({ partNumber, start, size }) =>
         putLimit(async () => {
+          if (storedMeanwhile || opts.signal.aborted) return; // nothing left to send for this file
           const first = plan.parts[partNumber - 1] as { url: string; headers: Record<string, string> };
-          let sentMeanwhile = false;
           await putWithRetry({
             path: diskPath(r.found!),
             size,
             part: { start, fileSize: r.size },
             signal: opts.signal,
             timeoutMs: opts.timeoutMs,
-            sign: async (again) => {
-              if (!again) return first;
-              const next = await fresh(partNumber);
-              if (next) return next;
-              sentMeanwhile = true; // another client sent this part: nothing left to send
-              throw new PartHeld();
-            },
+            sign: async (again) => (again ? fresh(partNumber) : first),
             onRetry: (reason) => {
               retries++;
               countRetry(reason);
             },
             onBytes: (bytes) => run.emit({ type: 'put-progress', relPath: r.relPath, bytes }),
-          }).catch((err) => (sentMeanwhile && err instanceof PartHeld ? undefined : Promise.reject(err)));
+          });
         }),
       ),
     );
     if (opts.signal.aborted) return; // stays 'pending': the parts sent are found by the re-run
+    r.retries = retries;
+    if (storedMeanwhile) return alreadyThere(run, r, r.key!);
     await requestComplete(
       { key: latest.key, uploadId: latest.uploadId, size: r.size, sha256: r.sha256!, parts: r.parts! },
       { api: opts.api, apiKey: opts.apiKey, signal: opts.signal, timeoutMs: opts.timeoutMs, onRetry: retried(run, 'POST /uploads/complete') },
     );
-    r.retries = retries;
     uploaded(run, r);
   } catch (err) {
     if (opts.signal.aborted) return;
-    if (err instanceof AlreadyThere) return alreadyThere(run, r, err.key);
     r.retries = retries;
     failed(run, r, 'put', (err as Error).message);
   }
 }
-
-/** Out of a part's retries: the fresh plan shows storage holds the part already. */
-class PartHeld extends Error {}

@@ -2,7 +2,7 @@
 // run's concurrency limit; progress told as bytes.
 import { diskPath } from '../../files/scan.js';
 import { putWithRetry, type SignedPut } from '../../s3/put.js';
-import { AlreadyThere, retried, signOne } from './presign.js';
+import { retried, signOne } from './presign.js';
 import { alreadyThere, failed, uploaded } from './record.js';
 import type { FileRecord, UploadRun } from './types.js';
 
@@ -12,6 +12,7 @@ export async function putOne(run: UploadRun, r: FileRecord): Promise<void> {
   const { signed } = r.send as { signed: SignedPut };
   if (opts.signal.aborted) return;
   let retries = 0;
+  let storedMeanwhile = false; // a fresh presign said the bucket holds the bytes now
   const countRetry = retried(run, `PUT ${r.relPath}`);
   run.emit({ type: 'put-start', relPath: r.relPath, key: r.key!, size: r.size });
   try {
@@ -24,7 +25,7 @@ export async function putOne(run: UploadRun, r: FileRecord): Promise<void> {
       sign: async (fresh) => {
         if (!fresh) return signed;
         const again = await signOne(run, r);
-        r.key = again.key;
+        storedMeanwhile = !again;
         return again;
       },
       onRetry: (reason) => {
@@ -34,10 +35,10 @@ export async function putOne(run: UploadRun, r: FileRecord): Promise<void> {
       onBytes: (bytes) => run.emit({ type: 'put-progress', relPath: r.relPath, bytes }),
     });
     r.retries = retries;
-    uploaded(run, r);
+    if (storedMeanwhile) alreadyThere(run, r, r.key!);
+    else uploaded(run, r);
   } catch (err) {
     if (opts.signal.aborted) return; // stays 'pending': the re-run uploads it
-    if (err instanceof AlreadyThere) return alreadyThere(run, r, err.key);
     r.retries = retries;
     failed(run, r, 'put', (err as Error).message);
   }
