@@ -46,12 +46,12 @@ type UploadFlags = OptionValues & SpecFlags & { data: string };
  */
 async function dryRun(paths: string[], opts: UploadFlags, filters: PathFilter[], o: { spec: Spec; pipeline: PipelineConfig; reporter: Reporter }): Promise<void> {
   // Loaded here, not at the top: its AWS SDK clients cost every other verb ~0.6 s CPU and ~40 MB at start.
-  const [{ dryRunPipeline }, { runUpload }, { UploadView }] = await Promise.all([import('../jobs/upload/dry-run.js'), import('../jobs/upload.js'), import('../ui/upload-view.js')]);
-  const pipeline = await dryRunPipeline(opts, o.pipeline, o.spec);
+  const [{ dryRunDestination }, { runUpload }, { UploadView }] = await Promise.all([import('../jobs/upload/dry-run.js'), import('../jobs/upload.js'), import('../ui/upload-view.js')]);
+  const destination = await dryRunDestination(opts, o.pipeline, o.spec);
   const view = new UploadView(o.reporter, true);
   const signals = abortOnSignals();
   try {
-    const result = await runUpload({ paths, spec: o.spec, api: '', manifestPath: opts.manifest, destination: { pipeline, local: pipeline.startsWith('local:') }, dryRun: true, filters, onEvent: view.onEvent, signal: signals.signal });
+    const result = await runUpload({ paths, spec: o.spec, api: '', manifestPath: opts.manifest, destination, dryRun: true, filters, onEvent: view.onEvent, signal: signals.signal });
     view.finish(result);
     o.reporter.result(result);
     process.exitCode = signals.exitCode() ?? (result.ok ? EXIT.ok : EXIT.failed);

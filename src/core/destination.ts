@@ -14,3 +14,6 @@ export interface Destination {
   region?: string;
   local?: boolean;
 }
+
+/** The local stack's pipeline: its data folder, absolute (its ports change from run to run). */
+export const localPipeline = (absoluteDataDir: string): string => `local:${absoluteDataDir}`;

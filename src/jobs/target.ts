@@ -4,6 +4,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import path from 'node:path';
 import type { PipelineConfig } from '../config/load.js';
+import { localPipeline } from '../core/destination.js';
 import { UsageError } from '../core/errors.js';
 import type { Spec } from '../core/spec.js';
 import type { Manifest } from '../files/manifest.js';
@@ -63,7 +64,7 @@ function stackTarget(stack: StackEndpoints, dataDir: string, description: string
     endpoint: stack.s3Endpoint,
     region: stack.region,
     local: true,
-    pipeline: `local:${path.resolve(dataDir)}`,
+    pipeline: localPipeline(path.resolve(dataDir)),
     description,
     ...extra,
     close: async () => {
