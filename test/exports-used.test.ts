@@ -199,7 +199,7 @@ describe('check-exports', () => {
       'src/benched.ts': 'export const viaBench = 1;\n',
       // The root package's `exports` are its public face: all of src/sub.ts counts as used.
       'package.json': '{"name": "rootpkg", "exports": {"./sub": "./dist/src/sub.js"}}',
-      'examples/e.mjs': "import { viaExports } from 'rootpkg/sub';\nconsole.log(viaExports);\n",
+      'examples/e.mjs': `import { viaExports } from 'rootpkg${'/'}sub';\nconsole.log(viaExports);\n`,
       'src/sub.ts': 'export const viaExports = 1;\nexport const notViaExports = 2;\n',
       // Tests are no importers; nor are files outside the scan.
       'test/a.test.ts': "import { onlyTested, viaNamespace, b2 } from '../src/core/a.js';\nimport { Orphan } from '../src/core/a.js';\n",

@@ -1,17 +1,18 @@
 // Same bytes twice in one run: a copy waits for the first only while the first is in flight.
 import { describe, expect, it } from 'vitest';
-import { filesToPresign, type Checked } from '../src/jobs/upload/check.js';
+import { filesToPresign } from '../src/jobs/upload/check.js';
 import type { UploadEvent } from '../src/jobs/upload/events.js';
 import type { FileRecord, UploadRun } from '../src/jobs/upload/types.js';
 
 const sha = Buffer.alloc(32, 5).toString('base64');
 const record = (rel: string, status: FileRecord['status'] = 'pending'): FileRecord => ({ path: `/p/${rel}`, relPath: rel, found: { path: `/p/${rel}`, relPath: rel, size: 10, mtimeMs: 1 }, status, size: 10 });
-const check = (rel: string): Checked => ({ r: record(rel), fromLedger: false, inspected: { ok: true, size: 10, sha256: sha, contentType: 'image/jpeg' } });
+/** A record as the check leaves it: hashed and typed. */
+const check = (rel: string): FileRecord => ({ ...record(rel), sha256: sha, contentType: 'image/jpeg' });
 
-function runWithFirst(status: FileRecord['status']): { run: UploadRun; first: FileRecord; events: UploadEvent[] } {
+function runWithFirst(status: FileRecord['status'], opts: Partial<UploadRun['opts']> = {}): { run: UploadRun; first: FileRecord; events: UploadEvent[] } {
   const first = { ...record('first.jpg', status), sha256: sha, contentType: 'image/jpeg', key: 'uploads/k/first.jpg' };
   const events: UploadEvent[] = [];
-  const run = { firstOf: new Map([[sha, first]]), twins: new Map(), emit: (e: UploadEvent) => events.push(e), save: () => {} } as unknown as UploadRun;
+  const run = { opts: { destination: { pipeline: 'local:/d' }, ...opts }, firstOf: new Map([[sha, first]]), twins: new Map(), emit: (e: UploadEvent) => events.push(e), save: () => {} } as unknown as UploadRun;
   return { run, first, events };
 }
 
@@ -28,5 +29,13 @@ describe('twins in one upload run', () => {
     expect(filesToPresign(run, [check('copy.jpg')]).map((r) => r.relPath)).toEqual(['copy.jpg']);
     expect(run.twins.get(first)).toBeUndefined();
     expect(run.firstOf.get(sha)!.relPath).toBe('copy.jpg');
+  });
+
+  it('in a dry run the first is never sent: its copy ends at once, as the real run would end it', () => {
+    const { run, first, events } = runWithFirst('pending', { dryRun: true });
+    expect(filesToPresign(run, [check('copy.jpg')])).toEqual([]);
+    expect(run.twins.get(first)).toBeUndefined();
+    expect(events.map((e) => e.type)).toEqual(['file-checked', 'file-exists']);
+    expect(events[1]).toMatchObject({ file: { relPath: 'copy.jpg', status: 'exists', twinOf: 'first.jpg' } });
   });
 });
