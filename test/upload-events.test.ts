@@ -86,7 +86,7 @@ describe('the upload job, as events and data', () => {
     const putsFrom = events.findIndex((e) => e.type === 'put-start');
     const oldRecord = { path: old.path, relPath: 'old.jpg', status: 'exists', key: oldKey, size: old.size };
     expect(events.slice(0, putsFrom)).toEqual([
-      { type: 'file-skipped', path: path.join(photos, 'notes.txt'), reason: 'not-an-image' },
+      { type: 'file-passed-over', path: path.join(photos, 'notes.txt'), reason: 'not-an-image' },
       { type: 'scan-done', files: 4, bytes: allBytes },
       ...fresh.map((f) => ({ type: 'file-checked', relPath: f.name, size: f.size, sha256: f.sha256, fromLedger: false })),
       { type: 'file-checked', relPath: 'old.jpg', size: old.size, sha256: old.sha256, fromLedger: true }, // unchanged: not read again

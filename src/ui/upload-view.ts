@@ -29,8 +29,8 @@ export class UploadView {
     switch (e.type) {
       case 'warning':
         return reporter.error(e.message);
-      case 'file-skipped':
-        return reporter.verbose(skipLine(e));
+      case 'file-passed-over':
+        return reporter.verbose(passedOverLine(e));
       case 'scan-done':
         this.files = e.files;
         if (this.dryRun) return;
@@ -100,7 +100,7 @@ export class UploadView {
 }
 
 /** -v's line for an entry the scan passed over (dry runs print it too). */
-function skipLine(e: Extract<UploadEvent, { type: 'file-skipped' }>): string {
+function passedOverLine(e: Extract<UploadEvent, { type: 'file-passed-over' }>): string {
   if (e.reason === 'excluded') return `skip ${e.relPath}: excluded by --exclude ${e.pattern}`;
   if (e.reason === 'hidden') return `skip ${e.path}: hidden`;
   if (e.reason === 'not-an-image') return `skip ${e.path}: not an image (by its extension)`;

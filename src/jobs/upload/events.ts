@@ -28,9 +28,9 @@ export type UploadStage = 'scan' | 'check' | 'presign' | 'put';
 export type UploadEvent =
   /** Something the person should know that is not a file's failure (the spec is too slow for the Lambda, the ledger could not be written). */
   | { type: 'warning'; message: string }
-  /** An entry of a walked folder that is not uploaded: hidden, not an image by its extension, or left out by a filter. */
-  | { type: 'file-skipped'; path: string; reason: Exclude<PassedOver, 'excluded'> }
-  | { type: 'file-skipped'; path: string; relPath: string; reason: 'excluded'; pattern: string }
+  /** An entry of a walked folder passed over (never uploaded, never a failure): hidden, not an image by its extension, not a regular file, or left out by a filter. */
+  | { type: 'file-passed-over'; path: string; reason: Exclude<PassedOver, 'excluded'> }
+  | { type: 'file-passed-over'; path: string; relPath: string; reason: 'excluded'; pattern: string }
   /** The files to upload are known: `files` of them, `bytes` in all (the progress total). */
   | { type: 'scan-done'; files: number; bytes: number }
   /** A file is an image within the limits; its hash came from the ledger (no read) or one read. */

@@ -5,7 +5,7 @@ import type { UploadEvent } from './events.js';
 import { publicRecord } from './record.js';
 import type { FileRecord, UploadOptions } from './types.js';
 
-type FileSkipped = Extract<UploadEvent, { type: 'file-skipped' }>;
+type FilePassedOver = Extract<UploadEvent, { type: 'file-passed-over' }>;
 
 /** The scan, and its records: unreadable arguments (already failed) first, then every file found. */
 export async function scanStage(opts: UploadOptions, emit: (e: UploadEvent) => void): Promise<{ scan: ScanResult; records: FileRecord[] }> {
@@ -16,17 +16,17 @@ export async function scanStage(opts: UploadOptions, emit: (e: UploadEvent) => v
     records.push(r);
     emit({ type: 'file-failed', file: publicRecord(r), stage: 'scan', bytes: 0 });
   }
-  for (const e of scanSkips(scan)) emit(e);
+  for (const e of passedOver(scan)) emit(e);
   for (const found of scan.files) records.push({ path: found.path, relPath: found.relPath, found, status: 'pending', size: found.size });
   return { scan, records };
 }
 
-/** The walk's skips, sorted by path, then the filters' (dry runs list them too). */
-function scanSkips(scan: ScanResult): FileSkipped[] {
+/** What the walk passed over, sorted by path, then what the filters left out. */
+function passedOver(scan: ScanResult): FilePassedOver[] {
   const hidden = new Set(scan.hidden);
   return [
-    ...[...scan.skipped, ...scan.hidden].sort().map((path): FileSkipped => ({ type: 'file-skipped', path, reason: hidden.has(path) ? 'hidden' : 'not-an-image' })),
-    ...scan.special.map((s): FileSkipped => ({ type: 'file-skipped', path: s.path, reason: s.kind === 'FIFO' ? 'fifo' : s.kind })),
-    ...scan.excluded.map((e): FileSkipped => ({ type: 'file-skipped', path: e.path, relPath: e.relPath, reason: 'excluded', pattern: e.pattern })),
+    ...[...scan.skipped, ...scan.hidden].sort().map((path): FilePassedOver => ({ type: 'file-passed-over', path, reason: hidden.has(path) ? 'hidden' : 'not-an-image' })),
+    ...scan.special.map((s): FilePassedOver => ({ type: 'file-passed-over', path: s.path, reason: s.kind === 'FIFO' ? 'fifo' : s.kind })),
+    ...scan.excluded.map((e): FilePassedOver => ({ type: 'file-passed-over', path: e.path, relPath: e.relPath, reason: 'excluded', pattern: e.pattern })),
   ];
 }
