@@ -1,32 +1,16 @@
 // The code-size bars (scripts/check-size.mjs): no file over 400 lines, no function over 80.
-import { execFile } from 'node:child_process';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { tempDir } from './helpers/images.js';
+import { describe, expect, it } from 'vitest';
+import { plantTree, runScript } from './helpers/repo-scripts.js';
 
-const ROOT = path.resolve(__dirname, '..');
-const SCRIPT = path.join(ROOT, 'scripts/check-size.mjs');
-
-function checkSize(args: string[] = []): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [SCRIPT, ...args], { cwd: ROOT, timeout: 60_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : null) : 0;
-      resolve({ code, output: stdout + stderr });
-    });
-  });
-}
+const checkSize = (args: string[] = []) => runScript('check-size.mjs', args);
 
 /** A function declaration spanning exactly `lines` lines. */
 function functionOf(name: string, lines: number): string {
   const body = ['  let x = 0;', ...Array.from({ length: lines - 4 }, () => '  x += 1;'), '  return x;'];
   return [`export function ${name}(): number {`, ...body, '}'].join('\n') + '\n';
 }
-
-const cleanup: string[] = [];
-afterAll(async () => {
-  await Promise.all(cleanup.map((dir) => rm(dir, { recursive: true, force: true })));
-});
 
 describe('check-size', () => {
   it('the repository is within the bars', async () => {
@@ -35,8 +19,7 @@ describe('check-size', () => {
   });
 
   it('reports a 401-line file and an 81-line function, and exits 1', async () => {
-    const dir = await tempDir('imgpipe-check-size-');
-    cleanup.push(dir);
+    const dir = await plantTree('imgpipe-check-size-', {});
     await mkdir(path.join(dir, 'src/deep'), { recursive: true });
     await mkdir(path.join(dir, 'packages/pkg/src'), { recursive: true });
     await mkdir(path.join(dir, 'packages/pkg/dist'), { recursive: true });
@@ -68,8 +51,7 @@ describe('check-size', () => {
   });
 
   it('refuses a root with nothing to scan', async () => {
-    const dir = await tempDir('imgpipe-check-size-');
-    cleanup.push(dir);
+    const dir = await plantTree('imgpipe-check-size-', {});
     const { code, output } = await checkSize(['--root', dir]);
     expect(code, output).toBe(2);
   });

@@ -1,35 +1,10 @@
 // No import cycles (scripts/check-cycles.mjs): dependencies point one way.
-import { execFile } from 'node:child_process';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
-import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { tempDir } from './helpers/images.js';
+import { describe, expect, it } from 'vitest';
+import { plantTree, runScript } from './helpers/repo-scripts.js';
 
-const ROOT = path.resolve(__dirname, '..');
-const SCRIPT = path.join(ROOT, 'scripts/check-cycles.mjs');
-
-function checkCycles(args: string[] = []): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [SCRIPT, ...args], { cwd: ROOT, timeout: 60_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : null) : 0;
-      resolve({ code, output: stdout + stderr });
-    });
-  });
-}
+const checkCycles = (args: string[] = []) => runScript('check-cycles.mjs', args);
 
 const cyclesIn = (output: string) => output.split('\n').filter((line) => line.includes(' -> '));
-
-const cleanup: string[] = [];
-afterAll(async () => {
-  await Promise.all(cleanup.map((dir) => rm(dir, { recursive: true, force: true })));
-});
-
-async function plant(dir: string, files: Record<string, string>): Promise<void> {
-  for (const [name, text] of Object.entries(files)) {
-    await mkdir(path.dirname(path.join(dir, name)), { recursive: true });
-    await writeFile(path.join(dir, name), text);
-  }
-}
 
 describe('check-cycles', () => {
   it('the repository has no import cycle', async () => {
@@ -40,9 +15,7 @@ describe('check-cycles', () => {
   });
 
   it('reports a planted cycle through every kind of import, and exits 1', async () => {
-    const dir = await tempDir('imgpipe-check-cycles-');
-    cleanup.push(dir);
-    await plant(dir, {
+    const dir = await plantTree('imgpipe-check-cycles-', {
       // A value import one way, a type import back.
       'src/a.ts': "import { b } from './b.js';\nexport const a = b + 1;\n",
       'src/b.ts': "import type { A } from './a.js';\nexport const b = 1;\nexport type B = A;\n",
@@ -73,9 +46,7 @@ describe('check-cycles', () => {
   });
 
   it('passes a tree without cycles', async () => {
-    const dir = await tempDir('imgpipe-check-cycles-');
-    cleanup.push(dir);
-    await plant(dir, {
+    const dir = await plantTree('imgpipe-check-cycles-', {
       'src/a.ts': "import { b } from './b.js';\nexport const a = b;\n",
       'src/b.ts': 'export const b = 1;\n',
     });
@@ -85,8 +56,7 @@ describe('check-cycles', () => {
   });
 
   it('refuses a root with nothing to scan', async () => {
-    const dir = await tempDir('imgpipe-check-cycles-');
-    cleanup.push(dir);
+    const dir = await plantTree('imgpipe-check-cycles-', {});
     const { code, output } = await checkCycles(['--root', dir]);
     expect(code, output).toBe(2);
   });
