@@ -15,7 +15,7 @@ import { explainAwsError, isAwsError } from './errors.js';
 import type { PublishClients } from './clients.js';
 import type { DeployProgress } from './progress.js';
 
-export const TRIGGER_EVENTS: S3Event[] = ['s3:ObjectCreated:*'];
+const TRIGGER_EVENTS: S3Event[] = ['s3:ObjectCreated:*'];
 
 export interface TriggerOptions {
   sourceBucket: string;
@@ -35,14 +35,14 @@ export interface TriggerResult {
   kept: string[];
 }
 
-export function parseFunctionArn(arn: string): { partition: string; region: string; account: string; name: string } {
+function parseFunctionArn(arn: string): { partition: string; region: string; account: string; name: string } {
   const m = /^arn:([^:]+):lambda:([^:]+):([^:]+):function:([^:]+)/.exec(arn);
   if (!m) throw new ImgpipeError(`not a Lambda function ARN: ${arn}`, 'BadArn');
   return { partition: m[1], region: m[2], account: m[3], name: m[4] };
 }
 
 /** Statement ids allow [A-Za-z0-9_-]; one per bucket, so re-runs find their own. */
-export const permissionStatementId = (bucket: string): string => `imgpipe-s3-${bucket.replace(/[^A-Za-z0-9_-]/g, '-')}`.slice(0, 100);
+const permissionStatementId = (bucket: string): string => `imgpipe-s3-${bucket.replace(/[^A-Za-z0-9_-]/g, '-')}`.slice(0, 100);
 
 export function permissionInput(opts: TriggerOptions) {
   const { partition, account, name } = parseFunctionArn(opts.functionArn);

@@ -41,7 +41,7 @@ export function describedBy(headers: Map<string, string>, contentEncoding: strin
 }
 
 /** Refuse user metadata over S3's 2 KB, before any body is read (each version is kept in the journal). */
-export function checkUserMetadata(userMeta: Record<string, string>): void {
+function checkUserMetadata(userMeta: Record<string, string>): void {
   let size = 0;
   for (const [k, v] of Object.entries(userMeta)) size += Buffer.byteLength(k) + Buffer.byteLength(v);
   if (size > MAX_USER_METADATA_BYTES) {
