@@ -55,8 +55,14 @@ function readBody(req: http.IncomingMessage, onChunk: (chunk: Buffer) => Promise
       }, fail);
     });
     req.on('end', () => chain.then(() => (failed ? undefined : resolve()), fail));
-    req.on('aborted', () => fail(new S3Error('IncompleteBody', 'The request body terminated unexpectedly')));
+    const cut = (): void => {
+      if (!req.complete) fail(new S3Error('IncompleteBody', 'The request body terminated unexpectedly'));
+    };
+    req.on('close', cut);
     req.on('error', fail);
+    // The connection may have gone while the request was checked and its blob opened: no event
+    // comes then, and waiting for one would hold the blob's file handle until GC.
+    if (req.destroyed) cut();
   });
 }
 
