@@ -18,14 +18,8 @@ const ALLOWED: string[] = [
   'lambda/deadline.ts MIN_WORK_MS',
   // lambda/presign
   // packages/local-s3/src
-  'packages/local-s3/src/chunked.ts MAX_TRAILER_BYTES',
   // packages/local-s3/src/http
-  'packages/local-s3/src/http/context.ts MAX_BODY_BYTES',
-  'packages/local-s3/src/http/context.ts MAX_XML_BODY_BYTES',
-  'packages/local-s3/src/http/object-meta.ts MAX_USER_METADATA_BYTES',
   // packages/local-s3/src
-  'packages/local-s3/src/keys.ts MAX_KEY_BYTES',
-  'packages/local-s3/src/server.ts MAX_HEADER_SECTION_BYTES',
   // packages/local-s3/src/storage
   // src/cli
   'src/cli/dev.ts DEFAULT_API_PORT',
