@@ -36,7 +36,6 @@ const ALLOWED: string[] = [
   'src/deploy/sharp-stage.ts isRuntimeFile',
   'src/deploy/sharp-stage.ts pinnedSharpSpecs',
   // src/deploy/stack
-  'src/deploy/stack/concurrency.ts RESIZE_CONCURRENCY_RANGE',
   // src/deploy
   'src/deploy/trigger.ts MergedNotification',
   'src/deploy/trigger.ts mergeNotification',
