@@ -31,10 +31,6 @@ const ALLOWED: string[] = [
   'src/core/spec.ts specSchema',
   'src/core/spec.ts suggestKey',
   // src/deploy
-  'src/deploy/limits.ts PackageTooLargeError',
-  'src/deploy/package.ts elfMachine',
-  'src/deploy/sharp-stage.ts isRuntimeFile',
-  'src/deploy/sharp-stage.ts pinnedSharpSpecs',
   // src/deploy/stack
   // src/deploy
   'src/deploy/trigger.ts MergedNotification',
