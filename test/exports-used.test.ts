@@ -33,8 +33,6 @@ const ALLOWED: string[] = [
   // src/deploy
   // src/deploy/stack
   // src/deploy
-  'src/deploy/trigger.ts MergedNotification',
-  'src/deploy/trigger.ts mergeNotification',
   // src/files
   'src/files/manifest.ts writeManifest',
   'src/files/scan.ts excludedBy',

@@ -89,7 +89,7 @@ function sameConfiguration(a: LambdaFunctionConfiguration, b: LambdaFunctionConf
   return norm(a) === norm(b);
 }
 
-export interface MergedNotification {
+interface MergedNotification {
   configuration: NotificationConfiguration;
   status: TriggerResult['notification'];
   kept: string[];
@@ -100,7 +100,7 @@ export interface MergedNotification {
  * ObjectCreated to this function (any qualifier); everything else is kept as it is. A kept
  * configuration that overlaps ours would make S3 refuse the whole document: say which one.
  */
-export function mergeNotification(existing: NotificationConfiguration, ours: LambdaFunctionConfiguration, functionArn: string): MergedNotification {
+function mergeNotification(existing: NotificationConfiguration, ours: LambdaFunctionConfiguration, functionArn: string): MergedNotification {
   const ourFunction = (arn = '') => arn === functionArn || arn.startsWith(`${functionArn}:`);
   const lambdas = existing.LambdaFunctionConfigurations ?? [];
   const replaced = lambdas.filter((c) => c.Id === ours.Id || (ourFunction(c.LambdaFunctionArn) && coversCreated(c.Events)));
