@@ -11,9 +11,9 @@ export interface LambdaContext {
  * Kept back from every piece of work for answering after it: a record or a note to S3 (tens of
  * ms, seconds with the SDK's retries) and the reply to Lambda.
  */
-export const ANSWER_RESERVE_MS = 3000;
+const ANSWER_RESERVE_MS = 3000;
 /** Less than this left for a photo: do not start it (no resize of a real photo is quicker). */
-export const MIN_WORK_MS = 1000;
+const MIN_WORK_MS = 1000;
 
 export class DeadlineReached extends Error {
   constructor(readonly budgetMs: number) {

@@ -30,7 +30,7 @@ export interface DeadLetterOutcome {
  * Attempts on the source queue. SQS moves a message after maxReceiveCount receives and keeps its
  * count, which this queue's own receive then raises by one.
  */
-export function attemptsOf(message: SqsRecord, maxReceives?: number): number {
+function attemptsOf(message: SqsRecord, maxReceives?: number): number {
   const received = Number(message.attributes?.ApproximateReceiveCount);
   if (maxReceives) return maxReceives;
   return Number.isFinite(received) && received > 1 ? received - 1 : 1;
@@ -84,7 +84,7 @@ export function createFailureRecorder(config: FailureRecorderConfig) {
   };
 }
 
-export function failureRecorderConfigFromEnv(env: NodeJS.ProcessEnv = process.env, s3: S3Client = createS3Client()): FailureRecorderConfig {
+function failureRecorderConfigFromEnv(env: NodeJS.ProcessEnv = process.env, s3: S3Client = createS3Client()): FailureRecorderConfig {
   const destBucket = env.DEST_BUCKET;
   if (!destBucket) throw new Error('DEST_BUCKET is not set');
   const spec = env.IMGPIPE_SPEC ? parseSpec(JSON.parse(env.IMGPIPE_SPEC), 'IMGPIPE_SPEC') : DEFAULT_SPEC;

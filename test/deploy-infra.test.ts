@@ -7,7 +7,7 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { attemptKey, FAILURE_PREFIX, RECORD_PREFIX } from '../src/core/keys.js';
 import { projectRoot } from '../src/deploy/paths.js';
-import { RESIZE_CONCURRENCY_RANGE } from '../src/deploy/stack/concurrency.js';
+import { checkConcurrency, concurrencyNote } from '../src/deploy/stack/concurrency.js';
 import { DEFAULT_RESIZE_CONCURRENCY, FUNCTION_DEFAULTS, MAX_RECEIVE_COUNT } from '../src/core/pipeline-defaults.js';
 import { checkLifecycle, LIFECYCLE_DEFAULTS, ORIGINALS_STORAGE_CLASSES } from '../src/deploy/stack/lifecycle.js';
 import { parseCfnYaml, PSEUDO_PARAMETERS as PSEUDO, resolveFor, subNames, walk, type CfnNode as Node } from './helpers/cfn-yaml.js';
@@ -204,7 +204,9 @@ describe('infra/template.yaml', () => {
       FunctionResponseTypes: ['ReportBatchItemFailures'],
       ScalingConfig: { MaximumConcurrency: { Ref: 'ResizeConcurrency' } },
     });
-    expect(t.Parameters.ResizeConcurrency).toMatchObject({ Type: 'Number', Default: DEFAULT_RESIZE_CONCURRENCY, MinValue: RESIZE_CONCURRENCY_RANGE.min, MaxValue: RESIZE_CONCURRENCY_RANGE.max });
+    // SQS's published bounds for an event source's MaximumConcurrency; the deploy's note never suggests less.
+    expect(t.Parameters.ResizeConcurrency).toMatchObject({ Type: 'Number', Default: DEFAULT_RESIZE_CONCURRENCY, MinValue: 2, MaxValue: 1000 });
+    expect(concurrencyNote(checkConcurrency(5, { limit: 10, unreserved: 1 }))).toContain(`pass --resize-concurrency ${t.Parameters.ResizeConcurrency.MinValue} `);
     // The recorder: the dead-letter queue's only consumer, told the same receive count.
     expect(r.FailureRecorderEventSourceMapping.Properties).toMatchObject({
       EventSourceArn: { 'Fn::GetAtt': ['ResizeDeadLetterQueue', 'Arn'] },

@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { collect } from './helpers/cli.js';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import sharp from 'sharp';
@@ -13,10 +13,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { failureKey, outputKeys, recordKey } from '../src/core/keys.js';
 import { parseSpec, widthVariants } from '../src/core/spec.js';
 import { functionSettings } from '../src/deploy/function-config.js';
-import { assertWithinLimits, LIMITS, needsS3Staging, PackageTooLargeError } from '../src/deploy/limits.js';
-import { buildPackage, elfMachine, type LambdaPackage } from '../src/deploy/package.js';
+import { assertWithinLimits, LIMITS, needsS3Staging } from '../src/deploy/limits.js';
+import { buildPackage, type LambdaPackage } from '../src/deploy/package.js';
 import { projectRoot } from '../src/deploy/paths.js';
-import { isRuntimeFile, pinnedSharpSpecs, stageSharp } from '../src/deploy/sharp-stage.js';
+import { stagedFiles, stageSharp } from '../src/deploy/sharp-stage.js';
 import { deterministicZip } from '../src/deploy/zip.js';
 import { s3EventRecord } from '../src/core/s3-event.js';
 import { startLocalS3, type LocalS3 } from '@imgpipe/local-s3';
@@ -31,6 +31,10 @@ const DEST = 'imgpipe-dest';
 function node(script: string, cwd: string, env: NodeJS.ProcessEnv, args: string[] = []) {
   return collect(spawn(process.execPath, [script, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] }));
 }
+
+/** e_machine of a little-endian ELF file (both Lambda architectures are), or undefined when it is not one: read here, apart from the package's own check. */
+const elfMachineOf = (data: Buffer): number | undefined =>
+  data.length >= 20 && data.subarray(0, 4).toString('latin1') === '\x7fELF' && data[5] === 1 ? data.readUInt16LE(18) : undefined;
 
 /** What a Lambda sandbox adds to the function's environment; nothing of this machine's. */
 const sandboxEnv = (taskRoot: string, extra: Record<string, string>): NodeJS.ProcessEnv => ({
@@ -191,19 +195,37 @@ describe('deploy-lambda package', () => {
       const names = entries.map((e) => e.name);
       const img = [...new Set(names.filter((n) => n.startsWith('node_modules/@img/')).map((n) => n.split('/').slice(1, 3).join('/')))].sort();
       expect(img).toEqual(['@img/colour', `@img/sharp-libvips-linux-${cpu}`, `@img/sharp-linux-${cpu}`]);
-      const binaries = entries.filter((e) => elfMachine(e.data) !== undefined);
+      const binaries = entries.filter((e) => elfMachineOf(e.data) !== undefined);
       expect(binaries.map((b) => b.name).sort()).toEqual([
         expect.stringMatching(new RegExp(`^node_modules/@img/sharp-libvips-linux-${cpu}/lib/libvips-cpp\\.so\\.`)),
         `node_modules/@img/sharp-linux-${cpu}/lib/sharp-linux-${cpu}-${pkg.sharp!.version}.node`,
       ]);
-      expect(binaries.map((b) => elfMachine(b.data))).toEqual([machine, machine]);
+      expect(binaries.map((b) => elfMachineOf(b.data))).toEqual([machine, machine]);
       expect(pkg.sharp!.packages).toContain(`sharp@${pkg.sharp!.version}`);
       expect(names[0]).toBe('index.mjs');
     }
     // The version is the project's own, from package-lock.json.
     const lock = JSON.parse(readFileSync(path.join(projectRoot(), 'package-lock.json'), 'utf8'));
     expect(x64.sharp!.version).toBe(lock.packages['node_modules/sharp'].version);
-    expect(pinnedSharpSpecs()).toContain(`detect-libc@${lock.packages['node_modules/detect-libc'].version}`);
+    // sharp's dependencies too: what the zip carries is what package-lock.json pins.
+    expect(x64.sharp!.packages).toContain(`detect-libc@${lock.packages['node_modules/detect-libc'].version}`);
+  });
+
+  it("asks npm for sharp and each of its dependencies at package-lock.json's versions, for the target's CPU", async () => {
+    const lock = JSON.parse(readFileSync(path.join(projectRoot(), 'package-lock.json'), 'utf8'));
+    const cacheDir = await tempDir('imgpipe-stage-cache-');
+    try {
+      // `false` as npm: the install fails at once, and its message is the command it was given.
+      const failed = await stageSharp('arm64', { cacheDir, npm: 'false' }).then(() => '', (err: Error) => err.message);
+      const args = /^false (.*) failed \(exit 1\)/.exec(failed)?.[1].split(' ') ?? [failed];
+      const deps = Object.keys(lock.packages['node_modules/sharp'].dependencies).sort();
+      expect(deps).toContain('detect-libc');
+      const pinned = ['sharp', ...deps].map((d) => `${d}@${lock.packages[`node_modules/${d}`].version}`);
+      expect(args.slice(-pinned.length)).toEqual(pinned);
+      expect(args).toContain('--cpu=arm64');
+    } finally {
+      await rm(cacheDir, { recursive: true, force: true });
+    }
   });
 
   it('two builds of the same source give the same bytes and SHA-256; the report matches the zip', async () => {
@@ -227,14 +249,24 @@ describe('deploy-lambda package', () => {
     }
   });
 
-  it('keeps only what runs: no types, docs, C++ sources or install scripts; licences stay', () => {
+  it('keeps only what runs: no types, docs, C++ sources or install scripts; licences stay', async () => {
     const names = x64Entries.map((e) => e.name);
     expect(names.filter((n) => /\.d\.[cm]?ts$|\/README[^/]*$|^node_modules\/sharp\/(src|install)\/|\/include\/|\.bin\//i.test(n))).toEqual([]);
     expect(names).toEqual(expect.arrayContaining(['node_modules/sharp/LICENSE', 'node_modules/sharp/package.json', 'node_modules/sharp/dist/index.mjs', 'node_modules/@img/sharp-libvips-linux-x64/package.json']));
-    expect(isRuntimeFile('sharp/dist/index.mjs')).toBe(true);
-    expect(isRuntimeFile('sharp/lib/index.d.ts')).toBe(false);
-    expect(isRuntimeFile('semver/bin/semver.js')).toBe(false);
-    expect(isRuntimeFile('@img/sharp-libvips-linux-arm64/lib/glib-2.0/include/glibconfig.h')).toBe(false);
+    // The same walk over a planted tree: the arm64 headers and npm's .bin links too.
+    const planted = await tempDir('imgpipe-staged-');
+    try {
+      const files = ['sharp/dist/index.mjs', 'sharp/lib/index.d.ts', 'sharp/LICENSE', 'semver/bin/semver.js', 'semver/index.js', '@img/sharp-libvips-linux-arm64/lib/glib-2.0/include/glibconfig.h', '@img/sharp-libvips-linux-arm64/lib/libvips-cpp.so.42', '.bin/semver'];
+      for (const f of files) {
+        await mkdir(path.dirname(path.join(planted, f)), { recursive: true });
+        await writeFile(path.join(planted, f), 'x');
+      }
+      expect((await stagedFiles(planted)).map((f) => f.name).sort()).toEqual(
+        ['@img/sharp-libvips-linux-arm64/lib/libvips-cpp.so.42', 'semver/index.js', 'sharp/LICENSE', 'sharp/dist/index.mjs'].map((f) => `node_modules/${f}`),
+      );
+    } finally {
+      await rm(planted, { recursive: true, force: true });
+    }
   });
 
   // npm installs sharp's arm64 packages into an empty cache: tens of seconds on a loaded machine;
@@ -272,7 +304,7 @@ describe('deploy-lambda package', () => {
   });
 
   it('refuses a package over Lambda\'s unzipped limit and flags one over the direct-upload limit', async () => {
-    expect(() => assertWithinLimits(LIMITS.unzippedBytes + 1)).toThrow(PackageTooLargeError);
+    expect(() => assertWithinLimits(LIMITS.unzippedBytes + 1)).toThrow(expect.objectContaining({ code: 'PackageTooLarge', message: expect.stringMatching(/unzipped, over Lambda's/) }));
     expect(() => assertWithinLimits(LIMITS.unzippedBytes)).not.toThrow();
     expect(needsS3Staging(LIMITS.directUploadBytes)).toBe(false);
     expect(needsS3Staging(LIMITS.directUploadBytes + 1)).toBe(true);

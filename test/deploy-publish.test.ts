@@ -1,7 +1,7 @@
 // The publish flow against a local endpoint that speaks the Lambda and S3 control APIs: the
 // exact calls, in order, with their parameters; the waiters; the unchanged-code skip; the alias;
 // the notification merge; and the errors a user meets first.
-import { GetBucketNotificationConfigurationCommand, type Event as S3Event, type FilterRule } from '@aws-sdk/client-s3';
+import { GetBucketNotificationConfigurationCommand } from '@aws-sdk/client-s3';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_SPEC } from '../src/core/spec.js';
@@ -10,7 +10,7 @@ import { functionSettings } from '../src/deploy/function-config.js';
 import { publishFunction, stagingKey, type PublishablePackage, type PublishOptions } from '../src/deploy/publish.js';
 import { runDeploy } from '../src/deploy/run.js';
 import { DeployProgress } from '../src/deploy/progress.js';
-import { mergeNotification, wireTrigger } from '../src/deploy/trigger.js';
+import { wireTrigger } from '../src/deploy/trigger.js';
 import { deterministicZip } from '../src/deploy/zip.js';
 import { createS3Client } from '../src/s3/client.js';
 import { ACCOUNT, CREDENTIALS, REGION, startFakeAws, type FakeAws } from './helpers/deploy-fake-aws.js';
@@ -334,24 +334,32 @@ describe('deploy-lambda publish', () => {
       expect(result.permission).toBe('present');
     });
 
+    it("refuses a configuration beside ours that S3 would refuse (same event type, overlapping prefix and suffix), and keeps one that is not", async () => {
+      // S3 answers with capitalised rule names, whatever was sent; ours has the prefix uploads/ and no suffix.
+      const queue = (event: string, prefix: string, suffix: string) =>
+        S3_NOTIFICATION(
+          `<QueueConfiguration><Id>q</Id><Queue>arn:aws:sqs:us-east-1:1:q</Queue><Event>${event}</Event><Filter><S3Key>` +
+            `<FilterRule><Name>Prefix</Name><Value>${prefix}</Value></FilterRule><FilterRule><Name>Suffix</Name><Value>${suffix}</Value></FilterRule></S3Key></Filter></QueueConfiguration>`,
+        );
+      for (const [event, prefix, suffix, outcome] of [
+        ['s3:ObjectCreated:Put', 'uploads/a/', '', 'refused'],
+        ['s3:ObjectCreated:*', '', '', 'refused'],
+        ['s3:ObjectCreated:*', 'uploads/', '.png', 'refused'],
+        ['s3:ObjectCreated:*', 'other/', '', 'added'],
+        ['s3:ObjectRemoved:*', 'uploads/', '', 'added'],
+      ] as const) {
+        fake.addBucket('imgpipe-source', queue(event, prefix, suffix));
+        const got = await wireTrigger(trigger, clients, new DeployProgress()).then(
+          (r) => r.notification,
+          (err: { code?: string; message: string }) => (err.code === 'OverlappingNotification' ? 'refused' : err.message),
+        );
+        expect({ event, prefix, suffix, got }).toEqual({ event, prefix, suffix, got: outcome });
+      }
+    });
+
     it('a missing source bucket is one clear error', async () => {
       await expect(wireTrigger(trigger, clients, new DeployProgress())).rejects.toMatchObject({ code: 'NotFound', message: expect.stringMatching(/^s3 notification configuration of imgpipe-source: /) });
     });
-  });
-
-  it('overlap follows S3\'s rule: same event type and overlapping prefix and suffix', () => {
-    const ours = { Id: 'ours', LambdaFunctionArn: `${ARN}:live`, Events: ['s3:ObjectCreated:*' as const], Filter: { Key: { FilterRules: [{ Name: 'prefix' as const, Value: 'uploads/' }] } } };
-    // S3 answers with capitalised rule names, whatever was sent.
-    const rule = (Name: string, Value: string) => ({ Name, Value }) as FilterRule;
-    const queue = (event: string, prefix = '', suffix = '') => ({
-      QueueConfigurations: [{ Id: 'q', QueueArn: 'arn:aws:sqs:us-east-1:1:q', Events: [event as S3Event], Filter: { Key: { FilterRules: [rule('Prefix', prefix), rule('Suffix', suffix)] } } }],
-    });
-    expect(() => mergeNotification(queue('s3:ObjectCreated:Put', 'uploads/a/'), ours, ARN)).toThrow(/overlapping/);
-    expect(() => mergeNotification(queue('s3:ObjectCreated:*', ''), ours, ARN)).toThrow(/overlapping/);
-    expect(mergeNotification(queue('s3:ObjectCreated:*', 'other/'), ours, ARN).status).toBe('added');
-    expect(mergeNotification(queue('s3:ObjectRemoved:*', 'uploads/'), ours, ARN).status).toBe('added');
-    const bySuffix = { ...ours, Filter: { Key: { FilterRules: [{ Name: 'suffix' as const, Value: '.jpg' }] } } };
-    expect(mergeNotification(queue('s3:ObjectCreated:*', '', '.png'), bySuffix, ARN).status).toBe('added');
   });
 
   it('runDeploy: builds, publishes and wires in one call, and lists the calls it made', async () => {

@@ -14,7 +14,7 @@ import { ImageError, resizeImage } from '../src/core/resize.js';
 import { DEFAULT_SPEC, parseSpec, SpecError } from '../src/core/spec.js';
 import { explainAwsError } from '../src/deploy/errors.js';
 import { LocalKeysError } from '../src/core/local-keys.js';
-import { assertWithinLimits, LIMITS, PackageTooLargeError } from '../src/deploy/limits.js';
+import { assertWithinLimits, LIMITS } from '../src/deploy/limits.js';
 import { putWithRetry } from '../src/s3/put.js';
 import { runCli } from './helpers/cli.js';
 import * as img from './helpers/images.js';
@@ -68,7 +68,7 @@ describe('every error class is an ImgpipeError with a stable code and exit', () 
     // The local stack's keys refused before any call: the same line, but a failed deploy (exit 1), not bad usage.
     expectModel(explainAwsError(new LocalKeysError('AWS Lambda', true), 'lambda:GetFunction on f'), ImgpipeError, 'LocalKeys', EXIT.failed);
     expect(denied.message).toBe('access denied: lambda:GetFunction on f is not allowed for these credentials (no)');
-    expectModel(await caught(() => assertWithinLimits(LIMITS.unzippedBytes + 1)), PackageTooLargeError, 'PackageTooLarge', EXIT.failed);
+    expectModel(await caught(() => assertWithinLimits(LIMITS.unzippedBytes + 1)), ImgpipeError, 'PackageTooLarge', EXIT.failed);
   });
 
   it('ApiError: a 4xx is ApiRefused and asked once; a 503 is ApiUnavailable and asked again', async () => {

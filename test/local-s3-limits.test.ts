@@ -1,5 +1,5 @@
-// The local S3 server's bounds on what one request may make it hold: user metadata (S3's 2 KB),
-// the header section (S3's 8 KB), aws-chunked trailers, connections; and its answers to values
+// The local S3 server's bounds on what one request may make it hold (its LIMITS, S3's own): user
+// metadata, the header section, the body, aws-chunked trailers, XML bodies, connections; and its answers to values
 // S3 refuses (CR/LF in response-* overrides, a LocationConstraint). A REAL server on loopback,
 // driven by real AWS SDK v3 clients and, for what the SDK will not send, by raw HTTP.
 import { spawn } from 'node:child_process';
@@ -11,11 +11,11 @@ import { Readable } from 'node:stream';
 import { crc32 } from 'node:zlib';
 import os from 'node:os';
 import path from 'node:path';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CopyObjectCommand, CreateBucketCommand, CreateMultipartUploadCommand, HeadBucketCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { CopyObjectCommand, CreateBucketCommand, CreateMultipartUploadCommand, DeleteObjectsCommand, HeadBucketCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { SignatureV4 } from '@smithy/signature-v4';
-import { startLocalS3, type LocalS3 } from '@imgpipe/local-s3';
+import { LIMITS, startLocalS3, type LocalS3 } from '@imgpipe/local-s3';
 import { s3Client, sdkFailure, xmlCode, type S3Target } from './helpers/s3.js';
 
 const BUCKET = 'limits';
@@ -53,14 +53,28 @@ function rawRequest(port: number, head: string, body = ''): Promise<{ status: nu
   });
 }
 
-describe('user metadata: S3 allows 2 KB (names and values, UTF-8 bytes)', () => {
-  it('exactly 2 KB is stored and read back; 1 byte more is 400 MetadataTooLarge on PUT, CreateMultipartUpload and CopyObject (REPLACE)', async () => {
-    const fits = { a: 'v'.repeat(2047) }; // 1 + 2047 = 2048
-    const over = { a: 'v'.repeat(2048) };
+const README = path.resolve(import.meta.dirname, '../packages/local-s3/README.md');
+/** A byte count as the README writes it: 5 GiB, 2 MiB, or 8,192. */
+const written = (n: number): string => (n % 1024 ** 3 === 0 ? `${n / 1024 ** 3} GiB` : n % 1024 ** 2 === 0 ? `${n / 1024 ** 2} MiB` : n.toLocaleString('en-US'));
+
+describe('LIMITS, the public face of these bounds', () => {
+  it("are S3's published limits (the XML body aside, which S3 does not publish), and the README's Limits say each", async () => {
+    // AWS's numbers, written here independently: a key 1,024 bytes, user metadata 2 KB, the header
+    // section 8 KB, one PUT 5 GiB; the trailer and XML-body bounds are this server's own.
+    expect(LIMITS).toEqual({ keyBytes: 1024, userMetadataBytes: 2048, headerSectionBytes: 8192, bodyBytes: 5 * 2 ** 30, trailerBytes: 4096, xmlBodyBytes: 2 * 2 ** 20 });
+    const limitsItem = /^- \*\*Limits, as S3's\*\*[^]*?(?=^- )/m.exec(await readFile(README, 'utf8'))?.[0] ?? '';
+    for (const [name, n] of Object.entries(LIMITS)) expect({ name, said: limitsItem.includes(written(n)) }).toEqual({ name, said: true });
+  });
+});
+
+describe("user metadata: S3's LIMITS.userMetadataBytes (names and values, UTF-8 bytes)", () => {
+  it('exactly the limit is stored and read back; 1 byte more is 400 MetadataTooLarge on PUT, CreateMultipartUpload and CopyObject (REPLACE)', async () => {
+    const fits = { a: 'v'.repeat(LIMITS.userMetadataBytes - 1) }; // 1 + 2047 = 2048
+    const over = { a: 'v'.repeat(LIMITS.userMetadataBytes) };
     await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'meta/fits', Body: 'x', Metadata: fits }));
     expect((await client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'meta/fits' }))).Metadata).toEqual(fits);
     // Two entries count both names: 2 + 2046 ("ab") + 1 + 0 ("c") = 2049.
-    const split = { ab: 'v'.repeat(2046), c: '' };
+    const split = { ab: 'v'.repeat(LIMITS.userMetadataBytes - 2), c: '' };
     for (const [what, call] of [
       ['PUT', new PutObjectCommand({ Bucket: BUCKET, Key: 'meta/over', Body: 'x', Metadata: over })],
       ['PUT, two entries', new PutObjectCommand({ Bucket: BUCKET, Key: 'meta/over', Body: 'x', Metadata: split })],
@@ -74,18 +88,42 @@ describe('user metadata: S3 allows 2 KB (names and values, UTF-8 bytes)', () => 
   });
 });
 
-describe('header section: S3 allows 8 KB of headers and query', () => {
-  it('a 9 KB header is 400 RequestHeaderSectionTooLarge (in S3 format); 1 MB of headers too; cookies are not counted; the server still answers', async () => {
-    const nine = await rawRequest(s3.port, `GET /${BUCKET}/x HTTP/1.1\r\nHost: 127.0.0.1:${s3.port}\r\nX-Pad: ${'p'.repeat(9 * 1024)}\r\nConnection: close\r\n\r\n`);
+describe("header section: S3's LIMITS.headerSectionBytes of headers and query", () => {
+  it('a header 1 KB over is 400 RequestHeaderSectionTooLarge (in S3 format); 1 MB of headers too; cookies are not counted; the server still answers', async () => {
+    const pad = 'p'.repeat(LIMITS.headerSectionBytes + 1024);
+    const nine = await rawRequest(s3.port, `GET /${BUCKET}/x HTTP/1.1\r\nHost: 127.0.0.1:${s3.port}\r\nX-Pad: ${pad}\r\nConnection: close\r\n\r\n`);
     expect({ status: nine.status, code: nine.code }).toEqual({ status: 400, code: 'RequestHeaderSectionTooLarge' });
     const lines = Array.from({ length: 1024 }, (_, i) => `X-Pad-${i}: ${'p'.repeat(1000)}\r\n`).join('');
     const huge = await rawRequest(s3.port, `GET /${BUCKET}/x HTTP/1.1\r\nHost: 127.0.0.1:${s3.port}\r\n${lines}\r\n`);
     expect({ status: huge.status, code: huge.code }).toEqual({ status: 400, code: 'RequestHeaderSectionTooLarge' });
     // Cookies are not counted (a browser sends other local apps' cookies to loopback, never to S3):
     // 9 KB of them reach the signature check, which this unsigned request fails.
-    const cookies = await rawRequest(s3.port, `GET /${BUCKET}/x HTTP/1.1\r\nHost: 127.0.0.1:${s3.port}\r\nCookie: a=${'c'.repeat(9 * 1024)}\r\nConnection: close\r\n\r\n`);
+    const cookies = await rawRequest(s3.port, `GET /${BUCKET}/x HTTP/1.1\r\nHost: 127.0.0.1:${s3.port}\r\nCookie: a=${pad}\r\nConnection: close\r\n\r\n`);
     expect({ status: cookies.status, code: cookies.code }).toEqual({ status: 403, code: 'AccessDenied' });
     await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'after-headers', Body: 'fine' }));
+  });
+});
+
+describe('bodies: LIMITS.bodyBytes for an upload, LIMITS.xmlBodyBytes for XML', () => {
+  it('a signed PUT announcing 1 byte over the limit is 400 EntityTooLarge before any body is sent; the limit itself is let through to the body', async () => {
+    const put = async (length: number) => {
+      const headers = await signedHeaders(s3, 'PUT', `/${BUCKET}/huge`, {}, { 'content-length': String(length), 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' });
+      const head = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+      return rawRequest(s3.port, `PUT /${BUCKET}/huge HTTP/1.1\r\n${head}Connection: close\r\n\r\n`);
+    };
+    expect(await put(LIMITS.bodyBytes + 1)).toMatchObject({ status: 400, code: 'EntityTooLarge' });
+    // At the limit the server waits for the bytes; ours end after none: not EntityTooLarge.
+    expect((await put(LIMITS.bodyBytes)).code).not.toBe('EntityTooLarge');
+    expect(await sdkFailure(client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'huge' })))).toMatchObject({ status: 404 });
+  });
+
+  it('a DeleteObjects body over LIMITS.xmlBodyBytes is 400 MaxMessageLengthExceeded, and deletes nothing', async () => {
+    await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'kept', Body: 'x' }));
+    const long = 'k'.repeat(1000);
+    const objects = [{ Key: 'kept' }, ...Array.from({ length: Math.ceil(LIMITS.xmlBodyBytes / 1000) }, (_, i) => ({ Key: `${i}/${long}` }))];
+    const f = await sdkFailure(client.send(new DeleteObjectsCommand({ Bucket: BUCKET, Delete: { Objects: objects } })));
+    expect({ status: f.status, code: f.code }).toEqual({ status: 400, code: 'MaxMessageLengthExceeded' });
+    await client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'kept' }));
   });
 });
 

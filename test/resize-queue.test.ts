@@ -7,7 +7,7 @@ import http from 'node:http';
 import net from 'node:net';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ANSWER_RESERVE_MS, Deadline, MIN_WORK_MS } from '../lambda/deadline.js';
+import { Deadline } from '../lambda/deadline.js';
 import { createFailureRecorder } from '../lambda/failure-recorder.js';
 import { createResizeHandler } from '../lambda/resize.js';
 import { encodeEventKey, type SqsRecord } from '../src/core/s3-event.js';
@@ -121,7 +121,7 @@ describe('the resize on an SQS queue, and the failure recorder', () => {
   it('a photo cut off after a fair share of the time is failed now; one cut off late in a batch is retried', () => {
     let left = 60_000;
     const deadline = new Deadline({ getRemainingTimeInMillis: () => left });
-    expect(deadline.atStart).toBe(60_000 - ANSWER_RESERVE_MS);
+    expect(deadline.atStart).toBe(60_000 - deadline.reserveMs);
     expect(deadline.wasFair(deadline.atStart)).toBe(true);
     expect(deadline.wasFair(deadline.atStart / 2)).toBe(true);
     left = 20_000;
@@ -129,7 +129,12 @@ describe('the resize on an SQS queue, and the failure recorder', () => {
     // A short function keeps 40 % back, and starts no photo in its last quarter.
     const short = new Deadline({ getRemainingTimeInMillis: () => 1000 });
     expect([short.reserveMs, short.atStart, short.minWorkMs]).toEqual([400, 600, 250]);
-    expect([deadline.reserveMs, deadline.minWorkMs]).toEqual([ANSWER_RESERVE_MS, MIN_WORK_MS]);
+    // A long function keeps a fixed reserve and least time for a photo, whatever its length: under
+    // the short rule's 40 % and quarter, not growing with the function's time.
+    const longest = new Deadline({ getRemainingTimeInMillis: () => 900_000 });
+    expect([longest.reserveMs, longest.minWorkMs]).toEqual([deadline.reserveMs, deadline.minWorkMs]);
+    expect(deadline.reserveMs).toBeLessThan(60_000 * 0.4);
+    expect(deadline.minWorkMs).toBeLessThan(60_000 / 4);
     // Without a context (tests of the handler alone): no deadline at all.
     expect(new Deadline().budget()).toBe(Infinity);
   });

@@ -32,7 +32,7 @@ function problem(code: string, schema: z.ZodType, value: unknown): Refusal | und
 const refusedIf = (refused: boolean, code: string, message: string | undefined): Refusal | undefined => (refused && message !== undefined ? { code, message } : undefined);
 
 /** Why `parts` is not a plan for a file of `size` bytes, if it is not. */
-export function partsProblem(parts: unknown, size: number): string | undefined {
+function partsProblem(parts: unknown, size: number): string | undefined {
   const expected = partsOf(size).length;
   if (!Array.isArray(parts) || parts.length !== expected) return `parts must list the SHA-256 of each of the file's ${expected} parts`;
   if (!parts.every((p) => typeof p === 'string' && SHA256_BASE64.test(p))) return 'each of parts must be a base64 SHA-256 (44 characters)';

@@ -23,7 +23,7 @@ export interface ReadSideConfig {
 }
 
 /** Only keys of the shape the API hands out: `<prefix>/<SHA-256 in base32>/<name>`. */
-export function isHandedOutKey(key: unknown, prefix: string): key is string {
+function isHandedOutKey(key: unknown, prefix: string): key is string {
   if (typeof key !== 'string' || Buffer.byteLength(key) > 1024) return false;
   const rest = key.startsWith(`${prefix}/`) ? key.slice(prefix.length + 1) : '';
   return /^[a-z2-7]{52}\/[^/]+$/.test(rest) && rest.split('/')[1] !== '..' && rest.split('/')[1] !== '.';

@@ -10,7 +10,7 @@ import type { HandlerName, LambdaRuntime } from '../core/pipeline-defaults.js';
 import { BUNDLE_FILE, NODE_TARGET } from './targets.js';
 
 /** Packages resolved at run time from the zip's node_modules instead of being bundled. */
-export const EXTERNAL_PACKAGES = ['sharp'];
+const EXTERNAL_PACKAGES = ['sharp'];
 
 export interface Bundle {
   code: Buffer;
@@ -23,7 +23,7 @@ export interface Bundle {
 }
 
 /** The handler's TypeScript source, or its compiled JavaScript when the sources are absent. */
-export function handlerEntry(handler: HandlerName, root = projectRoot()): string {
+function handlerEntry(handler: HandlerName, root = projectRoot()): string {
   const candidates = [path.join(root, 'lambda', `${handler}.ts`), path.join(root, 'dist', 'lambda', `${handler}.js`)];
   const found = candidates.find((f) => existsSync(f));
   if (!found) throw new Error(`cannot find the ${handler} handler (looked for ${candidates.join(', ')})`);

@@ -9,7 +9,7 @@ import { FUNCTION_DEFAULTS, type HandlerName, type LambdaArch, type LambdaRuntim
 import { LAMBDA_HANDLER } from './targets.js';
 
 /** Variables a handler cannot start without. */
-export const REQUIRED_VARIABLES: Record<HandlerName, string[]> = { resize: ['DEST_BUCKET'], presign: ['SOURCE_BUCKET'], 'failure-recorder': ['DEST_BUCKET'] };
+const REQUIRED_VARIABLES: Record<HandlerName, string[]> = { resize: ['DEST_BUCKET'], presign: ['SOURCE_BUCKET'], 'failure-recorder': ['DEST_BUCKET'] };
 
 export interface SettingsInput {
   handler: HandlerName;
@@ -67,7 +67,7 @@ export function mergeVariables(existing: Record<string, string> | undefined, our
 }
 
 /** Lambda counts every name and value against one 4 KB quota. */
-export const environmentBytes = (vars: Record<string, string>): number =>
+const environmentBytes = (vars: Record<string, string>): number =>
   Object.entries(vars).reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v), 0);
 
 /** Refuse an environment the handler cannot start with, or Lambda would refuse. */

@@ -11,18 +11,12 @@ export const LIMITS = {
   environmentBytes: 4 * 1024,
 } as const;
 
-export class PackageTooLargeError extends ImgpipeError {
-  override name = 'PackageTooLargeError';
-  constructor(message: string) {
-    super(message, 'PackageTooLarge');
-  }
-}
-
 /** Refuse a package Lambda would refuse, before anything is sent. */
 export function assertWithinLimits(unzippedBytes: number, limit: number = LIMITS.unzippedBytes): void {
   if (unzippedBytes > limit) {
-    throw new PackageTooLargeError(
+    throw new ImgpipeError(
       `the package is ${formatBytes(unzippedBytes)} unzipped, over Lambda's ${formatBytes(limit)} limit for .zip functions`,
+      'PackageTooLarge',
     );
   }
 }

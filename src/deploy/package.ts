@@ -41,7 +41,7 @@ export interface LambdaPackage extends BuiltZip {
 }
 
 /** e_machine of an ELF file, or undefined when it is not one. */
-export function elfMachine(data: Buffer): number | undefined {
+function elfMachine(data: Buffer): number | undefined {
   if (data.length < 20 || data.readUInt32BE(0) !== 0x7f454c46) return undefined;
   return data[5] === 2 ? data.readUInt16BE(18) : data.readUInt16LE(18); // EI_DATA: 2 = big-endian
 }

@@ -61,7 +61,7 @@ export interface PublishResult {
   alias: { name: string; arn: string; version: string; status: 'created' | 'moved' | 'unchanged'; previousVersion?: string };
 }
 
-export const DEFAULT_WAITER: WaiterTiming = { minDelay: 1, maxDelay: 10, maxWaitTime: 300 };
+const DEFAULT_WAITER: WaiterTiming = { minDelay: 1, maxDelay: 10, maxWaitTime: 300 };
 /** IAM usually makes a new role assumable within ~10 s. */
 const DEFAULT_ROLE_RETRY = { attempts: 4, delayMs: 4000 };
 

@@ -61,7 +61,7 @@ const RESERVED_ENV = /^(_HANDLER|_X_AMZN_TRACE_ID|AWS_REGION|AWS_DEFAULT_REGION|
 const ALIAS_NAME = /^(?!\d+$)[A-Za-z0-9_-]{1,128}$/;
 const FUNCTION_NAME = /^([A-Za-z0-9_-]{1,64}|arn:[^\s]+)$/;
 
-export function validateRequest(r: DeployRequest): void {
+function validateRequest(r: DeployRequest): void {
   const functionOnly: [string, unknown][] = [
     ['--create', r.create || undefined],
     ['--role', r.role],

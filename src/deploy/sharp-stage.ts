@@ -23,7 +23,7 @@ export interface StagedSharp {
 const MARKER = '.imgpipe-staged.json';
 
 /** sharp and its runtime dependencies at the versions package-lock.json resolves. */
-export function pinnedSharpSpecs(root = projectRoot()): string[] {
+function pinnedSharpSpecs(root = projectRoot()): string[] {
   const lockFile = path.join(root, 'package-lock.json');
   if (existsSync(lockFile)) {
     const lock = JSON.parse(readFileSync(lockFile, 'utf8')) as { packages?: Record<string, { version?: string; dependencies?: Record<string, string> }> };
@@ -53,7 +53,7 @@ const NOT_RUNTIME = [
 ];
 
 /** Whether a file under node_modules (path relative to it, '/'-separated) goes into the zip. */
-export const isRuntimeFile = (rel: string): boolean => !NOT_RUNTIME.some((re) => re.test(rel));
+const isRuntimeFile = (rel: string): boolean => !NOT_RUNTIME.some((re) => re.test(rel));
 
 function run(cmd: string, args: string[], cwd: string): Promise<void> {
   // Inherited npm_config_* (from `npm test`, `npx imgpipe`) could point npm at the project

@@ -15,7 +15,7 @@ import { explainAwsError, isAwsError } from './errors.js';
 import type { PublishClients } from './clients.js';
 import type { DeployProgress } from './progress.js';
 
-export const TRIGGER_EVENTS: S3Event[] = ['s3:ObjectCreated:*'];
+const TRIGGER_EVENTS: S3Event[] = ['s3:ObjectCreated:*'];
 
 export interface TriggerOptions {
   sourceBucket: string;
@@ -35,14 +35,14 @@ export interface TriggerResult {
   kept: string[];
 }
 
-export function parseFunctionArn(arn: string): { partition: string; region: string; account: string; name: string } {
+function parseFunctionArn(arn: string): { partition: string; region: string; account: string; name: string } {
   const m = /^arn:([^:]+):lambda:([^:]+):([^:]+):function:([^:]+)/.exec(arn);
   if (!m) throw new ImgpipeError(`not a Lambda function ARN: ${arn}`, 'BadArn');
   return { partition: m[1], region: m[2], account: m[3], name: m[4] };
 }
 
 /** Statement ids allow [A-Za-z0-9_-]; one per bucket, so re-runs find their own. */
-export const permissionStatementId = (bucket: string): string => `imgpipe-s3-${bucket.replace(/[^A-Za-z0-9_-]/g, '-')}`.slice(0, 100);
+const permissionStatementId = (bucket: string): string => `imgpipe-s3-${bucket.replace(/[^A-Za-z0-9_-]/g, '-')}`.slice(0, 100);
 
 export function permissionInput(opts: TriggerOptions) {
   const { partition, account, name } = parseFunctionArn(opts.functionArn);
@@ -89,7 +89,7 @@ function sameConfiguration(a: LambdaFunctionConfiguration, b: LambdaFunctionConf
   return norm(a) === norm(b);
 }
 
-export interface MergedNotification {
+interface MergedNotification {
   configuration: NotificationConfiguration;
   status: TriggerResult['notification'];
   kept: string[];
@@ -100,7 +100,7 @@ export interface MergedNotification {
  * ObjectCreated to this function (any qualifier); everything else is kept as it is. A kept
  * configuration that overlaps ours would make S3 refuse the whole document: say which one.
  */
-export function mergeNotification(existing: NotificationConfiguration, ours: LambdaFunctionConfiguration, functionArn: string): MergedNotification {
+function mergeNotification(existing: NotificationConfiguration, ours: LambdaFunctionConfiguration, functionArn: string): MergedNotification {
   const ourFunction = (arn = '') => arn === functionArn || arn.startsWith(`${functionArn}:`);
   const lambdas = existing.LambdaFunctionConfigurations ?? [];
   const replaced = lambdas.filter((c) => c.Id === ours.Id || (ourFunction(c.LambdaFunctionArn) && coversCreated(c.Events)));

@@ -2,11 +2,10 @@
 import { createHash, type Hash } from 'node:crypto';
 import { S3Error } from './errors.js';
 import { chunkStringToSign, hmacHex, sameHex, sha256Hex, trailerStringToSign } from './sigv4.js';
+import { LIMITS } from './limits.js';
 
 const CRLF = Buffer.from('\r\n');
 const MAX_LINE = 16 * 1024;
-/** The whole trailer: a checksum and a signature fit many times over; a flood of lines does not. */
-export const MAX_TRAILER_BYTES = 4 * 1024;
 const TRAILER_SIGNATURE = 'x-amz-trailer-signature';
 
 export interface ChunkSigning {
@@ -165,7 +164,7 @@ export class AwsChunkedDecoder {
     if (!this.withTrailer) throw incomplete();
     this.trailerBytes += l.length + 2;
     const colon = l.indexOf(':');
-    if (colon <= 0 || this.trailerBytes > MAX_TRAILER_BYTES) throw malformedTrailer();
+    if (colon <= 0 || this.trailerBytes > LIMITS.trailerBytes) throw malformedTrailer();
     const name = l.slice(0, colon).trim().toLowerCase();
     const value = l.slice(colon + 1).trim();
     // Only what x-amz-trailer announced, each once: nothing else is kept, so nothing else can pile up.

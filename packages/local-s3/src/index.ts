@@ -21,6 +21,8 @@ export { AwsChunkedDecoder } from './chunked.js';
 export { planBody, BodyVerifier } from './body.js';
 export { uriEncode, uriDecode, parseQuery } from './uri.js';
 export { CORS_DEFAULTS, type CorsOptions } from './http/cors.js';
+/** What one request may carry, in bytes: key, user metadata, header section, body, trailer, XML body. */
+export { LIMITS } from './limits.js';
 
 export const LOCAL_S3_REGION = 'us-east-1';
 

@@ -2,9 +2,9 @@
 // by server-issued ids), so these checks are about what S3 allows and tools agree on, not safety.
 import { S3Error } from './errors.js';
 import { uriDecode } from './uri.js';
+import { LIMITS } from './limits.js';
 
 const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
-export const MAX_KEY_BYTES = 1024;
 
 export function validateBucketName(bucket: string): void {
   if (!BUCKET_NAME.test(bucket) || bucket.includes('..') || /^\d+\.\d+\.\d+\.\d+$/.test(bucket)) {
@@ -18,8 +18,8 @@ export function validateBucketName(bucket: string): void {
  */
 export function validateKey(key: string): void {
   const bytes = Buffer.byteLength(key, 'utf8');
-  if (bytes > MAX_KEY_BYTES) {
-    throw new S3Error('KeyTooLongError', 'Your key is too long', { MaxSizeAllowed: MAX_KEY_BYTES, Size: bytes });
+  if (bytes > LIMITS.keyBytes) {
+    throw new S3Error('KeyTooLongError', 'Your key is too long', { MaxSizeAllowed: LIMITS.keyBytes, Size: bytes });
   }
   if (key === '') throw new S3Error('InvalidArgument', 'An object key must not be empty.', { ArgumentName: 'key' });
   const segs = key.split('/');

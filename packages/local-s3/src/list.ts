@@ -39,7 +39,7 @@ function parseMaxKeys(mk: string | undefined): number {
   return Math.min(1000, Number(mk));
 }
 
-export function encodeToken(bucket: string, last: string): string {
+function encodeToken(bucket: string, last: string): string {
   return Buffer.from(JSON.stringify({ b: bucket, k: last })).toString('base64');
 }
 

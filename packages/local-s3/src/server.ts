@@ -10,6 +10,7 @@ import { route } from './http/router.js';
 import { parseTarget, validateBucketName, validateKey } from './keys.js';
 import { verifySigV4, type SigV4Config } from './sigv4.js';
 import { parseQuery } from './uri.js';
+import { LIMITS } from './limits.js';
 
 export interface FrontOptions {
   server: ServerContext;
@@ -23,8 +24,6 @@ export interface FrontOptions {
   maxConnections: number;
 }
 
-/** S3's cap on a request's header section and query parameters together. */
-export const MAX_HEADER_SECTION_BYTES = 8 * 1024;
 /** What node's parser reads at most before refusing (request line included): past S3's cap, so that
  *  the common case gets S3's own answer from `handle`, and no client makes the parser hold more. */
 const PARSER_MAX_HEADER_BYTES = 16 * 1024;
@@ -78,8 +77,8 @@ async function handle(o: FrontOptions, req: http.IncomingMessage, res: http.Serv
   const qi = url.indexOf('?');
   const rawPath = qi === -1 ? url : url.slice(0, qi);
   const rawQuery = qi === -1 ? '' : url.slice(qi + 1);
-  if (headerSectionBytes(req, rawQuery) > MAX_HEADER_SECTION_BYTES) {
-    throw new S3Error('RequestHeaderSectionTooLarge', 'Your request header section exceeds the maximum allowed size.', { MaxSizeAllowed: MAX_HEADER_SECTION_BYTES });
+  if (headerSectionBytes(req, rawQuery) > LIMITS.headerSectionBytes) {
+    throw new S3Error('RequestHeaderSectionTooLarge', 'Your request header section exceeds the maximum allowed size.', { MaxSizeAllowed: LIMITS.headerSectionBytes });
   }
   // CORS after the Host check (a rebinding page learns nothing), before SigV4 (preflights are unsigned).
   if (method === 'OPTIONS') {

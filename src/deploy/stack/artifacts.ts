@@ -44,13 +44,13 @@ export async function bucketState(s3: S3Client, bucket: string): Promise<'presen
 export const STAGED_ZIP_DAYS = 30;
 
 /** The artifacts bucket's one lifecycle rule: staged zips (under imgpipe/, names.ts) expire. */
-export const STAGED_ZIP_RULE: LifecycleRule = { ID: 'expire-staged-zips', Status: 'Enabled', Filter: { Prefix: 'imgpipe/' }, Expiration: { Days: STAGED_ZIP_DAYS } };
+const STAGED_ZIP_RULE: LifecycleRule = { ID: 'expire-staged-zips', Status: 'Enabled', Filter: { Prefix: 'imgpipe/' }, Expiration: { Days: STAGED_ZIP_DAYS } };
 
 /** The ARN partition of a region (CloudFormation's AWS::Partition, which the stack's buckets use). */
-export const partitionOf = (region: string): string => (region.startsWith('cn-') ? 'aws-cn' : region.startsWith('us-gov-') ? 'aws-us-gov' : 'aws');
+const partitionOf = (region: string): string => (region.startsWith('cn-') ? 'aws-cn' : region.startsWith('us-gov-') ? 'aws-us-gov' : 'aws');
 
 /** Deny-only, as the stack's two buckets: refuse plain HTTP, grant nothing. */
-export function tlsOnlyPolicy(bucket: string, region: string): string {
+function tlsOnlyPolicy(bucket: string, region: string): string {
   const arn = `arn:${partitionOf(region)}:s3:::${bucket}`;
   const statement = {
     Sid: 'DenyInsecureTransport',

@@ -6,7 +6,7 @@ import { GetAccountSettingsCommand, type LambdaClient } from '@aws-sdk/client-la
 import { awsCall } from '../errors.js';
 
 /** SQS's bounds for MaximumConcurrency. */
-export const RESIZE_CONCURRENCY_RANGE = { min: 2, max: 1000 } as const;
+const RESIZE_CONCURRENCY_RANGE = { min: 2, max: 1000 } as const;
 
 export interface AccountConcurrency {
   /** The account's concurrent executions in this region. */

@@ -10,7 +10,7 @@ import type { Timing } from './change-set.js';
 import type { DeployProgress, ShownEvent } from '../progress.js';
 
 /** States a stack rests in; anything else is still moving. */
-export const FINAL_STATES = new Set([
+const FINAL_STATES = new Set([
   'CREATE_COMPLETE',
   'CREATE_FAILED',
   'ROLLBACK_COMPLETE',
@@ -41,7 +41,7 @@ const shown = (e: StackEvent): ShownEvent => ({
 });
 
 /** The newest event's id: the mark to follow from. */
-export async function lastEventId(cfn: CloudFormationClient, stackId: string): Promise<string | undefined> {
+async function lastEventId(cfn: CloudFormationClient, stackId: string): Promise<string | undefined> {
   const page = await awsCall(`cloudformation:DescribeStackEvents ${stackId}`, () => cfn.send(new DescribeStackEventsCommand({ StackName: stackId })));
   return page.StackEvents?.[0]?.EventId;
 }
@@ -69,7 +69,7 @@ async function newEvents(cfn: CloudFormationClient, stackId: string, seen: Set<s
 const isStackEvent = (e: StackEvent, stackId: string): boolean => e.ResourceType === 'AWS::CloudFormation::Stack' && (e.PhysicalResourceId === stackId || e.StackId === stackId);
 
 /** Follow until the stack's own event shows a final state. `stackId` (an ARN) survives the stack's deletion, its name does not. */
-export async function followStack(cfn: CloudFormationClient, stackId: string, after: string | undefined, timing: Timing, onEvent: (e: ShownEvent) => void): Promise<FollowResult> {
+async function followStack(cfn: CloudFormationClient, stackId: string, after: string | undefined, timing: Timing, onEvent: (e: ShownEvent) => void): Promise<FollowResult> {
   const seen = new Set<string>(after ? [after] : []);
   const events: ShownEvent[] = [];
   let firstFailure: ShownEvent | undefined;

@@ -9,7 +9,7 @@ export interface Place {
 }
 
 /** CloudFormation's rule for stack names. */
-export const STACK_NAME = /^[A-Za-z][A-Za-z0-9-]{0,127}$/;
+const STACK_NAME = /^[A-Za-z][A-Za-z0-9-]{0,127}$/;
 const BUCKET_NAME = /^(?!xn--)(?!.*-s3alias$)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/;
 
 export function checkStackName(stack: string): void {

@@ -29,7 +29,7 @@ export interface StackSettings {
   apiKey?: string;
 }
 
-export const MASK = '****';
+const MASK = '****';
 
 export function stackParameters(s: StackSettings, stackExists: boolean): Parameter[] {
   const p = (ParameterKey: string, ParameterValue: string): Parameter => ({ ParameterKey, ParameterValue });

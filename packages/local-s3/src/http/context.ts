@@ -7,11 +7,7 @@ import type { Target } from '../keys.js';
 import type { AuthContext } from '../sigv4.js';
 import type { Store } from '../storage/store.js';
 import type { ObjectCreatedEvent } from '../events.js';
-
-/** S3's single-PUT limit. */
-export const MAX_BODY_BYTES = 5 * 1024 ** 3;
-/** Bodies of requests that are not uploads (DeleteObjects, CompleteMultipartUpload) are held in memory up to this. */
-export const MAX_XML_BODY_BYTES = 2 * 1024 * 1024;
+import { LIMITS } from '../limits.js';
 
 export interface ServerContext {
   store: Store;
@@ -55,20 +51,26 @@ function readBody(req: http.IncomingMessage, onChunk: (chunk: Buffer) => Promise
       }, fail);
     });
     req.on('end', () => chain.then(() => (failed ? undefined : resolve()), fail));
-    req.on('aborted', () => fail(new S3Error('IncompleteBody', 'The request body terminated unexpectedly')));
+    const cut = (): void => {
+      if (!req.complete) fail(new S3Error('IncompleteBody', 'The request body terminated unexpectedly'));
+    };
+    req.on('close', cut);
     req.on('error', fail);
+    // The connection may have gone while the request was checked and its blob opened: no event
+    // comes then, and waiting for one would hold the blob's file handle until GC.
+    if (req.destroyed) cut();
   });
 }
 
 /** What the body must be, from the headers alone: refusals before a byte is read. */
 export function plan(ctx: RequestContext, requireLength: boolean): BodyPlan {
-  return planBody(ctx.method, ctx.headers, ctx.auth, { requireLength, maxBytes: MAX_BODY_BYTES });
+  return planBody(ctx.method, ctx.headers, ctx.auth, { requireLength, maxBytes: LIMITS.bodyBytes });
 }
 
 /** Read and verify the body; decoded bytes go to `sink`. Only now may a 100-continue client send it. */
 export async function receive(ctx: RequestContext, bodyPlan: BodyPlan, sink: (piece: Buffer) => Promise<void> | void): Promise<BodyResult> {
   if (ctx.expectsContinue) ctx.res.writeContinue();
-  const verifier = new BodyVerifier(bodyPlan, ctx.auth, MAX_BODY_BYTES);
+  const verifier = new BodyVerifier(bodyPlan, ctx.auth, LIMITS.bodyBytes);
   await readBody(ctx.req, async (chunk) => {
     for (const piece of verifier.push(chunk)) await sink(piece);
   });
@@ -76,7 +78,7 @@ export async function receive(ctx: RequestContext, bodyPlan: BodyPlan, sink: (pi
 }
 
 /** A small body, verified, in memory. */
-export async function receiveSmall(ctx: RequestContext, limit = MAX_XML_BODY_BYTES): Promise<Buffer> {
+export async function receiveSmall(ctx: RequestContext, limit = LIMITS.xmlBodyBytes): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   await receive(ctx, plan(ctx, false), (piece) => {

@@ -39,7 +39,7 @@ const ORIGIN = /^[a-z][a-z0-9+.-]*:\/\/(\[[0-9a-f:.]+\]|[a-z0-9._~%-]+)(:\d{1,5}
 const TOKEN = /^[!#$%&'*+.^_`|~0-9a-z-]+$/i;
 
 /** S3's own wording for a refused preflight. */
-export const CORS_REFUSED =
+const CORS_REFUSED =
   "CORSResponse: This CORS request is not allowed. This is usually because the evalution of Origin, request method / Access-Control-Request-Method or Access-Control-Request-Headers are not whitelisted by the resource's CORS spec.";
 
 function checkList(what: string, list: readonly string[], valid: (s: string) => boolean): void {
@@ -48,7 +48,7 @@ function checkList(what: string, list: readonly string[], valid: (s: string) => 
 }
 
 /** An origin entry: '*', 'null', or scheme://host[:port] with nothing after it (no trailing slash). */
-export function validOrigin(s: string): boolean {
+function validOrigin(s: string): boolean {
   return s === '*' || s === 'null' || ORIGIN.test(s);
 }
 

@@ -1,9 +1,7 @@
 // The headers an object keeps (content type, caching, user metadata) and the ones a GET answers with.
 import { S3Error } from '../errors.js';
 import type { ObjectMeta } from '../storage/records.js';
-
-/** S3's cap on user metadata: the UTF-8 bytes of every name (without x-amz-meta-) and value, summed. */
-export const MAX_USER_METADATA_BYTES = 2048;
+import { LIMITS } from '../limits.js';
 
 const KEPT_HEADERS = ['cache-control', 'content-disposition', 'content-encoding', 'content-language', 'expires'];
 const RESPONSE_OVERRIDES: Record<string, string> = {
@@ -41,11 +39,11 @@ export function describedBy(headers: Map<string, string>, contentEncoding: strin
 }
 
 /** Refuse user metadata over S3's 2 KB, before any body is read (each version is kept in the journal). */
-export function checkUserMetadata(userMeta: Record<string, string>): void {
+function checkUserMetadata(userMeta: Record<string, string>): void {
   let size = 0;
   for (const [k, v] of Object.entries(userMeta)) size += Buffer.byteLength(k) + Buffer.byteLength(v);
-  if (size > MAX_USER_METADATA_BYTES) {
-    throw new S3Error('MetadataTooLarge', 'Your metadata headers exceed the maximum allowed metadata size', { Size: size, MaxSizeAllowed: MAX_USER_METADATA_BYTES });
+  if (size > LIMITS.userMetadataBytes) {
+    throw new S3Error('MetadataTooLarge', 'Your metadata headers exceed the maximum allowed metadata size', { Size: size, MaxSizeAllowed: LIMITS.userMetadataBytes });
   }
 }
 

@@ -11,10 +11,10 @@ import type { CompletedUpload, JournalRecord, ObjectMeta, PartMeta, StoredEvent,
 import { SortedKeys } from './sorted-keys.js';
 
 /** Completed uploads remembered for retried Completes; the oldest is forgotten past this. */
-export const COMPLETED_KEPT = 1000;
+const COMPLETED_KEPT = 1000;
 
 /** Journal growth allowed past twice its compacted size before compacting again. */
-export const COMPACT_SLACK_BYTES = 1024 * 1024;
+const COMPACT_SLACK_BYTES = 1024 * 1024;
 
 interface Bucket {
   created: number;
