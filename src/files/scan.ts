@@ -77,7 +77,7 @@ export function globToRegExp(glob: string, pathAware = false): RegExp {
   return picomatch.makeRe(shellClasses, pathAware ? {} : { bash: true, dot: true });
 }
 
-export const hasGlob = (arg: string): boolean => /[*?[{]/.test(arg);
+const hasGlob = (arg: string): boolean => /[*?[{]/.test(arg);
 
 /** The pattern that leaves `relPath` out, or undefined when it is in (everything is, by default). */
 export function excludedBy(relPath: string, filters: PathFilter[] = []): string | undefined {
@@ -95,7 +95,7 @@ function filterRegExp(pattern: string): RegExp {
 }
 
 /** The kind a skipped entry is counted as: its extension as written, or a hidden name itself. */
-export function skipKind(shown: string): string {
+function skipKind(shown: string): string {
   const name = path.basename(shown);
   if (name.startsWith('.')) return name;
   return path.extname(name) || '(no extension)';
