@@ -77,8 +77,6 @@ const ALLOWED: string[] = [
   // src/jobs/upload
   'src/jobs/upload/check.ts checkFile',
   // src/local
-  'src/local/aws-profile.ts AWS_CONFIG_FILE',
-  'src/local/state.ts answering',
   // src/ui
   'src/ui/bar.ts BarState',
   'src/ui/bar.ts layoutBar',

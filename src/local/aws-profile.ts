@@ -8,7 +8,7 @@ import { shellWord } from '../core/shell-word.js';
 import { writeFileAtomic } from '../files/atomic.js';
 import type { DevState } from './dev-state.js';
 
-export const AWS_CONFIG_FILE = '.imgpipe/aws-config';
+const AWS_CONFIG_FILE = '.imgpipe/aws-config';
 
 function awsProfileText(state: Pick<DevState, 'credentials' | 'region' | 's3Endpoint'>): string {
   return [

@@ -100,7 +100,7 @@ async function boundedJson(res: Response): Promise<unknown> {
 }
 
 /** Its process lives, and its API proves it is that `dev`: it signs our nonce with the file's secret and pid. */
-export const answering: Probe = async (state) => {
+const answering: Probe = async (state) => {
   if (!alive(state.pid)) return false;
   const challenge = newChallenge();
   let res: Response;
