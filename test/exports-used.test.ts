@@ -70,7 +70,6 @@ const ALLOWED: string[] = [
   'src/files/scan.ts excludedBy',
   'src/files/scan.ts expandGlob',
   'src/files/scan.ts globToRegExp',
-  'src/files/scan.ts looksLikeImage',
   // src/jobs
   'src/jobs/upload.ts batchesOf',
   // src/jobs/upload

@@ -106,7 +106,7 @@ function skipKind(shown: string): string {
 // explicitly is always taken, whatever its name.
 const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.jpe', '.png', '.webp', '.avif', '.gif', '.tif', '.tiff', '.heic', '.heif']);
 
-export function looksLikeImage(name: string): boolean {
+function looksLikeImage(name: string): boolean {
   return IMAGE_EXTENSIONS.has(path.extname(name).toLowerCase());
 }
 
