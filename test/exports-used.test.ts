@@ -67,9 +67,6 @@ const ALLOWED: string[] = [
   'src/deploy/trigger.ts parseFunctionArn',
   'src/deploy/trigger.ts permissionStatementId',
   // src/files
-  'src/files/scan.ts excludedBy',
-  'src/files/scan.ts expandGlob',
-  'src/files/scan.ts globToRegExp',
   // src/jobs
   'src/jobs/upload.ts batchesOf',
   // src/jobs/upload
