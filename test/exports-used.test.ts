@@ -68,7 +68,6 @@ const ALLOWED: string[] = [
   'src/deploy/trigger.ts permissionStatementId',
   // src/files
   // src/jobs
-  'src/jobs/upload.ts batchesOf',
   // src/jobs/upload
   'src/jobs/upload/check.ts checkFile',
   // src/local
