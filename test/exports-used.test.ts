@@ -69,7 +69,6 @@ const ALLOWED: string[] = [
   // src/files
   // src/jobs
   // src/jobs/upload
-  'src/jobs/upload/check.ts checkFile',
   // src/local
   // src/ui
   'src/ui/bar.ts BarState',
