@@ -38,7 +38,6 @@ const ALLOWED: string[] = [
   'packages/local-s3/src/storage/store.ts COMPACT_SLACK_BYTES',
   'packages/local-s3/src/storage/store.ts COMPLETED_KEPT',
   // src/cli
-  'src/cli/main.ts buildProgram',
   // src/deploy
   'src/deploy/bundle.ts EXTERNAL_PACKAGES',
   'src/deploy/bundle.ts handlerEntry',
