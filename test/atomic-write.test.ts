@@ -5,7 +5,7 @@ import { lstat, mkdir, readdir, readFile, stat, symlink, writeFile } from 'node:
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { writeFileAtomic } from '../src/files/atomic.js';
-import { writeManifest } from '../src/files/manifest.js';
+import { ManifestWriter, readManifest, type ManifestFile } from '../src/files/manifest.js';
 import * as img from './helpers/images.js';
 
 describe('writeFileAtomic', () => {
@@ -33,7 +33,10 @@ describe('writeFileAtomic', () => {
   it('the manifest, which holds local paths, is private too', async () => {
     const dir = await img.tempDir('imgpipe-atomic-');
     const file = path.join(dir, '.imgpipe', 'last-upload.json');
-    await writeManifest(file, { version: 1, files: [] } as never);
+    const sent: ManifestFile = { path: '/photos/a.jpg', relPath: 'a.jpg', size: 1, key: 'uploads/k/a.jpg', status: 'uploaded' };
+    const writer = new ManifestWriter(file, () => ({ version: 1, updatedAt: '', files: [sent] }), 0);
+    expect(await writer.save()).toBe(true);
     expect((await stat(file)).mode & 0o777).toBe(0o600);
+    expect((await readManifest(file))?.files).toEqual([sent]);
   });
 });

@@ -3,8 +3,9 @@
 // any width, types where they fit, and a spinner that never leaves its frames in the lines.
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { DeployProgress } from '../src/deploy/progress.js';
-import { changeLine, DeployView, eventLine } from '../src/ui/deploy-view.js';
+import { DeployProgress, type DeployEvent, type ShownEvent } from '../src/deploy/progress.js';
+import type { ResourceChange } from '../src/deploy/stack/change-set.js';
+import { DeployView } from '../src/ui/deploy-view.js';
 import { haltWidgets } from '../src/ui/live.js';
 
 function capture(tty: { isTTY: boolean; columns?: number } = { isTTY: false }) {
@@ -100,21 +101,28 @@ describe('deploy steps', () => {
 });
 
 describe('deploy stack lines', () => {
+  /** What the view prints for one change or event, without a spinner, to a terminal `columns` wide (or to no terminal). */
+  function printed(event: DeployEvent, columns?: number, errColumns?: number): string {
+    const out = Object.assign(new PassThrough(), columns ? { isTTY: true, columns } : {});
+    const err = Object.assign(new PassThrough(), errColumns ? { isTTY: true, columns: errColumns } : {});
+    new DeployView({ json: false, interactive: false, stdout: out, stderr: err }).onEvent(event);
+    expect(err.read()).toBeNull();
+    return out.read()?.toString() ?? '';
+  }
+  const change = (c: ResourceChange, columns?: number) => printed({ type: 'changes', changes: [c] }, columns);
+  const stackEvent = (e: ShownEvent, columns?: number, errColumns?: number) => printed({ type: 'stack-event', event: e }, columns, errColumns);
+
   it('keep the resource type and the replacement at 120 columns, drop only the type at 40', () => {
-    expect(changeLine(modify, 120)).toBe('  ~ modify PresignVariantsInvokePermission (AWS::Lambda::Permission, replaces it)');
-    expect(changeLine(modify, 40)).toBe('  ~ modify PresignVariantsInvokePermission (replaces it)');
-    expect(changeLine({ ...modify, replacement: 'False' }, 40)).toBe('  ~ modify PresignVariantsInvokePermission');
-    expect(changeLine({ action: 'Add', logicalId: 'HttpApi', type: 'AWS::ApiGatewayV2::Api' })).toBe('  + add    HttpApi (AWS::ApiGatewayV2::Api)');
-    expect(eventLine(failed, 120)).toBe('  CREATE_FAILED        SourceBucket (AWS::S3::Bucket): my-uploads already exists');
-    expect(eventLine(failed, 40)).toBe('  CREATE_FAILED SourceBucket: my-uploads already exists');
+    expect(change(modify, 120)).toBe('  ~ modify PresignVariantsInvokePermission (AWS::Lambda::Permission, replaces it)\n');
+    expect(change(modify, 40)).toBe('  ~ modify PresignVariantsInvokePermission (replaces it)\n');
+    expect(change({ ...modify, replacement: 'False' }, 40)).toBe('  ~ modify PresignVariantsInvokePermission\n');
+    expect(change({ action: 'Add', logicalId: 'HttpApi', type: 'AWS::ApiGatewayV2::Api' })).toBe('  + add    HttpApi (AWS::ApiGatewayV2::Api)\n');
+    expect(stackEvent(failed, 120)).toBe('  CREATE_FAILED        SourceBucket (AWS::S3::Bucket): my-uploads already exists\n');
+    expect(stackEvent(failed, 40)).toBe('  CREATE_FAILED SourceBucket: my-uploads already exists\n');
   });
 
-  it('plain lines without a terminal', () => {
-    const out = new PassThrough();
-    const err = new PassThrough();
-    new DeployView({ json: false, interactive: false, stdout: out, stderr: err }).onEvent({ type: 'stack-event', event: failed });
-    expect(out.read()?.toString()).toBe(`${eventLine(failed)}\n`);
-    expect(err.read()).toBeNull();
+  it('plain lines when stdout is no terminal, however narrow stderr is', () => {
+    expect(stackEvent(failed, undefined, 40)).toBe('  CREATE_FAILED        SourceBucket (AWS::S3::Bucket): my-uploads already exists\n');
   });
 
   it('on a terminal, count finished resources of the change set under the spinner, and fit its line to the width', () => {

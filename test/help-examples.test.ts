@@ -1,10 +1,10 @@
 // Every verb's --help ends with examples (as s5cmd's and rclone's do), and every example parses:
-// read from the help a user sees, split as a shell would, and given to the CLI's own parser with
-// the verbs' actions replaced, so an option renamed or removed breaks this test, not a user.
+// read from the help a user sees, split as a shell would, and given to that verb's own command (the
+// one main.ts puts in the program) with its action replaced, so an option renamed or removed
+// breaks this test, not a user.
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-// The built CLI, as users run it (its version is read relative to dist/).
-// @ts-expect-error -- built JavaScript, typed by its source
-import { buildProgram } from '../dist/src/cli/main.js';
+// The built CLI, as users run it.
 // @ts-expect-error -- built JavaScript, typed by its source
 import { bareLocalStaysBare } from '../dist/src/cli/common.js';
 import type { Command } from 'commander';
@@ -19,25 +19,40 @@ function shellWords(line: string): string[] {
   return [...line.matchAll(/'([^']*)'|"([^"]*)"|(\S+)/g)].map((m) => m[1] ?? m[2] ?? m[3]);
 }
 
-/** Parse `words` with the real program, no action run: what commander would refuse, it throws. */
+/** A verb's command as its file builds it for main.ts: `deploy-lambda` is cli/deploy-lambda.js's deployLambdaCommand(). */
+async function verbCommand(verb: string): Promise<Command> {
+  const factory = `${verb.replace(/-(\w)/g, (_, c: string) => c.toUpperCase())}Command`;
+  const made = ((await import(path.join(ROOT, 'dist/src/cli', `${verb}.js`))) as Record<string, () => Command>)[factory]();
+  expect(made.name()).toBe(verb);
+  return made;
+}
+
+/** Parse `words` (a verb and its arguments) with that verb's real command, no action run: what commander would refuse, it throws. */
 async function parses(words: string[]): Promise<string | undefined> {
-  const program: Command = buildProgram();
-  program.configureOutput({ writeErr: () => undefined, writeOut: () => undefined });
-  let ran = '';
-  for (const cmd of program.commands) cmd.action(() => void (ran = cmd.name()));
+  const cmd = await verbCommand(words[0]);
+  cmd.exitOverride().configureOutput({ writeErr: () => undefined, writeOut: () => undefined });
+  let ran = false;
+  cmd.action(() => void (ran = true));
   const profile = process.env.AWS_PROFILE; // --profile sets it, in this process
   try {
-    await program.parseAsync(['node', 'imgpipe', ...bareLocalStaysBare(words)]);
+    await cmd.parseAsync(bareLocalStaysBare(words).slice(1), { from: 'user' });
   } catch (err) {
     return (err as Error).message;
   } finally {
     if (profile === undefined) delete process.env.AWS_PROFILE;
     else process.env.AWS_PROFILE = profile;
   }
-  return ran === words[0] ? undefined : `ran ${ran || 'nothing'}`;
+  return ran ? undefined : 'ran nothing';
 }
 
 describe('--help examples', () => {
+  it('the verbs checked here are the ones `imgpipe --help` lists', async () => {
+    const help = await runCli(['--help']);
+    expect(help.code).toBe(0);
+    const commands = help.stdout.split('\nCommands:\n')[1].split('\n').map((l) => /^ {2}(\S+)/.exec(l)?.[1]).filter((c) => c && c !== 'help');
+    expect(commands.sort()).toEqual([...VERBS].sort());
+  });
+
   it.each(VERBS)('imgpipe %s --help ends with examples that parse', async (verb) => {
     const help = await runCli([verb, '--help']);
     expect(help.code).toBe(0);

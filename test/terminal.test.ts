@@ -6,7 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { BIN } from './helpers/cli.js';
 import { startFaultProxy, writeNoiseJpegs, type FaultProxy } from './helpers/fault-proxy.js';
 import { tempDir } from './helpers/images.js';
@@ -14,7 +14,7 @@ import { runInPty, type PtyRun } from './helpers/pty.js';
 import { CellMeter, renderScreen, type Screen } from './helpers/screen.js';
 import { eventually } from './helpers/s3.js';
 import { startTestStack, type TestStack } from './helpers/stack.js';
-import { layoutBar, type BarState } from '../src/ui/bar.js';
+import { ProgressBar } from '../src/ui/bar.js';
 import { fitName, formatEta } from '../src/ui/format.js';
 import { haltWidgets } from '../src/ui/live.js';
 import { Reporter } from '../src/ui/reporter.js';
@@ -195,15 +195,38 @@ describe.skipIf(!hasScript)('the upload screen in a real terminal', () => {
 });
 
 describe('the bar layout', () => {
-  const bytes = (value: number, more: Partial<BarState> = {}): BarState => ({ label: 'uploading', value, total: 1_019_904, unit: 'bytes', files: '12/30 files', etaSeconds: 7, item: 'trips/summer-in-the-alps/img-012.jpg', ...more });
+  /** The fields of an upload's bar, as UploadView fills them: ProgressBar.add's payload. */
+  const FIELDS = { files: '12/30 files', item: 'trips/summer-in-the-alps/img-012.jpg' };
+
+  /**
+   * The last frame a ProgressBar draws on a terminal `width` + 1 columns wide (it leaves the last
+   * one free), moved to `value` `elapsedMs` after it started. The clock is faked: the eta is the
+   * bar's own, from that one step (it shows after a second), and no frame waits on a real timer.
+   */
+  function drawn(width: number, value: number, o: { files?: string; item?: string; elapsedMs?: number; label?: string; total?: number; unit?: 'bytes' | 'items' } = FIELDS): string {
+    vi.useFakeTimers();
+    const stream = fakeTty(width + 1);
+    const bar = new ProgressBar({ label: o.label ?? 'uploading', total: o.total ?? 1_019_904, unit: o.unit ?? 'bytes', stream });
+    try {
+      bar.start();
+      vi.advanceTimersByTime(o.elapsedMs ?? 7000);
+      bar.add(value, { files: o.files, item: o.item });
+      vi.advanceTimersByTime(BAR_PERIOD_MS);
+      // eslint-disable-next-line no-control-regex
+      return [...stream.text.matchAll(/\x1b\[1G([^\x1b]*)\x1b\[0K/g)].at(-1)![1];
+    } finally {
+      bar.stop();
+      vi.useRealTimers();
+    }
+  }
 
   const meter = new CellMeter();
   afterAll(() => meter.dispose());
 
   it.each([200, 120, 80, 60, 50, 40, 30, 20, 12, 4])('at %i columns: fits (as the terminal measures it), no empty field, numbers whole', async (width) => {
     for (const value of [0, 1, 512_000, 1_019_904, 2_000_000]) {
-      for (const more of [{}, { files: '' }, { item: '' }, { etaSeconds: undefined }, { item: LONG_NAME }, { item: `photos/${WIDE_NAME}` }]) {
-        const line = layoutBar(bytes(value, more), width);
+      for (const more of [{}, { files: undefined }, { item: undefined }, { elapsedMs: 500 }, { item: LONG_NAME }, { item: `photos/${WIDE_NAME}` }]) {
+        const line = drawn(width, value, { ...FIELDS, ...more });
         expect(await meter.cells(line), line).toBeLessThanOrEqual(width);
         expect(line).not.toMatch(/\|\s*\||\|\s*$|^\s*\|/);
         expect(line).toMatch(/\b\d{1,3}%/);
@@ -216,21 +239,25 @@ describe('the bar layout', () => {
   });
 
   it('drops the name first, then the eta, then the bytes; the percentage and counts stay', () => {
-    const s = bytes(512_000);
-    expect(layoutBar(s, 119)).toMatch(/\] 50% \| 12\/30 files \| 500 KB\/996 KB \| eta 7s \| img-012\.jpg$/);
-    expect(layoutBar(s, 70)).toMatch(/\] 50% \| 12\/30 files \| 500 KB\/996 KB \| eta 7s$/);
-    expect(layoutBar(s, 60)).toMatch(/\] 50% \| 12\/30 files \| 500 KB\/996 KB$/);
-    expect(layoutBar(s, 39)).toMatch(/^uploading \[[█░]{8,}\] 50% \| 12\/30 files$/);
-    expect(layoutBar(s, 30)).toBe('uploading 50% | 12/30 files');
-    expect(layoutBar(s, 18)).toBe('50% | 12/30 files');
-    expect(layoutBar(s, 5)).toBe('50%');
-    expect(layoutBar({ label: 'downloading', value: 3, total: 40, unit: 'items' }, 39)).toMatch(/^downloading \[[█░]+\] 7% \| 3\/40$/);
+    expect(drawn(119, 512_000)).toMatch(/\] 50% \| 12\/30 files \| 500 KB\/996 KB \| eta \ds \| img-012\.jpg$/);
+    expect(drawn(70, 512_000)).toMatch(/\] 50% \| 12\/30 files \| 500 KB\/996 KB \| eta \ds$/);
+    expect(drawn(60, 512_000)).toMatch(/\] 50% \| 12\/30 files \| 500 KB\/996 KB$/);
+    expect(drawn(39, 512_000)).toMatch(/^uploading \[[█░]{8,}\] 50% \| 12\/30 files$/);
+    expect(drawn(30, 512_000)).toBe('uploading 50% | 12/30 files');
+    expect(drawn(18, 512_000)).toBe('50% | 12/30 files');
+    expect(drawn(5, 512_000)).toBe('50%');
+    expect(drawn(39, 3, { label: 'downloading', total: 40, unit: 'items', elapsedMs: 500 })).toMatch(/^downloading \[[█░]+\] 7% \| 3\/40$/);
+  });
+
+  it('no eta in the first second, nor at 0 (a rate from nothing is noise)', () => {
+    expect(drawn(119, 512_000, { ...FIELDS, elapsedMs: 500 })).toMatch(/\] 50% \| 12\/30 files \| 500 KB\/996 KB \| img-012\.jpg$/);
+    expect(drawn(119, 0)).toMatch(/\] 0% \| 12\/30 files \| 0 B\/996 KB \| img-012\.jpg$/);
   });
 
   it('shows the last path segment, cut from the left with …; never an empty field', () => {
-    expect(layoutBar(bytes(0, { item: `photos/${LONG_NAME}` }), 119)).toMatch(/ \| …[\w-]*-2024-07-13\.jpg$/);
-    expect(layoutBar(bytes(0, { item: 'a/b/key-abc/img.jpg' }), 119)).toMatch(/ \| img\.jpg$/);
-    expect(layoutBar(bytes(0, { files: '', item: '', etaSeconds: undefined }), 119)).toMatch(/\] 0% \| 0 B\/996 KB$/);
+    expect(drawn(119, 0, { item: `photos/${LONG_NAME}` })).toMatch(/ \| …[\w-]*-2024-07-13\.jpg$/);
+    expect(drawn(119, 0, { item: 'a/b/key-abc/img.jpg' })).toMatch(/ \| img\.jpg$/);
+    expect(drawn(119, 0, {})).toMatch(/\] 0% \| 0 B\/996 KB$/);
     expect(fitName('x/y/abcdefghij.jpg', 8)).toBe('…hij.jpg');
     // Cut by columns, between whole characters: 1 for "…", 2 for each of 写真, 4 for .jpg.
     expect(fitName(`x/${WIDE_NAME}`, 10)).toBe('…写真.jpg');

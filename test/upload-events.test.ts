@@ -7,7 +7,7 @@ import sharp from 'sharp';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DEFAULT_SPEC, parseSpec, widthVariants, type Spec } from '../src/core/spec.js';
 import { readManifest } from '../src/files/manifest.js';
-import { batchesOf, runUpload, type UploadEvent, type UploadResult } from '../src/jobs/upload.js';
+import { runUpload, type UploadEvent, type UploadResult } from '../src/jobs/upload.js';
 import { writeNoiseJpegs } from './helpers/fault-proxy.js';
 import * as img from './helpers/images.js';
 import { startTestStack, type TestStack } from './helpers/stack.js';
@@ -34,7 +34,7 @@ describe('the upload job, as events and data', () => {
   });
 
   /** Runs the job with the test's folders, collecting its events and anything it prints. */
-  async function upload(paths: string[], o: { spec?: Spec; env?: NodeJS.ProcessEnv; work?: string } = {}) {
+  async function upload(paths: string[], o: { spec?: Spec; env?: NodeJS.ProcessEnv; work?: string; concurrency?: number; batchSize?: number } = {}) {
     const events: UploadEvent[] = [];
     const written: string[] = [];
     const work = o.work ?? root;
@@ -55,7 +55,8 @@ describe('the upload job, as events and data', () => {
         ledgerPath: path.join(work, '.imgpipe/ledger.jsonl'),
         destination: { destBucket: stack.destBucket, pipeline: `local:${stack.dir}` },
         signal: new AbortController().signal,
-        concurrency: 8, // one batch for the whole folder
+        concurrency: o.concurrency ?? 8, // one batch for the whole folder
+        batchSize: o.batchSize,
         onEvent: (e) => events.push(e),
         env: o.env ?? {},
       });
@@ -150,15 +151,15 @@ describe('the upload job, as events and data', () => {
     expect(jpeg.events.filter((e) => e.type === 'warning')).toEqual([]);
     expect(jpeg.result.warnings).toEqual([]);
   });
-});
 
-describe('the batches a run asks the API for', () => {
-  it('a small first one, then each twice the last up to the limit; every file once, in order', () => {
-    const files = Array.from({ length: 500 }, (_, i) => i);
-    const batches = batchesOf(files, 16, 100);
-    expect(batches.map((b) => b.length)).toEqual([16, 32, 64, 100, 100, 100, 88]);
-    expect(batches.flat()).toEqual(files);
-    expect(batchesOf(files.slice(0, 10), 16, 100).map((b) => b.length)).toEqual([10]);
-    expect(batchesOf([], 16, 100)).toEqual([]);
+  it('asks the API in batches: a small first one (the PUT concurrency), then each twice the last up to the batch size; every file once', async () => {
+    const work = await img.tempDir('imgpipe-events-batches-');
+    await writeNoiseJpegs(path.join(work, 'many'), 30);
+    const run = await upload([path.join(work, 'many')], { work, concurrency: 2, batchSize: 8 });
+    expect(run.result).toMatchObject({ ok: true, uploaded: 30 });
+    const asked = run.events.flatMap((e) => (e.type === 'batch-presigning' ? [e.files] : []));
+    expect(asked).toEqual([2, 4, 8, 8, 8]);
+    const sent = run.events.flatMap((e) => (e.type === 'put-start' ? [e.relPath] : []));
+    expect(sent.sort()).toEqual(Array.from({ length: 30 }, (_, i) => `img-${String(i).padStart(3, '0')}.jpg`));
   });
 });

@@ -5,7 +5,7 @@ import { access, copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { excludedBy, expandGlob, globToRegExp } from '../src/files/scan.js';
+import { scanPaths, type PathFilter } from '../src/files/scan.js';
 import { runCli } from './helpers/cli.js';
 import { startFaultProxy, writeNoiseJpegs, type FaultProxy } from './helpers/fault-proxy.js';
 import * as img from './helpers/images.js';
@@ -15,74 +15,91 @@ const lines = (text: string) => text.split('\n').filter(Boolean);
 const exists = (p: string) => access(p).then(() => true, () => false);
 
 describe('glob matching', () => {
-  // globToRegExp is picomatch, but for `[!…]`: these pin that the rewrite changes nothing else.
+  /** A fresh folder holding these files (each one byte). */
+  async function folderWith(files: string[]): Promise<string> {
+    const dir = await img.tempDir('imgpipe-glob-');
+    for (const f of files) {
+      await mkdir(path.dirname(path.join(dir, f)), { recursive: true });
+      await writeFile(path.join(dir, f), 'x');
+    }
+    return dir;
+  }
+  /** What `upload 'DIR/GLOB'` looks at (the scan, the glob expanded): paths under dir, a matched folder walked. */
+  async function picked(dir: string, glob: string): Promise<string[]> {
+    const scan = await scanPaths([`${dir}/${glob}`], { expandGlobs: true });
+    // Taken, or passed over by a matched folder's walk (not an image): `**` matches a/ and a/b both.
+    return [...new Set([...scan.files.map((f) => f.path), ...scan.skipped])].map((p) => path.relative(dir, p)).sort();
+  }
+  /** What `upload DIR --exclude PATTERN` leaves out, by path under dir; `names` named one by one instead of the folder. */
+  async function excluded(dir: string, pattern: string, names?: string[]): Promise<string[]> {
+    const scan = await scanPaths(names ? names.map((n) => path.join(dir, n)) : [dir], { filters: [{ kind: 'exclude', pattern }] });
+    expect(scan.excluded.every((e) => e.pattern === pattern)).toBe(true);
+    return scan.excluded.map((e) => e.relPath).sort();
+  }
+
+  // A glob argument is picomatch's, but for `[!…]`: these pin that the rewrite changes nothing else.
   const picomatch = createRequire(import.meta.url)('picomatch') as (glob: string) => (p: string) => boolean;
   const paths = ['a.jpg', 'b.JPG', 'sub/a.jpg', 'sub/deep/c.png', 'x?.jpg', 'img-001.jpg', 'img-1x.jpg', 'a/b', 'ab'];
   const globs = ['*.jpg', '**/*.jpg', 'sub/*', 'sub/**', '**', '?.jpg', 'img-00[0-9].jpg', 'sub/**/c.png', 'a*', '*/*'];
 
-  it.each(globs)('%s matches (with the shell\'s rules) what picomatch matches', (glob) => {
-    const ours = globToRegExp(glob, true);
-    for (const p of paths) expect(ours.test(p), `${glob} against ${p}`).toBe(picomatch(glob)(p));
+  it.each(globs)('%s picks (with the shell\'s rules) what picomatch matches, a matched folder whole', async (glob) => {
+    const dir = await folderWith(paths);
+    const matches = picomatch(glob);
+    // A file is picked when it, or a folder it is in, matches.
+    const within = (p: string) => p.split('/').some((_, i, parts) => matches(parts.slice(0, i + 1).join('/')));
+    expect(await picked(dir, glob)).toEqual(paths.filter(within).sort());
   });
 
-  it('[!…] is a negated class, as in the shell (picomatch reads it otherwise)', () => {
-    expect(globToRegExp('img-[!0]*.jpg', true).test('img-001.jpg')).toBe(false);
-    expect(globToRegExp('img-[!0]*.jpg', true).test('img-1x.jpg')).toBe(true);
-    expect(globToRegExp('[!a]', true).test('/')).toBe(false);
+  it('[!…] is a negated class, as in the shell (picomatch reads it otherwise), and never matches /', async () => {
+    const dir = await folderWith(['img-001.jpg', 'img-1x.jpg', 'x-y.jpg', 'x/y.jpg']);
+    expect(await picked(dir, 'img-[!0]*.jpg')).toEqual(['img-1x.jpg']);
+    expect(await picked(dir, '**/x[!a]y.jpg')).toEqual(['x-y.jpg']);
   });
 
-  it('--exclude/--include follow aws s3: * crosses folders, later filters take precedence', () => {
-    expect(excludedBy('sub/deep/a.jpg', [{ kind: 'exclude', pattern: '*.jpg' }])).toBe('*.jpg');
-    expect(excludedBy('a.png', [{ kind: 'exclude', pattern: '*.jpg' }])).toBeUndefined();
-    const f = [{ kind: 'exclude', pattern: '*' }, { kind: 'include', pattern: 'keep/*' }] as const;
-    expect(excludedBy('keep/x/a.jpg', [...f])).toBeUndefined();
-    expect(excludedBy('other/a.jpg', [...f])).toBe('*');
-    expect(excludedBy('keep/a.jpg', [...f, { kind: 'exclude', pattern: 'keep/a*' }])).toBe('keep/a*');
+  it('--exclude/--include follow aws s3: * crosses folders, later filters take precedence', async () => {
+    const dir = await folderWith(['sub/deep/a.jpg', 'a.png']);
+    expect(await excluded(dir, '*.jpg')).toEqual(['sub/deep/a.jpg']);
+    const kept = await folderWith(['keep/x/a.jpg', 'other/a.jpg', 'keep/a.jpg']);
+    const filters = [{ kind: 'exclude', pattern: '*' }, { kind: 'include', pattern: 'keep/*' }] as const;
+    const left = async (more: PathFilter[] = []) => (await scanPaths([kept], { filters: [...filters, ...more] })).excluded.map((e) => `${e.relPath} by ${e.pattern}`).sort();
+    expect(await left()).toEqual(['other/a.jpg by *']);
+    expect(await left([{ kind: 'exclude', pattern: 'keep/a*' }])).toEqual(['keep/a.jpg by keep/a*', 'other/a.jpg by *']);
   });
 
-  it('braces, globstars, ranges and classes (picomatch) work in glob arguments', () => {
-    const shell = (glob: string, p: string) => globToRegExp(glob, true).test(p);
-    expect(shell('img-00{0,2}.jpg', 'img-002.jpg')).toBe(true);
-    expect(shell('img-00{0,2}.jpg', 'img-001.jpg')).toBe(false);
-    expect(shell('{raw,sub}/*.jpg', 'sub/a.jpg')).toBe(true);
-    expect(shell('img-{1..3}.jpg', 'img-2.jpg')).toBe(true);
-    expect(shell('img-{1..3}.jpg', 'img-4.jpg')).toBe(false);
-    expect(shell('a/**/b.jpg', 'a/b.jpg')).toBe(true);
-    expect(shell('a/**/b.jpg', 'a/x/y/b.jpg')).toBe(true);
-    expect(shell('*.[jJ][pP][gG]', 'x.JpG')).toBe(true);
-    expect(shell('[[:digit:]]*.jpg', '7x.jpg')).toBe(true);
-    expect(shell('[[:digit:]]*.jpg', 'x7.jpg')).toBe(false);
+  it('braces, globstars, ranges and classes (picomatch) work in glob arguments', async () => {
+    const dir = await folderWith(['img-001.jpg', 'img-002.jpg', 'sub/a.jpg', 'img-2.jpg', 'img-4.jpg', 'a/b.jpg', 'a/x/y/b.jpg', 'x.JpG', '7x.jpg', 'x7.jpg', '.x.jpg']);
+    expect(await picked(dir, 'img-00{0,2}.jpg')).toEqual(['img-002.jpg']);
+    expect(await picked(dir, '{raw,sub}/*.jpg')).toEqual(['sub/a.jpg']);
+    expect(await picked(dir, 'img-{1..3}.jpg')).toEqual(['img-2.jpg']);
+    expect(await picked(dir, 'a/**/b.jpg')).toEqual(['a/b.jpg', 'a/x/y/b.jpg']);
+    expect(await picked(dir, '[[:digit:]]*.jpg')).toEqual(['7x.jpg']);
     // The shell's dotglob is off: a hidden name only when the pattern spells its dot.
-    expect(shell('*.jpg', '.x.jpg')).toBe(false);
-    expect(shell('.*.jpg', '.x.jpg')).toBe(true);
+    expect(await picked(dir, '*.[jJ][pP][gG]')).toEqual(['7x.jpg', 'img-001.jpg', 'img-002.jpg', 'img-2.jpg', 'img-4.jpg', 'x.JpG', 'x7.jpg']);
+    expect(await picked(dir, '.*.jpg')).toEqual(['.x.jpg']);
   });
 
-  it('braces, globstars, ranges and classes work in --exclude/--include, which see hidden names (as fnmatch does)', () => {
-    const by = (pattern: string, p: string) => excludedBy(p, [{ kind: 'exclude', pattern }]);
-    expect(by('*.{xmp,CR2}', 'sub/deep/a.CR2')).toBe('*.{xmp,CR2}');
-    expect(by('*.{xmp,CR2}', 'sub/a.jpg')).toBeUndefined();
-    expect(by('drafts/**', 'drafts/2024/05/a.jpg')).toBe('drafts/**');
-    expect(by('drafts/**', 'final/drafts.jpg')).toBeUndefined();
-    expect(by('img-[5-9].jpg', 'img-7.jpg')).toBe('img-[5-9].jpg');
-    expect(by('img-[!5-9].jpg', 'img-7.jpg')).toBeUndefined();
-    expect(by('img-{1..3}.jpg', 'img-3.jpg')).toBe('img-{1..3}.jpg');
-    expect(by('*.jpg', '.x.jpg')).toBe('*.jpg');
+  it('braces, globstars, ranges and classes work in --exclude/--include, which see hidden names (as fnmatch does)', async () => {
+    const dir = await folderWith(['sub/deep/a.webp', 'sub/a.jpg', 'drafts/2024/05/a.jpg', 'final/drafts.jpg', 'img-3.jpg', 'img-7.jpg', '.x.jpg']);
+    expect(await excluded(dir, '*.{webp,png}')).toEqual(['sub/deep/a.webp']);
+    expect(await excluded(dir, 'drafts/**')).toEqual(['drafts/2024/05/a.jpg']);
+    expect(await excluded(dir, 'img-[5-9].jpg')).toEqual(['img-7.jpg']);
+    expect(await excluded(dir, 'img-[!5-9].jpg')).toEqual(['img-3.jpg']);
+    expect(await excluded(dir, 'img-{1..3}.jpg')).toEqual(['img-3.jpg']);
+    // A folder's walk passes hidden names over; one named on the command line meets the filters.
+    expect(await excluded(dir, '*.jpg', ['.x.jpg'])).toEqual(['.x.jpg']);
   });
 
-  it('a glob argument expands on disk as the shell spells it, braces across folders too', async () => {
-    const dir = await img.tempDir('imgpipe-glob-');
-    for (const f of ['a/1.jpg', 'a/2.jpg', 'a/.h.jpg', 'b/c/3.jpg', 'b/4.png']) {
-      await mkdir(path.dirname(path.join(dir, f)), { recursive: true });
-      await writeFile(path.join(dir, f), 'x');
-    }
-    expect(await expandGlob(`${dir}/{a/1,b/c/3}.jpg`)).toEqual([`${dir}/a/1.jpg`, `${dir}/b/c/3.jpg`]);
-    expect(await expandGlob(`${dir}/**/*.jpg`)).toEqual([`${dir}/a/1.jpg`, `${dir}/a/2.jpg`, `${dir}/b/c/3.jpg`]);
-    expect(await expandGlob(`${dir}/*/[!1].{jpg,png}`)).toEqual([`${dir}/a/2.jpg`, `${dir}/b/4.png`]);
+  it('a glob argument expands on disk from the folder it names, the working folder\'s too, braces across folders', async () => {
+    const dir = await folderWith(['a/1.jpg', 'a/2.jpg', 'a/.h.jpg', 'b/c/3.jpg', 'b/4.png']);
+    expect(await picked(dir, '{a/1,b/c/3}.jpg')).toEqual(['a/1.jpg', 'b/c/3.jpg']);
+    expect(await picked(dir, '**/*.jpg')).toEqual(['a/1.jpg', 'a/2.jpg', 'b/c/3.jpg']);
+    expect(await picked(dir, '*/[!1].{jpg,png}')).toEqual(['a/2.jpg', 'b/4.png']);
     const cwd = process.cwd();
     process.chdir(dir);
     try {
-      expect(await expandGlob('./a/*.jpg')).toEqual(['./a/1.jpg', './a/2.jpg']);
-      expect(await expandGlob('a/.*.jpg')).toEqual(['a/.h.jpg']);
+      const taken = async (glob: string) => (await scanPaths([glob], { expandGlobs: true })).files.map((f) => f.path);
+      expect(await taken('./a/*.jpg')).toEqual([path.resolve('a/1.jpg'), path.resolve('a/2.jpg')]);
+      expect(await taken('a/.*.jpg')).toEqual([path.resolve('a/.h.jpg')]);
     } finally {
       process.chdir(cwd);
     }

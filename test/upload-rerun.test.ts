@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseSpec, specHash, widthVariants } from '../src/core/spec.js';
 import { Ledger, type LedgerEntry } from '../src/files/ledger.js';
 import { scanPaths } from '../src/files/scan.js';
-import { checkFile } from '../src/jobs/upload/check.js';
+import { checkBatch } from '../src/jobs/upload/check.js';
 import type { UploadResult } from '../src/jobs/upload.js';
 import type { WatchResult } from '../src/jobs/watch.js';
 import type { FileRecord, UploadRun } from '../src/jobs/upload/types.js';
@@ -120,8 +120,8 @@ describe('what the ledger must know for a file to be asked nothing', () => {
   const pipeline = 'local:/data/a';
   const run = (over: Partial<UploadRun['opts']> = {}, spec = SPEC): UploadRun =>
     ({ ledger, specHash: specHash(spec), opts: { spec, api: 'http://api', destination: { pipeline }, ...over } }) as unknown as UploadRun;
-  // checkFile fills in the record it is given: each check gets its own copy.
-  const check = (r: UploadRun) => checkFile(r, { ...record });
+  // The check stage, as the upload runs it on a batch of one; it fills in the record it is given: each check gets its own copy.
+  const check = async (r: UploadRun) => (await checkBatch(r, [{ ...record }]))[0];
 
   beforeAll(async () => {
     dir = await tempDir('imgpipe-rerun-unit-');
@@ -166,7 +166,7 @@ describe('a big file the ledger knows, sent in parts', () => {
     const parts = ['cGFydDE=', 'cGFydDI=', 'cGFydDM='];
     const entry = { pipeline, path: gone, size, mtimeMs: 1_700_000_000_000, sha256: 'c2hh', contentType: 'image/tiff', key: 'uploads/k/scan.tif', at: '2026-01-01T00:00:00Z' };
     const run = { ledger, specHash: specHash(SPEC), opts: { spec: SPEC, api: 'http://api', destination: { pipeline } } } as unknown as UploadRun;
-    const check = () => checkFile(run, { path: gone, relPath: 'scan.tif', found, status: 'pending', size });
+    const check = async () => (await checkBatch(run, [{ path: gone, relPath: 'scan.tif', found, status: 'pending', size }]))[0];
 
     await ledger.append([entry]); // a ledger of before: no parts kept
     expect(await check()).toMatchObject({ fromLedger: true, sha256: 'c2hh' });

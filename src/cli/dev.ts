@@ -24,9 +24,9 @@ import { devLogLine } from '../ui/dev-log.js';
 import { printable } from '../ui/format.js';
 
 /** Ports no well-known local tool takes by default (LocalStack 4566, s3rver 4568, moto 5000, MinIO 9000/9001, Azurite 10000-10002). */
-export const DEFAULT_S3_PORT = 9466;
-export const DEFAULT_API_PORT = 9467;
-export const DEFAULT_CDN_PORT = 9468;
+const DEFAULT_S3_PORT = 9466;
+const DEFAULT_API_PORT = 9467;
+const DEFAULT_CDN_PORT = 9468;
 
 interface DevOptions extends SpecFlags {
   data: string;

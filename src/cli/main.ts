@@ -16,7 +16,7 @@ import { watchCommand } from './watch.js';
 
 const { version } = createRequire(import.meta.url)('../../../package.json') as { version: string };
 
-export function buildProgram(): Command {
+function buildProgram(): Command {
   const program = new Command('imgpipe')
     .description('Upload folders of images through pre-signed S3 URLs, resize them with sharp, and wait for the variants.')
     .version(version)

@@ -136,7 +136,7 @@ function formatFlag(value: string): OutputFormat {
   return f as OutputFormat;
 }
 
-export function applySpecFlags(raw: Record<string, unknown>, flags: SpecFlags): Record<string, unknown> {
+function applySpecFlags(raw: Record<string, unknown>, flags: SpecFlags): Record<string, unknown> {
   const out: Record<string, unknown> = { ...raw };
   const format = flags.format !== undefined ? formatFlag(flags.format) : undefined;
   const fit = flags.fit !== undefined ? oneOf<Fit>('fit', flags.fit, FITS) : undefined;

@@ -39,7 +39,7 @@ const variantSchema = z
   })
   .refine((v) => v.width !== undefined || v.height !== undefined, { message: 'needs a width or a height' });
 
-export const specSchema = z
+const specSchema = z
   .strictObject({
     variants: z
       .array(variantSchema)
@@ -87,13 +87,13 @@ function distance(a: string, b: string): number {
 }
 
 /** The known key a typo most likely meant, if one is close enough. */
-export function suggestKey(key: string, known: readonly string[]): string | undefined {
+function suggestKey(key: string, known: readonly string[]): string | undefined {
   const scored = known.map((k) => ({ k, d: distance(key.toLowerCase(), k.toLowerCase()) })).sort((x, y) => x.d - y.d);
   const best = scored[0];
   return best && best.d <= Math.max(1, Math.min(2, Math.floor(best.k.length / 3))) ? best.k : undefined;
 }
 
-export const VARIANT_KEYS = ['name', 'width', 'height', 'fit', 'format', 'quality'] as const;
+const VARIANT_KEYS = ['name', 'width', 'height', 'fit', 'format', 'quality'] as const;
 export const SPEC_KEYS = ['variants', 'withoutEnlargement', 'autoRotate', 'keepIccProfile', 'maxInputPixels'] as const;
 
 /** The fields a spec object at this path may have: a variant's, or the spec's own. */

@@ -62,7 +62,7 @@ async function removeStaleTemps(file: string): Promise<void> {
   );
 }
 
-export async function writeManifest(file: string, manifest: Manifest): Promise<void> {
+async function writeManifest(file: string, manifest: Manifest): Promise<void> {
   // 0600: it holds the local paths of every file of the run.
   await writeFileAtomic(file, `${JSON.stringify({ ...manifest, updatedAt: new Date().toISOString() }, null, 2)}\n`, 0o600);
 }

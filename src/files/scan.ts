@@ -71,16 +71,16 @@ export interface ScanOptions {
  * crosses it, and a hidden name needs its dot spelled. Otherwise (aws s3's --exclude/--include,
  * Python's fnmatch): `*` crosses '/' too and matches hidden names.
  */
-export function globToRegExp(glob: string, pathAware = false): RegExp {
+function globToRegExp(glob: string, pathAware = false): RegExp {
   // `[!a]` is the shell's negated class; picomatch reads that `!` as a literal character.
   const shellClasses = glob.replace(/(^|[^\\])\[!/g, '$1[^');
   return picomatch.makeRe(shellClasses, pathAware ? {} : { bash: true, dot: true });
 }
 
-export const hasGlob = (arg: string): boolean => /[*?[{]/.test(arg);
+const hasGlob = (arg: string): boolean => /[*?[{]/.test(arg);
 
 /** The pattern that leaves `relPath` out, or undefined when it is in (everything is, by default). */
-export function excludedBy(relPath: string, filters: PathFilter[] = []): string | undefined {
+function excludedBy(relPath: string, filters: PathFilter[] = []): string | undefined {
   let by: string | undefined;
   for (const f of filters) if (filterRegExp(f.pattern).test(relPath)) by = f.kind === 'exclude' ? f.pattern : undefined;
   return by;
@@ -95,7 +95,7 @@ function filterRegExp(pattern: string): RegExp {
 }
 
 /** The kind a skipped entry is counted as: its extension as written, or a hidden name itself. */
-export function skipKind(shown: string): string {
+function skipKind(shown: string): string {
   const name = path.basename(shown);
   if (name.startsWith('.')) return name;
   return path.extname(name) || '(no extension)';
@@ -106,7 +106,7 @@ export function skipKind(shown: string): string {
 // explicitly is always taken, whatever its name.
 const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.jpe', '.png', '.webp', '.avif', '.gif', '.tif', '.tiff', '.heic', '.heif']);
 
-export function looksLikeImage(name: string): boolean {
+function looksLikeImage(name: string): boolean {
   return IMAGE_EXTENSIONS.has(path.extname(name).toLowerCase());
 }
 
@@ -153,7 +153,7 @@ async function namesIn(dir: string | Buffer): Promise<Buffer[]> {
  * the pattern spells the dot). The walk starts at the pattern's literal folder and goes no deeper
  * than its segments, unless it has `**`.
  */
-export async function expandGlob(pattern: string): Promise<string[]> {
+async function expandGlob(pattern: string): Promise<string[]> {
   const { prefix, base, glob } = picomatch.scan(pattern);
   if (!glob) return [];
   // As the shell spells it: `./photos/*.jpg` gives `./photos/a.jpg`, `/*.jpg` gives `/a.jpg`.

@@ -5,7 +5,7 @@ import { fetchSpec } from '../api/client.js';
 import { UsageError } from '../core/errors.js';
 import { parseSpec, specHash, type Spec } from '../core/spec.js';
 
-export function describeSpec(spec: Spec): string {
+function describeSpec(spec: Spec): string {
   return spec.variants.map((v) => `${v.name} (${[v.width, v.height].filter(Boolean).join('×') || 'any'} ${v.format}${v.format === 'png' ? '' : ` q${v.quality}`})`).join(', ');
 }
 

@@ -96,7 +96,7 @@ async function sendAll(run: UploadRun, files: FileRecord[]): Promise<void> {
  * The batches of a run: a small first one, so the first PUTs start while the rest is still being
  * checked, then each twice the last up to the API's limit per request.
  */
-export function batchesOf<T>(items: T[], first: number, most: number): T[][] {
+function batchesOf<T>(items: T[], first: number, most: number): T[][] {
   const out: T[][] = [];
   for (let i = 0, size = first; i < items.length; i += size, size = Math.min(most, size * 2)) out.push(items.slice(i, i + size));
   return out;

@@ -10,8 +10,6 @@ import { waitForRecords, type DoneMark } from '../s3/wait.js';
 import type { Backlog } from './queue-backlog.js';
 import type { PipelineTarget } from './target.js';
 
-export type { Downloads } from './download.js';
-
 /** What the watch says while it runs, as the upload's events do (src/jobs/upload/events.ts). */
 export type WatchEvent =
   /** The wait begins: `images` source keys (the same bytes once) to wait for. */

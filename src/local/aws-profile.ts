@@ -4,12 +4,13 @@
 // and `--endpoint-url` any AWS_ENDPOINT_URL, so what the shell holds never mixes in.
 import path from 'node:path';
 import { LOCAL_AWS_PROFILE } from '../core/local-keys.js';
+import { shellWord } from '../core/shell-word.js';
 import { writeFileAtomic } from '../files/atomic.js';
 import type { DevState } from './dev-state.js';
 
-export const AWS_CONFIG_FILE = '.imgpipe/aws-config';
+const AWS_CONFIG_FILE = '.imgpipe/aws-config';
 
-export function awsProfileText(state: Pick<DevState, 'credentials' | 'region' | 's3Endpoint'>): string {
+function awsProfileText(state: Pick<DevState, 'credentials' | 'region' | 's3Endpoint'>): string {
   return [
     '# Written by `imgpipe dev`: aws-cli against the local stack, as `imgpipe dev --aws-cli` prints it.',
     `[profile ${LOCAL_AWS_PROFILE}]`,
@@ -30,8 +31,6 @@ export async function writeAwsProfile(state: DevState, root = state.root ?? proc
   await writeFileAtomic(file, awsProfileText(state), 0o600);
   return file;
 }
-
-const shellWord = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
 
 /** The command line, for `$(imgpipe dev --aws-cli) s3 ls …`: `env` takes the assignment after expansion. */
 export function awsCliCommand(file: string, state: Pick<DevState, 's3Endpoint'>, cwd = process.cwd()): string {

@@ -18,7 +18,7 @@ export const DEFAULT_DATA_DIR = '.imgpipe/data';
 
 
 /** `$XDG_STATE_HOME/imgpipe`, or `~/.local/state/imgpipe`. */
-export function userStateDir(env: NodeJS.ProcessEnv = process.env): string {
+function userStateDir(env: NodeJS.ProcessEnv = process.env): string {
   const base = env.XDG_STATE_HOME && path.isAbsolute(env.XDG_STATE_HOME) ? env.XDG_STATE_HOME : path.join(os.homedir(), '.local', 'state');
   return path.join(base, 'imgpipe');
 }
@@ -34,7 +34,7 @@ export async function writeDevState(state: DevState, file = STATE_FILE): Promise
 }
 
 /** A state file's contents, without asking whether that stack still runs. */
-export async function readState(file = STATE_FILE): Promise<DevState | undefined> {
+async function readState(file = STATE_FILE): Promise<DevState | undefined> {
   try {
     const state = JSON.parse(await readFile(file, 'utf8')) as DevState;
     return state && typeof state.pid === 'number' && typeof state.apiUrl === 'string' ? state : undefined;
@@ -100,7 +100,7 @@ async function boundedJson(res: Response): Promise<unknown> {
 }
 
 /** Its process lives, and its API proves it is that `dev`: it signs our nonce with the file's secret and pid. */
-export const answering: Probe = async (state) => {
+const answering: Probe = async (state) => {
   if (!alive(state.pid)) return false;
   const challenge = newChallenge();
   let res: Response;

@@ -29,8 +29,9 @@ export interface PoolOptions {
  * The instance's entry, always built JS: the CLI loads this module from dist/src/local/, the tests
  * (vitest) from src/local/, and a child process cannot run the TypeScript.
  */
-export function workerEntry(from: string = import.meta.url): string {
-  return fileURLToPath(from.endsWith('.ts') ? new URL('../../dist/src/local/resize-worker.js', from) : new URL('./resize-worker.js', from));
+function workerEntry(): string {
+  const here = import.meta.url;
+  return fileURLToPath(here.endsWith('.ts') ? new URL('../../dist/src/local/resize-worker.js', here) : new URL('./resize-worker.js', here));
 }
 
 interface Instance {

@@ -32,7 +32,7 @@ const CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-
 const variantUrl = (v: { key: string; url?: string }): string => v.url ?? v.key.split('/').map(encodeURIComponent).join('/');
 
 /** The markup a web page would use for this image: one <source> per extra format, widths as srcset. */
-export function pictureSnippet(r: DoneRecord): string {
+function pictureSnippet(r: DoneRecord): string {
   const byFormat = new Map<string, DoneRecord['variants']>();
   for (const v of r.variants) byFormat.set(v.contentType, [...(byFormat.get(v.contentType) ?? []), v]);
   const srcset = (vs: DoneRecord['variants']) => vs.map((v) => `${variantUrl(v)} ${num(v.width)}w`).join(', ');

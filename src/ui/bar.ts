@@ -7,7 +7,7 @@ import { BarTerminal } from './bar-terminal.js';
 import { cells, fitName, formatEta, printable } from './format.js';
 import { formatBytes } from '../core/bytes.js';
 
-export interface BarState {
+interface BarState {
   label: string;
   value: number;
   total: number;
@@ -28,7 +28,7 @@ const MIN_NAME = 8;
 const MAX_NAME = 32;
 
 /** The bar's line for a terminal `width` columns wide: at most width columns as a terminal counts them. */
-export function layoutBar(s: BarState, width: number): string {
+function layoutBar(s: BarState, width: number): string {
   const ratio = s.total > 0 ? Math.min(1, Math.max(0, s.value / s.total)) : 1;
   const pct = `${Math.floor(ratio * 100)}%`;
   const counts = s.unit === 'bytes' ? s.files : `${Math.min(s.value, s.total)}/${s.total}${s.noun ? ` ${s.noun}` : ''}`;

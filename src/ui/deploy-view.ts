@@ -15,13 +15,13 @@ const MARK: Record<string, string> = { Add: '+', Modify: '~', Remove: '-', Impor
 const NARROW = 72;
 const fit = (full: string, short: string, columns?: number): string => (columns && columns < NARROW ? short : full);
 
-export function changeLine(c: ResourceChange, columns?: number): string {
+function changeLine(c: ResourceChange, columns?: number): string {
   const replace = c.action === 'Modify' && c.replacement && c.replacement !== 'False' ? (c.replacement === 'True' ? 'replaces it' : 'may replace it') : '';
   const head = `  ${MARK[c.action] ?? '?'} ${c.action.toLowerCase().padEnd(6)} ${c.logicalId}`;
   return fit(`${head} (${c.type}${replace && `, ${replace}`})`, `${head}${replace && ` (${replace})`}`, columns);
 }
 
-export function eventLine(e: ShownEvent, columns?: number): string {
+function eventLine(e: ShownEvent, columns?: number): string {
   const reason = e.reason && e.status.endsWith('FAILED') ? `: ${e.reason}` : '';
   return fit(`  ${e.status.padEnd(20)} ${e.logicalId} (${e.type})${reason}`, `  ${e.status} ${e.logicalId}${reason}`, columns);
 }

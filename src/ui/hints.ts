@@ -1,10 +1,8 @@
 // What to type next after Ctrl-C, one line each: an upload resumes by running the same command
 // again (what is stored is found by its content and not sent again); a wait after the upload is
 // picked up by `imgpipe watch`, which reads the keys (and where they went) from the manifest.
+import { shellWord } from '../core/shell-word.js';
 import { DEFAULT_MANIFEST } from '../files/manifest.js';
-
-/** A word as a POSIX shell reads it back: quoted unless it is plainly safe. */
-export const shellWord = (s: string): string => (/^[\w./:@%+=,-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
 
 export function resumeHint(): string {
   return 'imgpipe: interrupted: run the same command again to resume (files already stored are not sent again)';

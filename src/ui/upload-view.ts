@@ -107,7 +107,7 @@ function passedOverLine(e: Extract<UploadEvent, { type: 'file-passed-over' }>): 
   return `skip ${e.path}: not a regular file (a ${e.reason === 'fifo' ? 'FIFO' : e.reason})`;
 }
 
-export function summaryLine(result: UploadResult): string {
+function summaryLine(result: UploadResult): string {
   const pending = result.uploads.filter((r) => r.status === 'pending').length;
   return (
     `${result.uploaded} uploaded, ${result.exists} already there, ${result.failed} failed` +

@@ -23,7 +23,7 @@ export function checkBatch(run: UploadRun, batch: FileRecord[]): Promise<FileRec
  * it). If the ledger also knows it resized with this run's spec — or the run is a dry run, which
  * asks nothing — the ledger's key is the answer.
  */
-export async function checkFile(run: UploadRun, r: FileRecord): Promise<FileRecord> {
+async function checkFile(run: UploadRun, r: FileRecord): Promise<FileRecord> {
   const file = r.found!;
   const known = unchangedUpload(run.ledger, run.opts.destination.pipeline, file, file.mtimeMs); // the scan's mtime: no second stat
   if (known) {
