@@ -26,7 +26,6 @@ const ALLOWED: string[] = [
   // packages/local-s3/src/http
   'packages/local-s3/src/http/context.ts MAX_BODY_BYTES',
   'packages/local-s3/src/http/context.ts MAX_XML_BODY_BYTES',
-  'packages/local-s3/src/http/cors.ts CORS_REFUSED',
   'packages/local-s3/src/http/cors.ts validOrigin',
   'packages/local-s3/src/http/object-meta.ts MAX_USER_METADATA_BYTES',
   'packages/local-s3/src/http/object-meta.ts checkUserMetadata',

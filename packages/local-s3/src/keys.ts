@@ -8,7 +8,7 @@ export const MAX_KEY_BYTES = 1024;
 
 export function validateBucketName(bucket: string): void {
   if (!BUCKET_NAME.test(bucket) || bucket.includes('..') || /^\d+\.\d+\.\d+\.\d+$/.test(bucket)) {
-    throw new S3Error('InvalidBucketName', 'The specified bucket is not valid.', { BucketName: bucket });
+    throw new S3Error('InvalidBucketName', { BucketName: bucket });
   }
 }
 
@@ -19,7 +19,7 @@ export function validateBucketName(bucket: string): void {
 export function validateKey(key: string): void {
   const bytes = Buffer.byteLength(key, 'utf8');
   if (bytes > MAX_KEY_BYTES) {
-    throw new S3Error('KeyTooLongError', 'Your key is too long', { MaxSizeAllowed: MAX_KEY_BYTES, Size: bytes });
+    throw new S3Error('KeyTooLongError', { MaxSizeAllowed: MAX_KEY_BYTES, Size: bytes });
   }
   if (key === '') throw new S3Error('InvalidArgument', 'An object key must not be empty.', { ArgumentName: 'key' });
   const segs = key.split('/');

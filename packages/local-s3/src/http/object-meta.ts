@@ -45,7 +45,7 @@ export function checkUserMetadata(userMeta: Record<string, string>): void {
   let size = 0;
   for (const [k, v] of Object.entries(userMeta)) size += Buffer.byteLength(k) + Buffer.byteLength(v);
   if (size > MAX_USER_METADATA_BYTES) {
-    throw new S3Error('MetadataTooLarge', 'Your metadata headers exceed the maximum allowed metadata size', { Size: size, MaxSizeAllowed: MAX_USER_METADATA_BYTES });
+    throw new S3Error('MetadataTooLarge', { Size: size, MaxSizeAllowed: MAX_USER_METADATA_BYTES });
   }
 }
 
