@@ -83,7 +83,7 @@ function planLength(
   if (chunked) {
     const dl = headers.get('x-amz-decoded-content-length');
     if (dl === undefined) {
-      throw new S3Error('MissingContentLength', 'You must provide the Content-Length HTTP header.');
+      throw new S3Error('MissingContentLength');
     }
     if (!/^\d+$/.test(dl)) throw new S3Error('InvalidArgument', 'x-amz-decoded-content-length is not a valid length', { ArgumentName: 'x-amz-decoded-content-length', ArgumentValue: dl });
     expectedLength = Number(dl);
@@ -92,14 +92,14 @@ function planLength(
   } else if (te !== undefined) {
     // A body of unannounced length (Transfer-Encoding: chunked): S3 wants Content-Length for uploads.
     if (opts.requireLength || method === 'PUT' || method === 'POST') {
-      throw new S3Error('MissingContentLength', 'You must provide the Content-Length HTTP header.');
+      throw new S3Error('MissingContentLength');
     }
   } else {
-    if (opts.requireLength) throw new S3Error('MissingContentLength', 'You must provide the Content-Length HTTP header.');
+    if (opts.requireLength) throw new S3Error('MissingContentLength');
     expectedLength = 0;
   }
   if (expectedLength !== undefined && expectedLength > opts.maxBytes) {
-    throw new S3Error('EntityTooLarge', 'Your proposed upload exceeds the maximum allowed size', {
+    throw new S3Error('EntityTooLarge', {
       ProposedSize: expectedLength,
       MaxSizeAllowed: opts.maxBytes,
     });
@@ -116,12 +116,11 @@ function planChecksum(headers: Map<string, string>, payloadHash: string): Declar
   }
   const trailer = headers.get('x-amz-trailer');
   if (trailer !== undefined) {
-    if (payloadHash !== STREAMING_UNSIGNED_TRAILER && payloadHash !== STREAMING_SIGNED_TRAILER) {
-      throw new S3Error('InvalidRequest', 'The value specified in the x-amz-trailer header is not supported');
-    }
     const name = trailer.trim().toLowerCase();
     const alg = checksumAlgorithmOfHeader(name);
-    if (!alg) throw new S3Error('InvalidRequest', 'The value specified in the x-amz-trailer header is not supported');
+    if (!alg || (payloadHash !== STREAMING_UNSIGNED_TRAILER && payloadHash !== STREAMING_SIGNED_TRAILER)) {
+      throw new S3Error('InvalidRequest', 'The value specified in the x-amz-trailer header is not supported');
+    }
     declared.push({ algorithm: alg, header: name, value: undefined });
   } else if (payloadHash === STREAMING_UNSIGNED_TRAILER || payloadHash === STREAMING_SIGNED_TRAILER) {
     throw new S3Error('InvalidRequest', 'x-amz-trailer is required with ' + payloadHash);
@@ -162,7 +161,7 @@ function parseContentMd5(headers: Map<string, string>): Buffer | undefined {
   if (md5 === undefined) return undefined;
   const bytes = Buffer.from(md5, 'base64');
   if (bytes.length !== 16 || bytes.toString('base64') !== md5) {
-    throw new S3Error('InvalidDigest', 'The Content-MD5 you specified was invalid.', { 'Content-MD5': md5 });
+    throw new S3Error('InvalidDigest', { 'Content-MD5': md5 });
   }
   return bytes;
 }
@@ -200,10 +199,10 @@ export class BodyVerifier {
     const take = (d: Buffer): void => {
       this.received += d.length;
       if (this.received > this.maxBytes) {
-        throw new S3Error('EntityTooLarge', 'Your proposed upload exceeds the maximum allowed size', { MaxSizeAllowed: this.maxBytes });
+        throw new S3Error('EntityTooLarge', { MaxSizeAllowed: this.maxBytes });
       }
       if (this.plan.expectedLength !== undefined && this.received > this.plan.expectedLength) {
-        throw new S3Error('IncompleteBody', 'You did not provide the number of bytes specified by the Content-Length HTTP header');
+        throw new S3Error('IncompleteBody');
       }
       this.sha256.update(d);
       this.md5?.update(d);
@@ -220,11 +219,11 @@ export class BodyVerifier {
     this.decoder?.finish();
     const plan = this.plan;
     if (plan.expectedLength !== undefined && this.received !== plan.expectedLength) {
-      throw new S3Error('IncompleteBody', 'You did not provide the number of bytes specified by the Content-Length HTTP header');
+      throw new S3Error('IncompleteBody');
     }
     const sha = this.sha256.digest('hex');
     if (plan.payloadSha256 !== undefined && sha !== plan.payloadSha256) {
-      throw new S3Error('XAmzContentSHA256Mismatch', "The provided 'x-amz-content-sha256' header does not match what was computed.", {
+      throw new S3Error('XAmzContentSHA256Mismatch', {
         ClientComputedContentSHA256: plan.payloadSha256,
         S3ComputedContentSHA256: sha,
       });
@@ -232,7 +231,7 @@ export class BodyVerifier {
     if (plan.contentMd5 && this.md5) {
       const got = this.md5.digest();
       if (!got.equals(plan.contentMd5)) {
-        throw new S3Error('BadDigest', 'The Content-MD5 you specified did not match what we received.', {
+        throw new S3Error('BadDigest', {
           ExpectedDigest: plan.contentMd5.toString('hex'),
           CalculatedDigest: got.toString('base64'),
         });
@@ -244,7 +243,7 @@ export class BodyVerifier {
       if (expected === undefined) {
         expected = this.decoder?.trailers.get(plan.checksum.header);
         if (expected === undefined) {
-          throw new S3Error('MalformedTrailerError', 'The request contained trailing data that was not well-formed or did not conform to our published schema.');
+          throw new S3Error('MalformedTrailerError');
         }
         if (!validChecksumValue(plan.checksum.algorithm, expected)) {
           throw new S3Error('InvalidRequest', `Value for ${plan.checksum.header} trailing header is invalid.`);

@@ -1,6 +1,6 @@
 // Streaming decoder for aws-chunked bodies (SigV4 streaming uploads), chunk and trailer signatures.
 import { createHash, type Hash } from 'node:crypto';
-import { S3Error } from './errors.js';
+import { BODY_ENDED_EARLY, S3Error } from './errors.js';
 import { chunkStringToSign, hmacHex, sameHex, sha256Hex, trailerStringToSign } from './sigv4.js';
 import { LIMITS } from './limits.js';
 
@@ -137,7 +137,7 @@ export class AwsChunkedDecoder {
       this.currentSig = sig[1];
       // S3: every chunk but the last data chunk must be at least 8 KiB.
       if (size > 0 && this.previousSize >= 0 && this.previousSize < 8192) {
-        throw new S3Error('InvalidChunkSizeError', 'Only the last chunk is allowed to have a size less than 8192 bytes', {
+        throw new S3Error('InvalidChunkSizeError', {
           BadChunkSize: this.previousSize,
         });
       }
@@ -178,11 +178,7 @@ export class AwsChunkedDecoder {
     this.chunkHash = undefined;
     const expected = hmacHex(this.signing.signingKey, chunkStringToSign(this.signing.amzDate, this.signing.scope, this.prevSig, hash));
     if (!sameHex(expected, this.currentSig)) {
-      throw new S3Error(
-        'SignatureDoesNotMatch',
-        'The request signature we calculated does not match the signature you provided. Check your key and signing method.',
-        { ChunkSize: this.currentSize },
-      );
+      throw new S3Error('SignatureDoesNotMatch', { ChunkSize: this.currentSize });
     }
     this.prevSig = expected;
   }
@@ -194,7 +190,7 @@ export class AwsChunkedDecoder {
       else this.trailers.set(name, value);
     }
     if (this.signed && this.withTrailer && this.signing) {
-      if (!trailerSig) throw new S3Error('MalformedTrailerError', 'The request contained trailing data that was not well-formed or did not conform to our published schema.');
+      if (!trailerSig) throw new S3Error('MalformedTrailerError');
       const canonical = this.trailerLines
         .filter(([n]) => n !== 'x-amz-trailer-signature')
         .map(([n, v]) => `${n}:${v}\n`)
@@ -204,20 +200,17 @@ export class AwsChunkedDecoder {
         trailerStringToSign(this.signing.amzDate, this.signing.scope, this.prevSig, sha256Hex(canonical)),
       );
       if (!sameHex(expected, trailerSig)) {
-        throw new S3Error(
-          'SignatureDoesNotMatch',
-          'The request signature we calculated does not match the signature you provided. Check your key and signing method.',
-        );
+        throw new S3Error('SignatureDoesNotMatch');
       }
     }
   }
 }
 
 function malformedTrailer(): S3Error {
-  return new S3Error('MalformedTrailerError', 'The request contained trailing data that was not well-formed or did not conform to our published schema.');
+  return new S3Error('MalformedTrailerError');
 }
 
 function incomplete(): S3Error {
-  return new S3Error('IncompleteBody', 'The request body terminated unexpectedly');
+  return new S3Error('IncompleteBody', BODY_ENDED_EARLY);
 }
 

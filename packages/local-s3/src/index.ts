@@ -14,7 +14,7 @@ import { isRemoval, Store } from './storage/store.js';
 export { folderCredentials, readFolderCredentials, CREDENTIALS_FILE, type Credentials } from './credentials.js';
 export type { ObjectCreatedEvent, ConsumeOptions, EventHandler } from './events.js';
 export type { EventDelivery } from './events.js';
-export { S3Error, errorXml, xmlEscape } from './errors.js';
+export { S3Error, S3_ERRORS, errorXml, xmlEscape, type S3ErrorCode } from './errors.js';
 export * from './sigv4.js';
 export * from './checksums.js';
 export { AwsChunkedDecoder } from './chunked.js';

@@ -8,7 +8,7 @@ const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
 export function validateBucketName(bucket: string): void {
   if (!BUCKET_NAME.test(bucket) || bucket.includes('..') || /^\d+\.\d+\.\d+\.\d+$/.test(bucket)) {
-    throw new S3Error('InvalidBucketName', 'The specified bucket is not valid.', { BucketName: bucket });
+    throw new S3Error('InvalidBucketName', { BucketName: bucket });
   }
 }
 
@@ -19,7 +19,7 @@ export function validateBucketName(bucket: string): void {
 export function validateKey(key: string): void {
   const bytes = Buffer.byteLength(key, 'utf8');
   if (bytes > LIMITS.keyBytes) {
-    throw new S3Error('KeyTooLongError', 'Your key is too long', { MaxSizeAllowed: LIMITS.keyBytes, Size: bytes });
+    throw new S3Error('KeyTooLongError', { MaxSizeAllowed: LIMITS.keyBytes, Size: bytes });
   }
   if (key === '') throw new S3Error('InvalidArgument', 'An object key must not be empty.', { ArgumentName: 'key' });
   const segs = key.split('/');

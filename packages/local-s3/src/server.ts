@@ -2,11 +2,11 @@
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
-import { errorXml, S3Error } from './errors.js';
+import { BODY_ENDED_EARLY, errorXml, S3Error } from './errors.js';
 import type { ServerContext } from './http/context.js';
 import { capConnections } from './http/connections.js';
 import { answerPreflight, applyCors, type CorsRule } from './http/cors.js';
-import { route } from './http/router.js';
+import { BROWSER_POST_REFUSED, route } from './http/router.js';
 import { parseTarget, validateBucketName, validateKey } from './keys.js';
 import { verifySigV4, type SigV4Config } from './sigv4.js';
 import { parseQuery } from './uri.js';
@@ -42,7 +42,7 @@ function randomRequestId(): string {
 }
 
 function sendError(req: http.IncomingMessage, res: http.ServerResponse, err: unknown, requestId: string, hostId: string, log: (l: string) => void): S3Error {
-  const e = err instanceof S3Error ? err : new S3Error('InternalError', 'We encountered an internal error. Please try again.', {}, 500);
+  const e = err instanceof S3Error ? err : new S3Error('InternalError');
   if (!(err instanceof S3Error)) log(`internal error: ${err instanceof Error ? err.stack : String(err)}`);
   if (res.headersSent || res.destroyed) {
     res.destroy();
@@ -69,7 +69,7 @@ async function handle(o: FrontOptions, req: http.IncomingMessage, res: http.Serv
   const { server } = o;
   const method = (req.method ?? 'GET').toUpperCase();
   const url = req.url ?? '/';
-  if (!url.startsWith('/')) throw new S3Error('InvalidURI', "Couldn't parse the specified URI.", { URI: url });
+  if (!url.startsWith('/')) throw new S3Error('InvalidURI', { URI: url });
   const host = (req.headers.host ?? '').toLowerCase();
   if (!o.allowedHosts().has(host)) {
     throw new S3Error('AccessDenied', `Host "${host}" is not this server's address; requests must name it (a guard against DNS rebinding).`);
@@ -78,11 +78,11 @@ async function handle(o: FrontOptions, req: http.IncomingMessage, res: http.Serv
   const rawPath = qi === -1 ? url : url.slice(0, qi);
   const rawQuery = qi === -1 ? '' : url.slice(qi + 1);
   if (headerSectionBytes(req, rawQuery) > LIMITS.headerSectionBytes) {
-    throw new S3Error('RequestHeaderSectionTooLarge', 'Your request header section exceeds the maximum allowed size.', { MaxSizeAllowed: LIMITS.headerSectionBytes });
+    throw new S3Error('RequestHeaderSectionTooLarge', { MaxSizeAllowed: LIMITS.headerSectionBytes });
   }
   // CORS after the Host check (a rebinding page learns nothing), before SigV4 (preflights are unsigned).
   if (method === 'OPTIONS') {
-    if (!o.cors) throw new S3Error('AccessDenied', 'CORSResponse: CORS is not enabled on the local S3 server.', {}, 403);
+    if (!o.cors) throw new S3Error('AccessDenied', 'CORSResponse: CORS is not enabled on the local S3 server.');
     return answerPreflight(o.cors, req, res, rawPath);
   }
   if (o.cors) applyCors(o.cors, req, res, method);
@@ -90,10 +90,10 @@ async function handle(o: FrontOptions, req: http.IncomingMessage, res: http.Serv
   const params = new Map(parseQuery(rawQuery));
   // Browser form uploads come unsigned: say what is wrong rather than "access denied".
   if (method === 'POST' && target.bucket !== undefined && target.key === undefined && !params.has('delete')) {
-    throw new S3Error('NotImplemented', 'Browser-based POST uploads are not supported by the local S3 server; use a pre-signed PUT.');
+    throw new S3Error('NotImplemented', BROWSER_POST_REFUSED);
   }
   const auth = verifySigV4({ method, rawPath, rawQuery, headers: toHeaderMap(req) }, { ...o.credentials, region: server.region, now: Date.now() });
-  if (!auth) throw new S3Error('AccessDenied', 'Access Denied');
+  if (!auth) throw new S3Error('AccessDenied');
   if (target.bucket !== undefined) validateBucketName(target.bucket);
   if (target.key !== undefined) validateKey(target.key);
   // Effective request headers: what was sent plus, for pre-signed URLs, the hoisted x-amz-* params.
@@ -115,10 +115,10 @@ function answerClientError(err: NodeJS.ErrnoException, socket: Duplex, hostId: s
   }
   const e =
     err.code === 'HPE_INVALID_EOF_STATE'
-      ? new S3Error('IncompleteBody', 'The request body terminated unexpectedly')
+      ? new S3Error('IncompleteBody', BODY_ENDED_EARLY)
       : err.code === 'HPE_HEADER_OVERFLOW'
-        ? new S3Error('RequestHeaderSectionTooLarge', 'Your request header section exceeds the maximum allowed size.', {}, 400)
-        : new S3Error('BadRequest', 'An error occurred when parsing the HTTP request.', {}, 400);
+        ? new S3Error('RequestHeaderSectionTooLarge')
+        : new S3Error('BadRequest');
   const body = errorXml(e, randomRequestId(), hostId);
   socket.end(
     `HTTP/1.1 ${e.status} ${http.STATUS_CODES[e.status]}\r\nContent-Type: application/xml\r\n` +

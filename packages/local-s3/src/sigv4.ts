@@ -2,7 +2,7 @@
 // Hand-written on purpose: verifying the SDK's signatures with the SDK's own signer would prove nothing;
 // the tests hold AWS's published examples.
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import { S3Error } from './errors.js';
+import { S3Error, type S3ErrorCode } from './errors.js';
 import { parseQuery, uriDecode, uriEncode } from './uri.js';
 
 export const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
@@ -13,6 +13,8 @@ export const STREAMING_SIGNED_TRAILER = 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAI
 
 const MAX_SKEW_MS = 15 * 60 * 1000;
 const MAX_PRESIGN_EXPIRES_S = 7 * 24 * 3600;
+/** S3's AccessDenied text for a request with no date it can read, header or pre-signed alike. */
+const NO_DATE = 'AWS authentication requires a valid Date or x-amz-date header';
 const PRESIGN_AUTH_PARAMS = new Set([
   'x-amz-algorithm', 'x-amz-credential', 'x-amz-date', 'x-amz-expires',
   'x-amz-signedheaders', 'x-amz-signature', 'x-amz-security-token', 'x-amz-content-sha256',
@@ -182,7 +184,7 @@ function authModeOf(authorization: string | undefined, query: Array<[string, str
   return authorization ? 'header' : 'presigned';
 }
 
-function claimedHeaderAuth(req: SigV4Request, authorization: string, malformed: string): ClaimedAuth {
+function claimedHeaderAuth(req: SigV4Request, authorization: string, malformed: S3ErrorCode): ClaimedAuth {
   const m = /^AWS4-HMAC-SHA256\s+(.*)$/s.exec(authorization);
   if (!m) throw new S3Error('InvalidArgument', 'Unsupported Authorization Type', { ArgumentName: 'Authorization', ArgumentValue: authorization });
   const parts = new Map<string, string>();
@@ -195,11 +197,11 @@ function claimedHeaderAuth(req: SigV4Request, authorization: string, malformed: 
     if (!parts.get(name)) throw new S3Error(malformed, `The authorization header is malformed; missing ${name}.`);
   }
   const amzDate = single(req, 'x-amz-date');
-  if (!amzDate) throw new S3Error('AccessDenied', 'AWS authentication requires a valid Date or x-amz-date header');
+  if (!amzDate) throw new S3Error('AccessDenied', NO_DATE);
   return { credential: parts.get('Credential')!, signedHeadersRaw: parts.get('SignedHeaders')!, signatureProvided: parts.get('Signature')!, amzDate };
 }
 
-function claimedQueryAuth(q: QueryParam, malformed: string): ClaimedAuth {
+function claimedQueryAuth(q: QueryParam, malformed: S3ErrorCode): ClaimedAuth {
   if (q('X-Amz-Algorithm') !== 'AWS4-HMAC-SHA256') throw new S3Error(malformed, 'X-Amz-Algorithm only supports "AWS4-HMAC-SHA256"');
   const missing = ['X-Amz-Credential', 'X-Amz-Signature', 'X-Amz-Date', 'X-Amz-SignedHeaders', 'X-Amz-Expires'].filter((n) => q(n) === undefined);
   if (missing.length) {
@@ -212,7 +214,7 @@ function claimedQueryAuth(q: QueryParam, malformed: string): ClaimedAuth {
 }
 
 /** Checks in S3's order, so a request with several faults gets the error S3 would give. */
-function checkCredentialScope(claimed: ClaimedAuth, mode: AuthMode, cfg: SigV4Config, malformed: string): CredentialScope {
+function checkCredentialScope(claimed: ClaimedAuth, mode: AuthMode, cfg: SigV4Config, malformed: S3ErrorCode): CredentialScope {
   const { amzDate } = claimed;
   const cred = claimed.credential.split('/');
   if (cred.length !== 5) {
@@ -220,14 +222,14 @@ function checkCredentialScope(claimed: ClaimedAuth, mode: AuthMode, cfg: SigV4Co
   }
   const [accessKeyId, date, region, service, term] = cred;
   if (accessKeyId !== cfg.accessKeyId) {
-    throw new S3Error('InvalidAccessKeyId', 'The AWS Access Key Id you provided does not exist in our records.', {
+    throw new S3Error('InvalidAccessKeyId', {
       AWSAccessKeyId: accessKeyId,
     });
   }
   const time = parseAmzDate(amzDate);
   if (Number.isNaN(time)) {
     throw mode === 'header'
-      ? new S3Error('AccessDenied', 'AWS authentication requires a valid Date or x-amz-date header')
+      ? new S3Error('AccessDenied', NO_DATE)
       : new S3Error(malformed, `X-Amz-Date must be in the ISO8601 Long Format "yyyyMMdd'T'HHmmss'Z'"`);
   }
   if (date !== amzDate.slice(0, 8)) {
@@ -244,7 +246,7 @@ function checkCredentialScope(claimed: ClaimedAuth, mode: AuthMode, cfg: SigV4Co
   return { accessKeyId, date, region, service, term, time };
 }
 
-function parseSignedHeaders(raw: string, malformed: string): string[] {
+function parseSignedHeaders(raw: string, malformed: S3ErrorCode): string[] {
   const signedHeaders = raw.split(';');
   if (!signedHeaders.includes('host') || signedHeaders.some((h) => h === '' || h !== h.toLowerCase())) {
     throw new S3Error(malformed, 'SignedHeaders must be a ;-separated list of lower-case header names that includes host.');
@@ -255,7 +257,7 @@ function parseSignedHeaders(raw: string, malformed: string): string[] {
 /** Header auth allows 15 minutes of clock skew either way. */
 function checkClockSkew(time: number, amzDate: string, cfg: SigV4Config): void {
   if (Math.abs(cfg.now - time) > MAX_SKEW_MS) {
-    throw new S3Error('RequestTimeTooSkewed', 'The difference between the request time and the current time is too large.', {
+    throw new S3Error('RequestTimeTooSkewed', {
       RequestTime: amzDate,
       ServerTime: serverTime(cfg.now),
       MaxAllowedSkewMilliseconds: MAX_SKEW_MS,
@@ -264,7 +266,7 @@ function checkClockSkew(time: number, amzDate: string, cfg: SigV4Config): void {
 }
 
 /** Pre-signed URLs carry their own lifetime (at most a week) and may not be used early. */
-function checkPresignedExpiry(time: number, amzDate: string, q: QueryParam, cfg: SigV4Config, malformed: string): void {
+function checkPresignedExpiry(time: number, amzDate: string, q: QueryParam, cfg: SigV4Config, malformed: S3ErrorCode): void {
   const expiresRaw = q('X-Amz-Expires')!;
   if (!/^\d+$/.test(expiresRaw)) throw new S3Error(malformed, 'X-Amz-Expires should be a number');
   const expires = Number(expiresRaw);
@@ -325,11 +327,12 @@ function checkSignature(
   const signingKey = signingKeyFor(cfg.secretAccessKey, cred.date, cred.region, cred.service);
   const expected = hmacHex(signingKey, stringToSign);
   if (!sameHex(expected, claimed.signatureProvided)) {
-    throw new S3Error(
-      'SignatureDoesNotMatch',
-      'The request signature we calculated does not match the signature you provided. Check your key and signing method.',
-      { AWSAccessKeyId: cred.accessKeyId, StringToSign: stringToSign, SignatureProvided: claimed.signatureProvided, CanonicalRequest: canonicalRequest },
-    );
+    throw new S3Error('SignatureDoesNotMatch', {
+      AWSAccessKeyId: cred.accessKeyId,
+      StringToSign: stringToSign,
+      SignatureProvided: claimed.signatureProvided,
+      CanonicalRequest: canonicalRequest,
+    });
   }
   return { scope, signingKey };
 }

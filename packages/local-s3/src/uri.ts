@@ -11,7 +11,7 @@ export function uriDecode(s: string, plusIsSpace: boolean): string {
   try {
     return decodeURIComponent(plusIsSpace ? s.replace(/\+/g, ' ') : s);
   } catch {
-    throw new S3Error('InvalidURI', "Couldn't parse the specified URI.", { URI: s });
+    throw new S3Error('InvalidURI', { URI: s });
   }
 }
 

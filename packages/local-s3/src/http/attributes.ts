@@ -52,7 +52,7 @@ export async function getObjectAttributes(ctx: RequestContext): Promise<void> {
   const want = asked(ctx);
   await receive(ctx, plan(ctx, false), () => undefined);
   const meta = ctx.server.store.get(bucket, ctx.target.key!);
-  if (!meta) throw new S3Error('NoSuchKey', 'The specified key does not exist.', { Key: ctx.target.key! });
+  if (!meta) throw new S3Error('NoSuchKey', { Key: ctx.target.key! });
   const xml =
     (want.has('ETag') ? `<ETag>${xmlEscape(meta.etag)}</ETag>` : '') +
     (want.has('Checksum') ? checksumXml(meta) : '') +

@@ -22,14 +22,14 @@ export async function listBuckets(ctx: RequestContext): Promise<void> {
 function checkLocation(body: Buffer, region: string): void {
   if (!body.toString('utf8').trim()) return;
   const doc = parseXml(body).CreateBucketConfiguration as { LocationConstraint?: unknown } | string | undefined;
-  if (doc === undefined) throw new S3Error('MalformedXML', 'The XML you provided was not well-formed or did not validate against our published schema');
+  if (doc === undefined) throw new S3Error('MalformedXML');
   const location = typeof doc === 'object' ? doc.LocationConstraint : undefined;
   if (location === undefined || location === '') return;
   const name = typeof location === 'string' ? location.trim() : '';
   if (/^[a-z]{2}(-[a-z]+)+-\d+$/.test(name) && name !== region) {
     throw new S3Error('IllegalLocationConstraintException', `The ${name} location constraint is incompatible for the region specific endpoint this request was sent to.`);
   }
-  throw new S3Error('InvalidLocationConstraint', 'The specified location-constraint is not valid', { LocationConstraint: name });
+  throw new S3Error('InvalidLocationConstraint', { LocationConstraint: name });
 }
 
 export async function createBucket(ctx: RequestContext): Promise<void> {
@@ -47,7 +47,7 @@ export async function headBucket(ctx: RequestContext): Promise<void> {
 export async function deleteBucket(ctx: RequestContext): Promise<void> {
   const bucket = requireBucket(ctx);
   await receive(ctx, plan(ctx, false), () => undefined);
-  if (!ctx.server.store.isEmpty(bucket)) throw new S3Error('BucketNotEmpty', 'The bucket you tried to delete is not empty', { BucketName: bucket });
+  if (!ctx.server.store.isEmpty(bucket)) throw new S3Error('BucketNotEmpty', { BucketName: bucket });
   await ctx.server.store.deleteBucket(bucket);
   sendEmpty(ctx, 204);
 }
@@ -80,7 +80,7 @@ export async function deleteObjects(ctx: RequestContext): Promise<void> {
       await removeObject(ctx, bucket, key);
       if (!quiet) xml += `<Deleted><Key>${xmlEscape(key)}</Key></Deleted>`;
     } catch (err) {
-      const e = err instanceof S3Error ? err : new S3Error('InternalError', 'We encountered an internal error. Please try again.', {}, 500);
+      const e = err instanceof S3Error ? err : new S3Error('InternalError');
       xml += `<Error><Key>${xmlEscape(key)}</Key><Code>${e.code}</Code><Message>${xmlEscape(e.message)}</Message></Error>`;
     }
   }

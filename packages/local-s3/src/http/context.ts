@@ -2,7 +2,7 @@
 // the one way to read its body (through every check S3 makes) into a sink.
 import type http from 'node:http';
 import { BodyVerifier, planBody, type BodyPlan, type BodyResult } from '../body.js';
-import { S3Error } from '../errors.js';
+import { BODY_ENDED_EARLY, S3Error } from '../errors.js';
 import type { Target } from '../keys.js';
 import type { AuthContext } from '../sigv4.js';
 import type { Store } from '../storage/store.js';
@@ -52,7 +52,7 @@ function readBody(req: http.IncomingMessage, onChunk: (chunk: Buffer) => Promise
     });
     req.on('end', () => chain.then(() => (failed ? undefined : resolve()), fail));
     const cut = (): void => {
-      if (!req.complete) fail(new S3Error('IncompleteBody', 'The request body terminated unexpectedly'));
+      if (!req.complete) fail(new S3Error('IncompleteBody', BODY_ENDED_EARLY));
     };
     req.on('close', cut);
     req.on('error', fail);
@@ -83,7 +83,7 @@ export async function receiveSmall(ctx: RequestContext, limit = LIMITS.xmlBodyBy
   let size = 0;
   await receive(ctx, plan(ctx, false), (piece) => {
     size += piece.length;
-    if (size > limit) throw new S3Error('MaxMessageLengthExceeded', 'Your request was too big.', {}, 400);
+    if (size > limit) throw new S3Error('MaxMessageLengthExceeded');
     chunks.push(piece);
   });
   return Buffer.concat(chunks, size);
@@ -102,6 +102,6 @@ export function sendEmpty(ctx: RequestContext, status: number, headers: Record<s
 
 export function requireBucket(ctx: RequestContext): string {
   const bucket = ctx.target.bucket!;
-  if (!ctx.server.store.hasBucket(bucket)) throw new S3Error('NoSuchBucket', 'The specified bucket does not exist', { BucketName: bucket }, 404);
+  if (!ctx.server.store.hasBucket(bucket)) throw new S3Error('NoSuchBucket', { BucketName: bucket });
   return bucket;
 }

@@ -38,10 +38,6 @@ export const CORS_DEFAULTS = {
 const ORIGIN = /^[a-z][a-z0-9+.-]*:\/\/(\[[0-9a-f:.]+\]|[a-z0-9._~%-]+)(:\d{1,5})?$/i;
 const TOKEN = /^[!#$%&'*+.^_`|~0-9a-z-]+$/i;
 
-/** S3's own wording for a refused preflight. */
-const CORS_REFUSED =
-  "CORSResponse: This CORS request is not allowed. This is usually because the evalution of Origin, request method / Access-Control-Request-Method or Access-Control-Request-Headers are not whitelisted by the resource's CORS spec.";
-
 function checkList(what: string, list: readonly string[], valid: (s: string) => boolean): void {
   if (!Array.isArray(list)) throw new Error(`startLocalS3: cors.${what} must be an array`);
   for (const s of list) if (typeof s !== 'string' || !valid(s)) throw new Error(`startLocalS3: invalid cors.${what} entry ${JSON.stringify(s)}`);
@@ -107,15 +103,15 @@ function resourceType(rawPath: string): string {
 /** Answer an OPTIONS request: 200 with the grant, or S3's 403 AccessForbidden (thrown). */
 export function answerPreflight(rule: CorsRule, req: http.IncomingMessage, res: http.ServerResponse, rawPath: string): void {
   const origin = single(req, 'origin');
-  if (origin === undefined) throw new S3Error('BadRequest', 'Insufficient information. Origin request header needed.', {}, 400);
+  if (origin === undefined) throw new S3Error('BadRequest', 'Insufficient information. Origin request header needed.');
   const requested = single(req, 'access-control-request-method');
-  if (requested === undefined) throw new S3Error('BadRequest', 'Invalid Access-Control-Request-Method: null', {}, 400);
+  if (requested === undefined) throw new S3Error('BadRequest', 'Invalid Access-Control-Request-Method: null');
   const headers = (single(req, 'access-control-request-headers') ?? '')
     .split(',')
     .map((h) => h.trim().toLowerCase())
     .filter((h) => h !== '');
   const ok = originAllowed(rule, origin) && rule.methods.has(requested.toUpperCase()) && headers.every((h) => rule.allowedHeaders.has(h));
-  if (!ok) throw new S3Error('AccessForbidden', CORS_REFUSED, { Method: requested, ResourceType: resourceType(rawPath) }, 403);
+  if (!ok) throw new S3Error('AccessForbidden', { Method: requested, ResourceType: resourceType(rawPath) });
   const out: http.OutgoingHttpHeaders = {
     'access-control-allow-origin': origin,
     'access-control-allow-methods': [...rule.methods].join(', '),

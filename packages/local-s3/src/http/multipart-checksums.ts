@@ -57,7 +57,7 @@ export function checkCompletePart(upload: UploadMeta, part: PartMeta, n: number,
     throw invalid(`The upload was created using a ${alg.toLowerCase()} checksum. The complete request must include the checksum for each part. It was missing for part ${n} in the request.`);
   }
   if (part.checksum?.value !== value) {
-    throw new S3Error('InvalidPart', 'One or more of the specified parts could not be found. The part might not have been uploaded, or the specified entity tag might not have matched the part\'s entity tag.', { PartNumber: n, ETag: part.etag });
+    throw new S3Error('InvalidPart', { PartNumber: n, ETag: part.etag });
   }
 }
 

@@ -15,20 +15,20 @@ import { parseCompleteRequest, type CompleteRequestPart } from './xml.js';
 const MIN_PART_BYTES = 5 * 1024 * 1024;
 
 const invalidPart = (r: CompleteRequestPart) =>
-  new S3Error('InvalidPart', 'One or more of the specified parts could not be found. The part might not have been uploaded, or the specified entity tag might not have matched the part\'s entity tag.', { PartNumber: r.partNumber, ETag: r.etag });
+  new S3Error('InvalidPart', { PartNumber: r.partNumber, ETag: r.etag });
 
 /** The parts named by a Complete request, checked the way S3 checks them. */
 function chosenParts(upload: Upload, requested: CompleteRequestPart[]): PartMeta[] {
   // The order of the whole list first: a later out-of-order entry is InvalidPartOrder, not whatever an earlier part fails.
   if (requested.some((r, i) => i > 0 && r.partNumber <= requested[i - 1].partNumber)) {
-    throw new S3Error('InvalidPartOrder', 'The list of parts was not in ascending order. The parts list must be specified in order by part number.');
+    throw new S3Error('InvalidPartOrder');
   }
   return requested.map((r, i) => {
     const part = upload.parts.get(r.partNumber);
     if (!part || part.etag !== r.etag) throw invalidPart(r);
     checkCompletePart(upload, part, r.partNumber, r.checksums);
     if (i < requested.length - 1 && part.size < MIN_PART_BYTES) {
-      throw new S3Error('EntityTooSmall', 'Your proposed upload is smaller than the minimum allowed object size.', { PartNumber: r.partNumber, ProposedSize: part.size, MinSizeAllowed: MIN_PART_BYTES });
+      throw new S3Error('EntityTooSmall', { PartNumber: r.partNumber, ProposedSize: part.size, MinSizeAllowed: MIN_PART_BYTES });
     }
     return part;
   });

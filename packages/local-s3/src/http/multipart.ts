@@ -11,7 +11,7 @@ import { writeBlob } from './objects.js';
 const MAX_PART_NUMBER = 10_000;
 
 export const noSuchUpload = (id: string) =>
-  new S3Error('NoSuchUpload', 'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.', { UploadId: id });
+  new S3Error('NoSuchUpload', { UploadId: id });
 
 export function theUpload(ctx: RequestContext, bucket: string): { id: string; upload: Upload } {
   const id = ctx.params.get('uploadId') ?? '';

@@ -43,7 +43,7 @@ function checkUserMetadata(userMeta: Record<string, string>): void {
   let size = 0;
   for (const [k, v] of Object.entries(userMeta)) size += Buffer.byteLength(k) + Buffer.byteLength(v);
   if (size > LIMITS.userMetadataBytes) {
-    throw new S3Error('MetadataTooLarge', 'Your metadata headers exceed the maximum allowed metadata size', { Size: size, MaxSizeAllowed: LIMITS.userMetadataBytes });
+    throw new S3Error('MetadataTooLarge', { Size: size, MaxSizeAllowed: LIMITS.userMetadataBytes });
   }
 }
 

@@ -10,7 +10,7 @@ import { describedBy, parseRange, responseHeaders } from './object-meta.js';
 import { checkWrite, claimWrite, writeCondition } from './write-conditions.js';
 
 function noSuchKey(key: string): S3Error {
-  return new S3Error('NoSuchKey', 'The specified key does not exist.', { Key: key });
+  return new S3Error('NoSuchKey', { Key: key });
 }
 
 /** If-Match / If-None-Match / If-(Un)Modified-Since, as S3 evaluates them; true: answer 304. */
@@ -20,10 +20,10 @@ function notModified(ctx: RequestContext, meta: ObjectMeta): boolean {
   const matches = (list: string) => list.split(',').some((t) => t.trim() === '*' || t.trim() === etag || t.trim() === meta.etag);
   const seconds = Math.floor(meta.lastModified / 1000) * 1000;
   const ifMatch = h.get('if-match');
-  if (ifMatch !== undefined && !matches(ifMatch)) throw new S3Error('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', { Condition: 'If-Match' });
+  if (ifMatch !== undefined && !matches(ifMatch)) throw new S3Error('PreconditionFailed', { Condition: 'If-Match' });
   const unmodified = Date.parse(h.get('if-unmodified-since') ?? '');
   if (ifMatch === undefined && !Number.isNaN(unmodified) && seconds > unmodified) {
-    throw new S3Error('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', { Condition: 'If-Unmodified-Since' });
+    throw new S3Error('PreconditionFailed', { Condition: 'If-Unmodified-Since' });
   }
   const ifNoneMatch = h.get('if-none-match');
   const modified = Date.parse(h.get('if-modified-since') ?? '');
@@ -57,7 +57,7 @@ export async function getObject(ctx: RequestContext): Promise<void> {
     }
     const range = parseRange(ctx.headers.get('range'), meta.size);
     if (range === 'unsatisfiable') {
-      throw new S3Error('InvalidRange', 'The requested range is not satisfiable', { ActualObjectSize: meta.size, RangeRequested: ctx.headers.get('range') ?? '' });
+      throw new S3Error('InvalidRange', { ActualObjectSize: meta.size, RangeRequested: ctx.headers.get('range') ?? '' });
     }
     if (!range && meta.checksum && ctx.headers.get('x-amz-checksum-mode')?.toUpperCase() === 'ENABLED') {
       headers[`x-amz-checksum-${meta.checksum.algorithm.toLowerCase()}`] = meta.checksum.value;

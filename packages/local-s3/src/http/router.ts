@@ -17,6 +17,9 @@ const BUCKET_SUBRESOURCES = new Set([
 ]);
 const OBJECT_SUBRESOURCES = new Set(['acl', 'attributes', 'legal-hold', 'restore', 'retention', 'select', 'tagging', 'torrent', 'uploads', 'uploadId']);
 
+/** A bucket POST that is not DeleteObjects: a browser form upload, refused signed or not. */
+export const BROWSER_POST_REFUSED = 'Browser-based POST uploads are not supported by the local S3 server; use a pre-signed PUT.';
+
 function notImplemented(what: string): S3Error {
   return new S3Error('NotImplemented', `${what} is not supported by the local S3 server.`);
 }
@@ -25,7 +28,7 @@ function bucketRoute(method: string, params: Map<string, string>): Handler {
   const sub = [...params.keys()].find((k) => BUCKET_SUBRESOURCES.has(k));
   if (method === 'POST') {
     if (sub === 'delete') return deleteObjects;
-    throw new S3Error('NotImplemented', 'Browser-based POST uploads are not supported by the local S3 server; use a pre-signed PUT.');
+    throw new S3Error('NotImplemented', BROWSER_POST_REFUSED);
   }
   if (sub === 'location' && method === 'GET') return bucketLocation;
   if (sub === 'uploads' && method === 'GET') return listUploads;
@@ -40,7 +43,7 @@ function bucketRoute(method: string, params: Map<string, string>): Handler {
     case 'DELETE':
       return deleteBucket;
   }
-  throw new S3Error('MethodNotAllowed', 'The specified method is not allowed against this resource.', { Method: method, ResourceType: 'BUCKET' });
+  throw new S3Error('MethodNotAllowed', { Method: method, ResourceType: 'BUCKET' });
 }
 
 function objectRoute(method: string, params: Map<string, string>): Handler {
@@ -62,13 +65,13 @@ function objectRoute(method: string, params: Map<string, string>): Handler {
     case 'DELETE':
       return deleteObject;
   }
-  throw new S3Error('MethodNotAllowed', 'The specified method is not allowed against this resource.', { Method: method, ResourceType: 'OBJECT' });
+  throw new S3Error('MethodNotAllowed', { Method: method, ResourceType: 'OBJECT' });
 }
 
 export function route(ctx: Pick<RequestContext, 'method' | 'target' | 'params'>): Handler {
   if (ctx.target.bucket === undefined) {
     if (ctx.method === 'GET') return listBuckets;
-    throw new S3Error('MethodNotAllowed', 'The specified method is not allowed against this resource.', { Method: ctx.method, ResourceType: 'SERVICE' });
+    throw new S3Error('MethodNotAllowed', { Method: ctx.method, ResourceType: 'SERVICE' });
   }
   return ctx.target.key === undefined ? bucketRoute(ctx.method, ctx.params) : objectRoute(ctx.method, ctx.params);
 }

@@ -11,7 +11,7 @@ export interface WriteCondition {
   ifMatch?: string;
 }
 
-const failed = (condition: string) => new S3Error('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', { Condition: condition });
+const failed = (condition: string) => new S3Error('PreconditionFailed', { Condition: condition });
 
 /** The write's conditions from its headers; undefined: none. Refusals (an ETag in If-None-Match) before the body is read. */
 export function writeCondition(headers: Map<string, string>): WriteCondition | undefined {
@@ -19,7 +19,7 @@ export function writeCondition(headers: Map<string, string>): WriteCondition | u
   const match = headers.get('if-match')?.trim();
   if (none === undefined && match === undefined) return undefined;
   if (none !== undefined && none !== '*') {
-    throw new S3Error('NotImplemented', 'A header you provided implies functionality that is not implemented', { Header: 'If-None-Match' });
+    throw new S3Error('NotImplemented', { Header: 'If-None-Match' });
   }
   return { ifNoneMatch: none === '*', ...(match !== undefined ? { ifMatch: match.replace(/^"|"$/g, '') } : {}) };
 }
@@ -30,9 +30,9 @@ export function checkWrite(store: Store, bucket: string, key: string, cond: Writ
   if (cond.ifNoneMatch && (current || store.isReserved(bucket, key))) throw failed('If-None-Match');
   if (cond.ifMatch === undefined) return;
   if (store.isReserved(bucket, key)) {
-    throw new S3Error('ConditionalRequestConflict', 'A conflicting conditional operation is currently in progress against this resource. Please try again.', {}, 409);
+    throw new S3Error('ConditionalRequestConflict');
   }
-  if (!current) throw new S3Error('NoSuchKey', 'The specified key does not exist.', { Key: key });
+  if (!current) throw new S3Error('NoSuchKey', { Key: key });
   if (cond.ifMatch !== '*' && cond.ifMatch !== current.etag) throw failed('If-Match');
 }
 

@@ -16,7 +16,7 @@ const parser = new XMLParser({
 });
 
 function malformed(): S3Error {
-  return new S3Error('MalformedXML', 'The XML you provided was not well-formed or did not validate against our published schema');
+  return new S3Error('MalformedXML');
 }
 
 /** XML 1.0's Char production. */
