@@ -7,9 +7,9 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { UploadResult } from '../src/jobs/upload.js';
 import { runCli } from './helpers/cli.js';
-import { startFaultProxy, writeNoiseJpegs, type FaultProxy } from './helpers/fault-proxy.js';
+import { writeNoiseJpegs, type FaultProxy } from './helpers/fault-proxy.js';
 import * as img from './helpers/images.js';
-import { startTestStack, type TestStack } from './helpers/stack.js';
+import { startStackBehindProxy, startTestStack, type TestStack } from './helpers/stack.js';
 
 describe('the same photo is never uploaded twice', () => {
   let stack: TestStack;
@@ -17,19 +17,16 @@ describe('the same photo is never uploaded twice', () => {
   let root: string;
   const puts = () => proxy.total(proxy.requests, 'PUT');
 
+  let stopStack: () => Promise<void> = async () => {};
   beforeAll(async () => {
-    proxy = await startFaultProxy({ target: () => stack.s3Endpoint, flavor: 's3' });
-    stack = await startTestStack({ trigger: false, urlEndpoint: proxy.url });
+    ({ stack, proxy, stop: stopStack } = await startStackBehindProxy());
     root = await img.tempDir('imgpipe-dedupe-');
     const a = await writeNoiseJpegs(path.join(root, 'A'), 6);
     await writeNoiseJpegs(path.join(root, 'B'), 3);
     // B also holds one of A's photos under another name: the same bytes.
     await copyFile(a[0], path.join(root, 'B', 'renamed-copy.jpg'));
   });
-  afterAll(async () => {
-    await stack?.stop();
-    await proxy?.close();
-  });
+  afterAll(() => stopStack());
 
   async function upload(dir: string, cwd: string): Promise<UploadResult> {
     await stack.adopt(cwd);

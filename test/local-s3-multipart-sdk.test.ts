@@ -2,7 +2,6 @@
 // ListMultipartUploads with their pagination, SHA-256 upload checksums (per part, composite on the
 // object), and a Complete repeated after success answered the same, once written, once announced.
 import { createHash, randomBytes } from 'node:crypto';
-import { rm } from 'node:fs/promises';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
@@ -12,12 +11,9 @@ import {
   ListMultipartUploadsCommand,
   ListPartsCommand,
   UploadPartCommand,
-  type S3Client,
 } from '@aws-sdk/client-s3';
-import { startLocalS3, type LocalS3 } from '@imgpipe/local-s3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tempDir } from './helpers/images.js';
-import { s3Client, sdkFailure, sha256B64, sleep } from './helpers/s3.js';
+import { describe, expect, it } from 'vitest';
+import { sdkFailure, sha256B64, sleep, useLocalS3 } from './helpers/s3.js';
 
 const BUCKET = 'mpu';
 const BIG = randomBytes(5 * 1024 * 1024);
@@ -26,34 +22,21 @@ const sha256Raw = (b: Buffer) => createHash('sha256').update(b).digest();
 const composite = (...parts: Buffer[]) => `${createHash('sha256').update(Buffer.concat(parts.map(sha256Raw))).digest('base64')}-${parts.length}`;
 
 describe('local-s3 multipart (JavaScript SDK)', () => {
-  let dir: string;
-  let s3: LocalS3;
-  let client: S3Client;
-
-  beforeAll(async () => {
-    dir = await tempDir('imgpipe-local-s3-mpu-sdk-');
-    s3 = await startLocalS3({ dataDir: dir, buckets: [BUCKET], silent: true });
-    client = s3Client(s3);
-  });
-  afterAll(async () => {
-    client?.destroy();
-    await s3?.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  const local = useLocalS3('imgpipe-local-s3-mpu-sdk-', [BUCKET]);
 
   const create = async (Key: string, sha = false) =>
-    client.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key, ...(sha ? { ChecksumAlgorithm: 'SHA256' as const, ChecksumType: 'COMPOSITE' as const } : {}) }));
+    local.client.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key, ...(sha ? { ChecksumAlgorithm: 'SHA256' as const, ChecksumType: 'COMPOSITE' as const } : {}) }));
 
   it('ListParts: numbers, ETags, sizes, dates and checksums, paged by max-parts and part-number-marker', async () => {
     const { UploadId } = await create('parts.bin', true);
     const bodies = [Buffer.from('one'), Buffer.from('two!'), Buffer.from('three')];
     const etags: string[] = [];
     for (const [i, Body] of bodies.entries()) {
-      const r = await client.send(new UploadPartCommand({ Bucket: BUCKET, Key: 'parts.bin', UploadId, PartNumber: i + 1, Body, ChecksumSHA256: sha256B64(Body) }));
+      const r = await local.client.send(new UploadPartCommand({ Bucket: BUCKET, Key: 'parts.bin', UploadId, PartNumber: i + 1, Body, ChecksumSHA256: sha256B64(Body) }));
       expect(r.ChecksumSHA256).toBe(sha256B64(Body));
       etags.push(r.ETag!);
     }
-    const first = await client.send(new ListPartsCommand({ Bucket: BUCKET, Key: 'parts.bin', UploadId, MaxParts: 2 }));
+    const first = await local.client.send(new ListPartsCommand({ Bucket: BUCKET, Key: 'parts.bin', UploadId, MaxParts: 2 }));
     expect(first.IsTruncated).toBe(true);
     expect(first.NextPartNumberMarker).toBe('2');
     expect(first.ChecksumAlgorithm).toBe('SHA256');
@@ -62,11 +45,11 @@ describe('local-s3 multipart (JavaScript SDK)', () => {
       [2, etags[1], 4, sha256B64(bodies[1])],
     ]);
     expect(Math.abs(first.Parts![0].LastModified!.getTime() - Date.now())).toBeLessThan(60_000);
-    const rest = await client.send(new ListPartsCommand({ Bucket: BUCKET, Key: 'parts.bin', UploadId, PartNumberMarker: first.NextPartNumberMarker }));
+    const rest = await local.client.send(new ListPartsCommand({ Bucket: BUCKET, Key: 'parts.bin', UploadId, PartNumberMarker: first.NextPartNumberMarker }));
     expect(rest.IsTruncated).toBe(false);
     expect(rest.Parts!.map((p) => p.PartNumber)).toEqual([3]);
-    await client.send(new AbortMultipartUploadCommand({ Bucket: BUCKET, Key: 'parts.bin', UploadId }));
-    expect((await sdkFailure(client.send(new ListPartsCommand({ Bucket: BUCKET, Key: 'parts.bin', UploadId })))).code).toBe('NoSuchUpload');
+    await local.client.send(new AbortMultipartUploadCommand({ Bucket: BUCKET, Key: 'parts.bin', UploadId }));
+    expect((await sdkFailure(local.client.send(new ListPartsCommand({ Bucket: BUCKET, Key: 'parts.bin', UploadId })))).code).toBe('NoSuchUpload');
   });
 
   it('ListMultipartUploads: prefix, max-uploads, key-marker and upload-id-marker pagination', async () => {
@@ -76,19 +59,19 @@ describe('local-s3 multipart (JavaScript SDK)', () => {
       await sleep(2); // distinct initiation times: uploads of one key are listed oldest first
     }
     const seen: Array<[string, string]> = [];
-    let page = await client.send(new ListMultipartUploadsCommand({ Bucket: BUCKET, Prefix: 'list/', MaxUploads: 2 }));
+    let page = await local.client.send(new ListMultipartUploadsCommand({ Bucket: BUCKET, Prefix: 'list/', MaxUploads: 2 }));
     for (;;) {
       seen.push(...page.Uploads!.map((u) => [u.Key!, u.UploadId!] as [string, string]));
       expect(page.Uploads!.every((u) => u.Initiated instanceof Date)).toBe(true);
       if (!page.IsTruncated) break;
       expect(page.Uploads).toHaveLength(2);
-      page = await client.send(
+      page = await local.client.send(
         new ListMultipartUploadsCommand({ Bucket: BUCKET, Prefix: 'list/', MaxUploads: 2, KeyMarker: page.NextKeyMarker, UploadIdMarker: page.NextUploadIdMarker }),
       );
     }
     expect(seen).toEqual(ids.filter(([k]) => k.startsWith('list/')));
-    for (const [Key, UploadId] of ids) await client.send(new AbortMultipartUploadCommand({ Bucket: BUCKET, Key, UploadId }));
-    expect((await client.send(new ListMultipartUploadsCommand({ Bucket: BUCKET }))).Uploads ?? []).toEqual([]);
+    for (const [Key, UploadId] of ids) await local.client.send(new AbortMultipartUploadCommand({ Bucket: BUCKET, Key, UploadId }));
+    expect((await local.client.send(new ListMultipartUploadsCommand({ Bucket: BUCKET }))).Uploads ?? []).toEqual([]);
   });
 
   it('SHA256 upload: echoed, required and verified per part, checked at Complete, composite on the object', async () => {
@@ -97,18 +80,18 @@ describe('local-s3 multipart (JavaScript SDK)', () => {
     expect(created.ChecksumType).toBe('COMPOSITE');
     const UploadId = created.UploadId!;
     const part = { Bucket: BUCKET, Key: 'sha.bin', UploadId };
-    const missing = await sdkFailure(client.send(new UploadPartCommand({ ...part, PartNumber: 1, Body: BIG })));
+    const missing = await sdkFailure(local.client.send(new UploadPartCommand({ ...part, PartNumber: 1, Body: BIG })));
     expect([missing.status, missing.code]).toEqual([400, 'InvalidRequest']);
-    const wrong = await sdkFailure(client.send(new UploadPartCommand({ ...part, PartNumber: 1, Body: BIG, ChecksumSHA256: sha256B64(TAIL) })));
+    const wrong = await sdkFailure(local.client.send(new UploadPartCommand({ ...part, PartNumber: 1, Body: BIG, ChecksumSHA256: sha256B64(TAIL) })));
     expect([wrong.status, wrong.code]).toEqual([400, 'BadDigest']);
-    expect((await client.send(new ListPartsCommand(part))).Parts ?? []).toEqual([]); // nothing stored
-    const p1 = await client.send(new UploadPartCommand({ ...part, PartNumber: 1, Body: BIG, ChecksumSHA256: sha256B64(BIG) }));
-    const p2 = await client.send(new UploadPartCommand({ ...part, PartNumber: 2, Body: TAIL, ChecksumSHA256: sha256B64(TAIL) }));
+    expect((await local.client.send(new ListPartsCommand(part))).Parts ?? []).toEqual([]); // nothing stored
+    const p1 = await local.client.send(new UploadPartCommand({ ...part, PartNumber: 1, Body: BIG, ChecksumSHA256: sha256B64(BIG) }));
+    const p2 = await local.client.send(new UploadPartCommand({ ...part, PartNumber: 2, Body: TAIL, ChecksumSHA256: sha256B64(TAIL) }));
     const badPart = await sdkFailure(
-      client.send(new CompleteMultipartUploadCommand({ ...part, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: p1.ETag, ChecksumSHA256: sha256B64(TAIL) }, { PartNumber: 2, ETag: p2.ETag, ChecksumSHA256: sha256B64(TAIL) }] } })),
+      local.client.send(new CompleteMultipartUploadCommand({ ...part, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: p1.ETag, ChecksumSHA256: sha256B64(TAIL) }, { PartNumber: 2, ETag: p2.ETag, ChecksumSHA256: sha256B64(TAIL) }] } })),
     );
     expect(badPart.code).toBe('InvalidPart');
-    const done = await client.send(
+    const done = await local.client.send(
       new CompleteMultipartUploadCommand({
         ...part,
         MultipartUpload: { Parts: [{ PartNumber: 1, ETag: p1.ETag, ChecksumSHA256: p1.ChecksumSHA256 }, { PartNumber: 2, ETag: p2.ETag, ChecksumSHA256: p2.ChecksumSHA256 }] },
@@ -116,32 +99,32 @@ describe('local-s3 multipart (JavaScript SDK)', () => {
     );
     const expected = composite(BIG, TAIL);
     expect(done.ChecksumSHA256).toBe(expected);
-    const head = await client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'sha.bin', ChecksumMode: 'ENABLED' }));
+    const head = await local.client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'sha.bin', ChecksumMode: 'ENABLED' }));
     expect([head.ChecksumSHA256, head.ChecksumType]).toEqual([expected, 'COMPOSITE']);
-    const got = await client.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'sha.bin', ChecksumMode: 'ENABLED' }));
+    const got = await local.client.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'sha.bin', ChecksumMode: 'ENABLED' }));
     expect(got.ChecksumSHA256).toBe(expected);
     expect(Buffer.from(await got.Body!.transformToByteArray()).equals(Buffer.concat([BIG, TAIL]))).toBe(true);
   });
 
   it('Complete repeated after success: 200, the same ETag, one object, one event; an aborted id stays NoSuchUpload', async () => {
     const events: string[] = [];
-    const stop = s3.onObjectCreated((ev) => ev.key === 'twice.bin' && events.push(ev.eTag ?? ''));
+    const stop = local.server.onObjectCreated((ev) => ev.key === 'twice.bin' && events.push(ev.eTag ?? ''));
     const { UploadId } = await create('twice.bin');
-    const p1 = await client.send(new UploadPartCommand({ Bucket: BUCKET, Key: 'twice.bin', UploadId, PartNumber: 1, Body: TAIL }));
+    const p1 = await local.client.send(new UploadPartCommand({ Bucket: BUCKET, Key: 'twice.bin', UploadId, PartNumber: 1, Body: TAIL }));
     const complete = () =>
-      client.send(new CompleteMultipartUploadCommand({ Bucket: BUCKET, Key: 'twice.bin', UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: p1.ETag }] } }));
+      local.client.send(new CompleteMultipartUploadCommand({ Bucket: BUCKET, Key: 'twice.bin', UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: p1.ETag }] } }));
     const first = await complete();
-    const before = await client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'twice.bin' }));
+    const before = await local.client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'twice.bin' }));
     const again = await complete();
     expect(again.ETag).toBe(first.ETag);
-    const after = await client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'twice.bin' }));
+    const after = await local.client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'twice.bin' }));
     expect(after.LastModified).toEqual(before.LastModified); // not written again
     await sleep(50);
     expect(events).toEqual([first.ETag!.replace(/"/g, '')]);
     stop();
     const aborted = (await create('gone.bin')).UploadId!;
-    await client.send(new AbortMultipartUploadCommand({ Bucket: BUCKET, Key: 'gone.bin', UploadId: aborted }));
-    const r = await sdkFailure(client.send(new CompleteMultipartUploadCommand({ Bucket: BUCKET, Key: 'gone.bin', UploadId: aborted, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: p1.ETag }] } })));
+    await local.client.send(new AbortMultipartUploadCommand({ Bucket: BUCKET, Key: 'gone.bin', UploadId: aborted }));
+    const r = await sdkFailure(local.client.send(new CompleteMultipartUploadCommand({ Bucket: BUCKET, Key: 'gone.bin', UploadId: aborted, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: p1.ETag }] } })));
     expect([r.status, r.code]).toEqual([404, 'NoSuchUpload']);
   });
 });

@@ -7,9 +7,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { scanPaths, type PathFilter } from '../src/files/scan.js';
 import { runCli } from './helpers/cli.js';
-import { startFaultProxy, writeNoiseJpegs, type FaultProxy } from './helpers/fault-proxy.js';
+import { writeNoiseJpegs, type FaultProxy } from './helpers/fault-proxy.js';
 import * as img from './helpers/images.js';
-import { startTestStack, type TestStack } from './helpers/stack.js';
+import { startStackBehindProxy, type TestStack } from './helpers/stack.js';
 
 const lines = (text: string) => text.split('\n').filter(Boolean);
 const exists = (p: string) => access(p).then(() => true, () => false);
@@ -112,15 +112,12 @@ describe('upload flags from aws s3 / s5cmd / rclone', () => {
   let root: string;
   const puts = () => proxy.total(proxy.requests, 'PUT');
 
+  let stopStack: () => Promise<void> = async () => {};
   beforeAll(async () => {
-    proxy = await startFaultProxy({ target: () => stack.s3Endpoint, flavor: 's3' });
-    stack = await startTestStack({ trigger: false, urlEndpoint: proxy.url });
+    ({ stack, proxy, stop: stopStack } = await startStackBehindProxy());
     root = await img.tempDir('imgpipe-flags-');
   });
-  afterAll(async () => {
-    await stack?.stop();
-    await proxy?.close();
-  });
+  afterAll(() => stopStack());
 
   /** A working folder adopting the stack, with photos/: 3 photos, sidecars, a raw, a .DS_Store, sub/ with 2 more. */
   async function workdir(name: string): Promise<string> {

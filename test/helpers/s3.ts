@@ -1,7 +1,11 @@
 // Helpers for tests that talk to the embedded local S3 server with real AWS SDK v3 clients.
 import { createHash } from 'node:crypto';
+import { rm } from 'node:fs/promises';
 import { Transform } from 'node:stream';
 import { GetObjectCommand, ListObjectsV2Command, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { startLocalS3, type LocalS3 } from '@imgpipe/local-s3';
+import { afterAll, beforeAll } from 'vitest';
+import { tempDir } from './images.js';
 
 export interface S3Target {
   endpoint: string;
@@ -124,4 +128,24 @@ export async function listAll(client: S3Client, bucket: string): Promise<string[
 export async function getObjectBytes(client: S3Client, bucket: string, key: string): Promise<Buffer> {
   const res = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
   return Buffer.from(await res.Body!.transformToByteArray());
+}
+
+/**
+ * A local S3 server holding `buckets`, in a folder of its own, and an SDK client to it, for one
+ * test file: started before its tests, closed and removed after them. Read `client`/`server` in
+ * the tests (they are set once the file's beforeAll has run).
+ */
+export function useLocalS3(prefix: string, buckets: string[]): { client: S3Client; server: LocalS3 } {
+  const local = {} as { client: S3Client; server: LocalS3; dir: string };
+  beforeAll(async () => {
+    local.dir = await tempDir(prefix);
+    local.server = await startLocalS3({ dataDir: local.dir, buckets, silent: true });
+    local.client = s3Client(local.server);
+  });
+  afterAll(async () => {
+    local.client?.destroy();
+    await local.server?.close();
+    if (local.dir) await rm(local.dir, { recursive: true, force: true });
+  });
+  return local;
 }

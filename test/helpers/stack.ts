@@ -6,6 +6,7 @@ import { startLocalStack, type LocalStack, type LocalStackOptions } from '../../
 import { STATE_FILE, writeDevState } from '../../src/local/state.js';
 import { createS3Client } from '../../src/s3/client.js';
 import { tempDir } from './images.js';
+import { startFaultProxy, type FaultProxy } from './fault-proxy.js';
 import { getObjectBytes, listAll } from './s3.js';
 
 export interface TestStack extends LocalStack {
@@ -38,4 +39,22 @@ export async function startTestStack(opts: Partial<LocalStackOptions> & { spec?:
       await stack.close();
     },
   });
+}
+
+/**
+ * A stack whose pre-signed URLs point at a fault proxy in front of its S3 (no faults unless the
+ * test configures some): the proxy counts every PUT the uploads send.
+ */
+export async function startStackBehindProxy(opts: Partial<LocalStackOptions> = {}): Promise<{ stack: TestStack; proxy: FaultProxy; stop(): Promise<void> }> {
+  let stack: TestStack | undefined;
+  const proxy = await startFaultProxy({ target: () => stack!.s3Endpoint, flavor: 's3' });
+  stack = await startTestStack({ trigger: false, urlEndpoint: proxy.url, ...opts });
+  return {
+    stack,
+    proxy,
+    async stop() {
+      await stack?.stop();
+      await proxy.close();
+    },
+  };
 }
