@@ -4,7 +4,7 @@ import path from 'node:path';
 import { CONFIG_FILE, loadConfig } from '../config/load.js';
 import { UsageError } from '../core/errors.js';
 import { ORIGINALS_STORAGE_CLASSES, type Lifecycle } from '../deploy/stack/lifecycle.js';
-import { ARCHES, RUNTIMES } from '../core/pipeline-defaults.js';
+import { ARCHES, DEFAULT_RESIZE_CONCURRENCY, RESIZE_CONCURRENCY_RANGE, RUNTIMES } from '../core/pipeline-defaults.js';
 import { refuseLocalKeysInEnv } from '../s3/local-keys.js';
 import { haltWidgets } from '../ui/live.js';
 import { EXIT, addExamples, addSpecOptions, endWithFailure } from './common.js';
@@ -26,7 +26,7 @@ export function deployCommand(): Command {
     .option('--code-bucket <name>', 'existing bucket for the zips (default: imgpipe-artifacts-<account>-<region>, made on first use)')
     .option('--prefix <prefix>', 'key prefix of uploads; only these trigger the resize (default: "keyPrefix" of the config, else uploads)')
     .option('--cors-origin <origin>', 'a web origin allowed to PUT uploads from a browser, besides the stack\'s own page (repeatable)', collect)
-    .option('--resize-concurrency <n>', 'the most resizes at once: the queue\'s maximum concurrency, 2-1000 (default: the stack\'s, else 5)')
+    .option('--resize-concurrency <n>', `the most resizes at once: the queue's maximum concurrency, ${RESIZE_CONCURRENCY_RANGE.min}-${RESIZE_CONCURRENCY_RANGE.max} (default: the stack's, else ${DEFAULT_RESIZE_CONCURRENCY})`)
     .option('--originals-transition-days <n>', 'days after upload when the originals move to --originals-storage-class; 0 keeps them in STANDARD (default: the stack\'s, else 0)')
     .addOption(new Option('--originals-storage-class <class>', 'where --originals-transition-days moves the originals; all three still read at once, for reprocess (default: the stack\'s, else STANDARD_IA)').choices(ORIGINALS_STORAGE_CLASSES))
     .option('--failed-record-days <n>', 'days after which failure records (_imgpipe/failed/) expire; 0 keeps them (default: the stack\'s, else 0)')
@@ -87,8 +87,9 @@ function checkDeployFlags(
   const bad = corsOrigins.map(checkOrigin).filter(Boolean);
   if (bad.length) throw new UsageError(bad.map((b) => `--cors-origin: ${b}`).join('\n'));
   const resizeConcurrency = opts.resizeConcurrency === undefined ? undefined : Number(opts.resizeConcurrency);
-  if (resizeConcurrency !== undefined && !(Number.isInteger(resizeConcurrency) && resizeConcurrency >= 2 && resizeConcurrency <= 1000)) {
-    throw new UsageError(`--resize-concurrency: "${opts.resizeConcurrency}" must be a whole number from 2 to 1000 (SQS's bounds for an event source's maximum concurrency)`);
+  const { min, max } = RESIZE_CONCURRENCY_RANGE;
+  if (resizeConcurrency !== undefined && !(Number.isInteger(resizeConcurrency) && resizeConcurrency >= min && resizeConcurrency <= max)) {
+    throw new UsageError(`--resize-concurrency: "${opts.resizeConcurrency}" must be a whole number from ${min} to ${max} (SQS's bounds for an event source's maximum concurrency)`);
   }
   return { corsOrigins, resizeConcurrency, lifecycle: lifecycleFlags(opts) };
 }

@@ -17,7 +17,7 @@ import {
 } from '../local/state.js';
 import type { DevState } from '../local/dev-state.js';
 import { awsCliCommand, writeAwsProfile } from '../local/aws-profile.js';
-import { DEFAULT_RESIZE_CONCURRENCY, FUNCTION_DEFAULTS } from '../core/pipeline-defaults.js';
+import { DEFAULT_RESIZE_CONCURRENCY, FUNCTION_DEFAULTS, RESIZE_CONCURRENCY_RANGE } from '../core/pipeline-defaults.js';
 import { addExamples, addSpecOptions, EXIT, port, positiveInt, seconds } from './common.js';
 import { cliName } from './invocation.js';
 import { devLogLine } from '../ui/dev-log.js';
@@ -53,7 +53,7 @@ function resizeTimeout(value: string): number {
 
 function resizeConcurrency(value: string): number {
   const n = positiveInt(value);
-  if (n > 1000) throw new InvalidArgumentError('must be at most 1000 (SQS\'s bound for an event source\'s maximum concurrency)');
+  if (n > RESIZE_CONCURRENCY_RANGE.max) throw new InvalidArgumentError(`must be at most ${RESIZE_CONCURRENCY_RANGE.max} (SQS's bound for an event source's maximum concurrency)`);
   return n;
 }
 

@@ -12,6 +12,9 @@ export type HandlerName = (typeof HANDLERS)[number];
 export type LambdaArch = (typeof ARCHES)[number];
 export type LambdaRuntime = (typeof RUNTIMES)[number];
 
+/** SQS's bounds for an event source's MaximumConcurrency: what ResizeConcurrency may be (dev's --resize-concurrency takes 1 as well). */
+export const RESIZE_CONCURRENCY_RANGE = { min: 2, max: 1000 } as const;
+
 /** The template's ResizeConcurrency default: a new account may have only 10 concurrent executions, and the presign API needs some. */
 export const DEFAULT_RESIZE_CONCURRENCY = 5;
 

@@ -3,10 +3,8 @@
 // it no function has reserved. A bound above that is not refused (Lambda takes it) but said:
 // the resizes would then be throttled by the account, and would starve the presign API.
 import { GetAccountSettingsCommand, type LambdaClient } from '@aws-sdk/client-lambda';
+import { RESIZE_CONCURRENCY_RANGE } from '../../core/pipeline-defaults.js';
 import { awsCall } from '../errors.js';
-
-/** SQS's bounds for MaximumConcurrency. */
-const RESIZE_CONCURRENCY_RANGE = { min: 2, max: 1000 } as const;
 
 export interface AccountConcurrency {
   /** The account's concurrent executions in this region. */
