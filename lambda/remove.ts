@@ -4,14 +4,8 @@
 // an error on S3, so a second delivery of the same removal does no harm.
 import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { failureKey, isVariantKeyOf, outputKeys, recordKey } from '../src/core/keys.js';
-import type { Spec } from '../src/core/spec.js';
+import type { VariantStore } from './records.js';
 import { httpStatus } from '../src/s3/get-record.js';
-
-export interface RemoveTarget {
-  s3: S3Client;
-  destBucket: string;
-  spec: Spec;
-}
 
 /** 404 (NoSuchKey, NotFound): the key holds nothing. */
 export function isMissing(err: unknown): boolean {
@@ -31,7 +25,7 @@ export async function sourceNow(s3: S3Client, bucket: string, key: string): Prom
 }
 
 /** The variant keys the photo's done record lists (of this photo only); none without a readable record. */
-async function recordedVariants(target: RemoveTarget, sourceKey: string): Promise<string[]> {
+async function recordedVariants(target: VariantStore, sourceKey: string): Promise<string[]> {
   let text: string;
   try {
     const got = await target.s3.send(new GetObjectCommand({ Bucket: target.destBucket, Key: recordKey(sourceKey) }));
@@ -49,7 +43,7 @@ async function recordedVariants(target: RemoveTarget, sourceKey: string): Promis
 }
 
 /** Delete everything the pipeline wrote for `sourceKey`; returns the keys deleted (present or not). */
-export async function removeOutputs(target: RemoveTarget, sourceKey: string): Promise<string[]> {
+export async function removeOutputs(target: VariantStore, sourceKey: string): Promise<string[]> {
   const variants = new Set([...(await recordedVariants(target, sourceKey)), ...outputKeys(sourceKey, target.spec).map((o) => o.key)]);
   const del = (Key: string) => target.s3.send(new DeleteObjectCommand({ Bucket: target.destBucket, Key }));
   await del(recordKey(sourceKey));
