@@ -5,10 +5,12 @@
 // fs.createReadStream with ContentLength, requestChecksumCalculation 'WHEN_REQUIRED', path-style
 // addressing, and an http.Agent with maxSockets = max(50, CONCURRENCY) so 64 really is 64.
 // Prints one JSON line: files, bytes, seconds, concurrency, t0 (epoch ms) and done: [[key, epoch ms]]
-// (when each PUT completed, for the pipeline latency).
+// (when each PUT completed, for the pipeline latency). CHECKSUM=SHA256: each PUT carries the
+// file's SHA-256, computed by the SDK as it streams and verified by the server (aws-chunked with
+// a trailing checksum), the integrity an imgpipe PUT has (its SHA-256 signed into the URL).
 //
 // usage: node bench/upload-sdk-put.mjs DIR BUCKET PREFIX [CONCURRENCY=16]
-// env:   ENDPOINT, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION (us-east-1)
+// env:   ENDPOINT, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION (us-east-1), CHECKSUM
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
@@ -39,7 +41,8 @@ const done = [];
 await Promise.all(names.map((n) => limit(async () => {
   const p = path.join(dir, n);
   const size = fs.statSync(p).size;
-  await client.send(new PutObjectCommand({ Bucket: bucket, Key: prefix + n, Body: fs.createReadStream(p), ContentLength: size }));
+  const checksum = process.env.CHECKSUM ? { ChecksumAlgorithm: process.env.CHECKSUM } : {};
+  await client.send(new PutObjectCommand({ Bucket: bucket, Key: prefix + n, Body: fs.createReadStream(p), ContentLength: size, ...checksum }));
   bytes += size;
   done.push([prefix + n, Date.now()]);
 })));

@@ -10,6 +10,7 @@
 //   imgpipe    bin/imgpipe.js upload DIR --local --json [--wait]     (cwd = the working folder)
 //   aws-cli    /usr/bin/aws s3 cp --recursive DIR s3://imgpipe-source/awscli/ --endpoint-url …
 //   sdk-cN     bench/upload-sdk-put.mjs (port of ../shared/bench/sdk-put.mjs), concurrency N
+//   sdk-sha256-cN  the same, each PUT with its SHA-256 (SDK-computed, server-verified), as imgpipe's are
 // then checks what landed (ListObjectsV2: count and bytes; with the trigger on, every variant).
 //
 // Two modes: "off" = trigger off, the upload alone (REPS runs per tool, medians); "on" = trigger
@@ -55,8 +56,8 @@ const SPEC_FLAGS = ['--widths', '320,1024,2048', '--format', 'jpeg', '--quality'
 const PIPELINE_TIMEOUT_MS = 15 * 60_000;
 
 for (const m of MODES) if (m !== 'off' && m !== 'on') { console.error(`upload bench: unknown mode ${m} (off, on)`); process.exit(2); }
-const TOOL_RE = /^(imgpipe(-c\d+)?|aws-cli|sdk-c\d+)$/;
-for (const t of [...OFF_TOOLS, ...ON_TOOLS]) if (!TOOL_RE.test(t)) { console.error(`upload bench: unknown tool ${t} (imgpipe, imgpipe-cN, aws-cli, sdk-cN)`); process.exit(2); }
+const TOOL_RE = /^(imgpipe(-c\d+)?|aws-cli|sdk-(sha256-)?c\d+)$/;
+for (const t of [...OFF_TOOLS, ...ON_TOOLS]) if (!TOOL_RE.test(t)) { console.error(`upload bench: unknown tool ${t} (imgpipe, imgpipe-cN, aws-cli, sdk-cN, sdk-sha256-cN)`); process.exit(2); }
 
 // ---- the project: built dist/ ----------------------------------------------------------------
 if (!fs.existsSync(path.join(ROOT, 'dist/src/cli/main.js')) || !fs.existsSync(path.join(ROOT, 'dist/src/local/stack.js'))) {
@@ -148,12 +149,13 @@ function toolOf(name) {
       env: { PYTHONUNBUFFERED: '1' },
     };
   }
-  const c = /^sdk-c(\d+)$/.exec(name)[1];
+  const [, sha, c] = /^sdk-(sha256-)?c(\d+)$/.exec(name);
+  const prefix = sha ? 'sdk-sha256/' : 'sdk/';
   return {
     missing: null,
-    cmd: (dir, _mode, stack) => [process.execPath, path.join(ROOT, 'bench/upload-sdk-put.mjs'), dir, stack.sourceBucket, 'sdk/', c],
-    prefix: 'sdk/',
-    env: {},
+    cmd: (dir, _mode, stack) => [process.execPath, path.join(ROOT, 'bench/upload-sdk-put.mjs'), dir, stack.sourceBucket, prefix, c],
+    prefix,
+    env: sha ? { CHECKSUM: 'SHA256' } : {},
   };
 }
 
@@ -466,6 +468,8 @@ if (offTools.length) {
     const parts = [];
     if (Number.isFinite(awsS)) parts.push(`${(awsS / s).toFixed(2)}x aws-cli (>= 1.40x: ${ok(awsS / s >= 1.4)})`);
     if (Number.isFinite(sdkS)) parts.push(`${(100 * sdkS / s).toFixed(0)} % of bare SDK c16's throughput (>= 95 %: ${ok(sdkS / s >= 0.95)})`);
+    const shaS = secs('sdk-sha256-c16');
+    if (Number.isFinite(shaS)) parts.push(`${(100 * shaS / s).toFixed(0)} % of the SDK c16 with SHA-256 checksums (the same integrity)`);
     if (HAVE_TIME) parts.push(`peak RSS ${rss.toFixed(0)} MiB (<= 200: ${ok(rss <= 200)})` +
       (scaled?.ok ? `, ${scaled.rssMB.toFixed(0)} MiB with ${N * MEM_SCALE} files (<= 200: ${ok(scaled.rssMB <= 200)})` : ''));
     console.log(`# imgpipe targets: ${parts.join('; ')}`);
