@@ -22,7 +22,7 @@
 // usage: node bench/upload.mjs [DIR]        (default: 500 photos of ~1 MiB made once by
 //                                            bench/upload-photos.mjs from ../shared/corpus)
 // env:   UPLOAD_FILES (500)  UPLOAD_REPS (3, trigger off)  UPLOAD_PIPE_REPS (1, trigger on)
-//        UPLOAD_MODES ("off on")  UPLOAD_TOOLS ("imgpipe aws-cli sdk-c16 sdk-c64"; also imgpipe-cN)
+//        UPLOAD_MODES ("off on")  UPLOAD_TOOLS ("imgpipe aws-cli sdk-c16 sdk-sha256-c16 sdk-c64"; also imgpipe-cN)
 //        UPLOAD_PIPE_TOOLS ("imgpipe aws-cli sdk-c16")  UPLOAD_IMGPIPE_ARGS (extra upload flags)
 //        UPLOAD_MEM_SCALE (4: one more imgpipe run on 4×FILES files for peak memory; 0 = none)
 //        UPLOAD_AWS (/usr/bin/aws)  UPLOAD_KEEP_LOGS (dir: keep each run's stdout/stderr/time)
@@ -45,7 +45,7 @@ const COUNT = Math.max(1, num(env.UPLOAD_FILES, 500));
 const REPS = Math.max(1, num(env.UPLOAD_REPS, 3));
 const PIPE_REPS = Math.max(1, num(env.UPLOAD_PIPE_REPS, 1));
 const MODES = (env.UPLOAD_MODES ?? 'off on').split(/\s+/).filter(Boolean);
-const OFF_TOOLS = (env.UPLOAD_TOOLS ?? 'imgpipe aws-cli sdk-c16 sdk-c64').split(/\s+/).filter(Boolean);
+const OFF_TOOLS = (env.UPLOAD_TOOLS ?? 'imgpipe aws-cli sdk-c16 sdk-sha256-c16 sdk-c64').split(/\s+/).filter(Boolean);
 const ON_TOOLS = (env.UPLOAD_PIPE_TOOLS ?? 'imgpipe aws-cli sdk-c16').split(/\s+/).filter(Boolean);
 const IMGPIPE_ARGS = (env.UPLOAD_IMGPIPE_ARGS ?? '').split(/\s+/).filter(Boolean);
 const MEM_SCALE = Math.max(0, Math.floor(num(env.UPLOAD_MEM_SCALE, 4)));
