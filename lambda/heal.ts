@@ -6,7 +6,7 @@ import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { _Object, S3Client } from '@aws-sdk/client-s3';
 import { HEALABLE_CODES } from '../src/core/failed-record.js';
 import { getVerdict } from '../src/s3/get-record.js';
-import { encodeEventKey } from '../src/core/s3-event.js';
+import { s3EventRecord } from '../src/core/s3-event.js';
 
 /** An object of the source bucket, as ListObjectsV2 lists it. */
 export interface StoredObject {
@@ -58,15 +58,7 @@ export function storedObject(bucket: string, listed: _Object): StoredObject {
 /** The deployed stack's requeue: one SQS message holding the S3 event the bucket would have sent. */
 export function sqsRequeue(sqs: SQSClient, queueUrl: string, region: string): Requeue {
   return async (o) => {
-    const record = {
-      eventVersion: '2.1',
-      eventSource: 'aws:s3',
-      awsRegion: region,
-      eventTime: new Date().toISOString(),
-      eventName: 'ObjectCreated:Put',
-      userIdentity: { principalId: 'imgpipe-heal' },
-      s3: { s3SchemaVersion: '1.0', configurationId: 'imgpipe-heal', bucket: { name: o.bucket, arn: `arn:aws:s3:::${o.bucket}` }, object: { key: encodeEventKey(o.key), size: o.size, eTag: o.eTag } },
-    };
+    const record = s3EventRecord({ ...o, eventName: 'ObjectCreated:Put', eventTime: new Date().toISOString() }, region, { principalId: 'imgpipe-heal', configurationId: 'imgpipe-heal' });
     await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify({ Records: [record] }) }));
   };
 }

@@ -14,12 +14,12 @@ import { type DoneRecord } from '../src/core/record.js';
 import { DEFAULT_SPEC } from '../src/core/spec.js';
 import { HEALABLE_CODES } from '../src/core/failed-record.js';
 import { uploadKey } from '../src/core/upload-key.js';
-import { encodeEventKey } from '../src/core/s3-event.js';
+import { s3EventRecord } from '../src/core/s3-event.js';
 import * as img from './helpers/images.js';
 import { startTestStack, type TestStack } from './helpers/stack.js';
 
 const SRC = 'imgpipe-source';
-const record = (key: string) => ({ eventSource: 'aws:s3', eventName: 'ObjectCreated:Put', s3: { bucket: { name: SRC }, object: { key: encodeEventKey(key) } } });
+const record = (key: string) => s3EventRecord({ bucket: SRC, key, eventName: 'ObjectCreated:Put', eventTime: new Date().toISOString() }, 'us-east-1');
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('base64');
 
 describe('the resize verifies a content key against the bytes', () => {

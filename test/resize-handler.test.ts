@@ -8,13 +8,13 @@ import { type FailedRecord } from '../src/core/failed-record.js';
 import { failureKey, outputKey, outputKeys, recordKey } from '../src/core/keys.js';
 import { type DoneRecord } from '../src/core/record.js';
 import { DEFAULT_SPEC } from '../src/core/spec.js';
-import { decodeEventKey, encodeEventKey } from '../src/core/s3-event.js';
+import { decodeEventKey, s3EventRecord } from '../src/core/s3-event.js';
 import * as img from './helpers/images.js';
 import { startTestStack, type TestStack } from './helpers/stack.js';
 
-const record = (bucket: string, key: string) => ({ eventSource: 'aws:s3', eventName: 'ObjectCreated:Put', s3: { bucket: { name: bucket }, object: { key: encodeEventKey(key) } } });
+const record = (bucket: string, key: string) => s3EventRecord({ bucket, key, eventName: 'ObjectCreated:Put', eventTime: new Date().toISOString() }, 'us-east-1');
 /** S3's ObjectRemoved record: no size, no ETag. */
-const removal = (bucket: string, key: string) => ({ eventSource: 'aws:s3', eventName: 'ObjectRemoved:Delete', eventTime: new Date().toISOString(), s3: { bucket: { name: bucket }, object: { key: encodeEventKey(key), sequencer: '0' } } });
+const removal = (bucket: string, key: string) => s3EventRecord({ bucket, key, eventName: 'ObjectRemoved:Delete', eventTime: new Date().toISOString() }, 'us-east-1');
 
 describe('resize handler', () => {
   let stack: TestStack;
@@ -33,9 +33,10 @@ describe('resize handler', () => {
 
 
   it('decodes keys as S3 encodes them', () => {
-    expect(encodeEventKey('uploads/a b+c%.jpg')).toBe('uploads/a+b%2Bc%25.jpg');
+    const eventKey = (key: string) => record('b', key).s3.object.key;
+    expect(eventKey('uploads/a b+c%.jpg')).toBe('uploads/a+b%2Bc%25.jpg');
     expect(decodeEventKey('uploads/a+b%2Bc%25.jpg')).toBe('uploads/a b+c%.jpg');
-    expect(decodeEventKey(encodeEventKey('ünï/写真 (1).jpg'))).toBe('ünï/写真 (1).jpg');
+    expect(decodeEventKey(eventKey('ünï/写真 (1).jpg'))).toBe('ünï/写真 (1).jpg');
   });
 
   it('resizes a URL-encoded key into every variant, with content type and cache control', async () => {

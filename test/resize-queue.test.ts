@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Deadline } from '../lambda/deadline.js';
 import { createFailureRecorder } from '../lambda/failure-recorder.js';
 import { createResizeHandler } from '../lambda/resize.js';
-import { encodeEventKey, type SqsRecord } from '../src/core/s3-event.js';
+import { s3EventRecord, type SqsRecord } from '../src/core/s3-event.js';
 import { type FailedRecord } from '../src/core/failed-record.js';
 import { attemptKey, failureKey, recordKey } from '../src/core/keys.js';
 import { DEFAULT_SPEC, parseSpec } from '../src/core/spec.js';
@@ -21,7 +21,7 @@ import * as img from './helpers/images.js';
 import { startTestStack, type TestStack } from './helpers/stack.js';
 
 const SRC = 'imgpipe-source';
-const s3Event = (key: string) => JSON.stringify({ Records: [{ eventSource: 'aws:s3', eventName: 'ObjectCreated:Put', s3: { bucket: { name: SRC }, object: { key: encodeEventKey(key) } } }] });
+const s3Event = (key: string) => JSON.stringify({ Records: [s3EventRecord({ bucket: SRC, key, eventName: 'ObjectCreated:Put', eventTime: new Date().toISOString() }, 'us-east-1')] });
 const message = (messageId: string, key: string, receiveCount = 1): SqsRecord => ({
   eventSource: 'aws:sqs',
   messageId,

@@ -11,14 +11,14 @@ import { createResizeHandler } from '../lambda/resize.js';
 import { outputKeys, recordKey } from '../src/core/keys.js';
 import { type DoneRecord } from '../src/core/record.js';
 import { DEFAULT_SPEC } from '../src/core/spec.js';
-import { encodeEventKey } from '../src/core/s3-event.js';
+import { s3EventRecord } from '../src/core/s3-event.js';
 import { createS3Client } from '../src/s3/client.js';
 import * as img from './helpers/images.js';
 import { startTestStack, type TestStack } from './helpers/stack.js';
 
 const SRC = 'imgpipe-source';
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('base64');
-const event = (key: string, eTag: string) => ({ eventSource: 'aws:s3', eventName: 'ObjectCreated:Put', s3: { bucket: { name: SRC }, object: { key: encodeEventKey(key), eTag: eTag.replace(/"/g, '') } } });
+const event = (key: string, eTag: string) => s3EventRecord({ bucket: SRC, key, eventName: 'ObjectCreated:Put', eventTime: new Date().toISOString(), eTag: eTag.replace(/"/g, '') }, 'us-east-1');
 
 describe('stale events', () => {
   const stacks: TestStack[] = [];

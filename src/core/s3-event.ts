@@ -17,7 +17,7 @@ export interface SqsRecord {
 }
 
 /** S3 URL-encodes keys in event records the way HTML forms do: '+' for a space, '/' kept. */
-export function encodeEventKey(key: string): string {
+function encodeEventKey(key: string): string {
   return encodeURIComponent(key).replace(/%2F/g, '/').replace(/%20/g, '+');
 }
 
@@ -49,8 +49,16 @@ export function eventSequencer(ev: Pick<ObjectEvent, 'eventTime' | 'seq'>): stri
   return `${ms.toString(16).padStart(12, '0')}${(ev.seq ?? 0).toString(16).padStart(8, '0')}`.toUpperCase();
 }
 
+/** Who sent an event: the local stack's trigger, or the presign API's requeue of stranded bytes (lambda/heal.ts). */
+export interface EventOrigin {
+  principalId: string;
+  configurationId: string;
+}
+
+const LOCAL_TRIGGER: EventOrigin = { principalId: 'imgpipe-local', configurationId: 'imgpipe-local-resize' };
+
 /** The S3 event record of an object event: ObjectCreated with the object's size and ETag, ObjectRemoved without (as S3 sends it). */
-export function s3EventRecord(ev: ObjectEvent, region: string): S3EventRecord & Record<string, unknown> {
+export function s3EventRecord(ev: ObjectEvent, region: string, origin: EventOrigin = LOCAL_TRIGGER): S3EventRecord & Record<string, unknown> {
   const object = ev.eTag === undefined ? {} : { size: ev.size, eTag: ev.eTag };
   return {
     eventVersion: '2.1',
@@ -58,13 +66,13 @@ export function s3EventRecord(ev: ObjectEvent, region: string): S3EventRecord & 
     awsRegion: region,
     eventTime: ev.eventTime,
     eventName: ev.eventName,
-    userIdentity: { principalId: 'imgpipe-local' },
+    userIdentity: { principalId: origin.principalId },
     requestParameters: { sourceIPAddress: '127.0.0.1' },
     responseElements: { 'x-amz-request-id': 'local', 'x-amz-id-2': 'local' },
     s3: {
       s3SchemaVersion: '1.0',
-      configurationId: 'imgpipe-local-resize',
-      bucket: { name: ev.bucket, ownerIdentity: { principalId: 'imgpipe-local' }, arn: `arn:aws:s3:::${ev.bucket}` },
+      configurationId: origin.configurationId,
+      bucket: { name: ev.bucket, ownerIdentity: { principalId: origin.principalId }, arn: `arn:aws:s3:::${ev.bucket}` },
       object: { key: encodeEventKey(ev.key), ...object, sequencer: eventSequencer(ev) },
     },
   };

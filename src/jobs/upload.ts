@@ -58,7 +58,7 @@ export async function runUpload(opts: UploadOptions): Promise<UploadResult> {
     warn(`warning: could not write the manifest ${opts.manifestPath}: ${err.message}`);
     return false;
   }));
-  if (!opts.dryRun) await ledger.append([]).catch(() => undefined); // every remembered upload is on disk (a failure was told)
+  await ledger.append([]).catch(() => undefined); // every remembered upload is on disk (a failure was told; a dry run remembered none)
   return uploadResult(opts, scan, records, run, started, warnings, manifestWritten);
 }
 
