@@ -174,6 +174,8 @@ describe('upload flags from aws s3 / s5cmd / rclone', () => {
     expect(lines(r.stderr)).toEqual([`error ${path.join(cwd, 'photos', 'broken.jpg')}: a text file, not an image`]);
     // A copy of a file that would be sent would not be sent again: the real run's twins rule.
     expect(lines(r.stdout)).toContain('(dryrun) skip twin.jpg: same bytes as img-000.jpg');
+    // In the files' order: the copy's line after the line of the file it copies.
+    expect(lines(r.stdout).indexOf('(dryrun) skip twin.jpg: same bytes as img-000.jpg')).toBeGreaterThan(lines(r.stdout).indexOf('(dryrun) upload img-000.jpg'));
     expect(lines(r.stdout).at(-1)).toMatch(/^\(dryrun\) 5 to upload \(.+\), 1 already there, 1 failed of 7 files; skipped 4: .*; nothing sent$/);
     const quiet = await runCli(['upload', 'photos', '--api', 'http://127.0.0.1:9/nothing-here', '--dest-bucket', 'b', '--dry-run', '-q'], { cwd });
     expect(lines(quiet.stdout)).toEqual([lines(r.stdout).at(-1)]);

@@ -12,7 +12,6 @@ import { ManifestWriter } from '../files/manifest.js';
 import { pause } from '../s3/retry.js';
 import { slowSpecWarning } from './slow-spec.js';
 import { checkBatch, filesToPresign } from './upload/check.js';
-import { wouldUpload } from './upload/record.js';
 import { presignBatch } from './upload/presign.js';
 import { putOne } from './upload/put.js';
 import { putParts } from './upload/put-parts.js';
@@ -81,9 +80,7 @@ async function sendAll(run: UploadRun, files: FileRecord[]): Promise<void> {
     while (putLimit.pendingCount > batchSize && !signal.aborted) await pause(50);
     if (halted()) break;
     const toPresign = filesToPresign(run, checked);
-    // --dry-run's one guard: what the API would be asked about is what would be sent.
-    if (run.opts.dryRun) toPresign.forEach((r) => wouldUpload(run, r));
-    if (!toPresign.length || run.opts.dryRun) continue;
+    if (!toPresign.length) continue;
     for (const r of await presignBatch(run, toPresign)) puts.push(r.send && 'plan' in r.send ? putParts(run, r, putLimit) : putLimit(() => putOne(run, r)));
     // Keys are on disk before their PUTs start: after a crash they show what may be in the bucket.
     run.save();

@@ -7,7 +7,7 @@ import { inspectFile } from '../../files/inspect.js';
 import { hashParts } from '../../files/part-hashes.js';
 import { Ledger, type LedgerEntry } from '../../files/ledger.js';
 import { diskPath, type FoundFile } from '../../files/scan.js';
-import { alreadyThere, failed, knownStored } from './record.js';
+import { alreadyThere, failed, knownStored, wouldUpload } from './record.js';
 import type { FileRecord, UploadRun } from './types.js';
 
 /** A batch's checks. Reading and hashing a few files at a time keeps memory flat (all 100 of a batch at once peaked 75 MB higher, no faster). */
@@ -46,7 +46,7 @@ function unchangedUpload(ledger: Ledger, pipeline: string, file: FoundFile, mtim
   return known && known.size === file.size && Math.round(known.mtimeMs) === Math.round(mtimeMs) ? known : undefined;
 }
 
-/** Ends the files that failed their check; returns the rest that the API must be asked about, in order. */
+/** Ends the files that failed their check; returns the rest that the API must be asked about, in order (none in a dry run). */
 export function filesToPresign(run: UploadRun, checked: FileRecord[]): FileRecord[] {
   const requests: FileRecord[] = [];
   for (const r of checked) {
@@ -73,7 +73,10 @@ export function filesToPresign(run: UploadRun, checked: FileRecord[]): FileRecor
       continue;
     }
     run.firstOf.set(r.sha256, r);
-    requests.push(r);
+    // --dry-run's one guard: what the API would be asked about is what would be sent (said here,
+    // in the files' order, rather than asked).
+    if (run.opts.dryRun) wouldUpload(run, r);
+    else requests.push(r);
   }
   return requests;
 }
