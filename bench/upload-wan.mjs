@@ -27,7 +27,7 @@
 //      WAN_TOOLS ("imgpipe aws-cli sdk")  WAN_WORKLOADS ("big many")  WAN_BIG_MIB (256)
 //      WAN_MANY (200)  WAN_MANY_MB (5)  WAN_SDK_FILES (10)  WAN_WINDOW_MIB (4: proxy buffer per
 //      connection and direction)  WAN_THRESHOLD (1; 0 = skip)  WAN_THRESHOLD_MIB ("16 32 64")
-//      WAN_AWS (/usr/bin/aws)
+//      WAN_AWS (/usr/bin/aws)  WAN_TRACE (1: print each run's uplink bytes per 0.25 s)
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -56,6 +56,22 @@ const WINDOW = num(env.WAN_WINDOW_MIB, 4) * MIB;
 const THRESHOLD = env.WAN_THRESHOLD !== '0';
 const THRESHOLD_MIB = list(env.WAN_THRESHOLD_MIB, '16 32 64').map(Number);
 const AWS = env.WAN_AWS ?? '/usr/bin/aws';
+const TRACE = env.WAN_TRACE === '1';
+// WAN_TRACE=1: per run, the uplink's bytes per quarter second (MB), to see where a run leaves the link idle.
+// The span in which the run was sending: from the sample that first saw bytes to the one that saw the last.
+function sendingSpan(trace) {
+  const total = trace.at(-1)?.[1] ?? 0;
+  const i0 = trace.findIndex(([, b]) => b > 0);
+  const i1 = trace.findIndex(([, b]) => b >= total);
+  if (i0 < 1 || i1 <= i0) return NaN;
+  return trace[i1][0] - trace[i0 - 1][0];
+}
+function printTrace(tool, trace, capMbit) {
+  let prev = 0;
+  const cells = trace.map(([, b]) => { const d = b - prev; prev = b; return (d / 1e6).toFixed(1); });
+  const first = trace.find(([, b]) => b > 1e6)?.[0];
+  console.log(`# trace ${tool}: first MB at ${fx(first)} s; MB per 0.25 s${capMbit ? ` (cap ${fx((capMbit * 1e6) / 8 / 4 / 1e6, 2)})` : ''}: ${cells.join(' ')}`);
+}
 for (const t of TOOLS) if (!['imgpipe', 'aws-cli', 'sdk'].includes(t)) { console.error(`upload-wan: unknown tool ${t}`); process.exit(2); }
 for (const w of WORKLOADS) if (!['big', 'many'].includes(w)) { console.error(`upload-wan: unknown workload ${w}`); process.exit(2); }
 
@@ -147,6 +163,8 @@ async function runOnce(tool, set, capMbit, opts = {}) {
     let stderr = '';
     let stdout = '';
     const h0 = process.hrtime.bigint();
+    const trace = [];
+    const sampler = TRACE || capMbit ? setInterval(async () => trace.push([Number(process.hrtime.bigint() - h0) / 1e9, await proxy.bytesUp() - up0]), 250) : null;
     const code = await new Promise((resolve) => {
       const child = spawn(argv[0], argv.slice(1), { cwd, env: toolEnv(stack, proxyUrl), stdio: ['ignore', 'pipe', 'pipe'] });
       child.stdout.on('data', (c) => { stdout = (stdout + c).slice(-8000); });
@@ -155,6 +173,11 @@ async function runOnce(tool, set, capMbit, opts = {}) {
       child.on('close', resolve);
     });
     r.wall = Number(process.hrtime.bigint() - h0) / 1e9;
+    if (sampler) {
+      clearInterval(sampler);
+      if (TRACE) printTrace(tool, trace, capMbit);
+      r.sending = sendingSpan(trace);
+    }
     r.bytesUp = (await proxy.bytesUp()) - up0;
     if (code !== 0) r.problems.push(`exit ${code}: ${(stderr || stdout).trim().split('\n').slice(-3).join(' / ')}`);
     const got = await listAll(s3, stack.sourceBucket);
@@ -204,16 +227,17 @@ for (const cap of CAPS) {
     }
     const awsS = res['aws-cli']?.length ? median(res['aws-cli'].map((r) => r.wall)) : NaN;
     for (const t of tools) {
-      if (!res[t].length) { rows.push([t, cond, set.label, 'failed', '', '', '']); continue; }
+      if (!res[t].length) { rows.push([t, cond, set.label, 'failed', '', '', '', '']); continue; }
       const s = median(res[t].map((r) => r.wall));
       const up = median(res[t].map((r) => r.bytesUp));
-      rows.push([t, cond, set.label, fx(s), fx(set.bytes / 1e6 / s, 1), fx(awsS / s), cap ? `${fx((100 * up * 8) / (cap * 1e6 * s), 0)} %` : '-']);
+      const sending = median(res[t].map((r) => r.sending));
+      rows.push([t, cond, set.label, fx(s), fx(set.bytes / 1e6 / s, 1), fx(awsS / s), cap ? `${fx((100 * up * 8) / (cap * 1e6 * s), 0)} %` : '-', cap ? `${fx((100 * up * 8) / (cap * 1e6 * sending), 0)} %` : '-']);
     }
   }
 }
 console.log();
-console.log(`## WAN uploads (trigger off), medians of ${REPS}; MB = 10^6 B; ratio = aws-cli's seconds / the tool's (>1 = faster than aws-cli); link used = bytes up ÷ (cap × wall)`);
-table(['tool', 'condition', 'workload', 'median s', 'MB/s', 'vs aws-cli', 'link used'], rows);
+console.log(`## WAN uploads (trigger off), medians of ${REPS}; MB = 10^6 B; ratio = aws-cli's seconds / the tool's (>1 = faster than aws-cli); link used = bytes up ÷ (cap × wall); while sending = ÷ (cap × the time from the first quarter second with bytes to the last, ±0.25 s)`);
+table(['tool', 'condition', 'workload', 'median s', 'MB/s', 'vs aws-cli', 'link used', 'while sending'], rows);
 console.log(`# ${((Date.now() - t0) / 1000).toFixed(0)} s`);
 
 if (THRESHOLD) {
