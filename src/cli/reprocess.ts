@@ -56,7 +56,7 @@ async function reprocessAction(keys: string[], opts: OptionValues): Promise<void
     let sourceKeys = keys;
     if (opts.all) {
       if (!target.sourceBucket) throw new UsageError('--all needs the source bucket: pass --source-bucket NAME (or "sourceBucket" in imgpipe.config.json)');
-      sourceKeys = await listSourceKeys(target.s3, target.sourceBucket, 'uploads', signals.signal);
+      sourceKeys = await listSourceKeys(await target.s3(), target.sourceBucket, 'uploads', signals.signal);
     } else if (!keys.length) {
       sourceKeys = storedKeys(manifest);
       if (!sourceKeys.length) throw new UsageError(manifest ? `${opts.manifest} lists no uploaded keys` : `no keys given, no --all, and no manifest at ${opts.manifest}`);

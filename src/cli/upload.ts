@@ -63,13 +63,12 @@ async function dryRun(paths: string[], opts: UploadFlags, filters: PathFilter[],
 async function uploadAction(paths: string[], opts: UploadFlags, filters: PathFilter[]): Promise<void> {
   if (opts.download) opts.wait = true; // downloading the variants means waiting for them
   const { spec: asked, specGiven, pipeline } = await loadConfig(opts.config, opts);
-  // Loaded here, not at the top: only the verb that runs pays for the AWS SDK and sharp.
-  const [{ resolveTarget }, { runUpload }, { runWatch, localNamesOf }, { UploadView, alreadyResizedLine }, { WatchView }, { keysToWaitFor, knownResized, rememberResized, requeuedAt }] = await Promise.all([
+  // Loaded here, not at the top: only the verb that runs pays for sharp; only --wait for the AWS SDK
+  // (the upload itself sends pre-signed requests; the SDK's 0.3 s of loading went before every PUT).
+  const [{ resolveTarget }, { runUpload }, { UploadView, alreadyResizedLine }, { keysToWaitFor, knownResized, rememberResized, requeuedAt }] = await Promise.all([
     import('../jobs/target.js'),
     import('../jobs/upload.js'),
-    import('../jobs/watch.js'),
     import('../ui/upload-view.js'),
-    import('../ui/watch-view.js'),
     import('../jobs/upload/done.js'),
   ]);
   const reporter = new Reporter({ json: !!opts.json, quiet: !!opts.quiet, verbose: !!opts.verbose, interactive: opts.progress === false ? false : undefined });
@@ -110,6 +109,7 @@ async function uploadAction(paths: string[], opts: UploadFlags, filters: PathFil
     let wait;
     const waitKeys = keysToWaitFor(upload, !!opts.download);
     if (opts.wait && !signals.signal.aborted && waitKeys.length) {
+      const [{ runWatch, localNamesOf }, { WatchView }] = await Promise.all([import('../jobs/watch.js'), import('../ui/watch-view.js')]);
       const waitView = new WatchView(reporter);
       wait = await runWatch({
         sourceKeys: waitKeys,

@@ -71,7 +71,7 @@ export async function downloadBatch(
     jobs.map((v) =>
       limit(async () => {
         try {
-          const { bytes } = await downloadObject(target.s3, target.destBucket, v.key, dir, signal, v.path);
+          const { bytes } = await downloadObject(await target.s3(), target.destBucket, v.key, dir, signal, v.path);
           downloads.files++;
           downloads.bytes += bytes;
           onEvent({ type: 'variant-downloaded', key: v.key, path: v.path, bytes });

@@ -22,7 +22,7 @@ export async function writeReport(file: string, result: Pick<WatchResult, 'recor
     done.map((r) =>
       limit(async () => {
         const smallest = smallestVariant(r.variants);
-        const res = await target.s3.send(new GetObjectCommand({ Bucket: target.destBucket, Key: smallest.key }), { abortSignal: signal });
+        const res = await (await target.s3()).send(new GetObjectCommand({ Bucket: target.destBucket, Key: smallest.key }), { abortSignal: signal });
         thumbnails.set(r.source.key, { contentType: smallest.contentType, data: Buffer.from(await res.Body!.transformToByteArray()) });
       }),
     ),

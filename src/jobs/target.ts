@@ -8,9 +8,9 @@ import { localPipeline } from '../core/destination.js';
 import { UsageError } from '../core/errors.js';
 import type { Spec } from '../core/spec.js';
 import type { Manifest } from '../files/manifest.js';
-import { startLocalStack, type LocalStack } from '../local/stack.js';
+import type { LocalStack } from '../local/stack.js';
 import { DEFAULT_DATA_DIR, findFolderStack, findNamedStack, runningStacks, whoseStack, type FoundStack } from '../local/state.js';
-import { createS3Client } from '../s3/client.js';
+import type { S3Target } from '../s3/client.js';
 import { isLoopbackUrl } from '../core/local-keys.js';
 import { localBacklog, queueBacklog, type Backlog } from './queue-backlog.js';
 import { configuredS3Endpoint, localKeysMayGo, refuseLocalKeysInEnv } from '../s3/local-keys.js';
@@ -28,7 +28,8 @@ export interface TargetFlags {
 export interface PipelineTarget {
   api?: string;
   apiKey?: string;
-  s3: S3Client;
+  /** The S3 client, made on the first call: the SDK takes about 0.3 s to load, and an upload without --wait never reads S3. */
+  s3(): Promise<S3Client>;
   destBucket: string;
   /** The CDN's base URL, when there is one (on AWS, imgpipe.config.json's `cdn`, which `deploy` writes; locally, the running `dev`'s): a variant's public URL is `<cdn>/<key>`. */
   cdn?: string;
@@ -50,10 +51,20 @@ export interface PipelineTarget {
 
 
 /** What a running `imgpipe dev` and an in-process stack both provide. */
+/** `s3` made on first use, and its `destroy` (a no-op when none was made). */
+function lazyS3(config: S3Target): { s3: () => Promise<S3Client>; destroy: () => void } {
+  let made: S3Client | undefined;
+  let making: Promise<S3Client> | undefined;
+  return {
+    s3: () => (making ??= import('../s3/client.js').then(({ createS3Client }) => (made = createS3Client(config)))),
+    destroy: () => made?.destroy(),
+  };
+}
+
 type StackEndpoints = Pick<LocalStack, 'apiUrl' | 's3Endpoint' | 'region' | 'credentials' | 'destBucket'> & Partial<Pick<LocalStack, 'sourceBucket' | 'cdnUrl'>>;
 
 function stackTarget(stack: StackEndpoints, dataDir: string, description: string, extra: Partial<PipelineTarget> = {}, stop = async () => {}): PipelineTarget {
-  const s3 = createS3Client({ endpoint: stack.s3Endpoint, region: stack.region, credentials: stack.credentials });
+  const { s3, destroy } = lazyS3({ endpoint: stack.s3Endpoint, region: stack.region, credentials: stack.credentials });
   return {
     api: stack.apiUrl,
     backlog: localBacklog(stack.apiUrl),
@@ -68,7 +79,7 @@ function stackTarget(stack: StackEndpoints, dataDir: string, description: string
     description,
     ...extra,
     close: async () => {
-      s3.destroy();
+      destroy();
       await stop();
     },
   };
@@ -106,6 +117,7 @@ async function localTarget(
   // As when none runs at all: a stack of this folder's own, for this run.
   const note = await otherStackNote();
   // No CDN for it: it stops with this run, and a URL to it would be dead by the time anyone used it.
+  const { startLocalStack } = await import('../local/stack.js'); // the server, the API and sharp: only when none runs
   const stack = await startLocalStack({ dataDir, spec, log });
   return stackTarget(stack, dataDir, `embedded local stack started for this run (data in ${dataDir})`, { note }, () => stack.close());
 }
@@ -129,7 +141,7 @@ export async function resolveTarget(
   // The local stack's keys in the environment go to no API or S3 off this machine, used or not.
   if (api && !isLoopbackUrl(api)) refuseLocalKeysInEnv(`the API at ${api}`);
   if (!localKeysMayGo(endpoint)) refuseLocalKeysInEnv(`S3 at ${endpoint ?? configuredS3Endpoint() ?? 'AWS'}`);
-  const s3 = createS3Client({ endpoint, region });
+  const { s3, destroy } = lazyS3({ endpoint, region });
   return {
     api,
     apiKey: process.env.IMGPIPE_API_KEY || undefined,
@@ -143,6 +155,6 @@ export async function resolveTarget(
     ...(config.queue ? { backlog: queueBacklog(config.queue, region) } : {}),
     pipeline: `${api ?? ''} → s3://${destBucket}${endpoint ? ` at ${endpoint}` : ''}`,
     description: `${api ?? ''} → s3://${destBucket}`,
-    close: async () => s3.destroy(),
+    close: async () => destroy(),
   };
 }

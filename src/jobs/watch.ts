@@ -112,7 +112,7 @@ export async function runWatch(options: WatchOptions): Promise<WatchResult> {
   const queue = queueWatcher(opts.target.backlog, onEvent);
   const waited = await waitForRecords({
     onRound: async (pending) => void (await queue.look(pending)),
-    s3: opts.target.s3,
+    s3: await opts.target.s3(),
     bucket: opts.target.destBucket,
     sourceKeys: opts.sourceKeys,
     timeoutMs: opts.timeoutMs,
