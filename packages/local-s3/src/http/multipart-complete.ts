@@ -70,7 +70,8 @@ async function assemble(ctx: RequestContext, upload: Upload, parts: PartMeta[]):
   const checksum = new ObjectChecksum(uploadChecksum(upload));
   try {
     for (const part of parts) {
-      for await (const chunk of store.blobs.read(part.blob)) {
+      // 1 MiB at a time: a 256 MiB object joined in a quarter of the calls of the default 64 KiB.
+      for await (const chunk of store.blobs.read(part.blob, undefined, 1024 * 1024)) {
         checksum.bytes(chunk as Buffer);
         await blob.write(chunk as Buffer);
       }

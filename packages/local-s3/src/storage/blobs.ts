@@ -8,6 +8,19 @@ import path from 'node:path';
 
 const BLOB_ID = /^[0-9a-f]{32}$/;
 
+const WRITE_BATCH_BYTES = 1024 * 1024;
+
+/** Take the first `n` bytes off `bufs` (what a short writev wrote). */
+function dropWritten(bufs: Buffer[], n: number): void {
+  while (n > 0 && bufs.length) {
+    if (bufs[0].length <= n) n -= bufs.shift()!.length;
+    else {
+      bufs[0] = bufs[0].subarray(n);
+      n = 0;
+    }
+  }
+}
+
 export function newId(): string {
   return randomBytes(16).toString('hex');
 }
@@ -57,14 +70,31 @@ export class BlobStore {
         await fh.close();
       }
     };
+    // Bytes are gathered up to WRITE_BATCH_BYTES and handed to the kernel in one writev: a body
+    // arrives in socket reads of 16-64 KiB, and each write call costs the event loop some 40 µs
+    // (a profile of the 500-photo pipeline bench: 5.4 s of the stack's 21 s in writeBuffer).
+    let pending: Buffer[] = [];
+    let pendingBytes = 0;
+    const flush = async () => {
+      const bufs = pending;
+      pending = [];
+      pendingBytes = 0;
+      while (bufs.length) {
+        const { bytesWritten } = await fh.writev(bufs);
+        dropWritten(bufs, bytesWritten);
+      }
+    };
     const writer: BlobWriter = {
       id,
       size: 0,
       async write(data) {
-        for (let off = 0; off < data.length; ) off += (await fh.write(data, off, data.length - off)).bytesWritten;
+        pending.push(data); // held past this call: callers hand over fresh buffers (socket reads, file reads)
+        pendingBytes += data.length;
         writer.size += data.length;
+        if (pendingBytes >= WRITE_BATCH_BYTES) await flush();
       },
       async commit() {
+        await flush();
         if (fsync) await fh.datasync();
         await close();
       },
@@ -103,8 +133,9 @@ export class BlobStore {
     };
   }
 
-  read(id: string, range?: { start: number; end: number }): ReadStream {
-    return createReadStream(this.file(id), range ? { start: range.start, end: range.end } : {});
+  /** `chunkBytes`: the read size (the stream's default 64 KiB, or more for a long copy). */
+  read(id: string, range?: { start: number; end: number }, chunkBytes?: number): ReadStream {
+    return createReadStream(this.file(id), { ...(range && { start: range.start, end: range.end }), ...(chunkBytes && { highWaterMark: chunkBytes }) });
   }
 
   /** Delete once no reader holds it. */
