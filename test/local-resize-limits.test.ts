@@ -4,6 +4,7 @@
 // the dead-letter queue's recorder writes on AWS: `timeout`, `crashed`, with the attempts. The
 // handler gets Lambda's context from the pool, so it can stop before the timeout as it does on AWS.
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
@@ -180,6 +181,11 @@ describe('imgpipe dev: the resize under the function timeout and concurrency', (
     }
     expect(most).toBe(1);
     expect(devLines(dev).filter((l) => l.msg === 'START')).toHaveLength(50);
-    expect(new Set(devLines(dev).filter((l) => l.msg === 'START').map((l) => l.pid)).size).toBe(1); // one warm instance did them all
+    const pids = new Set(devLines(dev).filter((l) => l.msg === 'START').map((l) => l.pid as number));
+    expect(pids.size).toBe(1); // one warm instance did them all
+    // The warm instance, still up: the function's memory as its heap limit, and an old generation
+    // that starts at 64 MB (below that, each photo's pixel Buffers set off a full mark-compact).
+    const argv = readFileSync(`/proc/${[...pids][0]}/cmdline`, 'utf8').split('\0');
+    expect(argv).toEqual(expect.arrayContaining(['--max-old-space-size=1769', '--initial-old-space-size=64']));
   }, 300_000);
 });

@@ -46,7 +46,11 @@ describe('upload → resize → watch on the local stack', () => {
   });
 
   it("the bin's first line runs dev with one malloc arena (libvips' threads fragment one arena each otherwise)", () => {
-    expect(dev.environ?.MALLOC_ARENA_MAX).toBe('1');
+    expect(dev.launched?.environ.MALLOC_ARENA_MAX).toBe('1');
+  });
+
+  it("the bin's first line starts V8's old generation at 64 MB (each file's Buffers set off a full GC below that)", () => {
+    expect(dev.launched?.nodeFlags).toContain('--initial-old-space-size=64');
   });
 
   it('dev requires its API key, and upload --local sends it from the state file', async () => {

@@ -8,6 +8,9 @@ import { fileURLToPath } from 'node:url';
 import type { RecordOutcome, ResizeEvent } from '../../lambda/resize.js';
 import type { FromWorker, InstanceConfig, ToWorker } from './worker-protocol.js';
 
+/** The instances' starting old-generation limit, MB (why: spawn()). handler 100 photos, one at a time: 0.147 -> 0.121 s CPU per photo, 90 -> 5 mark-compacts, +22 MB peak RSS. */
+const INITIAL_OLD_SPACE_MB = 64;
+
 export type InvokeResult =
   | { kind: 'answered'; outcomes: RecordOutcome[]; batchItemFailures: { itemIdentifier: string }[] }
   | { kind: 'threw'; message: string }
@@ -106,7 +109,10 @@ export class ResizePool {
     const child = fork(workerEntry(), [], {
       // The function's memory as a heap limit, and the allocator setting the deployed function has
       // (unless this process was given its own, as the bin shim gives `imgpipe dev` the same one).
-      execArgv: [`--max-old-space-size=${this.opts.memoryMb}`],
+      // V8 counts Buffers allocated since its last full GC against the old generation's limit, and
+      // a resize's ~15 MB heap starts with a limit of ~38 MB: each photo's pixel buffers (~10 MB)
+      // set off a full mark-compact, ~0.9 per photo. A 64 MB start leaves them to the scavenger.
+      execArgv: [`--max-old-space-size=${this.opts.memoryMb}`, `--initial-old-space-size=${INITIAL_OLD_SPACE_MB}`],
       env: { ...process.env, MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '1' },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });

@@ -35,23 +35,32 @@ export function runCli(args: string[], opts: { cwd?: string; env?: NodeJS.Proces
  * the kernel holds it (/proc/<pid>/environ, once node runs the bin), so a test sees what the
  * launcher set. MALLOC_ARENA_MAX is unset here, so only the launcher can set it.
  */
-export async function runCommand(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliResult & { environ: Record<string, string> }> {
+export async function runCommand(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliResult & Launched> {
   const child = spawn(BIN, args, { cwd: opts.cwd, env: cliEnv({ MALLOC_ARENA_MAX: undefined, ...opts.env }), stdio: ['ignore', 'pipe', 'pipe'] });
-  const [environ, result] = await Promise.all([launchedEnviron(child), collect(child, opts.timeoutMs)]);
-  return { ...result, environ };
+  const [launched, result] = await Promise.all([launchedAs(child), collect(child, opts.timeoutMs)]);
+  return { ...result, ...launched };
 }
 
-/** The environment of `child` once it is node running the bin (before that it is sh, then env). */
-export async function launchedEnviron(child: ChildProcess): Promise<Record<string, string>> {
+export interface Launched {
+  /** The running CLI's environment. */
+  environ: Record<string, string>;
+  /** The options node was started with, before the bin's path (the launcher's V8 flags). */
+  nodeFlags: string[];
+}
+
+/** The environment and node options of `child` once it is node running the bin (before that it is sh, then env). */
+export async function launchedAs(child: ChildProcess): Promise<Launched> {
   const ended = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   let over = false;
   void ended.then(() => (over = true));
   while (!over) {
     try {
       const argv = (await readFile(`/proc/${child.pid}/cmdline`, 'utf8')).split('\0');
-      if (path.basename(argv[0]) === 'node' && argv[1] === BIN) {
+      const bin = argv.indexOf(BIN);
+      if (path.basename(argv[0]) === 'node' && bin > 0) {
         const text = await readFile(`/proc/${child.pid}/environ`, 'utf8');
-        return Object.fromEntries(text.split('\0').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+        const environ = Object.fromEntries(text.split('\0').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+        return { environ, nodeFlags: argv.slice(1, bin) };
       }
     } catch {
       // not started yet, or between two execs

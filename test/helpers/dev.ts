@@ -8,15 +8,15 @@ import path from 'node:path';
 import type { DevState } from '../../src/local/dev-state.js';
 import { findRunningStack, STATE_FILE } from '../../src/local/state.js';
 import { createS3Client } from '../../src/s3/client.js';
-import { BIN, cliEnv, launchedEnviron } from './cli.js';
+import { BIN, cliEnv, launchedAs, type Launched } from './cli.js';
 import { getObjectBytes, listAll } from './s3.js';
 
 export interface DevProcess {
   child: ChildProcess;
   state: DevState;
   s3: S3Client;
-  /** With asCommand: the running dev's environment (see runCommand in cli.ts). */
-  environ?: Record<string, string>;
+  /** With asCommand: the running dev's environment and node options (see runCommand in cli.ts). */
+  launched?: Launched;
   output(): { stdout: string; stderr: string };
   list(bucket: string): Promise<string[]>;
   get(bucket: string, key: string): Promise<Buffer>;
@@ -56,7 +56,7 @@ export async function startDev(cwd: string, opts: { args?: string[]; env?: NodeJ
     child,
     state,
     s3,
-    environ: opts.asCommand ? await launchedEnviron(child) : undefined,
+    launched: opts.asCommand ? await launchedAs(child) : undefined,
     output: () => ({ stdout, stderr }),
     list: (bucket: string) => listAll(s3, bucket),
     get: (bucket: string, key: string) => getObjectBytes(s3, bucket, key),
