@@ -36,6 +36,9 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { startWanProxyWorker } from './wan-proxy.mjs';
+import { asDev } from './as-dev.mjs';
+
+asDev(import.meta.url); // the in-process stack under dev's node options
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));

@@ -35,6 +35,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensurePhotos } from './upload-photos.mjs';
+import { asDev } from './as-dev.mjs';
+
+asDev(import.meta.url); // the in-process stack under dev's node options
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'; // Node 20: the SDK warns on load
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -363,7 +366,7 @@ const load = os.loadavg();
 console.log(`# imgpipe upload bench  ${new Date().toISOString()}  host: nproc ${os.availableParallelism()}, ` +
   `${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.release()}, load ${load.map((l) => l.toFixed(2)).join(' ')}`);
 console.log(`# server: the local stack (startLocalStack: packages/local-s3, SigV4 + checksums, fsync ${env.UPLOAD_FSYNC === '0' ? 'off' : 'on'}), ` +
-  `in this process, fresh per run | node ${process.version} | client-s3 ${pkgVersion('@aws-sdk/client-s3')} | ${AWS_VERSION ? AWS_VERSION.split(' ').slice(0, 2).join(' ') : `no ${AWS}`}`);
+  `in this process (node ${process.execArgv.join(" ")} MALLOC_ARENA_MAX=${process.env.MALLOC_ARENA_MAX}, as the bin runs dev), fresh per run | node ${process.version} | client-s3 ${pkgVersion('@aws-sdk/client-s3')} | ${AWS_VERSION ? AWS_VERSION.split(' ').slice(0, 2).join(' ') : `no ${AWS}`}`);
 console.log(`# files ${setDir}: ${N} files, ${(BYTES / MIB).toFixed(1)} MiB (${(BYTES / N / MIB).toFixed(2)} MiB each on average); ` +
   `runs per tool: ${[MODES.includes('off') ? `${REPS} trigger off (median)` : '', MODES.includes('on') ? `${PIPE_REPS} trigger on` : ''].filter(Boolean).join(', ')}${IMGPIPE_ARGS.length ? `; imgpipe extra args: ${IMGPIPE_ARGS.join(' ')}` : ''}`);
 if (!HAVE_TIME) console.log('# /usr/bin/time missing (apt-get install time): peak RSS and client CPU are n/a');

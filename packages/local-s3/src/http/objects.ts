@@ -1,5 +1,4 @@
 // GetObject, HeadObject, PutObject, CopyObject, DeleteObject.
-import { createHash } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
 import { S3Error, xmlEscape } from '../errors.js';
 import { validateBucketName, validateKey } from '../keys.js';
@@ -85,14 +84,10 @@ async function writeBlob(
   const bodyPlan = plan(ctx, requireLength);
   const blob = await ctx.server.store.blobs.create();
   try {
-    const md5 = createHash('md5');
-    const verified = await receive(ctx, bodyPlan, async (piece) => {
-      md5.update(piece);
-      await blob.write(piece);
-    });
+    const verified = await receive(ctx, bodyPlan, (piece) => blob.write(piece));
     await blob.commit();
     const checksum = verified.checksum && bodyPlan.checksum ? { algorithm: bodyPlan.checksum.algorithm, ...verified.checksum } : undefined;
-    return { blob, md5: md5.digest('hex'), contentEncoding: bodyPlan.contentEncoding, checksum };
+    return { blob, md5: verified.md5.toString('hex'), contentEncoding: bodyPlan.contentEncoding, checksum };
   } catch (err) {
     await blob.discard();
     throw err;
