@@ -39,4 +39,20 @@ describe('writeFileAtomic', () => {
     expect((await stat(file)).mode & 0o777).toBe(0o600);
     expect((await readManifest(file))?.files).toEqual([sent]);
   });
+
+  it("the run's last save is written at once, with the latest state, not after the coalescing pause", async () => {
+    const file = path.join(await img.tempDir('imgpipe-manifest-'), 'last-upload.json');
+    const files: ManifestFile[] = [{ path: '/photos/a.jpg', relPath: 'a.jpg', size: 1, key: 'uploads/k/a.jpg', status: 'uploaded' }];
+    // A pause far longer than the test's time: only a save that skips it can end the test.
+    const writer = new ManifestWriter(file, () => ({ version: 1, updatedAt: '', files: [...files] }), 600_000);
+    const coalescing = writer.save(); // a completion mid-run: waits to gather more
+    files.push({ path: '/photos/b.jpg', relPath: 'b.jpg', size: 2, key: 'uploads/l/b.jpg', status: 'uploaded' });
+    expect(await writer.save(true)).toBe(true);
+    expect(await coalescing).toBe(true); // the same write
+    expect((await readManifest(file))?.files.map((f) => f.relPath)).toEqual(['a.jpg', 'b.jpg']);
+    // And a final save with nothing waiting writes at once too.
+    files.push({ path: '/photos/c.jpg', relPath: 'c.jpg', size: 3, key: 'uploads/m/c.jpg', status: 'uploaded' });
+    expect(await writer.save(true)).toBe(true);
+    expect((await readManifest(file))?.files).toHaveLength(3);
+  });
 });

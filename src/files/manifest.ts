@@ -71,6 +71,9 @@ async function writeManifest(file: string, manifest: Manifest): Promise<void> {
 export class ManifestWriter {
   private pending = false;
   private running: Promise<boolean>;
+  /** The run is over: no write waits for more completions (the last one cost every upload 200 ms). */
+  private final = false;
+  private wake?: () => void;
 
   constructor(
     private readonly file: string,
@@ -80,14 +83,27 @@ export class ManifestWriter {
     this.running = removeStaleTemps(file).then(() => false);
   }
 
-  /** Resolves true once the state is on disk, false when there was nothing to record; rejects when the write failed. */
-  save(): Promise<boolean> {
+  /**
+   * Resolves true once the state is on disk, false when there was nothing to record; rejects when
+   * the write failed. `final`: the last save of the run, written without waiting to coalesce.
+   */
+  save(final = false): Promise<boolean> {
+    if (final) {
+      this.final = true;
+      this.wake?.();
+    }
     if (this.pending) return this.running;
     this.pending = true;
     // After a failed write the next one tries again (its caller heard of the failure).
     this.running = this.running.catch(() => false).then(async () => {
       // Coalesce: completions in the next moment ride on this write (it rewrites the whole file).
-      await new Promise((resolve) => setTimeout(resolve, this.coalesceMs));
+      if (!this.final) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, this.coalesceMs);
+          this.wake = () => (clearTimeout(timer), resolve());
+        });
+      }
+      this.wake = undefined;
       this.pending = false;
       // A run that put no key anywhere (a typo, every file refused) leaves the last good manifest,
       // so `watch` with no arguments still means the last run that uploaded something.

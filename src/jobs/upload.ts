@@ -53,7 +53,7 @@ export async function runUpload(opts: UploadOptions): Promise<UploadResult> {
   emit({ type: 'scan-done', files: files.length, bytes: files.reduce((n, r) => n + r.size, 0) });
 
   await sendAll(run, files);
-  const manifestWritten = !!writer && (await writer.save().catch((err: Error) => {
+  const manifestWritten = !!writer && (await writer.save(true).catch((err: Error) => {
     warn(`warning: could not write the manifest ${opts.manifestPath}: ${err.message}`);
     return false;
   }));
