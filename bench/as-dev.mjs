@@ -8,12 +8,12 @@ import { fileURLToPath } from 'node:url';
 
 const BIN = fileURLToPath(new URL('../bin/imgpipe.js', import.meta.url));
 
-/** The node options and environment the bin's first line execs node with. */
+/** The node options and environment the bin's first line execs node with for `imgpipe dev`. */
 export function binLaunch() {
   const line = readFileSync(BIN, 'utf8').split('\n')[1];
-  const m = /exec \/usr\/bin\/env (.*?) node (.*?)\s*"\$0"/.exec(line);
-  if (!m) throw new Error(`bin/imgpipe.js: its first line no longer reads "exec /usr/bin/env VAR=… node FLAGS "$0"": ${line}`);
-  const env = Object.fromEntries([...m[1].matchAll(/(\w+)="\$\{\1:-([^}]*)\}"/g)].map(([, k, v]) => [k, process.env[k] ?? v]));
+  const m = /case "\$1" in ([^)]*)\) v8=(\S+);; esac; exec \/usr\/bin\/env (.*?) node \$v8 "\$0"/.exec(line);
+  if (!m || !m[1].split('|').includes('dev')) throw new Error(`bin/imgpipe.js: its first line no longer reads 'case "$1" in dev|…) v8=FLAGS;; esac; exec /usr/bin/env VAR=… node $v8 "$0"': ${line}`);
+  const env = Object.fromEntries([...m[3].matchAll(/(\w+)="\$\{\1:-([^}]*)\}"/g)].map(([, k, v]) => [k, process.env[k] ?? v]));
   return { flags: m[2].split(/\s+/).filter(Boolean), env };
 }
 
