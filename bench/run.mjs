@@ -343,7 +343,7 @@ console.log(`|${widths.map((w, i) => (i === 0 || i === widths.length - 1 ? '-'.r
 for (const r of rows) console.log(line(r));
 console.log();
 console.log(`# seconds: median wall time of the whole process tree; out MP: pixels of the ${3 * N} files written, read back after the run.`);
-console.log(`# peak RSS: GNU time's max RSS = largest single process (imgpipe: the MALLOC_ARENA_MAX=2 child, not its shim);`);
+console.log(`# peak RSS: GNU time's max RSS = largest single process (imgpipe: node under MALLOC_ARENA_MAX=1, as the bin's first line execs it in the same process);`);
 console.log(`# tree RSS: sum of RSS over the tree's live processes, sampled every ${SAMPLE_MS} ms (imgpipe: shim + child). CPU s: user+sys.`);
 console.log(`# vs sharp: throughput relative to the plain sharp script (its seconds / tool seconds; >1 = faster than plain sharp).`);
 

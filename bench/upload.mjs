@@ -120,6 +120,17 @@ const busyCpu = () => {
     return NaN;
   }
 };
+// CPU of this process's children that have ended and been reaped (/proc/self/stat cutime + cstime):
+// after a run's stack has closed, its resize instances' CPU is in it, with the tool's.
+const reapedCpu = () => {
+  try {
+    const f = fs.readFileSync('/proc/self/stat', 'utf8');
+    const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
+    return (Number(rest[13]) + Number(rest[14])) / CLK_TCK;
+  } catch {
+    return NaN;
+  }
+};
 const pkgVersion = (name) => { try { return JSON.parse(fs.readFileSync(path.join(ROOT, 'node_modules', name, 'package.json'), 'utf8')).version; } catch { return '?'; } };
 
 // A folder of SCALE×N files (SCALE sub-folders of symlinks to the set) for the memory check.
@@ -221,6 +232,8 @@ async function runOnce(name, mode, dir, expectFiles, expectBytes, tag) {
   const resized = new Map(); // source key -> ms when its last variant was stored
   const resizeErrors = [];
   const resizeMs = []; // each resize's own time (GET, decode, 3 encodes, 3 PUTs), without its wait in the queue
+  const reaped0 = reapedCpu();
+  let r;
   const stack = await startLocalStack({
     dataDir,
     spec: DEFAULT_SPEC,
@@ -285,7 +298,7 @@ async function runOnce(name, mode, dir, expectFiles, expectBytes, tag) {
       fs.writeFileSync(path.join(KEEP_LOGS, `${tag}.stdout`), stdout);
       fs.writeFileSync(path.join(KEEP_LOGS, `${tag}.stderr`), stderr);
     }
-    const r = { name, mode, ok: code === 0, wall, rssMB, cpu, t0, busyBefore, problems: [] };
+    r = { name, mode, ok: code === 0, wall, rssMB, cpu, t0, busyBefore, problems: [] };
     if (code !== 0) r.problems.push(`exit ${code}: ${stderr.trim().split('\n').slice(-3).join(' / ')}`);
 
     // Which source keys this run created, and when each PUT completed.
@@ -356,6 +369,11 @@ async function runOnce(name, mode, dir, expectFiles, expectBytes, tag) {
   } finally {
     s3.destroy();
     await stack.close();
+    if (r && mode === 'on') {
+      // The instances have ended with the stack: their CPU is what was reaped less the tool's.
+      r.instancesCpu = Math.max(0, reapedCpu() - reaped0 - (Number.isFinite(r.cpu) ? r.cpu : 0));
+      r.bgCpu = Math.max(0, r.bgCpu - r.instancesCpu);
+    }
     fs.rmSync(dataDir, { recursive: true, force: true });
     fs.rmSync(cwd, { recursive: true, force: true });
   }
@@ -491,7 +509,7 @@ if (onTools.length) {
     }
   }
   const cols = ['tool', 'tool s', 'upload s', 'files/s up', 'peak RSS MiB', 'pipeline s', 'files/s e2e', 'p50 from PUT', 'p95 from PUT',
-    'p50 from start', 'p95 from start', 'resize p50', 'resize p95', 'CPU s', 'stack CPU s', 'bg CPU s', 'variants'];
+    'p50 from start', 'p95 from start', 'resize p50', 'resize p95', 'CPU s', 'stack CPU s', 'instances CPU s', 'bg CPU s', 'variants'];
   const rows = onTools.filter((t) => on[t].length).map((t) => {
     const rs = on[t];
     const m = (k) => median(rs.map((r) => r[k]));
@@ -499,7 +517,7 @@ if (onTools.length) {
     return [t, fx(m('wall')), fx(m('upload')), fx(N / m('upload'), 1), fx(m('rssMB'), 0), fx(m('pipeline')), fx(N / m('pipeline'), 1),
       fx(pct(all('fromPut'), 0.5)), fx(pct(all('fromPut'), 0.95)), fx(pct(all('fromStart'), 0.5)), fx(pct(all('fromStart'), 0.95)),
       fx(pct(all('resizeS'), 0.5)), fx(pct(all('resizeS'), 0.95)),
-      fx(m('cpu')), fx(m('stackCpu')), fx(m('bgCpu')), rs.map((r) => `${r.variants}/${r.variantsExpected}${r.ok ? '' : ' !!'}`).join(' ')];
+      fx(m('cpu')), fx(m('stackCpu')), fx(m('instancesCpu')), fx(m('bgCpu')), rs.map((r) => `${r.variants}/${r.variantsExpected}${r.ok ? '' : ' !!'}`).join(' ')];
   });
   console.log();
   console.log(`## trigger on: the whole pipeline (upload → resize to ${DEFAULT_SPEC.variants.map((v) => v.name).join('/')} → variants in imgpipe-dest), ` +
@@ -519,6 +537,33 @@ if (onTools.length) {
   }
   for (const t of onTools) for (const r of on[t]) if (!r.ok) console.log(`# !! ${t}: ${r.problems.join('; ')}`);
   skewNote(Object.values(on).flat());
+  if (on.imgpipe?.length) await pipelineBound(on.imgpipe, setDir);
+}
+
+// Issue 24's bound for the pipeline: the cores ÷ one photo's resize CPU, that CPU measured by
+// resize-local (the handler's resize, no S3) on the same photos; beside it, the CPU the run itself
+// spent per photo (instances, stack, client), which is what the rate can reach on these cores.
+async function pipelineBound(runs, dir) {
+  if (!HAVE_TIME) return;
+  await waitQuiet();
+  const out = fs.mkdtempSync(path.join(WORK, 'resize-local-'));
+  const timeFile = path.join(WORK, 'resize-local.time');
+  const rl = spawnSync('/usr/bin/time', ['-v', '-o', timeFile, path.join(ROOT, 'bin/imgpipe.js'), 'resize-local', dir, '--out', out, '--json'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const t = fs.readFileSync(timeFile, 'utf8');
+  fs.rmSync(out, { recursive: true, force: true });
+  const get = (re) => Number(re.exec(t)?.[1] ?? NaN);
+  const cpu = get(/User time \(seconds\): ([\d.]+)/) + get(/System time \(seconds\): ([\d.]+)/);
+  if (rl.status !== 0 || !Number.isFinite(cpu)) return console.log(`# bound: resize-local failed (${rl.status}): ${String(rl.stderr).trim().split('\n').pop()}`);
+  const cores = os.availableParallelism();
+  const perPhoto = cpu / N;
+  const bound = cores / perPhoto;
+  const m = (k) => median(runs.map((r) => r[k]));
+  const rate = N / m('pipeline');
+  const own = (m('instancesCpu') + m('stackCpu') + m('cpu')) / N;
+  console.log(`# bound: resize-local of the same ${N} photos takes ${cpu.toFixed(1)} s of CPU, ${(1000 * perPhoto).toFixed(0)} ms a photo: ${cores} cores ÷ that = ` +
+    `${bound.toFixed(1)} photos/s; imgpipe's pipeline ${rate.toFixed(1)} photos/s = ${(100 * rate / bound).toFixed(0)} % of it (goal >= 90 %: ${rate >= 0.9 * bound ? 'ok' : 'MISSED'})`);
+  console.log(`# the run's own CPU a photo: instances ${(1000 * m('instancesCpu') / N).toFixed(0)} ms + stack ${(1000 * m('stackCpu') / N).toFixed(0)} ms + client ` +
+    `${(1000 * m('cpu') / N).toFixed(0)} ms = ${(1000 * own).toFixed(0)} ms: ${cores} cores ÷ that = ${(cores / own).toFixed(1)} photos/s, the rate reached ${(100 * rate * own / cores).toFixed(0)} % of it`);
 }
 
 if ((offTools.includes('imgpipe') && !off.imgpipe.length) || (onTools.includes('imgpipe') && !on.imgpipe.length)) process.exitCode = 1;
