@@ -10,6 +10,7 @@ import type { ImageRecord } from '../core/record.js';
 import { LocalKeysError } from '../core/local-keys.js';
 import { explainCredentials, isCredentialsFailure } from './credentials.js';
 import { pause } from './retry.js';
+import { nextQuiet, pauseMs } from './wait-schedule.js';
 
 export interface WaitOptions {
   s3: S3Client;
@@ -125,7 +126,8 @@ export async function waitForRecords(opts: WaitOptions): Promise<WaitResult> {
   const p: Poller = { s3: opts.s3, bucket: opts.bucket, signal: opts.signal, requests: 0, readDone: (opts.readDone ?? true) || !!opts.specHash };
   const records = new Map<string, ImageRecord | DoneMark>();
   let pending = [...new Set(opts.sourceKeys)];
-  for (let round = 0; pending.length; round++) {
+  for (let quiet = -1; pending.length; ) {
+    const before = records.size;
     try {
       for (const [source, record] of await poll(p, pending)) {
         if (record.status === 'failed' && Date.parse(record.failedAt) < (opts.staleBefore?.get(source) ?? 0)) continue;
@@ -141,7 +143,8 @@ export async function waitForRecords(opts: WaitOptions): Promise<WaitResult> {
     pending = pending.filter((s) => !records.has(s));
     if (!pending.length) break;
     await opts.onRound?.(pending).catch(() => undefined); // a look, never a reason to stop waiting
-    const wait = Math.min(2_000, 100 * 1.5 ** round);
+    quiet = nextQuiet(quiet, records.size > before, pending.length);
+    const wait = pauseMs(quiet);
     if (Date.now() + wait > deadline) break;
     await pause(wait, opts.signal);
   }
