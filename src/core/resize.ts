@@ -8,7 +8,7 @@ import { open, readFile } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import sharp, { type Metadata, type Sharp, type SharpOptions } from 'sharp';
 import { hasCode, ImgpipeError } from './errors.js';
-import { decodeHeif, HEIF_ERRORS, heifSharpInput, readHeifHeader } from './heif.js';
+import { decodeHeif, HEIF_ERRORS, heifSharpInput, readHeifHeader, type DecodedHeif, type HeifHeader } from './heif.js';
 import { intermediateSize, orientedSize, variantGeometry, type Size } from './plan.js';
 import type { OutputFormat, Spec, Variant } from './spec.js';
 import { CONTENT_TYPES, MAX_INPUT_BYTES, SNIFF_BYTES, pixelLimitReason, sniff, type ImageFormat } from './validate.js';
@@ -135,7 +135,7 @@ async function prepareHeic(input: string | Buffer, spec: Spec): Promise<{ source
   const source = Buffer.isBuffer(input) ? input : await readFile(input);
   let header;
   try {
-    header = await readHeifHeader(source);
+    header = await heif.header(source);
   } catch (err) {
     throw describeSharpError(err);
   }
@@ -146,12 +146,30 @@ async function prepareHeic(input: string | Buffer, spec: Spec): Promise<{ source
   return { source, info };
 }
 
+/** libheif's two uses: the header, and the primary image decoded (`too-large` when its header is over `maxPixels`). */
+export interface HeifCodec {
+  header(data: Buffer): Promise<HeifHeader>;
+  decode(data: Buffer, maxPixels: number): Promise<DecodedHeif>;
+}
+
+const heifHere: HeifCodec = {
+  header: readHeifHeader,
+  decode: (data, maxPixels) =>
+    decodeHeif(data, (h) => {
+      const tooLarge = pixelLimitReason(h.width, h.height, maxPixels);
+      if (tooLarge) throw new ImageError(tooLarge, 'too-large');
+    }),
+};
+let heif = heifHere;
+
+/** Where libheif runs: in this thread, unless a job gives threads of their own (jobs/heif-workers.ts); none: back here. */
+export function useHeifCodec(codec?: HeifCodec): void {
+  heif = codec ?? heifHere;
+}
+
 /** Decode a HEIC's primary image to a sharp pipeline, the pixel limit checked again on the header first. */
 async function heicPipeline(source: Buffer, spec: Spec): Promise<Sharp> {
-  const decoded = await decodeHeif(source, (h) => {
-    const tooLarge = pixelLimitReason(h.width, h.height, spec.maxInputPixels);
-    if (tooLarge) throw new ImageError(tooLarge, 'too-large');
-  });
+  const decoded = await heif.decode(source, spec.maxInputPixels);
   const { input, raw } = heifSharpInput(decoded);
   return sharp(input, raw ? { raw } : { limitInputPixels: spec.maxInputPixels });
 }

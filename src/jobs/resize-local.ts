@@ -14,7 +14,8 @@ import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import pLimit from 'p-limit';
 import { variantPath } from '../core/keys.js';
-import { planImage, resizeImage, type PlannedOutput, type RenderedOutput, type SourceInfo } from '../core/resize.js';
+import { planImage, resizeImage, useHeifCodec, type PlannedOutput, type RenderedOutput, type SourceInfo } from '../core/resize.js';
+import { heifWorkers } from './heif-workers.js';
 import type { Spec } from '../core/spec.js';
 import { writeFileAtomic } from '../files/atomic.js';
 import { withImageInput } from '../files/inspect.js';
@@ -170,12 +171,23 @@ export async function runResizeLocal(opts: ResizeLocalOptions): Promise<ResizeLo
     onEvent({ type: 'input-refused', path: file.path, error });
   }
 
-  const limit = pLimit(Math.max(1, opts.concurrency ?? availableParallelism()));
+  const concurrency = Math.max(1, opts.concurrency ?? availableParallelism());
+  const limit = pLimit(concurrency);
+  // libheif on threads of their own, one per photo at once up to the cores (started on the first HEIC).
+  const heif = opts.dryRun ? undefined : heifWorkers(Math.min(concurrency, availableParallelism()));
+  if (heif) useHeifCodec(heif);
   onEvent({ type: 'resize-start', files: scan.files.length - refused.size, dryRun: opts.dryRun });
-  const inputs = await Promise.all(
-    scan.files.map((file, i) => refused.get(i) ?? limit(() => processFile(file, targets[i], opts, errors, onEvent))),
-  );
-  return summarize(opts, outDir, started, scan, inputs, errors, warnings);
+  try {
+    const inputs = await Promise.all(
+      scan.files.map((file, i) => refused.get(i) ?? limit(() => processFile(file, targets[i], opts, errors, onEvent))),
+    );
+    return summarize(opts, outDir, started, scan, inputs, errors, warnings);
+  } finally {
+    if (heif) {
+      useHeifCodec();
+      await heif.close();
+    }
+  }
 }
 
 function summarize(
