@@ -13,7 +13,8 @@
 //        upload bench, as its own process, its settings the UPLOAD_* variables, see bench/README.md;
 //        then bench/presign.mjs, the presign API's largest batch against its timeout); BENCH=wan runs
 //        bench/upload-wan.mjs alone (multipart uploads through a WAN-like proxy, WAN_* variables);
-//        BENCH=reprocess runs bench/reprocess.mjs alone (reprocess --all of 2,000 photos, REPROCESS_*)
+//        BENCH=reprocess runs bench/reprocess.mjs alone (reprocess --all of 2,000 photos, REPROCESS_*);
+//        BENCH=heic runs bench/heic.mjs alone (12 MP HEIC against the same photos as JPEG, HEIC_*)
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -25,8 +26,8 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 // Which benches: the resize one (below), the upload one (bench/upload.mjs), or both in turn.
 const BENCH = (process.env.BENCH ?? 'all').trim().toLowerCase() || 'all';
-if (!['resize', 'upload', 'presign', 'wan', 'reprocess', 'all'].includes(BENCH)) {
-  console.error(`bench: BENCH must be resize, upload, presign, wan, reprocess or all (got ${process.env.BENCH})`);
+if (!['resize', 'upload', 'presign', 'wan', 'reprocess', 'heic', 'all'].includes(BENCH)) {
+  console.error(`bench: BENCH must be resize, upload, presign, wan, reprocess, heic or all (got ${process.env.BENCH})`);
   process.exit(2);
 }
 const runBench = (file) => spawnSync(process.execPath, [path.join(ROOT, 'bench', file)], { cwd: ROOT, stdio: 'inherit' }).status ?? 1;
@@ -34,6 +35,7 @@ if (BENCH === 'upload') process.exit(runBench('upload.mjs'));
 if (BENCH === 'presign') process.exit(runBench('presign.mjs'));
 if (BENCH === 'wan') process.exit(runBench('upload-wan.mjs')); // not part of "all": big files, minutes
 if (BENCH === 'reprocess') process.exit(runBench('reprocess.mjs')); // not part of "all": 2,000 uploads first, minutes
+if (BENCH === 'heic') process.exit(runBench('heic.mjs')); // not part of "all": 12 MP HEICs, made once with heif-enc
 const PEERS = path.resolve(ROOT, '../shared/bench');
 const WIDTHS = [320, 1024, 2048];
 const Q = 80;
