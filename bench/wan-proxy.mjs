@@ -114,9 +114,11 @@ export async function startWanProxy({ target, rttMs = 40, upMbit = 0, windowByte
 export async function startWanProxyWorker(opts) {
   const w = new Worker(new URL(import.meta.url), { workerData: { wanProxy: opts } });
   const ask = (msg) => new Promise((res, rej) => {
-    const onMsg = (m) => { if (m.re === msg) { w.off('message', onMsg); res(m); } };
+    // Both listeners go when either fires: a trace asks many times a run (no listener left behind).
+    const onMsg = (m) => { if (m.re === msg) { w.off('message', onMsg); w.off('error', onErr); res(m); } };
+    const onErr = (err) => { w.off('message', onMsg); rej(err); };
     w.on('message', onMsg);
-    w.once('error', rej);
+    w.once('error', onErr);
     w.postMessage(msg);
   });
   const { port } = await ask('port');
