@@ -38,7 +38,8 @@ const WORKER = new URL('./heif-worker.js', import.meta.url);
 /** The error the decode would have thrown in this thread: the codes core/resize.ts maps to a photo's verdict. */
 function rebuilt({ message, code }: { message: string; code?: string }): Error {
   if (code === 'too-large') return new ImageError(message, 'too-large');
-  return new ImgpipeError(message, code === HEIF_ERRORS.unavailable ? HEIF_ERRORS.unavailable : HEIF_ERRORS.decode);
+  if (code === HEIF_ERRORS.unavailable || code === HEIF_ERRORS.decode) return new ImgpipeError(message, code);
+  return new Error(message); // anything else, as it would have reached the caller in this thread
 }
 
 /** A decoder thread and the decode it is doing. */
