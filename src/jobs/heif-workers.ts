@@ -10,17 +10,17 @@ import { HEIF_ERRORS, type DecodedHeif, type HeifHeader } from '../core/heif.js'
 import { ImageError, type HeifCodec } from '../core/resize.js';
 
 export interface HeifJob {
-  id: number;
   data: Uint8Array;
   maxPixels: number;
   /** The header only (prepare's read): the main thread then never loads libheif at all. */
   headerOnly?: boolean;
 }
 
+// A thread decodes one job at a time, so an answer is its current job's: no ids.
 export type HeifAnswer =
-  | { id: number; header: HeifHeader }
-  | { id: number; decoded: Omit<DecodedHeif, 'pixels'> & { pixels: Uint8Array } }
-  | { id: number; error: { message: string; code?: string } };
+  | { header: HeifHeader }
+  | { decoded: Omit<DecodedHeif, 'pixels'> & { pixels: Uint8Array } }
+  | { error: { message: string; code?: string } };
 
 export interface HeifWorkers extends HeifCodec {
   close(): Promise<void>;
@@ -54,7 +54,6 @@ export function heifWorkers(size: number): HeifWorkers | undefined {
   const idle: Slot[] = [];
   const all = new Set<Slot>();
   const queue: Pending[] = [];
-  let nextId = 0;
   let closed = false;
 
   const run = (slot: Slot, p: Pending) => {
@@ -98,7 +97,7 @@ export function heifWorkers(size: number): HeifWorkers | undefined {
   const ask = (data: Buffer, maxPixels: number, headerOnly: boolean): Promise<HeifAnswer> => {
     if (closed) return Promise.reject(new ImgpipeError('the HEIC decoders are closed', HEIF_ERRORS.unavailable));
     return new Promise<HeifAnswer>((resolve, reject) => {
-      queue.push({ job: { id: nextId++, data, maxPixels, ...(headerOnly ? { headerOnly } : {}) }, resolve, reject });
+      queue.push({ job: { data, maxPixels, ...(headerOnly ? { headerOnly } : {}) }, resolve, reject });
       dispatch();
     });
   };

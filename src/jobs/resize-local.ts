@@ -15,11 +15,11 @@ import path from 'node:path';
 import pLimit from 'p-limit';
 import { variantPath } from '../core/keys.js';
 import { planImage, resizeImage, useHeifCodec, type PlannedOutput, type RenderedOutput, type SourceInfo } from '../core/resize.js';
-import { heifWorkers } from './heif-workers.js';
 import type { Spec } from '../core/spec.js';
 import { writeFileAtomic } from '../files/atomic.js';
 import { withImageInput } from '../files/inspect.js';
 import { diskPath, scanPaths, type FoundFile, type ScanResult } from '../files/scan.js';
+import { heifWorkers } from './heif-workers.js';
 import { slowSpecWarning } from './slow-spec.js';
 
 export interface ResizeLocalOptions {

@@ -225,22 +225,19 @@ export class BodyVerifier {
     if (plan.expectedLength !== undefined && this.received !== plan.expectedLength) {
       throw new S3Error('IncompleteBody');
     }
-    const sha = this.sha256?.digest('hex');
-    if (plan.payloadSha256 !== undefined && sha !== undefined && sha !== plan.payloadSha256) {
+    const sha = this.sha256?.digest('hex'); // made only when the request signs a payload hash
+    if (sha !== undefined && sha !== plan.payloadSha256) {
       throw new S3Error('XAmzContentSHA256Mismatch', {
-        ClientComputedContentSHA256: plan.payloadSha256,
+        ClientComputedContentSHA256: plan.payloadSha256!,
         S3ComputedContentSHA256: sha,
       });
     }
     const md5 = this.md5.digest();
-    if (plan.contentMd5) {
-      const got = md5;
-      if (!got.equals(plan.contentMd5)) {
-        throw new S3Error('BadDigest', {
-          ExpectedDigest: plan.contentMd5.toString('hex'),
-          CalculatedDigest: got.toString('base64'),
-        });
-      }
+    if (plan.contentMd5 && !md5.equals(plan.contentMd5)) {
+      throw new S3Error('BadDigest', {
+        ExpectedDigest: plan.contentMd5.toString('hex'),
+        CalculatedDigest: md5.toString('base64'),
+      });
     }
     let verified: BodyResult['checksum'];
     if (plan.checksum && this.checksum) {
