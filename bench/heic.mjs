@@ -13,6 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
+import { gnuTime } from './gnu-time.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const N = Math.max(1, Number(process.env.HEIC_PHOTOS ?? 6));
@@ -51,11 +52,10 @@ function run(folder) {
   const t0 = performance.now();
   const r = spawnSync('/usr/bin/time', ['-v', '-o', timeFile, path.join(ROOT, 'bin/imgpipe.js'), 'resize-local', folder, '--out', path.join(out, 'o'), '--json', ...ARGS], { encoding: 'utf8' });
   const wall = (performance.now() - t0) / 1000;
-  const t = fs.readFileSync(timeFile, 'utf8');
+  const { cpu, rssMB } = gnuTime(fs.readFileSync(timeFile, 'utf8'));
   fs.rmSync(out, { recursive: true, force: true });
   if (r.status !== 0) throw new Error(`resize-local ${folder} exited ${r.status}: ${r.stderr.trim().split('\n').pop()}`);
-  const get = (re) => Number(re.exec(t)?.[1] ?? NaN);
-  return { wall, cpu: get(/User time \(seconds\): ([\d.]+)/) + get(/System time \(seconds\): ([\d.]+)/), rss: get(/Maximum resident set size \(kbytes\): (\d+)/) / 1024 };
+  return { wall, cpu, rss: rssMB };
 }
 
 const median = (xs) => { const v = [...xs].sort((a, b) => a - b); const h = v.length >> 1; return v.length % 2 ? v[h] : (v[h - 1] + v[h]) / 2; };

@@ -21,6 +21,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
+import { gnuTime } from './gnu-time.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -264,10 +265,9 @@ function runOnce(tool, dir, list, out) {
       clearInterval(timer);
       let rssKb = NaN, cpu = NaN;
       if (HAVE_TIME && fs.existsSync(timeFile)) {
-        const t = fs.readFileSync(timeFile, 'utf8');
-        const num = (re) => Number(re.exec(t)?.[1] ?? NaN);
-        rssKb = num(/Maximum resident set size \(kbytes\): (\d+)/);
-        cpu = num(/User time \(seconds\): ([\d.]+)/) + num(/System time \(seconds\): ([\d.]+)/);
+        const t = gnuTime(fs.readFileSync(timeFile, 'utf8'));
+        rssKb = t.rssMB * 1024;
+        cpu = t.cpu;
         fs.rmSync(timeFile);
       }
       resolve({ ok: code === 0, stderr, wall, rssMB: rssKb / 1024, treeMB: treeKb / 1024, cpu });

@@ -36,6 +36,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensurePhotos } from './upload-photos.mjs';
 import { asDev } from './as-dev.mjs';
+import { gnuTime } from './gnu-time.mjs';
 
 asDev(import.meta.url); // the in-process stack under dev's node options
 
@@ -287,10 +288,7 @@ async function runOnce(name, mode, dir, expectFiles, expectBytes, tag) {
     const wall = Number(process.hrtime.bigint() - h0) / 1e9;
     let rssMB = NaN, cpu = NaN;
     if (HAVE_TIME && fs.existsSync(timeFile)) {
-      const t = fs.readFileSync(timeFile, 'utf8');
-      const get = (re) => Number(re.exec(t)?.[1] ?? NaN);
-      rssMB = get(/Maximum resident set size \(kbytes\): (\d+)/) / 1024;
-      cpu = get(/User time \(seconds\): ([\d.]+)/) + get(/System time \(seconds\): ([\d.]+)/);
+      ({ rssMB, cpu } = gnuTime(fs.readFileSync(timeFile, 'utf8')));
       if (KEEP_LOGS) fs.copyFileSync(timeFile, path.join(KEEP_LOGS, `${tag}.time`));
       fs.rmSync(timeFile);
     }
@@ -549,10 +547,8 @@ async function pipelineBound(runs, dir) {
   const out = fs.mkdtempSync(path.join(WORK, 'resize-local-'));
   const timeFile = path.join(WORK, 'resize-local.time');
   const rl = spawnSync('/usr/bin/time', ['-v', '-o', timeFile, path.join(ROOT, 'bin/imgpipe.js'), 'resize-local', dir, '--out', out, '--json'], { stdio: ['ignore', 'ignore', 'pipe'] });
-  const t = fs.readFileSync(timeFile, 'utf8');
+  const { cpu } = gnuTime(fs.readFileSync(timeFile, 'utf8'));
   fs.rmSync(out, { recursive: true, force: true });
-  const get = (re) => Number(re.exec(t)?.[1] ?? NaN);
-  const cpu = get(/User time \(seconds\): ([\d.]+)/) + get(/System time \(seconds\): ([\d.]+)/);
   if (rl.status !== 0 || !Number.isFinite(cpu)) return console.log(`# bound: resize-local failed (${rl.status}): ${String(rl.stderr).trim().split('\n').pop()}`);
   const cores = os.availableParallelism();
   const perPhoto = cpu / N;
