@@ -1,7 +1,7 @@
 // A re-run of unchanged files that the ledger knows stored and resized in this pipeline, with this
 // spec, asks nothing about them: no POST /uploads, no S3 request, neither the CLI's nor the API's
-// ListObjectsV2 (counted at proxies in front of the presign API and of S3: the stack's API reaches
-// S3 through the same proxy). What the ledger does not know is asked as before; --verify asks all.
+// ListObjectsV2 (counted at proxies in front of the presign API and of S3: the stack's API is sent
+// to S3 through the same proxy). What the ledger does not know is asked as before; --verify asks all.
 // An "exists" costs the API its ListObjectsV2 and, for heal (lambda/heal.ts), a GET of the done
 // record, and of the failure record when there is no done one.
 import { readFile } from 'node:fs/promises';
@@ -32,7 +32,7 @@ describe('re-running an upload of unchanged files', () => {
     // Every S3 request of the CLI (PUTs by URL, the wait's lists and GETs) and every API call goes through a proxy.
     s3 = await startFaultProxy({ target: () => stack.s3Endpoint, flavor: 's3' });
     api = await startFaultProxy({ target: () => stack.apiUrl, flavor: 'api' });
-    stack = await startTestStack({ spec: SPEC, urlEndpoint: s3.url });
+    stack = await startTestStack({ spec: SPEC, urlEndpoint: s3.url, apiS3Endpoint: s3.url });
     cwd = await tempDir('imgpipe-rerun-');
     await adoptVia({ ...stack, s3Endpoint: s3.url }, cwd, api.url);
     await writeNoiseJpegs(path.join(cwd, 'photos'), N);

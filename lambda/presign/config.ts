@@ -11,6 +11,12 @@ import { AWS_HEAL_AFTER_MS, sqsRequeue, type Requeue } from '../heal.js';
 export interface PresignConfig {
   bucket: string;
   s3: S3Client;
+  /**
+   * Signs the URLs clients are handed, when they reach storage at another address than this
+   * function does (the local stack behind a test's or a bench's proxy); default `s3`. The
+   * function's own calls (lookups, Create, Complete) go through `s3`, as on AWS they stay in the region.
+   */
+  signer?: S3Client;
   /** Seconds a URL stays valid. */
   expiresIn: number;
   maxFileBytes: number;

@@ -22,6 +22,8 @@ import { SOURCE_PATH_META, encodeSourcePath } from '../../src/core/source-path.j
 export interface MultipartConfig {
   bucket: string;
   s3: S3Client;
+  /** Signs the part URLs (PresignConfig.signer); default `s3`. */
+  signer?: S3Client;
   expiresIn: number;
   keyPrefix: string;
 }
@@ -68,7 +70,7 @@ export async function planMultipart(file: FileRequest & { parts: string[] }, key
       const sha256 = file.parts[partNumber - 1];
       if (sameAs(held.get(partNumber), size, sha256)) return { partNumber, done: true };
       const command = new UploadPartCommand({ Bucket: config.bucket, Key: uploadKey, UploadId: uploadId, PartNumber: partNumber, ContentLength: size, ChecksumSHA256: sha256 });
-      const url = await getSignedUrl(config.s3, command, {
+      const url = await getSignedUrl(config.signer ?? config.s3, command, {
         expiresIn: config.expiresIn,
         signableHeaders: new Set(['content-length']),
         unhoistableHeaders: new Set(['x-amz-checksum-sha256']),

@@ -28,8 +28,8 @@ async function postReprocess(body: unknown, config: PresignConfig & { destBucket
 async function postVariants(body: unknown, config: PresignConfig & { destBucket: string }): Promise<ApiResult> {
   const keys = validateVariantsBody(body);
   if (isResult(keys)) return keys;
-  const { s3, destBucket, keyPrefix, expiresIn, cdn } = config;
-  return json(200, { variants: await answerVariants({ s3, destBucket, keyPrefix, expiresIn, spec: config.spec ?? DEFAULT_SPEC, cdn }, keys) });
+  const { s3, signer, destBucket, keyPrefix, expiresIn, cdn } = config;
+  return json(200, { variants: await answerVariants({ s3, signer, destBucket, keyPrefix, expiresIn, spec: config.spec ?? DEFAULT_SPEC, cdn }, keys) });
 }
 
 function post(route: Post, body: unknown, config: PresignConfig): Promise<ApiResult> {

@@ -7,7 +7,7 @@ import type { FileRequest, UploadGranted } from '../../src/api/contract.js';
 import { SOURCE_PATH_HEADER, SOURCE_PATH_META, encodeSourcePath } from '../../src/core/source-path.js';
 import type { PresignConfig } from './config.js';
 
-export async function signPut(file: FileRequest, key: string, config: Pick<PresignConfig, 'bucket' | 's3' | 'expiresIn'>, now: Date): Promise<UploadGranted> {
+export async function signPut(file: FileRequest, key: string, config: Pick<PresignConfig, 'bucket' | 's3' | 'signer' | 'expiresIn'>, now: Date): Promise<UploadGranted> {
   const sourcePath = file.path === undefined ? undefined : encodeSourcePath(file.path);
   const command = new PutObjectCommand({
     Bucket: config.bucket,
@@ -17,7 +17,7 @@ export async function signPut(file: FileRequest, key: string, config: Pick<Presi
     ChecksumSHA256: file.sha256,
     ...(sourcePath ? { Metadata: { [SOURCE_PATH_META]: sourcePath } } : {}),
   });
-  const url = await getSignedUrl(config.s3, command, {
+  const url = await getSignedUrl(config.signer ?? config.s3, command, {
     expiresIn: config.expiresIn,
     signableHeaders: new Set(['content-type', 'content-length']),
     unhoistableHeaders: new Set(['x-amz-checksum-sha256', SOURCE_PATH_HEADER]),

@@ -13,6 +13,8 @@ import type { VariantsAnswer } from '../../src/api/contract.js';
 
 export interface ReadSideConfig {
   s3: S3Client;
+  /** Signs the variants' GET URLs (PresignConfig.signer); default `s3`. */
+  signer?: S3Client;
   destBucket: string;
   keyPrefix: string;
   expiresIn: number;
@@ -42,7 +44,7 @@ async function answerOne(config: ReadSideConfig, key: string, now: Date): Promis
         height: v.height,
         format: v.format,
         bytes: v.bytes,
-        url: config.cdn ? publicUrl(config.cdn, v.key) : await getSignedUrl(config.s3, new GetObjectCommand({ Bucket: config.destBucket, Key: v.key }), { expiresIn: config.expiresIn, signingDate: now }),
+        url: config.cdn ? publicUrl(config.cdn, v.key) : await getSignedUrl(config.signer ?? config.s3, new GetObjectCommand({ Bucket: config.destBucket, Key: v.key }), { expiresIn: config.expiresIn, signingDate: now }),
       })),
     );
     const answer = { key, status: 'done' as const, variants, placeholder: done.placeholder, color: done.color };

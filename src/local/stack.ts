@@ -34,10 +34,13 @@ export interface LocalStackOptions {
   /**
    * The S3 endpoint written into pre-signed URLs (default: the server's own). Tests put a
    * fault-injecting proxy there; it must forward the Host header unchanged, as it is signed.
+   * The API's own S3 calls do not go through it (on AWS they stay in the region).
    */
   urlEndpoint?: string;
   /** The S3 endpoint the resize handler talks to (default: the server's own); tests put a fault proxy there. */
   handlerEndpoint?: string;
+  /** The S3 endpoint the API's own calls go to (default: the server's own); tests count them at a proxy there. */
+  apiS3Endpoint?: string;
   /** Answer "exists" for content the source bucket already holds (default true). */
   dedupe?: boolean;
   /** fdatasync every stored object (default true); false measures what durability costs. */
@@ -175,11 +178,12 @@ function closeServer(server: Server): Promise<void> {
 
 /** The presign API of the local stack, as the deployed function is configured (its env in the template). */
 function localPresign(opts: LocalStackOptions, s3server: LocalS3, s3: S3Client, cdnUrl: string | undefined, resizeTimeoutMs: number) {
-  const urlSigner = opts.urlEndpoint ? createS3Client({ endpoint: opts.urlEndpoint, region: s3server.region, credentials: s3server.credentials }) : s3;
   return createPresignHandler({
     ...PRESIGN_DEFAULTS,
     bucket: LOCAL_BUCKETS.source,
-    s3: urlSigner,
+    s3,
+    // URLs name the address clients reach S3 at; the API's own calls go to the server directly.
+    ...(opts.urlEndpoint ? { signer: createS3Client({ endpoint: opts.urlEndpoint, region: s3server.region, credentials: s3server.credentials }) } : {}),
     expiresIn: opts.urlExpiresIn ?? PRESIGN_DEFAULTS.expiresIn,
     apiKey: opts.apiKey,
     dedupe: opts.dedupe,
@@ -206,7 +210,7 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     port: opts.s3Port ?? 0,
     buckets: [LOCAL_BUCKETS.source, LOCAL_BUCKETS.dest],
     notify: opts.trigger === false ? [] : [LOCAL_BUCKETS.source], // the trigger is on the source bucket only
-    allowedHosts: [opts.urlEndpoint, opts.handlerEndpoint].filter((u): u is string => !!u).map((u) => new URL(u).host),
+    allowedHosts: [opts.urlEndpoint, opts.handlerEndpoint, opts.apiS3Endpoint].filter((u): u is string => !!u).map((u) => new URL(u).host),
     silent: true,
     fsync: opts.fsync,
   });
@@ -216,7 +220,8 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
   const cdn = opts.cdnPort === undefined ? undefined : createCdnServer({ s3, bucket: LOCAL_BUCKETS.dest, log });
   const cdnPort = cdn && (await listen(cdn, opts.cdnPort!));
   const cdnUrl = cdnPort === undefined ? undefined : `http://127.0.0.1:${cdnPort}`;
-  const presign = localPresign(opts, s3server, s3, cdnUrl, resizeTimeoutMs);
+  const apiS3 = opts.apiS3Endpoint ? createS3Client({ endpoint: opts.apiS3Endpoint, region: s3server.region, credentials: s3server.credentials }) : s3;
+  const presign = localPresign(opts, s3server, apiS3, cdnUrl, resizeTimeoutMs);
   let delivery: ReturnType<typeof startResizeQueue> | undefined;
   const api = createApiServer(presign, log, (challenge) => healthProof(s3server.credentials.secretAccessKey, process.pid, challenge), (keys) => delivery?.backlog(keys) ?? { queued: 0, inFlight: 0 });
   const apiPort = await listen(api, opts.apiPort ?? 0);
