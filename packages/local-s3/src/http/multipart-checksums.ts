@@ -61,7 +61,7 @@ export function checkCompletePart(upload: UploadMeta, part: PartMeta, n: number,
   }
 }
 
-/** Computes the object's checksum while Complete copies the parts in order. */
+/** Computes the object's checksum as Complete takes the parts in order (reading their bytes only for FULL_OBJECT). */
 export class ObjectChecksum {
   private readonly whole?: Hasher;
   private readonly ofParts?: Hasher;
@@ -70,6 +70,11 @@ export class ObjectChecksum {
   constructor(private readonly declared: UploadChecksum | undefined) {
     if (declared?.type === 'FULL_OBJECT') this.whole = createChecksum(declared.algorithm);
     if (declared?.type === 'COMPOSITE') this.ofParts = createChecksum(declared.algorithm);
+  }
+
+  /** Whether the result needs every byte of the object (a full-object checksum), or only the parts' checksums. */
+  get readsBytes(): boolean {
+    return this.whole !== undefined;
   }
 
   bytes(chunk: Buffer): void {

@@ -2,7 +2,7 @@
 import { pipeline } from 'node:stream/promises';
 import { S3Error, xmlEscape } from '../errors.js';
 import { validateBucketName, validateKey } from '../keys.js';
-import type { ObjectMeta } from '../storage/records.js';
+import { blobsOf, segmentsOf, type ObjectMeta } from '../storage/records.js';
 import type { BlobWriter } from '../storage/blobs.js';
 import { plan, receive, requireBucket, sendEmpty, sendXml, type RequestContext } from './context.js';
 import { describedBy, parseRange, responseHeaders } from './object-meta.js';
@@ -45,7 +45,7 @@ export async function getObject(ctx: RequestContext): Promise<void> {
   const store = ctx.server.store;
   const meta = store.get(bucket, key);
   if (!meta) throw noSuchKey(key);
-  const unpin = store.blobs.pin(meta.blob); // taken in the same tick as the lookup: an overwrite cannot delete it now
+  const unpin = store.blobs.pinAll(blobsOf(meta)); // taken in the same tick as the lookup: an overwrite cannot delete them now
   try {
     const headers = responseHeaders(meta, ctx.params);
     if (notModified(ctx, meta)) {
@@ -70,7 +70,7 @@ export async function getObject(ctx: RequestContext): Promise<void> {
       ctx.res.end();
       return;
     }
-    await pipeline(store.blobs.read(meta.blob, range), ctx.res).catch(clientGone);
+    await pipeline(store.blobs.readSegments(segmentsOf(meta), range), ctx.res).catch(clientGone);
   } finally {
     unpin();
   }
@@ -104,7 +104,7 @@ export async function commitObject(ctx: RequestContext, bucket: string, key: str
     release = claimWrite(store, bucket, key, eventName === 'ObjectCreated:Copy' ? undefined : writeCondition(ctx.headers));
     ev = await store.put(bucket, key, meta, ctx.server.notifies(bucket) ? eventName : undefined);
   } catch (err) {
-    store.blobs.remove(meta.blob);
+    for (const id of blobsOf(meta)) store.blobs.remove(id);
     throw err;
   } finally {
     release();
@@ -168,15 +168,15 @@ async function copyObject(ctx: RequestContext, bucket: string, key: string): Pro
   if (!replace && src.bucket === bucket && src.key === key) {
     throw new S3Error('InvalidRequest', 'This copy request is illegal because it is trying to copy an object to itself without changing the object\'s metadata.');
   }
-  const unpin = store.blobs.pin(from.blob);
-  let blob: string;
+  const unpin = store.blobs.pinAll(blobsOf(from));
+  let blobs: string[];
   try {
-    blob = await store.blobs.duplicate(from.blob);
+    blobs = await store.blobs.duplicateAll(blobsOf(from));
   } finally {
     unpin();
   }
   const kept = described ?? { contentType: from.contentType, headers: from.headers, userMeta: from.userMeta };
-  const meta: ObjectMeta = { ...from, ...kept, blob, lastModified: Date.now() };
+  const meta: ObjectMeta = { ...from, ...kept, blob: blobs[0], ...(blobs.length > 1 ? { more: blobs.slice(1) } : {}), lastModified: Date.now() };
   await commitObject(ctx, bucket, key, meta, 'ObjectCreated:Copy');
   sendXml(ctx, `<CopyObjectResult><LastModified>${new Date(meta.lastModified).toISOString()}</LastModified><ETag>"${xmlEscape(meta.etag)}"</ETag></CopyObjectResult>`);
 }

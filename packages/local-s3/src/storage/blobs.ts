@@ -3,8 +3,9 @@
 // (who only finds files through the journal) never sees a partial one. Files nobody names after a
 // crash are swept on start.
 import { randomBytes } from 'node:crypto';
-import { createReadStream, promises as fsp, type ReadStream } from 'node:fs';
+import { createReadStream, promises as fsp } from 'node:fs';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 
 const BLOB_ID = /^[0-9a-f]{32}$/;
 
@@ -106,7 +107,7 @@ export class BlobStore {
     return writer;
   }
 
-  /** A second name for an immutable blob (CopyObject): a hard link, or a copy where links fail. */
+  /** A second name for an immutable blob (CopyObject, a Complete's parts): a hard link, or a copy where links fail. */
   async duplicate(id: string): Promise<string> {
     const copy = newId();
     try {
@@ -115,6 +116,24 @@ export class BlobStore {
       await fsp.copyFile(this.file(id), this.file(copy));
     }
     return copy;
+  }
+
+  /** pin() for each of `ids`; one call undoes them all. */
+  pinAll(ids: string[]): () => void {
+    const unpins = ids.map((id) => this.pin(id));
+    return () => unpins.forEach((unpin) => unpin());
+  }
+
+  /** duplicate() each of `ids`, in order; on a failure none of the new names is left. */
+  async duplicateAll(ids: string[]): Promise<string[]> {
+    const made: string[] = [];
+    try {
+      for (const id of ids) made.push(await this.duplicate(id));
+    } catch (err) {
+      for (const id of made) this.remove(id);
+      throw err;
+    }
+    return made;
   }
 
   /** Keep `id` on disk until unpinned: taken synchronously when a reader looks the object up. */
@@ -134,8 +153,26 @@ export class BlobStore {
   }
 
   /** `chunkBytes`: the read size (the stream's default 64 KiB, or more for a long copy). */
-  read(id: string, range?: { start: number; end: number }, chunkBytes?: number): ReadStream {
+  read(id: string, range?: { start: number; end: number }, chunkBytes?: number): Readable {
     return createReadStream(this.file(id), { ...(range && { start: range.start, end: range.end }), ...(chunkBytes && { highWaterMark: chunkBytes }) });
+  }
+
+  /** Bytes `range` (inclusive, of the whole; default all) of blobs read one after another, as one stream. */
+  readSegments(segments: Array<{ id: string; size: number }>, range?: { start: number; end: number }): Readable {
+    if (segments.length === 1) return this.read(segments[0].id, range);
+    const total = segments.reduce((n, s) => n + s.size, 0);
+    const { start, end } = range ?? { start: 0, end: total - 1 };
+    const files = segments.map((s) => ({ file: this.file(s.id), size: s.size }));
+    async function* bytes() {
+      let at = 0;
+      for (const { file, size } of files) {
+        const from = Math.max(start, at);
+        const to = Math.min(end, at + size - 1);
+        if (from <= to) yield* createReadStream(file, { start: from - at, end: to - at });
+        at += size;
+      }
+    }
+    return Readable.from(bytes(), { objectMode: false });
   }
 
   /** Delete once no reader holds it. */

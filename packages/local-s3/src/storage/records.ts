@@ -3,6 +3,12 @@
 /** An object version as the index knows it; `blob` names its bytes in the blob store. */
 export interface ObjectMeta {
   blob: string;
+  /**
+   * A multipart object's other parts, in order after `blob` (their sizes in `parts`): Complete
+   * links the parts' blobs under new names rather than copying them into one (a 256 MiB object
+   * took 0.5-1 s to join and fsync, the client waiting on it).
+   */
+  more?: string[];
   size: number;
   /** Without quotes: hex MD5, or "<hex>-<parts>" for multipart. */
   etag: string;
@@ -20,6 +26,19 @@ export interface ObjectMeta {
 }
 
 export type ChecksumType = 'COMPOSITE' | 'FULL_OBJECT';
+
+/** Every blob an object's bytes are in, in order. */
+export function blobsOf(meta: Pick<ObjectMeta, 'blob' | 'more'>): string[] {
+  return meta.more ? [meta.blob, ...meta.more] : [meta.blob];
+}
+
+/** The object's bytes as blobs and their sizes, in order. */
+export function segmentsOf(meta: ObjectMeta): Array<{ id: string; size: number }> {
+  if (!meta.more) return [{ id: meta.blob, size: meta.size }];
+  const sizes = meta.parts?.map((p) => p.size);
+  if (sizes?.length !== meta.more.length + 1) throw new Error(`object of ${meta.more.length + 1} blobs lists ${sizes?.length ?? 0} part sizes`);
+  return blobsOf(meta).map((id, i) => ({ id, size: sizes[i] }));
+}
 
 /** One ObjectCreated or ObjectRemoved event, kept until its consumer acknowledges it. */
 export interface StoredEvent {

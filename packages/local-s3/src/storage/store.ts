@@ -7,7 +7,7 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { BlobStore, newId } from './blobs.js';
 import { Journal } from './journal.js';
-import type { CompletedUpload, JournalRecord, ObjectMeta, PartMeta, StoredEvent, UploadMeta } from './records.js';
+import { blobsOf, type CompletedUpload, type JournalRecord, type ObjectMeta, type PartMeta, type StoredEvent, type UploadMeta } from './records.js';
 import { SortedKeys } from './sorted-keys.js';
 
 /** Completed uploads remembered for retried Completes; the oldest is forgotten past this. */
@@ -132,7 +132,7 @@ export class Store {
 
   private liveBlobs(): Set<string> {
     const keep = new Set<string>();
-    for (const b of this.buckets.values()) for (const o of b.objects.values()) keep.add(o.blob);
+    for (const b of this.buckets.values()) for (const o of b.objects.values()) for (const id of blobsOf(o)) keep.add(id);
     for (const u of this.uploads.values()) for (const p of u.parts.values()) keep.add(p.blob);
     return keep;
   }
@@ -246,7 +246,10 @@ export class Store {
       ? { seq: ++this.seq, bucket, key, size: meta.size, eTag: meta.etag, eventName, eventTime: new Date(meta.lastModified).toISOString() }
       : undefined;
     const old = await this.commit({ t: 'put', b: bucket, k: key, o: meta, ev });
-    if (old && old.blob !== meta.blob) this.blobs.remove(old.blob);
+    if (old) {
+      const kept = new Set(blobsOf(meta));
+      for (const id of blobsOf(old)) if (!kept.has(id)) this.blobs.remove(id);
+    }
     return ev;
   }
 
@@ -255,7 +258,7 @@ export class Store {
     if (!this.get(bucket, key)) return undefined;
     const ev = eventName ? { seq: ++this.seq, bucket, key, eventName, eventTime: new Date().toISOString() } : undefined;
     const old = await this.commit({ t: 'del', b: bucket, k: key, ev });
-    if (old) this.blobs.remove(old.blob);
+    if (old) for (const id of blobsOf(old)) this.blobs.remove(id);
     return ev;
   }
 
@@ -312,7 +315,7 @@ export class Store {
     return () => void this.ending.delete(id);
   }
 
-  /** Forget an upload and delete its parts' bytes (Complete has copied them into the object); `done`: what its Complete answered. */
+  /** Forget an upload and delete its parts' names (Complete has linked the ones it used under the object's); `done`: what its Complete answered. */
   async endUpload(id: string, done?: CompletedUpload): Promise<void> {
     const u = this.uploads.get(id);
     if (!u) return;
