@@ -9,7 +9,8 @@ import { integrityCheck, type IntegrityCheck } from '../core/integrity.js';
 import { checkDecodes, planImage } from '../core/resize.js';
 import type { Spec } from '../core/spec.js';
 import { SNIFF_BYTES, sniff } from '../core/validate.js';
-import { partHasher } from './part-hashes.js';
+import { MULTIPART_MIN_BYTES } from '../api/parts.js';
+import { hashPartsAside } from './part-hash-thread.js';
 
 export type Inspected =
   /** `parts`: each part's SHA-256, for a file that goes up in parts (./part-hashes.ts). */
@@ -81,7 +82,9 @@ async function inspectWith(path: string | Buffer, spec: Spec, buf: Buffer): Prom
   }
   if (before.size === 0) return { ok: false, reason: 'empty file (0 bytes)' };
   const hash = createHash('sha256');
-  const parts = partHasher(before.size);
+  // A big file's part hashes, on another core meanwhile (its own read of the file).
+  const parts = before.size >= MULTIPART_MIN_BYTES ? hashPartsAside(path, before.size) : undefined;
+  parts?.catch(() => undefined); // awaited below, unless the file is refused first
   let size = 0;
   let reads = 0;
   // Bytes read before there were SNIFF_BYTES to sniff (copies: a chunk's buffer is reused), then the check.
@@ -101,7 +104,6 @@ async function inspectWith(path: string | Buffer, spec: Spec, buf: Buffer): Prom
     for await (const chunk of fileChunks(path, buf)) {
       reads++;
       hash.update(chunk);
-      parts?.update(chunk);
       size += chunk.length;
       if (check) {
         check.update(chunk);
@@ -134,7 +136,7 @@ async function inspectWith(path: string | Buffer, spec: Spec, buf: Buffer): Prom
     // A file read in one chunk is still whole in `buf` (the image's bytes, where withImageInput's
     // Buffer is a name): its header is read from there, the file not opened twice more.
     const { source } = reads === 1 ? await plan(buf.subarray(0, size)) : await withImageInput(path, plan);
-    return { ok: true, size, sha256: hash.digest('base64'), contentType, width: source.width, height: source.height, ...(parts ? { parts: parts.digest() } : {}) };
+    return { ok: true, size, sha256: hash.digest('base64'), contentType, width: source.width, height: source.height, ...(parts ? { parts: await parts } : {}) };
   } catch (err) {
     return { ok: false, reason: (err as Error).message };
   }

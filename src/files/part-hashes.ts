@@ -1,6 +1,6 @@
-// The SHA-256 of each part of a file that goes up in parts (api/contract.ts partsOf): fed the same
-// chunks as the whole file's hash in the check's one read, or read for them alone when the ledger
-// supplied the file's hash without a read.
+// The SHA-256 of each part of a file that goes up in parts (api/contract.ts partsOf), from a read of
+// their own: beside the check's read on another thread (./part-hash-thread.ts), or alone when the
+// ledger supplied the file's hash without a read.
 import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { MULTIPART_MIN_BYTES, partSizeFor } from '../api/parts.js';
@@ -12,7 +12,7 @@ export interface PartHasher {
 }
 
 /** A hasher for a file of `size` bytes, or undefined when it goes up in one PUT. */
-export function partHasher(size: number): PartHasher | undefined {
+function partHasher(size: number): PartHasher | undefined {
   if (size < MULTIPART_MIN_BYTES) return undefined;
   const partSize = partSizeFor(size);
   const done: string[] = [];
@@ -40,6 +40,11 @@ export function partHasher(size: number): PartHasher | undefined {
 export async function hashParts(path: string | Buffer, size: number): Promise<string[] | undefined> {
   const hasher = partHasher(size);
   if (!hasher) return undefined;
-  for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 })) hasher.update(chunk as Buffer);
+  let read = 0;
+  for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 })) {
+    hasher.update(chunk as Buffer);
+    read += (chunk as Buffer).length;
+  }
+  if (read !== size) throw new Error('file changed while it was being read');
   return hasher.digest();
 }

@@ -4,7 +4,7 @@
 // (its `done` record read by a wait) is asked about not at all, unless --verify.
 import pLimit from 'p-limit';
 import { inspectFile } from '../../files/inspect.js';
-import { hashParts } from '../../files/part-hashes.js';
+import { hashPartsAside } from '../../files/part-hash-thread.js';
 import { Ledger, type LedgerEntry } from '../../files/ledger.js';
 import { diskPath, type FoundFile } from '../../files/scan.js';
 import { alreadyThere, failed, knownStored, wouldUpload } from './record.js';
@@ -30,7 +30,7 @@ async function checkFile(run: UploadRun, r: FileRecord): Promise<FileRecord> {
     const resized = !run.opts.verify && known.done !== undefined && known.done === run.specHash;
     const ledgerKey = resized || run.opts.dryRun ? known.key : undefined;
     // A big file the API will be asked about needs its part hashes: the ledger's, else one read for them.
-    const parts = ledgerKey ? undefined : (known.parts ?? (await hashParts(diskPath(file), known.size).catch(() => undefined)));
+    const parts = ledgerKey ? undefined : (known.parts ?? (await hashPartsAside(diskPath(file), known.size).catch(() => undefined)));
     return Object.assign(r, { fromLedger: true, ledgerKey, resized: resized || undefined, size: known.size, sha256: known.sha256, contentType: known.contentType, parts });
   }
   const inspected = await inspectFile(diskPath(file), run.opts.spec);
