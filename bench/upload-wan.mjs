@@ -16,15 +16,16 @@
 //             (10, = aws-cli's 10 requests) files at once
 // then ListObjectsV2 (direct, not through the proxy): object count and total bytes must match.
 //
-// Workloads: "big" = one WAN_BIG_MIB (256) MiB file: the presign API refuses more than 256 MiB
-// (MAX_INPUT_BYTES, what the resize reads) and startLocalStack has no option to raise it;
+// Workloads: "big" = one WAN_BIG_MIB (1024) MiB file: over 256 MiB (MAX_INPUT_BYTES, what the
+// resize reads) the stack is started with maxFileBytes raised to it (the trigger is off), and the
+// file is a 256 MiB TIFF followed by zeros (the CLI reads its header against the pixel limit);
 // "many" = WAN_MANY (200) files of ~WAN_MANY_MB (5) MB. Files are real uncompressed TIFFs of random
 // pixels (sharp), zero-padded to the exact size, cached in $TMPDIR/imgpipe-wan-files/.
 // Threshold table: one 16/32/64 MiB file, imgpipe (multipart, 8 MiB parts) vs lib-storage with
 // partSize = the file's size (a single PutObject), uncapped.
 //
 // env: WAN_RTT (40 ms)  WAN_CAPS ("0 200": uplink Mbit/s per condition, 0 = uncapped)  WAN_REPS (3)
-//      WAN_TOOLS ("imgpipe aws-cli sdk")  WAN_WORKLOADS ("big many")  WAN_BIG_MIB (256)
+//      WAN_TOOLS ("imgpipe aws-cli sdk")  WAN_WORKLOADS ("big many")  WAN_BIG_MIB (1024)
 //      WAN_MANY (200)  WAN_MANY_MB (5)  WAN_SDK_FILES (10)  WAN_WINDOW_MIB (4: proxy buffer per
 //      connection and direction)  WAN_THRESHOLD (1; 0 = skip)  WAN_THRESHOLD_MIB ("16 32 64")
 //      WAN_AWS (/usr/bin/aws)  WAN_TRACE (1: print each run's uplink bytes per 0.25 s)
@@ -51,7 +52,7 @@ const CAPS = list(env.WAN_CAPS, '0 200').map(Number);
 const REPS = Math.max(1, num(env.WAN_REPS, 3));
 const TOOLS = list(env.WAN_TOOLS, 'imgpipe aws-cli sdk');
 const WORKLOADS = list(env.WAN_WORKLOADS, 'big many');
-const BIG_MIB = Math.min(256, num(env.WAN_BIG_MIB, 256));
+const BIG_MIB = num(env.WAN_BIG_MIB, 1024);
 const MANY = Math.max(1, num(env.WAN_MANY, 200));
 const MANY_MB = num(env.WAN_MANY_MB, 5);
 const SDK_FILES = Math.max(1, num(env.WAN_SDK_FILES, 10));
@@ -94,10 +95,14 @@ const fx = (v, d = 2) => (Number.isFinite(v) ? v.toFixed(d) : 'n/a');
 // ---- files: real TIFFs (random pixels, no compression), zero-padded to exactly `bytes` ----------
 const CACHE = path.join(os.tmpdir(), 'imgpipe-wan-files');
 async function tiff(file, bytes, width) {
-  const height = Math.floor((bytes - 4096) / (width * 3));
+  const height = Math.floor((Math.min(bytes, 256 * MIB) - 4096) / (width * 3)); // pixels within the limits the CLI checks
   const buf = await sharp(randomBytes(width * height * 3), { raw: { width, height, channels: 3 } }).tiff({ compression: 'none' }).toBuffer();
   if (buf.length > bytes) throw new Error(`tiff ${width}x${height} is ${buf.length} > ${bytes}`);
-  fs.writeFileSync(file, Buffer.concat([buf, Buffer.alloc(bytes - buf.length)]));
+  const fd = fs.openSync(file, 'w');
+  fs.writeSync(fd, buf);
+  const zeros = Buffer.alloc(8 * MIB); // written, not a hole: read as a file's bytes are
+  for (let left = bytes - buf.length; left > 0; left -= zeros.length) fs.writeSync(fd, zeros, 0, Math.min(left, zeros.length));
+  fs.closeSync(fd);
 }
 async function fileSet(key, count, bytes, width) {
   const dir = path.join(CACHE, key);
@@ -153,7 +158,7 @@ async function runOnce(tool, set, capMbit, opts = {}) {
   await new Promise((r) => freePort.close(r));
   const proxy = await startWanProxyWorker({ target: { host: '127.0.0.1', port }, rttMs: RTT, upMbit: capMbit, windowBytes: WINDOW });
   const proxyUrl = `http://127.0.0.1:${proxy.port}`;
-  const stack = await startLocalStack({ dataDir, spec: DEFAULT_SPEC, trigger: false, s3Port: port, urlEndpoint: proxyUrl });
+  const stack = await startLocalStack({ dataDir, spec: DEFAULT_SPEC, trigger: false, s3Port: port, urlEndpoint: proxyUrl, maxFileBytes: Math.max(256 * MIB, BIG_MIB * MIB) });
   const s3 = createS3Client({ endpoint: stack.s3Endpoint, region: stack.region, credentials: stack.credentials });
   const r = { tool, ok: false, wall: NaN, bytesUp: NaN, problems: [] };
   try {

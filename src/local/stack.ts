@@ -41,6 +41,11 @@ export interface LocalStackOptions {
   handlerEndpoint?: string;
   /** The S3 endpoint the API's own calls go to (default: the server's own); tests count them at a proxy there. */
   apiS3Endpoint?: string;
+  /**
+   * The largest file the API grants (default: what the resize reads, 256 MiB). The WAN bench
+   * raises it, with the trigger off, to send a 1 GiB file; nothing could resize one.
+   */
+  maxFileBytes?: number;
   /** Answer "exists" for content the source bucket already holds (default true). */
   dedupe?: boolean;
   /** fdatasync every stored object (default true); false measures what durability costs. */
@@ -180,6 +185,7 @@ function closeServer(server: Server): Promise<void> {
 function localPresign(opts: LocalStackOptions, s3server: LocalS3, s3: S3Client, cdnUrl: string | undefined, resizeTimeoutMs: number) {
   return createPresignHandler({
     ...PRESIGN_DEFAULTS,
+    maxFileBytes: opts.maxFileBytes ?? PRESIGN_DEFAULTS.maxFileBytes,
     bucket: LOCAL_BUCKETS.source,
     s3,
     // URLs name the address clients reach S3 at; the API's own calls go to the server directly.
