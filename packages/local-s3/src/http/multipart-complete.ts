@@ -4,7 +4,7 @@
 // remembers completed uploads.
 import { createHash } from 'node:crypto';
 import { S3Error, xmlEscape } from '../errors.js';
-import type { CompletedUpload, ObjectMeta, PartMeta } from '../storage/records.js';
+import { blobFields, type CompletedUpload, type ObjectMeta, type PartMeta } from '../storage/records.js';
 import type { Upload } from '../storage/store.js';
 import { receiveSmall, requireBucket, sendXml, type RequestContext } from './context.js';
 import { checkCompletePart, checksumXml, ObjectChecksum, type UploadChecksum } from './multipart-checksums.js';
@@ -81,7 +81,7 @@ async function assemble(ctx: RequestContext, upload: Upload, parts: PartMeta[]):
   const etag = multipartEtag(parts.map((p) => p.etag));
   const parts_ = parts.map((p) => ({ size: p.size, ...(p.checksum ? { checksum: p.checksum.value } : {}) }));
   const size = parts.reduce((n, p) => n + p.size, 0);
-  return { blob: blobs[0], ...(blobs.length > 1 ? { more: blobs.slice(1) } : {}), size, etag, ...upload.init, lastModified: Date.now(), checksum: await checksum.result(), parts: parts_ };
+  return { ...blobFields(blobs), size, etag, ...upload.init, lastModified: Date.now(), checksum: await checksum.result(), parts: parts_ };
 }
 
 export async function completeUpload(ctx: RequestContext): Promise<void> {

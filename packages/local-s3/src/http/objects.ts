@@ -2,7 +2,7 @@
 import { pipeline } from 'node:stream/promises';
 import { S3Error, xmlEscape } from '../errors.js';
 import { validateBucketName, validateKey } from '../keys.js';
-import { blobsOf, segmentsOf, type ObjectMeta } from '../storage/records.js';
+import { blobFields, blobsOf, segmentsOf, type ObjectMeta } from '../storage/records.js';
 import type { BlobWriter } from '../storage/blobs.js';
 import { plan, receive, requireBucket, sendEmpty, sendXml, type RequestContext } from './context.js';
 import { describedBy, parseRange, responseHeaders } from './object-meta.js';
@@ -176,7 +176,7 @@ async function copyObject(ctx: RequestContext, bucket: string, key: string): Pro
     unpin();
   }
   const kept = described ?? { contentType: from.contentType, headers: from.headers, userMeta: from.userMeta };
-  const meta: ObjectMeta = { ...from, ...kept, blob: blobs[0], ...(blobs.length > 1 ? { more: blobs.slice(1) } : {}), lastModified: Date.now() };
+  const meta: ObjectMeta = { ...from, ...kept, ...blobFields(blobs), lastModified: Date.now() };
   await commitObject(ctx, bucket, key, meta, 'ObjectCreated:Copy');
   sendXml(ctx, `<CopyObjectResult><LastModified>${new Date(meta.lastModified).toISOString()}</LastModified><ETag>"${xmlEscape(meta.etag)}"</ETag></CopyObjectResult>`);
 }

@@ -27,6 +27,11 @@ export interface ObjectMeta {
 
 export type ChecksumType = 'COMPOSITE' | 'FULL_OBJECT';
 
+/** The fields that name an object's blobs, `ids` in order (the inverse of blobsOf). */
+export function blobFields(ids: string[]): Pick<ObjectMeta, 'blob' | 'more'> {
+  return ids.length > 1 ? { blob: ids[0], more: ids.slice(1) } : { blob: ids[0] };
+}
+
 /** Every blob an object's bytes are in, in order. */
 export function blobsOf(meta: Pick<ObjectMeta, 'blob' | 'more'>): string[] {
   return meta.more ? [meta.blob, ...meta.more] : [meta.blob];
