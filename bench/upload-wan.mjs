@@ -67,8 +67,8 @@ function sendingSpan(trace) {
   const total = trace.at(-1)?.[1] ?? 0;
   const i0 = trace.findIndex(([, b]) => b > 0);
   const i1 = trace.findIndex(([, b]) => b >= total);
-  if (i0 < 1 || i1 <= i0) return NaN;
-  return trace[i1][0] - trace[i0 - 1][0];
+  if (i0 < 0 || i1 < i0) return NaN;
+  return trace[i1][0] - (i0 > 0 ? trace[i0 - 1][0] : 0); // bytes in the first sample: sending since the start
 }
 function printTrace(tool, trace, capMbit) {
   let prev = 0;
@@ -239,7 +239,7 @@ for (const cap of CAPS) {
       const s = median(res[t].map((r) => r.wall));
       const up = median(res[t].map((r) => r.bytesUp));
       const sending = median(res[t].map((r) => r.sending));
-      rows.push([t, cond, set.label, fx(s), fx(set.bytes / 1e6 / s, 1), fx(awsS / s), cap ? `${fx((100 * up * 8) / (cap * 1e6 * s), 0)} %` : '-', cap ? `${fx((100 * up * 8) / (cap * 1e6 * sending), 0)} %` : '-']);
+      rows.push([t, cond, set.label, fx(s), fx(set.bytes / 1e6 / s, 1), fx(awsS / s), cap ? `${fx((100 * up * 8) / (cap * 1e6 * s), 0)} %` : '-', cap && Number.isFinite(sending) ? `${fx((100 * up * 8) / (cap * 1e6 * sending), 0)} %` : cap ? 'n/a' : '-']);
     }
   }
 }
