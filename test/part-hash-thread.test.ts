@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { Worker } from 'node:worker_threads';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from './helpers/images.js';
 
@@ -17,6 +18,7 @@ const MIB = 1024 * 1024;
 
 describe('part hashes on a thread of their own', () => {
   let dir: string;
+  const threads: Worker[] = []; // started by the first test
   const file = (n: string) => path.join(dir, n);
   beforeAll(async () => {
     dir = await tempDir('imgpipe-part-hash-thread-');
@@ -29,10 +31,9 @@ describe('part hashes on a thread of their own', () => {
     const { hashPartsAside } = await import(THREAD);
     const { hashParts } = await import(HERE);
     // Threads started, and the answers they gave (a thread that fails leaves its jobs to this one).
-    let threads = 0;
     let answers = 0;
-    const counted = (worker: import('node:worker_threads').Worker) => {
-      threads++;
+    const counted = (worker: Worker) => {
+      threads.push(worker);
       worker.on('message', () => answers++);
     };
     process.on('worker', counted);
@@ -43,9 +44,27 @@ describe('part hashes on a thread of their own', () => {
       expect([a.length, b.length]).toEqual([3, 6]);
       await expect(hashPartsAside(file('b.bin'), 41 * MIB + 1)).rejects.toThrow('file changed while it was being read');
       expect(await hashPartsAside(file('small.bin'), MIB)).toBeUndefined();
-      expect([threads, answers]).toEqual([1, 3]);
+      expect([threads.length, answers]).toEqual([1, 3]);
     } finally {
       process.off('worker', counted);
+    }
+  });
+
+  it('a thread that ends mid-job leaves its job to this thread, and the next job gets a thread of its own', async () => {
+    const { hashPartsAside } = await import(THREAD);
+    const { hashParts } = await import(HERE);
+    const made: Worker[] = [];
+    const track = (worker: Worker) => made.push(worker);
+    process.on('worker', track);
+    try {
+      const first = hashPartsAside(file('a.bin'), 20 * MIB + 3); // on the thread the test above started
+      await threads[0].terminate();
+      expect(await first).toEqual(await hashParts(file('a.bin'), 20 * MIB + 3));
+      expect(made).toHaveLength(0);
+      expect(await hashPartsAside(file('b.bin'), 41 * MIB)).toEqual(await hashParts(file('b.bin'), 41 * MIB));
+      expect(made).toHaveLength(1);
+    } finally {
+      process.off('worker', track);
     }
   });
 

@@ -9,7 +9,6 @@ import { integrityCheck, type IntegrityCheck } from '../core/integrity.js';
 import { checkDecodes, planImage } from '../core/resize.js';
 import type { Spec } from '../core/spec.js';
 import { SNIFF_BYTES, sniff } from '../core/validate.js';
-import { MULTIPART_MIN_BYTES } from '../api/parts.js';
 import { hashPartsAside } from './part-hash-thread.js';
 
 export type Inspected =
@@ -82,9 +81,9 @@ async function inspectWith(path: string | Buffer, spec: Spec, buf: Buffer): Prom
   }
   if (before.size === 0) return { ok: false, reason: 'empty file (0 bytes)' };
   const hash = createHash('sha256');
-  // A big file's part hashes, on another core meanwhile (its own read of the file).
-  const parts = before.size >= MULTIPART_MIN_BYTES ? hashPartsAside(path, before.size) : undefined;
-  parts?.catch(() => undefined); // awaited below, unless the file is refused first
+  // A big file's part hashes (none for a small one), on another core meanwhile: its own read of the file.
+  const parts = hashPartsAside(path, before.size);
+  parts.catch(() => undefined); // awaited below, unless the file is refused first
   let size = 0;
   let reads = 0;
   // Bytes read before there were SNIFF_BYTES to sniff (copies: a chunk's buffer is reused), then the check.
@@ -136,7 +135,8 @@ async function inspectWith(path: string | Buffer, spec: Spec, buf: Buffer): Prom
     // A file read in one chunk is still whole in `buf` (the image's bytes, where withImageInput's
     // Buffer is a name): its header is read from there, the file not opened twice more.
     const { source } = reads === 1 ? await plan(buf.subarray(0, size)) : await withImageInput(path, plan);
-    return { ok: true, size, sha256: hash.digest('base64'), contentType, width: source.width, height: source.height, ...(parts ? { parts: await parts } : {}) };
+    const partHashes = await parts;
+    return { ok: true, size, sha256: hash.digest('base64'), contentType, width: source.width, height: source.height, ...(partHashes ? { parts: partHashes } : {}) };
   } catch (err) {
     return { ok: false, reason: (err as Error).message };
   }

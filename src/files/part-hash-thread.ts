@@ -39,16 +39,15 @@ function startThread(): Worker | undefined {
     if (!waiting.size) worker.unref();
     if (w) 'error' in answer ? w.reject(new Error(answer.error)) : w.resolve(answer.parts);
   });
-  // A thread that fails (cannot start, runs out of memory): its jobs and every later one here.
-  const fail = () => {
-    unavailable = true;
-    thread = undefined;
+  // A thread that fails (cannot start, runs out of memory): every later job here. Whatever ended
+  // it ('exit' follows 'error'), the jobs it had are made here, and none is sent to it again.
+  worker.on('error', () => (unavailable = true));
+  worker.on('exit', () => {
+    if (thread === worker) thread = undefined;
     const left = [...waiting.values()];
     waiting.clear();
     left.forEach(hashHere);
-  };
-  worker.on('error', fail);
-  worker.on('exit', () => waiting.size && fail());
+  });
   return worker;
 }
 
