@@ -15,7 +15,7 @@ import { CellMeter, renderScreen, type Screen } from './helpers/screen.js';
 import { eventually } from './helpers/s3.js';
 import { startTestStack, type TestStack } from './helpers/stack.js';
 import { ProgressBar } from '../src/ui/bar.js';
-import { fitName, formatEta } from '../src/ui/format.js';
+import { cells, fitName, fitToColumns, formatEta } from '../src/ui/format.js';
 import { haltWidgets } from '../src/ui/live.js';
 import { Reporter } from '../src/ui/reporter.js';
 import { UploadView } from '../src/ui/upload-view.js';
@@ -106,6 +106,27 @@ async function expectBarFrame(meter: CellMeter, frame: string, cols: number): Pr
 
 const INFO = /^imgpipe: uploading to /;
 
+/**
+ * The summary as printed: its first row (`first` matches it) and the rows after it indented two
+ * spaces, joined back with the single space each break took. Rows, to check each fits.
+ */
+function summaryOf(screen: Screen, first: RegExp): { text: string; rows: string[]; at: number } {
+  const at = screen.lines.findIndex((l) => first.test(l));
+  expect(at, screen.lines.join('\n')).toBeGreaterThanOrEqual(0);
+  let end = at + 1;
+  while (end < screen.lines.length && /^  \S/.test(screen.lines[end])) end++;
+  const rows = screen.lines.slice(at, end);
+  return { text: [rows[0], ...rows.slice(1).map((r) => r.slice(2))].join(' '), rows, at };
+}
+
+/** Each summary row fits (no soft wrap) and ends at a word's end, not inside one. */
+function expectSummaryFits(screen: Screen, summary: { rows: string[] }, cols: number): void {
+  for (const row of summary.rows) {
+    expect(row.length, row).toBeLessThanOrEqual(cols - 1);
+    expect(screen.wrappedLines).not.toContain(row);
+  }
+}
+
 describe.skipIf(!hasScript)('the upload screen in a real terminal', () => {
   it.each([120, 40])('at %i columns: a bar that fits, then the summary once and whole', async (cols) => {
     const r = await rig();
@@ -133,9 +154,13 @@ describe.skipIf(!hasScript)('the upload screen in a real terminal', () => {
     } else {
       expect(last).toMatch(/\d+\/30 files/);
     }
-    expectFits(screen, [SUMMARY_DONE, INFO]);
-    expect(screen.lines.filter((l) => SUMMARY_DONE.test(l))).toHaveLength(1);
-    expect(screen.lines.at(-1)).toMatch(SUMMARY_DONE);
+    expectFits(screen, [INFO]);
+    const summary = summaryOf(screen, /^\d+ uploaded, /);
+    expect(summary.text).toMatch(SUMMARY_DONE);
+    expectSummaryFits(screen, summary, cols);
+    expect(summary.at + summary.rows.length).toBe(screen.lines.length); // once, and last
+    // 120 columns hold it on two rows at most, broken between clauses; 40 need more, between words.
+    if (cols >= 100) expect(summary.rows.length).toBeLessThanOrEqual(2);
     expect(screen.lines.join('\n')).not.toMatch(BAR_CHARS);
     expect(screen.lines.join('\n')).not.toMatch(/\|\s*\|/);
   });
@@ -159,10 +184,13 @@ describe.skipIf(!hasScript)('the upload screen in a real terminal', () => {
     expect(drawn.at(-1)).toMatch(/^uploading \[█+\] 100% \| 31\/31 files$/);
     // The error line keeps its place when the bar stops (no cursor jump back to where the bar began).
     const error = /^error \S*photos\/notes\.jpg: a text file, not an image$/;
-    const summary = /^30 uploaded, 0 already there, 1 failed of 31 files; .*; manifest \.imgpipe\/last-upload\.json$/;
-    expectFits(screen, [error, summary, INFO]);
+    const summaryLine = /^30 uploaded, 0 already there, 1 failed of 31 files; .*; manifest \.imgpipe\/last-upload\.json$/;
+    expectFits(screen, [error, INFO]);
     expect(screen.lines.filter((l) => error.test(l)), screen.lines.join('\n')).toHaveLength(1);
-    expect(screen.lines.at(-1)).toMatch(summary);
+    const summary = summaryOf(screen, /^30 uploaded, /);
+    expect(summary.text).toMatch(summaryLine);
+    expectSummaryFits(screen, summary, cols);
+    expect(summary.at + summary.rows.length).toBe(screen.lines.length);
     expect(screen.lines.join('\n')).not.toMatch(BAR_CHARS);
   });
 
@@ -180,12 +208,14 @@ describe.skipIf(!hasScript)('the upload screen in a real terminal', () => {
     const notice = 'imgpipe: SIGINT: stopping, saving the manifest (again to quit at once)';
     const hint = 'imgpipe: interrupted: run the same command again to resume (files already stored are not sent again)';
     const whole = (line: string) => new RegExp(`^${line.replace(/[()]/g, '\\$&')}$`);
-    expectFits(screen, [SUMMARY_INTERRUPTED, INFO, whole(notice), whole(hint)]);
+    expectFits(screen, [INFO, whole(notice), whole(hint)]);
     const at = screen.lines.indexOf(notice);
     expect(at, screen.lines.join('\n')).toBeGreaterThan(0);
-    expect(screen.lines.slice(at + 1)).toHaveLength(2);
-    expect(screen.lines[at + 1]).toMatch(SUMMARY_INTERRUPTED);
-    expect(screen.lines[at + 2]).toBe(hint);
+    const summary = summaryOf(screen, /^\d+ uploaded, /);
+    expect(summary.at).toBe(at + 1);
+    expect(summary.text).toMatch(SUMMARY_INTERRUPTED);
+    expectSummaryFits(screen, summary, cols);
+    expect(screen.lines.slice(summary.at + summary.rows.length)).toEqual([hint]);
     expect(screen.lines.filter((l) => /\(interrupted\)/.test(l))).toHaveLength(1); // the summary says it once
     expect(screen.lines.join('\n')).not.toMatch(BAR_CHARS);
     // Nothing of the bar was drawn once the notice was out.
@@ -379,5 +409,22 @@ describe('the reporter on a terminal', () => {
     expect(err.text.slice(mark)).toBe('');
     expect((await renderScreen(err.text, 40)).rows.join('')).toBe('');
     expect(out.text).toBe('1 uploaded of 3 files\n');
+  });
+});
+
+describe('a summary fitted to the terminal', () => {
+  const line = `30 uploaded, 0 already there, 1 failed of 31 files; 996 KB in 2.79 s (10.8 files/s, 0.4 MB/s); 3 excluded by filters; manifest photos/${WIDE_NAME}.json`;
+  it.each([200, 120, 80, 40, 20])('at %i columns: every row fits by columns, breaks only at spaces, clauses whole where they fit', (cols) => {
+    const rows = fitToColumns(line, cols).split('\n');
+    // Only one word wider than a row (the wide name: 48 columns) may overflow it, alone on its row.
+    for (const row of rows) if (cells(row) > cols - 1) expect(row.trim(), row).not.toContain(' ');
+    expect(rows.slice(1).every((r) => r.startsWith('  ') && r[2] !== ' ')).toBe(true);
+    expect([rows[0], ...rows.slice(1).map((r) => r.slice(2))].join(' ')).toBe(line);
+    if (cols >= 80) for (const clause of ['3 excluded by filters;', `manifest photos/${WIDE_NAME}.json`]) expect(rows.some((r) => r.includes(clause))).toBe(true);
+    if (cols === 200) expect(rows).toEqual([line]);
+    if (cols >= 80) for (const row of rows) expect(cells(row), row).toBeLessThanOrEqual(cols - 1);
+  });
+  it('a word wider than the row stays whole, on a row of its own', () => {
+    expect(fitToColumns('done; manifest /a/very/long/path/to/the/manifest.json', 20).split('\n')).toEqual(['done; manifest', '  /a/very/long/path/to/the/manifest.json']);
   });
 });

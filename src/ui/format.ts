@@ -44,3 +44,32 @@ export function fitName(pathOrKey: string, max: number): string {
   }
   return `…${tail}`;
 }
+
+/**
+ * A long line for a terminal `columns` wide: broken between its "; " clauses, a clause kept whole
+ * where it fits a row, else between words, never inside one (the terminal itself would cut
+ * "last-upload.json" anywhere); rows after the first indented two spaces. The last column is left
+ * free, as the bar leaves it. Only a word wider than a row overflows it.
+ */
+export function fitToColumns(line: string, columns: number): string {
+  const max = columns - 1;
+  if (cells(line) <= max) return line;
+  const indent = '  ';
+  const rows: string[] = [];
+  let row = '';
+  const put = (piece: string) => {
+    const joined = row ? `${row} ${piece}` : piece;
+    if (cells(joined) <= max || !row.trim()) row = joined;
+    else {
+      rows.push(row);
+      row = indent + piece;
+    }
+  };
+  const clauses = line.split('; ');
+  clauses.forEach((c, i) => {
+    const clause = i < clauses.length - 1 ? `${c};` : c;
+    if (cells(indent + clause) <= max) put(clause);
+    else for (const word of clause.split(' ')) put(word);
+  });
+  return [...rows, row].join('\n');
+}

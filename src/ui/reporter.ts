@@ -3,7 +3,7 @@
 // Errors always go to stderr, one line each.
 import ora, { type Ora } from 'ora';
 import { ProgressBar } from './bar.js';
-import { printable } from './format.js';
+import { fitToColumns, printable } from './format.js';
 import { isLiveTerminal, registerWidgets } from './live.js';
 
 /** What a spinner says when its caller gave no text: never a bare spinner. */
@@ -103,11 +103,16 @@ export class Reporter {
     this.out.write(`${line}\n`);
   }
 
-  /** The run's last line: printed even with -q (not with --json, whose document says it all). */
+  /**
+   * The run's last line: printed even with -q (not with --json, whose document says it all).
+   * Where a bar was drawn for someone watching, broken between clauses to the terminal's width;
+   * otherwise (piped, --no-progress, -q) one line, as scripts and logs read it.
+   */
   summary(line: string): void {
     if (this.json) return;
     this.stop();
-    this.out.write(`${line}\n`);
+    const { isTTY, columns } = this.out as Partial<NodeJS.WriteStream>;
+    this.out.write(`${this.interactive && isTTY && columns ? fitToColumns(line, columns) : line}\n`);
   }
 
   /** A detail for -v (each request, retry, skipped entry): stderr, so stdout stays the result. */
