@@ -371,6 +371,19 @@ describe('the reporter on a terminal', () => {
     r.stop();
   });
 
+  it('the presign spinner counts its files in words that agree: 1 file, 2 files', async () => {
+    const err = fakeTty(120);
+    const r = new Reporter({ json: false, interactive: true, stdout: fakeTty(120), stderr: err });
+    const lastFrame = () => [...err.text.matchAll(/\x1b\[1G([^\x1b]*)\x1b\[0K/g)].at(-1)?.[1];
+    const view = new UploadView(r);
+    view.onEvent({ type: 'scan-done', files: 3, bytes: 3000 });
+    for (const [files, said] of [[1, 'presigning 1 file'], [2, 'presigning 2 files']] as const) {
+      view.onEvent({ type: 'batch-presigning', url: 'http://127.0.0.1:1/uploads', files });
+      await eventually(() => expect(lastFrame()).toMatch(new RegExp(` \\| ${said}$`)), HANG_MS);
+    }
+    r.stop();
+  });
+
   it('a big file still being sent while small ones end: the bar keeps the big one\'s name', async () => {
     const err = fakeTty(120);
     const r = new Reporter({ json: false, interactive: true, stdout: fakeTty(120), stderr: err });

@@ -38,7 +38,7 @@ export class UploadView {
       case 'file-checked':
         return;
       case 'batch-presigning':
-        this.stopSpin = reporter.spin(`presigning ${e.files} files`);
+        this.stopSpin = reporter.spin(`presigning ${e.files} file${e.files === 1 ? '' : 's'}`);
         return reporter.verbose(`request POST ${e.url} (${e.files} files)`);
       case 'batch-presigned':
         this.stopSpin?.();
