@@ -134,14 +134,32 @@ const reapedCpu = () => {
 };
 const pkgVersion = (name) => { try { return JSON.parse(fs.readFileSync(path.join(ROOT, 'node_modules', name, 'package.json'), 'utf8')).version; } catch { return '?'; } };
 
-// A folder of SCALE×N files (SCALE sub-folders of symlinks to the set) for the memory check.
+// A folder of SCALE×N files for the memory check, SCALE sub-folders of the set: copy k of a JPEG
+// carries a comment segment naming k (the same photo in other bytes: imgpipe sends the same bytes
+// once a run, so links to the set stored N objects, not SCALE×N); other formats are linked, and
+// counted once. Returns the folder and the objects and bytes it must store.
 function scaledSet(scale) {
   const dir = path.join(WORK, `set-x${scale}`);
+  let files = 0;
+  let bytes = 0;
   for (let k = 0; k < scale; k++) {
     fs.mkdirSync(path.join(dir, `part${k}`), { recursive: true });
-    for (const f of setFiles) fs.symlinkSync(f, path.join(dir, `part${k}`, path.basename(f)));
+    for (const f of setFiles) {
+      const to = path.join(dir, `part${k}`, path.basename(f));
+      const b = fs.readFileSync(f);
+      if (b[0] === 0xff && b[1] === 0xd8) {
+        const comment = Buffer.from([0xff, 0xfe, 0x00, 0x06, 0, 0, 0, 0]); // COM, length 6, then k
+        comment.writeUInt32BE(k, 4);
+        fs.writeFileSync(to, Buffer.concat([b.subarray(0, 2), comment, b.subarray(2)]));
+        files += 1;
+        bytes += b.length + comment.length;
+      } else {
+        fs.symlinkSync(f, to);
+        if (k === 0) { files += 1; bytes += b.length; }
+      }
+    }
   }
-  return dir;
+  return { dir, files, bytes };
 }
 
 // Each tool: why it cannot run (or null) and its command line (cwd = the run's working folder).
@@ -473,8 +491,8 @@ if (offTools.length) {
   let scaled;
   const imgpipeTool = offTools.find((t) => t.startsWith('imgpipe'));
   if (MEM_SCALE > 1 && imgpipeTool) {
-    const dir = scaledSet(MEM_SCALE);
-    scaled = await runOnce(imgpipeTool, 'off', dir, N * MEM_SCALE, BYTES * MEM_SCALE, `off.${imgpipeTool}.x${MEM_SCALE}`);
+    const set = scaledSet(MEM_SCALE);
+    scaled = await runOnce(imgpipeTool, 'off', set.dir, set.files, set.bytes, `off.${imgpipeTool}.x${MEM_SCALE}`);
     report(scaled, `x${MEM_SCALE}`);
     console.log(`# ${imgpipeTool} on ${MEM_SCALE}x the files (${N * MEM_SCALE}, ${(BYTES * MEM_SCALE / MIB).toFixed(0)} MiB): ` +
       (scaled.ok ? `${scaled.wall.toFixed(2)} s, ${(N * MEM_SCALE / scaled.wall).toFixed(1)} files/s, peak RSS ${fx(scaled.rssMB, 0)} MiB` : `FAILED: ${scaled.problems.join('; ')}`));
