@@ -48,7 +48,7 @@ describe('imgpipe resize-local', () => {
     expect([m.format, m.width, m.height]).toEqual(['jpeg', 1024, 1535]);
     const rot = await sharp(path.join(out, '320/nested/rotated.jpg')).metadata();
     expect([rot.width, rot.height]).toEqual([100, 200]); // oriented, never upscaled
-    expect(r.stdout).toMatch(/3\/3 files, 9 outputs written to .*; 1 non-image files skipped/);
+    expect(r.stdout).toMatch(/3\/3 files, 9 outputs written to .*; 1 non-image file skipped$/m);
   });
 
   it('--dry-run prints the plan and writes nothing', async () => {

@@ -97,22 +97,27 @@ export class Reporter {
     this.err.write(`${this.bar ? '\r\x1b[2K' : ''}${printable(line)}\n`);
   }
 
+  /**
+   * A line for the person: where progress is drawn for someone watching, broken between clauses
+   * (else words) to the terminal's width rather than cut by it anywhere; otherwise (piped,
+   * --no-progress, -q) one line, as scripts and logs read it.
+   */
+  private fitted(line: string): string {
+    const { isTTY, columns } = this.out as Partial<NodeJS.WriteStream>;
+    return this.interactive && isTTY && columns ? fitToColumns(line, columns) : line;
+  }
+
   info(line: string): void {
     if (this.json || this.quiet) return;
     this.stop();
-    this.out.write(`${line}\n`);
+    this.out.write(`${this.fitted(line)}\n`);
   }
 
-  /**
-   * The run's last line: printed even with -q (not with --json, whose document says it all).
-   * Where a bar was drawn for someone watching, broken between clauses to the terminal's width;
-   * otherwise (piped, --no-progress, -q) one line, as scripts and logs read it.
-   */
+  /** The run's last line: printed even with -q (not with --json, whose document says it all). */
   summary(line: string): void {
     if (this.json) return;
     this.stop();
-    const { isTTY, columns } = this.out as Partial<NodeJS.WriteStream>;
-    this.out.write(`${this.interactive && isTTY && columns ? fitToColumns(line, columns) : line}\n`);
+    this.out.write(`${this.fitted(line)}\n`);
   }
 
   /** A detail for -v (each request, retry, skipped entry): stderr, so stdout stays the result. */

@@ -55,7 +55,7 @@ function summaryLine(result: ResizeLocalResult, special: Special): string {
     `${formatBytes(result.bytesIn)} in${result.dryRun ? '' : `, ${formatBytes(result.bytesOut)} out`}; ` +
     `${formatSeconds(result.seconds * 1000)}` +
     (result.failed ? `; ${result.failed} failed` : '') +
-    (result.skipped.length ? `; ${result.skipped.length} non-image files skipped` : '') +
-    (special.length ? `; ${special.length} not regular files skipped (${[...new Set(special.map((s) => s.kind))].join(', ')})` : '')
+    (result.skipped.length ? `; ${result.skipped.length} non-image file${result.skipped.length === 1 ? '' : 's'} skipped` : '') +
+    (special.length ? `; ${special.length} not regular file${special.length === 1 ? '' : 's'} skipped (${[...new Set(special.map((s) => s.kind))].join(', ')})` : '')
   );
 }
