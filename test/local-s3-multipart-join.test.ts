@@ -3,6 +3,7 @@
 // and after a restart; deleting the object and its copy leaves no file behind. A full-object
 // checksum, which needs every byte, still reads them (without writing them again).
 import { createHash, randomBytes } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
 import { readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
@@ -115,5 +116,32 @@ describe('local-s3 CompleteMultipartUpload joins parts without copying them', ()
     expect([completed.ChecksumCRC32, completed.ChecksumType]).toEqual([crc(WHOLE), 'FULL_OBJECT']);
     expect(sha256B64(await getObjectBytes(client, BUCKET, 'crc.bin'))).toBe(sha256B64(WHOLE));
     await eventually(async () => expect((await blobFiles()).bytes).toBe(WHOLE.length));
+  });
+
+  it('where the filesystem makes no hard links, Complete copies each part instead: the same bytes, files of their own', async () => {
+    const link = fsp.link;
+    fsp.link = async () => {
+      throw Object.assign(new Error('EPERM: operation not permitted, link'), { code: 'EPERM' });
+    };
+    try {
+      const earlier = (await blobFiles()).inodes; // the objects of the tests above
+      const { UploadId } = await client.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: 'nolink.bin', ChecksumAlgorithm: 'SHA256' }));
+      const done = [];
+      for (const [i, Body] of PARTS.entries()) {
+        const r = await client.send(new UploadPartCommand({ Bucket: BUCKET, Key: 'nolink.bin', UploadId, PartNumber: i + 1, Body, ChecksumSHA256: sha256B64(Body) }));
+        done.push({ PartNumber: i + 1, ETag: r.ETag, ChecksumSHA256: r.ChecksumSHA256 });
+      }
+      const parts = (await blobFiles()).inodes.filter((i) => !earlier.includes(i));
+      expect(parts).toHaveLength(3);
+      await client.send(new CompleteMultipartUploadCommand({ Bucket: BUCKET, Key: 'nolink.bin', UploadId, MultipartUpload: { Parts: done } }));
+      expect(sha256B64(await getObjectBytes(client, BUCKET, 'nolink.bin'))).toBe(sha256B64(WHOLE));
+      // Three files of the object's own; the parts' went with the upload.
+      await eventually(async () => {
+        const now = (await blobFiles()).inodes.filter((i) => !earlier.includes(i));
+        expect([now.length, now.filter((i) => parts.includes(i))]).toEqual([3, []]);
+      });
+    } finally {
+      fsp.link = link;
+    }
   });
 });

@@ -113,7 +113,12 @@ export class BlobStore {
     try {
       await fsp.link(this.file(id), this.file(copy));
     } catch {
+      // No hard links here (FAT, some network shares): a copy, durable before the journal names it.
       await fsp.copyFile(this.file(id), this.file(copy));
+      if (this.fsync) {
+        const fh = await fsp.open(this.file(copy), 'r+');
+        await fh.datasync().finally(() => fh.close());
+      }
     }
     return copy;
   }
